@@ -1,0 +1,298 @@
+import { DataError } from '@oitrader/core';
+import type { ArchiveFile } from './layout.ts';
+import { splitCsv } from './zip-csv.ts';
+
+/** Column-oriented rows for one market table, ready for the store's bulk upsert. */
+export interface ArchiveRows {
+  table: 'ohlcv' | 'open_interest' | 'funding_rate' | 'long_short_ratio' | 'taker_volume' | 'order_book' | 'liquidations';
+  keys: Record<string, string>;
+  time: number[];
+  values: Record<string, Array<number | string | null>>;
+}
+
+export interface RejectedRow {
+  line: number;
+  timeMs: number | undefined;
+  reason: string;
+}
+
+export interface ParsedArchiveFile {
+  rows: ArchiveRows[];
+  rejected: RejectedRow[];
+}
+
+const FIVE_MINUTES = 300_000;
+
+/** Parses one archive CSV. Throws DataError naming the file and line on malformed content. */
+export function parseArchiveCsv(file: ArchiveFile, text: string): ParsedArchiveFile {
+  switch (file.dataset) {
+    case 'klines':
+      return parseKlines(file, text);
+    case 'metrics':
+      return parseMetrics(file, text);
+    case 'fundingRate':
+      return parseFundingRate(file, text);
+    case 'bookDepth':
+      return parseBookDepth(file, text);
+    case 'liquidationSnapshot':
+      return parseLiquidations(file, text);
+  }
+}
+
+class RowReader {
+  readonly #file: ArchiveFile;
+  line = 0;
+  constructor(file: ArchiveFile) {
+    this.#file = file;
+  }
+
+  fail(reason: string): never {
+    throw new DataError(`${this.#file.path} line ${this.line}: ${reason}`, {
+      hint: 'the file is malformed; nothing from it was stored. Re-download it or remove it from the mirror',
+    });
+  }
+
+  number(field: string | undefined, name: string, optional = false): number {
+    if (field === undefined || field.trim() === '') {
+      if (optional) return Number.NaN;
+      this.fail(`missing ${name}`);
+    }
+    const value = Number(field);
+    if (!Number.isFinite(value)) this.fail(`${name} is not a number: "${field}"`);
+    return value;
+  }
+
+  /** Epoch ms from epoch ms, epoch µs (newer files), or "YYYY-MM-DD HH:MM:SS" UTC. */
+  time(field: string | undefined, name: string): number {
+    if (field === undefined || field.trim() === '') this.fail(`missing ${name}`);
+    const trimmed = field.trim();
+    if (/^\d+$/.test(trimmed)) {
+      const value = Number(trimmed);
+      return value > 1e14 ? Math.floor(value / 1000) : value;
+    }
+    const ms = Date.parse(`${trimmed.replace(' ', 'T')}Z`);
+    if (Number.isNaN(ms)) this.fail(`${name} is not a time: "${field}"`);
+    return ms;
+  }
+}
+
+function columnIndex(header: string[] | undefined, names: string[], fallback: number): number {
+  if (!header) return fallback;
+  for (const name of names) {
+    const i = header.indexOf(name);
+    if (i >= 0) return i;
+  }
+  return fallback;
+}
+
+function parseKlines(file: ArchiveFile, text: string): ParsedArchiveFile {
+  const { header, rows, firstDataLine } = splitCsv(text);
+  const reader = new RowReader(file);
+  const idx = (names: string[], fallback: number) => columnIndex(header, names, fallback);
+  const c = {
+    time: idx(['open_time'], 0),
+    open: idx(['open'], 1),
+    high: idx(['high'], 2),
+    low: idx(['low'], 3),
+    close: idx(['close'], 4),
+    volume: idx(['volume'], 5),
+    quote: idx(['quote_volume'], 7),
+    trades: idx(['count'], 8),
+    takerBuy: idx(['taker_buy_volume'], 9),
+    takerBuyQuote: idx(['taker_buy_quote_volume'], 10),
+  };
+  const out: ArchiveRows = {
+    table: 'ohlcv',
+    keys: { symbol: file.symbol, timeframe: file.interval ?? '' },
+    time: [],
+    values: { open: [], high: [], low: [], close: [], volume: [], quote_volume: [], trades: [], taker_buy_volume: [], taker_buy_quote_volume: [] },
+  };
+  const rejected: RejectedRow[] = [];
+  rows.forEach((fields, i) => {
+    reader.line = firstDataLine + i;
+    const time = reader.time(fields[c.time], 'open_time');
+    const open = reader.number(fields[c.open], 'open');
+    const high = reader.number(fields[c.high], 'high');
+    const low = reader.number(fields[c.low], 'low');
+    const close = reader.number(fields[c.close], 'close');
+    const volume = reader.number(fields[c.volume], 'volume');
+    if (!(open > 0 && high > 0 && low > 0 && close > 0) || high < Math.max(open, close, low) || low > Math.min(open, close) || volume < 0) {
+      rejected.push({ line: reader.line, timeMs: time, reason: 'impossible candle (non-positive price, high < low, or negative volume)' });
+      return;
+    }
+    out.time.push(time);
+    out.values.open.push(open);
+    out.values.high.push(high);
+    out.values.low.push(low);
+    out.values.close.push(close);
+    out.values.volume.push(volume);
+    out.values.quote_volume.push(reader.number(fields[c.quote], 'quote_volume', true));
+    out.values.trades.push(reader.number(fields[c.trades], 'count', true));
+    out.values.taker_buy_volume.push(reader.number(fields[c.takerBuy], 'taker_buy_volume', true));
+    out.values.taker_buy_quote_volume.push(reader.number(fields[c.takerBuyQuote], 'taker_buy_quote_volume', true));
+  });
+  return { rows: [out], rejected };
+}
+
+/**
+ * Daily 5-minute metrics: open interest (a level at create_time) and the ratios
+ * Binance's REST endpoints serve for 30 days only. create_time can be a second
+ * late ("00:05:01"); it is floored to its 5-minute boundary. Rows whose open
+ * interest is 0 or empty (Binance outages) are rejected and reported, never stored.
+ */
+function parseMetrics(file: ArchiveFile, text: string): ParsedArchiveFile {
+  const { header, rows, firstDataLine } = splitCsv(text);
+  const reader = new RowReader(file);
+  const idx = (name: string, fallback: number) => columnIndex(header, [name], fallback);
+  const c = {
+    time: idx('create_time', 0),
+    oi: idx('sum_open_interest', 2),
+    oiValue: idx('sum_open_interest_value', 3),
+    topAccount: idx('count_toptrader_long_short_ratio', 4),
+    topPosition: idx('sum_toptrader_long_short_ratio', 5),
+    globalAccount: idx('count_long_short_ratio', 6),
+    taker: idx('sum_taker_long_short_vol_ratio', 7),
+  };
+  const oi: ArchiveRows = { table: 'open_interest', keys: { symbol: file.symbol, period: '5m' }, time: [], values: { open_interest: [], open_interest_value: [] } };
+  const ratioRows = (kind: string): ArchiveRows => ({
+    table: 'long_short_ratio',
+    keys: { symbol: file.symbol, period: '5m', kind },
+    time: [],
+    values: { ratio: [], long_share: [], short_share: [] },
+  });
+  const ratios = { global_account: ratioRows('global_account'), top_account: ratioRows('top_account'), top_position: ratioRows('top_position') };
+  const taker: ArchiveRows = { table: 'taker_volume', keys: { symbol: file.symbol, period: '5m' }, time: [], values: { buy_sell_ratio: [], buy_vol: [], sell_vol: [] } };
+  const rejected: RejectedRow[] = [];
+  const pushRatio = (target: ArchiveRows, time: number, ratio: number) => {
+    if (!(ratio > 0)) return;
+    target.time.push(time);
+    target.values.ratio.push(ratio);
+    // ratio = long/short and long + short = 1  =>  long = ratio / (1 + ratio)
+    target.values.long_share.push(ratio / (1 + ratio));
+    target.values.short_share.push(1 / (1 + ratio));
+  };
+  rows.forEach((fields, i) => {
+    reader.line = firstDataLine + i;
+    const time = Math.floor(reader.time(fields[c.time], 'create_time') / FIVE_MINUTES) * FIVE_MINUTES;
+    const openInterest = reader.number(fields[c.oi], 'sum_open_interest', true);
+    if (!(openInterest > 0)) {
+      rejected.push({ line: reader.line, timeMs: time, reason: 'zero or missing open interest (exchange outage)' });
+    } else {
+      oi.time.push(time);
+      oi.values.open_interest.push(openInterest);
+      oi.values.open_interest_value.push(reader.number(fields[c.oiValue], 'sum_open_interest_value', true));
+    }
+    pushRatio(ratios.global_account, time, reader.number(fields[c.globalAccount], 'count_long_short_ratio', true));
+    pushRatio(ratios.top_account, time, reader.number(fields[c.topAccount], 'count_toptrader_long_short_ratio', true));
+    pushRatio(ratios.top_position, time, reader.number(fields[c.topPosition], 'sum_toptrader_long_short_ratio', true));
+    const takerRatio = reader.number(fields[c.taker], 'sum_taker_long_short_vol_ratio', true);
+    if (takerRatio > 0) {
+      taker.time.push(time);
+      taker.values.buy_sell_ratio.push(takerRatio);
+      taker.values.buy_vol.push(null);
+      taker.values.sell_vol.push(null);
+    }
+  });
+  return { rows: [oi, ...deriveCoarserOpenInterest(oi), ratios.global_account, ratios.top_account, ratios.top_position, taker], rejected };
+}
+
+/**
+ * Open interest is a level, so the 15m and 1h series are the 5m values that fall
+ * exactly on a 15m/1h boundary (no averaging).
+ */
+export function deriveCoarserOpenInterest(fiveMinute: ArchiveRows): ArchiveRows[] {
+  return (
+    [
+      ['15m', 15 * 60_000],
+      ['1h', 60 * 60_000],
+    ] as const
+  ).map(([period, step]) => {
+    const out: ArchiveRows = { table: 'open_interest', keys: { ...fiveMinute.keys, period }, time: [], values: { open_interest: [], open_interest_value: [] } };
+    fiveMinute.time.forEach((t, i) => {
+      if (t % step !== 0) return;
+      out.time.push(t);
+      out.values.open_interest.push(fiveMinute.values.open_interest[i]);
+      out.values.open_interest_value.push(fiveMinute.values.open_interest_value[i]);
+    });
+    return out;
+  });
+}
+
+function parseFundingRate(file: ArchiveFile, text: string): ParsedArchiveFile {
+  const { header, rows, firstDataLine } = splitCsv(text);
+  const reader = new RowReader(file);
+  const cTime = columnIndex(header, ['calc_time'], 0);
+  const cRate = columnIndex(header, ['last_funding_rate'], 2);
+  const out: ArchiveRows = { table: 'funding_rate', keys: { symbol: file.symbol }, time: [], values: { funding_rate: [], mark_price: [] } };
+  rows.forEach((fields, i) => {
+    reader.line = firstDataLine + i;
+    out.time.push(reader.time(fields[cTime], 'calc_time'));
+    out.values.funding_rate.push(reader.number(fields[cRate], 'last_funding_rate'));
+    out.values.mark_price.push(null);
+  });
+  return { rows: [out], rejected: [] };
+}
+
+const BOOK_BANDS = [1, 2, 5] as const;
+
+/** bookDepth: cumulative depth within ±N% of mid, several rows per snapshot; folded into one order_book row. */
+function parseBookDepth(file: ArchiveFile, text: string): ParsedArchiveFile {
+  const { header, rows, firstDataLine } = splitCsv(text);
+  const reader = new RowReader(file);
+  const cTime = columnIndex(header, ['timestamp'], 0);
+  const cPct = columnIndex(header, ['percentage'], 1);
+  const cDepth = columnIndex(header, ['depth'], 2);
+  const snapshots = new Map<number, Map<number, number>>();
+  rows.forEach((fields, i) => {
+    reader.line = firstDataLine + i;
+    const time = reader.time(fields[cTime], 'timestamp');
+    const pct = reader.number(fields[cPct], 'percentage');
+    const depth = reader.number(fields[cDepth], 'depth');
+    let snapshot = snapshots.get(time);
+    if (!snapshot) snapshots.set(time, (snapshot = new Map()));
+    snapshot.set(pct, depth);
+  });
+  const names = ['best_bid', 'best_ask', 'spread_bps', ...BOOK_BANDS.flatMap((b) => [`bid_depth_${b}pct`, `ask_depth_${b}pct`, `imbalance_${b}pct`])];
+  const out: ArchiveRows = { table: 'order_book', keys: { symbol: file.symbol }, time: [], values: Object.fromEntries(names.map((n) => [n, []])) };
+  for (const [time, snapshot] of [...snapshots].sort((a, b) => a[0] - b[0])) {
+    out.time.push(time);
+    out.values.best_bid.push(null);
+    out.values.best_ask.push(null);
+    out.values.spread_bps.push(null);
+    for (const band of BOOK_BANDS) {
+      const bid = snapshot.get(-band) ?? Number.NaN;
+      const ask = snapshot.get(band) ?? Number.NaN;
+      out.values[`bid_depth_${band}pct`].push(bid);
+      out.values[`ask_depth_${band}pct`].push(ask);
+      out.values[`imbalance_${band}pct`].push(bid + ask > 0 ? (bid - ask) / (bid + ask) : Number.NaN);
+    }
+  }
+  return { rows: [out], rejected: [] };
+}
+
+/** liquidationSnapshot: time,side,order_type,time_in_force,original_quantity,price,average_price,order_status,... */
+function parseLiquidations(file: ArchiveFile, text: string): ParsedArchiveFile {
+  const { header, rows, firstDataLine } = splitCsv(text);
+  const reader = new RowReader(file);
+  const c = {
+    time: columnIndex(header, ['time'], 0),
+    side: columnIndex(header, ['side'], 1),
+    qty: columnIndex(header, ['original_quantity'], 4),
+    price: columnIndex(header, ['price'], 5),
+    avg: columnIndex(header, ['average_price'], 6),
+    status: columnIndex(header, ['order_status'], 7),
+  };
+  const out: ArchiveRows = { table: 'liquidations', keys: { symbol: file.symbol }, time: [], values: { side: [], price: [], qty: [], avg_price: [], status: [] } };
+  rows.forEach((fields, i) => {
+    reader.line = firstDataLine + i;
+    const side = fields[c.side]?.trim().toUpperCase();
+    if (side !== 'BUY' && side !== 'SELL') reader.fail(`side must be BUY or SELL, got "${fields[c.side]}"`);
+    out.time.push(reader.time(fields[c.time], 'time'));
+    out.values.side.push(side);
+    out.values.price.push(reader.number(fields[c.price], 'price'));
+    out.values.qty.push(reader.number(fields[c.qty], 'original_quantity'));
+    out.values.avg_price.push(reader.number(fields[c.avg], 'average_price', true));
+    out.values.status.push(fields[c.status]?.trim() || null);
+  });
+  return { rows: [out], rejected: [] };
+}

@@ -1,0 +1,141 @@
+import { Command, Option } from 'commander';
+import { openArchiveSource } from '@oitrader/binance';
+import { formatUtc, parseTimeframe, parseUtcTimeMs, type Timeframe } from '@oitrader/core';
+import {
+  checkDataQuality,
+  formatQualityReport,
+  importArchive,
+  MarketDataLoader,
+  openStore,
+  storeTargetFromConfig,
+  type ImportReport,
+  type SqlExecutor,
+} from '@oitrader/data';
+import { commandContext, type GlobalOptions } from '../context.ts';
+import type { Output } from '../output.ts';
+
+/** Exit code of `data check` when a series is below the completeness threshold. */
+export const EXIT_BELOW_THRESHOLD = 3;
+
+interface ImportFlags extends GlobalOptions {
+  symbol?: string[];
+  timeframe?: string[];
+  start?: string;
+  end?: string;
+  verify: boolean;
+}
+
+export function registerDataCommands(program: Command): void {
+  const data = program.command('data').description('import, check and inspect market data');
+
+  data
+    .command('import')
+    .description("import Binance public-archive files (klines, metrics, fundingRate, bookDepth) from a local mirror directory or a base URL")
+    .argument('<source>', 'a directory holding futures/um/... or a URL such as https://data.binance.vision')
+    .option('--symbol <symbol...>', 'only these symbols (default: all in a directory; data.symbols for a URL)')
+    .option('--timeframe <tf...>', 'only these kline intervals (default: all in a directory; data.timeframes for a URL)')
+    .option('--start <date>', 'first UTC day (default: everything in a directory; data.start_date for a URL)')
+    .option('--end <date>', 'UTC day to stop before (default: now)')
+    .option('--no-verify', 'skip .CHECKSUM verification')
+    .action(async (location: string, _flags, command: Command) => {
+      const flags = command.optsWithGlobals<ImportFlags>();
+      const { config, out } = commandContext(flags);
+      const source = openArchiveSource(location);
+      const remote = !source.list;
+      const { sql } = await openStore(storeTargetFromConfig(config));
+      try {
+        const report = await runImport(sql, out, source, {
+          symbols: flags.symbol ?? (remote ? config.data.symbols : undefined),
+          timeframes: flags.timeframe ?? (remote ? config.data.timeframes : undefined),
+          startMs: flags.start ? parseUtcTimeMs(flags.start) : remote ? parseUtcTimeMs(config.data.start_date) : undefined,
+          endMs: flags.end ? parseUtcTimeMs(flags.end) : undefined,
+          verifyChecksums: flags.verify && config.data.archive.verify_checksums,
+        });
+        if (report.failed > 0) process.exitCode = 1;
+      } finally {
+        await sql.close();
+      }
+    });
+
+  data
+    .command('check')
+    .description('report completeness per table/symbol/timeframe: expected vs present rows, gaps, rejected rows')
+    .option('--symbol <symbol>', 'only this symbol')
+    .option('--start <date>', 'check against a window starting here instead of each series\' own span')
+    .option('--end <date>', 'end of that window (exclusive)')
+    .addOption(new Option('--threshold <fraction>', 'minimum completeness (default: data.completeness_threshold)').argParser(parseFloat))
+    .action(async (_flags, command: Command) => {
+      const flags = command.optsWithGlobals<GlobalOptions & { symbol?: string; start?: string; end?: string; threshold?: number }>();
+      const { config, out } = commandContext(flags);
+      const { sql } = await openStore(storeTargetFromConfig(config));
+      try {
+        const passed = await runCheck(sql, out, {
+          symbol: flags.symbol,
+          startMs: flags.start ? parseUtcTimeMs(flags.start) : undefined,
+          endMs: flags.end ? parseUtcTimeMs(flags.end) : undefined,
+          threshold: flags.threshold ?? config.data.completeness_threshold,
+        });
+        if (!passed) process.exitCode = EXIT_BELOW_THRESHOLD;
+      } finally {
+        await sql.close();
+      }
+    });
+
+  data
+    .command('show')
+    .description('load one time-aligned frame with MarketDataLoader and print its columns and coverage')
+    .requiredOption('--symbol <symbol>', 'symbol, e.g. SOLUSDT')
+    .option('--timeframe <tf>', 'bar size', '5m')
+    .option('--start <date>', 'first bar (UTC)', '2000-01-01')
+    .option('--end <date>', 'stop before this time (UTC)', '2100-01-01')
+    .action(async (_flags, command: Command) => {
+      const flags = command.optsWithGlobals<GlobalOptions & { symbol: string; timeframe: string; start: string; end: string }>();
+      const { config, out } = commandContext(flags);
+      const { sql } = await openStore(storeTargetFromConfig(config));
+      try {
+        await runShow(sql, out, flags.symbol, parseTimeframe(flags.timeframe), parseUtcTimeMs(flags.start), parseUtcTimeMs(flags.end));
+      } finally {
+        await sql.close();
+      }
+    });
+}
+
+export async function runImport(sql: SqlExecutor, out: Output, source: ReturnType<typeof openArchiveSource>, options: Parameters<typeof importArchive>[2]): Promise<ImportReport> {
+  out.text(`importing from ${source.description}`);
+  let progress: ReturnType<Output['progress']> | undefined;
+  const report = await importArchive(sql, source, {
+    ...options,
+    onProgress: (done, total, file) => {
+      progress ??= out.progress('import', total);
+      progress.update(done, file.path.split('/').pop());
+    },
+  });
+  progress?.stop();
+  for (const f of report.files.filter((f) => f.status === 'failed')) out.text(`  FAILED ${f.error}`);
+  out.text(
+    `${report.files.length} files: ${report.inserted} rows new, ${report.updated} changed, ${report.rejected} rejected, ${report.missing} missing files, ${report.failed} failed files`,
+  );
+  out.result(report);
+  return report;
+}
+
+export async function runCheck(sql: SqlExecutor, out: Output, options: Parameters<typeof checkDataQuality>[1]): Promise<boolean> {
+  const report = await checkDataQuality(sql, options);
+  out.text(formatQualityReport(report));
+  out.result(report);
+  return report.passed;
+}
+
+export async function runShow(sql: SqlExecutor, out: Output, symbol: string, timeframe: Timeframe, startMs: number, endMs: number): Promise<void> {
+  const { frame, warnings } = await new MarketDataLoader(sql).load(symbol, timeframe, startMs, endMs);
+  out.text(`MarketDataLoader.loadAllData(${symbol}, ${timeframe}): ${frame.length} bars, ${formatUtc(frame.time[0])} .. ${formatUtc(frame.time[frame.length - 1])}`);
+  const coverage = frame.names.map((name) => {
+    const column = frame.column(name);
+    let present = 0;
+    for (const v of column) if (!Number.isNaN(v)) present++;
+    return { name, present, last: column[column.length - 1] };
+  });
+  for (const c of coverage) out.text(`  ${c.name.padEnd(24)} ${((100 * c.present) / frame.length).toFixed(1).padStart(5)}% present   last ${Number.isNaN(c.last) ? 'NaN' : c.last}`);
+  for (const w of warnings) out.text(`  warning: ${w}`);
+  out.result({ symbol, timeframe, bars: frame.length, columns: coverage, warnings });
+}

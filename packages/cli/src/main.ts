@@ -1,0 +1,36 @@
+import { Command, CommanderError } from 'commander';
+import { OitraderError } from '@oitrader/core';
+import { registerDataCommands } from './commands/data.ts';
+import { registerDbCommands } from './commands/db.ts';
+import { registerDemoCommand } from './commands/demo.ts';
+
+export function buildProgram(): Command {
+  const program = new Command('oitrader')
+    .description('AI trading for Binance USDⓈ-M perpetual futures, built on open interest')
+    .option('-c, --config <file>', 'config file (default: $OITRADER_CONFIG, ./config.yaml, else embedded defaults)')
+    .option('--json', 'print one JSON result on stdout (for scripts)')
+    .option('-q, --quiet', 'print nothing but errors')
+    .showHelpAfterError()
+    .exitOverride();
+  registerDbCommands(program);
+  registerDataCommands(program);
+  registerDemoCommand(program);
+  return program;
+}
+
+/** Runs the CLI and returns the exit code; user errors print their cause and fix, not a stack. */
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    if (error instanceof OitraderError) {
+      process.stderr.write(`error: ${error.message}\n`);
+      if (error.hint) process.stderr.write(`fix: ${error.hint}\n`);
+      return error.exitCode;
+    }
+    process.stderr.write(`unexpected error: ${(error as Error).stack ?? String(error)}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { ConfigError } from '../errors.ts';
+import { createLogger } from '../log.ts';
+import { loadConfig, parseConfig } from './load.ts';
+
+function writeConfig(text: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'oitrader-config-')), 'config.yaml');
+  writeFileSync(file, text);
+  return file;
+}
+
+describe('config', () => {
+  it('embedded defaults are the guide\'s safe settings: paper mode, 5x, 2% risk, 3% daily loss', () => {
+    const config = parseConfig({});
+    assert.equal(config.trading.mode, 'paper');
+    assert.equal(config.trading.leverage, 5);
+    assert.equal(config.trading.risk_per_trade, 0.02);
+    assert.equal(config.trading.max_daily_loss, 0.03);
+    assert.equal(config.binance.testnet, true);
+    assert.deepEqual(config.data.timeframes, ['5m', '15m', '1h', '4h', '1d']);
+  });
+
+  it('reports one line per problem with path, expected and got, and exit code 2', () => {
+    const file = writeConfig('trading:\n  leverage: "five"\n  risk_per_trade: 0.5\n  mode: yolo\ndata:\n  timeframes: [5m, 7m]\n  symbol: SOLUSDT\n');
+    assert.throws(
+      () => loadConfig({ file, env: {} }),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.equal(error.exitCode, 2);
+        const lines = error.message.split('\n');
+        assert.equal(lines.length, 5, error.message);
+        assert.match(error.message, /trading\.leverage: expected number, got string "five"/);
+        assert.match(error.message, /trading\.risk_per_trade: expected <= 0\.1, got number 0\.5/);
+        assert.match(error.message, /trading\.mode: expected one of "paper", "sim", "testnet", "live", got string "yolo"/);
+        assert.match(error.message, /data\.timeframes\.1: expected one of .*got string "7m"/);
+        assert.match(error.message, /data\.symbol: expected a known key/);
+        return true;
+      },
+    );
+  });
+
+  it('reports broken YAML with its line number instead of a stack trace', () => {
+    const file = writeConfig('trading:\n  leverage: [1, 2\n');
+    assert.throws(() => loadConfig({ file, env: {} }), /expected valid YAML/);
+  });
+
+  it('a missing explicit file is an error, not a silent fallback to defaults', () => {
+    assert.throws(() => loadConfig({ file: '/nonexistent/config.yaml', env: {} }), /no such file/);
+  });
+
+  it('environment variables override secrets and the database url', () => {
+    const file = writeConfig('binance:\n  api_key: from-file\n');
+    const { config } = loadConfig({
+      file,
+      env: { BINANCE_API_KEY: 'env-key-1234', BINANCE_SECRET: 'env-secret-5678', TELEGRAM_TOKEN: 'tg-token-999', DATABASE_URL: 'postgres://u:pw12345@h/db' },
+    });
+    assert.equal(config.binance.api_key, 'env-key-1234');
+    assert.equal(config.binance.secret, 'env-secret-5678');
+    assert.equal(config.telegram.token, 'tg-token-999');
+    assert.equal(config.database.url, 'postgres://u:pw12345@h/db');
+  });
+
+  it('secrets loaded from config never reach a log line', () => {
+    loadConfig({ file: writeConfig('{}\n'), env: { BINANCE_SECRET: 'super-secret-value', DATABASE_URL: 'postgres://u:hunter2pw@h/db' } });
+    const lines: string[] = [];
+    const log = createLogger('test', { write: (l) => lines.push(l) });
+    log.info('signing with super-secret-value', { url: 'postgres://u:hunter2pw@h/db' });
+    assert.ok(!lines[0].includes('super-secret-value'), lines[0]);
+    assert.ok(!lines[0].includes('hunter2pw'), lines[0]);
+  });
+});

@@ -1,0 +1,105 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { ConfigError, type ConfigProblem } from '../errors.ts';
+import { redactSecret } from '../log.ts';
+import { configSchema, type Config } from './schema.ts';
+
+export const DEFAULT_CONFIG_FILE = 'config.yaml';
+
+/** Environment variables that override secrets and connection settings. */
+const ENV_OVERRIDES: ReadonlyArray<[string, (config: Config, value: string) => void]> = [
+  ['DATABASE_URL', (c, v) => (c.database.url = v)],
+  ['BINANCE_API_KEY', (c, v) => (c.binance.api_key = v)],
+  ['BINANCE_SECRET', (c, v) => (c.binance.secret = v)],
+  ['TELEGRAM_TOKEN', (c, v) => (c.telegram.token = v)],
+  ['TELEGRAM_CHAT_ID', (c, v) => (c.telegram.chat_id = v)],
+];
+
+export interface LoadConfigOptions {
+  /** Explicit file; when absent, `OITRADER_CONFIG` then `./config.yaml`, else embedded defaults. */
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface LoadedConfig {
+  config: Config;
+  /** The file read, or undefined when the embedded defaults were used. */
+  file: string | undefined;
+}
+
+export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
+  const env = options.env ?? process.env;
+  const explicit = options.file ?? env.OITRADER_CONFIG;
+  const file = explicit ?? (existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : undefined);
+  let raw: unknown = {};
+  if (file !== undefined) {
+    if (!existsSync(file)) {
+      throw new ConfigError(file, [{ path: '(file)', expected: 'an existing YAML file', got: 'no such file' }]);
+    }
+    raw = parseYaml(file, readFileSync(file, 'utf8'));
+  }
+  const config = parseConfig(raw, file ?? '(defaults)');
+  for (const [name, apply] of ENV_OVERRIDES) {
+    const value = env[name];
+    if (value !== undefined && value !== '') apply(config, value);
+  }
+  redactSecret(config.binance.api_key);
+  redactSecret(config.binance.secret);
+  redactSecret(config.telegram.token);
+  redactSecret(passwordOf(config.database.url));
+  return { config, file };
+}
+
+export function parseConfig(raw: unknown, fileLabel = 'config'): Config {
+  const result = configSchema.safeParse(raw ?? {}, { reportInput: true });
+  if (!result.success) throw new ConfigError(fileLabel, result.error.issues.map(toProblem));
+  return result.data;
+}
+
+function parseYaml(file: string, text: string): unknown {
+  const doc = parseDocument(text, { prettyErrors: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      file,
+      doc.errors.map((e) => ({ path: `(line ${e.linePos?.[0].line ?? '?'})`, expected: 'valid YAML', got: e.message.split('\n')[0] })),
+    );
+  }
+  return doc.toJS();
+}
+
+function toProblem(issue: z.core.$ZodIssue): ConfigProblem {
+  const path = issue.path.length > 0 ? issue.path.join('.') : '(root)';
+  const got = describe((issue as { input?: unknown }).input);
+  switch (issue.code) {
+    case 'invalid_type':
+      return { path, expected: issue.expected, got };
+    case 'unrecognized_keys':
+      return { path: [...issue.path, ...issue.keys].join('.'), expected: 'a known key (typo?)', got: 'an unknown key' };
+    case 'invalid_value':
+      return { path, expected: `one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`, got };
+    case 'too_small':
+      return { path, expected: `${issue.inclusive === false ? '>' : '>='} ${String(issue.minimum)}${issue.origin === 'array' ? ' items' : ''}`, got };
+    case 'too_big':
+      return { path, expected: `${issue.inclusive === false ? '<' : '<='} ${String(issue.maximum)}${issue.origin === 'array' ? ' items' : ''}`, got };
+    default:
+      return { path, expected: issue.message, got };
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return `a list of ${value.length}`;
+  if (typeof value === 'object') return 'a mapping';
+  return `${typeof value} ${JSON.stringify(value)}`;
+}
+
+function passwordOf(url: string): string | undefined {
+  if (!url) return undefined;
+  try {
+    return decodeURIComponent(new URL(url).password) || undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,7 @@
+export * from './errors.ts';
+export * from './timeframe.ts';
+export * from './time.ts';
+export * from './frame.ts';
+export * from './log.ts';
+export * from './config/schema.ts';
+export * from './config/load.ts';

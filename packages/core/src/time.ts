@@ -1,0 +1,36 @@
+import { OitraderError } from './errors.ts';
+
+/**
+ * Parses a user-supplied UTC time: `2024-01-31`, `2024-01-31T12:00`, a full ISO
+ * string, or epoch milliseconds. Dates without a zone are UTC, never local time.
+ */
+export function parseUtcTimeMs(value: string | number): number {
+  if (typeof value === 'number') return value;
+  const trimmed = value.trim();
+  if (/^\d{12,14}$/.test(trimmed)) return Number(trimmed);
+  const hasZone = /(Z|[+-]\d\d:?\d\d)$/i.test(trimmed);
+  const iso = /^\d{4}-\d\d-\d\d$/.test(trimmed) ? `${trimmed}T00:00:00Z` : hasZone ? trimmed : `${trimmed.replace(' ', 'T')}Z`;
+  const ms = Date.parse(iso);
+  if (Number.isNaN(ms)) {
+    throw new OitraderError(`cannot read "${value}" as a UTC time`, {
+      hint: 'use YYYY-MM-DD, YYYY-MM-DDTHH:MM or epoch milliseconds',
+      exitCode: 2,
+    });
+  }
+  return ms;
+}
+
+export function formatUtc(timeMs: number): string {
+  if (!Number.isFinite(timeMs)) return String(timeMs);
+  return new Date(timeMs).toISOString().replace('.000Z', 'Z');
+}
+
+/** `YYYY-MM-DD` of the UTC day containing `timeMs`. */
+export function utcDay(timeMs: number): string {
+  return new Date(timeMs).toISOString().slice(0, 10);
+}
+
+/** `YYYY-MM` of the UTC month containing `timeMs`. */
+export function utcMonth(timeMs: number): string {
+  return new Date(timeMs).toISOString().slice(0, 7);
+}

@@ -1,0 +1,172 @@
+import {
+  archivePath,
+  parseArchiveCsv,
+  parseArchivePath,
+  unzipSingleCsv,
+  verifyChecksum,
+  type ArchiveDataset,
+  type ArchiveFile,
+  type ArchiveSource,
+} from '@oitrader/binance';
+import { DataError, formatUtc, utcDay, utcMonth, DAY_MS } from '@oitrader/core';
+import { bulkUpsert } from '../store/bulk-upsert.ts';
+import { logIngest } from '../store/ingest-log.ts';
+import type { SqlExecutor } from '../store/sql-executor.ts';
+
+export interface ImportFilter {
+  symbols?: string[];
+  /** Kline intervals to import; all when absent. */
+  timeframes?: string[];
+  datasets?: ArchiveDataset[];
+  startMs?: number;
+  endMs?: number;
+}
+
+export interface ImportOptions extends ImportFilter {
+  verifyChecksums?: boolean;
+  /** Called after each file with (done, total, file). */
+  onProgress?: (done: number, total: number, file: ArchiveFile) => void;
+}
+
+export interface FileOutcome {
+  path: string;
+  inserted: number;
+  updated: number;
+  duplicates: number;
+  rejected: number;
+  status: 'imported' | 'missing' | 'failed';
+  error?: string;
+}
+
+export interface ImportReport {
+  source: string;
+  files: FileOutcome[];
+  inserted: number;
+  updated: number;
+  rejected: number;
+  failed: number;
+  missing: number;
+}
+
+/**
+ * Imports Binance public-archive files into the store. Each file is one
+ * transaction: its rows and its ingest-log entry commit together or not at all.
+ * A malformed file is reported with its path and line and the import goes on
+ * with the next file; re-running is safe (idempotent upserts).
+ */
+export async function importArchive(sql: SqlExecutor, source: ArchiveSource, options: ImportOptions = {}): Promise<ImportReport> {
+  const files = await planFiles(source, options);
+  const report: ImportReport = { source: source.description, files: [], inserted: 0, updated: 0, rejected: 0, failed: 0, missing: 0 };
+  let done = 0;
+  for (const file of files) {
+    const outcome = await importFile(sql, source, file, options.verifyChecksums ?? true);
+    report.files.push(outcome);
+    report.inserted += outcome.inserted;
+    report.updated += outcome.updated;
+    report.rejected += outcome.rejected;
+    if (outcome.status === 'failed') report.failed++;
+    if (outcome.status === 'missing') report.missing++;
+    options.onProgress?.(++done, files.length, file);
+  }
+  return report;
+}
+
+async function importFile(sql: SqlExecutor, source: ArchiveSource, file: ArchiveFile, verify: boolean): Promise<FileOutcome> {
+  const outcome: FileOutcome = { path: file.path, inserted: 0, updated: 0, duplicates: 0, rejected: 0, status: 'imported' };
+  try {
+    const bytes = await source.read(file.path);
+    if (bytes === undefined) {
+      outcome.status = 'missing';
+      return outcome;
+    }
+    if (verify) {
+      const checksum = await source.read(`${file.path}.CHECKSUM`);
+      if (checksum !== undefined) verifyChecksum(bytes, new TextDecoder().decode(checksum), file.path);
+    }
+    const parsed = parseArchiveCsv(file, unzipSingleCsv(bytes, file.path));
+    outcome.rejected = parsed.rejected.length;
+    await sql.transaction(async (tx) => {
+      for (const rows of parsed.rows) {
+        if (rows.time.length === 0) continue;
+        const result = await bulkUpsert(tx, { ...rows, source: `archive:${file.period}` });
+        outcome.inserted += result.inserted;
+        outcome.updated += result.updated;
+        outcome.duplicates += result.duplicatesInBatch;
+      }
+      await logIngest(tx, {
+        level: parsed.rejected.length > 0 ? 'warn' : 'info',
+        source: 'archive',
+        dataset: file.dataset,
+        symbol: file.symbol,
+        rowsWritten: outcome.inserted + outcome.updated,
+        rowsRejected: parsed.rejected.length,
+        message: `${file.path}: ${outcome.inserted} new, ${outcome.updated} changed, ${outcome.duplicates} duplicate, ${parsed.rejected.length} rejected`,
+        detail:
+          parsed.rejected.length > 0
+            ? { rejected: parsed.rejected.slice(0, 20).map((r) => ({ line: r.line, time: r.timeMs === undefined ? null : formatUtc(r.timeMs), reason: r.reason })) }
+            : undefined,
+      });
+    });
+  } catch (error) {
+    outcome.status = 'failed';
+    outcome.inserted = 0;
+    outcome.updated = 0;
+    outcome.error = error instanceof DataError ? error.message : `${file.path}: ${(error as Error).message}`;
+    await logIngest(sql, { level: 'error', source: 'archive', dataset: file.dataset, symbol: file.symbol, message: outcome.error }).catch(() => undefined);
+  }
+  return outcome;
+}
+
+function matches(file: ArchiveFile, filter: ImportFilter): boolean {
+  if (filter.symbols && !filter.symbols.includes(file.symbol)) return false;
+  if (filter.datasets && !filter.datasets.includes(file.dataset)) return false;
+  if (filter.timeframes && file.interval && !filter.timeframes.includes(file.interval)) return false;
+  const start = Date.parse(file.period === 'daily' ? `${file.date}T00:00:00Z` : `${file.date}-01T00:00:00Z`);
+  const end = file.period === 'daily' ? start + DAY_MS : Date.UTC(new Date(start).getUTCFullYear(), new Date(start).getUTCMonth() + 1);
+  if (filter.startMs !== undefined && end <= filter.startMs) return false;
+  if (filter.endMs !== undefined && start >= filter.endMs) return false;
+  return true;
+}
+
+/** Files to import: listed from a directory, or planned from the filter for a URL. */
+export async function planFiles(source: ArchiveSource, filter: ImportFilter): Promise<ArchiveFile[]> {
+  if (source.list) {
+    const files = (await source.list()).map(parseArchivePath).filter((f): f is ArchiveFile => f !== undefined);
+    return files.filter((f) => matches(f, filter));
+  }
+  if (!filter.symbols || filter.startMs === undefined) {
+    throw new DataError('importing from a URL needs symbols and a start date', { hint: 'pass --symbol and --start, or set data.symbols and data.start_date' });
+  }
+  return planRemoteFiles(filter.symbols, filter.timeframes ?? ['5m'], filter.datasets ?? ['klines', 'metrics', 'fundingRate'], filter.startMs, filter.endMs ?? Date.now());
+}
+
+/**
+ * Whole months before the current one come as monthly files (klines, funding);
+ * the rest, and every metrics file (published daily only), as daily files.
+ */
+export function planRemoteFiles(symbols: string[], timeframes: string[], datasets: ArchiveDataset[], startMs: number, endMs: number): ArchiveFile[] {
+  const files: ArchiveFile[] = [];
+  const startDay = Math.floor(startMs / DAY_MS) * DAY_MS;
+  const currentMonthStart = Date.UTC(new Date(endMs).getUTCFullYear(), new Date(endMs).getUTCMonth());
+  const add = (f: Omit<ArchiveFile, 'path'>) => files.push({ ...f, path: archivePath(f) });
+  for (const symbol of symbols) {
+    for (const dataset of datasets) {
+      const intervals = dataset === 'klines' ? timeframes : [undefined];
+      for (const interval of intervals) {
+        for (let day = startDay; day < endMs; ) {
+          const d = new Date(day);
+          const monthEnd = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1);
+          const monthly = dataset !== 'metrics' && dataset !== 'bookDepth' && d.getUTCDate() === 1 && monthEnd <= currentMonthStart;
+          if (monthly) {
+            add({ period: 'monthly', dataset, symbol, date: utcMonth(day), ...(interval ? { interval } : {}) });
+            day = monthEnd;
+          } else {
+            if (dataset !== 'fundingRate') add({ period: 'daily', dataset, symbol, date: utcDay(day), ...(interval ? { interval } : {}) });
+            day += DAY_MS;
+          }
+        }
+      }
+    }
+  }
+  return files;
+}

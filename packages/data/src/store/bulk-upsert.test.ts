@@ -1,0 +1,93 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { testEngines } from '../testing/test-engines.ts';
+import { bulkUpsert } from './bulk-upsert.ts';
+import { migrate } from './migrations.ts';
+import type { SqlExecutor } from './sql-executor.ts';
+
+const T0 = Date.UTC(2021, 10, 15);
+const FIVE_MIN = 300_000;
+
+function candles(n: number, offset = 0) {
+  const time = Array.from({ length: n }, (_, i) => T0 + (i + offset) * FIVE_MIN);
+  const close = time.map((_, i) => 1.1 + (i + offset) * 0.001);
+  return {
+    table: 'ohlcv' as const,
+    keys: { symbol: 'XRPUSDT', timeframe: '5m' },
+    time,
+    values: { open: close, high: close.map((c) => c + 0.01), low: close.map((c) => c - 0.01), close, volume: close.map(() => 1000), trades: close.map(() => 42) },
+    source: 'test',
+  };
+}
+
+for (const engine of await testEngines()) {
+  describe(`bulk upsert on ${engine.name}`, () => {
+    let sql: SqlExecutor;
+    before(async () => (sql = await engine.open()));
+    after(async () => sql.close());
+
+    it('migrations are recorded and re-running them applies nothing', async () => {
+      const again = await migrate(sql);
+      assert.deepEqual(again.applied, []);
+    });
+
+    it('writes every row once and a second identical write changes nothing', async () => {
+      const first = await bulkUpsert(sql, candles(500));
+      assert.equal(first.inserted, 500);
+      const second = await bulkUpsert(sql, candles(500));
+      assert.deepEqual([second.inserted, second.updated], [0, 0], 're-import must write 0 rows');
+      const [{ n }] = await sql.query<{ n: number }>("SELECT count(*)::int AS n FROM ohlcv WHERE symbol = 'XRPUSDT'");
+      assert.equal(n, 500);
+    });
+
+    it('round-trips times to the millisecond and NaN as NULL', async () => {
+      const batch = candles(2, 1000);
+      batch.time[1] += 17; // funding timestamps carry milliseconds
+      batch.values.volume = [1, Number.NaN];
+      await assert.rejects(bulkUpsert(sql, batch), /null value in column "volume"/, 'required column must refuse missing values');
+      await bulkUpsert(sql, {
+        table: 'funding_rate',
+        keys: { symbol: 'XRPUSDT' },
+        time: [T0 + 17],
+        values: { funding_rate: [0.0001], mark_price: [Number.NaN] },
+        source: 'test',
+      });
+      const rows = await sql.query<{ t: number; m: number | null }>(
+        "SELECT (extract(epoch FROM time) * 1000)::float8 AS t, mark_price AS m FROM funding_rate WHERE symbol = 'XRPUSDT'",
+      );
+      assert.deepEqual(rows.map((r) => [Number(r.t), r.m]), [[T0 + 17, null]]);
+    });
+
+    it('a corrected value replaces the stored one and is counted as an update', async () => {
+      const batch = candles(3);
+      batch.values.close = [...batch.values.close];
+      batch.values.close[2] = 9.99;
+      const result = await bulkUpsert(sql, batch);
+      assert.deepEqual([result.inserted, result.updated], [0, 1]);
+    });
+
+    it('duplicate rows inside one batch are collapsed, last one wins', async () => {
+      const batch = candles(2, 2000);
+      batch.time.push(batch.time[1]);
+      for (const key of Object.keys(batch.values) as Array<keyof typeof batch.values>) {
+        batch.values[key] = [...batch.values[key], key === 'close' ? 7.77 : batch.values[key][1]];
+      }
+      const result = await bulkUpsert(sql, batch);
+      assert.deepEqual([result.inserted, result.duplicatesInBatch], [2, 1]);
+      const [{ close }] = await sql.query<{ close: number }>('SELECT close FROM ohlcv WHERE time = to_timestamp($1 / 1000.0)', [batch.time[1]]);
+      assert.equal(close, 7.77);
+    });
+
+    it('a failing statement inside a transaction leaves no rows behind', async () => {
+      await assert.rejects(
+        sql.transaction(async (tx) => {
+          await bulkUpsert(tx, candles(10, 5000));
+          throw new Error('boom');
+        }),
+        /boom/,
+      );
+      const [{ n }] = await sql.query<{ n: number }>('SELECT count(*)::int AS n FROM ohlcv WHERE time >= to_timestamp($1 / 1000.0)', [T0 + 5000 * FIVE_MIN]);
+      assert.equal(n, 0);
+    });
+  });
+}

@@ -1,0 +1,122 @@
+import { createLogger } from '@oitrader/core';
+import type { SqlExecutor } from './sql-executor.ts';
+import { PRIMARY_KEYS, TABLES, type MarketTable } from './tables.ts';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+function marketTableSql(table: MarketTable): string {
+  const spec = TABLES[table];
+  const columns = [
+    'time timestamptz NOT NULL',
+    ...spec.keys.map((k) => `${k} text NOT NULL`),
+    ...spec.values.map((c) => `${c.name} ${c.type}${c.required ? ' NOT NULL' : ''}`),
+    "source text NOT NULL DEFAULT 'unknown'",
+  ];
+  return `CREATE TABLE IF NOT EXISTS ${table} (\n  ${columns.join(',\n  ')},\n  PRIMARY KEY (${PRIMARY_KEYS[table].join(', ')})\n);`;
+}
+
+/** Versioned, append-only. Never edit a released migration: add a new one. */
+export const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    name: 'market data tables and ingest log',
+    sql: [
+      ...(Object.keys(TABLES) as MarketTable[]).map(marketTableSql),
+      `CREATE TABLE IF NOT EXISTS ingest_log (
+  id bigserial PRIMARY KEY,
+  logged_at timestamptz NOT NULL DEFAULT now(),
+  level text NOT NULL,
+  source text NOT NULL,
+  dataset text NOT NULL,
+  symbol text,
+  rows_written int8 NOT NULL DEFAULT 0,
+  rows_rejected int8 NOT NULL DEFAULT 0,
+  message text NOT NULL,
+  detail jsonb
+);`,
+      'CREATE INDEX IF NOT EXISTS ingest_log_dataset_idx ON ingest_log (dataset, symbol, logged_at);',
+      `CREATE TABLE IF NOT EXISTS stream_health (
+  stream text PRIMARY KEY,
+  last_message_at timestamptz NOT NULL,
+  last_event_time timestamptz,
+  lag_ms float8,
+  messages int8 NOT NULL DEFAULT 0,
+  reconnects int8 NOT NULL DEFAULT 0,
+  updated_at timestamptz NOT NULL DEFAULT now()
+);`,
+    ].join('\n'),
+  },
+];
+
+const HYPERTABLES: Array<[MarketTable, string]> = [
+  ['ohlcv', '7 days'],
+  ['open_interest', '7 days'],
+  ['funding_rate', '90 days'],
+  ['long_short_ratio', '7 days'],
+  ['taker_volume', '7 days'],
+  ['liquidations', '7 days'],
+  ['order_book', '1 day'],
+];
+
+export interface MigrateResult {
+  applied: number[];
+  timescale: boolean;
+}
+
+/** Applies pending migrations, each in its own transaction, then the optional TimescaleDB layer. */
+export async function migrate(sql: SqlExecutor): Promise<MigrateResult> {
+  await sql.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+  version int PRIMARY KEY,
+  name text NOT NULL,
+  applied_at timestamptz NOT NULL DEFAULT now()
+);`);
+  const done = new Set((await sql.query<{ version: number }>('SELECT version FROM schema_migrations')).map((r) => Number(r.version)));
+  const applied: number[] = [];
+  for (const migration of MIGRATIONS) {
+    if (done.has(migration.version)) continue;
+    await sql.transaction(async (tx) => {
+      await tx.exec(migration.sql);
+      await tx.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [migration.version, migration.name]);
+    });
+    applied.push(migration.version);
+  }
+  const timescale = await enableTimescale(sql);
+  return { applied, timescale };
+}
+
+/**
+ * TimescaleDB is an accelerator, never a requirement: when the extension is
+ * installed on the server, tables become hypertables with compression after
+ * 30 days and an hourly candle continuous aggregate. Safe to run repeatedly.
+ */
+async function enableTimescale(sql: SqlExecutor): Promise<boolean> {
+  if (sql.engine !== 'postgres') return false;
+  const available = await sql.query("SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'");
+  if (available.length === 0) return false;
+  const log = createLogger('migrate');
+  try {
+    await sql.exec('CREATE EXTENSION IF NOT EXISTS timescaledb');
+    for (const [table, chunk] of HYPERTABLES) {
+      await sql.query(`SELECT create_hypertable('${table}', 'time', chunk_time_interval => INTERVAL '${chunk}', if_not_exists => TRUE, migrate_data => TRUE)`);
+      const segment = TABLES[table].keys.join(', ');
+      await sql.exec(`ALTER TABLE ${table} SET (timescaledb.compress, timescaledb.compress_segmentby = '${segment}')`);
+      await sql.query(`SELECT add_compression_policy('${table}', INTERVAL '30 days', if_not_exists => TRUE)`);
+    }
+    await sql.exec(`CREATE MATERIALIZED VIEW IF NOT EXISTS ohlcv_1h_from_5m
+WITH (timescaledb.continuous) AS
+SELECT time_bucket(INTERVAL '1 hour', time) AS bucket, symbol,
+       first(open, time) AS open, max(high) AS high, min(low) AS low, last(close, time) AS close,
+       sum(volume) AS volume, count(*) AS bars
+FROM ohlcv WHERE timeframe = '5m'
+GROUP BY bucket, symbol
+WITH NO DATA`);
+    return true;
+  } catch (error) {
+    log.warn(`TimescaleDB is installed but could not be enabled; continuing with plain tables: ${(error as Error).message}`);
+    return false;
+  }
+}

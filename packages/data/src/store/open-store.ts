@@ -1,0 +1,47 @@
+import { mkdirSync } from 'node:fs';
+import type { Config } from '@oitrader/core';
+import { migrate, type MigrateResult } from './migrations.ts';
+import { PgliteExecutor, PostgresExecutor, type SqlExecutor } from './sql-executor.ts';
+
+export interface StoreTarget {
+  /** postgres:// URL; when empty the embedded PGlite database is used. */
+  url?: string;
+  /** Embedded database directory; `memory` for a throwaway in-memory database. */
+  embeddedPath?: string;
+}
+
+export function storeTargetFromConfig(config: Config): StoreTarget {
+  return { url: config.database.url, embeddedPath: config.database.embedded_path };
+}
+
+export async function openSql(target: StoreTarget): Promise<SqlExecutor> {
+  if (target.url) return PostgresExecutor.connect(target.url);
+  const path = target.embeddedPath ?? './data/db';
+  if (path === 'memory') return PgliteExecutor.open(undefined);
+  mkdirSync(path, { recursive: true });
+  return PgliteExecutor.open(path);
+}
+
+/** Opens the store and brings its schema up to date. */
+export async function openStore(target: StoreTarget): Promise<{ sql: SqlExecutor; migration: MigrateResult }> {
+  const sql = await openSql(target);
+  try {
+    const migration = await migrate(sql);
+    return { sql, migration };
+  } catch (error) {
+    await sql.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+/** A short description of where data lives, with any password removed. */
+export function describeTarget(target: StoreTarget): string {
+  if (!target.url) return `embedded PGlite at ${target.embeddedPath ?? './data/db'}`;
+  try {
+    const url = new URL(target.url);
+    url.password = '';
+    return `PostgreSQL ${url.host}${url.pathname}`;
+  } catch {
+    return 'PostgreSQL (unparseable url)';
+  }
+}

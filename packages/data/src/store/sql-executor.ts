@@ -1,0 +1,117 @@
+import { PGlite } from '@electric-sql/pglite';
+import pg from 'pg';
+import { OitraderError } from '@oitrader/core';
+
+export type Engine = 'postgres' | 'pglite';
+
+/**
+ * The one SQL door: PostgreSQL-dialect text with $n parameters, run either on a
+ * real PostgreSQL/TimescaleDB server (node-postgres pool) or on embedded PGlite.
+ * Both engines get the same SQL; queries cast what they return (`::float8`) so
+ * both hand back plain JS numbers.
+ *
+ * PGlite is called through its own query API rather than through pg over a
+ * socket: its `query(text, params)` already has pg's shape, and skipping the
+ * wire protocol makes the embedded engine ~2x faster on bulk writes.
+ */
+export interface SqlExecutor {
+  readonly engine: Engine;
+  query<Row = Record<string, unknown>>(text: string, params?: unknown[]): Promise<Row[]>;
+  /** Several statements, no parameters (migrations). */
+  exec(text: string): Promise<void>;
+  /** Runs `work` in one transaction: all of it commits or none of it does. */
+  transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export class PostgresExecutor implements SqlExecutor {
+  readonly engine = 'postgres' as const;
+  readonly #pool: pg.Pool;
+  readonly #client: pg.PoolClient | undefined;
+
+  constructor(pool: pg.Pool, client?: pg.PoolClient) {
+    this.#pool = pool;
+    this.#client = client;
+  }
+
+  static connect(url: string): PostgresExecutor {
+    const pool = new pg.Pool({ connectionString: url, max: 4, connectionTimeoutMillis: 10_000 });
+    // An idle client's network error must not crash the process; the next query reports it.
+    pool.on('error', () => undefined);
+    return new PostgresExecutor(pool);
+  }
+
+  async query<Row>(text: string, params: unknown[] = []): Promise<Row[]> {
+    const result = await (this.#client ?? this.#pool).query(text, params);
+    return result.rows as Row[];
+  }
+
+  async exec(text: string): Promise<void> {
+    await (this.#client ?? this.#pool).query(text);
+  }
+
+  async transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    if (this.#client) return work(this);
+    const client = await this.#pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await work(new PostgresExecutor(this.#pool, client));
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (!this.#client) await this.#pool.end();
+  }
+}
+
+type PgliteLike = Pick<PGlite, 'query' | 'exec'>;
+
+export class PgliteExecutor implements SqlExecutor {
+  readonly engine = 'pglite' as const;
+  readonly #db: PGlite;
+  readonly #tx: PgliteLike | undefined;
+
+  private constructor(db: PGlite, tx?: PgliteLike) {
+    this.#db = db;
+    this.#tx = tx;
+  }
+
+  /** Opens (creating if needed) an embedded database in `dataDir`, or in memory when undefined. */
+  static async open(dataDir: string | undefined): Promise<PgliteExecutor> {
+    try {
+      const db = dataDir === undefined ? new PGlite() : new PGlite(dataDir);
+      await db.waitReady;
+      return new PgliteExecutor(db);
+    } catch (error) {
+      throw new OitraderError(`cannot open the embedded database at ${dataDir ?? '(memory)'}: ${(error as Error).message}`, {
+        hint: 'another oitrader process may be using it; stop it, or set database.url to use a PostgreSQL server',
+        cause: error,
+      });
+    }
+  }
+
+  async query<Row>(text: string, params: unknown[] = []): Promise<Row[]> {
+    const result = await (this.#tx ?? this.#db).query<Row>(text, params);
+    return result.rows;
+  }
+
+  async exec(text: string): Promise<void> {
+    await (this.#tx ?? this.#db).exec(text);
+  }
+
+  async transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    if (this.#tx) return work(this);
+    return this.#db.transaction((tx) => work(new PgliteExecutor(this.#db, tx)));
+  }
+
+  async close(): Promise<void> {
+    if (!this.#tx) await this.#db.close();
+  }
+}
