@@ -73,3 +73,11 @@ describe('config', () => {
     assert.ok(!lines[0].includes('hunter2pw'), lines[0]);
   });
 });
+
+describe('config.example.yaml', () => {
+  it('is valid and equal to the embedded defaults, so the two cannot drift apart', () => {
+    const file = new URL('../../../../config.example.yaml', import.meta.url).pathname;
+    const { config } = loadConfig({ file, env: {} });
+    assert.deepEqual(config, parseConfig({}));
+  });
+});

@@ -91,3 +91,22 @@ for (const engine of await testEngines()) {
     });
   });
 }
+
+for (const engine of await testEngines()) {
+  describe(`bulk upsert merging on ${engine.name}`, () => {
+    it('a later batch without a column, or with NULL in it, never erases a stored value', async () => {
+      const sql = await engine.open();
+      try {
+        const time = [Date.UTC(2024, 0, 1, 8)];
+        await bulkUpsert(sql, { table: 'funding_rate', keys: { symbol: 'SOLUSDT' }, time, values: { funding_rate: [0.0001], mark_price: [101.5] }, source: 'stream' });
+        const again = await bulkUpsert(sql, { table: 'funding_rate', keys: { symbol: 'SOLUSDT' }, time, values: { funding_rate: [0.0001], mark_price: [null] }, source: 'archive' });
+        assert.deepEqual([again.inserted, again.updated], [0, 0]);
+        await bulkUpsert(sql, { table: 'funding_rate', keys: { symbol: 'SOLUSDT' }, time, values: { funding_rate: [0.0002] }, source: 'archive' });
+        const [row] = await sql.query<{ f: number; m: number }>("SELECT funding_rate AS f, mark_price AS m FROM funding_rate WHERE symbol = 'SOLUSDT'");
+        assert.deepEqual(row, { f: 0.0002, m: 101.5 });
+      } finally {
+        await sql.close();
+      }
+    });
+  });
+}

@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, it } from 'node:test';
+import type { Command } from 'commander';
+import { EXIT_BELOW_THRESHOLD } from './commands/data.ts';
+import { buildProgram, main } from './main.ts';
+
+const BIN = fileURLToPath(new URL('../bin/oitrader.mjs', import.meta.url));
+
+function allCommands(command: Command): Command[] {
+  return [command, ...command.commands.flatMap(allCommands)];
+}
+
+function configFile(text: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'oitrader-cli-')), 'config.yaml');
+  writeFileSync(file, text);
+  return file;
+}
+
+describe('oitrader CLI', () => {
+  it('every command has a description and --help text', () => {
+    const commands = allCommands(buildProgram());
+    assert.ok(commands.length >= 7);
+    for (const command of commands) {
+      assert.ok(command.description().length > 10, `${command.name()} needs a description`);
+      assert.match(command.helpInformation(), /Usage:/);
+    }
+    const names = commands.map((c) => c.name());
+    for (const expected of ['migrate', 'import', 'check', 'demo']) assert.ok(names.includes(expected), expected);
+  });
+
+  it('a bad config file exits with code 2 and one line per problem, without a stack trace', () => {
+    const file = configFile('trading:\n  leverage: 500\n  max_daily_loss: -1\n');
+    const run = spawnSync(process.execPath, [BIN, '--config', file, 'db', 'migrate'], { encoding: 'utf8', env: { ...process.env, DATABASE_URL: '' } });
+    assert.equal(run.status, 2, run.stderr);
+    assert.match(run.stderr, /trading\.leverage: expected <= 20, got number 500/);
+    assert.match(run.stderr, /trading\.max_daily_loss: expected > 0, got number -1/);
+    assert.doesNotMatch(run.stderr, /at .*\.ts:\d+/);
+  });
+
+  it('data check fails with its own exit code when nothing meets the completeness threshold', async () => {
+    const file = configFile('database:\n  embedded_path: memory\n');
+    const code = await main(['node', 'oitrader', '--config', file, '--quiet', 'data', 'check']);
+    process.exitCode = 0;
+    assert.equal(code, EXIT_BELOW_THRESHOLD);
+  });
+
+  it('--json prints one parseable document on stdout', () => {
+    const file = configFile('database:\n  embedded_path: memory\n');
+    const run = spawnSync(process.execPath, [BIN, '--config', file, '--json', 'db', 'migrate'], { encoding: 'utf8', env: { ...process.env, DATABASE_URL: '' } });
+    assert.equal(run.status, 0, run.stderr);
+    const result = JSON.parse(run.stdout) as { applied: number[]; timescale: boolean };
+    assert.deepEqual(result.applied, [1]);
+    assert.equal(result.timescale, false);
+  });
+});
