@@ -1,3 +1,4 @@
+import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { OitraderError } from '@oitrader/core';
@@ -85,6 +86,7 @@ export class PgliteExecutor implements SqlExecutor {
 
   /** Opens (creating if needed) an embedded database in `dataDir`, or in memory when undefined. */
   static async open(dataDir: string | undefined): Promise<PgliteExecutor> {
+    if (dataDir !== undefined) await ensureInitialized(dataDir);
     try {
       const db = dataDir === undefined ? new PGlite() : new PGlite(dataDir);
       await db.waitReady;
@@ -114,4 +116,44 @@ export class PgliteExecutor implements SqlExecutor {
   async close(): Promise<void> {
     if (!this.#tx) await this.#db.close();
   }
+}
+
+/** A complete PostgreSQL data directory always has these. */
+function isInitialized(dir: string): boolean {
+  return existsSync(`${dir}/PG_VERSION`) && existsSync(`${dir}/global/pg_control`);
+}
+
+/**
+ * Creates a new embedded database without ever leaving a half-written one at
+ * `dir`: initdb runs in a temporary sibling directory and is renamed into place
+ * only when complete. PGlite's first initdb on a fresh directory occasionally
+ * fails (seen right after `npm ci`), so it is retried on a clean directory.
+ */
+async function ensureInitialized(dir: string): Promise<void> {
+  if (isInitialized(dir)) return;
+  if (existsSync(dir) && readdirSync(dir).length > 0) {
+    throw new OitraderError(`${dir} is not empty but is not a complete database (an interrupted first start?)`, {
+      hint: `move or delete ${dir} and run the command again`,
+    });
+  }
+  let lastError: unknown;
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const staging = `${dir}.init-${process.pid}-${attempt}`;
+    rmSync(staging, { recursive: true, force: true });
+    try {
+      const db = new PGlite(staging);
+      await db.waitReady;
+      await db.close();
+      rmSync(dir, { recursive: true, force: true });
+      renameSync(staging, dir);
+      return;
+    } catch (error) {
+      lastError = error;
+      rmSync(staging, { recursive: true, force: true });
+    }
+  }
+  throw new OitraderError(`cannot create the embedded database at ${dir}: ${(lastError as Error).message}`, {
+    hint: 'check free disk space and permissions, or set database.url to use a PostgreSQL server',
+    cause: lastError,
+  });
 }
