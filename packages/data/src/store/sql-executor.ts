@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { OitraderError } from '@oitrader/core';
@@ -130,7 +130,10 @@ function isInitialized(dir: string): boolean {
  * fails (seen right after `npm ci`), so it is retried on a clean directory.
  */
 async function ensureInitialized(dir: string): Promise<void> {
-  if (isInitialized(dir)) return;
+  if (isInitialized(dir)) {
+    restoreEmptyDirectories(dir);
+    return;
+  }
   if (existsSync(dir) && readdirSync(dir).length > 0) {
     throw new OitraderError(`${dir} is not empty but is not a complete database (an interrupted first start?)`, {
       hint: `move or delete ${dir} and run the command again`,
@@ -144,6 +147,7 @@ async function ensureInitialized(dir: string): Promise<void> {
       const db = new PGlite(staging);
       await db.waitReady;
       await db.close();
+      restoreEmptyDirectories(staging);
       rmSync(dir, { recursive: true, force: true });
       renameSync(staging, dir);
       return;
@@ -156,4 +160,32 @@ async function ensureInitialized(dir: string): Promise<void> {
     hint: 'check free disk space and permissions, or set database.url to use a PostgreSQL server',
     cause: lastError,
   });
+}
+
+/** The empty subdirectories initdb creates (PostgreSQL 17 layout). */
+const POSTGRES_EMPTY_DIRS = [
+  'pg_commit_ts',
+  'pg_dynshmem',
+  'pg_logical/mappings',
+  'pg_logical/snapshots',
+  'pg_notify',
+  'pg_replslot',
+  'pg_serial',
+  'pg_snapshots',
+  'pg_stat',
+  'pg_stat_tmp',
+  'pg_tblspc',
+  'pg_twophase',
+  'pg_wal/archive_status',
+  'pg_wal/summaries',
+];
+
+/**
+ * PGlite sometimes writes a new data directory without its empty
+ * subdirectories (seen on the first run after `npm ci`: every file present,
+ * `pg_notify` and the other empty folders missing), and PostgreSQL then refuses
+ * to start. Recreating them is what initdb itself does; it touches no data.
+ */
+function restoreEmptyDirectories(dir: string): void {
+  for (const sub of POSTGRES_EMPTY_DIRS) mkdirSync(`${dir}/${sub}`, { recursive: true });
 }
