@@ -1,0 +1,65 @@
+import { OitraderError } from '@oitrader/core';
+
+/** Binance exchangeInfo filters that decide whether an order is valid. */
+export interface SymbolFilters {
+  symbol: string;
+  /** PRICE_FILTER.tickSize */
+  tickSize: number;
+  /** LOT_SIZE.stepSize (MARKET_LOT_SIZE is assumed equal) */
+  stepSize: number;
+  /** LOT_SIZE.minQty */
+  minQty: number;
+  /** MIN_NOTIONAL.notional, USDT */
+  minNotionalUsd: number;
+}
+
+/**
+ * Snapshot of Binance USDⓈ-M exchangeInfo filters for the bundled symbols.
+ * Refresh with GET /fapi/v1/exchangeInfo before trading live.
+ */
+export const SYMBOL_FILTERS: Record<string, SymbolFilters> = {
+  BTCUSDT: { symbol: 'BTCUSDT', tickSize: 0.1, stepSize: 0.001, minQty: 0.001, minNotionalUsd: 100 },
+  ETHUSDT: { symbol: 'ETHUSDT', tickSize: 0.01, stepSize: 0.001, minQty: 0.001, minNotionalUsd: 20 },
+  SOLUSDT: { symbol: 'SOLUSDT', tickSize: 0.01, stepSize: 1, minQty: 1, minNotionalUsd: 5 },
+  XRPUSDT: { symbol: 'XRPUSDT', tickSize: 0.0001, stepSize: 0.1, minQty: 0.1, minNotionalUsd: 5 },
+};
+
+export function filtersFor(symbol: string): SymbolFilters {
+  const filters = SYMBOL_FILTERS[symbol];
+  if (!filters) throw new OitraderError(`no exchange filters for ${symbol}`, { hint: `bundled: ${Object.keys(SYMBOL_FILTERS).join(', ')}` });
+  return filters;
+}
+
+/** Number of decimals in a step like 0.001 (so rounding can be exact in decimal). */
+function decimals(step: number): number {
+  const text = step.toString();
+  if (text.includes('e-')) return Number(text.split('e-')[1]);
+  return text.includes('.') ? text.split('.')[1].length : 0;
+}
+
+/**
+ * The one rounding function for money that crosses to the exchange: quantities
+ * round down to the step (never more than asked), prices to the tick in the
+ * direction that is never worse for the trader's intent (buy limits down,
+ * sell limits up) unless `mode` says otherwise.
+ */
+export function roundToStep(value: number, step: number, mode: 'down' | 'up' | 'nearest'): number {
+  const d = decimals(step);
+  const units = value / step;
+  // The epsilon absorbs binary noise such as 0.3 / 0.1 = 2.9999999999999996.
+  const rounded = mode === 'down' ? Math.floor(units + 1e-9) : mode === 'up' ? Math.ceil(units - 1e-9) : Math.round(units);
+  return Number((rounded * step).toFixed(d));
+}
+
+export type OrderCheck = { ok: true; qtyBase: number; priceUsd: number } | { ok: false; reason: string };
+
+/** Applies LOT_SIZE, PRICE_FILTER and MIN_NOTIONAL to an order. Reduce-only orders are exempt from MIN_NOTIONAL, as on Binance. */
+export function applyFilters(filters: SymbolFilters, side: 'buy' | 'sell', qtyBase: number, priceUsd: number, reduceOnly: boolean): OrderCheck {
+  const qty = roundToStep(qtyBase, filters.stepSize, 'down');
+  const price = roundToStep(priceUsd, filters.tickSize, side === 'buy' ? 'down' : 'up');
+  if (!(qty >= filters.minQty)) return { ok: false, reason: `quantity ${qtyBase} is below the minimum ${filters.minQty} after rounding to step ${filters.stepSize}` };
+  if (!reduceOnly && qty * price < filters.minNotionalUsd) {
+    return { ok: false, reason: `notional ${(qty * price).toFixed(2)} USDT is below the minimum ${filters.minNotionalUsd} USDT` };
+  }
+  return { ok: true, qtyBase: qty, priceUsd: price };
+}

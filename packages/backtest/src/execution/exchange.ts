@@ -1,0 +1,196 @@
+import { bracketsFor, type LeverageBracket } from '../exchange/leverage-brackets.ts';
+import { applyFilters, filtersFor, type SymbolFilters } from '../exchange/symbol-filters.ts';
+import { IsolatedAccount, type ExitReason, type Side } from './account.ts';
+
+export type OrderType = 'market' | 'limit' | 'stop' | 'take_profit';
+
+export interface OrderRequest {
+  type: OrderType;
+  side: Side;
+  qtyBase: number;
+  /** Limit price (limit orders). */
+  priceUsd?: number;
+  /** Trigger price (stop and take-profit market orders). */
+  triggerUsd?: number;
+  /** May only shrink the position; cancelled when the position is gone. */
+  reduceOnly?: boolean;
+}
+
+export interface Rejection {
+  timeMs: number;
+  order: OrderRequest;
+  reason: string;
+}
+
+export interface ExecutionConfig {
+  symbol: string;
+  initialBalanceUsd: number;
+  leverage: number;
+  /** Binance defaults: taker 0.05 %, maker 0.02 % (fractions). */
+  takerFeeRate: number;
+  makerFeeRate: number;
+  /** Half the bid/ask spread paid by every taker fill, in basis points. */
+  halfSpreadBps: number;
+  /** Extra slippage per 100,000 USDT of order notional, in basis points (linear size impact). */
+  impactBpsPer100k: number;
+  filters?: SymbolFilters;
+  brackets?: LeverageBracket[];
+}
+
+export const DEFAULT_EXECUTION: Omit<ExecutionConfig, 'symbol'> = {
+  initialBalanceUsd: 2000,
+  leverage: 5,
+  takerFeeRate: 0.0005,
+  makerFeeRate: 0.0002,
+  halfSpreadBps: 1,
+  impactBpsPer100k: 5,
+};
+
+export interface Bar {
+  timeMs: number;
+  open: number;
+  high: number;
+  low: number;
+  close: number;
+}
+
+/**
+ * The execution model shared by the backtester, the RL environment and paper
+ * trading. Intrabar rules (docs/backtesting.md): market orders fill at the
+ * next bar's open; the bar is then walked along the path that hurts the open
+ * position first (long: open → low → high; short: open → high → low), so when
+ * a stop and a target are both inside one bar the stop fills first; a stop
+ * that gaps fills at the open; liquidation is checked against that adverse
+ * extreme after any stop.
+ */
+export class SimulatedExchange {
+  readonly config: ExecutionConfig;
+  readonly account: IsolatedAccount;
+  readonly filters: SymbolFilters;
+  readonly brackets: LeverageBracket[];
+  readonly rejections: Rejection[] = [];
+  #pending: OrderRequest[] = [];
+
+  constructor(config: Partial<ExecutionConfig> & { symbol: string }) {
+    this.config = { ...DEFAULT_EXECUTION, ...config };
+    this.filters = this.config.filters ?? filtersFor(this.config.symbol);
+    this.brackets = this.config.brackets ?? bracketsFor(this.config.symbol);
+    this.account = new IsolatedAccount(this.config.initialBalanceUsd, this.config.leverage, this.brackets);
+  }
+
+  get pendingOrders(): readonly OrderRequest[] {
+    return this.#pending;
+  }
+
+  /** Queues an order for the next bar. Invalid orders are rejected now, with a reason. */
+  submit(timeMs: number, order: OrderRequest, referencePriceUsd: number): boolean {
+    const price = order.type === 'limit' ? order.priceUsd : order.type === 'market' ? referencePriceUsd : order.triggerUsd;
+    if (!(order.qtyBase > 0) || price === undefined || !(price > 0)) return this.#reject(timeMs, order, 'quantity and price must be positive');
+    const checked = applyFilters(this.filters, order.side, order.qtyBase, price, order.reduceOnly === true);
+    if (!checked.ok) return this.#reject(timeMs, order, checked.reason);
+    const normalized: OrderRequest = { ...order, qtyBase: checked.qtyBase };
+    if (order.type === 'limit') normalized.priceUsd = checked.priceUsd;
+    if (order.type === 'stop' || order.type === 'take_profit') normalized.triggerUsd = checked.priceUsd;
+    this.#pending.push(normalized);
+    return true;
+  }
+
+  cancelAll(): void {
+    this.#pending = [];
+  }
+
+  /** Funding settles at a bar's open for the position carried into it. */
+  settleFunding(rate: number, markPriceUsd: number): void {
+    this.account.applyFunding(rate, markPriceUsd);
+  }
+
+  /** Runs one bar: fills, stops, targets, liquidation. */
+  processBar(bar: Bar): void {
+    if (this.#pending.length > 0) {
+      const market = this.#pending.filter((o) => o.type === 'market');
+      if (market.length > 0) {
+        this.#pending = this.#pending.filter((o) => o.type !== 'market');
+        for (const order of market) this.#execute(bar.timeMs, order, this.#takerPrice(order, bar.open), 'taker', 'signal');
+      }
+    }
+    const long = this.account.qtyBase >= 0;
+    // Adverse leg first, then the favourable leg.
+    this.#walkLeg(bar, long ? bar.low : bar.high, true);
+    this.#checkLiquidation(bar, long ? bar.low : bar.high);
+    this.#walkLeg(bar, long ? bar.high : bar.low, false);
+    this.#checkLiquidation(bar, this.account.qtyBase > 0 ? bar.low : bar.high);
+    if (this.account.qtyBase === 0) this.#pending = this.#pending.filter((o) => !o.reduceOnly);
+  }
+
+  /** Moves price from the open to `extreme`, filling every resting order it crosses, nearest first. */
+  #walkLeg(bar: Bar, extreme: number, adverse: boolean): void {
+    if (this.#pending.length === 0) return;
+    const down = extreme < bar.open;
+    const triggered = this.#pending
+      .map((order) => ({ order, level: this.#triggerLevel(order, down) }))
+      .filter((t): t is { order: OrderRequest; level: number } => t.level !== undefined && (down ? t.level >= extreme : t.level <= extreme))
+      .sort((a, b) => (down ? b.level - a.level : a.level - b.level));
+    for (const { order, level } of triggered) {
+      if (!this.#pending.includes(order)) continue;
+      this.#pending = this.#pending.filter((o) => o !== order);
+      const gapped = down ? bar.open <= level : bar.open >= level;
+      const atPrice = gapped ? bar.open : level;
+      if (order.type === 'limit') {
+        // A limit the open already crossed executes at the open as a taker; one reached later rests and fills at its price as a maker.
+        this.#execute(bar.timeMs, order, gapped ? bar.open : level, gapped ? 'taker' : 'maker', 'signal');
+      } else {
+        const reason: ExitReason = order.type === 'stop' ? 'stop' : 'target';
+        this.#execute(bar.timeMs, order, this.#takerPrice(order, atPrice), 'taker', reason);
+      }
+      if (adverse && this.account.qtyBase === 0) this.#pending = this.#pending.filter((o) => !o.reduceOnly);
+    }
+  }
+
+  /** The price at which an order acts on a move in this direction, if any. */
+  #triggerLevel(order: OrderRequest, down: boolean): number | undefined {
+    if (order.type === 'limit') return (order.side === 'buy') === down ? order.priceUsd : undefined;
+    if (order.type === 'stop') return (order.side === 'sell') === down ? order.triggerUsd : undefined;
+    if (order.type === 'take_profit') return (order.side === 'buy') === down ? order.triggerUsd : undefined;
+    return undefined;
+  }
+
+  #checkLiquidation(bar: Bar, extreme: number): void {
+    const a = this.account;
+    if (a.qtyBase === 0 || !Number.isFinite(a.liquidationPriceUsd)) return;
+    const hit = a.qtyBase > 0 ? extreme <= a.liquidationPriceUsd : extreme >= a.liquidationPriceUsd;
+    if (hit) {
+      a.liquidate(bar.timeMs);
+      this.#pending = this.#pending.filter((o) => !o.reduceOnly);
+    }
+  }
+
+  #takerPrice(order: OrderRequest, priceUsd: number): number {
+    const impact = (this.config.halfSpreadBps + (this.config.impactBpsPer100k * order.qtyBase * priceUsd) / 100_000) / 10_000;
+    return order.side === 'buy' ? priceUsd * (1 + impact) : priceUsd * (1 - impact);
+  }
+
+  #execute(timeMs: number, order: OrderRequest, priceUsd: number, liquidity: 'maker' | 'taker', reason: ExitReason): void {
+    const a = this.account;
+    let qty = order.qtyBase;
+    if (order.reduceOnly) {
+      const closable = order.side === 'buy' ? Math.max(0, -a.qtyBase) : Math.max(0, a.qtyBase);
+      qty = Math.min(qty, closable);
+      if (qty <= 0) {
+        this.#reject(timeMs, order, 'reduce-only order would not reduce the position');
+        return;
+      }
+    }
+    const feeRate = liquidity === 'maker' ? this.config.makerFeeRate : this.config.takerFeeRate;
+    const refusal = a.refusal(order.side === 'buy' ? qty : -qty, priceUsd, feeRate);
+    if (refusal !== undefined) {
+      this.#reject(timeMs, order, refusal);
+      return;
+    }
+    a.fill(timeMs, order.side, qty, priceUsd, feeRate, liquidity, reason);
+  }
+
+  #reject(timeMs: number, order: OrderRequest, reason: string): false {
+    this.rejections.push({ timeMs, order, reason });
+    return false;
+  }
+}
