@@ -58,3 +58,20 @@ describe('oitrader CLI', () => {
     assert.equal(result.timescale, false);
   });
 });
+
+describe('oitrader backtest', () => {
+  it('writes the HTML and JSON reports atomically and the JSON holds every strategy with its trades', async () => {
+    const { realSampleFrame } = await import('../../backtest/src/testing/real-sample.ts');
+    const { runBacktestReport } = await import('./commands/backtest.ts');
+    const { createOutput } = await import('./output.ts');
+    const { readFileSync, readdirSync } = await import('node:fs');
+    const dir = mkdtempSync(join(tmpdir(), 'oitrader-reports-'));
+    runBacktestReport(createOutput({ quiet: true }), realSampleFrame(), 'buy-and-hold', true, dir, { leverage: 5 });
+    const files = readdirSync(dir).sort();
+    assert.deepEqual(files, ['backtest-buy-and-hold-XRPUSDT-5m.html', 'backtest-buy-and-hold-XRPUSDT-5m.json'], 'no temporary file may be left behind');
+    const json = JSON.parse(readFileSync(join(dir, files[1]), 'utf8')) as Array<{ strategy: string; trades: unknown[] }>;
+    assert.equal(json.length, 5);
+    assert.equal(json[0].strategy, 'buy-and-hold');
+    assert.equal(json[0].trades.length, 1);
+  });
+});

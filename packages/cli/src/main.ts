@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { OitraderError } from '@oitrader/core';
+import { registerBacktestCommand } from './commands/backtest.ts';
 import { registerDataCommands } from './commands/data.ts';
 import { registerDbCommands } from './commands/db.ts';
 import { registerDemoCommand } from './commands/demo.ts';
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerDbCommands(program);
   registerDataCommands(program);
+  registerBacktestCommand(program);
   registerDemoCommand(program);
   return program;
 }

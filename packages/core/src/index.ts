@@ -5,3 +5,4 @@ export * from './frame.ts';
 export * from './log.ts';
 export * from './config/schema.ts';
 export * from './config/load.ts';
+export * from './atomic-write.ts';

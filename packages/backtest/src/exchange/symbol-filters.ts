@@ -30,8 +30,18 @@ export function filtersFor(symbol: string): SymbolFilters {
   return filters;
 }
 
+const decimalsCache = new Map<number, number>();
+
 /** Number of decimals in a step like 0.001 (so rounding can be exact in decimal). */
 function decimals(step: number): number {
+  const cached = decimalsCache.get(step);
+  if (cached !== undefined) return cached;
+  const d = countDecimals(step);
+  decimalsCache.set(step, d);
+  return d;
+}
+
+function countDecimals(step: number): number {
   const text = step.toString();
   if (text.includes('e-')) return Number(text.split('e-')[1]);
   return text.includes('.') ? text.split('.')[1].length : 0;
@@ -48,7 +58,8 @@ export function roundToStep(value: number, step: number, mode: 'down' | 'up' | '
   const units = value / step;
   // The epsilon absorbs binary noise such as 0.3 / 0.1 = 2.9999999999999996.
   const rounded = mode === 'down' ? Math.floor(units + 1e-9) : mode === 'up' ? Math.ceil(units - 1e-9) : Math.round(units);
-  return Number((rounded * step).toFixed(d));
+  const scale = 10 ** d;
+  return Math.round(rounded * step * scale) / scale;
 }
 
 export type OrderCheck = { ok: true; qtyBase: number; priceUsd: number } | { ok: false; reason: string };

@@ -86,14 +86,17 @@ export class IsolatedAccount {
    */
   refusal(qtyDelta: number, priceUsd: number, feeRate: number): string | undefined {
     const newQty = this.qtyBase + qtyDelta;
-    const opening = Math.max(0, Math.abs(newQty) - (Math.sign(newQty) === Math.sign(this.qtyBase) ? Math.abs(this.qtyBase) : 0));
+    const flips = this.qtyBase !== 0 && Math.sign(newQty) !== Math.sign(this.qtyBase);
+    const opening = flips ? Math.abs(newQty) : Math.max(0, Math.abs(newQty) - Math.abs(this.qtyBase));
     if (opening === 0) return undefined;
     const notional = Math.abs(newQty) * priceUsd;
     const maxLeverage = maxLeverageFor(this.#brackets, notional);
     if (this.#leverage > maxLeverage) return `notional ${notional.toFixed(0)} USDT allows at most ${maxLeverage}x, account is at ${this.#leverage}x`;
-    const released = Math.sign(newQty) === Math.sign(this.qtyBase) || this.qtyBase === 0 ? 0 : this.marginUsd;
+    // A flip first closes the old side: its margin comes back together with its realised PnL.
+    const freed = flips ? this.marginUsd + this.unrealisedPnlUsd(priceUsd) : 0;
+    const funds = this.availableUsd() + freed;
     const need = (opening * priceUsd) / this.#leverage + Math.abs(qtyDelta) * priceUsd * feeRate;
-    if (need > this.availableUsd() + released + 1e-9) return `needs ${need.toFixed(2)} USDT margin and fee, ${(this.availableUsd() + released).toFixed(2)} available`;
+    if (need > funds + 1e-9) return `needs ${need.toFixed(2)} USDT margin and fee, ${funds.toFixed(2)} available`;
     return undefined;
   }
 

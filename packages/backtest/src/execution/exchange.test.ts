@@ -151,6 +151,18 @@ describe('execution model: hand-computed scenarios', () => {
     assert.ok(ex.account.liquidationPriceUsd > 100, 'a short is liquidated above its entry');
   });
 
+  it('a flip after a winning trade may use the realised profit as margin for the new side', () => {
+    const ex = exchange();
+    ex.submit(T, { type: 'market', side: 'buy', qtyBase: 98 }, 100);
+    ex.processBar(bar(0, 100, 100, 100, 100));
+    // +10% at 5x: equity ~2,980, wallet still ~1,995 until the long is closed.
+    const target = Math.floor((ex.account.equityUsd(110) * 5 * 0.98) / 110);
+    ex.submit(T, { type: 'market', side: 'sell', qtyBase: 98 + target }, 110);
+    ex.processBar(bar(1, 110, 110, 110, 110));
+    assert.deepEqual(ex.rejections, []);
+    assert.equal(ex.account.qtyBase, -target);
+  });
+
   it('the wallet never goes negative, whatever random orders meet whatever random bars', () => {
     let seed = 7;
     const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);

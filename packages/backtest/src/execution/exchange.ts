@@ -46,6 +46,8 @@ export const DEFAULT_EXECUTION: Omit<ExecutionConfig, 'symbol'> = {
   impactBpsPer100k: 5,
 };
 
+const MAX_REJECTIONS_KEPT = 1000;
+
 export interface Bar {
   timeMs: number;
   open: number;
@@ -68,7 +70,9 @@ export class SimulatedExchange {
   readonly account: IsolatedAccount;
   readonly filters: SymbolFilters;
   readonly brackets: LeverageBracket[];
+  /** The first MAX_REJECTIONS_KEPT rejections in detail; `rejectionCount` counts them all. */
   readonly rejections: Rejection[] = [];
+  rejectionCount = 0;
   #pending: OrderRequest[] = [];
 
   constructor(config: Partial<ExecutionConfig> & { symbol: string }) {
@@ -119,7 +123,7 @@ export class SimulatedExchange {
     this.#checkLiquidation(bar, long ? bar.low : bar.high);
     this.#walkLeg(bar, long ? bar.high : bar.low, false);
     this.#checkLiquidation(bar, this.account.qtyBase > 0 ? bar.low : bar.high);
-    if (this.account.qtyBase === 0) this.#pending = this.#pending.filter((o) => !o.reduceOnly);
+    if (this.account.qtyBase === 0 && this.#pending.length > 0) this.#pending = this.#pending.filter((o) => !o.reduceOnly);
   }
 
   /** Moves price from the open to `extreme`, filling every resting order it crosses, nearest first. */
@@ -190,7 +194,9 @@ export class SimulatedExchange {
   }
 
   #reject(timeMs: number, order: OrderRequest, reason: string): false {
-    this.rejections.push({ timeMs, order, reason });
+    // A broke account or a strategy that retries every bar can be refused millions
+    // of times; keeping each would make the backtest memory-bound.
+    if (this.rejectionCount++ < MAX_REJECTIONS_KEPT) this.rejections.push({ timeMs, order, reason });
     return false;
   }
 }

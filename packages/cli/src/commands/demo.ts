@@ -3,8 +3,9 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { DirectorySource } from '@oitrader/binance';
 import { createOutput } from '../output.ts';
-import { openStore } from '@oitrader/data';
+import { MarketDataLoader, openStore } from '@oitrader/data';
 import type { GlobalOptions } from '../context.ts';
+import { runBacktestReport } from './backtest.ts';
 import { runCheck, runImport, runShow } from './data.ts';
 
 /** The bundled real sample (see data/sample/README.md). */
@@ -28,6 +29,9 @@ export function registerDemoCommand(program: Command): void {
         const passed = await runCheck(sql, out, { threshold: 0.99 });
         out.text('\n== phase 1: MarketDataLoader frame');
         await runShow(sql, out, 'XRPUSDT', '5m', Date.UTC(2021, 0, 1), Date.UTC(2022, 0, 1));
+        out.text('\n== backtest: baselines on the sample, 5x, Binance fees, funding and slippage');
+        const { frame } = await new MarketDataLoader(sql).load('XRPUSDT', '5m', Date.UTC(2021, 0, 1), Date.UTC(2022, 0, 1));
+        runBacktestReport(out, frame, 'sma-trend', true, 'reports', { leverage: 5, initialBalanceUsd: 2000 });
         if (report.failed > 0 || !passed) process.exitCode = 1;
       } finally {
         await sql.close();

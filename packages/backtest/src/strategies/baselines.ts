@@ -1,0 +1,84 @@
+import { OitraderError } from '@oitrader/core';
+import type { OrderRequest } from '../execution/exchange.ts';
+import { ordersForExposure, type Strategy, type StrategyContext } from '../engine/strategy.ts';
+
+const NONE: readonly OrderRequest[] = [];
+
+/** Goes long at full exposure on the first bar and holds. */
+export function buyAndHold(): Strategy {
+  return {
+    name: 'buy-and-hold',
+    onBar: (ctx) => (ctx.qtyBase === 0 && ctx.index === 0 ? ordersForExposure(ctx, 1) : NONE),
+  };
+}
+
+/** Never trades: the zero line every model must beat after costs. */
+export function flat(): Strategy {
+  return { name: 'flat', onBar: () => NONE };
+}
+
+/** Each bar, with probability `tradeProbability`, picks long, short or flat at random (seeded). */
+export function randomStrategy(seed = 1, tradeProbability = 0.02): Strategy {
+  let state = seed;
+  const random = () => ((state = (state * 16807) % 2147483647) / 2147483647);
+  return {
+    name: `random(seed=${seed})`,
+    reset: () => (state = seed),
+    onBar: (ctx) => (random() < tradeProbability ? ordersForExposure(ctx, [-1, 0, 1][Math.floor(random() * 3)]) : NONE),
+  };
+}
+
+/**
+ * The classic open-interest reading: OI rising with price = new longs (go
+ * long); OI rising while price falls = new shorts (go short); OI falling =
+ * positions closing (flat). Changes over `lookback` bars; needs an
+ * open_interest column (NaN → flat).
+ */
+export function oiTrend(lookback = 12, threshold = 0.002): Strategy {
+  return {
+    name: `oi-trend(${lookback})`,
+    reset: (frame) => {
+      if (!frame.has('open_interest')) throw new OitraderError('oi-trend needs an open_interest column', { hint: 'load the frame with MarketDataLoader.loadAllData' });
+    },
+    onBar: (ctx: StrategyContext) => {
+      const oiChange = ctx.value('open_interest') / ctx.value('open_interest', lookback) - 1;
+      const priceChange = ctx.value('close') / ctx.value('close', lookback) - 1;
+      let target = 0;
+      if (oiChange > threshold && priceChange > threshold) target = 1;
+      else if (oiChange > threshold && priceChange < -threshold) target = -1;
+      else if (!Number.isFinite(oiChange)) target = 0;
+      const current = Math.sign(ctx.qtyBase);
+      return target === current ? NONE : ordersForExposure(ctx, target);
+    },
+  };
+}
+
+/** A price-only trend baseline for symbols without open interest: long above the SMA, short below. */
+export function smaTrend(period = 48): Strategy {
+  let sum = 0;
+  return {
+    name: `sma-trend(${period})`,
+    reset: () => (sum = 0),
+    onBar: (ctx) => {
+      sum += ctx.value('close');
+      if (ctx.index >= period) sum -= ctx.value('close', period);
+      if (ctx.index < period - 1) return NONE;
+      const target = ctx.closeUsd > sum / period ? 1 : -1;
+      return target === Math.sign(ctx.qtyBase) ? NONE : ordersForExposure(ctx, target);
+    },
+  };
+}
+
+export const BASELINES: Record<string, () => Strategy> = {
+  'buy-and-hold': buyAndHold,
+  flat,
+  random: () => randomStrategy(1),
+  'oi-trend': () => oiTrend(),
+  'sma-trend': () => smaTrend(),
+};
+
+export function baselineByName(name: string): Strategy {
+  const make = BASELINES[name];
+  if (!make) throw new OitraderError(`unknown strategy "${name}"`, { hint: `choose one of ${Object.keys(BASELINES).join(', ')}`, exitCode: 2 });
+  return make();
+}
