@@ -4,6 +4,7 @@ import { registerBacktestCommand } from './commands/backtest.ts';
 import { registerDataCommands } from './commands/data.ts';
 import { registerDbCommands } from './commands/db.ts';
 import { registerDemoCommand } from './commands/demo.ts';
+import { registerFeatureCommands } from './commands/features.ts';
 
 export function buildProgram(): Command {
   const program = new Command('oitrader')
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerDbCommands(program);
   registerDataCommands(program);
+  registerFeatureCommands(program);
   registerBacktestCommand(program);
   registerDemoCommand(program);
   return program;

@@ -11,17 +11,13 @@ import {
   type BacktestOptions,
   type ReportEntry,
 } from '@oitrader/backtest';
-import { parseTimeframe, parseUtcTimeMs, writeFileAtomic, type Frame } from '@oitrader/core';
-import { MarketDataLoader, openStore, storeTargetFromConfig } from '@oitrader/data';
+import { writeFileAtomic, type Frame } from '@oitrader/core';
 import { commandContext, type GlobalOptions } from '../context.ts';
+import { addFrameOptions, loadFrame, type FrameFlags } from '../frame-source.ts';
 import type { Output } from '../output.ts';
 
-interface BacktestFlags extends GlobalOptions {
+interface BacktestFlags extends GlobalOptions, FrameFlags {
   strategy: string;
-  symbol?: string;
-  timeframe: string;
-  start: string;
-  end: string;
   leverage?: number;
   balance?: number;
   takerFee?: number;
@@ -29,18 +25,14 @@ interface BacktestFlags extends GlobalOptions {
   spreadBps?: number;
   baselines: boolean;
   out: string;
-  demoDb?: boolean;
 }
 
 export function registerBacktestCommand(program: Command): void {
-  program
+  const command = program
     .command('backtest')
     .description('backtest a strategy with Binance fees, funding, slippage and liquidation; print a summary, write HTML + JSON reports')
-    .option('--strategy <name>', `strategy to test: ${Object.keys(BASELINES).join(', ')}`, 'sma-trend')
-    .option('--symbol <symbol>', 'symbol (default: trading.symbol)')
-    .option('--timeframe <tf>', 'bar size', '5m')
-    .option('--start <date>', 'first bar (UTC)', '2000-01-01')
-    .option('--end <date>', 'stop before (UTC)', '2100-01-01')
+    .option('--strategy <name>', `strategy to test: ${Object.keys(BASELINES).join(', ')}`, 'sma-trend');
+  addFrameOptions(command)
     .addOption(new Option('--leverage <x>', 'leverage (default: trading.leverage)').argParser(Number))
     .addOption(new Option('--balance <usdt>', 'initial balance (default: trading.initial_balance)').argParser(Number))
     .addOption(new Option('--taker-fee <rate>', 'taker fee as a fraction', ).argParser(Number).default(0.0005))
@@ -48,23 +40,10 @@ export function registerBacktestCommand(program: Command): void {
     .addOption(new Option('--spread-bps <bps>', 'half-spread paid per taker fill').argParser(Number).default(1))
     .option('--no-baselines', 'do not run the baselines side by side')
     .option('--out <dir>', 'report directory', 'reports')
-    .option('--demo-db', 'read the demo database (data/demo/db) instead of the configured one')
-    .action(async (_flags, command: Command) => {
-      const flags = command.optsWithGlobals<BacktestFlags>();
+    .action(async (_flags, cmd: Command) => {
+      const flags = cmd.optsWithGlobals<BacktestFlags>();
       const { config, out } = commandContext(flags);
-      const target = flags.demoDb ? { embeddedPath: 'data/demo/db' } : storeTargetFromConfig(config);
-      const { sql } = await openStore(target);
-      let frame: Frame;
-      try {
-        frame = await new MarketDataLoader(sql).loadAllData(
-          flags.symbol ?? config.trading.symbol,
-          parseTimeframe(flags.timeframe),
-          parseUtcTimeMs(flags.start),
-          parseUtcTimeMs(flags.end),
-        );
-      } finally {
-        await sql.close();
-      }
+      const frame = await loadFrame(flags, config);
       runBacktestReport(out, frame, flags.strategy, flags.baselines, flags.out, {
         leverage: flags.leverage ?? config.trading.leverage,
         initialBalanceUsd: flags.balance ?? config.trading.initial_balance,

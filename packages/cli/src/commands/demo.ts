@@ -5,12 +5,13 @@ import { DirectorySource } from '@oitrader/binance';
 import { createOutput } from '../output.ts';
 import { MarketDataLoader, openStore } from '@oitrader/data';
 import type { GlobalOptions } from '../context.ts';
+import { DEMO_DB } from '../frame-source.ts';
 import { runBacktestReport } from './backtest.ts';
+import { runFeatureBuild, runFeatureCheck } from './features.ts';
 import { runCheck, runImport, runShow } from './data.ts';
 
 /** The bundled real sample (see data/sample/README.md). */
 export const SAMPLE_ARCHIVE = fileURLToPath(new URL('../../../../data/sample/binance-archive', import.meta.url));
-export const DEMO_DB = 'data/demo/db';
 
 export function registerDemoCommand(program: Command): void {
   program
@@ -29,10 +30,13 @@ export function registerDemoCommand(program: Command): void {
         const passed = await runCheck(sql, out, { threshold: 0.99 });
         out.text('\n== phase 1: MarketDataLoader frame');
         await runShow(sql, out, 'XRPUSDT', '5m', Date.UTC(2021, 0, 1), Date.UTC(2022, 0, 1));
-        out.text('\n== backtest: baselines on the sample, 5x, Binance fees, funding and slippage');
         const { frame } = await new MarketDataLoader(sql).load('XRPUSDT', '5m', Date.UTC(2021, 0, 1), Date.UTC(2022, 0, 1));
+        out.text('\n== phase 2: features and labels');
+        runFeatureBuild(out, frame, 'data/demo/features', { horizon: 48, threshold: 0.005 });
+        const causal = runFeatureCheck(out, frame, 'lookahead', 20);
+        out.text('\n== backtest: baselines on the sample, 5x, Binance fees, funding and slippage');
         runBacktestReport(out, frame, 'sma-trend', true, 'reports', { leverage: 5, initialBalanceUsd: 2000 });
-        if (report.failed > 0 || !passed) process.exitCode = 1;
+        if (report.failed > 0 || !passed || !causal) process.exitCode = 1;
       } finally {
         await sql.close();
       }

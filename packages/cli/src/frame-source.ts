@@ -1,0 +1,38 @@
+import type { Command } from 'commander';
+import { parseTimeframe, parseUtcTimeMs, type Config, type Frame } from '@oitrader/core';
+import { MarketDataLoader, openStore, storeTargetFromConfig } from '@oitrader/data';
+
+export const DEMO_DB = 'data/demo/db';
+
+export interface FrameFlags {
+  symbol?: string;
+  timeframe: string;
+  start: string;
+  end: string;
+  demoDb?: boolean;
+}
+
+/** The options every command that reads a MarketDataLoader frame shares. */
+export function addFrameOptions(command: Command): Command {
+  return command
+    .option('--symbol <symbol>', 'symbol (default: trading.symbol)')
+    .option('--timeframe <tf>', 'bar size', '5m')
+    .option('--start <date>', 'first bar (UTC)', '2000-01-01')
+    .option('--end <date>', 'stop before (UTC)', '2100-01-01')
+    .option('--demo-db', 'read the demo database (data/demo/db) instead of the configured one');
+}
+
+export async function loadFrame(flags: FrameFlags, config: Config): Promise<Frame> {
+  const { sql } = await openStore(flags.demoDb ? { embeddedPath: DEMO_DB } : storeTargetFromConfig(config));
+  try {
+    const { frame } = await new MarketDataLoader(sql).load(
+      flags.symbol ?? config.trading.symbol,
+      parseTimeframe(flags.timeframe),
+      parseUtcTimeMs(flags.start),
+      parseUtcTimeMs(flags.end),
+    );
+    return frame;
+  } finally {
+    await sql.close();
+  }
+}

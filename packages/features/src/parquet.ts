@@ -1,0 +1,131 @@
+import { readFileSync } from 'node:fs';
+import { parquetMetadata, parquetReadObjects, parquetSchema } from 'hyparquet';
+import { parquetWriteBuffer } from 'hyparquet-writer';
+import { DataError, formatUtc, writeFileAtomic, type Frame } from '@oitrader/core';
+import { FEATURE_SET_VERSION, FeatureEngineer, type FeatureTable } from './feature-engineer.ts';
+import { classBalance, TargetEngineer, type ClassBalance } from './targets.ts';
+
+export const FEATURES_FILE = 'phase2_features_complete.parquet';
+export const MANIFEST_FILE = 'phase2_features_complete.manifest.json';
+
+export interface LabelOptions {
+  horizon: number;
+  threshold: number;
+}
+
+/** The Phase 2 → Phase 3 contract: what the Parquet file holds and where it came from. */
+export interface FeatureManifest {
+  format: 'oitrader-features';
+  formatVersion: 1;
+  featureSetVersion: string;
+  symbol: string;
+  timeframe: string;
+  features: Array<{ name: string; group: string; description: string; warmup: number }>;
+  omitted: Array<{ name: string; reason: string }>;
+  labels: { kind: 'classification'; horizon: number; threshold: number; classes: ['SHORT', 'NEUTRAL', 'LONG']; balance: ClassBalance };
+  span: { dataFrom: string; dataTo: string; rowsFrom: string; rowsTo: string };
+  rows: { bars: number; warmupDropped: number; unlabeledDropped: number; written: number };
+  createdAt: string;
+}
+
+export interface FeatureDataset {
+  table: FeatureTable;
+  labels: Float64Array;
+  forwardReturn: Float64Array;
+  /** Rows [start, end) are written: after every warm-up, before the unlabeled tail. */
+  start: number;
+  end: number;
+  manifest: FeatureManifest;
+}
+
+/** Features + labels for a frame; rows before the last warm-up and after the last label are dropped, never filled. */
+export function buildFeatureDataset(frame: Frame, labels: LabelOptions = { horizon: 48, threshold: 0.005 }, engineer = new FeatureEngineer()): FeatureDataset {
+  const table = engineer.engineerAllFeatures(frame);
+  const targets = new TargetEngineer();
+  const y = targets.createClassificationTarget(frame, labels);
+  const forwardReturn = targets.createRegressionTarget(frame, { horizon: labels.horizon });
+  const start = table.firstCompleteRow;
+  const end = Math.max(start, frame.length - labels.horizon);
+  if (end - start <= 0) {
+    throw new DataError(`no row of ${frame.symbol} ${frame.timeframe} has every feature warmed up and a label (${frame.length} bars, warm-up ends at row ${start})`, {
+      hint: 'load a longer span of data',
+    });
+  }
+  const barMs = frame.length > 1 ? frame.time[1] - frame.time[0] : 0;
+  const manifest: FeatureManifest = {
+    format: 'oitrader-features',
+    formatVersion: 1,
+    featureSetVersion: FEATURE_SET_VERSION,
+    symbol: frame.symbol,
+    timeframe: frame.timeframe,
+    features: table.specs.map((s) => ({ name: s.name, group: s.group, description: s.description, warmup: typeof s.warmup === 'function' ? s.warmup(barMs) : s.warmup })),
+    omitted: table.omitted,
+    labels: { kind: 'classification', ...labels, classes: ['SHORT', 'NEUTRAL', 'LONG'], balance: classBalance(y.subarray(start, end)) },
+    span: { dataFrom: formatUtc(frame.time[0]), dataTo: formatUtc(frame.time[frame.length - 1]), rowsFrom: formatUtc(frame.time[start]), rowsTo: formatUtc(frame.time[end - 1]) },
+    rows: { bars: frame.length, warmupDropped: start, unlabeledDropped: frame.length - end, written: end - start },
+    createdAt: new Date().toISOString(),
+  };
+  return { table, labels: y, forwardReturn, start, end, manifest };
+}
+
+/** Writes the Parquet file and its manifest, each atomically (never half a file). */
+export function writeFeatureDataset(dataset: FeatureDataset, parquetPath: string, manifestPath: string): void {
+  const { table, start, end } = dataset;
+  const columnData = [
+    { name: 'time', data: Array.from(table.time.subarray(start, end), (t) => new Date(t)), type: 'TIMESTAMP' as const },
+    ...table.names.map((name) => ({ name, data: table.columns[name].subarray(start, end), type: 'DOUBLE' as const })),
+    { name: 'label', data: Int32Array.from(dataset.labels.subarray(start, end)), type: 'INT32' as const },
+    { name: 'forward_return', data: dataset.forwardReturn.subarray(start, end), type: 'DOUBLE' as const },
+  ];
+  const buffer = parquetWriteBuffer({
+    columnData,
+    kvMetadata: [
+      { key: 'oitrader.feature_set_version', value: FEATURE_SET_VERSION },
+      { key: 'oitrader.symbol', value: dataset.manifest.symbol },
+      { key: 'oitrader.timeframe', value: dataset.manifest.timeframe },
+    ],
+  });
+  writeFileAtomic(parquetPath, new Uint8Array(buffer));
+  writeFileAtomic(manifestPath, `${JSON.stringify(dataset.manifest, null, 2)}\n`);
+}
+
+export interface LoadedFeatures {
+  manifest: FeatureManifest;
+  time: Float64Array;
+  names: string[];
+  columns: Record<string, Float64Array>;
+  labels: Int32Array;
+  forwardReturn: Float64Array;
+}
+
+/** Reads a features file and checks it against its manifest (Phase 3's entry point). */
+export async function readFeatureDataset(parquetPath: string, manifestPath: string): Promise<LoadedFeatures> {
+  let manifest: FeatureManifest;
+  try {
+    manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as FeatureManifest;
+  } catch (error) {
+    throw new DataError(`cannot read the feature manifest ${manifestPath}: ${(error as Error).message}`, { hint: 'rebuild with `oitrader features build`' });
+  }
+  if (manifest.format !== 'oitrader-features') throw new DataError(`${manifestPath} is not an oitrader feature manifest`);
+  const bytes = readFileSync(parquetPath);
+  const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+  const metadata = parquetMetadata(file);
+  const schemaNames = parquetSchema(metadata).children.map((c) => c.element.name);
+  const expected = ['time', ...manifest.features.map((f) => f.name), 'label', 'forward_return'];
+  if (schemaNames.join('|') !== expected.join('|')) {
+    throw new DataError(`${parquetPath} columns do not match ${manifestPath}`, { hint: 'the two files come from different builds; rebuild both' });
+  }
+  const rows = (await parquetReadObjects({ file })) as Array<Record<string, unknown>>;
+  if (rows.length !== manifest.rows.written) throw new DataError(`${parquetPath} has ${rows.length} rows, its manifest says ${manifest.rows.written}`);
+  const names = manifest.features.map((f) => f.name);
+  const columns: Record<string, Float64Array> = {};
+  for (const name of names) columns[name] = Float64Array.from(rows, (r) => Number(r[name]));
+  return {
+    manifest,
+    time: Float64Array.from(rows, (r) => (r.time instanceof Date ? r.time.getTime() : Number(r.time))),
+    names,
+    columns,
+    labels: Int32Array.from(rows, (r) => Number(r.label)),
+    forwardReturn: Float64Array.from(rows, (r) => Number(r.forward_return)),
+  };
+}
