@@ -12,6 +12,7 @@
 import { Frame } from '../packages/core/src/index.ts';
 import { runBacktest, smaTrend } from '../packages/backtest/src/index.ts';
 import { realSampleFrame } from '../packages/backtest/src/testing/real-sample.ts';
+import { bestSeconds } from './timing.ts';
 
 const REPEATS = Number(process.argv[2] ?? 520);
 const sample = realSampleFrame();
@@ -68,22 +69,13 @@ function naiveLoop(bars: BarObject[]): number {
   return cash + qty * bars[bars.length - 1].close;
 }
 
-function best(runs: number, work: () => void): number {
-  let fastest = Number.POSITIVE_INFINITY;
-  for (let i = 0; i < runs; i++) {
-    const started = performance.now();
-    work();
-    fastest = Math.min(fastest, performance.now() - started);
-  }
-  return fastest / 1000;
-}
 
 const bars: BarObject[] = Array.from({ length: n }, (_, i) => ({ time: time[i], open: cols.open[i], high: cols.high[i], low: cols.low[i], close: cols.close[i] }));
 let trades = 0;
-const ours = best(3, () => {
+const ours = bestSeconds(3, () => {
   trades = runBacktest(frame, smaTrend(48), { leverage: 5 }).trades.length;
 });
-const naive = best(3, () => naiveLoop(bars));
+const naive = bestSeconds(3, () => naiveLoop(bars));
 const rate = (s: number) => Math.round(n / s).toLocaleString('en-US');
 console.log(`bench/backtest: ${n.toLocaleString('en-US')} bars (real 5m XRPUSDT sample, ${REPEATS} copies), sma-trend(48), 5x, node ${process.version}`);
 console.log(`oitrader backtester (full execution model): ${rate(ours).padStart(12)} bars/s   ${trades} trades`);

@@ -11,6 +11,7 @@ import { IndicatorsSync } from '@ixjb94/indicators';
 import { Frame } from '../packages/core/src/index.ts';
 import { atr, ema, FeatureEngineer, rollingStd, rsi, sma } from '../packages/features/src/index.ts';
 import { sampleWithSyntheticSources } from '../packages/features/src/testing/frames.ts';
+import { bestSeconds } from './timing.ts';
 
 const BARS = 100_000;
 const sample = sampleWithSyntheticSources();
@@ -26,24 +27,15 @@ for (let k = 0; k < BARS; k++) {
 }
 const frame = new Frame('XRPUSDT', '5m', time, columns);
 
-function best(runs: number, work: () => unknown): number {
-  let fastest = Number.POSITIVE_INFINITY;
-  for (let r = 0; r < runs; r++) {
-    const started = performance.now();
-    work();
-    fastest = Math.min(fastest, performance.now() - started);
-  }
-  return fastest / 1000;
-}
 
 const engineer = new FeatureEngineer();
 let features = 0;
-const all = best(3, () => (features = engineer.engineerAllFeatures(frame).names.length));
+const all = bestSeconds(3, () => (features = engineer.engineerAllFeatures(frame).names.length));
 
 const c = frame.column('close');
 const h = frame.column('high');
 const l = frame.column('low');
-const ours = best(5, () => {
+const ours = bestSeconds(5, () => {
   for (const p of [12, 24, 48, 96, 288]) sma(c, p);
   for (const p of [12, 26, 50]) ema(c, p);
   for (const p of [6, 14, 28]) rsi(c, p);
@@ -54,7 +46,7 @@ const ta = new IndicatorsSync();
 const ca = Array.from(c);
 const ha = Array.from(h);
 const la = Array.from(l);
-const reference = best(5, () => {
+const reference = bestSeconds(5, () => {
   for (const p of [12, 24, 48, 96, 288]) ta.sma(ca, p);
   for (const p of [12, 26, 50]) ta.ema(ca, p);
   for (const p of [6, 14, 28]) ta.rsi(ca, p);

@@ -1,0 +1,10 @@
+/** Fastest wall time of `runs` runs, in seconds: the least noisy figure on a shared machine. */
+export function bestSeconds(runs: number, work: () => unknown): number {
+  let fastest = Number.POSITIVE_INFINITY;
+  for (let r = 0; r < runs; r++) {
+    const started = performance.now();
+    work();
+    fastest = Math.min(fastest, performance.now() - started);
+  }
+  return fastest / 1000;
+}
