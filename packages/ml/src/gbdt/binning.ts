@@ -1,0 +1,64 @@
+import type { Matrix } from './matrix.ts';
+
+/** Bin 0 holds missing values; bins 1..n hold values between consecutive cut points. */
+export const MISSING_BIN = 0;
+
+/**
+ * Quantile cut points per feature (at most maxBins − 1 cuts → maxBins value
+ * bins + the missing bin, so a bin index fits a Uint8Array). Cut points are
+ * float32 midpoints between distinct sample values, so `x < cut` means the
+ * same thing here as in XGBoost, which compares float32 values.
+ */
+export function computeCuts(x: Matrix, maxBins = 255, sampleRows = 200_000): Float32Array[] {
+  const cuts: Float32Array[] = [];
+  const step = Math.max(1, Math.floor(x.rows / sampleRows));
+  for (let c = 0; c < x.cols; c++) {
+    const values: number[] = [];
+    for (let r = 0; r < x.rows; r += step) {
+      const v = x.data[r * x.cols + c];
+      if (!Number.isNaN(v)) values.push(v);
+    }
+    values.sort((a, b) => a - b);
+    const distinct: number[] = [];
+    for (const v of values) if (distinct.length === 0 || v !== distinct[distinct.length - 1]) distinct.push(v);
+    const out: number[] = [];
+    if (distinct.length <= maxBins) {
+      for (let i = 1; i < distinct.length; i++) out.push(Math.fround((distinct[i - 1] + distinct[i]) / 2));
+    } else {
+      for (let q = 1; q < maxBins; q++) {
+        const i = Math.floor((q * values.length) / maxBins);
+        const lo = values[Math.max(0, i - 1)];
+        const hi = values[i];
+        const cut = Math.fround(lo === hi ? hi : (lo + hi) / 2);
+        if (out.length === 0 || cut > out[out.length - 1]) out.push(cut);
+      }
+    }
+    cuts.push(Float32Array.from(out));
+  }
+  return cuts;
+}
+
+/** Bin of a value: 1 + number of cuts <= value (binary search); 0 for NaN. */
+export function binOf(cuts: Float32Array, value: number): number {
+  if (Number.isNaN(value)) return MISSING_BIN;
+  let lo = 0;
+  let hi = cuts.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (value < cuts[mid]) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo + 1;
+}
+
+/** The binned matrix, column-wise: one Uint8Array of bins per feature. */
+export function binMatrix(x: Matrix, cuts: Float32Array[]): Uint8Array[] {
+  const columns: Uint8Array[] = [];
+  for (let c = 0; c < x.cols; c++) {
+    const column = new Uint8Array(x.rows);
+    const cut = cuts[c];
+    for (let r = 0; r < x.rows; r++) column[r] = binOf(cut, x.data[r * x.cols + c]);
+    columns.push(column);
+  }
+  return columns;
+}

@@ -1,0 +1,191 @@
+import { accumulateLevelGains, bestSplit, buildHistogram, newHistogram, subtractHistogram, type Histogram, type SplitParams } from './histogram.ts';
+import { TreeBuilder, type Tree } from './tree.ts';
+
+/**
+ * How a tree grows. `depthwise`: level by level to maxDepth (XGBoost);
+ * `leafwise`: always split the leaf with the largest gain, up to numLeaves
+ * (LightGBM); `oblivious`: one shared split per level (CatBoost's symmetric
+ * trees, robust and fast to evaluate).
+ */
+export type GrowPolicy = 'depthwise' | 'leafwise' | 'oblivious';
+
+export interface GrowParams extends SplitParams {
+  policy: GrowPolicy;
+  maxDepth: number;
+  numLeaves: number;
+  learningRate: number;
+}
+
+export interface GrowData {
+  bins: Uint8Array[];
+  cuts: Float32Array[];
+  /** Per feature: index of the last value bin + 1 (= cuts.length + 1). */
+  binCounts: Int32Array;
+  grad: Float64Array;
+  hess: Float64Array;
+}
+
+interface Node {
+  id: number;
+  start: number;
+  count: number;
+  g: number;
+  h: number;
+  depth: number;
+  hist: Histogram | undefined;
+}
+
+/** Grows one tree on the rows in `order[0..count)`, using only `features`. */
+export function growTree(data: GrowData, params: GrowParams, order: Uint32Array, count: number, features: Int32Array): Tree {
+  const grower = new Grower(data, params, order, features);
+  return grower.grow(count);
+}
+
+class Grower {
+  readonly builder = new TreeBuilder();
+  readonly #scratch: Uint32Array;
+
+  constructor(
+    readonly data: GrowData,
+    readonly params: GrowParams,
+    readonly order: Uint32Array,
+    readonly features: Int32Array,
+  ) {
+    this.#scratch = new Uint32Array(order.length);
+  }
+
+  grow(count: number): Tree {
+    let g = 0;
+    let h = 0;
+    for (let i = 0; i < count; i++) {
+      g += this.data.grad[this.order[i]];
+      h += this.data.hess[this.order[i]];
+    }
+    const root: Node = { id: this.builder.addNode(h, this.leafValue(g, h)), start: 0, count, g, h, depth: 0, hist: this.histogram(0, count) };
+    if (this.params.policy === 'oblivious') this.growOblivious(root);
+    else if (this.params.policy === 'leafwise') this.growLeafwise(root);
+    else this.growDepthwise(root);
+    return this.builder.build();
+  }
+
+  leafValue(g: number, h: number): number {
+    // Leaf values are float32, as in XGBoost, so exported models predict identically there.
+    return h + this.params.lambda > 0 ? Math.fround((-g / (h + this.params.lambda)) * this.params.learningRate) : 0;
+  }
+
+  histogram(start: number, count: number): Histogram {
+    const hist = newHistogram(this.data.bins.length);
+    buildHistogram(hist, this.data.bins, this.features, this.order.subarray(start, start + count), count, this.data.grad, this.data.hess);
+    return hist;
+  }
+
+  /** Reorders node rows in place: rows going left first. Returns the left count. */
+  partition(node: Node, feature: number, bin: number, defaultLeft: boolean): number {
+    const column = this.data.bins[feature];
+    let l = node.start;
+    let r = 0;
+    for (let i = node.start; i < node.start + node.count; i++) {
+      const row = this.order[i];
+      const b = column[row];
+      const goesLeft = b === 0 ? defaultLeft : b <= bin;
+      if (goesLeft) this.order[l++] = row;
+      else this.#scratch[r++] = row;
+    }
+    this.order.set(this.#scratch.subarray(0, r), l);
+    return l - node.start;
+  }
+
+  /** Splits a node; children get histograms (the smaller one built, the larger by subtraction). */
+  split(node: Node, feature: number, bin: number, defaultLeft: boolean, gain: number): [Node, Node] {
+    const leftCount = this.partition(node, feature, bin, defaultLeft);
+    const rightCount = node.count - leftCount;
+    let lg = 0;
+    let lh = 0;
+    for (let i = node.start; i < node.start + leftCount; i++) {
+      lg += this.data.grad[this.order[i]];
+      lh += this.data.hess[this.order[i]];
+    }
+    const rg = node.g - lg;
+    const rh = node.h - lh;
+    const leftId = this.builder.addNode(lh, this.leafValue(lg, lh));
+    const rightId = this.builder.addNode(rh, this.leafValue(rg, rh));
+    this.builder.split(node.id, feature, this.data.cuts[feature][bin - 1], defaultLeft, gain, leftId, rightId);
+    const left: Node = { id: leftId, start: node.start, count: leftCount, g: lg, h: lh, depth: node.depth + 1, hist: undefined };
+    const right: Node = { id: rightId, start: node.start + leftCount, count: rightCount, g: rg, h: rh, depth: node.depth + 1, hist: undefined };
+    const [small, large] = leftCount <= rightCount ? [left, right] : [right, left];
+    small.hist = this.histogram(small.start, small.count);
+    const parent = node.hist as Histogram;
+    subtractHistogram(parent, small.hist, this.features);
+    large.hist = parent;
+    node.hist = undefined;
+    return [left, right];
+  }
+
+  best(node: Node) {
+    return bestSplit(node.hist as Histogram, this.features, this.data.binCounts, node.g, node.h, node.count, this.params);
+  }
+
+  growDepthwise(root: Node): void {
+    let level = [root];
+    while (level.length > 0) {
+      const next: Node[] = [];
+      for (const node of level) {
+        const split = node.depth < this.params.maxDepth ? this.best(node) : undefined;
+        if (split) next.push(...this.split(node, split.feature, split.bin, split.defaultLeft, split.gain));
+        else node.hist = undefined;
+      }
+      level = next;
+    }
+  }
+
+  growLeafwise(root: Node): void {
+    const maxDepth = this.params.maxDepth > 0 ? this.params.maxDepth : Number.POSITIVE_INFINITY;
+    const open: Array<{ node: Node; split: NonNullable<ReturnType<Grower['best']>> }> = [];
+    const consider = (node: Node) => {
+      const split = node.depth < maxDepth ? this.best(node) : undefined;
+      if (split) open.push({ node, split });
+      else node.hist = undefined;
+    };
+    consider(root);
+    let leaves = 1;
+    while (leaves < this.params.numLeaves && open.length > 0) {
+      let k = 0;
+      for (let i = 1; i < open.length; i++) if (open[i].split.gain > open[k].split.gain) k = i;
+      const [{ node, split }] = open.splice(k, 1);
+      const [left, right] = this.split(node, split.feature, split.bin, split.defaultLeft, split.gain);
+      leaves++;
+      consider(left);
+      consider(right);
+    }
+    for (const { node } of open) node.hist = undefined;
+  }
+
+  /** One (feature, bin, default side) for the whole level, chosen by the summed gain over the level's nodes. */
+  growOblivious(root: Node): void {
+    let level = [root];
+    for (let depth = 0; depth < this.params.maxDepth; depth++) {
+      let best: { feature: number; bin: number; defaultLeft: boolean; gain: number } | undefined;
+      for (let k = 0; k < this.features.length; k++) {
+        const f = this.features[k];
+        const lastBin = this.data.binCounts[f];
+        const sums = new Float64Array(lastBin * 2);
+        const valid = new Uint8Array(lastBin * 2);
+        for (const node of level) {
+          if (node.count > 0) accumulateLevelGains(node.hist as Histogram, f, lastBin, node.g, node.h, node.count, this.params, sums, valid);
+        }
+        for (let b = 1; b < lastBin; b++) {
+          for (let side = 0; side < 2; side++) {
+            const gain = sums[b * 2 + side];
+            if (valid[b * 2 + side] && gain > this.params.gamma && (best === undefined || gain > best.gain)) best = { feature: f, bin: b, defaultLeft: side === 1, gain };
+          }
+        }
+      }
+      if (!best) break;
+      const next: Node[] = [];
+      for (const node of level) next.push(...this.split(node, best.feature, best.bin, best.defaultLeft, best.gain / level.length));
+      level = next;
+    }
+    for (const node of level) node.hist = undefined;
+  }
+}
+
