@@ -13,12 +13,14 @@ export function computeCuts(x: Matrix, maxBins = 255, sampleRows = 200_000): Flo
   const cuts: Float32Array[] = [];
   const step = Math.max(1, Math.floor(x.rows / sampleRows));
   for (let c = 0; c < x.cols; c++) {
-    const values: number[] = [];
+    const sample = new Float32Array(Math.ceil(x.rows / step));
+    let n = 0;
     for (let r = 0; r < x.rows; r += step) {
       const v = x.data[r * x.cols + c];
-      if (!Number.isNaN(v)) values.push(v);
+      if (!Number.isNaN(v)) sample[n++] = v;
     }
-    values.sort((a, b) => a - b);
+    // Typed-array sort is numeric and native: ~10x faster than Array#sort with a comparator.
+    const values = sample.subarray(0, n).sort();
     const distinct: number[] = [];
     for (const v of values) if (distinct.length === 0 || v !== distinct[distinct.length - 1]) distinct.push(v);
     const out: number[] = [];
@@ -61,4 +63,15 @@ export function binMatrix(x: Matrix, cuts: Float32Array[]): Uint8Array[] {
     columns.push(column);
   }
   return columns;
+}
+
+/** Row-major copy of column-wise bins: `rowBins[row * features + feature]`. */
+export function rowMajorBins(columns: Uint8Array[], rows: number): Uint8Array {
+  const features = columns.length;
+  const out = new Uint8Array(rows * features);
+  for (let f = 0; f < features; f++) {
+    const column = columns[f];
+    for (let r = 0; r < rows; r++) out[r * features + f] = column[r];
+  }
+  return out;
 }

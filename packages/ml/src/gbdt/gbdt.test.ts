@@ -106,6 +106,17 @@ describe('GradientBoostedTrees: determinism and persistence', () => {
     });
   }
 
+  it('two threads (worker builds half of each large histogram) give a deterministic model equal to one thread up to rounding', () => {
+    const big = dataset(9000, 8, threeClass, 13, 0.02);
+    const fit = (nThreads: number) => new GradientBoostedTrees({ objective: 'multiclass', nEstimators: 8, maxDepth: 5, nThreads }).fit(big.x, big.y);
+    const a = fit(2);
+    const b = fit(2);
+    assert.equal(JSON.stringify(a), JSON.stringify(b), 'the same inputs must give the same bytes with two threads');
+    const single = fit(1).predictProba(big.x);
+    const parallel = a.predictProba(big.x);
+    for (let i = 0; i < single.length; i++) assert.ok(Math.abs(single[i] - parallel[i]) < 1e-6, `value ${i}: one thread ${single[i]} vs two ${parallel[i]}`);
+  });
+
   it('loading refuses a broken file with a clear reason', () => {
     const json = new GradientBoostedTrees({ ...params }).fit(x, y).toJSON();
     assert.throws(() => GradientBoostedTrees.fromJSON({ format: 'something-else' }), /not an oitrader GBDT model/);

@@ -1,6 +1,7 @@
 import { OitraderError } from '@oitrader/core';
-import { binMatrix, computeCuts } from './binning.ts';
+import { binMatrix, computeCuts, rowMajorBins } from './binning.ts';
 import { growTree, type GrowPolicy } from './grow.ts';
+import { ParallelHistogramBuilder } from './parallel-histogram.ts';
 import { seededRandom, type Matrix } from './matrix.ts';
 import { evalLoss, gradients, sigmoid, softmax, type ObjectiveName } from './objectives.ts';
 import { leafIndex, type Tree } from './tree.ts';
@@ -34,6 +35,8 @@ export interface GbdtParams {
   /** Stop when the eval loss has not improved for this many rounds (0 = never). */
   earlyStoppingRounds: number;
   seed: number;
+  /** 2 = build large histograms on both cores (a worker thread); 1 = this thread only. Results are deterministic either way, but differ in the last bits between the two. */
+  nThreads: number;
 }
 
 export const DEFAULT_PARAMS: GbdtParams = {
@@ -52,6 +55,7 @@ export const DEFAULT_PARAMS: GbdtParams = {
   maxBins: 255,
   earlyStoppingRounds: 0,
   seed: 0,
+  nThreads: 2,
 };
 
 export interface FitOptions {
@@ -109,9 +113,8 @@ export class GradientBoostedTrees {
     this.baseScore = this.#initialScore(y, weight);
     const cuts = computeCuts(x, p.maxBins);
     const bins = binMatrix(x, cuts);
+    const rowBins = rowMajorBins(bins, x.rows);
     const binCounts = Int32Array.from(cuts, (c) => c.length + 1);
-    const margins = new Float64Array(x.rows * k);
-    for (let i = 0; i < x.rows; i++) for (let c = 0; c < k; c++) margins[i * k + c] = this.baseScore[c];
     let evalSet: { x: Matrix; y: Float64Array; weight?: Float64Array; margins: Float64Array } | undefined;
     if (options.eval) {
       const [ex, ey] = options.eval;
@@ -120,23 +123,50 @@ export class GradientBoostedTrees {
       for (let i = 0; i < ex.rows; i++) for (let c = 0; c < k; c++) evalSet.margins[i * k + c] = this.baseScore[c];
     }
     const random = seededRandom(p.seed);
-    const grad = new Float64Array(x.rows);
-    const hess = new Float64Array(x.rows);
+    const parallel = p.nThreads >= 2 && x.rows >= 4096 ? new ParallelHistogramBuilder(rowBins, x.rows, x.cols) : undefined;
+    try {
+      this.#boost(x, y, weight, evalSet, bins, rowBins, cuts, binCounts, random, parallel);
+    } finally {
+      parallel?.close();
+    }
+    return this;
+  }
+
+  #boost(
+    x: Matrix,
+    y: Float64Array,
+    weight: Float64Array | undefined,
+    evalSet: { x: Matrix; y: Float64Array; weight?: Float64Array; margins: Float64Array } | undefined,
+    bins: Uint8Array[],
+    rowBins: Uint8Array,
+    cuts: Float32Array[],
+    binCounts: Int32Array,
+    random: () => number,
+    parallel: ParallelHistogramBuilder | undefined,
+  ): void {
+    const p = this.params;
+    const k = this.treesPerRound;
+    const margins = new Float64Array(x.rows * k);
+    for (let i = 0; i < x.rows; i++) for (let c = 0; c < k; c++) margins[i * k + c] = this.baseScore[c];
+    const grad = parallel?.grad ?? new Float64Array(x.rows);
+    const hess = parallel?.hess ?? new Float64Array(x.rows);
     const probs = new Float64Array(x.rows * k);
-    const order = new Uint32Array(x.rows);
+    const order = parallel?.order ?? new Uint32Array(x.rows);
     const allFeatures = Int32Array.from({ length: x.cols }, (_, i) => i);
     this.trees = [];
     this.evalHistory = [];
     let bestLoss = Number.POSITIVE_INFINITY;
     this.bestIteration = -1;
     for (let round = 0; round < p.nEstimators; round++) {
+      const sampled = new Uint32Array(x.rows);
       let count = 0;
-      for (let i = 0; i < x.rows; i++) if (p.subsample >= 1 || random() < p.subsample) order[count++] = i;
+      for (let i = 0; i < x.rows; i++) if (p.subsample >= 1 || random() < p.subsample) sampled[count++] = i;
       for (let c = 0; c < k; c++) {
+        // Growing reorders `order`; each tree starts from the sampled rows in row order (sequential reads at the root).
+        order.set(sampled.subarray(0, count));
         gradients(p.objective, margins, k, y, weight, c, grad, hess, probs);
         const features = p.colsampleBytree >= 1 ? allFeatures : sampleFeatures(x.cols, p.colsampleBytree, random);
-        // Growing reorders `order`; the next class reuses the same sampled rows in any order.
-        const tree = growTree({ bins, cuts, binCounts, grad, hess }, { ...p, policy: p.growPolicy }, order, count, features);
+        const tree = growTree({ bins, rowBins, cuts, binCounts, grad, hess, parallel }, { ...p, policy: p.growPolicy }, order, count, features);
         this.trees.push(tree);
         for (let i = 0; i < x.rows; i++) margins[i * k + c] += tree.value[leafIndex(tree, x.data, i * x.cols)];
         if (evalSet) for (let i = 0; i < evalSet.x.rows; i++) evalSet.margins[i * k + c] += tree.value[leafIndex(tree, evalSet.x.data, i * x.cols)];
@@ -154,7 +184,6 @@ export class GradientBoostedTrees {
     }
     if (evalSet && p.earlyStoppingRounds > 0) this.trees = this.trees.slice(0, (this.bestIteration + 1) * k);
     if (!evalSet) this.bestIteration = this.trees.length / k - 1;
-    return this;
   }
 
   /** Raw margins, rows × treesPerRound (before softmax/sigmoid). */

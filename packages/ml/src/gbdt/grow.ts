@@ -1,4 +1,5 @@
-import { accumulateLevelGains, bestSplit, buildHistogram, newHistogram, subtractHistogram, type Histogram, type SplitParams } from './histogram.ts';
+import { accumulateLevelGains, bestSplit, finishLevelGains, buildHistogram, newHistogram, subtractHistogram, type Histogram, type SplitParams } from './histogram.ts';
+import type { ParallelHistogramBuilder } from './parallel-histogram.ts';
 import { TreeBuilder, type Tree } from './tree.ts';
 
 /**
@@ -17,12 +18,17 @@ export interface GrowParams extends SplitParams {
 }
 
 export interface GrowData {
+  /** Column-wise bins (one Uint8Array per feature), for partitioning. */
   bins: Uint8Array[];
+  /** The same bins row-major, for histogram building. */
+  rowBins: Uint8Array;
   cuts: Float32Array[];
   /** Per feature: index of the last value bin + 1 (= cuts.length + 1). */
   binCounts: Int32Array;
   grad: Float64Array;
   hess: Float64Array;
+  /** When set, histograms of large nodes are built on two threads (it owns grad, hess and order). */
+  parallel?: ParallelHistogramBuilder;
 }
 
 interface Node {
@@ -44,6 +50,8 @@ export function growTree(data: GrowData, params: GrowParams, order: Uint32Array,
 class Grower {
   readonly builder = new TreeBuilder();
   readonly #scratch: Uint32Array;
+  /** Released histogram buffers: a node's is ~F × 6 KB, too big to allocate and zero per node. */
+  readonly #pool: Histogram[] = [];
 
   constructor(
     readonly data: GrowData,
@@ -74,8 +82,11 @@ class Grower {
   }
 
   histogram(start: number, count: number): Histogram {
-    const hist = newHistogram(this.data.bins.length);
-    buildHistogram(hist, this.data.bins, this.features, this.order.subarray(start, start + count), count, this.data.grad, this.data.hess);
+    const reused = this.#pool.pop();
+    if (reused) reused.fill(0);
+    const hist = reused ?? newHistogram(this.data.bins.length);
+    if (this.data.parallel) this.data.parallel.build(hist, this.features, start, count);
+    else buildHistogram(hist, this.data.rowBins, this.data.bins.length, this.features, this.order.subarray(start, start + count), count, this.data.grad, this.data.hess);
     return hist;
   }
 
@@ -95,8 +106,14 @@ class Grower {
     return l - node.start;
   }
 
-  /** Splits a node; children get histograms (the smaller one built, the larger by subtraction). */
-  split(node: Node, feature: number, bin: number, defaultLeft: boolean, gain: number): [Node, Node] {
+  /** Whether a node could ever be split (otherwise it needs no histogram). */
+  splittable(depth: number, count: number): boolean {
+    const maxDepth = this.params.policy === 'leafwise' && this.params.maxDepth <= 0 ? Number.POSITIVE_INFINITY : this.params.maxDepth;
+    return depth < maxDepth && count >= 2 * Math.max(1, this.params.minDataInLeaf);
+  }
+
+  /** Splits a node; children get histograms (the smaller one built, the larger by subtraction) when they can split further. */
+  split(node: Node, feature: number, bin: number, defaultLeft: boolean, gain: number, oblivious = false): [Node, Node] {
     const leftCount = this.partition(node, feature, bin, defaultLeft);
     const rightCount = node.count - leftCount;
     let lg = 0;
@@ -113,12 +130,25 @@ class Grower {
     const left: Node = { id: leftId, start: node.start, count: leftCount, g: lg, h: lh, depth: node.depth + 1, hist: undefined };
     const right: Node = { id: rightId, start: node.start + leftCount, count: rightCount, g: rg, h: rh, depth: node.depth + 1, hist: undefined };
     const [small, large] = leftCount <= rightCount ? [left, right] : [right, left];
-    small.hist = this.histogram(small.start, small.count);
+    // Oblivious levels split every node, so each child keeps a histogram while levels remain.
+    const needLarge = oblivious ? node.depth + 1 < this.params.maxDepth : this.splittable(large.depth, large.count);
+    const needSmall = oblivious ? needLarge : this.splittable(small.depth, small.count);
     const parent = node.hist as Histogram;
-    subtractHistogram(parent, small.hist, this.features);
-    large.hist = parent;
     node.hist = undefined;
+    if (needSmall || needLarge) {
+      const smallHist = this.histogram(small.start, small.count);
+      if (needSmall) small.hist = smallHist;
+      if (needLarge) {
+        subtractHistogram(parent, smallHist, this.features);
+        large.hist = parent;
+      } else this.release(parent);
+      if (!needSmall) this.release(smallHist);
+    } else this.release(parent);
     return [left, right];
+  }
+
+  release(hist: Histogram | undefined): void {
+    if (hist) this.#pool.push(hist);
   }
 
   best(node: Node) {
@@ -130,9 +160,12 @@ class Grower {
     while (level.length > 0) {
       const next: Node[] = [];
       for (const node of level) {
-        const split = node.depth < this.params.maxDepth ? this.best(node) : undefined;
+        const split = node.hist !== undefined && node.depth < this.params.maxDepth ? this.best(node) : undefined;
         if (split) next.push(...this.split(node, split.feature, split.bin, split.defaultLeft, split.gain));
-        else node.hist = undefined;
+        else {
+          this.release(node.hist);
+          node.hist = undefined;
+        }
       }
       level = next;
     }
@@ -142,9 +175,12 @@ class Grower {
     const maxDepth = this.params.maxDepth > 0 ? this.params.maxDepth : Number.POSITIVE_INFINITY;
     const open: Array<{ node: Node; split: NonNullable<ReturnType<Grower['best']>> }> = [];
     const consider = (node: Node) => {
-      const split = node.depth < maxDepth ? this.best(node) : undefined;
+      const split = node.hist !== undefined && node.depth < maxDepth ? this.best(node) : undefined;
       if (split) open.push({ node, split });
-      else node.hist = undefined;
+      else {
+        this.release(node.hist);
+        node.hist = undefined;
+      }
     };
     consider(root);
     let leaves = 1;
@@ -165,24 +201,27 @@ class Grower {
     let level = [root];
     for (let depth = 0; depth < this.params.maxDepth; depth++) {
       let best: { feature: number; bin: number; defaultLeft: boolean; gain: number } | undefined;
+      const sums = new Float64Array(514);
+      const valid = new Int32Array(514);
       for (let k = 0; k < this.features.length; k++) {
         const f = this.features[k];
         const lastBin = this.data.binCounts[f];
-        const sums = new Float64Array(lastBin * 2);
-        const valid = new Uint8Array(lastBin * 2);
+        sums.fill(0, 0, lastBin * 2 + 2);
+        valid.fill(0, 0, lastBin * 2 + 2);
         for (const node of level) {
           if (node.count > 0) accumulateLevelGains(node.hist as Histogram, f, lastBin, node.g, node.h, node.count, this.params, sums, valid);
         }
+        finishLevelGains(lastBin, sums, valid);
         for (let b = 1; b < lastBin; b++) {
           for (let side = 0; side < 2; side++) {
             const gain = sums[b * 2 + side];
-            if (valid[b * 2 + side] && gain > this.params.gamma && (best === undefined || gain > best.gain)) best = { feature: f, bin: b, defaultLeft: side === 1, gain };
+            if (valid[b * 2 + side] > 0 && gain > this.params.gamma && (best === undefined || gain > best.gain)) best = { feature: f, bin: b, defaultLeft: side === 1, gain };
           }
         }
       }
       if (!best) break;
       const next: Node[] = [];
-      for (const node of level) next.push(...this.split(node, best.feature, best.bin, best.defaultLeft, best.gain / level.length));
+      for (const node of level) next.push(...this.split(node, best.feature, best.bin, best.defaultLeft, best.gain / level.length, true));
       level = next;
     }
     for (const node of level) node.hist = undefined;

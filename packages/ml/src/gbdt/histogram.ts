@@ -9,18 +9,35 @@ export function newHistogram(features: number): Histogram {
   return new Float64Array(features * HIST_BINS * STRIDE);
 }
 
-/** Accumulates the node's rows into a histogram, for the allowed features only. */
-export function buildHistogram(hist: Histogram, bins: Uint8Array[], features: Int32Array, rows: Uint32Array, count: number, grad: Float64Array, hess: Float64Array): void {
-  for (let k = 0; k < features.length; k++) {
-    const f = features[k];
-    const column = bins[f];
-    const offset = f * HIST_BINS * STRIDE;
-    for (let i = 0; i < count; i++) {
-      const r = rows[i];
-      const at = offset + column[r] * STRIDE;
-      hist[at] += grad[r];
-      hist[at + 1] += hess[r];
-      hist[at + 2] += 1;
+/**
+ * Accumulates the node's rows into a histogram, for the allowed features.
+ * Reads the row-major copy of the bins: one pass over the rows touching each
+ * row's bins contiguously measured 1.8x faster here than one pass per
+ * feature over the column-wise bins (bench/gbdt). Partitioning, which reads a
+ * single feature, uses the column-wise bins.
+ */
+export function buildHistogram(hist: Histogram, rowBins: Uint8Array, numFeatures: number, features: Int32Array, rows: Uint32Array, count: number, grad: Float64Array, hess: Float64Array): void {
+  const all = features.length === numFeatures;
+  for (let i = 0; i < count; i++) {
+    const r = rows[i];
+    const g = grad[r];
+    const h = hess[r];
+    const base = r * numFeatures;
+    if (all) {
+      for (let f = 0; f < numFeatures; f++) {
+        const at = (f * HIST_BINS + rowBins[base + f]) * STRIDE;
+        hist[at] += g;
+        hist[at + 1] += h;
+        hist[at + 2] += 1;
+      }
+    } else {
+      for (let k = 0; k < features.length; k++) {
+        const f = features[k];
+        const at = (f * HIST_BINS + rowBins[base + f]) * STRIDE;
+        hist[at] += g;
+        hist[at + 1] += h;
+        hist[at + 2] += 1;
+      }
     }
   }
 }
@@ -60,8 +77,19 @@ const score = (g: number, h: number, lambda: number) => (g * g) / (h + lambda);
  * Gain = ½[G_L²/(H_L+λ) + G_R²/(H_R+λ) − G²/(H+λ)]; accepted only above γ.
  */
 export function bestSplit(hist: Histogram, features: Int32Array, binCounts: Int32Array, totalG: number, totalH: number, totalN: number, p: SplitParams): SplitCandidate | undefined {
-  const parentScore = score(totalG, totalH, p.lambda);
-  let best: SplitCandidate | undefined;
+  const lambda = p.lambda;
+  const minData = p.minDataInLeaf;
+  const minChild = p.minChildWeight;
+  const parentScore = (totalG * totalG) / (totalH + lambda);
+  // A split must beat parentScore + 2γ in summed child scores (gain = ½·(children − parent) − γ).
+  let bestScore = parentScore + 2 * p.gamma;
+  let found = false;
+  let bestFeature = 0;
+  let bestBin = 0;
+  let bestMissingLeft = false;
+  let bestLg = 0;
+  let bestLh = 0;
+  let bestLn = 0;
   for (let k = 0; k < features.length; k++) {
     const f = features[k];
     const offset = f * HIST_BINS * STRIDE;
@@ -74,37 +102,66 @@ export function bestSplit(hist: Histogram, features: Int32Array, binCounts: Int3
     const lastBin = binCounts[f];
     for (let b = 1; b < lastBin; b++) {
       const at = offset + b * STRIDE;
+      const n = hist[at + 2];
+      // An empty bin changes no sum: the split after it equals the split before it.
+      if (n === 0) continue;
       gl += hist[at];
       hl += hist[at + 1];
-      nl += hist[at + 2];
-      if (nl === 0) continue;
-      // Missing values right, then missing values left.
-      for (let side = 0; side < (mn > 0 ? 2 : 1); side++) {
-        const lg = side === 0 ? gl : gl + mg;
-        const lh = side === 0 ? hl : hl + mh;
-        const ln = side === 0 ? nl : nl + mn;
-        const rg = totalG - lg;
-        const rh = totalH - lh;
-        const rn = totalN - ln;
-        if (ln < p.minDataInLeaf || rn < p.minDataInLeaf || lh < p.minChildWeight || rh < p.minChildWeight) continue;
-        const gain = 0.5 * (score(lg, lh, p.lambda) + score(rg, rh, p.lambda) - parentScore);
-        if (gain > p.gamma && (best === undefined || gain > best.gain)) {
-          // Without missing values in the node, send future missing values to the heavier child.
-          const defaultLeft = side === 1 || (mn === 0 && lh >= rh);
-          best = { gain, feature: f, bin: b, defaultLeft, leftG: lg, leftH: lh, leftN: ln };
+      nl += n;
+      // Missing values right.
+      let rn = totalN - nl;
+      let rh = totalH - hl;
+      if (nl >= minData && rn >= minData && hl >= minChild && rh >= minChild) {
+        const rg = totalG - gl;
+        const children = (gl * gl) / (hl + lambda) + (rg * rg) / (rh + lambda);
+        if (children > bestScore) {
+          bestScore = children;
+          found = true;
+          bestFeature = f;
+          bestBin = b;
+          // Without missing values in the node, future missing values go to the heavier child.
+          bestMissingLeft = mn === 0 && hl >= rh;
+          bestLg = gl;
+          bestLh = hl;
+          bestLn = nl;
+        }
+      }
+      if (mn > 0) {
+        const lg = gl + mg;
+        const lh = hl + mh;
+        const ln = nl + mn;
+        rn = totalN - ln;
+        rh = totalH - lh;
+        if (ln >= minData && rn >= minData && lh >= minChild && rh >= minChild) {
+          const rg = totalG - lg;
+          const children = (lg * lg) / (lh + lambda) + (rg * rg) / (rh + lambda);
+          if (children > bestScore) {
+            bestScore = children;
+            found = true;
+            bestFeature = f;
+            bestBin = b;
+            bestMissingLeft = true;
+            bestLg = lg;
+            bestLh = lh;
+            bestLn = ln;
+          }
         }
       }
     }
   }
-  return best;
+  if (!found) return undefined;
+  return { gain: 0.5 * (bestScore - parentScore), feature: bestFeature, bin: bestBin, defaultLeft: bestMissingLeft, leftG: bestLg, leftH: bestLh, leftN: bestLn };
 }
 
 /**
- * Adds, for one node, the gain of every (bin, default side) split of `feature`
- * into `sums[bin * 2 + side]` in one prefix scan, and marks splits that are
- * valid for this node. Used by oblivious trees, whose levels share one split.
+ * Adds one node's gains for every (bin, default side) split of `feature` to a
+ * level-wide total, touching only the node's non-empty bins: the gain of a
+ * split after an empty bin equals the gain after the previous non-empty one,
+ * so each run of equal gains is written as +gain at its start and −gain at its
+ * end into the difference arrays `sums` and `valid` (`finishLevelGains` turns
+ * them into totals). Used by oblivious trees, whose levels share one split.
  */
-export function accumulateLevelGains(hist: Histogram, feature: number, lastBin: number, totalG: number, totalH: number, totalN: number, p: SplitParams, sums: Float64Array, valid: Uint8Array): void {
+export function accumulateLevelGains(hist: Histogram, feature: number, lastBin: number, totalG: number, totalH: number, totalN: number, p: SplitParams, sums: Float64Array, valid: Int32Array): void {
   const offset = feature * HIST_BINS * STRIDE;
   const mg = hist[offset];
   const mh = hist[offset + 1];
@@ -113,8 +170,22 @@ export function accumulateLevelGains(hist: Histogram, feature: number, lastBin: 
   let gl = 0;
   let hl = 0;
   let nl = 0;
+  let runStart = 1;
+  const gains = [0, 0];
+  const oks = [0, 0];
+  const close = (end: number) => {
+    for (let side = 0; side < 2; side++) {
+      sums[runStart * 2 + side] += gains[side];
+      sums[end * 2 + side] -= gains[side];
+      valid[runStart * 2 + side] += oks[side];
+      valid[end * 2 + side] -= oks[side];
+    }
+  };
   for (let b = 1; b < lastBin; b++) {
     const at = offset + b * STRIDE;
+    if (hist[at + 2] === 0 && b > 1) continue;
+    if (b > 1) close(b);
+    runStart = b;
     gl += hist[at];
     hl += hist[at + 1];
     nl += hist[at + 2];
@@ -124,8 +195,23 @@ export function accumulateLevelGains(hist: Histogram, feature: number, lastBin: 
       const ln = side === 0 ? nl : nl + mn;
       const rh = totalH - lh;
       const rn = totalN - ln;
-      sums[b * 2 + side] += 0.5 * (score(lg, lh, p.lambda) + score(totalG - lg, rh, p.lambda) - parentScore);
-      if (ln >= p.minDataInLeaf && rn >= p.minDataInLeaf && lh >= p.minChildWeight && rh >= p.minChildWeight) valid[b * 2 + side] = 1;
+      gains[side] = 0.5 * (score(lg, lh, p.lambda) + score(totalG - lg, rh, p.lambda) - parentScore);
+      oks[side] = ln >= p.minDataInLeaf && rn >= p.minDataInLeaf && lh >= p.minChildWeight && rh >= p.minChildWeight ? 1 : 0;
+    }
+  }
+  close(lastBin);
+}
+
+/** Prefix-sums the difference arrays of `accumulateLevelGains` into per-(bin, side) totals, in place. */
+export function finishLevelGains(lastBin: number, sums: Float64Array, valid: Int32Array): void {
+  for (let side = 0; side < 2; side++) {
+    let s = 0;
+    let v = 0;
+    for (let b = 1; b < lastBin; b++) {
+      s += sums[b * 2 + side];
+      v += valid[b * 2 + side];
+      sums[b * 2 + side] = s;
+      valid[b * 2 + side] = v;
     }
   }
 }

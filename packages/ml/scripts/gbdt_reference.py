@@ -1,0 +1,56 @@
+#!/usr/bin/python3
+"""Reference timings for bench/gbdt: XGBoost hist (nthread=2) and scikit-learn
+HistGradientBoostingClassifier on the same split the TypeScript engine uses.
+
+  gbdt_reference.py XTRAIN.f32 YTRAIN.f64 XTEST.f32 YTEST.f64 COLS ROUNDS DEPTH LR
+prints one JSON line per library: fit seconds, predict rows/s, test log-loss, accuracy.
+"""
+import json
+import os
+import sys
+import time
+
+os.environ.setdefault("OMP_NUM_THREADS", "2")
+import numpy as np
+import xgboost as xgb
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.metrics import accuracy_score, log_loss
+
+
+def main(argv):
+    xtr, ytr, xte, yte, cols, rounds, depth, lr = argv[1:]
+    cols, rounds, depth, lr = int(cols), int(rounds), int(depth), float(lr)
+    x_train = np.fromfile(xtr, dtype=np.float32).reshape(-1, cols)
+    y_train = np.fromfile(ytr, dtype=np.float64)
+    x_test = np.fromfile(xte, dtype=np.float32).reshape(-1, cols)
+    y_test = np.fromfile(yte, dtype=np.float64)
+    classes = int(max(y_train.max(), y_test.max())) + 1
+
+    params = {"objective": "multi:softprob", "num_class": classes, "tree_method": "hist", "max_depth": depth,
+              "eta": lr, "nthread": 2, "seed": 0, "max_bin": 255}
+    dtrain = xgb.DMatrix(x_train, label=y_train, missing=np.nan, nthread=2)
+    started = time.perf_counter()
+    booster = xgb.train(params, dtrain, num_boost_round=rounds)
+    fit = time.perf_counter() - started
+    dtest = xgb.DMatrix(x_test, missing=np.nan, nthread=2)
+    started = time.perf_counter()
+    proba = booster.predict(dtest)
+    predict = time.perf_counter() - started
+    print(json.dumps({"library": f"xgboost {xgb.__version__} hist nthread=2", "fit_s": fit, "predict_rows_s": len(x_test) / predict,
+                      "logloss": log_loss(y_test, proba, labels=list(range(classes))), "accuracy": accuracy_score(y_test, proba.argmax(1))}))
+
+    model = HistGradientBoostingClassifier(max_iter=rounds, learning_rate=lr, max_depth=depth, max_leaf_nodes=None,
+                                           early_stopping=False, random_state=0, l2_regularization=1.0, min_samples_leaf=1)
+    started = time.perf_counter()
+    model.fit(x_train, y_train)
+    fit = time.perf_counter() - started
+    started = time.perf_counter()
+    proba = model.predict_proba(x_test)
+    predict = time.perf_counter() - started
+    import sklearn
+    print(json.dumps({"library": f"scikit-learn {sklearn.__version__} HistGradientBoosting", "fit_s": fit, "predict_rows_s": len(x_test) / predict,
+                      "logloss": log_loss(y_test, proba, labels=list(range(classes))), "accuracy": accuracy_score(y_test, proba.argmax(1))}))
+
+
+if __name__ == "__main__":
+    main(sys.argv)
