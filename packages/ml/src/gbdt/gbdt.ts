@@ -152,6 +152,7 @@ export class GradientBoostedTrees {
     const hess = parallel?.hess ?? new Float64Array(x.rows);
     const probs = new Float64Array(x.rows * k);
     const order = parallel?.order ?? new Uint32Array(x.rows);
+    const pool: Float64Array[] = [];
     const allFeatures = Int32Array.from({ length: x.cols }, (_, i) => i);
     this.trees = [];
     this.evalHistory = [];
@@ -166,7 +167,7 @@ export class GradientBoostedTrees {
         order.set(sampled.subarray(0, count));
         gradients(p.objective, margins, k, y, weight, c, grad, hess, probs);
         const features = p.colsampleBytree >= 1 ? allFeatures : sampleFeatures(x.cols, p.colsampleBytree, random);
-        const tree = growTree({ bins, rowBins, cuts, binCounts, grad, hess, parallel }, { ...p, policy: p.growPolicy }, order, count, features);
+        const tree = growTree({ bins, rowBins, cuts, binCounts, grad, hess, parallel, pool }, { ...p, policy: p.growPolicy }, order, count, features);
         this.trees.push(tree);
         for (let i = 0; i < x.rows; i++) margins[i * k + c] += tree.value[leafIndex(tree, x.data, i * x.cols)];
         if (evalSet) for (let i = 0; i < evalSet.x.rows; i++) evalSet.margins[i * k + c] += tree.value[leafIndex(tree, evalSet.x.data, i * x.cols)];

@@ -29,6 +29,8 @@ export interface GrowData {
   hess: Float64Array;
   /** When set, histograms of large nodes are built on two threads (it owns grad, hess and order). */
   parallel?: ParallelHistogramBuilder;
+  /** All-zero histogram buffers shared by the trees of one fit (a node's is ~F × 6 KB). */
+  pool?: Histogram[];
 }
 
 interface Node {
@@ -39,6 +41,8 @@ interface Node {
   h: number;
   depth: number;
   hist: Histogram | undefined;
+  /** Built from the node's own rows (so only bins those rows hit are non-zero), not by subtraction. */
+  direct: boolean;
 }
 
 /** Grows one tree on the rows in `order[0..count)`, using only `features`. */
@@ -50,8 +54,7 @@ export function growTree(data: GrowData, params: GrowParams, order: Uint32Array,
 class Grower {
   readonly builder = new TreeBuilder();
   readonly #scratch: Uint32Array;
-  /** Released histogram buffers: a node's is ~F × 6 KB, too big to allocate and zero per node. */
-  readonly #pool: Histogram[] = [];
+  readonly #pool: Histogram[];
 
   constructor(
     readonly data: GrowData,
@@ -60,6 +63,7 @@ class Grower {
     readonly features: Int32Array,
   ) {
     this.#scratch = new Uint32Array(order.length);
+    this.#pool = data.pool ?? [];
   }
 
   grow(count: number): Tree {
@@ -69,7 +73,7 @@ class Grower {
       g += this.data.grad[this.order[i]];
       h += this.data.hess[this.order[i]];
     }
-    const root: Node = { id: this.builder.addNode(h, this.leafValue(g, h)), start: 0, count, g, h, depth: 0, hist: this.histogram(0, count) };
+    const root: Node = { id: this.builder.addNode(h, this.leafValue(g, h)), start: 0, count, g, h, depth: 0, hist: this.histogram(0, count), direct: true };
     if (this.params.policy === 'oblivious') this.growOblivious(root);
     else if (this.params.policy === 'leafwise') this.growLeafwise(root);
     else this.growDepthwise(root);
@@ -81,10 +85,9 @@ class Grower {
     return h + this.params.lambda > 0 ? Math.fround((-g / (h + this.params.lambda)) * this.params.learningRate) : 0;
   }
 
+  /** A histogram of rows order[start, start + count). Pooled buffers are kept all-zero by `release`. */
   histogram(start: number, count: number): Histogram {
-    const reused = this.#pool.pop();
-    if (reused) reused.fill(0);
-    const hist = reused ?? newHistogram(this.data.bins.length);
+    const hist = this.#pool.pop() ?? newHistogram(this.data.bins.length);
     if (this.data.parallel) this.data.parallel.build(hist, this.features, start, count);
     else buildHistogram(hist, this.data.rowBins, this.data.bins.length, this.features, this.order.subarray(start, start + count), count, this.data.grad, this.data.hess);
     return hist;
@@ -127,28 +130,58 @@ class Grower {
     const leftId = this.builder.addNode(lh, this.leafValue(lg, lh));
     const rightId = this.builder.addNode(rh, this.leafValue(rg, rh));
     this.builder.split(node.id, feature, this.data.cuts[feature][bin - 1], defaultLeft, gain, leftId, rightId);
-    const left: Node = { id: leftId, start: node.start, count: leftCount, g: lg, h: lh, depth: node.depth + 1, hist: undefined };
-    const right: Node = { id: rightId, start: node.start + leftCount, count: rightCount, g: rg, h: rh, depth: node.depth + 1, hist: undefined };
+    const left: Node = { id: leftId, start: node.start, count: leftCount, g: lg, h: lh, depth: node.depth + 1, hist: undefined, direct: true };
+    const right: Node = { id: rightId, start: node.start + leftCount, count: rightCount, g: rg, h: rh, depth: node.depth + 1, hist: undefined, direct: true };
     const [small, large] = leftCount <= rightCount ? [left, right] : [right, left];
     // Oblivious levels split every node, so each child keeps a histogram while levels remain.
     const needLarge = oblivious ? node.depth + 1 < this.params.maxDepth : this.splittable(large.depth, large.count);
     const needSmall = oblivious ? needLarge : this.splittable(small.depth, small.count);
     const parent = node.hist as Histogram;
+    const parentNode = { ...node };
     node.hist = undefined;
     if (needSmall || needLarge) {
       const smallHist = this.histogram(small.start, small.count);
       if (needSmall) small.hist = smallHist;
-      if (needLarge) {
+      if (needLarge && this.#sparse(large.count)) {
+        // Few rows: building directly costs less than subtracting (and clearing) a full histogram.
+        large.hist = this.histogram(large.start, large.count);
+        this.release(parent, parentNode);
+      } else if (needLarge) {
         subtractHistogram(parent, smallHist, this.features);
         large.hist = parent;
-      } else this.release(parent);
-      if (!needSmall) this.release(smallHist);
-    } else this.release(parent);
+        large.direct = false;
+      } else this.release(parent, parentNode);
+      if (!needSmall) this.release(smallHist, small);
+    } else this.release(parent, parentNode);
     return [left, right];
   }
 
-  release(hist: Histogram | undefined): void {
-    if (hist) this.#pool.push(hist);
+  /** True when a node's rows touch few of a histogram's entries. */
+  #sparse(count: number): boolean {
+    return count * this.features.length * 8 < this.data.bins.length * 256;
+  }
+
+  /**
+   * Returns a histogram to the pool all-zero: a sparse, directly built one by
+   * clearing exactly the bins its rows hit, anything else with a full fill.
+   */
+  release(hist: Histogram | undefined, owner?: Pick<Node, 'start' | 'count' | 'direct'>): void {
+    if (!hist) return;
+    if (owner && owner.direct && this.#sparse(owner.count)) {
+      const rowBins = this.data.rowBins;
+      const numFeatures = this.data.bins.length;
+      for (let i = owner.start; i < owner.start + owner.count; i++) {
+        const base = this.order[i] * numFeatures;
+        for (let k = 0; k < this.features.length; k++) {
+          const f = this.features[k];
+          const at = (f * 256 + rowBins[base + f]) * 3;
+          hist[at] = 0;
+          hist[at + 1] = 0;
+          hist[at + 2] = 0;
+        }
+      }
+    } else hist.fill(0);
+    this.#pool.push(hist);
   }
 
   best(node: Node) {
@@ -163,7 +196,7 @@ class Grower {
         const split = node.hist !== undefined && node.depth < this.params.maxDepth ? this.best(node) : undefined;
         if (split) next.push(...this.split(node, split.feature, split.bin, split.defaultLeft, split.gain));
         else {
-          this.release(node.hist);
+          this.release(node.hist, node);
           node.hist = undefined;
         }
       }
@@ -178,7 +211,7 @@ class Grower {
       const split = node.hist !== undefined && node.depth < maxDepth ? this.best(node) : undefined;
       if (split) open.push({ node, split });
       else {
-        this.release(node.hist);
+        this.release(node.hist, node);
         node.hist = undefined;
       }
     };
@@ -193,7 +226,10 @@ class Grower {
       consider(left);
       consider(right);
     }
-    for (const { node } of open) node.hist = undefined;
+    for (const { node } of open) {
+      this.release(node.hist, node);
+      node.hist = undefined;
+    }
   }
 
   /** One (feature, bin, default side) for the whole level, chosen by the summed gain over the level's nodes. */
@@ -224,7 +260,10 @@ class Grower {
       for (const node of level) next.push(...this.split(node, best.feature, best.bin, best.defaultLeft, best.gain / level.length, true));
       level = next;
     }
-    for (const node of level) node.hist = undefined;
+    for (const node of level) {
+      this.release(node.hist, node);
+      node.hist = undefined;
+    }
   }
 }
 

@@ -166,40 +166,50 @@ export function accumulateLevelGains(hist: Histogram, feature: number, lastBin: 
   const mg = hist[offset];
   const mh = hist[offset + 1];
   const mn = hist[offset + 2];
-  const parentScore = score(totalG, totalH, p.lambda);
+  const lambda = p.lambda;
+  const minData = p.minDataInLeaf;
+  const minChild = p.minChildWeight;
+  const parentScore = score(totalG, totalH, lambda);
   let gl = 0;
   let hl = 0;
   let nl = 0;
   let runStart = 1;
-  const gains = [0, 0];
-  const oks = [0, 0];
-  const close = (end: number) => {
-    for (let side = 0; side < 2; side++) {
-      sums[runStart * 2 + side] += gains[side];
-      sums[end * 2 + side] -= gains[side];
-      valid[runStart * 2 + side] += oks[side];
-      valid[end * 2 + side] -= oks[side];
+  // Gain and validity of the current run, missing values right (0) and left (1).
+  let gain0 = 0;
+  let gain1 = 0;
+  let ok0 = 0;
+  let ok1 = 0;
+  for (let b = 1; b <= lastBin; b++) {
+    const end = b === lastBin;
+    if (!end && b > 1 && hist[offset + b * STRIDE + 2] === 0) continue;
+    if (b > 1) {
+      sums[runStart * 2] += gain0;
+      sums[b * 2] -= gain0;
+      sums[runStart * 2 + 1] += gain1;
+      sums[b * 2 + 1] -= gain1;
+      valid[runStart * 2] += ok0;
+      valid[b * 2] -= ok0;
+      valid[runStart * 2 + 1] += ok1;
+      valid[b * 2 + 1] -= ok1;
     }
-  };
-  for (let b = 1; b < lastBin; b++) {
-    const at = offset + b * STRIDE;
-    if (hist[at + 2] === 0 && b > 1) continue;
-    if (b > 1) close(b);
+    if (end) break;
     runStart = b;
+    const at = offset + b * STRIDE;
     gl += hist[at];
     hl += hist[at + 1];
     nl += hist[at + 2];
-    for (let side = 0; side < 2; side++) {
-      const lg = side === 0 ? gl : gl + mg;
-      const lh = side === 0 ? hl : hl + mh;
-      const ln = side === 0 ? nl : nl + mn;
-      const rh = totalH - lh;
-      const rn = totalN - ln;
-      gains[side] = 0.5 * (score(lg, lh, p.lambda) + score(totalG - lg, rh, p.lambda) - parentScore);
-      oks[side] = ln >= p.minDataInLeaf && rn >= p.minDataInLeaf && lh >= p.minChildWeight && rh >= p.minChildWeight ? 1 : 0;
-    }
+    let rh = totalH - hl;
+    let rn = totalN - nl;
+    gain0 = 0.5 * (score(gl, hl, lambda) + score(totalG - gl, rh, lambda) - parentScore);
+    ok0 = nl >= minData && rn >= minData && hl >= minChild && rh >= minChild ? 1 : 0;
+    const lg = gl + mg;
+    const lh = hl + mh;
+    const ln = nl + mn;
+    rh = totalH - lh;
+    rn = totalN - ln;
+    gain1 = 0.5 * (score(lg, lh, lambda) + score(totalG - lg, rh, lambda) - parentScore);
+    ok1 = ln >= minData && rn >= minData && lh >= minChild && rh >= minChild ? 1 : 0;
   }
-  close(lastBin);
 }
 
 /** Prefix-sums the difference arrays of `accumulateLevelGains` into per-(bin, side) totals, in place. */
