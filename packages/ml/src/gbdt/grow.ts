@@ -1,4 +1,4 @@
-import { accumulateLevelGains, bestSplit, finishLevelGains, buildHistogram, newHistogram, subtractHistogram, type Histogram, type SplitParams } from './histogram.ts';
+import { accumulateLevelGains, bestSplit, finishLevelGains, buildHistogram, HIST_BINS, newHistogram, STRIDE, subtractHistogram, type Histogram, type SplitParams } from './histogram.ts';
 import type { ParallelHistogramBuilder } from './parallel-histogram.ts';
 import { TreeBuilder, type Tree } from './tree.ts';
 
@@ -158,7 +158,7 @@ class Grower {
 
   /** True when a node's rows touch few of a histogram's entries. */
   #sparse(count: number): boolean {
-    return count * this.features.length * 8 < this.data.bins.length * 256;
+    return count * this.features.length * 8 < this.data.bins.length * HIST_BINS;
   }
 
   /**
@@ -174,7 +174,7 @@ class Grower {
         const base = this.order[i] * numFeatures;
         for (let k = 0; k < this.features.length; k++) {
           const f = this.features[k];
-          const at = (f * 256 + rowBins[base + f]) * 3;
+          const at = (f * HIST_BINS + rowBins[base + f]) * STRIDE;
           hist[at] = 0;
           hist[at + 1] = 0;
           hist[at + 2] = 0;

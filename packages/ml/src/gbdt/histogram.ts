@@ -1,7 +1,7 @@
 /** Bins per feature in a histogram: the missing bin + up to 255 value bins. */
 export const HIST_BINS = 256;
 /** Per (feature, bin): gradient sum, hessian sum, row count. */
-const STRIDE = 3;
+export const STRIDE = 3;
 
 export type Histogram = Float64Array;
 

@@ -1,9 +1,8 @@
 import { Worker } from 'node:worker_threads';
-import { buildHistogram, HIST_BINS, type Histogram } from './histogram.ts';
+import { buildHistogram, HIST_BINS, STRIDE, type Histogram } from './histogram.ts';
 
 /** Below this many rows a node's histogram is built on one thread: handing off costs more than it saves. */
 const MIN_PARALLEL_ROWS = 2048;
-const STRIDE = 3;
 const IDLE = 0;
 const TASK = 1;
 const DONE = 2;
