@@ -1,0 +1,133 @@
+import { GradientBoostedTrees, type GbdtParams } from '../gbdt/gbdt.ts';
+import type { Matrix } from '../gbdt/matrix.ts';
+import { LogisticRegression } from '../linear/logistic-regression.ts';
+import type { Fold } from '../validation/walk-forward.ts';
+import { classificationReport, type ClassificationReport } from './classification-metrics.ts';
+
+/** A labelled, time-ordered dataset (Phase 2's Parquet rows). */
+export interface EvalData {
+  x: Matrix;
+  y: Float64Array;
+  forwardReturn: Float64Array;
+  numClass: number;
+  /** Label horizon in rows. */
+  horizon: number;
+}
+
+/** Something that, given a fold, predicts class probabilities for its test rows (test rows × classes). */
+export interface FoldModel {
+  name: string;
+  predictFold(fold: Fold, data: EvalData): Float64Array;
+}
+
+export interface ModelEvaluation {
+  name: string;
+  folds: ClassificationReport[];
+  /** All test windows together (out of sample). */
+  overall: ClassificationReport;
+  /** Out-of-fold probabilities, rows × classes; NaN outside the test windows. */
+  outOfFold: Float64Array;
+}
+
+export function rowsOf(x: Matrix, rows: ArrayLike<number>): Matrix {
+  const data = new Float32Array(rows.length * x.cols);
+  for (let i = 0; i < rows.length; i++) data.set(x.data.subarray(rows[i] * x.cols, (rows[i] + 1) * x.cols), i * x.cols);
+  return { data, rows: rows.length, cols: x.cols };
+}
+
+const range = (start: number, end: number) => Uint32Array.from({ length: end - start }, (_, i) => start + i);
+
+/** Balanced class weights, n / (K · n_c), from the training labels only. */
+export function balancedWeights(labels: ArrayLike<number>, numClass: number): Float64Array {
+  const counts = new Array<number>(numClass).fill(0);
+  for (let i = 0; i < labels.length; i++) counts[labels[i]]++;
+  return Float64Array.from(labels, (c) => labels.length / (numClass * Math.max(1, counts[c])));
+}
+
+export function gbdtModel(name: string, params: Partial<GbdtParams>): FoldModel {
+  return {
+    name,
+    predictFold(fold, data) {
+      const y = Float64Array.from(fold.train, (t) => data.y[t]);
+      const model = new GradientBoostedTrees({ ...params, objective: 'multiclass' }).fit(rowsOf(data.x, fold.train), y, { sampleWeight: balancedWeights(y, data.numClass) });
+      return padClasses(model.predictProba(rowsOf(data.x, range(...fold.test))), model.numClass, data.numClass);
+    },
+  };
+}
+
+export function logisticModel(): FoldModel {
+  return {
+    name: 'logistic regression',
+    predictFold(fold, data) {
+      const y = Float64Array.from(fold.train, (t) => data.y[t]);
+      const model = new LogisticRegression().fit(rowsOf(data.x, fold.train), y, balancedWeights(y, data.numClass));
+      return padClasses(model.predictProba(rowsOf(data.x, range(...fold.test))), model.numClass, data.numClass);
+    },
+  };
+}
+
+/** Predicts the training class frequencies for every row. */
+export function majorityBaseline(): FoldModel {
+  return {
+    name: 'majority class',
+    predictFold(fold, data) {
+      const counts = new Float64Array(data.numClass);
+      for (const t of fold.train) counts[data.y[t]]++;
+      const [start, end] = fold.test;
+      const out = new Float64Array((end - start) * data.numClass);
+      for (let i = 0; i < end - start; i++) for (let c = 0; c < data.numClass; c++) out[i * data.numClass + c] = counts[c] / fold.train.length;
+      return out;
+    },
+  };
+}
+
+/**
+ * Persistence: at row t the newest label already known is row t − horizon's
+ * (its horizon ends at t); predict that class (probability 0.7, the rest
+ * spread evenly). Using label t − 1 would be look-ahead.
+ */
+export function persistenceBaseline(): FoldModel {
+  return {
+    name: 'label persistence',
+    predictFold(fold, data) {
+      const k = data.numClass;
+      const [start, end] = fold.test;
+      const out = new Float64Array((end - start) * k).fill(0.3 / (k - 1));
+      for (let t = start; t < end; t++) {
+        const known = t - data.horizon;
+        const c = known >= 0 ? data.y[known] : 1;
+        out[(t - start) * k + c] = 0.7;
+      }
+      return out;
+    },
+  };
+}
+
+function padClasses(proba: Float64Array, have: number, want: number): Float64Array {
+  if (have === want) return proba;
+  const rows = proba.length / have;
+  const out = new Float64Array(rows * want);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < have; c++) out[r * want + c] = proba[r * have + c];
+  return out;
+}
+
+/** Runs every model over every fold: per-fold and overall out-of-sample reports, and out-of-fold probabilities (the stacking input). */
+export function evaluateWalkForward(data: EvalData, folds: Fold[], models: FoldModel[]): ModelEvaluation[] {
+  const k = data.numClass;
+  return models.map((model) => {
+    const outOfFold = new Float64Array(data.x.rows * k).fill(Number.NaN);
+    const reports: ClassificationReport[] = [];
+    const testRows: number[] = [];
+    for (const fold of folds) {
+      const proba = model.predictFold(fold, data);
+      const [start, end] = fold.test;
+      outOfFold.set(proba, start * k);
+      reports.push(classificationReport(proba, data.y.subarray(start, end), k, data.forwardReturn.subarray(start, end)));
+      for (let t = start; t < end; t++) testRows.push(t);
+    }
+    const pooled = new Float64Array(testRows.length * k);
+    testRows.forEach((t, i) => pooled.set(outOfFold.subarray(t * k, (t + 1) * k), i * k));
+    const overall = classificationReport(pooled, Float64Array.from(testRows, (t) => data.y[t]), k, Float64Array.from(testRows, (t) => data.forwardReturn[t]));
+    return { name: model.name, folds: reports, overall, outOfFold };
+  });
+}
