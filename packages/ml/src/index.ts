@@ -12,3 +12,5 @@ export * from './linear/standard-scaler.ts';
 export * from './linear/logistic-regression.ts';
 export * from './evaluation/classification-metrics.ts';
 export * from './evaluation/walk-forward-eval.ts';
+export * from './ensemble/stacked-ensemble.ts';
+export * from './registry/model-registry.ts';

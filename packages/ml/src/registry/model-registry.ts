@@ -1,0 +1,91 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { OitraderError } from '@oitrader/core';
+import { StackedEnsemble } from '../ensemble/stacked-ensemble.ts';
+
+/** What a model run records: enough to reproduce it and to refuse features it was not trained on. */
+export interface RunManifest {
+  format: 'oitrader-model-run';
+  version: 1;
+  runId: string;
+  createdAt: string;
+  featureSetVersion: string;
+  features: string[];
+  symbol: string;
+  timeframe: string;
+  dataSpan: { from: string; to: string; rows: number };
+  labels: { horizon: number; threshold: number };
+  validation: { folds: number; mode: string; trainSize: number; embargo: number };
+  seed: number;
+  codeVersion: string;
+  metrics: Record<string, unknown>;
+}
+
+export interface LoadedRun {
+  manifest: RunManifest;
+  ensemble: StackedEnsemble;
+}
+
+/**
+ * `models/<run-id>/` holds manifest.json and ensemble.json (which contains
+ * every base model). A run is written into a temporary directory and renamed
+ * into place, so a crash never leaves half a run.
+ */
+export function saveRun(modelsDir: string, manifest: RunManifest, ensemble: StackedEnsemble): string {
+  if (!/^[A-Za-z0-9._-]+$/.test(manifest.runId)) throw new OitraderError(`run id "${manifest.runId}" may only hold letters, digits, . _ -`);
+  const final = join(modelsDir, manifest.runId);
+  if (existsSync(final)) throw new OitraderError(`model run ${manifest.runId} already exists in ${modelsDir}`, { hint: 'choose another run id' });
+  const staging = join(modelsDir, `.${manifest.runId}.tmp-${process.pid}`);
+  rmSync(staging, { recursive: true, force: true });
+  mkdirSync(staging, { recursive: true });
+  try {
+    writeFileSync(join(staging, 'ensemble.json'), JSON.stringify(ensemble));
+    writeFileSync(join(staging, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+    renameSync(staging, final);
+  } catch (error) {
+    rmSync(staging, { recursive: true, force: true });
+    throw error;
+  }
+  return final;
+}
+
+export interface FeatureContract {
+  featureSetVersion: string;
+  features: string[];
+}
+
+/** Loads a run and refuses it when it was trained on a different feature set than the caller computes now. */
+export function loadRun(runDir: string, current: FeatureContract): LoadedRun {
+  const read = (file: string) => {
+    try {
+      return JSON.parse(readFileSync(join(runDir, file), 'utf8')) as unknown;
+    } catch (error) {
+      throw new OitraderError(`cannot read ${join(runDir, file)}: ${(error as Error).message}`, { hint: 'the run is incomplete or not a model run; train again' });
+    }
+  };
+  const manifest = read('manifest.json') as RunManifest;
+  if (manifest?.format !== 'oitrader-model-run' || manifest.version !== 1) throw new OitraderError(`${runDir}/manifest.json is not an oitrader model-run manifest (version 1)`);
+  if (manifest.featureSetVersion !== current.featureSetVersion) {
+    throw new OitraderError(`model run ${manifest.runId} was trained on feature set ${manifest.featureSetVersion}, this build computes ${current.featureSetVersion}`, {
+      hint: 'retrain on features built by this version (oitrader features build, then train)',
+    });
+  }
+  const missing = manifest.features.filter((f) => !current.features.includes(f));
+  if (missing.length > 0) {
+    throw new OitraderError(`model run ${manifest.runId} needs ${missing.length} features the current data does not provide: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}`, {
+      hint: 'load data with the same sources it was trained on (e.g. open interest), or retrain',
+    });
+  }
+  const ensemble = StackedEnsemble.fromJSON(read('ensemble.json') as ReturnType<StackedEnsemble['toJSON']>);
+  if (ensemble.bases.some((b) => b.numFeatures !== manifest.features.length)) throw new OitraderError(`model run ${manifest.runId}: its models expect a different number of features than its manifest lists`);
+  return { manifest, ensemble };
+}
+
+/** Run ids in a models directory, oldest first (ids sort by creation time when they start with one). */
+export function listRuns(modelsDir: string): string[] {
+  if (!existsSync(modelsDir)) return [];
+  return readdirSync(modelsDir, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && !d.name.startsWith('.') && existsSync(join(modelsDir, d.name, 'manifest.json')))
+    .map((d) => d.name)
+    .sort();
+}
