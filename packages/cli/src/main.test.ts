@@ -75,3 +75,27 @@ describe('oitrader backtest', () => {
     assert.equal(json[0].trades.length, 1);
   });
 });
+
+describe('oitrader train and models', () => {
+  it('trains a run from a features file, lists it and promotes it', async () => {
+    const { realSampleFrame } = await import('../../features/src/testing/frames.ts');
+    const { buildFeatureDataset, writeFeatureDataset, FEATURES_FILE, MANIFEST_FILE } = await import('@oitrader/features');
+    const { runTrain } = await import('./commands/train.ts');
+    const { createOutput } = await import('./output.ts');
+    const { readFileSync } = await import('node:fs');
+    const root = mkdtempSync(join(tmpdir(), 'oitrader-train-'));
+    const features = join(root, 'features');
+    writeFeatureDataset(buildFeatureDataset(realSampleFrame()), join(features, FEATURES_FILE), join(features, MANIFEST_FILE));
+    const models = join(root, 'models');
+    const runId = await runTrain(createOutput({ quiet: true }), features, models, { folds: 3, trainShare: 0.4, embargo: 12, seed: 0, runId: 'test-run' });
+    assert.equal(runId, 'test-run');
+    const manifest = JSON.parse(readFileSync(join(models, 'test-run', 'manifest.json'), 'utf8')) as { features: string[]; metrics: Record<string, { rows: number }> };
+    assert.ok(manifest.features.length >= 100);
+    for (const name of ['xgboost-style (depth-wise)', 'majority class', 'label persistence', 'logistic regression']) assert.ok(manifest.metrics[name].rows > 0, `${name} metrics missing`);
+    const file = configFile(`models:\n  dir: ${models}\n`);
+    assert.equal(await main(['node', 'oitrader', '--config', file, '--quiet', 'models', 'promote', 'test-run']), 0);
+    assert.equal(readFileSync(join(models, 'ACTIVE'), 'utf8'), 'test-run\n');
+    assert.equal(await main(['node', 'oitrader', '--config', file, '--quiet', 'models', 'promote', 'no-such-run']), 1);
+    process.exitCode = 0;
+  });
+});

@@ -5,6 +5,7 @@ import { registerDataCommands } from './commands/data.ts';
 import { registerDbCommands } from './commands/db.ts';
 import { registerDemoCommand } from './commands/demo.ts';
 import { registerFeatureCommands } from './commands/features.ts';
+import { registerTrainCommands } from './commands/train.ts';
 
 export function buildProgram(): Command {
   const program = new Command('oitrader')
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
   registerDbCommands(program);
   registerDataCommands(program);
   registerFeatureCommands(program);
+  registerTrainCommands(program);
   registerBacktestCommand(program);
   registerDemoCommand(program);
   return program;

@@ -8,6 +8,7 @@ import type { GlobalOptions } from '../context.ts';
 import { DEMO_DB } from '../frame-source.ts';
 import { runBacktestReport } from './backtest.ts';
 import { runFeatureBuild, runFeatureCheck } from './features.ts';
+import { runTrain } from './train.ts';
 import { runCheck, runImport, runShow } from './data.ts';
 
 /** The bundled real sample (see data/sample/README.md). */
@@ -34,6 +35,8 @@ export function registerDemoCommand(program: Command): void {
         out.text('\n== phase 2: features and labels');
         runFeatureBuild(out, frame, 'data/demo/features', { horizon: 48, threshold: 0.005 });
         const causal = runFeatureCheck(out, frame, 'lookahead', 20);
+        out.text('\n== phase 3: walk-forward evaluation, stacked ensemble, model run');
+        await runTrain(out, 'data/demo/features', 'data/demo/models', { folds: 3, trainShare: 0.4, embargo: 12, seed: 0 });
         out.text('\n== backtest: baselines on the sample, 5x, Binance fees, funding and slippage');
         runBacktestReport(out, frame, 'sma-trend', true, 'reports', { leverage: 5, initialBalanceUsd: 2000 });
         if (report.failed > 0 || !passed || !causal) process.exitCode = 1;

@@ -1,0 +1,154 @@
+import { execSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command, Option } from 'commander';
+import { OitraderError, writeFileAtomic } from '@oitrader/core';
+import { FEATURES_FILE, MANIFEST_FILE, readFeatureDataset } from '@oitrader/features';
+import {
+  evaluateWalkForward,
+  listRuns,
+  logisticModel,
+  majorityBaseline,
+  matrixFromColumns,
+  persistenceBaseline,
+  saveRun,
+  trainStackedEnsemble,
+  walkForwardFolds,
+  DEFAULT_BASE_MODELS,
+  type ClassificationReport,
+  type RunManifest,
+} from '@oitrader/ml';
+import { commandContext, type GlobalOptions } from '../context.ts';
+import type { Output } from '../output.ts';
+
+interface TrainFlags extends GlobalOptions {
+  features: string;
+  out: string;
+  folds: number;
+  trainShare: number;
+  embargo: number;
+  seed: number;
+  runId?: string;
+}
+
+const ACTIVE_FILE = 'ACTIVE';
+
+export function registerTrainCommands(program: Command): void {
+  program
+    .command('train')
+    .description('phase 3: walk-forward-evaluate the three GBDT classifiers and the baselines on a features file, train the stacked ensemble, save a model run')
+    .option('--features <dir>', `directory holding ${FEATURES_FILE} and its manifest`, 'data/features')
+    .option('--out <dir>', 'models directory (default: models.dir)')
+    .addOption(new Option('--folds <n>', 'walk-forward test windows').argParser(Number).default(3))
+    .addOption(new Option('--train-share <fraction>', 'share of rows in the first training block').argParser(Number).default(0.4))
+    .addOption(new Option('--embargo <rows>', 'rows skipped after each test window').argParser(Number).default(12))
+    .addOption(new Option('--seed <n>', 'seed for subsampling').argParser(Number).default(0))
+    .option('--run-id <id>', 'name of the run (default: UTC timestamp)')
+    .action(async (_flags, command: Command) => {
+      const flags = command.optsWithGlobals<TrainFlags>();
+      const { config, out } = commandContext(flags);
+      await runTrain(out, flags.features, flags.out ?? config.models.dir, flags);
+    });
+
+  const models = program.command('models').description('list, inspect and promote trained model runs');
+  models
+    .command('list')
+    .description('list model runs with their out-of-sample metrics')
+    .option('--dir <dir>', 'models directory (default: models.dir)')
+    .action((_flags, command: Command) => {
+      const flags = command.optsWithGlobals<GlobalOptions & { dir?: string }>();
+      const { config, out } = commandContext(flags);
+      const dir = flags.dir ?? config.models.dir;
+      const active = existsSync(join(dir, ACTIVE_FILE)) ? readFileSync(join(dir, ACTIVE_FILE), 'utf8').trim() : '';
+      const runs = listRuns(dir).map((id) => JSON.parse(readFileSync(join(dir, id, 'manifest.json'), 'utf8')) as RunManifest);
+      for (const m of runs) {
+        const e = m.metrics.ensemble as ClassificationReport | undefined;
+        out.text(`${m.runId === active ? '*' : ' '} ${m.runId.padEnd(22)} ${m.symbol} ${m.timeframe} ${m.dataSpan.rows} rows  ensemble acc ${e ? e.accuracy.toFixed(3) : '—'}  log-loss ${e ? e.logLoss.toFixed(3) : '—'}`);
+      }
+      if (runs.length === 0) out.text(`no model runs in ${dir}: run oitrader train`);
+      out.result({ active, runs });
+    });
+  models
+    .command('show')
+    .description('print a run\'s manifest')
+    .argument('<run-id>')
+    .option('--dir <dir>', 'models directory (default: models.dir)')
+    .action((runId: string, _flags, command: Command) => {
+      const flags = command.optsWithGlobals<GlobalOptions & { dir?: string }>();
+      const { config, out } = commandContext(flags);
+      const file = join(flags.dir ?? config.models.dir, runId, 'manifest.json');
+      if (!existsSync(file)) throw new OitraderError(`no model run ${runId}`, { hint: 'see oitrader models list' });
+      const manifest = JSON.parse(readFileSync(file, 'utf8')) as RunManifest;
+      out.text(JSON.stringify(manifest, null, 2));
+      out.result(manifest);
+    });
+  models
+    .command('promote')
+    .description('make a run the active one (what the bot loads)')
+    .argument('<run-id>')
+    .option('--dir <dir>', 'models directory (default: models.dir)')
+    .action((runId: string, _flags, command: Command) => {
+      const flags = command.optsWithGlobals<GlobalOptions & { dir?: string }>();
+      const { config, out } = commandContext(flags);
+      const dir = flags.dir ?? config.models.dir;
+      if (!listRuns(dir).includes(runId)) throw new OitraderError(`no model run ${runId} in ${dir}`, { hint: 'see oitrader models list' });
+      writeFileAtomic(join(dir, ACTIVE_FILE), `${runId}\n`);
+      out.text(`active model run: ${runId}`);
+      out.result({ active: runId });
+    });
+}
+
+function codeVersion(): string {
+  try {
+    return execSync('git rev-parse --short HEAD', { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+export async function runTrain(out: Output, featuresDir: string, modelsDir: string, options: { folds: number; trainShare: number; embargo: number; seed: number; runId?: string }): Promise<string> {
+  const loaded = await readFeatureDataset(join(featuresDir, FEATURES_FILE), join(featuresDir, MANIFEST_FILE));
+  const { manifest } = loaded;
+  const horizon = manifest.labels.horizon;
+  const rows = loaded.time.length;
+  const data = {
+    x: matrixFromColumns(loaded.columns, loaded.names),
+    y: Float64Array.from(loaded.labels),
+    forwardReturn: loaded.forwardReturn,
+    numClass: 3,
+    horizon,
+  };
+  const trainSize = Math.max(horizon + 1, Math.floor(rows * options.trainShare));
+  const folds = walkForwardFolds(rows, { folds: options.folds, mode: 'expanding', trainSize, horizon, embargo: options.embargo });
+  const specs = DEFAULT_BASE_MODELS.map((s) => ({ ...s, params: { ...s.params, seed: options.seed } }));
+  out.text(`training on ${manifest.symbol} ${manifest.timeframe}: ${rows} rows × ${loaded.names.length} features; ${options.folds} walk-forward folds (first training block ${trainSize} rows, purge ${horizon}, embargo ${options.embargo})`);
+  const stack = trainStackedEnsemble(data, folds, specs);
+  const baselines = evaluateWalkForward(data, folds, [logisticModel(), majorityBaseline(), persistenceBaseline()]);
+  const table = [...stack.bases, ...baselines].map((e) => ({ name: e.name, report: e.overall }));
+  if (stack.ensembleReport) table.push({ name: 'stacked ensemble (folds 2+)', report: stack.ensembleReport });
+  out.text(`${'model (out of sample)'.padEnd(30)} ${'rows'.padStart(6)} ${'acc'.padStart(7)} ${'bal acc'.padStart(8)} ${'F1'.padStart(6)} ${'log-loss'.padStart(9)} ${'direction'.padStart(10)}`);
+  for (const { name, report: r } of table) {
+    out.text(`${name.padEnd(30)} ${String(r.rows).padStart(6)} ${r.accuracy.toFixed(3).padStart(7)} ${r.balancedAccuracy.toFixed(3).padStart(8)} ${r.macroF1.toFixed(3).padStart(6)} ${r.logLoss.toFixed(3).padStart(9)} ${(Number.isNaN(r.directionalAccuracy) ? '—' : r.directionalAccuracy.toFixed(3)).padStart(10)}`);
+  }
+  const runId = options.runId ?? new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, 'Z');
+  const runManifest: RunManifest = {
+    format: 'oitrader-model-run',
+    version: 1,
+    runId,
+    createdAt: new Date().toISOString(),
+    featureSetVersion: manifest.featureSetVersion,
+    features: loaded.names,
+    symbol: manifest.symbol,
+    timeframe: manifest.timeframe,
+    dataSpan: { from: manifest.span.rowsFrom, to: manifest.span.rowsTo, rows },
+    labels: { horizon, threshold: manifest.labels.threshold },
+    validation: { folds: options.folds, mode: 'expanding', trainSize, embargo: options.embargo },
+    seed: options.seed,
+    codeVersion: codeVersion(),
+    metrics: { ...Object.fromEntries(table.map(({ name, report }) => [name, report])), ensemble: stack.ensembleReport },
+  };
+  const dir = saveRun(modelsDir, runManifest, stack.ensemble);
+  out.text(`saved model run ${runId} in ${dir}`);
+  out.result({ runId, dir, metrics: runManifest.metrics });
+  return runId;
+}
