@@ -99,3 +99,21 @@ describe('oitrader train and models', () => {
     process.exitCode = 0;
   });
 });
+
+describe('training report', () => {
+  it('is written into the run and renders offline with every section', async () => {
+    const { existsSync, readFileSync, readdirSync } = await import('node:fs');
+    const { realSampleFrame } = await import('../../features/src/testing/frames.ts');
+    const { buildFeatureDataset, writeFeatureDataset, FEATURES_FILE, MANIFEST_FILE } = await import('@oitrader/features');
+    const { runTrain } = await import('./commands/train.ts');
+    const { createOutput } = await import('./output.ts');
+    const root = mkdtempSync(join(tmpdir(), 'oitrader-report-'));
+    writeFeatureDataset(buildFeatureDataset(realSampleFrame()), join(root, 'f', FEATURES_FILE), join(root, 'f', MANIFEST_FILE));
+    await runTrain(createOutput({ quiet: true }), join(root, 'f'), join(root, 'm'), { folds: 3, trainShare: 0.4, embargo: 12, seed: 0, runId: 'r1' });
+    const html = readFileSync(join(root, 'm', 'r1', 'report.html'), 'utf8');
+    for (const section of ['Models and baselines, side by side', 'Per fold', 'Confusion matrices', 'Calibration', 'SHAP']) assert.ok(html.includes(section), section);
+    assert.doesNotMatch(html, /<script|<link|https?:\/\//);
+    assert.ok(existsSync(join(root, 'm', 'r1', 'manifest.json')));
+    assert.deepEqual(readdirSync(join(root, 'm')), ['r1']);
+  });
+});

@@ -14,3 +14,4 @@ export * from './evaluation/classification-metrics.ts';
 export * from './evaluation/walk-forward-eval.ts';
 export * from './ensemble/stacked-ensemble.ts';
 export * from './registry/model-registry.ts';
+export * from './report/training-report.ts';

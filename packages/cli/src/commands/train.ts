@@ -11,6 +11,7 @@ import {
   majorityBaseline,
   matrixFromColumns,
   persistenceBaseline,
+  renderTrainingReport,
   saveRun,
   trainStackedEnsemble,
   walkForwardFolds,
@@ -130,6 +131,15 @@ export async function runTrain(out: Output, featuresDir: string, modelsDir: stri
   for (const { name, report: r } of table) {
     out.text(`${name.padEnd(30)} ${String(r.rows).padStart(6)} ${r.accuracy.toFixed(3).padStart(7)} ${r.balancedAccuracy.toFixed(3).padStart(8)} ${r.macroF1.toFixed(3).padStart(6)} ${r.logLoss.toFixed(3).padStart(9)} ${(Number.isNaN(r.directionalAccuracy) ? '—' : r.directionalAccuracy.toFixed(3)).padStart(10)}`);
   }
+  // SHAP of the final base models on the most recent rows: which features drive the signal now.
+  const recent = Math.min(300, rows);
+  const recentRows = matrixFromColumns(loaded.columns, loaded.names, rows - recent, rows);
+  const shap = stack.ensemble.bases.map((model, i) => {
+    const values = model.shapSummary(recentRows);
+    const top = [...values.keys()].sort((a, b) => values[b] - values[a]).slice(0, 15).map((f) => ({ feature: loaded.names[f], value: values[f] }));
+    return { model: stack.ensemble.baseNames[i], top };
+  });
+  for (const s of shap) out.text(`top features (mean |SHAP|) ${s.model}: ${s.top.slice(0, 5).map((t) => t.feature).join(', ')}`);
   const runId = options.runId ?? new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, 'Z');
   const runManifest: RunManifest = {
     format: 'oitrader-model-run',
@@ -145,10 +155,20 @@ export async function runTrain(out: Output, featuresDir: string, modelsDir: stri
     validation: { folds: options.folds, mode: 'expanding', trainSize, embargo: options.embargo },
     seed: options.seed,
     codeVersion: codeVersion(),
-    metrics: { ...Object.fromEntries(table.map(({ name, report }) => [name, report])), ensemble: stack.ensembleReport },
+    metrics: { ...Object.fromEntries(table.map(({ name, report }) => [name, report])), ensemble: stack.ensembleReport, shapTop: shap },
   };
-  const dir = saveRun(modelsDir, runManifest, stack.ensemble);
-  out.text(`saved model run ${runId} in ${dir}`);
+  const html = renderTrainingReport({
+    runId,
+    title: `oitrader training run ${runId}: ${manifest.symbol} ${manifest.timeframe}`,
+    setup: `${rows} rows × ${loaded.names.length} features, ${manifest.span.rowsFrom} .. ${manifest.span.rowsTo}; ${options.folds} expanding walk-forward folds, first training block ${trainSize} rows, purge ${horizon}, embargo ${options.embargo}, balanced class weights`,
+    models: [
+      ...[...stack.bases, ...baselines].map((e) => ({ name: e.name, overall: e.overall, folds: e.folds })),
+      ...(stack.ensembleReport ? [{ name: 'stacked ensemble (folds 2+)', overall: stack.ensembleReport, folds: [] }] : []),
+    ],
+    shap,
+  });
+  const dir = saveRun(modelsDir, runManifest, stack.ensemble, { 'report.html': html });
+  out.text(`saved model run ${runId} in ${dir} (report.html: metrics, confusion, calibration, SHAP)`);
   out.result({ runId, dir, metrics: runManifest.metrics });
   return runId;
 }

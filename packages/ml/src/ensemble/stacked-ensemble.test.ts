@@ -55,6 +55,15 @@ describe('stacked ensemble', () => {
     assert.equal(result.ensembleReport!.rows, expectedRows, 'only folds after the first can be scored: fold k\'s meta-model learns from earlier folds');
   });
 
+  it('the same seed gives the same ensemble and the same out-of-sample metrics (with subsampling on)', () => {
+    const seeded = small.map((s) => ({ ...s, params: { ...s.params, subsample: 0.8, colsampleBytree: 0.7, seed: 7 } }));
+    const a = trainStackedEnsemble(data, folds, seeded);
+    const b = trainStackedEnsemble(data, folds, seeded);
+    assert.equal(JSON.stringify(a.ensemble), JSON.stringify(b.ensemble));
+    assert.deepEqual(a.ensembleReport, b.ensembleReport);
+    assert.deepEqual(a.bases.map((x) => x.overall), b.bases.map((x) => x.overall));
+  });
+
   it('predictSignalProba gives one probability triple per row', () => {
     const proba = result.ensemble.predictSignalProba(data.x);
     for (let r = 0; r < data.x.rows; r++) {

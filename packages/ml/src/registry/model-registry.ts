@@ -27,11 +27,11 @@ export interface LoadedRun {
 }
 
 /**
- * `models/<run-id>/` holds manifest.json and ensemble.json (which contains
- * every base model). A run is written into a temporary directory and renamed
+ * `models/<run-id>/` holds manifest.json, ensemble.json (which contains
+ * every base model) and any extra files (the HTML report). A run is written into a temporary directory and renamed
  * into place, so a crash never leaves half a run.
  */
-export function saveRun(modelsDir: string, manifest: RunManifest, ensemble: StackedEnsemble): string {
+export function saveRun(modelsDir: string, manifest: RunManifest, ensemble: StackedEnsemble, extraFiles: Record<string, string> = {}): string {
   if (!/^[A-Za-z0-9._-]+$/.test(manifest.runId)) throw new OitraderError(`run id "${manifest.runId}" may only hold letters, digits, . _ -`);
   const final = join(modelsDir, manifest.runId);
   if (existsSync(final)) throw new OitraderError(`model run ${manifest.runId} already exists in ${modelsDir}`, { hint: 'choose another run id' });
@@ -40,6 +40,7 @@ export function saveRun(modelsDir: string, manifest: RunManifest, ensemble: Stac
   mkdirSync(staging, { recursive: true });
   try {
     writeFileSync(join(staging, 'ensemble.json'), JSON.stringify(ensemble));
+    for (const [name, content] of Object.entries(extraFiles)) writeFileSync(join(staging, name), content);
     writeFileSync(join(staging, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
     renameSync(staging, final);
   } catch (error) {
