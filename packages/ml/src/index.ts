@@ -15,3 +15,4 @@ export * from './evaluation/walk-forward-eval.ts';
 export * from './ensemble/stacked-ensemble.ts';
 export * from './registry/model-registry.ts';
 export * from './report/training-report.ts';
+export * from './lstm/lstm-classifier.ts';

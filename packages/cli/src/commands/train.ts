@@ -6,7 +6,9 @@ import { OitraderError, writeFileAtomic } from '@oitrader/core';
 import { FEATURES_FILE, MANIFEST_FILE, readFeatureDataset } from '@oitrader/features';
 import {
   evaluateWalkForward,
+  evaluateWalkForwardAsync,
   listRuns,
+  lstmModel,
   logisticModel,
   majorityBaseline,
   matrixFromColumns,
@@ -37,7 +39,7 @@ const ACTIVE_FILE = 'ACTIVE';
 export function registerTrainCommands(program: Command): void {
   program
     .command('train')
-    .description('phase 3: walk-forward-evaluate the three GBDT classifiers and the baselines on a features file, train the stacked ensemble, save a model run')
+    .description('phase 3: walk-forward-evaluate the three GBDT classifiers, the LSTM and the baselines on a features file, train the stacked ensemble, save a model run')
     .option('--features <dir>', `directory holding ${FEATURES_FILE} and its manifest`, 'data/features')
     .option('--out <dir>', 'models directory (default: models.dir)')
     .addOption(new Option('--folds <n>', 'walk-forward test windows').argParser(Number).default(3))
@@ -124,8 +126,9 @@ export async function runTrain(out: Output, featuresDir: string, modelsDir: stri
   const specs = DEFAULT_BASE_MODELS.map((s) => ({ ...s, params: { ...s.params, seed: options.seed } }));
   out.text(`training on ${manifest.symbol} ${manifest.timeframe}: ${rows} rows × ${loaded.names.length} features; ${options.folds} walk-forward folds (first training block ${trainSize} rows, purge ${horizon}, embargo ${options.embargo})`);
   const stack = trainStackedEnsemble(data, folds, specs);
+  const lstm = await evaluateWalkForwardAsync(data, folds, [lstmModel({ seed: options.seed })]);
   const baselines = evaluateWalkForward(data, folds, [logisticModel(), majorityBaseline(), persistenceBaseline()]);
-  const table = [...stack.bases, ...baselines].map((e) => ({ name: e.name, report: e.overall }));
+  const table = [...stack.bases, ...lstm, ...baselines].map((e) => ({ name: e.name, report: e.overall }));
   if (stack.ensembleReport) table.push({ name: 'stacked ensemble (folds 2+)', report: stack.ensembleReport });
   out.text(`${'model (out of sample)'.padEnd(30)} ${'rows'.padStart(6)} ${'acc'.padStart(7)} ${'bal acc'.padStart(8)} ${'F1'.padStart(6)} ${'log-loss'.padStart(9)} ${'direction'.padStart(10)}`);
   for (const { name, report: r } of table) {
@@ -162,7 +165,7 @@ export async function runTrain(out: Output, featuresDir: string, modelsDir: stri
     title: `oitrader training run ${runId}: ${manifest.symbol} ${manifest.timeframe}`,
     setup: `${rows} rows × ${loaded.names.length} features, ${manifest.span.rowsFrom} .. ${manifest.span.rowsTo}; ${options.folds} expanding walk-forward folds, first training block ${trainSize} rows, purge ${horizon}, embargo ${options.embargo}, balanced class weights`,
     models: [
-      ...[...stack.bases, ...baselines].map((e) => ({ name: e.name, overall: e.overall, folds: e.folds })),
+      ...[...stack.bases, ...lstm, ...baselines].map((e) => ({ name: e.name, overall: e.overall, folds: e.folds })),
       ...(stack.ensembleReport ? [{ name: 'stacked ensemble (folds 2+)', overall: stack.ensembleReport, folds: [] }] : []),
     ],
     shap,

@@ -1,6 +1,7 @@
 import { GradientBoostedTrees, type GbdtParams } from '../gbdt/gbdt.ts';
 import type { Matrix } from '../gbdt/matrix.ts';
 import { LogisticRegression } from '../linear/logistic-regression.ts';
+import { LstmClassifier, type LstmOptions } from '../lstm/lstm-classifier.ts';
 import type { Fold } from '../validation/walk-forward.ts';
 import { classificationReport, type ClassificationReport } from './classification-metrics.ts';
 
@@ -130,4 +131,40 @@ export function evaluateWalkForward(data: EvalData, folds: Fold[], models: FoldM
     const overall = classificationReport(pooled, Float64Array.from(testRows, (t) => data.y[t]), k, Float64Array.from(testRows, (t) => data.forwardReturn[t]));
     return { name: model.name, folds: reports, overall, outOfFold };
   });
+}
+
+/** The LSTM as a walk-forward model: it reads the bars before each row, so it gets the whole table and the row indices. */
+export function lstmModel(options: Partial<LstmOptions> = {}): AsyncFoldModel {
+  return {
+    name: 'LSTM',
+    async predictFold(fold, data) {
+      const y = Float64Array.from(fold.train, (t) => data.y[t]);
+      const weights = balancedWeights(y, data.numClass);
+      const classWeight: Record<number, number> = {};
+      fold.train.forEach((t, i) => (classWeight[data.y[t]] = weights[i]));
+      const model = new LstmClassifier(options);
+      try {
+        await model.fit(data.x, data.y, fold.train, classWeight);
+        return await model.predictProba(data.x, range(...fold.test));
+      } finally {
+        model.dispose();
+      }
+    },
+  };
+}
+
+export interface AsyncFoldModel {
+  name: string;
+  predictFold(fold: Fold, data: EvalData): Promise<Float64Array>;
+}
+
+/** evaluateWalkForward for models that predict asynchronously (the LSTM). */
+export async function evaluateWalkForwardAsync(data: EvalData, folds: Fold[], models: AsyncFoldModel[]): Promise<ModelEvaluation[]> {
+  const results: ModelEvaluation[] = [];
+  for (const model of models) {
+    const predictions = new Map<number, Float64Array>();
+    for (const fold of folds) predictions.set(fold.index, await model.predictFold(fold, data));
+    results.push(...evaluateWalkForward(data, folds, [{ name: model.name, predictFold: (fold) => predictions.get(fold.index) as Float64Array }]));
+  }
+  return results;
 }

@@ -1,0 +1,159 @@
+import { OitraderError } from '@oitrader/core';
+import type * as TF from '@tensorflow/tfjs';
+import { GradientBoostedTrees } from '../gbdt/gbdt.ts';
+import type { Matrix } from '../gbdt/matrix.ts';
+import { StandardScaler } from '../linear/standard-scaler.ts';
+import { tensorflow } from './tf.ts';
+
+export interface LstmOptions {
+  /** Bars per input sequence. */
+  lookback: number;
+  /** Use the this-many most important features (GBDT gain on the training rows). */
+  topFeatures: number;
+  units: number;
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  /** Last share of the training rows held out (in time order) for early stopping. */
+  validationShare: number;
+  patience: number;
+  seed: number;
+}
+
+export const DEFAULT_LSTM: LstmOptions = { lookback: 32, topFeatures: 16, units: 32, epochs: 30, batchSize: 64, learningRate: 1e-3, validationShare: 0.15, patience: 4, seed: 0 };
+
+/**
+ * An LSTM over the last `lookback` bars of the most important features,
+ * predicting class probabilities. Rows are a time-ordered table; the
+ * sequence for row t is rows t − lookback + 1 … t (never later rows).
+ */
+export class LstmClassifier {
+  readonly options: LstmOptions;
+  features: number[] = [];
+  scaler = new StandardScaler();
+  numClass = 3;
+  #model: TF.LayersModel | undefined;
+
+  constructor(options: Partial<LstmOptions> = {}) {
+    this.options = { ...DEFAULT_LSTM, ...options };
+  }
+
+  /** Row indices that have a full lookback window (t >= lookback − 1). */
+  #sequences(tf: typeof TF, z: Float64Array, cols: number, rows: ArrayLike<number>): TF.Tensor3D {
+    const { lookback } = this.options;
+    const k = this.features.length;
+    const buffer = new Float32Array(rows.length * lookback * k);
+    for (let i = 0; i < rows.length; i++) {
+      for (let s = 0; s < lookback; s++) {
+        const t = rows[i] - lookback + 1 + s;
+        for (let f = 0; f < k; f++) buffer[(i * lookback + s) * k + f] = z[t * cols + f];
+      }
+    }
+    return tf.tensor3d(buffer, [rows.length, lookback, k]);
+  }
+
+  /** Selected, standardised columns of x (rows × topFeatures). */
+  #project(x: Matrix): Float64Array {
+    const k = this.features.length;
+    const data = new Float32Array(x.rows * k);
+    for (let r = 0; r < x.rows; r++) for (let f = 0; f < k; f++) data[r * k + f] = x.data[r * x.cols + this.features[f]];
+    return this.scaler.transform({ data, rows: x.rows, cols: k });
+  }
+
+  /** Fits on `trainRows` of the time-ordered table x (labels indexed like x's rows). */
+  async fit(x: Matrix, labels: ArrayLike<number>, trainRows: ArrayLike<number>, classWeight?: Record<number, number>): Promise<this> {
+    const tf = await tensorflow();
+    const o = this.options;
+    const rows = Array.from(trainRows).filter((t) => t >= o.lookback - 1);
+    if (rows.length < 50) throw new OitraderError(`LSTM needs at least 50 training rows with ${o.lookback} bars of history, got ${rows.length}`);
+    // Feature choice and scaling use the training rows only.
+    const trainMatrix = { data: new Float32Array(rows.length * x.cols), rows: rows.length, cols: x.cols };
+    rows.forEach((t, i) => trainMatrix.data.set(x.data.subarray(t * x.cols, (t + 1) * x.cols), i * x.cols));
+    const y = Float64Array.from(rows, (t) => labels[t]);
+    const importance = new GradientBoostedTrees({ objective: 'multiclass', nEstimators: 20, maxDepth: 3, seed: o.seed, nThreads: 1 }).fit(trainMatrix, y).featureImportance('gain');
+    this.features = [...importance.keys()].sort((a, b) => importance[b] - importance[a] || a - b).slice(0, Math.min(o.topFeatures, x.cols));
+    this.scaler = new StandardScaler().fit({ data: Float32Array.from(rows.flatMap((t) => this.features.map((f) => x.data[t * x.cols + f]))), rows: rows.length, cols: this.features.length });
+    const z = this.#project(x);
+    const cut = Math.floor(rows.length * (1 - o.validationShare));
+    const fitRows = rows.slice(0, cut);
+    const validRows = rows.slice(cut);
+    const model = tf.sequential();
+    model.add(tf.layers.lstm({ units: o.units, inputShape: [o.lookback, this.features.length], kernelInitializer: tf.initializers.glorotUniform({ seed: o.seed + 1 }), recurrentInitializer: tf.initializers.glorotUniform({ seed: o.seed + 2 }) }));
+    model.add(tf.layers.dense({ units: this.numClass, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: o.seed + 3 }) }));
+    model.compile({ optimizer: tf.train.adam(o.learningRate), loss: 'sparseCategoricalCrossentropy' });
+    const xs = this.#sequences(tf, z, this.features.length, fitRows);
+    const ys = tf.tensor1d(fitRows.map((t) => labels[t]), 'float32');
+    const xv = this.#sequences(tf, z, this.features.length, validRows);
+    let best = Number.POSITIVE_INFINITY;
+    let bestWeights: TF.Tensor[] | undefined;
+    let sinceBest = 0;
+    try {
+      for (let epoch = 0; epoch < o.epochs && sinceBest < o.patience; epoch++) {
+        await model.fit(xs, ys, { epochs: 1, batchSize: o.batchSize, shuffle: false, verbose: 0, classWeight });
+        const probs = tf.tidy(() => (model.predict(xv) as TF.Tensor).dataSync());
+        let loss = 0;
+        validRows.forEach((t, i) => (loss -= Math.log(Math.max(probs[i * this.numClass + labels[t]], 1e-15))));
+        loss /= validRows.length;
+        if (loss < best - 1e-6) {
+          best = loss;
+          sinceBest = 0;
+          bestWeights?.forEach((w) => w.dispose());
+          bestWeights = model.getWeights().map((w) => w.clone());
+        } else sinceBest++;
+      }
+      if (bestWeights) model.setWeights(bestWeights);
+    } finally {
+      bestWeights?.forEach((w) => w.dispose());
+      tf.dispose([xs, ys, xv]);
+    }
+    this.#model?.dispose();
+    this.#model = model;
+    return this;
+  }
+
+  /** Probabilities for `rows` of the time-ordered table x (each needs `lookback` earlier rows in x). */
+  async predictProba(x: Matrix, rows: ArrayLike<number>): Promise<Float64Array> {
+    if (!this.#model) throw new OitraderError('the LSTM is not trained');
+    const tf = await tensorflow();
+    for (let i = 0; i < rows.length; i++) if (rows[i] < this.options.lookback - 1) throw new OitraderError(`row ${rows[i]} has fewer than ${this.options.lookback} bars of history`);
+    const z = this.#project(x);
+    const xs = this.#sequences(tf, z, this.features.length, rows);
+    try {
+      const out = this.#model.predict(xs) as TF.Tensor;
+      const values = Float64Array.from(out.dataSync());
+      out.dispose();
+      return values;
+    } finally {
+      xs.dispose();
+    }
+  }
+
+  async toJSON(): Promise<unknown> {
+    if (!this.#model) throw new OitraderError('the LSTM is not trained');
+    const tf = await tensorflow();
+    let saved: TF.io.ModelArtifacts | undefined;
+    await this.#model.save(tf.io.withSaveHandler(async (artifacts) => {
+      saved = artifacts;
+      return { modelArtifactsInfo: { dateSaved: new Date(0), modelTopologyType: 'JSON' } };
+    }));
+    const weights = Buffer.from(saved!.weightData as ArrayBuffer).toString('base64');
+    return { format: 'oitrader-lstm', version: 1, options: this.options, features: this.features, mean: Array.from(this.scaler.mean), scale: Array.from(this.scaler.scale), topology: saved!.modelTopology, weightSpecs: saved!.weightSpecs, weights };
+  }
+
+  static async fromJSON(json: { format: string; version: number; options: LstmOptions; features: number[]; mean: number[]; scale: number[]; topology: object; weightSpecs: TF.io.WeightsManifestEntry[]; weights: string }): Promise<LstmClassifier> {
+    if (json?.format !== 'oitrader-lstm' || json.version !== 1) throw new OitraderError('not an oitrader LSTM model (version 1)');
+    const tf = await tensorflow();
+    const model = new LstmClassifier(json.options);
+    model.features = json.features;
+    model.scaler.mean = Float64Array.from(json.mean);
+    model.scaler.scale = Float64Array.from(json.scale);
+    const bytes = Buffer.from(json.weights, 'base64');
+    model.#model = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.topology, weightSpecs: json.weightSpecs, weightData: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) }));
+    return model;
+  }
+
+  dispose(): void {
+    this.#model?.dispose();
+    this.#model = undefined;
+  }
+}
