@@ -82,16 +82,24 @@ describe('oitrader train and models', () => {
     const { buildFeatureDataset, writeFeatureDataset, FEATURES_FILE, MANIFEST_FILE } = await import('@oitrader/features');
     const { runTrain } = await import('./commands/train.ts');
     const { createOutput } = await import('./output.ts');
-    const { readFileSync } = await import('node:fs');
+    const { readFileSync, readdirSync } = await import('node:fs');
     const root = mkdtempSync(join(tmpdir(), 'oitrader-train-'));
     const features = join(root, 'features');
     writeFeatureDataset(buildFeatureDataset(realSampleFrame()), join(features, FEATURES_FILE), join(features, MANIFEST_FILE));
     const models = join(root, 'models');
-    const runId = await runTrain(createOutput({ quiet: true }), features, models, { folds: 3, trainShare: 0.4, embargo: 12, seed: 0, runId: 'test-run' });
+    const runId = await runTrain(createOutput({ quiet: true }), features, models, { folds: 3, trainShare: 0.4, embargo: 12, seed: 0, runId: 'test-run', searchTrials: 2 });
     assert.equal(runId, 'test-run');
-    const manifest = JSON.parse(readFileSync(join(models, 'test-run', 'manifest.json'), 'utf8')) as { features: string[]; metrics: Record<string, { rows: number }> };
+    const manifest = JSON.parse(readFileSync(join(models, 'test-run', 'manifest.json'), 'utf8')) as { features: string[]; metrics: Record<string, unknown> };
     assert.ok(manifest.features.length >= 100);
-    for (const name of ['xgboost-style (depth-wise)', 'majority class', 'label persistence', 'logistic regression']) assert.ok(manifest.metrics[name].rows > 0, `${name} metrics missing`);
+    for (const name of ['xgboost-style (depth-wise)', 'LSTM', 'majority class', 'label persistence', 'logistic regression', 'ensemble']) assert.ok((manifest.metrics[name] as { rows: number }).rows > 0, `${name} metrics missing`);
+    // 2 trials at rung 0, the best 1 of them again at rung 1, for each of the 3 policies.
+    assert.equal(manifest.metrics.searchEvaluations, 9, 'every search evaluation is counted for the Deflated Sharpe Ratio');
+    const logs = readdirSync(join(models, 'search'));
+    assert.equal(logs.length, 3);
+    for (const log of logs) assert.equal(readFileSync(join(models, 'search', log), 'utf8').trim().split('\n').length, 3);
+    const ensemble = JSON.parse(readFileSync(join(models, 'test-run', 'ensemble.json'), 'utf8')) as { baseNames: string[]; lstm?: { format: string } };
+    assert.equal(ensemble.baseNames.at(-1), 'LSTM');
+    assert.equal(ensemble.lstm?.format, 'oitrader-lstm', 'the LSTM member\'s weights are saved in the run');
     const file = configFile(`models:\n  dir: ${models}\n`);
     assert.equal(await main(['node', 'oitrader', '--config', file, '--quiet', 'models', 'promote', 'test-run']), 0);
     assert.equal(readFileSync(join(models, 'ACTIVE'), 'utf8'), 'test-run\n');
@@ -111,7 +119,7 @@ describe('training report', () => {
     writeFeatureDataset(buildFeatureDataset(realSampleFrame()), join(root, 'f', FEATURES_FILE), join(root, 'f', MANIFEST_FILE));
     await runTrain(createOutput({ quiet: true }), join(root, 'f'), join(root, 'm'), { folds: 3, trainShare: 0.4, embargo: 12, seed: 0, runId: 'r1' });
     const html = readFileSync(join(root, 'm', 'r1', 'report.html'), 'utf8');
-    for (const section of ['Models and baselines, side by side', 'Per fold', 'Confusion matrices', 'Calibration', 'SHAP']) assert.ok(html.includes(section), section);
+    for (const section of ['Models and baselines, side by side', 'Per fold', 'Confusion matrices', 'Calibration', 'SHAP', 'LSTM', 'stacked ensemble']) assert.ok(html.includes(section), section);
     assert.doesNotMatch(html, /<script|<link|https?:\/\//);
     assert.ok(existsSync(join(root, 'm', 'r1', 'manifest.json')));
     assert.deepEqual(readdirSync(join(root, 'm')), ['r1']);

@@ -16,3 +16,4 @@ export * from './ensemble/stacked-ensemble.ts';
 export * from './registry/model-registry.ts';
 export * from './report/training-report.ts';
 export * from './lstm/lstm-classifier.ts';
+export * from './tuning/hyperparameter-search.ts';

@@ -36,7 +36,7 @@ export function registerDemoCommand(program: Command): void {
         runFeatureBuild(out, frame, 'data/demo/features', { horizon: 48, threshold: 0.005 });
         const causal = runFeatureCheck(out, frame, 'lookahead', 20);
         out.text('\n== phase 3: walk-forward evaluation, stacked ensemble, model run');
-        await runTrain(out, 'data/demo/features', 'data/demo/models', { folds: 3, trainShare: 0.4, embargo: 12, seed: 0 });
+        await runTrain(out, 'data/demo/features', 'data/demo/models', { folds: 3, trainShare: 0.4, embargo: 12, seed: 0, searchTrials: 3 });
         out.text('\n== backtest: baselines on the sample, 5x, Binance fees, funding and slippage');
         runBacktestReport(out, frame, 'sma-trend', true, 'reports', { leverage: 5, initialBalanceUsd: 2000 });
         if (report.failed > 0 || !passed || !causal) process.exitCode = 1;

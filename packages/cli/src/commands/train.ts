@@ -6,9 +6,8 @@ import { OitraderError, writeFileAtomic } from '@oitrader/core';
 import { FEATURES_FILE, MANIFEST_FILE, readFeatureDataset } from '@oitrader/features';
 import {
   evaluateWalkForward,
-  evaluateWalkForwardAsync,
   listRuns,
-  lstmModel,
+  hyperparameterSearch,
   logisticModel,
   majorityBaseline,
   matrixFromColumns,
@@ -18,6 +17,7 @@ import {
   trainStackedEnsemble,
   walkForwardFolds,
   DEFAULT_BASE_MODELS,
+  type BaseModelSpec,
   type ClassificationReport,
   type RunManifest,
 } from '@oitrader/ml';
@@ -32,6 +32,7 @@ interface TrainFlags extends GlobalOptions {
   embargo: number;
   seed: number;
   runId?: string;
+  searchTrials: number;
 }
 
 const ACTIVE_FILE = 'ACTIVE';
@@ -45,7 +46,8 @@ export function registerTrainCommands(program: Command): void {
     .addOption(new Option('--folds <n>', 'walk-forward test windows').argParser(Number).default(3))
     .addOption(new Option('--train-share <fraction>', 'share of rows in the first training block').argParser(Number).default(0.4))
     .addOption(new Option('--embargo <rows>', 'rows skipped after each test window').argParser(Number).default(12))
-    .addOption(new Option('--seed <n>', 'seed for subsampling').argParser(Number).default(0))
+    .addOption(new Option('--seed <n>', 'seed for subsampling and the search').argParser(Number).default(0))
+    .addOption(new Option('--search-trials <n>', 'hyperparameter search: configurations per GBDT policy (0 = the defaults; the log under <models>/search/ makes it resumable)').argParser(Number).default(0))
     .option('--run-id <id>', 'name of the run (default: UTC timestamp)')
     .action(async (_flags, command: Command) => {
       const flags = command.optsWithGlobals<TrainFlags>();
@@ -109,7 +111,7 @@ function codeVersion(): string {
   }
 }
 
-export async function runTrain(out: Output, featuresDir: string, modelsDir: string, options: { folds: number; trainShare: number; embargo: number; seed: number; runId?: string }): Promise<string> {
+export async function runTrain(out: Output, featuresDir: string, modelsDir: string, options: { folds: number; trainShare: number; embargo: number; seed: number; runId?: string; searchTrials?: number }): Promise<string> {
   const loaded = await readFeatureDataset(join(featuresDir, FEATURES_FILE), join(featuresDir, MANIFEST_FILE));
   const { manifest } = loaded;
   const horizon = manifest.labels.horizon;
@@ -123,12 +125,28 @@ export async function runTrain(out: Output, featuresDir: string, modelsDir: stri
   };
   const trainSize = Math.max(horizon + 1, Math.floor(rows * options.trainShare));
   const folds = walkForwardFolds(rows, { folds: options.folds, mode: 'expanding', trainSize, horizon, embargo: options.embargo });
-  const specs = DEFAULT_BASE_MODELS.map((s) => ({ ...s, params: { ...s.params, seed: options.seed } }));
+  let specs: BaseModelSpec[] = DEFAULT_BASE_MODELS.map((s) => ({ ...s, params: { ...s.params, seed: options.seed } }));
+  let searchEvaluations = 0;
+  if ((options.searchTrials ?? 0) > 0) {
+    // Nested: the search sees only the first training block minus the rows
+    // whose labels reach into the first test window, with its own inner
+    // walk-forward, so no reported test window helped choose the parameters.
+    const innerRows = trainSize - horizon;
+    const innerFolds = walkForwardFolds(innerRows, { folds: 2, mode: 'expanding', trainSize: Math.max(horizon + 1, Math.floor(innerRows * 0.5)), horizon, embargo: options.embargo });
+    const inner = { ...data, x: { ...data.x, rows: innerRows, data: data.x.data.subarray(0, innerRows * data.x.cols) } };
+    specs = specs.map((spec) => {
+      const policy = spec.params.growPolicy ?? 'depthwise';
+      const logFile = join(modelsDir, 'search', `${manifest.symbol}-${manifest.timeframe}-${policy}-rows${innerRows}-seed${options.seed}.jsonl`);
+      const search = hyperparameterSearch(inner, innerFolds, { policy, trials: options.searchTrials!, minTrees: 20, eta: 3, rungs: 2, seed: options.seed, logFile });
+      searchEvaluations += search.records.length;
+      out.text(`search ${policy}: ${search.records.length} evaluations (${search.resumed} reused from ${logFile}), best inner walk-forward log-loss ${search.best.logLoss.toFixed(4)}`);
+      return { ...spec, params: search.best.params };
+    });
+  }
   out.text(`training on ${manifest.symbol} ${manifest.timeframe}: ${rows} rows × ${loaded.names.length} features; ${options.folds} walk-forward folds (first training block ${trainSize} rows, purge ${horizon}, embargo ${options.embargo})`);
-  const stack = trainStackedEnsemble(data, folds, specs);
-  const lstm = await evaluateWalkForwardAsync(data, folds, [lstmModel({ seed: options.seed })]);
+  const stack = await trainStackedEnsemble(data, folds, specs, { lstm: { seed: options.seed } });
   const baselines = evaluateWalkForward(data, folds, [logisticModel(), majorityBaseline(), persistenceBaseline()]);
-  const table = [...stack.bases, ...lstm, ...baselines].map((e) => ({ name: e.name, report: e.overall }));
+  const table = [...stack.bases, ...baselines].map((e) => ({ name: e.name, report: e.overall }));
   if (stack.ensembleReport) table.push({ name: 'stacked ensemble (folds 2+)', report: stack.ensembleReport });
   out.text(`${'model (out of sample)'.padEnd(30)} ${'rows'.padStart(6)} ${'acc'.padStart(7)} ${'bal acc'.padStart(8)} ${'F1'.padStart(6)} ${'log-loss'.padStart(9)} ${'direction'.padStart(10)}`);
   for (const { name, report: r } of table) {
@@ -158,14 +176,21 @@ export async function runTrain(out: Output, featuresDir: string, modelsDir: stri
     validation: { folds: options.folds, mode: 'expanding', trainSize, embargo: options.embargo },
     seed: options.seed,
     codeVersion: codeVersion(),
-    metrics: { ...Object.fromEntries(table.map(({ name, report }) => [name, report])), ensemble: stack.ensembleReport, shapTop: shap },
+    metrics: {
+      ...Object.fromEntries(table.map(({ name, report }) => [name, report])),
+      ensemble: stack.ensembleReport,
+      shapTop: shap,
+      // Configurations tried before choosing: the number of trials a Deflated Sharpe Ratio must account for.
+      searchEvaluations,
+      baseParams: Object.fromEntries(specs.map((s) => [s.name, s.params])),
+    },
   };
   const html = renderTrainingReport({
     runId,
     title: `oitrader training run ${runId}: ${manifest.symbol} ${manifest.timeframe}`,
-    setup: `${rows} rows × ${loaded.names.length} features, ${manifest.span.rowsFrom} .. ${manifest.span.rowsTo}; ${options.folds} expanding walk-forward folds, first training block ${trainSize} rows, purge ${horizon}, embargo ${options.embargo}, balanced class weights`,
+    setup: `${rows} rows × ${loaded.names.length} features, ${manifest.span.rowsFrom} .. ${manifest.span.rowsTo}; ${options.folds} expanding walk-forward folds, first training block ${trainSize} rows, purge ${horizon}, embargo ${options.embargo}, balanced class weights; ${searchEvaluations > 0 ? `GBDT hyperparameters from a nested random search with successive halving (${searchEvaluations} evaluations, first training block only)` : 'default GBDT hyperparameters'}; the LSTM is a member of the stack`,
     models: [
-      ...[...stack.bases, ...lstm, ...baselines].map((e) => ({ name: e.name, overall: e.overall, folds: e.folds })),
+      ...[...stack.bases, ...baselines].map((e) => ({ name: e.name, overall: e.overall, folds: e.folds })),
       ...(stack.ensembleReport ? [{ name: 'stacked ensemble (folds 2+)', overall: stack.ensembleReport, folds: [] }] : []),
     ],
     shap,

@@ -2,8 +2,9 @@ import { OitraderError } from '@oitrader/core';
 import { GradientBoostedTrees, type GbdtModelJson, type GbdtParams } from '../gbdt/gbdt.ts';
 import type { Matrix } from '../gbdt/matrix.ts';
 import { classificationReport, type ClassificationReport } from '../evaluation/classification-metrics.ts';
-import { balancedWeights, evaluateWalkForward, gbdtModel, rowsOf, type EvalData, type ModelEvaluation } from '../evaluation/walk-forward-eval.ts';
+import { balancedWeights, evaluateWalkForward, evaluateWalkForwardAsync, gbdtModel, lstmClassWeights, lstmModel, rowsOf, type EvalData, type ModelEvaluation } from '../evaluation/walk-forward-eval.ts';
 import { LogisticRegression } from '../linear/logistic-regression.ts';
+import { LstmClassifier, type LstmJson, type LstmOptions } from '../lstm/lstm-classifier.ts';
 import type { Fold } from '../validation/walk-forward.ts';
 
 export interface BaseModelSpec {
@@ -26,38 +27,70 @@ function metaFeatures(probas: Float64Array[], rows: number, k: number): Matrix {
   return { data, rows, cols };
 }
 
+const LSTM_NAME = 'LSTM';
+
 /**
- * A stacked ensemble: GBDT base models and a multinomial logistic
- * meta-model trained on the base models' OUT-OF-FOLD probabilities (never on
- * their in-sample predictions, which are over-confident by construction).
+ * A stacked ensemble: GBDT base models, optionally an LSTM, and a
+ * multinomial logistic meta-model trained on the base models' OUT-OF-FOLD
+ * probabilities (never on their in-sample predictions, which are
+ * over-confident by construction).
  */
 export class StackedEnsemble {
   readonly numClass: number;
   readonly baseNames: string[];
   readonly bases: GradientBoostedTrees[];
   readonly meta: LogisticRegression;
+  readonly lstm: LstmClassifier | undefined;
+  /** The LSTM's saved form, captured once after training so toJSON stays synchronous. */
+  readonly #lstmJson: LstmJson | undefined;
 
-  constructor(numClass: number, baseNames: string[], bases: GradientBoostedTrees[], meta: LogisticRegression) {
+  constructor(numClass: number, baseNames: string[], bases: GradientBoostedTrees[], meta: LogisticRegression, lstm?: { model: LstmClassifier; json: LstmJson }) {
     this.numClass = numClass;
     this.baseNames = baseNames;
     this.bases = bases;
     this.meta = meta;
+    this.lstm = lstm?.model;
+    this.#lstmJson = lstm?.json;
   }
 
-  /** The guide's call: class probabilities (0 SHORT, 1 NEUTRAL, 2 LONG) per row. */
-  predictSignalProba(x: Matrix): Float64Array {
+  /** Bars of history a row needs before it gets a probability (the LSTM's lookback − 1; 0 without an LSTM). */
+  get historyRows(): number {
+    return this.lstm ? this.lstm.options.lookback - 1 : 0;
+  }
+
+  /**
+   * The guide's call: class probabilities (0 SHORT, 1 NEUTRAL, 2 LONG) per
+   * row of a time-ordered table. With an LSTM member the first
+   * `historyRows` rows have no sequence and come back NaN.
+   */
+  async predictSignalProba(x: Matrix): Promise<Float64Array> {
     const probas = this.bases.map((b) => b.predictProba(x));
-    return this.meta.predictProba(metaFeatures(probas, x.rows, this.numClass));
+    if (!this.lstm) return this.meta.predictProba(metaFeatures(probas, x.rows, this.numClass));
+    const k = this.numClass;
+    const from = Math.min(this.historyRows, x.rows);
+    const rows = Array.from({ length: x.rows - from }, (_, i) => from + i);
+    const out = new Float64Array(x.rows * k).fill(Number.NaN);
+    if (rows.length === 0) return out;
+    const sequenceProba = await this.lstm.predictProba(x, rows);
+    const tail = probas.map((p) => p.subarray(from * k));
+    out.set(this.meta.predictProba(metaFeatures([...tail, sequenceProba], rows.length, k)), from * k);
+    return out;
   }
 
   toJSON() {
-    return { format: 'oitrader-stacked-ensemble', version: 1, numClass: this.numClass, baseNames: this.baseNames, bases: this.bases.map((b) => b.toJSON()), meta: this.meta.toJSON() };
+    return { format: 'oitrader-stacked-ensemble', version: 1, numClass: this.numClass, baseNames: this.baseNames, bases: this.bases.map((b) => b.toJSON()), meta: this.meta.toJSON(), lstm: this.#lstmJson };
   }
 
-  static fromJSON(json: ReturnType<StackedEnsemble['toJSON']>): StackedEnsemble {
+  static async fromJSON(json: ReturnType<StackedEnsemble['toJSON']>): Promise<StackedEnsemble> {
     if (json?.format !== 'oitrader-stacked-ensemble' || json.version !== 1) throw new OitraderError('not an oitrader stacked ensemble (version 1)');
-    if (json.bases.length !== json.baseNames.length) throw new OitraderError('ensemble file: base model names and models differ in number');
-    return new StackedEnsemble(json.numClass, json.baseNames, json.bases.map((b: GbdtModelJson) => GradientBoostedTrees.fromJSON(b)), LogisticRegression.fromJSON(json.meta));
+    const members = json.bases.length + (json.lstm ? 1 : 0);
+    if (members !== json.baseNames.length) throw new OitraderError('ensemble file: base model names and models differ in number');
+    const lstm = json.lstm ? { model: await LstmClassifier.fromJSON(json.lstm), json: json.lstm } : undefined;
+    return new StackedEnsemble(json.numClass, json.baseNames, json.bases.map((b: GbdtModelJson) => GradientBoostedTrees.fromJSON(b)), LogisticRegression.fromJSON(json.meta), lstm);
+  }
+
+  dispose(): void {
+    this.lstm?.dispose();
   }
 }
 
@@ -74,9 +107,10 @@ export interface StackingResult {
  * probabilities; the final meta-model learns from all of them, and the final
  * base models from every labelled row (no test window follows them).
  */
-export function trainStackedEnsemble(data: EvalData, folds: Fold[], specs: BaseModelSpec[] = DEFAULT_BASE_MODELS): StackingResult {
+export async function trainStackedEnsemble(data: EvalData, folds: Fold[], specs: BaseModelSpec[] = DEFAULT_BASE_MODELS, options: { lstm?: Partial<LstmOptions> } = {}): Promise<StackingResult> {
   const k = data.numClass;
   const bases = evaluateWalkForward(data, folds, specs.map((s) => gbdtModel(s.name, s.params)));
+  if (options.lstm) bases.push(...(await evaluateWalkForwardAsync(data, folds, [lstmModel(options.lstm)])));
   const oofRows: number[] = [];
   for (const fold of folds) for (let t = fold.test[0]; t < fold.test[1]; t++) oofRows.push(t);
   const oof = (rows: number[]) => metaFeatures(bases.map((b) => Float64Array.from(rows.flatMap((t) => Array.from(b.outOfFold.subarray(t * k, (t + 1) * k))))), rows.length, k);
@@ -104,5 +138,11 @@ export function trainStackedEnsemble(data: EvalData, folds: Fold[], specs: BaseM
   const finalRows = Uint32Array.from({ length: data.x.rows }, (_, i) => i);
   const finalY = Float64Array.from(finalRows, (t) => data.y[t]);
   const finalBases = specs.map((s) => new GradientBoostedTrees({ ...s.params, objective: 'multiclass' }).fit(rowsOf(data.x, finalRows), finalY, { sampleWeight: balancedWeights(finalY, k) }));
-  return { ensemble: new StackedEnsemble(k, specs.map((s) => s.name), finalBases, meta), bases, ensembleReport };
+  let lstm: { model: LstmClassifier; json: LstmJson } | undefined;
+  if (options.lstm) {
+    const model = await new LstmClassifier(options.lstm).fit(data.x, data.y, finalRows, lstmClassWeights(finalY, k));
+    lstm = { model, json: await model.toJSON() };
+  }
+  const names = [...specs.map((s) => s.name), ...(lstm ? [LSTM_NAME] : [])];
+  return { ensemble: new StackedEnsemble(k, names, finalBases, meta, lstm), bases, ensembleReport };
 }

@@ -133,18 +133,22 @@ export function evaluateWalkForward(data: EvalData, folds: Fold[], models: FoldM
   });
 }
 
+/** Balanced class weights in the per-class form tf.js's fit takes. */
+export function lstmClassWeights(labels: ArrayLike<number>, numClass: number): Record<number, number> {
+  const weights = balancedWeights(labels, numClass);
+  const byClass: Record<number, number> = {};
+  for (let i = 0; i < labels.length; i++) byClass[labels[i]] = weights[i];
+  return byClass;
+}
+
 /** The LSTM as a walk-forward model: it reads the bars before each row, so it gets the whole table and the row indices. */
 export function lstmModel(options: Partial<LstmOptions> = {}): AsyncFoldModel {
   return {
     name: 'LSTM',
     async predictFold(fold, data) {
-      const y = Float64Array.from(fold.train, (t) => data.y[t]);
-      const weights = balancedWeights(y, data.numClass);
-      const classWeight: Record<number, number> = {};
-      fold.train.forEach((t, i) => (classWeight[data.y[t]] = weights[i]));
       const model = new LstmClassifier(options);
       try {
-        await model.fit(data.x, data.y, fold.train, classWeight);
+        await model.fit(data.x, data.y, fold.train, lstmClassWeights(Float64Array.from(fold.train, (t) => data.y[t]), data.numClass));
         return await model.predictProba(data.x, range(...fold.test));
       } finally {
         model.dispose();

@@ -22,6 +22,19 @@ export interface LstmOptions {
 
 export const DEFAULT_LSTM: LstmOptions = { lookback: 32, topFeatures: 16, units: 32, epochs: 30, batchSize: 64, learningRate: 1e-3, validationShare: 0.15, patience: 4, seed: 0 };
 
+/** The saved form: options, chosen features, scaler and the network (topology + base64 float32 weights). */
+export interface LstmJson {
+  format: 'oitrader-lstm';
+  version: 1;
+  options: LstmOptions;
+  features: number[];
+  mean: number[];
+  scale: number[];
+  topology: object;
+  weightSpecs: TF.io.WeightsManifestEntry[];
+  weights: string;
+}
+
 /**
  * An LSTM over the last `lookback` bars of the most important features,
  * predicting class probabilities. Rows are a time-ordered table; the
@@ -128,7 +141,7 @@ export class LstmClassifier {
     }
   }
 
-  async toJSON(): Promise<unknown> {
+  async toJSON(): Promise<LstmJson> {
     if (!this.#model) throw new OitraderError('the LSTM is not trained');
     const tf = await tensorflow();
     let saved: TF.io.ModelArtifacts | undefined;
@@ -137,10 +150,10 @@ export class LstmClassifier {
       return { modelArtifactsInfo: { dateSaved: new Date(0), modelTopologyType: 'JSON' } };
     }));
     const weights = Buffer.from(saved!.weightData as ArrayBuffer).toString('base64');
-    return { format: 'oitrader-lstm', version: 1, options: this.options, features: this.features, mean: Array.from(this.scaler.mean), scale: Array.from(this.scaler.scale), topology: saved!.modelTopology, weightSpecs: saved!.weightSpecs, weights };
+    return { format: 'oitrader-lstm' as const, version: 1 as const, options: this.options, features: this.features, mean: Array.from(this.scaler.mean), scale: Array.from(this.scaler.scale), topology: saved!.modelTopology as object, weightSpecs: saved!.weightSpecs ?? [], weights };
   }
 
-  static async fromJSON(json: { format: string; version: number; options: LstmOptions; features: number[]; mean: number[]; scale: number[]; topology: object; weightSpecs: TF.io.WeightsManifestEntry[]; weights: string }): Promise<LstmClassifier> {
+  static async fromJSON(json: LstmJson): Promise<LstmClassifier> {
     if (json?.format !== 'oitrader-lstm' || json.version !== 1) throw new OitraderError('not an oitrader LSTM model (version 1)');
     const tf = await tensorflow();
     const model = new LstmClassifier(json.options);

@@ -56,7 +56,7 @@ export interface FeatureContract {
 }
 
 /** Loads a run and refuses it when it was trained on a different feature set than the caller computes now. */
-export function loadRun(runDir: string, current: FeatureContract): LoadedRun {
+export async function loadRun(runDir: string, current: FeatureContract): Promise<LoadedRun> {
   const read = (file: string) => {
     try {
       return JSON.parse(readFileSync(join(runDir, file), 'utf8')) as unknown;
@@ -77,7 +77,7 @@ export function loadRun(runDir: string, current: FeatureContract): LoadedRun {
       hint: 'load data with the same sources it was trained on (e.g. open interest), or retrain',
     });
   }
-  const ensemble = StackedEnsemble.fromJSON(read('ensemble.json') as ReturnType<StackedEnsemble['toJSON']>);
+  const ensemble = await StackedEnsemble.fromJSON(read('ensemble.json') as ReturnType<StackedEnsemble['toJSON']>);
   if (ensemble.bases.some((b) => b.numFeatures !== manifest.features.length)) throw new OitraderError(`model run ${manifest.runId}: its models expect a different number of features than its manifest lists`);
   return { manifest, ensemble };
 }
