@@ -1,10 +1,12 @@
 import { Command, CommanderError } from 'commander';
 import { OitraderError } from '@oitrader/core';
 import { registerBacktestCommand } from './commands/backtest.ts';
+import { registerCollectCommand } from './commands/collect.ts';
 import { registerDataCommands } from './commands/data.ts';
 import { registerDbCommands } from './commands/db.ts';
 import { registerDemoCommand } from './commands/demo.ts';
 import { registerFeatureCommands } from './commands/features.ts';
+import { registerSimCommand } from './commands/sim.ts';
 import { registerTrainCommands } from './commands/train.ts';
 
 export function buildProgram(): Command {
@@ -17,6 +19,8 @@ export function buildProgram(): Command {
     .exitOverride();
   registerDbCommands(program);
   registerDataCommands(program);
+  registerCollectCommand(program);
+  registerSimCommand(program);
   registerFeatureCommands(program);
   registerTrainCommands(program);
   registerBacktestCommand(program);

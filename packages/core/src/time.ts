@@ -34,3 +34,14 @@ export function utcDay(timeMs: number): string {
 export function utcMonth(timeMs: number): string {
   return new Date(timeMs).toISOString().slice(0, 7);
 }
+
+/** Time and waiting behind one seam, so rate limiters and backoffs can be tested without real sleeps. */
+export interface Clock {
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms))),
+};

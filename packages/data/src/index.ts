@@ -8,3 +8,7 @@ export * from './import/archive-import.ts';
 export * from './loader/as-of.ts';
 export * from './loader/market-data-loader.ts';
 export * from './quality/data-check.ts';
+export * from './collector/collector.ts';
+export * from './collector/write-queue.ts';
+export * from './collector/book-sample.ts';
+export * from './collector/series.ts';

@@ -7,6 +7,7 @@ import { MarketDataLoader, openStore } from '@oitrader/data';
 import type { GlobalOptions } from '../context.ts';
 import { DEMO_DB } from '../frame-source.ts';
 import { runBacktestReport } from './backtest.ts';
+import { runSimulatedCollection } from './collect.ts';
 import { runFeatureBuild, runFeatureCheck } from './features.ts';
 import { runTrain } from './train.ts';
 import { runCheck, runImport, runShow } from './data.ts';
@@ -32,6 +33,8 @@ export function registerDemoCommand(program: Command): void {
         out.text('\n== phase 1: MarketDataLoader frame');
         await runShow(sql, out, 'XRPUSDT', '5m', Date.UTC(2021, 0, 1), Date.UTC(2022, 0, 1));
         const { frame } = await new MarketDataLoader(sql).load('XRPUSDT', '5m', Date.UTC(2021, 0, 1), Date.UTC(2022, 0, 1));
+        out.text('\n== phase 1 (live side): the collector against the local Binance simulator');
+        const collected = await runSimulatedCollection(out, SAMPLE_ARCHIVE, 4);
         out.text('\n== phase 2: features and labels');
         runFeatureBuild(out, frame, 'data/demo/features', { horizon: 48, threshold: 0.005 });
         const causal = runFeatureCheck(out, frame, 'lookahead', 20);
@@ -39,7 +42,7 @@ export function registerDemoCommand(program: Command): void {
         await runTrain(out, 'data/demo/features', 'data/demo/models', { folds: 3, trainShare: 0.4, embargo: 12, seed: 0, searchTrials: 3 });
         out.text('\n== backtest: baselines on the sample, 5x, Binance fees, funding and slippage');
         runBacktestReport(out, frame, 'sma-trend', true, 'reports', { leverage: 5, initialBalanceUsd: 2000 });
-        if (report.failed > 0 || !passed || !causal) process.exitCode = 1;
+        if (report.failed > 0 || !passed || !causal || !collected) process.exitCode = 1;
       } finally {
         await sql.close();
       }

@@ -16,6 +16,9 @@ const ENV_OVERRIDES: ReadonlyArray<[string, (config: Config, value: string) => v
   ['TELEGRAM_CHAT_ID', (c, v) => (c.telegram.chat_id = v)],
 ];
 
+/** The environment variable names that override the config file (the Docker compose file passes exactly these). */
+export const ENV_OVERRIDE_NAMES: readonly string[] = ENV_OVERRIDES.map(([name]) => name);
+
 export interface LoadConfigOptions {
   /** Explicit file; when absent, `OITRADER_CONFIG` then `./config.yaml`, else embedded defaults. */
   file?: string;

@@ -72,8 +72,22 @@ const data = z
   })
   .prefault({});
 
+const collector = z
+  .strictObject({
+    /** One order_book row per symbol per this many seconds of the depth stream. */
+    book_sample_seconds: z.number().positive().default(60),
+    /** Wait after a 5m candle closes before polling open interest and ratios (Binance publishes them late). */
+    poll_delay_seconds: z.number().min(0).default(3),
+    /** A closed candle whose stream message has not arrived after this long is fetched by REST. */
+    close_grace_seconds: z.number().min(0).default(5),
+    heartbeat_seconds: z.number().positive().default(10),
+    /** Rows held in memory while the database is down; beyond it the oldest are dropped (logged, then re-fetched by REST). */
+    buffer_max_rows: z.number().int().positive().default(100000),
+  })
+  .prefault({});
+
 export const configSchema = z
-  .strictObject({ database, trading, models, binance, telegram, data })
+  .strictObject({ database, trading, models, binance, telegram, data, collector })
   .prefault({});
 
 export type Config = z.infer<typeof configSchema>;

@@ -1,0 +1,73 @@
+import type { Clock } from '@oitrader/core';
+
+/**
+ * A request-weight budget over fixed windows, the way Binance counts it:
+ * weight used in the current minute, reset at the minute boundary, reported
+ * back in `X-MBX-USED-WEIGHT-1M`. `acquire` waits (on the clock, not a fixed
+ * sleep) until the weight fits under `limit × headroom`; the server's header
+ * wins over our own count, since other processes on the IP spend weight too.
+ */
+export class WeightBudget {
+  readonly limit: number;
+  readonly windowMs: number;
+  readonly #clock: Clock;
+  readonly #ceiling: number;
+  #windowStart = Number.NEGATIVE_INFINITY;
+  #used = 0;
+  #pausedUntil = 0;
+  /** Milliseconds spent waiting for budget (for the ingest log and the bench). */
+  waitedMs = 0;
+
+  constructor(limit: number, windowMs: number, clock: Clock, headroom = 0.9) {
+    this.limit = limit;
+    this.windowMs = windowMs;
+    this.#clock = clock;
+    this.#ceiling = Math.floor(limit * headroom);
+  }
+
+  get used(): number {
+    this.#roll();
+    return this.#used;
+  }
+
+  #roll(): void {
+    const start = Math.floor(this.#clock.now() / this.windowMs) * this.windowMs;
+    if (start !== this.#windowStart) {
+      this.#windowStart = start;
+      this.#used = 0;
+    }
+  }
+
+  /** Waits until `weight` fits in the window (or a pause ends), then spends it. */
+  async acquire(weight: number): Promise<void> {
+    for (;;) {
+      const now = this.#clock.now();
+      if (now < this.#pausedUntil) {
+        await this.#wait(this.#pausedUntil - now);
+        continue;
+      }
+      this.#roll();
+      if (this.#used + weight <= this.#ceiling || this.#used === 0) {
+        this.#used += weight;
+        return;
+      }
+      await this.#wait(this.#windowStart + this.windowMs - now + 1);
+    }
+  }
+
+  async #wait(ms: number): Promise<void> {
+    this.waitedMs += ms;
+    await this.#clock.sleep(ms);
+  }
+
+  /** The server's count for the current window (from the response header). */
+  observe(usedWeight: number): void {
+    this.#roll();
+    if (Number.isFinite(usedWeight) && usedWeight > this.#used) this.#used = usedWeight;
+  }
+
+  /** Nothing is sent before `untilMs` (a 429's Retry-After). */
+  pauseUntil(untilMs: number): void {
+    this.#pausedUntil = Math.max(this.#pausedUntil, untilMs);
+  }
+}

@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, it } from 'node:test';
+import { parse } from 'yaml';
+import { ENV_OVERRIDE_NAMES, parseConfig } from '@oitrader/core';
+import { buildProgram } from './main.ts';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const compose = parse(readFileSync(`${ROOT}docker/docker-compose.yml`, 'utf8')) as {
+  services: Record<string, Record<string, unknown>>;
+  volumes: Record<string, unknown>;
+};
+const dockerfile = readFileSync(`${ROOT}docker/Dockerfile`, 'utf8');
+/** The natively-run PostgreSQL the tests and CI use (.ci/run starts it): the same port as the container. */
+const NATIVE_URL = new URL(process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
+
+describe('docker/docker-compose.yml (no Docker engine here: checked statically)', () => {
+  const db = compose.services.futures_db;
+  const collector = compose.services.collector;
+
+  it('runs TimescaleDB as futures_db: database futures_db, healthcheck, volume, port 5432 like the native server', () => {
+    assert.equal(db.container_name, 'futures_db');
+    assert.match(String(db.image), /^timescale\/timescaledb:/);
+    const env = db.environment as Record<string, string>;
+    assert.equal(env.POSTGRES_DB, 'futures_db');
+    assert.match(env.POSTGRES_PASSWORD, /^\$\{POSTGRES_PASSWORD/);
+    assert.deepEqual(db.ports, [`${NATIVE_URL.port}:5432`]);
+    assert.match(JSON.stringify(db.healthcheck), /pg_isready .*-d futures_db/);
+    const [volume] = db.volumes as string[];
+    assert.ok(volume.endsWith(':/var/lib/postgresql/data') && volume.split(':')[0] in compose.volumes);
+  });
+
+  it('runs the collector after the database is healthy, restarting unless stopped, with the config mounted', () => {
+    assert.equal(collector.restart, 'unless-stopped');
+    assert.deepEqual(collector.depends_on, { futures_db: { condition: 'service_healthy' } });
+    const env = collector.environment as Record<string, string>;
+    const mounted = (collector.volumes as string[]).map((v) => v.split(':'));
+    assert.ok(mounted.some(([from, to]) => from === '../config.yaml' && to === env.OITRADER_CONFIG), 'the mounted file is the one OITRADER_CONFIG names');
+    const url = new URL(env.DATABASE_URL.replace('${POSTGRES_PASSWORD}', 'x'));
+    assert.equal(url.hostname, 'futures_db');
+    assert.equal(url.port, '5432');
+    assert.equal(url.pathname, '/futures_db');
+    assert.deepEqual(collector.command, ['collect']);
+    assert.ok(buildProgram().commands.some((c) => c.name() === 'collect'), 'the command the container runs exists');
+  });
+
+  it('passes exactly the secrets the config reads from the environment, as references, never values', () => {
+    const env = collector.environment as Record<string, string>;
+    assert.deepEqual(Object.keys(env).filter((k) => k !== 'OITRADER_CONFIG').sort(), [...ENV_OVERRIDE_NAMES].sort());
+    for (const [name, value] of Object.entries(env)) {
+      if (name === 'OITRADER_CONFIG') continue;
+      assert.match(value, /\$\{[A-Z_]+(:-)?\}|\$\{POSTGRES_PASSWORD\}/, `${name} must come from the environment`);
+    }
+  });
+
+  it('the image copies every workspace manifest and runs the CLI as an unprivileged user', () => {
+    const root = JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')) as { workspaces: string[] };
+    assert.deepEqual(root.workspaces, ['packages/*']);
+    for (const pkg of ['core', 'binance', 'data', 'features', 'ml', 'backtest', 'sim', 'cli']) {
+      assert.ok(existsSync(`${ROOT}packages/${pkg}/package.json`));
+      assert.match(dockerfile, new RegExp(`COPY packages/${pkg}/package.json`), `Dockerfile copies packages/${pkg}/package.json`);
+    }
+    assert.match(dockerfile, /^USER node$/m);
+    assert.match(dockerfile, /ENTRYPOINT \["node", "packages\/cli\/bin\/oitrader.mjs"\]/);
+    // The config the image ships is valid for the CLI it runs.
+    assert.doesNotThrow(() => parseConfig(parse(readFileSync(`${ROOT}config.example.yaml`, 'utf8'))));
+  });
+});

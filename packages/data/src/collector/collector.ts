@@ -1,0 +1,524 @@
+import {
+  BinanceBannedError,
+  BinanceMarketData,
+  BinanceRestClient,
+  CombinedStream,
+  parseStreamMessage,
+  streamNames,
+  type ArchiveSource,
+  type CombinedStreamOptions,
+  type KlineEvent,
+  type RestClientOptions,
+  type RestEvent,
+} from '@oitrader/binance';
+import { createLogger, DAY_MS, timeframeMs, type Logger, type Timeframe } from '@oitrader/core';
+import { importArchive } from '../import/archive-import.ts';
+import { bulkUpsert, type Batch } from '../store/bulk-upsert.ts';
+import { logIngest, type IngestLogEntry } from '../store/ingest-log.ts';
+import type { SqlExecutor } from '../store/sql-executor.ts';
+import { sampleBook } from './book-sample.ts';
+import { FuturesDataSeries, klineBatch, latestTime } from './series.ts';
+import { WriteQueue } from './write-queue.ts';
+
+export interface CollectorOptions {
+  sql: SqlExecutor;
+  restUrl: string;
+  wsUrl: string;
+  symbols: string[];
+  timeframes: Timeframe[];
+  oiPeriods: string[];
+  /** Where history starts when the store holds nothing for a series (epoch ms). */
+  startMs: number;
+  /** Old history from Binance's public archive before REST fills the recent gap. */
+  archive?: { source: ArchiveSource; verifyChecksums: boolean };
+  /** One order_book row per symbol per this many ms of depth stream. */
+  bookSampleMs?: number;
+  /** Wait after a period closes before polling open interest and ratios (Binance publishes them a little late). */
+  pollDelayMs?: number;
+  heartbeatMs?: number;
+  bufferMaxRows?: number;
+  /** How long after a candle closes its stream message may take before REST fetches it instead. */
+  closeGraceMs?: number;
+  /** Klines per REST page: 1000 is the cheapest weight per bar. */
+  klinePageLimit?: number;
+  /** Retry a failed backfill after this long. */
+  backfillRetryMs?: number;
+  rest?: Partial<RestClientOptions>;
+  stream?: Partial<Pick<CombinedStreamOptions, 'backoffBaseMs' | 'backoffMaxMs' | 'pingIntervalMs' | 'idleTimeoutMs' | 'reconnectAfterMs'>>;
+  log?: Logger;
+  /** Called when a streamed closed candle has committed: the latency probe. */
+  onCandleStored?: (candle: { symbol: string; interval: string; openTime: number; receivedAtMs: number; storedAtMs: number }) => void;
+  /** Called on an error the collector must not outlive (a 418 ban). */
+  onFatal?: (error: Error) => void;
+}
+
+export interface CollectorStats {
+  streamedCandles: number;
+  backfilledCandles: number;
+  backfilledPoints: number;
+  duplicateCandles: number;
+  gapsDetected: number;
+  rejected: number;
+  rejectedByReason: Record<string, number>;
+  liquidations: number;
+  bookSamples: number;
+  reconnects: number;
+  streamDrops: number;
+  rateLimited: number;
+  restRetries: number;
+  backfillFailures: number;
+}
+
+interface StreamHealth {
+  lastMessageAt: number;
+  lastEventTime: number;
+  lagMs: number;
+  messages: number;
+}
+
+const SOURCE = 'collector';
+const REJECTION_LOGS_PER_MINUTE = 50;
+
+/**
+ * The 24/7 collector: backfill (archive, then REST) up to the exchange's
+ * clock, then stream; after every reconnect, and whenever a streamed candle
+ * reveals a gap, REST fills the gap, so no closed candle is lost. Every
+ * write goes through one bounded, retrying queue; every write is an
+ * idempotent upsert, so overlaps between REST and stream are harmless.
+ */
+export class Collector {
+  readonly stats: CollectorStats = {
+    streamedCandles: 0,
+    backfilledCandles: 0,
+    backfilledPoints: 0,
+    duplicateCandles: 0,
+    gapsDetected: 0,
+    rejected: 0,
+    rejectedByReason: {},
+    liquidations: 0,
+    bookSamples: 0,
+    reconnects: 0,
+    streamDrops: 0,
+    rateLimited: 0,
+    restRetries: 0,
+    backfillFailures: 0,
+  };
+  readonly queue: WriteQueue;
+  readonly market: BinanceMarketData;
+  readonly #o: CollectorOptions;
+  readonly #log: Logger;
+  readonly #symbols: Set<string>;
+  readonly #streams: string[];
+  readonly #health = new Map<string, StreamHealth>();
+  /** Open time of the newest closed candle stored or queued, by `${symbol}:${interval}`. */
+  readonly #lastCandle = new Map<string, number>();
+  readonly #series: FuturesDataSeries;
+  readonly #running = new Map<string, Promise<void>>();
+  readonly #again = new Set<string>();
+  readonly #timers = new Set<NodeJS.Timeout>();
+  readonly #lastBookSample = new Map<string, number>();
+  readonly #nextFunding = new Map<string, number>();
+  #stream: CombinedStream | undefined;
+  /** Set by stop() or a ban: no new backfill, stream or timer starts. */
+  #stopped = false;
+  #stopCalled = false;
+  #rejectionMinute = 0;
+  #rejectionLogs = 0;
+
+  constructor(options: CollectorOptions) {
+    this.#o = options;
+    this.#log = options.log ?? createLogger('collector');
+    this.#symbols = new Set(options.symbols);
+    this.queue = new WriteQueue(options.sql, {
+      maxRows: options.bufferMaxRows,
+      log: this.#log,
+      onRecovered: (outage) => {
+        this.#ingestLog({ level: 'warn', dataset: 'database', message: `database writes resumed after ${outage.failures} failed attempts; ${outage.droppedRows} buffered rows were dropped`, detail: outage });
+        if (outage.droppedRows > 0) this.#backfillEverything('recover rows dropped while the database was down');
+      },
+    });
+    const rest = new BinanceRestClient({ baseUrl: options.restUrl, ...options.rest, onEvent: (event) => this.#onRestEvent(event) });
+    this.market = new BinanceMarketData(rest);
+    this.#series = new FuturesDataSeries(this.market, options.oiPeriods);
+    this.#series.onRejected = (reason) => this.#reject(reason);
+    this.#streams = options.symbols.flatMap((s) => [
+      ...options.timeframes.map((tf) => streamNames.kline(s, tf)),
+      streamNames.markPrice(s),
+      streamNames.forceOrder(s),
+      streamNames.depth(s),
+    ]);
+  }
+
+  /** Backfills, then opens the streams. Resolves once the first backfill has been queued and the streams started. */
+  async start(): Promise<void> {
+    this.#ingestLog({ level: 'info', dataset: 'collector', message: `collector starting: ${this.#o.symbols.join(', ')} × ${this.#o.timeframes.join(', ')}`, detail: { streams: this.#streams.length } });
+    await this.#loadCursors();
+    if (this.#o.archive) await this.#importArchive(this.#o.archive);
+    await Promise.all(this.#o.symbols.map((symbol) => this.#backfillSymbol(symbol)));
+    if (this.#stopped) return;
+    this.#stream = new CombinedStream({
+      wsUrl: this.#o.wsUrl,
+      streams: this.#streams,
+      ...this.#o.stream,
+      onMessage: (raw, receivedAt) => this.#onMessage(raw, receivedAt),
+      onOpen: (open) => {
+        if (!open.reconnect) return;
+        this.stats.reconnects++;
+        this.#ingestLog({ level: 'warn', dataset: 'stream', message: `stream connection ${open.connection} reconnected; backfilling the gap by REST`, detail: { streams: open.streams.length } });
+        this.#backfillEverything('reconnect');
+      },
+      onClose: (close) => {
+        this.stats.streamDrops++;
+        this.#ingestLog({ level: 'warn', dataset: 'stream', message: `stream connection ${close.connection} closed (code ${close.code}); reconnecting in ${close.retryInMs} ms (attempt ${close.attempt})`, detail: { ...close } });
+      },
+    });
+    this.#stream.start();
+    this.#every(this.#o.heartbeatMs ?? 10_000, () => this.#writeHealth());
+    // A fallback to the candle-close trigger, for configurations without a 5m stream.
+    this.#every(5 * 60_000, () => this.#o.symbols.forEach((s) => this.#schedule(`series:${s}`, () => this.#series.backfill(s, (b) => this.#write(b, 'series')))));
+  }
+
+  /** Graceful stop: close the streams, let running backfills end, write health, flush the queue. */
+  async stop(timeoutMs = 10_000): Promise<{ unflushedJobs: number }> {
+    if (this.#stopCalled) return { unflushedJobs: await this.queue.flush(timeoutMs) };
+    this.#stopCalled = true;
+    this.#stopped = true;
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.#timers.clear();
+    await this.#stream?.close();
+    await Promise.race([Promise.allSettled([...this.#running.values()]), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+    this.#writeHealth();
+    this.#ingestLog({ level: 'info', dataset: 'collector', message: 'collector stopped', detail: { ...this.stats } });
+    const unflushedJobs = await this.queue.flush(timeoutMs);
+    if (unflushedJobs > 0) this.#log.error('stopping with writes that could not be flushed', { jobs: unflushedJobs, rows: this.queue.stats.pendingRows });
+    return { unflushedJobs };
+  }
+
+  get reconnects(): number {
+    return this.#stream?.reconnects ?? 0;
+  }
+
+  async #loadCursors(): Promise<void> {
+    for (const symbol of this.#o.symbols) {
+      for (const tf of this.#o.timeframes) {
+        const last = await latestTime(this.#o.sql, 'ohlcv', { symbol, timeframe: tf });
+        if (last !== undefined) this.#lastCandle.set(`${symbol}:${tf}`, last);
+      }
+      await this.#series.loadCursors(this.#o.sql, symbol);
+    }
+  }
+
+  /** Whole days of history the store lacks come from the archive (cheap, no rate limit); REST fills the rest. */
+  async #importArchive(archive: NonNullable<CollectorOptions['archive']>): Promise<void> {
+    const serverNow = await this.market.serverTime();
+    const endMs = Math.floor(serverNow / DAY_MS) * DAY_MS - 1;
+    for (const symbol of this.#o.symbols) {
+      const known = this.#o.timeframes.map((tf) => this.#lastCandle.get(`${symbol}:${tf}`));
+      const startMs = known.every((t) => t !== undefined) ? Math.min(...(known as number[])) : this.#o.startMs;
+      if (endMs - startMs < DAY_MS) continue;
+      const report = await importArchive(this.#o.sql, archive.source, {
+        symbols: [symbol],
+        timeframes: this.#o.timeframes,
+        datasets: ['klines', 'metrics', 'fundingRate'],
+        startMs,
+        endMs,
+        verifyChecksums: archive.verifyChecksums,
+      });
+      this.#log.info('archive import', { symbol, files: report.files.length, inserted: report.inserted, missing: report.missing, failed: report.failed });
+    }
+    await this.#loadCursors();
+  }
+
+  async #backfillSymbol(symbol: string): Promise<void> {
+    await Promise.all([
+      ...this.#o.timeframes.map((tf) => this.#schedule(`klines:${symbol}:${tf}`, () => this.#backfillKlines(symbol, tf))),
+      this.#schedule(`funding:${symbol}`, () => this.#backfillFunding(symbol)),
+      this.#schedule(`series:${symbol}`, () => this.#series.backfill(symbol, (b) => this.#write(b, 'series'))),
+    ]);
+  }
+
+  #backfillEverything(reason: string): void {
+    if (this.#stopped) return;
+    this.#log.info('backfilling every series', { reason });
+    for (const symbol of this.#o.symbols) void this.#backfillSymbol(symbol);
+  }
+
+  /** Pages klines forward from the newest stored candle to the exchange's clock; stores closed candles only. */
+  async #backfillKlines(symbol: string, tf: Timeframe): Promise<void> {
+    const key = `${symbol}:${tf}`;
+    const step = timeframeMs(tf);
+    const limit = this.#o.klinePageLimit ?? 1000;
+    const serverNow = await this.market.serverTime();
+    let cursor = (this.#lastCandle.get(key) ?? this.#o.startMs - step) + step;
+    let total = 0;
+    while (!this.#stopped) {
+      // A short gap asks for a short page: weight 1 instead of 5.
+      const pageLimit = Math.min(limit, Math.max(2, Math.ceil((serverNow - cursor) / step) + 1));
+      const page = await this.market.klines(symbol, tf, { startTime: cursor, endTime: serverNow, limit: pageLimit });
+      for (const r of page.rejected) this.#reject(`klines ${symbol} ${tf} REST: ${r.reason}`);
+      const closed = page.rows.filter((k) => k.closeTime < serverNow);
+      if (closed.length > 0) {
+        this.#write(klineBatch(symbol, tf, closed, 'rest'), `klines ${key}`);
+        const newest = closed[closed.length - 1].openTime;
+        if (newest > (this.#lastCandle.get(key) ?? Number.NEGATIVE_INFINITY)) this.#lastCandle.set(key, newest);
+        total += closed.length;
+      }
+      if (page.rows.length + page.rejected.length < pageLimit || closed.length < page.rows.length || page.rows.length === 0) break;
+      cursor = page.rows[page.rows.length - 1].openTime + step;
+    }
+    this.stats.backfilledCandles += total;
+    if (total > 0) this.#ingestLog({ level: 'info', dataset: 'ohlcv', symbol, rowsWritten: total, message: `backfilled ${total} ${tf} candles by REST` });
+  }
+
+  async #backfillFunding(symbol: string): Promise<void> {
+    const serverNow = await this.market.serverTime();
+    let cursor = (await this.#series.fundingCursor(this.#o.sql, symbol)) ?? this.#o.startMs;
+    while (!this.#stopped) {
+      const page = await this.market.fundingRate(symbol, { startTime: cursor, endTime: serverNow, limit: 1000 });
+      for (const r of page.rejected) this.#reject(`fundingRate ${symbol} REST: ${r.reason}`);
+      if (page.rows.length === 0) break;
+      this.#write(
+        {
+          table: 'funding_rate',
+          keys: { symbol },
+          time: page.rows.map((r) => r.time),
+          values: { funding_rate: page.rows.map((r) => r.fundingRate), mark_price: page.rows.map((r) => r.markPrice) },
+          source: 'rest',
+        },
+        `funding ${symbol}`,
+      );
+      this.stats.backfilledPoints += page.rows.length;
+      cursor = page.rows[page.rows.length - 1].time + 1;
+      this.#series.noteFunding(symbol, cursor - 1);
+      if (page.rows.length < 1000) break;
+    }
+  }
+
+  /**
+   * Runs one backfill per key at a time; a request arriving while it runs
+   * makes it run once more afterwards (so the newest gap is never skipped).
+   * Failures are logged and retried later; a 418 ban stops the collector.
+   */
+  #schedule(key: string, task: () => Promise<void>): Promise<void> {
+    if (this.#stopped) return Promise.resolve();
+    const running = this.#running.get(key);
+    if (running) {
+      this.#again.add(key);
+      return running;
+    }
+    const run = (async () => {
+      do {
+        this.#again.delete(key);
+        try {
+          await task();
+        } catch (error) {
+          this.#backfillFailed(key, task, error as Error);
+          break;
+        }
+      } while (this.#again.has(key) && !this.#stopped);
+    })().finally(() => this.#running.delete(key));
+    this.#running.set(key, run);
+    return run;
+  }
+
+  #backfillFailed(key: string, task: () => Promise<void>, error: Error): void {
+    this.stats.backfillFailures++;
+    if (error instanceof BinanceBannedError) {
+      this.#stopped = true;
+      this.#log.error(error.message, { hint: error.hint });
+      this.#ingestLog({ level: 'error', dataset: 'rest', message: error.message });
+      this.#o.onFatal?.(error);
+      return;
+    }
+    const retryMs = this.#o.backfillRetryMs ?? 30_000;
+    this.#log.warn('backfill failed; will retry', { key, error: error.message, retryMs });
+    this.#ingestLog({ level: 'error', dataset: 'rest', message: `backfill ${key} failed: ${error.message}; retrying in ${retryMs} ms` });
+    this.#after(retryMs, () => void this.#schedule(key, task));
+  }
+
+  #onMessage(raw: string, receivedAt: number): void {
+    let message;
+    try {
+      message = parseStreamMessage(raw);
+    } catch (error) {
+      this.#reject((error as Error).message);
+      return;
+    }
+    const event = message.event;
+    if (!this.#symbols.has(event.symbol)) {
+      this.#reject(`unknown symbol ${JSON.stringify(event.symbol)} on stream ${message.stream || '(raw)'}`);
+      return;
+    }
+    const health = this.#health.get(message.stream) ?? { lastMessageAt: 0, lastEventTime: 0, lagMs: 0, messages: 0 };
+    health.lastMessageAt = receivedAt;
+    health.lastEventTime = event.eventTime;
+    health.lagMs = receivedAt - event.eventTime;
+    health.messages++;
+    this.#health.set(message.stream, health);
+    switch (event.type) {
+      case 'kline':
+        if (event.closed) this.#onClosedCandle(event, receivedAt);
+        break;
+      case 'markPrice': {
+        const previous = this.#nextFunding.get(event.symbol);
+        this.#nextFunding.set(event.symbol, event.nextFundingTime);
+        if (previous !== undefined && event.nextFundingTime > previous) {
+          this.#after(this.#o.pollDelayMs ?? 3000, () => void this.#schedule(`funding:${event.symbol}`, () => this.#backfillFunding(event.symbol)));
+        }
+        break;
+      }
+      case 'liquidation':
+        this.stats.liquidations++;
+        this.#write(
+          {
+            table: 'liquidations',
+            keys: { symbol: event.symbol },
+            time: [event.tradeTime],
+            values: { side: [event.side], price: [event.price], qty: [event.qty], avg_price: [event.avgPrice], status: [event.status] },
+            source: 'ws',
+          },
+          `liquidation ${event.symbol}`,
+        );
+        break;
+      case 'depth': {
+        const last = this.#lastBookSample.get(event.symbol) ?? Number.NEGATIVE_INFINITY;
+        if (event.transactionTime - last < (this.#o.bookSampleMs ?? 60_000)) break;
+        const sample = sampleBook(event);
+        if (!sample) {
+          this.#reject(`depth ${event.symbol}: crossed or empty book`);
+          break;
+        }
+        this.#lastBookSample.set(event.symbol, event.transactionTime);
+        this.stats.bookSamples++;
+        const { time, ...values } = sample;
+        this.#write(
+          { table: 'order_book', keys: { symbol: event.symbol }, time: [time], values: Object.fromEntries(Object.entries(values).map(([k, v]) => [k, [v]])), source: 'ws' },
+          `book ${event.symbol}`,
+        );
+        break;
+      }
+    }
+  }
+
+  #onClosedCandle(k: KlineEvent, receivedAtMs: number): void {
+    const tf = k.interval as Timeframe;
+    if (!this.#o.timeframes.includes(tf)) {
+      this.#reject(`unexpected kline interval ${k.interval} for ${k.symbol}`);
+      return;
+    }
+    const key = `${k.symbol}:${tf}`;
+    const step = timeframeMs(tf);
+    // The cursor only moves over contiguous candles: after a gap it stays put so the REST backfill starts inside the gap.
+    const last = this.#lastCandle.get(key);
+    if (last !== undefined && k.openTime <= last) this.stats.duplicateCandles++;
+    else if (last !== undefined && k.openTime === last + step) this.#lastCandle.set(key, k.openTime);
+    else {
+      this.stats.gapsDetected++;
+      void this.#schedule(`klines:${key}`, () => this.#backfillKlines(k.symbol, tf));
+    }
+    this.stats.streamedCandles++;
+    this.#write(klineBatch(k.symbol, tf, [k], 'ws'), `candle ${key} ${k.openTime}`, (storedAtMs) =>
+      this.#o.onCandleStored?.({ symbol: k.symbol, interval: tf, openTime: k.openTime, receivedAtMs, storedAtMs }),
+    );
+    this.#expectSiblingCloses(k.symbol, k.closeTime + 1);
+    // Open interest and ratios are published per period: poll once the 5m period that just ended is out.
+    if (tf === '5m') {
+      this.#after(this.#o.pollDelayMs ?? 3000, () => void this.#schedule(`series:${k.symbol}`, () => this.#series.backfill(k.symbol, (b) => this.#write(b, 'series'))));
+    }
+  }
+
+  /**
+   * Every timeframe whose candle also closed at `closedAt` must deliver it
+   * within the grace period; if its message was lost (dropped, malformed,
+   * rejected) REST fetches it now instead of when the next candle shows the gap.
+   */
+  #expectSiblingCloses(symbol: string, closedAt: number): void {
+    for (const tf of this.#o.timeframes) {
+      const step = timeframeMs(tf);
+      if (closedAt % step !== 0) continue;
+      this.#after(this.#o.closeGraceMs ?? 5000, () => {
+        if ((this.#lastCandle.get(`${symbol}:${tf}`) ?? Number.NEGATIVE_INFINITY) >= closedAt - step) return;
+        this.stats.gapsDetected++;
+        void this.#schedule(`klines:${symbol}:${tf}`, () => this.#backfillKlines(symbol, tf));
+      });
+    }
+  }
+
+  #write(batch: Batch, label: string, onStored?: (storedAtMs: number) => void): void {
+    if (batch.time.length === 0) return;
+    if (label === 'series') this.stats.backfilledPoints += batch.time.length;
+    this.queue.push({
+      rows: batch.time.length,
+      label,
+      run: async (sql) => {
+        await bulkUpsert(sql, batch);
+      },
+      onStored,
+    });
+  }
+
+  #reject(reason: string): void {
+    this.stats.rejected++;
+    const kind = reason.split(': ')[0].slice(0, 80);
+    this.stats.rejectedByReason[kind] = (this.stats.rejectedByReason[kind] ?? 0) + 1;
+    const minute = Math.floor(Date.now() / 60_000);
+    if (minute !== this.#rejectionMinute) {
+      this.#rejectionMinute = minute;
+      this.#rejectionLogs = 0;
+    }
+    // A flood of bad messages is counted in full but logged at a bounded rate.
+    if (this.#rejectionLogs++ < REJECTION_LOGS_PER_MINUTE) {
+      this.#log.warn('rejected a message', { reason });
+      this.#ingestLog({ level: 'warn', dataset: 'stream', rowsRejected: 1, message: `rejected: ${reason}` });
+    }
+  }
+
+  #onRestEvent(event: RestEvent): void {
+    if (event.kind === 'rate-limited') {
+      this.stats.rateLimited++;
+      this.#ingestLog({ level: 'warn', dataset: 'rest', message: `HTTP 429 on ${event.path}: pausing every request for ${event.retryAfterMs} ms (Retry-After)`, detail: event });
+    } else {
+      this.stats.restRetries++;
+      this.#ingestLog({ level: 'warn', dataset: 'rest', message: `backoff ${event.backoffMs} ms after ${event.status ?? 'network error'} on ${event.path}: ${event.reason}`, detail: event });
+    }
+  }
+
+  #ingestLog(entry: Omit<IngestLogEntry, 'source'>): void {
+    this.queue.push({ rows: 1, label: `log ${entry.message.slice(0, 40)}`, run: (sql) => logIngest(sql, { source: SOURCE, ...entry }) });
+  }
+
+  #writeHealth(): void {
+    const reconnects = this.reconnects;
+    const rows = [...this.#health.entries()];
+    if (rows.length === 0) return;
+    this.queue.push({
+      rows: rows.length,
+      label: 'stream health',
+      run: async (sql) => {
+        for (const [stream, h] of rows) {
+          await sql.query(
+            `INSERT INTO stream_health (stream, last_message_at, last_event_time, lag_ms, messages, reconnects, updated_at)
+             VALUES ($1, to_timestamp($2::float8 / 1000), to_timestamp($3::float8 / 1000), $4, $5, $6, now())
+             ON CONFLICT (stream) DO UPDATE SET last_message_at = EXCLUDED.last_message_at, last_event_time = EXCLUDED.last_event_time,
+               lag_ms = EXCLUDED.lag_ms, messages = EXCLUDED.messages, reconnects = EXCLUDED.reconnects, updated_at = now()`,
+            [stream, h.lastMessageAt, h.lastEventTime, h.lagMs, h.messages, reconnects],
+          );
+        }
+      },
+    });
+  }
+
+  #after(ms: number, fn: () => void): void {
+    if (this.#stopped) return;
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      fn();
+    }, ms);
+    this.#timers.add(timer);
+  }
+
+  #every(ms: number, fn: () => void): void {
+    const timer = setInterval(fn, ms);
+    this.#timers.add(timer);
+  }
+}

@@ -1,0 +1,125 @@
+import { createLogger, type Logger } from '@oitrader/core';
+import type { SqlExecutor } from '../store/sql-executor.ts';
+
+/** One unit of work for the database: an upsert, a log entry, a health row. */
+export interface WriteJob {
+  /** Rows it carries, for the bound. */
+  rows: number;
+  label: string;
+  run(sql: SqlExecutor): Promise<void>;
+  /** Called with the wall time the job committed. */
+  onStored?: (storedAtMs: number) => void;
+}
+
+export interface WriteQueueOptions {
+  /** Rows held in memory while the database is unreachable; beyond it the oldest jobs are dropped, counted and logged. */
+  maxRows?: number;
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+  log?: Logger;
+  /** Called once the database answers again after failures, with how many rows were dropped meanwhile. */
+  onRecovered?: (outage: { failures: number; droppedRows: number; droppedJobs: number }) => void;
+}
+
+export interface WriteQueueStats {
+  pendingJobs: number;
+  pendingRows: number;
+  writtenJobs: number;
+  droppedJobs: number;
+  droppedRows: number;
+  failures: number;
+}
+
+/**
+ * The collector's only path to the database. Writes happen one job at a time,
+ * in arrival order, as soon as they arrive (no batching delay: latency is the
+ * goal). When the database fails the job stays at the head and is retried with
+ * backoff while new jobs queue behind it, up to `maxRows`; past that the
+ * oldest are dropped — never silently: counted, logged now, and reported to
+ * `onRecovered` so the caller can backfill what was lost from REST.
+ */
+export class WriteQueue {
+  readonly #sql: SqlExecutor;
+  readonly #maxRows: number;
+  readonly #retryBaseMs: number;
+  readonly #retryMaxMs: number;
+  readonly #log: Logger;
+  readonly #onRecovered: WriteQueueOptions['onRecovered'];
+  readonly #jobs: WriteJob[] = [];
+  #pendingRows = 0;
+  #running: Promise<void> | undefined;
+  #outage = { failures: 0, droppedRows: 0, droppedJobs: 0 };
+  #idle: Array<() => void> = [];
+  readonly stats: WriteQueueStats = { pendingJobs: 0, pendingRows: 0, writtenJobs: 0, droppedJobs: 0, droppedRows: 0, failures: 0 };
+  lastError: string | undefined;
+
+  constructor(sql: SqlExecutor, options: WriteQueueOptions = {}) {
+    this.#sql = sql;
+    this.#maxRows = options.maxRows ?? 100_000;
+    this.#retryBaseMs = options.retryBaseMs ?? 250;
+    this.#retryMaxMs = options.retryMaxMs ?? 10_000;
+    this.#log = options.log ?? createLogger('write-queue');
+    this.#onRecovered = options.onRecovered;
+  }
+
+  push(job: WriteJob): void {
+    this.#jobs.push(job);
+    this.#pendingRows += job.rows;
+    // Drop the oldest job, except the head while its write is in flight.
+    while (this.#pendingRows > this.#maxRows && this.#jobs.length > 1) {
+      const dropped = this.#jobs.splice(this.#running ? 1 : 0, 1)[0];
+      this.#pendingRows -= dropped.rows;
+      this.stats.droppedJobs++;
+      this.stats.droppedRows += dropped.rows;
+      this.#outage.droppedJobs++;
+      this.#outage.droppedRows += dropped.rows;
+      this.#log.warn('write buffer full: dropped the oldest job', { job: dropped.label, rows: dropped.rows, droppedRowsTotal: this.stats.droppedRows, maxRows: this.#maxRows });
+    }
+    this.#sync();
+    this.#running ??= this.#drain();
+  }
+
+  /** Resolves when every queued job is written, or after `timeoutMs` (returns the jobs still pending). */
+  async flush(timeoutMs = 10_000): Promise<number> {
+    if (this.#jobs.length === 0) return 0;
+    await Promise.race([new Promise<void>((resolve) => this.#idle.push(resolve)), new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
+    return this.#jobs.length;
+  }
+
+  async #drain(): Promise<void> {
+    let delay = this.#retryBaseMs;
+    while (this.#jobs.length > 0) {
+      const job = this.#jobs[0];
+      try {
+        await job.run(this.#sql);
+      } catch (error) {
+        this.stats.failures++;
+        this.#outage.failures++;
+        this.lastError = (error as Error).message;
+        if (this.#outage.failures === 1) this.#log.error('database write failed; holding writes in memory and retrying', { job: job.label, error: this.lastError });
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        delay = Math.min(this.#retryMaxMs, delay * 2);
+        continue;
+      }
+      delay = this.#retryBaseMs;
+      this.#jobs.shift();
+      this.#pendingRows -= job.rows;
+      this.stats.writtenJobs++;
+      this.#sync();
+      job.onStored?.(Date.now());
+      if (this.#outage.failures > 0) {
+        const outage = this.#outage;
+        this.#outage = { failures: 0, droppedRows: 0, droppedJobs: 0 };
+        this.#log.info('database writes resumed', outage);
+        this.#onRecovered?.(outage);
+      }
+    }
+    this.#running = undefined;
+    for (const resolve of this.#idle.splice(0)) resolve();
+  }
+
+  #sync(): void {
+    this.stats.pendingJobs = this.#jobs.length;
+    this.stats.pendingRows = this.#pendingRows;
+  }
+}
