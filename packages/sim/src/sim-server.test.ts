@@ -47,6 +47,19 @@ describe('simulator', () => {
     assert.equal(await market.serverTime(), sim.clock.now());
   });
 
+  it('serves exchangeInfo, premiumIndex, depth and funding in the shapes the client parses', async () => {
+    const [info] = await market.exchangeInfo();
+    assert.deepEqual(info, { symbol: 'XRPUSDT', status: 'TRADING', contractType: 'PERPETUAL', tickSize: 0.0001, stepSize: 0.1, minQty: 0.1, minNotional: 5 });
+    const premium = await market.premiumIndex('XRPUSDT');
+    assert.equal(premium.markPrice, ds.klines.get('5m')![9].close, 'the mark is the last closed price');
+    assert.equal(premium.nextFundingTime % (8 * 3600_000), 0);
+    const book = await market.depth('XRPUSDT', 20);
+    assert.equal(book.bids.length, 20);
+    assert.ok(book.bids[0][0] < book.asks[0][0]);
+    const funding = await market.fundingRate('XRPUSDT', { startTime: first });
+    assert.deepEqual(funding.rows, [], 'the sample\'s first funding (Nov 18) is still in the future');
+  });
+
   it('answers as Binance does to a bad symbol, a bad limit and a startTime older than 30 days', async () => {
     await assert.rejects(market.klines('NOPEUSDT', '5m'), /HTTP 400 \(code -1121\): Invalid symbol/);
     await assert.rejects(market.klines('XRPUSDT', '5m', { limit: 1501 }), /code -1130/);

@@ -81,4 +81,41 @@ describe('CombinedStream', () => {
       server.close();
     }
   });
+
+  it('rotates each connection before the 24 h cut by opening the new socket before closing the old', async () => {
+    const server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    await new Promise((r) => server.once('listening', r));
+    const open = new Set<WebSocket>();
+    let overlapped = false;
+    const closeCodes: number[] = [];
+    server.on('connection', (socket) => {
+      open.add(socket);
+      if (open.size > 1) overlapped = true;
+      socket.on('close', (code) => {
+        open.delete(socket);
+        closeCodes.push(code);
+      });
+    });
+    const opens: StreamOpen[] = [];
+    const closes: StreamClose[] = [];
+    const stream = new CombinedStream({
+      wsUrl: `ws://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      streams: ['a@kline_5m'],
+      reconnectAfterMs: 80,
+      onOpen: (o) => opens.push(o),
+      onClose: (c) => closes.push(c),
+      onMessage: () => {},
+    });
+    try {
+      stream.start();
+      await until(() => opens.length >= 3, 'two rotations');
+      assert.ok(overlapped, 'the new socket was open before the old one closed');
+      assert.deepEqual(closes, [], 'a rotation is not reported as a drop');
+      await until(() => closeCodes.length >= 2, 'the old sockets closing');
+      assert.ok(closeCodes.every((c) => c === 1000));
+    } finally {
+      await stream.close();
+      server.close();
+    }
+  });
 });

@@ -40,6 +40,11 @@ export interface CombinedStreamOptions {
 type ResolvedOptions = Required<Omit<CombinedStreamOptions, 'onOpen' | 'onClose'>> & Pick<CombinedStreamOptions, 'onOpen' | 'onClose'>;
 
 /**
+ * Built on `ws` directly rather than the `binance` package's WebsocketClient
+ * for the same reason as the REST client: the collector needs the reconnect
+ * and gap signals (first open vs reopen) at this level, and `ws` is what that
+ * package uses underneath.
+ *
  * Combined-stream client: `<wsUrl>/stream?streams=a/b/c`, split into
  * connections of at most 200 streams. Each connection reconnects forever with
  * exponential backoff and jitter until `close()`; the `ws` library answers the
@@ -94,7 +99,9 @@ class StreamConnection {
   readonly #options: ResolvedOptions;
   readonly #isClosed: () => boolean;
   #socket: WebSocket | undefined;
-  #timers: NodeJS.Timeout[] = [];
+  readonly #timers = new Set<NodeJS.Timeout>();
+  /** Every socket not yet closed: during a rotation, two. */
+  readonly #live = new Set<WebSocket>();
   #retryTimer: NodeJS.Timeout | undefined;
   #lastSeen = 0;
   #opened = false;
@@ -108,23 +115,28 @@ class StreamConnection {
     this.#isClosed = isClosed;
   }
 
-  connect(): void {
+  /** Opens a socket; with `replacing`, the old one is closed only once the new one is open (make before break). */
+  connect(replacing?: WebSocket): void {
     if (this.#isClosed()) return;
     const socket = new WebSocket(`${this.#options.wsUrl}/stream?streams=${this.streams.join('/')}`);
     this.#socket = socket;
+    this.#live.add(socket);
+    const timers: NodeJS.Timeout[] = [];
     socket.on('open', () => {
       this.#attempt = 0;
       this.#lastSeen = Date.now();
       const reconnect = this.#opened;
       if (reconnect) this.reconnects++;
       this.#opened = true;
-      this.#timers.push(
+      timers.push(
         setInterval(() => {
           if (Date.now() - this.#lastSeen > this.#options.idleTimeoutMs) socket.terminate();
           else socket.ping();
         }, this.#options.pingIntervalMs),
-        setTimeout(() => socket.close(1000, 'proactive reconnect before the 24 h cut'), this.#options.reconnectAfterMs),
+        setTimeout(() => this.connect(socket), this.#options.reconnectAfterMs),
       );
+      timers.forEach((t) => this.#timers.add(t));
+      replacing?.close(1000, 'rotated before the 24 h cut');
       this.#options.onOpen?.({ connection: this.index, streams: this.streams, reconnect });
     });
     socket.on('pong', () => (this.#lastSeen = Date.now()));
@@ -136,8 +148,12 @@ class StreamConnection {
     // 'error' is always followed by 'close'; handling it here keeps it from crashing the process.
     socket.on('error', () => {});
     socket.on('close', (code, reason) => {
-      for (const timer of this.#timers) clearTimeout(timer);
-      this.#timers = [];
+      this.#live.delete(socket);
+      for (const timer of timers) {
+        clearTimeout(timer);
+        this.#timers.delete(timer);
+      }
+      // A replaced socket closing is the rotation finishing, not a drop.
       if (this.#socket !== socket || this.#isClosed()) return;
       this.#attempt++;
       const cap = Math.min(this.#options.backoffMaxMs, this.#options.backoffBaseMs * 2 ** (this.#attempt - 1));
@@ -149,18 +165,22 @@ class StreamConnection {
 
   async shutdown(): Promise<void> {
     clearTimeout(this.#retryTimer);
-    const socket = this.#socket;
     this.#socket = undefined;
     for (const timer of this.#timers) clearTimeout(timer);
-    if (!socket || socket.readyState === WebSocket.CLOSED) return;
-    await new Promise<void>((resolve) => {
-      socket.once('close', () => resolve());
-      if (socket.readyState === WebSocket.CONNECTING) socket.terminate();
-      else socket.close(1000, 'shutdown');
-      setTimeout(() => {
-        socket.terminate();
-        resolve();
-      }, 2000).unref();
-    });
+    this.#timers.clear();
+    await Promise.all([...this.#live].map((socket) => closeSocket(socket)));
   }
+}
+
+function closeSocket(socket: WebSocket): Promise<void> {
+  if (socket.readyState === WebSocket.CLOSED) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    socket.once('close', () => resolve());
+    if (socket.readyState === WebSocket.CONNECTING) socket.terminate();
+    else socket.close(1000, 'shutdown');
+    setTimeout(() => {
+      socket.terminate();
+      resolve();
+    }, 2000).unref();
+  });
 }

@@ -112,6 +112,8 @@ export class Collector {
   readonly #health = new Map<string, StreamHealth>();
   /** Open time of the newest closed candle stored or queued, by `${symbol}:${interval}`. */
   readonly #lastCandle = new Map<string, number>();
+  /** Open time of the oldest candle whose write was dropped, by series; the cursor may not pass it until a backfill starts below it. */
+  readonly #holes = new Map<string, number>();
   readonly #series: FuturesDataSeries;
   readonly #running = new Map<string, Promise<void>>();
   readonly #again = new Set<string>();
@@ -133,7 +135,7 @@ export class Collector {
       maxRows: options.bufferMaxRows,
       log: this.#log,
       onRecovered: (outage) => {
-        this.#ingestLog({ level: 'warn', dataset: 'database', message: `database writes resumed after ${outage.failures} failed attempts; ${outage.droppedRows} buffered rows were dropped`, detail: outage });
+        this.#ingestLog({ level: 'warn', dataset: 'database', message: `database writes caught up after ${outage.failures} failed attempts; ${outage.droppedRows} buffered rows were dropped`, detail: outage });
         if (outage.droppedRows > 0) this.#backfillEverything('recover rows dropped while the database was down');
       },
     });
@@ -175,7 +177,7 @@ export class Collector {
     this.#stream.start();
     this.#every(this.#o.heartbeatMs ?? 10_000, () => this.#writeHealth());
     // A fallback to the candle-close trigger, for configurations without a 5m stream.
-    this.#every(5 * 60_000, () => this.#o.symbols.forEach((s) => this.#schedule(`series:${s}`, () => this.#series.backfill(s, (b) => this.#write(b, 'series')))));
+    this.#every(5 * 60_000, () => this.#o.symbols.forEach((s) => this.#schedule(`series:${s}`, () => this.#series.backfill(s, (b) => this.#writeBackfill(b, 'series')))));
   }
 
   /** Graceful stop: close the streams, let running backfills end, write health, flush the queue. */
@@ -233,7 +235,7 @@ export class Collector {
     await Promise.all([
       ...this.#o.timeframes.map((tf) => this.#schedule(`klines:${symbol}:${tf}`, () => this.#backfillKlines(symbol, tf))),
       this.#schedule(`funding:${symbol}`, () => this.#backfillFunding(symbol)),
-      this.#schedule(`series:${symbol}`, () => this.#series.backfill(symbol, (b) => this.#write(b, 'series'))),
+      this.#schedule(`series:${symbol}`, () => this.#series.backfill(symbol, (b) => this.#writeBackfill(b, 'series'))),
     ]);
   }
 
@@ -249,6 +251,9 @@ export class Collector {
     const step = timeframeMs(tf);
     const limit = this.#o.klinePageLimit ?? 1000;
     const serverNow = await this.market.serverTime();
+    const hole = this.#holes.get(key);
+    this.#holes.delete(key);
+    if (hole !== undefined && (this.#lastCandle.get(key) ?? Number.NEGATIVE_INFINITY) >= hole) this.#lastCandle.set(key, hole - step);
     let cursor = (this.#lastCandle.get(key) ?? this.#o.startMs - step) + step;
     let total = 0;
     while (!this.#stopped) {
@@ -258,9 +263,9 @@ export class Collector {
       for (const r of page.rejected) this.#reject(`klines ${symbol} ${tf} REST: ${r.reason}`);
       const closed = page.rows.filter((k) => k.closeTime < serverNow);
       if (closed.length > 0) {
-        this.#write(klineBatch(symbol, tf, closed, 'rest'), `klines ${key}`);
+        await this.#writeBackfill(klineBatch(symbol, tf, closed, 'rest'), `klines ${key}`);
         const newest = closed[closed.length - 1].openTime;
-        if (newest > (this.#lastCandle.get(key) ?? Number.NEGATIVE_INFINITY)) this.#lastCandle.set(key, newest);
+        if (!this.#holes.has(key) && newest > (this.#lastCandle.get(key) ?? Number.NEGATIVE_INFINITY)) this.#lastCandle.set(key, newest);
         total += closed.length;
       }
       if (page.rows.length + page.rejected.length < pageLimit || closed.length < page.rows.length || page.rows.length === 0) break;
@@ -277,7 +282,7 @@ export class Collector {
       const page = await this.market.fundingRate(symbol, { startTime: cursor, endTime: serverNow, limit: 1000 });
       for (const r of page.rejected) this.#reject(`fundingRate ${symbol} REST: ${r.reason}`);
       if (page.rows.length === 0) break;
-      this.#write(
+      await this.#writeBackfill(
         {
           table: 'funding_rate',
           keys: { symbol },
@@ -411,7 +416,7 @@ export class Collector {
     // The cursor only moves over contiguous candles: after a gap it stays put so the REST backfill starts inside the gap.
     const last = this.#lastCandle.get(key);
     if (last !== undefined && k.openTime <= last) this.stats.duplicateCandles++;
-    else if (last !== undefined && k.openTime === last + step) this.#lastCandle.set(key, k.openTime);
+    else if (last !== undefined && k.openTime === last + step && !this.#holes.has(key)) this.#lastCandle.set(key, k.openTime);
     else {
       this.stats.gapsDetected++;
       void this.#schedule(`klines:${key}`, () => this.#backfillKlines(k.symbol, tf));
@@ -423,7 +428,7 @@ export class Collector {
     this.#expectSiblingCloses(k.symbol, k.closeTime + 1);
     // Open interest and ratios are published per period: poll once the 5m period that just ended is out.
     if (tf === '5m') {
-      this.#after(this.#o.pollDelayMs ?? 3000, () => void this.#schedule(`series:${k.symbol}`, () => this.#series.backfill(k.symbol, (b) => this.#write(b, 'series'))));
+      this.#after(this.#o.pollDelayMs ?? 3000, () => void this.#schedule(`series:${k.symbol}`, () => this.#series.backfill(k.symbol, (b) => this.#writeBackfill(b, 'series'))));
     }
   }
 
@@ -444,6 +449,11 @@ export class Collector {
     }
   }
 
+  async #writeBackfill(batch: Batch, label: string): Promise<void> {
+    await this.queue.waitForRoom(batch.time.length);
+    this.#write(batch, label);
+  }
+
   #write(batch: Batch, label: string, onStored?: (storedAtMs: number) => void): void {
     if (batch.time.length === 0) return;
     if (label === 'series') this.stats.backfilledPoints += batch.time.length;
@@ -454,7 +464,19 @@ export class Collector {
         await bulkUpsert(sql, batch);
       },
       onStored,
+      onDropped: () => this.#rewind(batch),
     });
+  }
+
+  /** A dropped write moves its series' cursor back before the dropped rows, so the next backfill fetches them again. */
+  #rewind(batch: Batch): void {
+    const first = Math.min(...Array.from(batch.time));
+    if (batch.table === 'ohlcv') {
+      const key = `${batch.keys.symbol}:${batch.keys.timeframe}`;
+      this.#holes.set(key, Math.min(first, this.#holes.get(key) ?? Number.POSITIVE_INFINITY));
+    } else {
+      this.#series.rewind(batch.table, batch.keys, first - 1);
+    }
   }
 
   #reject(reason: string): void {

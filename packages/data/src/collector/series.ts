@@ -62,6 +62,8 @@ export class FuturesDataSeries {
   readonly #periods: string[];
   readonly #cursor = new Map<string, number>();
   readonly #funding = new Map<string, number>();
+  /** Oldest time whose write was dropped, by series key (`funding:<symbol>` for funding): cursors may not pass it. */
+  readonly #holes = new Map<string, number>();
   onRejected: (reason: string) => void = () => {};
 
   constructor(market: BinanceMarketData, periods: string[]) {
@@ -109,30 +111,44 @@ export class FuturesDataSeries {
 
   /** Where the next funding page starts, or undefined for "from the configured start". */
   async fundingCursor(_sql: SqlExecutor, symbol: string): Promise<number | undefined> {
-    const last = this.#funding.get(symbol);
+    const last = this.#start(`funding:${symbol}`, this.#funding, symbol);
     return last === undefined ? undefined : last + 1;
   }
 
+  /** A write of rows from `time` on was dropped: the series must be fetched again from there. */
+  rewind(table: MarketTable, keys: Record<string, string>, time: number): void {
+    const key = table === 'funding_rate' ? `funding:${keys.symbol}` : [table, keys.symbol, keys.period, keys.kind].filter((k) => k !== undefined).join(':');
+    this.#holes.set(key, Math.min(time, this.#holes.get(key) ?? Number.POSITIVE_INFINITY));
+  }
+
   noteFunding(symbol: string, time: number): void {
-    if (time > (this.#funding.get(symbol) ?? Number.NEGATIVE_INFINITY)) this.#funding.set(symbol, time);
+    if (!this.#holes.has(`funding:${symbol}`) && time > (this.#funding.get(symbol) ?? Number.NEGATIVE_INFINITY)) this.#funding.set(symbol, time);
+  }
+
+  /** A backfill starting: a recorded hole moves the cursor back below it and is cleared. */
+  #start(holeKey: string, cursors: Map<string, number>, cursorKey: string): number | undefined {
+    const hole = this.#holes.get(holeKey);
+    this.#holes.delete(holeKey);
+    if (hole !== undefined && (cursors.get(cursorKey) ?? Number.NEGATIVE_INFINITY) >= hole) cursors.set(cursorKey, hole - 1);
+    return cursors.get(cursorKey);
   }
 
   /** Fetches every series for the symbol from its cursor to the exchange's clock and hands each page to `write`. */
-  async backfill(symbol: string, write: (batch: Batch) => void): Promise<void> {
+  async backfill(symbol: string, write: (batch: Batch) => Promise<void>): Promise<void> {
     const serverNow = await this.#market.serverTime();
     for (const period of this.#periods) {
       // A day inside the window, so a slow backfill cannot fall outside it (the archive covers older days).
       const oldest = serverNow - RECENT_WINDOW_MS + DAY_MS;
       for (const spec of this.#specs(symbol, period)) {
-        let cursor = Math.max(oldest, (this.#cursor.get(spec.key) ?? Number.NEGATIVE_INFINITY) + 1);
+        let cursor = Math.max(oldest, (this.#start(spec.key, this.#cursor, spec.key) ?? Number.NEGATIVE_INFINITY) + 1);
         for (;;) {
           const page = await spec.fetch(symbol, period, { startTime: cursor, endTime: serverNow, limit: PAGE });
           for (const r of page.rejected) this.onRejected(`${spec.key} REST: ${r.reason}`);
           if (page.rows.length === 0) break;
           const values = Object.fromEntries(spec.columns.map(([column, field]) => [column, page.rows.map((r) => (r as unknown as Record<string, number>)[field])]));
-          write({ table: spec.table, keys: spec.keys, time: page.rows.map((r) => r.time), values, source: 'rest' });
+          await write({ table: spec.table, keys: spec.keys, time: page.rows.map((r) => r.time), values, source: 'rest' });
           const newest = page.rows[page.rows.length - 1].time;
-          this.#cursor.set(spec.key, newest);
+          if (!this.#holes.has(spec.key)) this.#cursor.set(spec.key, newest);
           cursor = newest + 1;
           if (page.rows.length + page.rejected.length < PAGE) break;
         }

@@ -9,6 +9,8 @@ export interface WriteJob {
   run(sql: SqlExecutor): Promise<void>;
   /** Called with the wall time the job committed. */
   onStored?: (storedAtMs: number) => void;
+  /** Called if the bound forces this job out: the owner rewinds its cursor so a backfill fetches the rows again. */
+  onDropped?: () => void;
 }
 
 export interface WriteQueueOptions {
@@ -17,7 +19,7 @@ export interface WriteQueueOptions {
   retryBaseMs?: number;
   retryMaxMs?: number;
   log?: Logger;
-  /** Called once the database answers again after failures, with how many rows were dropped meanwhile. */
+  /** Called once the queue has caught up after failures or drops, with their counts. */
   onRecovered?: (outage: { failures: number; droppedRows: number; droppedJobs: number }) => void;
 }
 
@@ -35,8 +37,9 @@ export interface WriteQueueStats {
  * in arrival order, as soon as they arrive (no batching delay: latency is the
  * goal). When the database fails the job stays at the head and is retried with
  * backoff while new jobs queue behind it, up to `maxRows`; past that the
- * oldest are dropped — never silently: counted, logged now, and reported to
- * `onRecovered` so the caller can backfill what was lost from REST.
+ * oldest are dropped — never silently: counted, logged now, handed to the
+ * job's `onDropped`, and reported to `onRecovered` once the queue has caught
+ * up, so the caller can backfill what was lost from REST.
  */
 export class WriteQueue {
   readonly #sql: SqlExecutor;
@@ -50,6 +53,7 @@ export class WriteQueue {
   #running: Promise<void> | undefined;
   #outage = { failures: 0, droppedRows: 0, droppedJobs: 0 };
   #idle: Array<() => void> = [];
+  #roomWaiters: Array<() => void> = [];
   readonly stats: WriteQueueStats = { pendingJobs: 0, pendingRows: 0, writtenJobs: 0, droppedJobs: 0, droppedRows: 0, failures: 0 };
   lastError: string | undefined;
 
@@ -69,6 +73,7 @@ export class WriteQueue {
     while (this.#pendingRows > this.#maxRows && this.#jobs.length > 1) {
       const dropped = this.#jobs.splice(this.#running ? 1 : 0, 1)[0];
       this.#pendingRows -= dropped.rows;
+      dropped.onDropped?.();
       this.stats.droppedJobs++;
       this.stats.droppedRows += dropped.rows;
       this.#outage.droppedJobs++;
@@ -77,6 +82,18 @@ export class WriteQueue {
     }
     this.#sync();
     this.#running ??= this.#drain();
+  }
+
+  /**
+   * Resolves once `rows` more fit under the bound. Backfills wait here (there
+   * is no point fetching faster than the database writes, and no reason to
+   * drop what can be fetched later); only the live stream, which cannot wait,
+   * pushes straight in.
+   */
+  async waitForRoom(rows: number): Promise<void> {
+    while (this.#pendingRows > 0 && this.#pendingRows + rows > this.#maxRows) {
+      await new Promise<void>((resolve) => this.#roomWaiters.push(resolve));
+    }
   }
 
   /** Resolves when every queued job is written, or after `timeoutMs` (returns the jobs still pending). */
@@ -106,15 +123,17 @@ export class WriteQueue {
       this.#pendingRows -= job.rows;
       this.stats.writtenJobs++;
       this.#sync();
+      for (const resolve of this.#roomWaiters.splice(0)) resolve();
       job.onStored?.(Date.now());
-      if (this.#outage.failures > 0) {
-        const outage = this.#outage;
-        this.#outage = { failures: 0, droppedRows: 0, droppedJobs: 0 };
-        this.#log.info('database writes resumed', outage);
-        this.#onRecovered?.(outage);
-      }
     }
     this.#running = undefined;
+    // Caught up: report the outage (or the overflow) once, so the caller can re-fetch what was dropped.
+    if (this.#outage.failures > 0 || this.#outage.droppedJobs > 0) {
+      const outage = this.#outage;
+      this.#outage = { failures: 0, droppedRows: 0, droppedJobs: 0 };
+      this.#log.info('database writes caught up', outage);
+      this.#onRecovered?.(outage);
+    }
     for (const resolve of this.#idle.splice(0)) resolve();
   }
 
