@@ -7,7 +7,9 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { openSql } from '@oitrader/data';
 import { loadReplayDataset, SimClock, SimServer } from '@oitrader/sim';
+import { EXIT_BELOW_THRESHOLD } from './commands/data.ts';
 import { SAMPLE_ARCHIVE } from './commands/demo.ts';
+import { main } from './main.ts';
 
 const BIN = fileURLToPath(new URL('../bin/oitrader.mjs', import.meta.url));
 
@@ -82,6 +84,10 @@ describe('oitrader collect against the simulator', () => {
     } finally {
       await sql.close();
     }
+    // The heartbeat rows answer `data health`: fresh within a day, stale after a millisecond.
+    assert.equal(await main(['node', 'oitrader', '--config', config, '--quiet', 'data', 'health', '--max-age', '86400']), 0);
+    assert.equal(await main(['node', 'oitrader', '--config', config, '--quiet', 'data', 'health', '--max-age', '0.001']), EXIT_BELOW_THRESHOLD);
+    process.exitCode = 0;
   });
 
   it('stops with exit code 4 and says why when Binance bans the IP (HTTP 418)', async () => {

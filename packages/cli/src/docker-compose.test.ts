@@ -42,6 +42,10 @@ describe('docker/docker-compose.yml (no Docker engine here: checked statically)'
     assert.equal(url.port, '5432');
     assert.equal(url.pathname, '/futures_db');
     assert.deepEqual(collector.command, ['collect']);
+    const probe = (collector.healthcheck as { test: string[] }).test;
+    assert.deepEqual(probe.slice(0, 3), ['CMD', 'node', 'packages/cli/bin/oitrader.mjs']);
+    const health = buildProgram().commands.find((c) => c.name() === 'data')?.commands.find((c) => c.name() === 'health');
+    assert.ok(health && probe.includes('health') && probe.includes('--max-age'), 'the healthcheck runs `data health --max-age`');
     assert.ok(buildProgram().commands.some((c) => c.name() === 'collect'), 'the command the container runs exists');
   });
 

@@ -12,3 +12,4 @@ export * from './collector/collector.ts';
 export * from './collector/write-queue.ts';
 export * from './collector/book-sample.ts';
 export * from './collector/series.ts';
+export * from './collector/stream-health.ts';

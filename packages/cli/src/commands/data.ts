@@ -7,6 +7,8 @@ import {
   importArchive,
   MarketDataLoader,
   openStore,
+  readStreamHealth,
+  staleStreams,
   storeTargetFromConfig,
   type ImportReport,
   type SqlExecutor,
@@ -76,6 +78,34 @@ export function registerDataCommands(program: Command): void {
           threshold: flags.threshold ?? config.data.completeness_threshold,
         });
         if (!passed) process.exitCode = EXIT_BELOW_THRESHOLD;
+      } finally {
+        await sql.close();
+      }
+    });
+
+  data
+    .command('health')
+    .description("show the collector's heartbeat per stream (last message, lag, reconnects); exit 3 when a stream is silent too long")
+    .option('--max-age <seconds>', 'a stream silent longer than this fails the check', '120')
+    .action(async (_flags, command: Command) => {
+      const flags = command.optsWithGlobals<GlobalOptions & { maxAge: string }>();
+      const { config, out } = commandContext(flags);
+      const maxAgeMs = Number(flags.maxAge) * 1000;
+      if (!(maxAgeMs > 0)) throw new TypeError(`--max-age expects seconds > 0, got ${flags.maxAge}`);
+      const { sql } = await openStore(storeTargetFromConfig(config));
+      try {
+        const rows = await readStreamHealth(sql);
+        const now = Date.now();
+        out.text(`${'stream'.padEnd(32)} ${'last message (UTC)'.padEnd(22)} ${'age s'.padStart(8)} ${'lag ms'.padStart(8)} ${'messages'.padStart(10)} ${'reconnects'.padStart(10)}`);
+        for (const r of rows) {
+          out.text(
+            `${r.stream.padEnd(32)} ${formatUtc(r.lastMessageAtMs).padEnd(22)} ${((now - r.lastMessageAtMs) / 1000).toFixed(0).padStart(8)} ${(r.lagMs ?? Number.NaN).toFixed(0).padStart(8)} ${String(r.messages).padStart(10)} ${String(r.reconnects).padStart(10)}`,
+          );
+        }
+        const stale = staleStreams(rows, now, maxAgeMs);
+        out.text(stale.length === 0 ? `PASS: every stream reported within ${flags.maxAge} s` : `FAIL: silent for more than ${flags.maxAge} s: ${stale.join(', ')}`);
+        out.result({ streams: rows, stale });
+        if (stale.length > 0) process.exitCode = EXIT_BELOW_THRESHOLD;
       } finally {
         await sql.close();
       }
