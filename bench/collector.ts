@@ -13,6 +13,7 @@
  *   npm run bench:collector [-- copies candles]
  */
 import pg from 'pg';
+import { latencyPercentiles } from '../packages/cli/src/commands/collect.ts';
 import { silentLogger } from '../packages/core/src/index.ts';
 import { Collector, migrate, PgliteExecutor, PostgresExecutor, type SqlExecutor } from '../packages/data/src/index.ts';
 import { SAMPLE_ARCHIVE } from '../packages/data/src/testing/archive-fixtures.ts';
@@ -92,8 +93,6 @@ function collector(sql: SqlExecutor, sim: SimServer, onStored?: (storedAtMs: num
   });
 }
 
-const pct = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-
 async function main(): Promise<void> {
   const history = await longHistory();
   const candles = history.klines.get('5m')!;
@@ -131,9 +130,7 @@ async function main(): Promise<void> {
     await sim.close();
     await sql.close();
     await engine.drop();
-    latencies.sort((a, b) => a - b);
-    const p50 = pct(latencies, 0.5);
-    const p99 = pct(latencies, 0.99);
+    const { p50, p99 } = latencyPercentiles(latencies);
     process.stdout.write(
       `${engine.name.padEnd(8)} close → row: p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms over ${latencies.length} candles ` +
         `(${(5000 / p99).toFixed(0)}× inside the guide's 5 s target, ${(1000 / p99).toFixed(0)}× inside the 1 s goal, at p99)\n`,

@@ -77,7 +77,7 @@ function recentOnly(params: URLSearchParams, now: number): void {
  * with no range or volume yet. Binance returns the forming candle in klines
  * too; the collector must not store it.
  */
-function formingCandle(k: Kline): Kline {
+export function formingCandle(k: Kline): Kline {
   return { ...k, high: k.open, low: k.open, close: k.open, volume: 0, quoteVolume: 0, trades: 0, takerBuyVolume: 0, takerBuyQuoteVolume: 0 };
 }
 
@@ -105,7 +105,8 @@ export function lastClosedPrice(ds: ReplayDataset, now: number): number | undefi
   return price ?? rows[0]?.open;
 }
 
-function latestFunding(ds: ReplayDataset, now: number): { rate: number; next: number } {
+/** The funding rate in force at `now` and the next 8-hourly funding time. */
+export function latestFunding(ds: ReplayDataset, now: number): { rate: number; next: number } {
   let rate = 0;
   for (const f of ds.funding) if (f.time <= now) rate = f.fundingRate;
   const eight = 8 * 3600_000;

@@ -27,7 +27,6 @@ export interface SimStats {
   requestsByPath: Record<string, number>;
   rateLimited: number;
   wsConnections: number;
-  wsMessages: number;
   wsDrops: number;
 }
 
@@ -41,7 +40,7 @@ export class SimServer {
   readonly clock: SimClock;
   readonly faults: Faults = noFaults();
   readonly hub: StreamHub;
-  readonly stats: SimStats = { requests: 0, requestsByPath: {}, rateLimited: 0, wsConnections: 0, wsMessages: 0, wsDrops: 0 };
+  readonly stats: SimStats = { requests: 0, requestsByPath: {}, rateLimited: 0, wsConnections: 0, wsDrops: 0 };
   readonly routes: Record<string, Route> = { ...ROUTES };
   readonly #datasets: Map<string, ReplayDataset>;
   readonly #options: SimServerOptions;

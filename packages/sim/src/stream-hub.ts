@@ -1,7 +1,7 @@
 import type { Kline } from '@oitrader/binance';
 import type { WebSocket } from 'ws';
 import type { StreamFaults } from './faults.ts';
-import { lastClosedPrice } from './rest-routes.ts';
+import { formingCandle, lastClosedPrice, latestFunding } from './rest-routes.ts';
 import type { ReplayDataset } from './replay-dataset.ts';
 import { syntheticBook } from './synthetic-book.ts';
 
@@ -30,8 +30,6 @@ export class StreamHub {
   readonly #faults: StreamFaults;
   readonly #clients = new Set<Client>();
   #emittedUntil: number;
-  /** Real time (ms) each closed candle's event left the server, keyed `${stream}:${openTime}` (bench reads it). */
-  readonly sentAt = new Map<string, number>();
   messagesSent = 0;
 
   constructor(datasets: Map<string, ReplayDataset>, faults: StreamFaults, startMs: number) {
@@ -92,11 +90,9 @@ export class StreamHub {
       const closesAt = k.closeTime + 1;
       if (closesAt > from && closesAt <= now) {
         this.#send({ stream, data: klineEvent(symbol, interval, k, true, closesAt) });
-        this.sentAt.set(`${stream}:${k.openTime}`, Date.now());
       }
       if (k.openTime > from && k.openTime <= now && closesAt > now) {
-        const forming = { ...k, high: k.open, low: k.open, close: k.open, volume: 0, quoteVolume: 0, trades: 0, takerBuyVolume: 0, takerBuyQuoteVolume: 0 };
-        this.#send({ stream, data: klineEvent(symbol, interval, forming, false, k.openTime) });
+        this.#send({ stream, data: klineEvent(symbol, interval, formingCandle(k), false, k.openTime) });
       }
     }
   }
@@ -104,12 +100,10 @@ export class StreamHub {
   #markPrice(ds: ReplayDataset, now: number): void {
     const price = lastClosedPrice(ds, now);
     if (price === undefined) return;
-    let rate = 0;
-    for (const f of ds.funding) if (f.time <= now) rate = f.fundingRate;
-    const eight = 8 * 3600_000;
+    const funding = latestFunding(ds, now);
     this.#send({
       stream: `${ds.symbol.toLowerCase()}@markPrice@1s`,
-      data: { e: 'markPriceUpdate', E: now, s: ds.symbol, p: String(price), i: String(price), P: String(price), r: rate.toFixed(8), T: Math.floor(now / eight) * eight + eight },
+      data: { e: 'markPriceUpdate', E: now, s: ds.symbol, p: String(price), i: String(price), P: String(price), r: funding.rate.toFixed(8), T: funding.next },
     });
   }
 

@@ -47,8 +47,6 @@ export class BinanceRestClient {
   readonly #backoffMaxMs: number;
   readonly #onEvent: (event: RestEvent) => void;
   readonly #random: () => number;
-  /** Requests sent, by path (tests and the bench read it). */
-  readonly requests = new Map<string, number>();
 
   constructor(options: RestClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
@@ -74,7 +72,6 @@ export class BinanceRestClient {
       await this.budgets[pool].acquire(weight);
       // A 429 pause applies to every pool.
       if (pool !== 'ip') await this.budgets.ip.acquire(0);
-      this.requests.set(path, (this.requests.get(path) ?? 0) + 1);
       let response: Response;
       try {
         response = await this.#fetch(url);

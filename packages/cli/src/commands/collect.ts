@@ -92,14 +92,15 @@ export async function runCollect(config: Config, out: Output, options: { forSeco
     for (const signal of stopSignals) process.removeListener(signal, wake);
     const { unflushedJobs } = await collector.stop();
     await sql.close();
-    summary = { stats: collector.stats, storeLatencyMs: percentiles(latencies), closeToRowMs: percentiles(closeToRow), unflushedJobs };
+    summary = { stats: collector.stats, storeLatencyMs: latencyPercentiles(latencies), closeToRowMs: latencyPercentiles(closeToRow), unflushedJobs };
     printSummary(out, summary);
   }
   if (fatal) throw fatal;
   return summary;
 }
 
-function percentiles(values: number[]): CollectSummary['storeLatencyMs'] {
+/** p50 and p99 (nearest rank) of latency samples in ms. */
+export function latencyPercentiles(values: number[]): CollectSummary['storeLatencyMs'] {
   const sorted = [...values].sort((a, b) => a - b);
   const at = (q: number) => (sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]);
   return { p50: at(0.5), p99: at(0.99), samples: sorted.length };
@@ -165,7 +166,7 @@ export async function runSimulatedCollection(out: Output, archiveDir: string, se
     }
     await collector.stop();
     const equal = stored.length === expected.length && stored.every((r, i) => Number(r.t) === expected[i].openTime && Number(r.c) === expected[i].close);
-    const p = percentiles(latencies);
+    const p = latencyPercentiles(latencies);
     const st = collector.stats;
     out.text(`simulator: real XRPUSDT sample at 1200×; collector ran ${seconds} s with one dropped stream connection`);
     out.text(

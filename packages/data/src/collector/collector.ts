@@ -18,6 +18,7 @@ import { logIngest, type IngestLogEntry } from '../store/ingest-log.ts';
 import type { SqlExecutor } from '../store/sql-executor.ts';
 import { sampleBook } from './book-sample.ts';
 import { FuturesDataSeries, klineBatch, latestTime } from './series.ts';
+import { SeriesCursors, seriesKey } from './series-cursors.ts';
 import { WriteQueue } from './write-queue.ts';
 
 export interface CollectorOptions {
@@ -110,10 +111,8 @@ export class Collector {
   readonly #symbols: Set<string>;
   readonly #streams: string[];
   readonly #health = new Map<string, StreamHealth>();
-  /** Open time of the newest closed candle stored or queued, by `${symbol}:${interval}`. */
-  readonly #lastCandle = new Map<string, number>();
-  /** Open time of the oldest candle whose write was dropped, by series; the cursor may not pass it until a backfill starts below it. */
-  readonly #holes = new Map<string, number>();
+  /** Newest row stored or queued per series: for candles, the open time of the newest *contiguous* closed candle. */
+  readonly #cursors = new SeriesCursors();
   readonly #series: FuturesDataSeries;
   readonly #running = new Map<string, Promise<void>>();
   readonly #again = new Set<string>();
@@ -141,7 +140,7 @@ export class Collector {
     });
     const rest = new BinanceRestClient({ baseUrl: options.restUrl, ...options.rest, onEvent: (event) => this.#onRestEvent(event) });
     this.market = new BinanceMarketData(rest);
-    this.#series = new FuturesDataSeries(this.market, options.oiPeriods);
+    this.#series = new FuturesDataSeries(this.market, options.oiPeriods, this.#cursors);
     this.#series.onRejected = (reason) => this.#reject(reason);
     this.#streams = options.symbols.flatMap((s) => [
       ...options.timeframes.map((tf) => streamNames.kline(s, tf)),
@@ -177,7 +176,7 @@ export class Collector {
     this.#stream.start();
     this.#every(this.#o.heartbeatMs ?? 10_000, () => this.#writeHealth());
     // A fallback to the candle-close trigger, for configurations without a 5m stream.
-    this.#every(5 * 60_000, () => this.#o.symbols.forEach((s) => this.#schedule(`series:${s}`, () => this.#series.backfill(s, (b) => this.#writeBackfill(b, 'series')))));
+    this.#every(5 * 60_000, () => this.#o.symbols.forEach((s) => void this.#scheduleSeries(s)));
   }
 
   /** Graceful stop: close the streams, let running backfills end, write health, flush the queue. */
@@ -196,15 +195,11 @@ export class Collector {
     return { unflushedJobs };
   }
 
-  get reconnects(): number {
-    return this.#stream?.reconnects ?? 0;
-  }
-
   async #loadCursors(): Promise<void> {
     for (const symbol of this.#o.symbols) {
       for (const tf of this.#o.timeframes) {
         const last = await latestTime(this.#o.sql, 'ohlcv', { symbol, timeframe: tf });
-        if (last !== undefined) this.#lastCandle.set(`${symbol}:${tf}`, last);
+        if (last !== undefined) this.#cursors.advance(candleKey(symbol, tf), last);
       }
       await this.#series.loadCursors(this.#o.sql, symbol);
     }
@@ -215,7 +210,7 @@ export class Collector {
     const serverNow = await this.market.serverTime();
     const endMs = Math.floor(serverNow / DAY_MS) * DAY_MS - 1;
     for (const symbol of this.#o.symbols) {
-      const known = this.#o.timeframes.map((tf) => this.#lastCandle.get(`${symbol}:${tf}`));
+      const known = this.#o.timeframes.map((tf) => this.#cursors.get(candleKey(symbol, tf)));
       const startMs = known.every((t) => t !== undefined) ? Math.min(...(known as number[])) : this.#o.startMs;
       if (endMs - startMs < DAY_MS) continue;
       const report = await importArchive(this.#o.sql, archive.source, {
@@ -232,11 +227,19 @@ export class Collector {
   }
 
   async #backfillSymbol(symbol: string): Promise<void> {
-    await Promise.all([
-      ...this.#o.timeframes.map((tf) => this.#schedule(`klines:${symbol}:${tf}`, () => this.#backfillKlines(symbol, tf))),
-      this.#schedule(`funding:${symbol}`, () => this.#backfillFunding(symbol)),
-      this.#schedule(`series:${symbol}`, () => this.#series.backfill(symbol, (b) => this.#writeBackfill(b, 'series'))),
-    ]);
+    await Promise.all([...this.#o.timeframes.map((tf) => this.#scheduleKlines(symbol, tf)), this.#scheduleFunding(symbol), this.#scheduleSeries(symbol)]);
+  }
+
+  #scheduleKlines(symbol: string, tf: Timeframe): Promise<void> {
+    return this.#schedule(`klines:${symbol}:${tf}`, () => this.#backfillKlines(symbol, tf));
+  }
+
+  #scheduleFunding(symbol: string): Promise<void> {
+    return this.#schedule(`funding:${symbol}`, () => this.#backfillFunding(symbol));
+  }
+
+  #scheduleSeries(symbol: string): Promise<void> {
+    return this.#schedule(`series:${symbol}`, () => this.#series.backfill(symbol, (b) => this.#writeBackfill(b)));
   }
 
   #backfillEverything(reason: string): void {
@@ -247,14 +250,11 @@ export class Collector {
 
   /** Pages klines forward from the newest stored candle to the exchange's clock; stores closed candles only. */
   async #backfillKlines(symbol: string, tf: Timeframe): Promise<void> {
-    const key = `${symbol}:${tf}`;
+    const key = candleKey(symbol, tf);
     const step = timeframeMs(tf);
     const limit = this.#o.klinePageLimit ?? 1000;
     const serverNow = await this.market.serverTime();
-    const hole = this.#holes.get(key);
-    this.#holes.delete(key);
-    if (hole !== undefined && (this.#lastCandle.get(key) ?? Number.NEGATIVE_INFINITY) >= hole) this.#lastCandle.set(key, hole - step);
-    let cursor = (this.#lastCandle.get(key) ?? this.#o.startMs - step) + step;
+    let cursor = (this.#cursors.begin(key, step) ?? this.#o.startMs - step) + step;
     let total = 0;
     while (!this.#stopped) {
       // A short gap asks for a short page: weight 1 instead of 5.
@@ -263,9 +263,8 @@ export class Collector {
       for (const r of page.rejected) this.#reject(`klines ${symbol} ${tf} REST: ${r.reason}`);
       const closed = page.rows.filter((k) => k.closeTime < serverNow);
       if (closed.length > 0) {
-        await this.#writeBackfill(klineBatch(symbol, tf, closed, 'rest'), `klines ${key}`);
-        const newest = closed[closed.length - 1].openTime;
-        if (!this.#holes.has(key) && newest > (this.#lastCandle.get(key) ?? Number.NEGATIVE_INFINITY)) this.#lastCandle.set(key, newest);
+        await this.#writeBackfill(klineBatch(symbol, tf, closed, 'rest'));
+        this.#cursors.advance(key, closed[closed.length - 1].openTime);
         total += closed.length;
       }
       if (page.rows.length + page.rejected.length < pageLimit || closed.length < page.rows.length || page.rows.length === 0) break;
@@ -277,24 +276,22 @@ export class Collector {
 
   async #backfillFunding(symbol: string): Promise<void> {
     const serverNow = await this.market.serverTime();
-    let cursor = (await this.#series.fundingCursor(this.#o.sql, symbol)) ?? this.#o.startMs;
+    const key = seriesKey('funding_rate', { symbol });
+    let cursor = (this.#cursors.begin(key, 1) ?? this.#o.startMs - 1) + 1;
     while (!this.#stopped) {
       const page = await this.market.fundingRate(symbol, { startTime: cursor, endTime: serverNow, limit: 1000 });
       for (const r of page.rejected) this.#reject(`fundingRate ${symbol} REST: ${r.reason}`);
       if (page.rows.length === 0) break;
-      await this.#writeBackfill(
-        {
-          table: 'funding_rate',
-          keys: { symbol },
-          time: page.rows.map((r) => r.time),
-          values: { funding_rate: page.rows.map((r) => r.fundingRate), mark_price: page.rows.map((r) => r.markPrice) },
-          source: 'rest',
-        },
-        `funding ${symbol}`,
-      );
-      this.stats.backfilledPoints += page.rows.length;
-      cursor = page.rows[page.rows.length - 1].time + 1;
-      this.#series.noteFunding(symbol, cursor - 1);
+      await this.#writeBackfill({
+        table: 'funding_rate',
+        keys: { symbol },
+        time: page.rows.map((r) => r.time),
+        values: { funding_rate: page.rows.map((r) => r.fundingRate), mark_price: page.rows.map((r) => r.markPrice) },
+        source: 'rest',
+      });
+      const newest = page.rows[page.rows.length - 1].time;
+      this.#cursors.advance(key, newest);
+      cursor = newest + 1;
       if (page.rows.length < 1000) break;
     }
   }
@@ -368,7 +365,7 @@ export class Collector {
         const previous = this.#nextFunding.get(event.symbol);
         this.#nextFunding.set(event.symbol, event.nextFundingTime);
         if (previous !== undefined && event.nextFundingTime > previous) {
-          this.#after(this.#o.pollDelayMs ?? 3000, () => void this.#schedule(`funding:${event.symbol}`, () => this.#backfillFunding(event.symbol)));
+          this.#after(this.#o.pollDelayMs ?? 3000, () => void this.#scheduleFunding(event.symbol));
         }
         break;
       }
@@ -411,15 +408,14 @@ export class Collector {
       this.#reject(`unexpected kline interval ${k.interval} for ${k.symbol}`);
       return;
     }
-    const key = `${k.symbol}:${tf}`;
-    const step = timeframeMs(tf);
+    const key = candleKey(k.symbol, tf);
     // The cursor only moves over contiguous candles: after a gap it stays put so the REST backfill starts inside the gap.
-    const last = this.#lastCandle.get(key);
+    const last = this.#cursors.get(key);
     if (last !== undefined && k.openTime <= last) this.stats.duplicateCandles++;
-    else if (last !== undefined && k.openTime === last + step && !this.#holes.has(key)) this.#lastCandle.set(key, k.openTime);
+    else if (last !== undefined && k.openTime === last + timeframeMs(tf) && !this.#cursors.holds(key)) this.#cursors.advance(key, k.openTime);
     else {
       this.stats.gapsDetected++;
-      void this.#schedule(`klines:${key}`, () => this.#backfillKlines(k.symbol, tf));
+      void this.#scheduleKlines(k.symbol, tf);
     }
     this.stats.streamedCandles++;
     this.#write(klineBatch(k.symbol, tf, [k], 'ws'), `candle ${key} ${k.openTime}`, (storedAtMs) =>
@@ -428,7 +424,7 @@ export class Collector {
     this.#expectSiblingCloses(k.symbol, k.closeTime + 1);
     // Open interest and ratios are published per period: poll once the 5m period that just ended is out.
     if (tf === '5m') {
-      this.#after(this.#o.pollDelayMs ?? 3000, () => void this.#schedule(`series:${k.symbol}`, () => this.#series.backfill(k.symbol, (b) => this.#writeBackfill(b, 'series'))));
+      this.#after(this.#o.pollDelayMs ?? 3000, () => void this.#scheduleSeries(k.symbol));
     }
   }
 
@@ -442,21 +438,22 @@ export class Collector {
       const step = timeframeMs(tf);
       if (closedAt % step !== 0) continue;
       this.#after(this.#o.closeGraceMs ?? 5000, () => {
-        if ((this.#lastCandle.get(`${symbol}:${tf}`) ?? Number.NEGATIVE_INFINITY) >= closedAt - step) return;
+        if ((this.#cursors.get(candleKey(symbol, tf)) ?? Number.NEGATIVE_INFINITY) >= closedAt - step) return;
         this.stats.gapsDetected++;
-        void this.#schedule(`klines:${symbol}:${tf}`, () => this.#backfillKlines(symbol, tf));
+        void this.#scheduleKlines(symbol, tf);
       });
     }
   }
 
-  async #writeBackfill(batch: Batch, label: string): Promise<void> {
+  /** A REST page: waits for room in the queue rather than overflowing it. Candles are counted per backfill run. */
+  async #writeBackfill(batch: Batch): Promise<void> {
     await this.queue.waitForRoom(batch.time.length);
-    this.#write(batch, label);
+    if (batch.table !== 'ohlcv') this.stats.backfilledPoints += batch.time.length;
+    this.#write(batch, `rest ${seriesKey(batch.table, batch.keys)}`);
   }
 
   #write(batch: Batch, label: string, onStored?: (storedAtMs: number) => void): void {
     if (batch.time.length === 0) return;
-    if (label === 'series') this.stats.backfilledPoints += batch.time.length;
     this.queue.push({
       rows: batch.time.length,
       label,
@@ -464,19 +461,9 @@ export class Collector {
         await bulkUpsert(sql, batch);
       },
       onStored,
-      onDropped: () => this.#rewind(batch),
+      // The series' cursor is held before the dropped rows, so the next backfill fetches them again.
+      onDropped: () => this.#cursors.hole(seriesKey(batch.table, batch.keys), Math.min(...Array.from(batch.time))),
     });
-  }
-
-  /** A dropped write moves its series' cursor back before the dropped rows, so the next backfill fetches them again. */
-  #rewind(batch: Batch): void {
-    const first = Math.min(...Array.from(batch.time));
-    if (batch.table === 'ohlcv') {
-      const key = `${batch.keys.symbol}:${batch.keys.timeframe}`;
-      this.#holes.set(key, Math.min(first, this.#holes.get(key) ?? Number.POSITIVE_INFINITY));
-    } else {
-      this.#series.rewind(batch.table, batch.keys, first - 1);
-    }
   }
 
   #reject(reason: string): void {
@@ -510,7 +497,7 @@ export class Collector {
   }
 
   #writeHealth(): void {
-    const reconnects = this.reconnects;
+    const reconnects = this.stats.reconnects;
     const rows = [...this.#health.entries()];
     if (rows.length === 0) return;
     this.queue.push({
@@ -543,4 +530,8 @@ export class Collector {
     const timer = setInterval(fn, ms);
     this.#timers.add(timer);
   }
+}
+
+function candleKey(symbol: string, timeframe: string): string {
+  return seriesKey('ohlcv', { symbol, timeframe });
 }

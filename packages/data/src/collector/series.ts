@@ -3,6 +3,7 @@ import { DAY_MS } from '@oitrader/core';
 import type { Batch } from '../store/bulk-upsert.ts';
 import type { SqlExecutor } from '../store/sql-executor.ts';
 import { type LongShortKind, type MarketTable } from '../store/tables.ts';
+import { seriesKey, type SeriesCursors } from './series-cursors.ts';
 
 /** Newest stored time for one series (epoch ms), or undefined when it has none. */
 export async function latestTime(sql: SqlExecutor, table: MarketTable, keys: Record<string, string>): Promise<number | undefined> {
@@ -60,36 +61,34 @@ interface SeriesSpec {
 export class FuturesDataSeries {
   readonly #market: BinanceMarketData;
   readonly #periods: string[];
-  readonly #cursor = new Map<string, number>();
-  readonly #funding = new Map<string, number>();
-  /** Oldest time whose write was dropped, by series key (`funding:<symbol>` for funding): cursors may not pass it. */
-  readonly #holes = new Map<string, number>();
+  readonly #cursors: SeriesCursors;
   onRejected: (reason: string) => void = () => {};
 
-  constructor(market: BinanceMarketData, periods: string[]) {
+  constructor(market: BinanceMarketData, periods: string[], cursors: SeriesCursors) {
     this.#market = market;
     this.#periods = periods;
+    this.#cursors = cursors;
   }
 
   #specs(symbol: string, period: string): SeriesSpec[] {
     const m = this.#market;
     return [
       {
-        key: `open_interest:${symbol}:${period}`,
+        key: seriesKey('open_interest', { symbol, period }),
         table: 'open_interest',
         keys: { symbol, period },
         fetch: (s, p, r) => m.openInterestHist(s, p, r),
         columns: [['open_interest', 'openInterest'], ['open_interest_value', 'openInterestValue']],
       },
       ...RATIO_KINDS.map(([endpoint, kind]): SeriesSpec => ({
-        key: `long_short_ratio:${symbol}:${period}:${kind}`,
+        key: seriesKey('long_short_ratio', { symbol, period, kind }),
         table: 'long_short_ratio',
         keys: { symbol, period, kind },
         fetch: (s, p, r) => m.longShortRatio(endpoint, s, p, r),
         columns: [['ratio', 'ratio'], ['long_share', 'longShare'], ['short_share', 'shortShare']],
       })),
       {
-        key: `taker_volume:${symbol}:${period}`,
+        key: seriesKey('taker_volume', { symbol, period }),
         table: 'taker_volume',
         keys: { symbol, period },
         fetch: (s, p, r) => m.takerLongShortRatio(s, p, r),
@@ -99,38 +98,11 @@ export class FuturesDataSeries {
   }
 
   async loadCursors(sql: SqlExecutor, symbol: string): Promise<void> {
-    for (const period of this.#periods) {
-      for (const spec of this.#specs(symbol, period)) {
-        const last = await latestTime(sql, spec.table, spec.keys);
-        if (last !== undefined) this.#cursor.set(spec.key, last);
-      }
+    const series = [...this.#periods.flatMap((period) => this.#specs(symbol, period)), { table: 'funding_rate' as const, keys: { symbol } }];
+    for (const { table, keys } of series) {
+      const last = await latestTime(sql, table, keys);
+      if (last !== undefined) this.#cursors.advance(seriesKey(table, keys), last);
     }
-    const funding = await latestTime(sql, 'funding_rate', { symbol });
-    if (funding !== undefined) this.#funding.set(symbol, funding);
-  }
-
-  /** Where the next funding page starts, or undefined for "from the configured start". */
-  async fundingCursor(_sql: SqlExecutor, symbol: string): Promise<number | undefined> {
-    const last = this.#start(`funding:${symbol}`, this.#funding, symbol);
-    return last === undefined ? undefined : last + 1;
-  }
-
-  /** A write of rows from `time` on was dropped: the series must be fetched again from there. */
-  rewind(table: MarketTable, keys: Record<string, string>, time: number): void {
-    const key = table === 'funding_rate' ? `funding:${keys.symbol}` : [table, keys.symbol, keys.period, keys.kind].filter((k) => k !== undefined).join(':');
-    this.#holes.set(key, Math.min(time, this.#holes.get(key) ?? Number.POSITIVE_INFINITY));
-  }
-
-  noteFunding(symbol: string, time: number): void {
-    if (!this.#holes.has(`funding:${symbol}`) && time > (this.#funding.get(symbol) ?? Number.NEGATIVE_INFINITY)) this.#funding.set(symbol, time);
-  }
-
-  /** A backfill starting: a recorded hole moves the cursor back below it and is cleared. */
-  #start(holeKey: string, cursors: Map<string, number>, cursorKey: string): number | undefined {
-    const hole = this.#holes.get(holeKey);
-    this.#holes.delete(holeKey);
-    if (hole !== undefined && (cursors.get(cursorKey) ?? Number.NEGATIVE_INFINITY) >= hole) cursors.set(cursorKey, hole - 1);
-    return cursors.get(cursorKey);
   }
 
   /** Fetches every series for the symbol from its cursor to the exchange's clock and hands each page to `write`. */
@@ -140,7 +112,7 @@ export class FuturesDataSeries {
       // A day inside the window, so a slow backfill cannot fall outside it (the archive covers older days).
       const oldest = serverNow - RECENT_WINDOW_MS + DAY_MS;
       for (const spec of this.#specs(symbol, period)) {
-        let cursor = Math.max(oldest, (this.#start(spec.key, this.#cursor, spec.key) ?? Number.NEGATIVE_INFINITY) + 1);
+        let cursor = Math.max(oldest, (this.#cursors.begin(spec.key, 1) ?? Number.NEGATIVE_INFINITY) + 1);
         for (;;) {
           const page = await spec.fetch(symbol, period, { startTime: cursor, endTime: serverNow, limit: PAGE });
           for (const r of page.rejected) this.onRejected(`${spec.key} REST: ${r.reason}`);
@@ -148,7 +120,7 @@ export class FuturesDataSeries {
           const values = Object.fromEntries(spec.columns.map(([column, field]) => [column, page.rows.map((r) => (r as unknown as Record<string, number>)[field])]));
           await write({ table: spec.table, keys: spec.keys, time: page.rows.map((r) => r.time), values, source: 'rest' });
           const newest = page.rows[page.rows.length - 1].time;
-          if (!this.#holes.has(spec.key)) this.#cursor.set(spec.key, newest);
+          this.#cursors.advance(spec.key, newest);
           cursor = newest + 1;
           if (page.rows.length + page.rejected.length < PAGE) break;
         }
