@@ -32,7 +32,7 @@ const fillKey = (f: { timeMs: number; side: string; qtyBase: number; priceUsd: n
   `${new Date(f.timeMs).toISOString()} ${f.side} ${f.qtyBase} @ ${f.priceUsd.toFixed(10)} fee ${f.feeUsd.toFixed(10)}`;
 
 for (const engine of await botTestEngines()) {
-  describe(`paper trading bot on ${engine.name}, real XRPUSDT sample`, () => {
+  describe(`paper trading bot on ${engine.name}, real SOLUSDT sample`, () => {
     let sql: SqlExecutor;
     let span: { firstMs: number; lastMs: number };
     before(async () => {
@@ -100,10 +100,10 @@ for (const engine of await botTestEngines()) {
 
     it('reconciliation names what the stored record has that the venue does not', async () => {
       await sql.query("UPDATE bot_positions SET qty_base = qty_base + 1000 WHERE bot = 'rst'");
-      await sql.query(`INSERT INTO bot_orders (client_order_id, bot, symbol, candle_time, intent, side, type, qty_base, status) VALUES ('rst-e-XRPUSDT-zz-0', 'rst', 'XRPUSDT', now(), 'entry', 'buy', 'market', 5, 'FILLED')`);
+      await sql.query(`INSERT INTO bot_orders (client_order_id, bot, symbol, candle_time, intent, side, type, qty_base, status) VALUES ('rst-e-SOLUSDT-zz-0', 'rst', 'SOLUSDT', now(), 'entry', 'buy', 'market', 5, 'FILLED')`);
       const report = await makeBot(sql, { bot: 'rst' }).start(span.firstMs);
       assert.ok(report.differences.some((d) => d.includes('stored position')), `a position the venue does not hold must be reported: ${report.differences}`);
-      assert.ok(report.differences.some((d) => d.includes('rst-e-XRPUSDT-zz-0')), 'an order the replay never sent must be reported');
+      assert.ok(report.differences.some((d) => d.includes('rst-e-SOLUSDT-zz-0')), 'an order the replay never sent must be reported');
     });
   });
 }
