@@ -12,3 +12,8 @@ export * from './ws/combined-stream.ts';
 export * from './usdm/types.ts';
 export * from './usdm/errors.ts';
 export * from './usdm/client-id.ts';
+export * from './usdm/schema.ts';
+export * from './usdm/mapper.ts';
+export * from './usdm/signer.ts';
+export * from './usdm/client.ts';
+export * from './usdm/user-stream.ts';

@@ -124,3 +124,18 @@ function hintForStatus(status: number): string {
   if (status >= 500) return 'server error, outcome unknown: look the order up by client id';
   return 'an error code this client does not map: read the message and https://developers.binance.com error codes';
 }
+
+/**
+ * The order is known not to exist: the request was lost or refused before
+ * matching, and the server can no longer accept it (its timestamp +
+ * recvWindow has passed). A new decision may place it again (next attempt id).
+ */
+export class OrderNotPlacedError extends OitraderError {
+  readonly retry: RetryDecision = 'never';
+  readonly clientId: string;
+
+  constructor(clientId: string, reason: string) {
+    super(`order ${clientId} was not placed (${reason})`, { hint: 'nothing is open for this id; the next decision may place it again with a new attempt number' });
+    this.clientId = clientId;
+  }
+}
