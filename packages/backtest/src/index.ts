@@ -9,3 +9,4 @@ export * from './strategies/baselines.ts';
 export * from './metrics/normal.ts';
 export * from './metrics/metrics.ts';
 export * from './report/html-report.ts';
+export * from './risk/risk-manager.ts';
