@@ -14,3 +14,4 @@ export * from './env/controller-strategy.ts';
 export * from './env/ml-signal.ts';
 export * from './env/trading-env.ts';
 export * from './env/synthetic.ts';
+export * from './agent/agent-artifact.ts';

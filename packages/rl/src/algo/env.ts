@@ -1,5 +1,5 @@
 /** What one environment step returns (Gymnasium's step API). */
-export interface StepResult<Info = Record<string, unknown>> {
+export interface StepResult<Info extends object = object> {
   obs: Float32Array;
   reward: number;
   /** The episode ended inside the task (goal, ruin): no value after it. */
@@ -10,7 +10,7 @@ export interface StepResult<Info = Record<string, unknown>> {
 }
 
 /** A Gym-style environment with a discrete action space and an action mask. */
-export interface Env<Info = Record<string, unknown>> {
+export interface Env<Info extends object = object> {
   readonly observationSize: number;
   readonly actionCount: number;
   reset(seed?: number): Float32Array;
