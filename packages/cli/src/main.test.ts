@@ -87,8 +87,15 @@ describe('oitrader train and models', () => {
     const features = join(root, 'features');
     writeFeatureDataset(buildFeatureDataset(realSampleFrame()), join(features, FEATURES_FILE), join(features, MANIFEST_FILE));
     const models = join(root, 'models');
-    const runId = await runTrain(createOutput({ quiet: true }), features, models, { folds: 3, trainShare: 0.4, embargo: 12, seed: 0, runId: 'test-run', searchTrials: 2 });
+    const { runId } = await runTrain(createOutput({ quiet: true }), features, models, { folds: 3, trainShare: 0.4, embargo: 12, seed: 0, runId: 'test-run', searchTrials: 2 });
     assert.equal(runId, 'test-run');
+    const { readOutOfFoldPredictions, assertOutOfSample } = await import('@oitrader/ml');
+    const oof = await readOutOfFoldPredictions(join(models, 'test-run'));
+    assert.ok(oof.timeMs.length > 0, 'the run saves the ensemble\'s out-of-fold predictions');
+    assertOutOfSample(oof, oof.timeMs);
+    for (let i = 0; i < oof.timeMs.length; i++) assert.ok(Math.abs(oof.pShort[i] + oof.pNeutral[i] + oof.pLong[i] - 1) < 1e-6, 'probabilities sum to 1');
+    const lstm = await readOutOfFoldPredictions(join(models, 'test-run'), 'LSTM');
+    assert.ok(lstm.timeMs.length >= oof.timeMs.length, 'every base model\'s out-of-fold predictions are saved too');
     const manifest = JSON.parse(readFileSync(join(models, 'test-run', 'manifest.json'), 'utf8')) as { features: string[]; metrics: Record<string, unknown> };
     assert.ok(manifest.features.length >= 100);
     for (const name of ['xgboost-style (depth-wise)', 'LSTM', 'majority class', 'label persistence', 'logistic regression', 'ensemble']) assert.ok((manifest.metrics[name] as { rows: number }).rows > 0, `${name} metrics missing`);

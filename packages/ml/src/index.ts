@@ -18,3 +18,4 @@ export * from './report/training-report.ts';
 export * from './lstm/lstm-classifier.ts';
 export * from './tuning/hyperparameter-search.ts';
 export * from './registry/predictions.ts';
+export * from './pipeline/train-model-run.ts';

@@ -125,6 +125,11 @@ export function runBacktest(frame: Frame, strategy: Strategy, options: BacktestO
     },
     leverage: exchange.config.leverage,
     minNotionalUsd: exchange.filters.minNotionalUsd,
+    filters: exchange.filters,
+    get pendingOrders() {
+      return exchange.pendingOrders;
+    },
+    cancel: (tag: string) => exchange.cancel(tag),
     value(column: string, barsAgo = 0): number {
       if (barsAgo < 0) throw new OitraderError(`strategy ${strategy.name} asked for ${column} ${-barsAgo} bars in the future`);
       const i = index - barsAgo;

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { strFromU8, unzipSync } from 'fflate';
 import { Frame, nanColumn } from '@oitrader/core';
 
-const ARCHIVE = fileURLToPath(new URL('../../../../data/sample/binance-archive/futures/um', import.meta.url));
+const ARCHIVE = fileURLToPath(new URL('../../../../data/fixtures/xrpusdt-2021-week/binance-archive/futures/um', import.meta.url));
 
 function csvRows(path: string): string[][] {
   const entries = unzipSync(new Uint8Array(readFileSync(path)));
