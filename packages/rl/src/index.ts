@@ -15,3 +15,5 @@ export * from './env/ml-signal.ts';
 export * from './env/trading-env.ts';
 export * from './env/synthetic.ts';
 export * from './agent/agent-artifact.ts';
+export * from './agent/train-agent.ts';
+export * from './agent/evaluate-agent.ts';

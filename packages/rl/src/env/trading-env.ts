@@ -87,6 +87,8 @@ export class FuturesTradingEnv implements Env<TradingInfo> {
   readonly endIndex: number;
   readonly episodeBars: number;
   readonly initialBalanceUsd: number;
+  /** The execution model's settings (fees, slippage, leverage) every episode uses. */
+  readonly execution: ExecutionConfig;
   #exchange!: SimulatedExchange;
   readonly #feed: BarFeed;
   readonly #options: TradingEnvOptions;
@@ -113,6 +115,7 @@ export class FuturesTradingEnv implements Env<TradingInfo> {
     this.market = options.market ?? marketColumns(frame);
     this.#feed = barFeed(frame, options.fundingIntervalMs);
     const probe = this.#newExchange();
+    this.execution = probe.config;
     this.controller = new TradingController(this.market, ml, {
       initialBalanceUsd: this.initialBalanceUsd,
       leverage: probe.config.leverage,
