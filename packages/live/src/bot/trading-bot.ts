@@ -243,6 +243,12 @@ export class TradingBot {
       availableUsd: account.availableUsd,
       leverage: o.execution.leverage ?? 5,
       minNotionalUsd: filtersFor(o.symbol).minNotionalUsd,
+      filters: filtersFor(o.symbol),
+      // The bot's venue owns resting orders (stops re-placed on reconciliation); strategies it runs place them with their entries only.
+      pendingOrders: [],
+      cancel: () => {
+        throw new OitraderError(`strategy ${strategyName} tried to cancel an order: the bot does not let strategies cancel venue orders yet`, { hint: 'use a strategy whose stops and targets are placed with its entries (RiskManagedStrategy)' });
+      },
       value(column: string, barsAgo = 0): number {
         if (barsAgo < 0) throw new OitraderError(`strategy ${strategyName} asked for ${column} ${-barsAgo} bars in the future`);
         const i = index - barsAgo;
