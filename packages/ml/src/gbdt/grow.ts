@@ -63,6 +63,7 @@ export function growTree(data: GrowData, params: GrowParams, order: Uint32Array,
 class Grower {
   readonly builder = new TreeBuilder();
   readonly #scratch: Uint32Array;
+  readonly #leftSums = new Float64Array(3);
   readonly #pool: Histogram[];
 
   constructor(
@@ -104,19 +105,34 @@ class Grower {
     return hist;
   }
 
-  /** Reorders node rows in place: rows going left first. Returns the left count. */
+  /**
+   * Reorders node rows in place: rows going left first. Returns the left
+   * count; the left rows' exact gradient and hessian sums and their packed
+   * sum are left in #leftSums (one pass over the rows for both).
+   */
   partition(node: Node, feature: number, bin: number, defaultLeft: boolean): number {
     const column = this.data.bins[feature];
+    const { grad, hess, packed } = this.data;
     let l = node.start;
     let r = 0;
+    let g = 0;
+    let h = 0;
+    let s = 0;
     for (let i = node.start; i < node.start + node.count; i++) {
       const row = this.order[i];
       const b = column[row];
       const goesLeft = b === 0 ? defaultLeft : b <= bin;
-      if (goesLeft) this.order[l++] = row;
-      else this.#scratch[r++] = row;
+      if (goesLeft) {
+        this.order[l++] = row;
+        g += grad[row];
+        h += hess[row];
+        s += packed[row];
+      } else this.#scratch[r++] = row;
     }
     this.order.set(this.#scratch.subarray(0, r), l);
+    this.#leftSums[0] = g;
+    this.#leftSums[1] = h;
+    this.#leftSums[2] = s;
     return l - node.start;
   }
 
@@ -130,14 +146,7 @@ class Grower {
   split(node: Node, feature: number, bin: number, defaultLeft: boolean, gain: number, oblivious = false): [Node, Node] {
     const leftCount = this.partition(node, feature, bin, defaultLeft);
     const rightCount = node.count - leftCount;
-    let lg = 0;
-    let lh = 0;
-    let ls = 0;
-    for (let i = node.start; i < node.start + leftCount; i++) {
-      lg += this.data.grad[this.order[i]];
-      lh += this.data.hess[this.order[i]];
-      ls += this.data.packed[this.order[i]];
-    }
+    const [lg, lh, ls] = this.#leftSums;
     const rg = node.g - lg;
     const rh = node.h - lh;
     const leftId = this.builder.addNode(lh, this.leafValue(lg, lh));
