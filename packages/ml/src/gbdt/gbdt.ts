@@ -174,9 +174,13 @@ export class GradientBoostedTrees {
         gradients(p.objective, margins, k, y, weight, c, grad, hess, probs);
         quantiseGradients(grad, hess, packed, q, roundingRandom);
         const features = p.colsampleBytree >= 1 ? allFeatures : sampleFeatures(x.cols, p.colsampleBytree, random);
-        const tree = growTree({ bins, rowBins, cuts, binCounts, grad, hess, packed, quantisation: q, counts: p.minDataInLeaf > 1, parallel, pool }, { ...p, policy: p.growPolicy }, order, count, features);
+        // With every row in the tree, its leaves' row ranges update the margins (no second walk down the tree).
+        const everyRow = count === x.rows;
+        const tree = growTree({ bins, rowBins, cuts, binCounts, grad, hess, packed, quantisation: q, counts: p.minDataInLeaf > 1, parallel, pool }, { ...p, policy: p.growPolicy }, order, count, features, everyRow ? (v, start, n) => {
+          for (let i = start; i < start + n; i++) margins[order[i] * k + c] += v;
+        } : undefined);
         this.trees.push(tree);
-        for (let i = 0; i < x.rows; i++) margins[i * k + c] += tree.value[leafIndex(tree, x.data, i * x.cols)];
+        if (!everyRow) for (let i = 0; i < x.rows; i++) margins[i * k + c] += tree.value[leafIndex(tree, x.data, i * x.cols)];
         if (evalSet) for (let i = 0; i < evalSet.x.rows; i++) evalSet.margins[i * k + c] += tree.value[leafIndex(tree, evalSet.x.data, i * x.cols)];
       }
       if (evalSet) {

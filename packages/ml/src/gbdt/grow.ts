@@ -54,14 +54,23 @@ interface Node {
   direct: boolean;
 }
 
-/** Grows one tree on the rows in `order[0..count)`, using only `features`. */
-export function growTree(data: GrowData, params: GrowParams, order: Uint32Array, count: number, features: Int32Array): Tree {
+/**
+ * Grows one tree on the rows in `order[0..count)`, using only `features`.
+ * `leafRows` calls back once per leaf with its value and its rows'
+ * positions in `order` (the fit adds the leaf value to those rows' margins
+ * without walking the tree again).
+ */
+export function growTree(data: GrowData, params: GrowParams, order: Uint32Array, count: number, features: Int32Array, leafRows?: (value: number, start: number, count: number) => void): Tree {
   const grower = new Grower(data, params, order, features);
-  return grower.grow(count);
+  const tree = grower.grow(count);
+  if (leafRows) for (const node of grower.nodes) if (tree.left[node.id] === -1) leafRows(tree.value[node.id], node.start, node.count);
+  return tree;
 }
 
 class Grower {
   readonly builder = new TreeBuilder();
+  /** Every node made, with its rows' range in `order` (final once the tree is grown). */
+  readonly nodes: Node[] = [];
   readonly #scratch: Uint32Array;
   readonly #leftSums = new Float64Array(3);
   readonly #pool: Histogram[];
@@ -86,6 +95,7 @@ class Grower {
       sum += this.data.packed[this.order[i]];
     }
     const root: Node = { id: this.builder.addNode(h, this.leafValue(g, h)), start: 0, count, g, h, sum, depth: 0, hist: this.histogram(0, count), direct: true };
+    this.nodes.push(root);
     if (this.params.policy === 'oblivious') this.growOblivious(root);
     else if (this.params.policy === 'leafwise') this.growLeafwise(root);
     else this.growDepthwise(root);
@@ -154,6 +164,7 @@ class Grower {
     this.builder.split(node.id, feature, this.data.cuts[feature][bin - 1], defaultLeft, gain, leftId, rightId);
     const left: Node = { id: leftId, start: node.start, count: leftCount, g: lg, h: lh, sum: ls, depth: node.depth + 1, hist: undefined, direct: true };
     const right: Node = { id: rightId, start: node.start + leftCount, count: rightCount, g: rg, h: rh, sum: node.sum - ls, depth: node.depth + 1, hist: undefined, direct: true };
+    this.nodes.push(left, right);
     const [small, large] = leftCount <= rightCount ? [left, right] : [right, left];
     // Oblivious levels split every node, so each child keeps a histogram while levels remain.
     const needLarge = oblivious ? node.depth + 1 < this.params.maxDepth : this.splittable(large.depth, large.count);
