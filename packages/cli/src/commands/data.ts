@@ -150,6 +150,8 @@ export async function runImport(sql: SqlExecutor, out: Output, source: ReturnTyp
   });
   progress?.stop();
   for (const f of report.files.filter((f) => f.status === 'failed')) out.text(`  FAILED ${f.error}`);
+  if (report.floored > 0) out.text(`  note: ${report.floored} metrics rows were a few seconds off the 5-minute grid (as Binance writes them) and were floored onto it`);
+  for (const u of report.unplanned) out.text(`  note: no archive file exists for ${u} in this span (funding of the current month is published next month); \`oitrader collect\` fetches it by REST`);
   out.text(
     `${report.files.length} files: ${report.inserted} rows new, ${report.updated} changed, ${report.rejected} rejected, ${report.missing} missing files, ${report.failed} failed files`,
   );
