@@ -84,12 +84,19 @@ export async function runCollect(config: Config, out: Output, options: { forSeco
   let summary: CollectSummary | undefined;
   try {
     await collector.start();
-    out.text('backfill done; streaming (Ctrl-C stops cleanly)');
+    const st = collector.stats;
+    out.text(
+      st.backfilledCandles + st.backfilledPoints > 0
+        ? `backfilled ${st.backfilledCandles} candles and ${st.backfilledPoints} OI/ratio/funding points; streaming (Ctrl-C stops cleanly)`
+        : 'nothing to backfill: the store is up to date; streaming (Ctrl-C stops cleanly)',
+    );
     await stopped;
   } finally {
     for (const signal of stopSignals) process.removeListener(signal, wake);
     const { unflushedJobs } = await collector.stop();
-    await sql.close();
+    await sql.close().catch(() => undefined);
+    // Writes that never reached the database: say so and fail, so a supervisor notices (REST refetches them).
+    if (unflushedJobs > 0) process.exitCode = 1;
     summary = { stats: collector.stats, storeLatencyMs: latencyPercentiles(latencies), closeToRowMs: latencyPercentiles(closeToRow), unflushedJobs };
     printSummary(out, summary);
   }

@@ -179,9 +179,15 @@ export class Collector {
     this.#every(5 * 60_000, () => this.#o.symbols.forEach((s) => void this.#scheduleSeries(s)));
   }
 
-  /** Graceful stop: close the streams, let running backfills end, write health, flush the queue. */
-  async stop(timeoutMs = 10_000): Promise<{ unflushedJobs: number }> {
-    if (this.#stopCalled) return { unflushedJobs: await this.queue.flush(timeoutMs) };
+  /**
+   * Stop with a deadline: close the streams, give running backfills (a REST
+   * page in flight, possibly retrying against an unreachable exchange) at most
+   * `timeoutMs` (they stop at their next page: nothing is lost, the store is
+   * the cursor), write health, flush the queue for at most `timeoutMs`, then
+   * close it: what could not be written is reported, never retried forever.
+   */
+  async stop(timeoutMs = 3_000): Promise<{ unflushedJobs: number; unflushedRows: number }> {
+    if (this.#stopCalled) return { unflushedJobs: this.queue.stats.pendingJobs, unflushedRows: this.queue.stats.pendingRows };
     this.#stopCalled = true;
     this.#stopped = true;
     for (const timer of this.#timers) clearTimeout(timer);
@@ -190,9 +196,11 @@ export class Collector {
     await Promise.race([Promise.allSettled([...this.#running.values()]), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
     this.#writeHealth();
     this.#ingestLog({ level: 'info', dataset: 'collector', message: 'collector stopped', detail: { ...this.stats } });
-    const unflushedJobs = await this.queue.flush(timeoutMs);
-    if (unflushedJobs > 0) this.#log.error('stopping with writes that could not be flushed', { jobs: unflushedJobs, rows: this.queue.stats.pendingRows });
-    return { unflushedJobs };
+    await this.queue.flush(timeoutMs);
+    const unflushedRows = this.queue.stats.pendingRows;
+    const unflushedJobs = this.queue.close();
+    if (unflushedJobs > 0) this.#log.error('stopping with writes that could not be flushed; REST refetches them on the next start', { jobs: unflushedJobs, rows: unflushedRows });
+    return { unflushedJobs, unflushedRows };
   }
 
   async #loadCursors(): Promise<void> {
