@@ -11,7 +11,7 @@ import {
   type RestClientOptions,
   type RestEvent,
 } from '@oitrader/binance';
-import { createLogger, DAY_MS, timeframeMs, type Logger, type Timeframe } from '@oitrader/core';
+import { createLogger, DAY_MS, OitraderError, timeframeMs, type Logger, type Timeframe } from '@oitrader/core';
 import { importArchive } from '../import/archive-import.ts';
 import { findStoredGaps } from '../quality/stored-gaps.ts';
 import { bulkUpsert, type Batch } from '../store/bulk-upsert.ts';
@@ -161,6 +161,7 @@ export class Collector {
   /** Backfills, then opens the streams. Resolves once the first backfill has been queued and the streams started. */
   async start(): Promise<void> {
     this.#ingestLog({ level: 'info', dataset: 'collector', message: `collector starting: ${this.#o.symbols.join(', ')} × ${this.#o.timeframes.join(', ')}`, detail: { streams: this.#streams.length } });
+    await this.#checkSymbols();
     await this.#loadCursors();
     if (this.#o.archive) await this.#importArchive(this.#o.archive);
     await Promise.all(this.#o.symbols.map((symbol) => this.#backfillSymbol(symbol)));
@@ -211,6 +212,29 @@ export class Collector {
     const unflushedJobs = this.queue.close();
     if (unflushedJobs > 0) this.#log.error('stopping with writes that could not be flushed; REST refetches them on the next start', { jobs: unflushedJobs, rows: unflushedRows });
     return { unflushedJobs, unflushedRows };
+  }
+
+  /**
+   * A well-formed symbol the exchange does not list would be asked for every 30 s
+   * forever (-1121 Invalid symbol): refuse it at start instead. When exchangeInfo
+   * itself cannot be fetched the check is skipped (logged); the backfill retries.
+   */
+  async #checkSymbols(): Promise<void> {
+    let listed: Set<string>;
+    try {
+      listed = new Set((await this.market.exchangeInfo()).map((s) => s.symbol));
+    } catch (error) {
+      if (error instanceof BinanceBannedError) throw error;
+      this.#log.warn('could not fetch exchangeInfo to check the symbols; continuing', { error: (error as Error).message });
+      return;
+    }
+    const unknown = this.#o.symbols.filter((s) => !listed.has(s));
+    if (unknown.length > 0) {
+      throw new OitraderError(`the exchange does not list ${unknown.join(', ')} (USDⓈ-M exchangeInfo)`, {
+        hint: 'fix data.symbols in config.yaml: use symbols Binance USDⓈ-M futures lists, e.g. SOLUSDT, BTCUSDT',
+        exitCode: 2,
+      });
+    }
   }
 
   async #loadCursors(): Promise<void> {

@@ -50,3 +50,21 @@ for (const engine of await testEngines()) {
     });
   });
 }
+
+describe('reliability: the collector refuses symbols the exchange does not list (issue 18 item 15)', () => {
+  it('a well-formed but unknown symbol stops the start with a one-line error instead of retrying -1121 forever', async () => {
+    const ds = await loadReplayDataset(SAMPLE_ARCHIVE, SYMBOL);
+    const sim = await SimServer.start({ datasets: [ds], clock: new SimClock(ds.klines.get('5m')![0].openTime + 86_400_000) });
+    const [engine] = await testEngines();
+    const sql = await engine.open();
+    const collector = new Collector({ sql, restUrl: sim.restUrl, wsUrl: sim.wsUrl, symbols: [SYMBOL, 'NOSUCHUSDT'], timeframes: ['5m'], oiPeriods: ['5m'], startMs: ds.klines.get('5m')![0].openTime, log: silentLogger });
+    try {
+      await assert.rejects(collector.start(), /the exchange does not list NOSUCHUSDT/);
+      assert.equal(sim.stats.requestsByPath['/fapi/v1/klines'] ?? 0, 0, 'nothing may be backfilled for a configuration with an unknown symbol');
+    } finally {
+      await collector.stop();
+      await sim.close();
+      await sql.close();
+    }
+  });
+});
