@@ -59,7 +59,7 @@ describe('oitrader collect against the simulator', () => {
   it('backfills, streams, and on SIGTERM flushes, prints its summary and exits 0 with a gap-free table', async () => {
     const run = startCli(['--config', config, 'collect', '--no-archive']);
     const deadline = Date.now() + 30_000;
-    while (!/backfill done/.test(run.output().stdout)) {
+    while (!/; streaming \(Ctrl-C/.test(run.output().stdout)) {
       assert.ok(Date.now() < deadline, `never finished the backfill: ${run.output().stderr}`);
       await new Promise((r) => setTimeout(r, 50));
     }
