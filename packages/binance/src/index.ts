@@ -9,6 +9,7 @@ export * from './rest/rest-client.ts';
 export * from './rest/market-data.ts';
 export * from './ws/stream-messages.ts';
 export * from './ws/combined-stream.ts';
+export * from './ws/stream-routing.ts';
 export * from './usdm/types.ts';
 export * from './usdm/errors.ts';
 export * from './usdm/client-id.ts';

@@ -14,6 +14,8 @@ export interface OrderRequest {
   triggerUsd?: number;
   /** May only shrink the position; cancelled when the position is gone. */
   reduceOnly?: boolean;
+  /** Caller's label, copied onto the fill (the simulator maps fills back to exchange order ids with it). */
+  tag?: string;
 }
 
 export interface Rejection {
@@ -190,7 +192,7 @@ export class SimulatedExchange {
       this.#reject(timeMs, order, refusal);
       return;
     }
-    a.fill(timeMs, order.side, qty, priceUsd, feeRate, liquidity, reason);
+    a.fill(timeMs, order.side, qty, priceUsd, feeRate, liquidity, reason, order.tag);
   }
 
   #reject(timeMs: number, order: OrderRequest, reason: string): false {
