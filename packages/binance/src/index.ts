@@ -18,3 +18,5 @@ export * from './usdm/mapper.ts';
 export * from './usdm/signer.ts';
 export * from './usdm/client.ts';
 export * from './usdm/user-stream.ts';
+export * from './usdm/setup-check.ts';
+export * from './usdm/endpoints.ts';
