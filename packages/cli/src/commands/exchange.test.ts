@@ -50,7 +50,7 @@ describe('oitrader exchange check against the simulator', () => {
   it('refuses a hedge-mode account as a blocker, and says ready once everything is set', async () => {
     sim.trading.engine.hedgeMode = true;
     let { stdout } = await run(['--config', config, 'exchange', 'check']);
-    assert.match(stdout, /BLOCKED  the account is in hedge mode/);
+    assert.match(stdout, /BLOCKED {2}the account is in hedge mode/);
     sim.trading.engine.hedgeMode = false;
     sim.trading.engine.setMarginType('XRPUSDT', 'ISOLATED');
     sim.trading.engine.setLeverage('XRPUSDT', 5);
