@@ -186,6 +186,51 @@ describe('money-path faults: the client ends with the true state and never dupli
     }
   });
 
+  it('process killed before sending, after the exchange accepted, and after the answer: the restarted client places each entry and stop exactly once', async () => {
+    const decision = (step: number) => ({
+      entry: makeClientId({ prefix: 'kill', intent: 'entry', symbol: 'SOLUSDT', candleTimeMs: T0 + step * FIVE_MIN_MS, attempt: 0 }),
+      stop: makeClientId({ prefix: 'kill', intent: 'stop', symbol: 'SOLUSDT', candleTimeMs: T0 + step * FIVE_MIN_MS, attempt: 0 }),
+    });
+    const entry = (clientOrderId: string) => ({ symbol: 'SOLUSDT', side: 'BUY' as const, type: 'MARKET' as const, qtyBase: 1, clientOrderId });
+    const stop = (clientAlgoId: string) => ({ symbol: 'SOLUSDT', side: 'SELL' as const, type: 'STOP_MARKET' as const, triggerPriceUsd: 40, qtyBase: 1, reduceOnly: true, clientAlgoId });
+    // A process that dies once its request is on the wire: the answer is never read, nothing after it runs.
+    const dying: typeof fetch = async (input, init) => {
+      await fetch(input, { ...init, signal: undefined });
+      return new Promise<Response>(() => {});
+    };
+
+    // 1. Killed before sending: nothing exists, the restart places it.
+    const one = decision(1);
+    const restarted1 = newClient();
+    await restarted1.ensureOrder(entry(one.entry));
+    await restarted1.ensureAlgoOrder(stop(one.stop));
+
+    // 2. Killed after the exchange accepted the entry, before the answer.
+    const two = decision(2);
+    void newClient({ fetch: dying, requestTimeoutMs: 60_000 }).placeOrder(entry(two.entry));
+    await waitFor('the dying process to reach the exchange', () => countAll(two.entry) === 1);
+    const restarted2 = newClient();
+    assert.equal((await restarted2.ensureOrder(entry(two.entry))).status, 'FILLED', 'the restart finds the entry the dead process placed');
+    void newClient({ fetch: dying, requestTimeoutMs: 60_000 }).placeAlgoOrder(stop(two.stop));
+    await waitFor('the dying stop to reach the exchange', async () => (await restarted2.queryAlgoOrder({ clientAlgoId: two.stop })) !== undefined);
+    await restarted2.ensureAlgoOrder(stop(two.stop));
+
+    // 3. Killed after the answer arrived but before it was recorded.
+    const three = decision(3);
+    await newClient().placeOrder(entry(three.entry));
+    await newClient().placeAlgoOrder(stop(three.stop));
+    const restarted3 = newClient();
+    await restarted3.ensureOrder(entry(three.entry));
+    await restarted3.ensureAlgoOrder(stop(three.stop));
+
+    for (const d of [one, two, three]) assert.equal(countAll(d.entry), 1, `entry ${d.entry} was placed ${countAll(d.entry)} times`);
+    assert.equal(await position(), 3, 'three decisions, three entries of 1');
+    const stops = await restarted3.openAlgoOrders('SOLUSDT');
+    assert.deepEqual(stops.map((a) => a.clientAlgoId).sort(), [one.stop, two.stop, three.stop].sort(), 'exactly one stop per decision');
+    await restarted3.cancelAllAlgoOrders('SOLUSDT');
+    await flatten(restarted3);
+  });
+
   it('a wrong key or secret is refused as fatal, and neither appears in the error', async () => {
     const wrongSecret = new UsdmClient({ restUrl: sim.restUrl, apiKey: KEY, secret: 'wrongSecretXXXX', clock: sim.clock });
     const wrongKey = new UsdmClient({ restUrl: sim.restUrl, apiKey: 'wrongKeyYYYY', secret: SECRET, clock: sim.clock });
