@@ -13,3 +13,4 @@ export * from './collector/write-queue.ts';
 export * from './collector/book-sample.ts';
 export * from './collector/series.ts';
 export * from './collector/stream-health.ts';
+export * from './derive/derive-timeframes.ts';

@@ -12,9 +12,12 @@ export interface OrderRequest {
   priceUsd?: number;
   /** Trigger price (stop and take-profit market orders). */
   triggerUsd?: number;
-  /** May only shrink the position; cancelled when the position is gone. */
+  /**
+   * May only shrink the position. A position's reduce-only orders (its stop and
+   * take-profit) are one group: the fill that closes the position cancels the rest.
+   */
   reduceOnly?: boolean;
-  /** Caller's label, copied onto the fill (the simulator maps fills back to exchange order ids with it). */
+  /** The caller's label: a strategy cancels or replaces the order by it (`cancel(tag)`); it is copied onto the fill (the simulator maps fills back to exchange order ids with it). */
   tag?: string;
 }
 
@@ -105,6 +108,13 @@ export class SimulatedExchange {
     this.#pending = [];
   }
 
+  /** Cancels the pending orders carrying `tag`; returns how many. */
+  cancel(tag: string): number {
+    const before = this.#pending.length;
+    this.#pending = this.#pending.filter((o) => o.tag !== tag);
+    return before - this.#pending.length;
+  }
+
   /** Funding settles at a bar's open for the position carried into it. */
   settleFunding(rate: number, markPriceUsd: number): void {
     this.account.applyFunding(rate, markPriceUsd);
@@ -193,6 +203,8 @@ export class SimulatedExchange {
       return;
     }
     a.fill(timeMs, order.side, qty, priceUsd, feeRate, liquidity, reason, order.tag);
+    // One-cancels-the-other: once the position is gone, its remaining stop and target are cancelled at once.
+    if (a.qtyBase === 0) this.#pending = this.#pending.filter((o) => !o.reduceOnly);
   }
 
   #reject(timeMs: number, order: OrderRequest, reason: string): false {

@@ -6,9 +6,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { loadReplayDataset, SimClock, SimServer, SIM_API_KEY, SIM_SECRET } from '@oitrader/sim';
-import { SAMPLE_ARCHIVE } from './demo.ts';
 import { EXIT_NEEDS_CHANGES } from './exchange.ts';
 
+/** The XRPUSDT week fixture (data/fixtures/xrpusdt-2021-week): real candles, so the simulator has prices. */
+const FIXTURE_ARCHIVE = fileURLToPath(new URL('../../../../data/fixtures/xrpusdt-2021-week/binance-archive', import.meta.url));
 const BIN = fileURLToPath(new URL('../../bin/oitrader.mjs', import.meta.url));
 
 /** Runs the CLI in a child process (the simulator keeps serving in this one); keys come only from the config file. */
@@ -29,7 +30,7 @@ describe('oitrader exchange check against the simulator', () => {
   let config: string;
 
   before(async () => {
-    const ds = await loadReplayDataset(SAMPLE_ARCHIVE, 'XRPUSDT');
+    const ds = await loadReplayDataset(FIXTURE_ARCHIVE, 'XRPUSDT');
     sim = await SimServer.start({ datasets: [ds], clock: new SimClock(ds.klines.get('5m')![0].openTime + 86_400_000) });
     config = join(mkdtempSync(join(tmpdir(), 'oitrader-exchange-')), 'config.yaml');
     writeFileSync(config, ['binance:', `  rest_url: ${sim.restUrl}`, `  ws_url: ${sim.wsUrl}`, `  api_key: ${SIM_API_KEY}`, `  secret: ${SIM_SECRET}`, 'trading:', '  leverage: 5', 'data:', '  symbols: [XRPUSDT]', ''].join('\n'));

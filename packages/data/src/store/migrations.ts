@@ -50,6 +50,97 @@ export const MIGRATIONS: Migration[] = [
 );`,
     ].join('\n'),
   },
+  {
+    version: 2,
+    name: 'trading bot state',
+    // The bot's own record (packages/live): what it decided, sent, got filled and held, so a
+    // restart resumes from the database and reconciliation can compare it with the exchange.
+    sql: `CREATE TABLE IF NOT EXISTS bot_control (
+  bot text PRIMARY KEY,
+  mode text NOT NULL,
+  symbol text NOT NULL,
+  session_start timestamptz NOT NULL,
+  killed boolean NOT NULL DEFAULT false,
+  kill_reason text,
+  flatten_requested boolean NOT NULL DEFAULT false,
+  last_candle timestamptz,
+  state jsonb,
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS bot_decisions (
+  bot text NOT NULL,
+  symbol text NOT NULL,
+  candle_time timestamptz NOT NULL,
+  action text NOT NULL,
+  allowed boolean NOT NULL,
+  reason text NOT NULL,
+  qty_base float8,
+  price_usd float8,
+  stop_usd float8,
+  detail jsonb,
+  decided_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (bot, symbol, candle_time)
+);
+CREATE TABLE IF NOT EXISTS bot_orders (
+  client_order_id text PRIMARY KEY,
+  bot text NOT NULL,
+  symbol text NOT NULL,
+  candle_time timestamptz NOT NULL,
+  intent text NOT NULL,
+  side text NOT NULL,
+  type text NOT NULL,
+  qty_base float8 NOT NULL,
+  price_usd float8,
+  trigger_usd float8,
+  reduce_only boolean NOT NULL DEFAULT false,
+  status text NOT NULL,
+  exchange_order_id text,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS bot_orders_bot_idx ON bot_orders (bot, symbol, candle_time);
+CREATE TABLE IF NOT EXISTS bot_fills (
+  fill_id text PRIMARY KEY,
+  bot text NOT NULL,
+  symbol text NOT NULL,
+  client_order_id text,
+  time timestamptz NOT NULL,
+  side text NOT NULL,
+  qty_base float8 NOT NULL,
+  price_usd float8 NOT NULL,
+  fee_usd float8 NOT NULL,
+  liquidity text NOT NULL,
+  reason text NOT NULL
+);
+CREATE INDEX IF NOT EXISTS bot_fills_bot_idx ON bot_fills (bot, symbol, time);
+CREATE TABLE IF NOT EXISTS bot_positions (
+  bot text NOT NULL,
+  symbol text NOT NULL,
+  qty_base float8 NOT NULL,
+  entry_price_usd float8 NOT NULL,
+  liquidation_price_usd float8,
+  stop_usd float8,
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (bot, symbol)
+);
+CREATE TABLE IF NOT EXISTS bot_equity (
+  bot text NOT NULL,
+  time timestamptz NOT NULL,
+  equity_usd float8 NOT NULL,
+  wallet_usd float8 NOT NULL,
+  available_usd float8 NOT NULL,
+  qty_base float8 NOT NULL,
+  PRIMARY KEY (bot, time)
+);
+CREATE TABLE IF NOT EXISTS bot_risk_events (
+  id bigserial PRIMARY KEY,
+  bot text NOT NULL,
+  time timestamptz NOT NULL,
+  kind text NOT NULL,
+  message text NOT NULL,
+  UNIQUE (bot, time, kind)
+);`,
+  },
 ];
 
 const HYPERTABLES: Array<[MarketTable, string]> = [
@@ -67,23 +158,33 @@ export interface MigrateResult {
   timescale: boolean;
 }
 
-/** Applies pending migrations, each in its own transaction, then the optional TimescaleDB layer. */
+/** Any constant, the same in every process: migrations of one database run one at a time. */
+const MIGRATION_LOCK_KEY = 7_242_001;
+
+/**
+ * Applies pending migrations in one transaction, then the optional TimescaleDB
+ * layer. Two processes starting at once (two imports, the collector and the
+ * bot) would race on CREATE TABLE and both apply version 1; the transaction's
+ * advisory lock makes the second wait and then find nothing to do.
+ */
 export async function migrate(sql: SqlExecutor): Promise<MigrateResult> {
-  await sql.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+  const applied = await sql.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
+    await tx.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
   version int PRIMARY KEY,
   name text NOT NULL,
   applied_at timestamptz NOT NULL DEFAULT now()
 );`);
-  const done = new Set((await sql.query<{ version: number }>('SELECT version FROM schema_migrations')).map((r) => Number(r.version)));
-  const applied: number[] = [];
-  for (const migration of MIGRATIONS) {
-    if (done.has(migration.version)) continue;
-    await sql.transaction(async (tx) => {
+    const done = new Set((await tx.query<{ version: number }>('SELECT version FROM schema_migrations')).map((r) => Number(r.version)));
+    const versions: number[] = [];
+    for (const migration of MIGRATIONS) {
+      if (done.has(migration.version)) continue;
       await tx.exec(migration.sql);
       await tx.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [migration.version, migration.name]);
-    });
-    applied.push(migration.version);
-  }
+      versions.push(migration.version);
+    }
+    return versions;
+  });
   const timescale = await enableTimescale(sql);
   return { applied, timescale };
 }
