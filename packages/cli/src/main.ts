@@ -5,6 +5,7 @@ import { registerCollectCommand } from './commands/collect.ts';
 import { registerDataCommands } from './commands/data.ts';
 import { registerDbCommands } from './commands/db.ts';
 import { registerDemoCommand } from './commands/demo.ts';
+import { registerExchangeCommands } from './commands/exchange.ts';
 import { registerFeatureCommands } from './commands/features.ts';
 import { registerSimCommand } from './commands/sim.ts';
 import { registerTrainCommands } from './commands/train.ts';
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerPredictCommand(program);
   registerBacktestCommand(program);
   registerDemoCommand(program);
+  registerExchangeCommands(program);
   return program;
 }
 

@@ -29,6 +29,8 @@ export interface Fill {
   feeUsd: number;
   liquidity: 'maker' | 'taker';
   reason: ExitReason;
+  /** The order's tag, when it had one. */
+  tag?: string;
 }
 
 /**
@@ -101,7 +103,7 @@ export class IsolatedAccount {
   }
 
   /** Applies a fill: increases, reduces, closes or flips the position. */
-  fill(timeMs: number, side: Side, qtyBase: number, priceUsd: number, feeRate: number, liquidity: 'maker' | 'taker', reason: ExitReason): Fill {
+  fill(timeMs: number, side: Side, qtyBase: number, priceUsd: number, feeRate: number, liquidity: 'maker' | 'taker', reason: ExitReason, tag?: string): Fill {
     const signed = side === 'buy' ? qtyBase : -qtyBase;
     const feeUsd = qtyBase * priceUsd * feeRate;
     this.walletUsd -= feeUsd;
@@ -129,7 +131,7 @@ export class IsolatedAccount {
       this.#openFeesUsd += feeLeft;
     }
     this.#updateLiquidationPrice();
-    const fill: Fill = { timeMs, side, qtyBase, priceUsd, feeUsd, liquidity, reason };
+    const fill: Fill = tag === undefined ? { timeMs, side, qtyBase, priceUsd, feeUsd, liquidity, reason } : { timeMs, side, qtyBase, priceUsd, feeUsd, liquidity, reason, tag };
     this.fills.push(fill);
     return fill;
   }

@@ -18,7 +18,7 @@ export interface OrderRequest {
    * take-profit) are one group: the fill that closes the position cancels the rest.
    */
   reduceOnly?: boolean;
-  /** The strategy's own label, so it can cancel or replace this order later (`cancel(tag)`). */
+  /** The caller's label: a strategy cancels or replaces the order by it (`cancel(tag)`); it is copied onto the fill (the simulator maps fills back to exchange order ids with it). */
   tag?: string;
 }
 
@@ -224,7 +224,7 @@ export class SimulatedExchange {
       this.#reject(timeMs, order, refusal);
       return;
     }
-    a.fill(timeMs, order.side, qty, priceUsd, feeRate, liquidity, reason);
+    a.fill(timeMs, order.side, qty, priceUsd, feeRate, liquidity, reason, order.tag);
     // One-cancels-the-other: once the position is gone, its remaining stop and target are cancelled at once.
     if (a.qtyBase === 0) this.#pending = this.#pending.filter((o) => !o.reduceOnly);
   }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { formatUtc, numberFlag, parseUtcTimeMs } from '@oitrader/core';
-import { datasetSpan, loadReplayDataset, SimClock, SimServer } from '@oitrader/sim';
+import { datasetSpan, loadReplayDataset, SimClock, SimServer, SIM_API_KEY } from '@oitrader/sim';
 import { createOutput } from '../output.ts';
 import type { GlobalOptions } from '../context.ts';
 import { SAMPLE_ARCHIVE } from './demo.ts';
@@ -34,9 +34,10 @@ export function registerSimCommand(program: Command): void {
       const sim = await SimServer.start({ datasets: [dataset], clock: new SimClock(start, speed), port, archiveDir: flags.archive });
       out.text(`simulator replaying ${flags.symbol} from ${dataset.provenance}: ${formatUtc(span.start)} … ${formatUtc(span.end)} (${span.interval})`);
       out.text(`market time ${formatUtc(start)} at ${speed === 0 ? 'stepped (POST /sim/clock {"advanceMs": 300000})' : `${speed}×`}`);
-      out.text(`REST ${sim.restUrl}   streams ${sim.wsUrl}/stream?streams=…   archive ${sim.restUrl}/data/futures/um/…`);
+      out.text(`REST ${sim.restUrl}   streams ${sim.wsUrl}/market/stream?streams=… and ${sim.wsUrl}/public/… (the legacy /stream root is silent, as on Binance)   archive ${sim.restUrl}/data/futures/um/…`);
+      out.text(`trading: signed REST with the key ${SIM_API_KEY} and the test secret of docs/phase-5-exchange.md, user data at ${sim.wsUrl}/private/ws?listenKey=…`);
       out.text(`point the collector at it:  binance: { rest_url: "${sim.restUrl}", ws_url: "${sim.wsUrl}" }  data: { symbols: [${flags.symbol}] }`);
-      out.text('faults: POST /sim/faults {"rest": {"tooManyRequests": 3}}, POST /sim/drop-streams; state: GET /sim/state');
+      out.text('faults: POST /sim/faults {"rest": {"tooManyRequests": 3}} or {"trading": {"timeoutAfterAccept": 1}}, POST /sim/drop-streams, /sim/drop-user-streams, /sim/expire-listen-keys; state: GET /sim/state');
       out.result({ restUrl: sim.restUrl, wsUrl: sim.wsUrl, start, speed });
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);

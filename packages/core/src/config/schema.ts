@@ -86,6 +86,12 @@ const binance = z
     testnet: z.boolean().default(true),
     rest_url: z.string().default(''),
     ws_url: z.string().default(''),
+    /** Signed trading REST; empty = rest_url when set (the simulator), else demo-fapi.binance.com (testnet: true) or fapi.binance.com. */
+    trade_rest_url: z.string().default(''),
+    /** User-data stream base; empty = <ws_url>/private when ws_url is set, else demo or live /private. */
+    private_ws_url: z.string().default(''),
+    /** Binance's recvWindow for signed requests, ms. */
+    recv_window_ms: z.number().int().min(1000).max(60_000).default(5000),
   })
   .prefault({});
 
