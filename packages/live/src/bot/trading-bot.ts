@@ -223,7 +223,8 @@ export class TradingBot {
     for (const f of storedFills) this.events.emit('fill', f);
     for (const r of riskEvents) {
       this.events.emit('risk', r);
-      this.#log.warn(`risk: ${r.message}`);
+      if (r.kind === 'day_start') this.#log.info(`risk: ${r.message}`);
+      else this.#log.warn(`risk: ${r.message}`);
     }
     this.events.emit('equity', step.equity);
   }
