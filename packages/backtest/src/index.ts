@@ -11,3 +11,4 @@ export * from './metrics/metrics.ts';
 export * from './report/html-report.ts';
 export * from './risk/risk-manager.ts';
 export * from './risk/risk-managed-strategy.ts';
+export * from './strategies/ml-signal.ts';

@@ -160,7 +160,10 @@ export class RiskManagedStrategy implements Strategy {
       return [closeOrder(ctx.qtyBase)];
     }
     const side = s.desired > 0 ? 'long' : 'short';
-    const stopUsd = roundToStep(ctx.closeUsd * (1 - s.desired * o.stopLoss), o.filters.tickSize, 'nearest');
+    // The inner strategy may name its own stop and target (e.g. ATR multiples) next to its entry; else the configured stop-loss fraction.
+    const innerStop = entries.length > 0 ? asked.find((order) => order.type === 'stop')?.triggerUsd : undefined;
+    const innerTarget = entries.length > 0 ? asked.find((order) => order.type === 'take_profit')?.triggerUsd : undefined;
+    const stopUsd = roundToStep(innerStop ?? ctx.closeUsd * (1 - s.desired * o.stopLoss), o.filters.tickSize, 'nearest');
     const d = decideEntry(this.#risk(ctx.equityUsd, now), o.limits, {
       side,
       entryPriceUsd: ctx.closeUsd,
@@ -177,10 +180,13 @@ export class RiskManagedStrategy implements Strategy {
     decision('enter', d.allowed, d.reason, d.qtyBase, stopUsd);
     if (!d.allowed) return NONE;
     const exitSide = side === 'long' ? 'sell' : 'buy';
-    return [
+    const orders: OrderRequest[] = [
       { type: 'market', side: side === 'long' ? 'buy' : 'sell', qtyBase: d.qtyBase },
       { type: 'stop', side: exitSide, qtyBase: d.qtyBase, triggerUsd: stopUsd, reduceOnly: true },
     ];
+    const targetOk = innerTarget !== undefined && (side === 'long' ? innerTarget > ctx.closeUsd : innerTarget < ctx.closeUsd);
+    if (targetOk) orders.push({ type: 'take_profit', side: exitSide, qtyBase: d.qtyBase, triggerUsd: roundToStep(innerTarget, o.filters.tickSize, 'nearest'), reduceOnly: true });
+    return orders;
   }
 
   #risk(equityUsd: number, nowMs: number): RiskState {
