@@ -244,6 +244,9 @@ export class TradingBot {
       availableUsd: account.availableUsd,
       leverage: o.execution.leverage ?? 5,
       minNotionalUsd: filtersFor(o.symbol).minNotionalUsd,
+      filters: filtersFor(o.symbol),
+      pendingOrders: this.venue.pendingOrders(),
+      cancel: (tag: string) => this.venue.cancel(tag),
       value(column: string, barsAgo = 0): number {
         if (barsAgo < 0) throw new OitraderError(`strategy ${strategyName} asked for ${column} ${-barsAgo} bars in the future`);
         const i = index - barsAgo;
