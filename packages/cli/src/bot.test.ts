@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -95,14 +95,19 @@ describe('oitrader bot: kill -9 at every step, restart, same trades', () => {
     });
   }
 
-  it('live mode without --live refuses with a clear message, and no key or secret reaches the output', () => {
+  it('live mode without --live refuses with a clear message, and no key or secret reaches the output or the log file', () => {
     const refused = run('lv', ['bot', 'run'], {}, '  mode: live\n');
     assert.equal(refused.status, 2, refused.out);
     assert.match(refused.out, /trading\.mode is live but --live is missing/);
     const withFlag = run('lv', ['bot', 'run', '--live'], {}, '  mode: live\n');
     assert.match(withFlag.out, /leverage ≤ 5x/, 'live mode prints the limits it would use before anything else');
-    for (const r of [refused, withFlag, run('lv', ['bot', 'status'])]) {
-      assert.ok(!r.out.includes(SECRET_KEY) && !r.out.includes(SECRET), `a secret reached the output: ${r.out}`);
+    const logFile = join(dir, 'logs', 'bot.log');
+    const paper = run('lg', ['bot', 'run', '--replay', '--from', '2025-12-02T20:00:00Z', '--log-file', logFile]);
+    assert.equal(paper.status, 0, paper.out);
+    const log = readFileSync(logFile, 'utf8');
+    assert.ok(log.length > 0, 'the bot wrote no log lines to --log-file');
+    for (const text of [refused.out, withFlag.out, paper.out, log, run('lv', ['bot', 'status']).out]) {
+      assert.ok(!text.includes(SECRET_KEY) && !text.includes(SECRET), `a secret reached the output or log: ${text.slice(0, 300)}`);
     }
   });
 

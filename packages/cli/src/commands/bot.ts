@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { baselineByName, riskLimitsFromConfig } from '@oitrader/backtest';
 import { createLogger, OitraderError, parseUtcTimeMs, timeframeMs, type Config, type Logger } from '@oitrader/core';
@@ -13,6 +14,7 @@ interface RunFlags extends GlobalOptions {
   replay?: boolean;
   from?: string;
   for?: string;
+  logFile?: string;
 }
 
 export function registerBotCommands(program: Command): void {
@@ -24,6 +26,7 @@ export function registerBotCommands(program: Command): void {
     .option('--replay', 'step every stored closed candle of the session, then exit (decisions on each candle close)')
     .option('--from <time>', 'session start for a new bot (UTC date or ISO time; default: the newest closed candle)')
     .option('--for <seconds>', 'stop after this many seconds (default: until SIGINT or SIGTERM)')
+    .option('--log-file <path>', 'also append the log lines (secrets redacted) to this file')
     .action(async (_flags, command: Command) => {
       const flags = command.optsWithGlobals<RunFlags>();
       const { config, out } = commandContext(flags);
@@ -138,7 +141,7 @@ export async function runBot(config: Config, out: Output, flags: RunFlags): Prom
   const strategy = baselineByName(b.strategy);
   const target = storeTargetFromConfig(config);
   const { sql } = await openStore(target);
-  const log = createLogger('bot');
+  const log = createLogger('bot', flags.logFile ? { write: teeTo(flags.logFile) } : {});
   const store = new BotStore(sql);
   const barMs = timeframeMs(b.timeframe);
   const abort = new AbortController();
@@ -242,6 +245,15 @@ function crashPointFromEnv(): { point: CrashPoint; count: number } | undefined {
   if (!value) return undefined;
   const [point, count] = value.split(':');
   return { point: point as CrashPoint, count: Number(count ?? 1) };
+}
+
+/** Log lines (already redacted by the logger) to stderr and appended to `file`. */
+function teeTo(file: string): (line: string) => void {
+  mkdirSync(dirname(file), { recursive: true });
+  return (line) => {
+    process.stderr.write(`${line}\n`);
+    appendFileSync(file, `${line}\n`);
+  };
 }
 
 /** The loader warns about absent series on every load; once per message is enough for a loop. */
