@@ -45,7 +45,7 @@ export interface TradingBotOptions {
   crashAt?: { point: CrashPoint; count: number };
 }
 
-const intentOf = (order: OrderRequest): OrderIntent => (order.type === 'stop' ? 'stop' : order.reduceOnly ? 'exit' : 'entry');
+const intentOf = (order: OrderRequest): OrderIntent => (order.type === 'stop' ? 'stop' : order.type === 'take_profit' ? 'target' : order.reduceOnly ? 'exit' : 'entry');
 
 /**
  * The bot loop's core: one step per closed candle — venue fills → equity →

@@ -17,7 +17,7 @@ export interface BotControl {
   state: unknown;
 }
 
-export type OrderIntent = 'entry' | 'exit' | 'stop';
+export type OrderIntent = 'entry' | 'exit' | 'stop' | 'target';
 
 export interface StoredOrder {
   clientOrderId: string;
