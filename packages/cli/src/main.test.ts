@@ -94,6 +94,13 @@ describe('oitrader train and models', () => {
     assert.ok(oof.timeMs.length > 0, 'the run saves the ensemble\'s out-of-fold predictions');
     assertOutOfSample(oof, oof.timeMs);
     for (let i = 0; i < oof.timeMs.length; i++) assert.ok(Math.abs(oof.pShort[i] + oof.pNeutral[i] + oof.pLong[i] - 1) < 1e-6, 'probabilities sum to 1');
+    const { runPredict } = await import('./commands/predict.ts');
+    const scored = await runPredict(createOutput({ quiet: true }), join(models, 'test-run'), features, join(root, 'p.parquet'));
+    assert.equal(scored.outOfSampleRows, 0, 'rows the run trained on are never scored as if out of sample');
+    const { parquetReadObjects } = await import('hyparquet');
+    const bytes = readFileSync(join(root, 'p.parquet'));
+    const rows = await parquetReadObjects({ file: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) });
+    assert.equal(rows.length, scored.rows, 'one probability row per feature row');
     const lstm = await readOutOfFoldPredictions(join(models, 'test-run'), 'LSTM');
     assert.ok(lstm.timeMs.length >= oof.timeMs.length, 'every base model\'s out-of-fold predictions are saved too');
     const manifest = JSON.parse(readFileSync(join(models, 'test-run', 'manifest.json'), 'utf8')) as { features: string[]; metrics: Record<string, unknown> };
