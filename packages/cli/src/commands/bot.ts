@@ -39,45 +39,43 @@ export function registerBotCommands(program: Command): void {
       const { config, out } = commandContext(command.optsWithGlobals<GlobalOptions>());
       await withStore(config, async (store) => out.result(await printStatus(config, out, store)));
     });
-  bot
-    .command('kill')
-    .description('engage the kill switch: cancel all, flatten, no entries until `oitrader bot resume`')
-    .option('--reason <text>', 'recorded with the risk event', 'oitrader bot kill')
+  controlCommand(bot, 'kill', 'engage the kill switch: cancel all, flatten, no entries until `oitrader bot resume`', async (store, config, flags) => {
+    await store.setKilled(config.bot.name, true, flags.reason ?? 'oitrader bot kill');
+    return [`kill switch engaged for bot ${config.bot.name}: the running bot flattens and stops entering at its next step`, { killed: true }];
+  }).option('--reason <text>', 'recorded with the risk event', 'oitrader bot kill');
+  controlCommand(bot, 'resume', 'release the kill switch (and a drawdown halt); the daily-loss halt still lasts until the next UTC day', async (store, config) => {
+    if (existsSync(config.bot.kill_file)) {
+      throw new OitraderError(`the kill file ${config.bot.kill_file} exists, so the bot stays killed`, { hint: `remove it (rm ${config.bot.kill_file}), then run oitrader bot resume`, exitCode: 2 });
+    }
+    await store.setKilled(config.bot.name, false, '');
+    return [`bot ${config.bot.name} resumes trading at its next step`, { killed: false }];
+  });
+  controlCommand(bot, 'flatten', 'close the position at the next step without halting (the strategy may enter again)', async (store, config) => {
+    await store.requestFlatten(config.bot.name);
+    return [`bot ${config.bot.name} closes its position at its next step`, { flattenRequested: true }];
+  });
+}
+
+/** A command that changes a stored bot's control row (read by the running bot at its next step). */
+function controlCommand(
+  parent: Command,
+  name: string,
+  description: string,
+  act: (store: BotStore, config: Config, flags: GlobalOptions & { reason?: string }) => Promise<[string, Record<string, unknown>]>,
+): Command {
+  return parent
+    .command(name)
+    .description(description)
     .action(async (_flags, command: Command) => {
-      const flags = command.optsWithGlobals<GlobalOptions & { reason: string }>();
+      const flags = command.optsWithGlobals<GlobalOptions & { reason?: string }>();
       const { config, out } = commandContext(flags);
       await withStore(config, async (store) => {
-        await requireBot(store, config);
-        await store.setKilled(config.bot.name, true, flags.reason);
-        out.text(`kill switch engaged for bot ${config.bot.name}: the running bot flattens and stops entering at its next step`);
-        out.result({ bot: config.bot.name, killed: true });
-      });
-    });
-  bot
-    .command('resume')
-    .description('release the kill switch (and a drawdown halt); the daily-loss halt still lasts until the next UTC day')
-    .action(async (_flags, command: Command) => {
-      const { config, out } = commandContext(command.optsWithGlobals<GlobalOptions>());
-      if (existsSync(config.bot.kill_file)) {
-        throw new OitraderError(`the kill file ${config.bot.kill_file} exists, so the bot stays killed`, { hint: `remove it (rm ${config.bot.kill_file}), then run oitrader bot resume`, exitCode: 2 });
-      }
-      await withStore(config, async (store) => {
-        await requireBot(store, config);
-        await store.setKilled(config.bot.name, false, '');
-        out.text(`bot ${config.bot.name} resumes trading at its next step`);
-        out.result({ bot: config.bot.name, killed: false });
-      });
-    });
-  bot
-    .command('flatten')
-    .description('close the position at the next step without halting (the strategy may enter again)')
-    .action(async (_flags, command: Command) => {
-      const { config, out } = commandContext(command.optsWithGlobals<GlobalOptions>());
-      await withStore(config, async (store) => {
-        await requireBot(store, config);
-        await store.requestFlatten(config.bot.name);
-        out.text(`bot ${config.bot.name} closes its position at its next step`);
-        out.result({ bot: config.bot.name, flattenRequested: true });
+        if (!(await store.control(config.bot.name))) {
+          throw new OitraderError(`no bot named "${config.bot.name}" in ${describeTarget(storeTargetFromConfig(config))}`, { hint: 'start it with oitrader bot run (or set bot.name)', exitCode: 2 });
+        }
+        const [text, result] = await act(store, config, flags);
+        out.text(text);
+        out.result({ bot: config.bot.name, ...result });
       });
     });
 }
@@ -88,12 +86,6 @@ async function withStore<T>(config: Config, work: (store: BotStore) => Promise<T
     return await work(new BotStore(sql));
   } finally {
     await sql.close();
-  }
-}
-
-async function requireBot(store: BotStore, config: Config): Promise<void> {
-  if (!(await store.control(config.bot.name))) {
-    throw new OitraderError(`no bot named "${config.bot.name}" in ${describeTarget(storeTargetFromConfig(config))}`, { hint: 'start it with oitrader bot run (or set bot.name)', exitCode: 2 });
   }
 }
 

@@ -110,15 +110,9 @@ export class FakeUsdm implements UsdmTradingApi {
   async syncTime(): Promise<{ offsetMs: number; roundTripMs: number }> {
     return { offsetMs: 0, roundTripMs: 0 };
   }
-  exchangeInfo(): never {
-    throw new Error('FakeUsdm: exchangeInfo is not modelled');
-  }
-  leverageBrackets(): never {
-    throw new Error('FakeUsdm: leverageBrackets is not modelled');
-  }
-  commissionRate(): never {
-    throw new Error('FakeUsdm: commissionRate is not modelled');
-  }
+  exchangeInfo = notModelled('exchangeInfo is not modelled');
+  leverageBrackets = notModelled('leverageBrackets is not modelled');
+  commissionRate = notModelled('commissionRate is not modelled');
   async hedgeMode(): Promise<boolean> {
     return false;
   }
@@ -131,17 +125,15 @@ export class FakeUsdm implements UsdmTradingApi {
   async setMarginType(): Promise<'changed' | 'unchanged'> {
     return 'unchanged';
   }
-  cancelOrder(): never {
-    throw new Error('FakeUsdm: cancelOrder is not modelled');
-  }
+  cancelOrder = notModelled('cancelOrder is not modelled');
   async cancelAllOrders(): Promise<void> {}
-  createListenKey(): never {
-    throw new Error('FakeUsdm: user stream is not modelled');
-  }
-  keepAliveListenKey(): never {
-    throw new Error('FakeUsdm: user stream is not modelled');
-  }
-  closeListenKey(): never {
-    throw new Error('FakeUsdm: user stream is not modelled');
-  }
+  createListenKey = notModelled('user stream is not modelled');
+  keepAliveListenKey = notModelled('user stream is not modelled');
+  closeListenKey = notModelled('user stream is not modelled');
+}
+
+function notModelled(what: string): () => never {
+  return () => {
+    throw new Error(`FakeUsdm: ${what}`);
+  };
 }
