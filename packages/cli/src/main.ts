@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { OitraderError } from '@oitrader/core';
 import { registerBacktestCommand } from './commands/backtest.ts';
+import { registerBotCommands } from './commands/bot.ts';
 import { registerCollectCommand } from './commands/collect.ts';
 import { registerDataCommands } from './commands/data.ts';
 import { registerDbCommands } from './commands/db.ts';
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerTrainCommands(program);
   registerPredictCommand(program);
   registerBacktestCommand(program);
+  registerBotCommands(program);
   registerDemoCommand(program);
   registerExchangeCommands(program);
   return program;

@@ -4,3 +4,6 @@ export * from './venue/paper-venue.ts';
 export * from './bot/client-id.ts';
 export * from './bot/bot-events.ts';
 export * from './bot/trading-bot.ts';
+export * from './bot/bot-loop.ts';
+export * from './venue/exchange-venue.ts';
+export * from './venue/reconcile.ts';
