@@ -6,6 +6,7 @@ import { registerDataCommands } from './commands/data.ts';
 import { registerDbCommands } from './commands/db.ts';
 import { registerDemoCommand } from './commands/demo.ts';
 import { registerFeatureCommands } from './commands/features.ts';
+import { registerRlCommands } from './commands/rl.ts';
 import { registerSimCommand } from './commands/sim.ts';
 import { registerTrainCommands } from './commands/train.ts';
 
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerFeatureCommands(program);
   registerTrainCommands(program);
   registerBacktestCommand(program);
+  registerRlCommands(program);
   registerDemoCommand(program);
   return program;
 }
