@@ -125,12 +125,16 @@ async function tfjsUpdateSeconds(): Promise<number> {
 const tfjsUpdate = await tfjsUpdateSeconds();
 
 function torchUpdateSeconds(): { seconds: number; version: string; threads: string } | undefined {
-  try {
-    const out = execFileSync('python3', [fileURLToPath(new URL('./rl-ppo-update.py', import.meta.url)), String(BATCH)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim().split(' ');
-    return { seconds: Number(out[0]), version: out[1], threads: out[2] };
-  } catch {
-    return undefined;
+  // Debian's python3-torch lives in the system Python, which a pyenv python3 on PATH does not see.
+  for (const python of ['python3', '/usr/bin/python3']) {
+    try {
+      const out = execFileSync(python, [fileURLToPath(new URL('./rl-ppo-update.py', import.meta.url)), String(BATCH)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim().split(' ');
+      return { seconds: Number(out[0]), version: out[1], threads: out[2] };
+    } catch {
+      // try the next interpreter
+    }
   }
+  return undefined;
 }
 const torch = torchUpdateSeconds();
 

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { formatSummary, riskLimitsFromConfig } from '@oitrader/backtest';
@@ -153,6 +153,7 @@ export async function runRlTrain(out: Output, frame: Frame, options: RlTrainOpti
   }
   const predictions = await readOutOfFoldPredictions(join(options.modelsDir, options.modelRunId), 'ensemble');
   const runId = options.runId ?? new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
+  if (existsSync(join(options.agentsDir, runId))) throw new OitraderError(`agent ${runId} already exists in ${options.agentsDir}`, { hint: 'choose another --run-id', exitCode: 2 });
   const limits = riskLimitsFromConfig(options.trading);
   const startIndex = options.startMs === undefined ? undefined : frame.indexAtOrAfter(options.startMs);
   const endIndex = options.endMs === undefined ? undefined : frame.indexAtOrAfter(options.endMs);
