@@ -8,6 +8,7 @@
  *   npm run bench:rl
  */
 import { execFileSync } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { tensorflow } from '../packages/ml/src/lstm/tf.ts';
@@ -139,7 +140,7 @@ function torchUpdateSeconds(): { seconds: number; version: string; threads: stri
 const torch = torchUpdateSeconds();
 
 const f = (x: number) => Math.round(x).toLocaleString('en-US').padStart(9);
-console.log(`bench/rl: node ${process.version}, observation ${OBSERVATION_SIZE} values, ${ACTION_COUNT} actions, MLP 64-64 (policy and value)`);
+console.log(`bench/rl: node ${process.version}, load average ${loadavg()[0].toFixed(1)} on this machine (figures scale with it; the ratios are measured side by side), observation ${OBSERVATION_SIZE} values, ${ACTION_COUNT} actions, MLP 64-64 (policy and value)`);
 console.log(`FuturesTradingEnv alone (real XRPUSDT 5m week, random valid actions): ${f(envRate)} env-steps/s`);
 console.log(`PPO training end to end (4 envs × n_steps ${N}, batch ${BATCH}, ${EPOCHS} epochs): ${f(ppoRate)} env-steps/s = ${(ppoRate / GUIDE_STEPS_PER_SECOND).toFixed(1)}× the guide's ${GUIDE_STEPS_PER_SECOND} steps/s`);
 console.log(`PPO update alone (${N} samples, batch ${BATCH}, ${EPOCHS} epochs = ${(N / BATCH) * EPOCHS} minibatches):`);
