@@ -9,6 +9,7 @@ import { registerFeatureCommands } from './commands/features.ts';
 import { registerRlCommands } from './commands/rl.ts';
 import { registerSimCommand } from './commands/sim.ts';
 import { registerTrainCommands } from './commands/train.ts';
+import { registerPredictCommand } from './commands/predict.ts';
 
 export function buildProgram(): Command {
   const program = new Command('oitrader')
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerSimCommand(program);
   registerFeatureCommands(program);
   registerTrainCommands(program);
+  registerPredictCommand(program);
   registerBacktestCommand(program);
   registerRlCommands(program);
   registerDemoCommand(program);

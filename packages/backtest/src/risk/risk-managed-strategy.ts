@@ -53,6 +53,8 @@ export interface GateSnapshot {
   desired: number;
   lastQtyBase: number;
   closing: boolean;
+  /** A one-off flatten (oitrader bot flatten) is due at the next bar. */
+  flattenDue: boolean;
 }
 
 const NONE: readonly OrderRequest[] = [];
@@ -70,7 +72,7 @@ export class RiskManagedStrategy implements Strategy {
   readonly name: string;
   readonly #inner: Strategy;
   readonly #options: RiskManagedOptions;
-  #state: GateSnapshot = { risk: undefined, desired: 0, lastQtyBase: 0, closing: false };
+  #state: GateSnapshot = { risk: undefined, desired: 0, lastQtyBase: 0, closing: false, flattenDue: false };
   /** Risk events since the caller last drained them. */
   readonly events: RiskEvent[] = [];
   /** The decision of the latest bar. */
@@ -95,7 +97,7 @@ export class RiskManagedStrategy implements Strategy {
   }
 
   reset(frame: Frame): void {
-    this.#state = { risk: undefined, desired: 0, lastQtyBase: 0, closing: false };
+    this.#state = { risk: undefined, desired: 0, lastQtyBase: 0, closing: false, flattenDue: false };
     this.events.length = 0;
     this.lastDecision = undefined;
     this.#inner.reset?.(frame);
@@ -108,6 +110,12 @@ export class RiskManagedStrategy implements Strategy {
 
   resume(nowMs: number, equityUsd: number, why: string): void {
     this.#apply(resume(this.#risk(equityUsd, nowMs), nowMs, equityUsd, why));
+  }
+
+  /** Closes the position at the next bar without halting: the strategy may enter again on its next signal. */
+  requestFlatten(nowMs: number, why: string): void {
+    this.#state.flattenDue = true;
+    this.events.push({ timeMs: nowMs, kind: 'flatten', message: `flatten: ${why}` });
   }
 
   /** Feeds the circuit breaker with the outcome of an exchange request. */
@@ -131,7 +139,8 @@ export class RiskManagedStrategy implements Strategy {
     const current = Math.sign(ctx.qtyBase);
     const decision = (action: GateAction, allowed: boolean, reason: string, qtyBase = 0, stopUsd = Number.NaN): GateDecision =>
       (this.lastDecision = { timeMs: ctx.timeMs, action, side: s.desired > 0 ? 'long' : s.desired < 0 ? 'short' : undefined, allowed, reason, qtyBase, priceUsd: ctx.closeUsd, stopUsd });
-    if (mark.flatten) {
+    if (mark.flatten || s.flattenDue) {
+      s.flattenDue = false;
       s.desired = 0;
       if (current === 0) {
         decision('hold', false, 'halted');

@@ -57,7 +57,7 @@ export interface RiskState {
   killed: boolean;
 }
 
-export type RiskEventKind = 'day_start' | 'daily_loss' | 'drawdown' | 'circuit_breaker' | 'kill' | 'resume';
+export type RiskEventKind = 'day_start' | 'daily_loss' | 'drawdown' | 'circuit_breaker' | 'kill' | 'resume' | 'flatten';
 
 export interface RiskEvent {
   timeMs: number;

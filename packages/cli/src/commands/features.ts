@@ -34,10 +34,12 @@ export function registerFeatureCommands(program: Command): void {
   )
     .addOption(new Option('--horizon <bars>', 'label horizon in bars').argParser(Number).default(48))
     .addOption(new Option('--threshold <fraction>', 'label threshold on the forward return').argParser(Number).default(0.005))
+    .option('--no-calendar', 'leave out the calendar features (hour, weekday, session): on a few months they can dominate by chance')
     .action(async (_flags, command: Command) => {
-      const flags = command.optsWithGlobals<BuildFlags>();
+      const flags = command.optsWithGlobals<BuildFlags & { calendar: boolean }>();
       const { config, out } = commandContext(flags);
-      runFeatureBuild(out, await loadFrame(flags, config), flags.out, { horizon: flags.horizon, threshold: flags.threshold });
+      const engineer = flags.calendar ? undefined : new FeatureEngineer({ groups: FEATURE_GROUPS.filter((g) => g !== 'time') });
+      runFeatureBuild(out, await loadFrame(flags, config), flags.out, { horizon: flags.horizon, threshold: flags.threshold }, engineer);
     });
 
   features
@@ -73,8 +75,8 @@ export function registerFeatureCommands(program: Command): void {
   }
 }
 
-export function runFeatureBuild(out: Output, frame: Frame, dir: string, labels: { horizon: number; threshold: number }): string {
-  const dataset = buildFeatureDataset(frame, labels);
+export function runFeatureBuild(out: Output, frame: Frame, dir: string, labels: { horizon: number; threshold: number }, engineer?: FeatureEngineer): string {
+  const dataset = buildFeatureDataset(frame, labels, engineer);
   const parquet = join(dir, FEATURES_FILE);
   writeFeatureDataset(dataset, parquet, join(dir, MANIFEST_FILE));
   const m = dataset.manifest;

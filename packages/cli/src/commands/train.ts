@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { OitraderError, writeFileAtomic } from '@oitrader/core';
 import { FEATURES_FILE, MANIFEST_FILE, readFeatureDataset } from '@oitrader/features';
-import { listRuns, trainModelRun, type ClassificationReport, type RunManifest, type TrainedRun } from '@oitrader/ml';
+import { listRuns, trainModelRun, type ClassificationReport, type RunManifest, type TrainedRun, type TrainRunOptions } from '@oitrader/ml';
 import { commandContext, type GlobalOptions } from '../context.ts';
 import type { Output } from '../output.ts';
 
@@ -95,7 +95,7 @@ function codeVersion(): string {
   }
 }
 
-export async function runTrain(out: Output, featuresDir: string, modelsDir: string, options: { folds: number; trainShare: number; embargo: number; seed: number; runId?: string; searchTrials?: number; lstm?: boolean }): Promise<TrainedRun> {
+export async function runTrain(out: Output, featuresDir: string, modelsDir: string, options: Omit<TrainRunOptions, 'modelsDir' | 'codeVersion'>): Promise<TrainedRun> {
   const loaded = await readFeatureDataset(join(featuresDir, FEATURES_FILE), join(featuresDir, MANIFEST_FILE));
   const { manifest } = loaded;
   out.text(`training on ${manifest.symbol} ${manifest.timeframe}: ${loaded.time.length} rows × ${loaded.names.length} features; ${options.folds} walk-forward folds (purge ${manifest.labels.horizon}, embargo ${options.embargo}); run goes to ${modelsDir}`);

@@ -85,7 +85,10 @@ async function importFile(sql: SqlExecutor, source: ArchiveSource, file: Archive
     }
     const parsed = parseArchiveCsv(file, unzipSingleCsv(bytes, file.path));
     outcome.rejected = parsed.rejected.length;
-    await sql.transaction(async (tx) => {
+    await withRetry(() => sql.transaction(async (tx) => {
+      outcome.inserted = 0;
+      outcome.updated = 0;
+      outcome.duplicates = 0;
       for (const rows of parsed.rows) {
         if (rows.time.length === 0) continue;
         const result = await bulkUpsert(tx, { ...rows, source: `archive:${file.period}` });
@@ -106,7 +109,7 @@ async function importFile(sql: SqlExecutor, source: ArchiveSource, file: Archive
             ? { rejected: parsed.rejected.slice(0, 20).map((r) => ({ line: r.line, time: r.timeMs === undefined ? null : formatUtc(r.timeMs), reason: r.reason })) }
             : undefined,
       });
-    });
+    }));
   } catch (error) {
     outcome.status = 'failed';
     outcome.inserted = 0;
@@ -115,6 +118,31 @@ async function importFile(sql: SqlExecutor, source: ArchiveSource, file: Archive
     await logIngest(sql, { level: 'error', source: 'archive', dataset: file.dataset, symbol: file.symbol, message: outcome.error }).catch(() => undefined);
   }
   return outcome;
+}
+
+/**
+ * SQLSTATEs after which the same file, imported again, succeeds: another writer
+ * inserted the same rows first (23505 from the fast insert path inside our
+ * transaction), a deadlock or serialization failure between two writers, or a
+ * lost connection (class 08, 57P01 admin shutdown).
+ */
+function isTransient(error: unknown): boolean {
+  const code = (error as { code?: string }).code ?? '';
+  return ['23505', '40P01', '40001', '57P01', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE'].includes(code) || code.startsWith('08');
+}
+
+const RETRY_DELAYS_MS = [200, 1_000, 3_000];
+
+/** Runs one file's transaction again after a transient failure (it rolled back whole), then gives up with the last error. */
+async function withRetry(work: () => Promise<void>): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      if (attempt >= RETRY_DELAYS_MS.length || !isTransient(error)) throw error;
+      await new Promise((r) => setTimeout(r, RETRY_DELAYS_MS[attempt]));
+    }
+  }
 }
 
 function matches(file: ArchiveFile, filter: ImportFilter): boolean {

@@ -47,13 +47,14 @@ export async function bulkUpsert(sql: SqlExecutor, batch: Batch): Promise<Upsert
       // Nothing stored in this key/time range: a plain INSERT cannot conflict and skips
       // ON CONFLICT's speculative insertion (~1.5x faster, bench/ingest). A concurrent
       // writer surfaces as a unique violation: outside a transaction the upsert below
-      // then runs instead; inside one the error propagates and the caller retries.
+      // then runs instead; inside one the transaction is aborted, so the error propagates
+      // and the caller retries the whole transaction (importArchive does).
       try {
         await sql.query(insertStatement(batch.table, names), params);
         result.inserted += end - start;
         continue;
       } catch (error) {
-        if ((error as { code?: string }).code !== '23505') throw error;
+        if ((error as { code?: string }).code !== '23505' || (await inAbortedTransaction(sql))) throw error;
       }
     }
     const [counts] = await sql.query<{ inserted: number; updated: number }>(statement, params);
@@ -116,6 +117,16 @@ function dedupeOrder(batch: Batch): number[] | undefined {
     seen.set(key, i);
   }
   return [...seen.values()].sort((a, b) => a - b);
+}
+
+/** True when `sql` is inside a transaction that an error has aborted (every further statement would fail). */
+async function inAbortedTransaction(sql: SqlExecutor): Promise<boolean> {
+  try {
+    await sql.query('SELECT 1');
+    return false;
+  } catch {
+    return true;
+  }
 }
 
 async function rangeIsEmpty(sql: SqlExecutor, batch: Batch, order: number[] | undefined, start: number, end: number): Promise<boolean> {

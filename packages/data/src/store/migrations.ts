@@ -158,23 +158,33 @@ export interface MigrateResult {
   timescale: boolean;
 }
 
-/** Applies pending migrations, each in its own transaction, then the optional TimescaleDB layer. */
+/** Any constant, the same in every process: migrations of one database run one at a time. */
+const MIGRATION_LOCK_KEY = 7_242_001;
+
+/**
+ * Applies pending migrations in one transaction, then the optional TimescaleDB
+ * layer. Two processes starting at once (two imports, the collector and the
+ * bot) would race on CREATE TABLE and both apply version 1; the transaction's
+ * advisory lock makes the second wait and then find nothing to do.
+ */
 export async function migrate(sql: SqlExecutor): Promise<MigrateResult> {
-  await sql.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+  const applied = await sql.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
+    await tx.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
   version int PRIMARY KEY,
   name text NOT NULL,
   applied_at timestamptz NOT NULL DEFAULT now()
 );`);
-  const done = new Set((await sql.query<{ version: number }>('SELECT version FROM schema_migrations')).map((r) => Number(r.version)));
-  const applied: number[] = [];
-  for (const migration of MIGRATIONS) {
-    if (done.has(migration.version)) continue;
-    await sql.transaction(async (tx) => {
+    const done = new Set((await tx.query<{ version: number }>('SELECT version FROM schema_migrations')).map((r) => Number(r.version)));
+    const versions: number[] = [];
+    for (const migration of MIGRATIONS) {
+      if (done.has(migration.version)) continue;
       await tx.exec(migration.sql);
       await tx.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [migration.version, migration.name]);
-    });
-    applied.push(migration.version);
-  }
+      versions.push(migration.version);
+    }
+    return versions;
+  });
   const timescale = await enableTimescale(sql);
   return { applied, timescale };
 }

@@ -1,6 +1,8 @@
 import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type { Config } from '@oitrader/core';
 import { migrate, type MigrateResult } from './migrations.ts';
+import { openEmbedded, type EmbeddedOptions } from './embedded-owner.ts';
 import { PgliteExecutor, PostgresExecutor, type SqlExecutor } from './sql-executor.ts';
 
 export interface StoreTarget {
@@ -14,17 +16,21 @@ export function storeTargetFromConfig(config: Config): StoreTarget {
   return { url: config.database.url, embeddedPath: config.database.embedded_path };
 }
 
-export async function openSql(target: StoreTarget): Promise<SqlExecutor> {
+/**
+ * A PostgreSQL server by URL, or the embedded database: owned by this process
+ * (served to others) or reached through the process that owns it.
+ */
+export async function openSql(target: StoreTarget, options: EmbeddedOptions = {}): Promise<SqlExecutor> {
   if (target.url) return PostgresExecutor.connect(target.url);
   const path = target.embeddedPath ?? './data/db';
   if (path === 'memory') return PgliteExecutor.open(undefined);
-  mkdirSync(path, { recursive: true });
-  return PgliteExecutor.open(path);
+  mkdirSync(dirname(resolve(path)), { recursive: true });
+  return openEmbedded(path, options);
 }
 
 /** Opens the store and brings its schema up to date. */
-export async function openStore(target: StoreTarget): Promise<{ sql: SqlExecutor; migration: MigrateResult }> {
-  const sql = await openSql(target);
+export async function openStore(target: StoreTarget, options: EmbeddedOptions = {}): Promise<{ sql: SqlExecutor; migration: MigrateResult }> {
+  const sql = await openSql(target, options);
   try {
     const migration = await migrate(sql);
     return { sql, migration };

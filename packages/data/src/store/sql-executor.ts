@@ -25,21 +25,28 @@ export interface SqlExecutor {
   close(): Promise<void>;
 }
 
+export interface ConnectOptions {
+  /** What serves the wire protocol: a PostgreSQL server, or the embedded database's owner process. */
+  engine?: Engine;
+  connectionTimeoutMs?: number;
+}
+
 export class PostgresExecutor implements SqlExecutor {
-  readonly engine = 'postgres' as const;
+  readonly engine: Engine;
   readonly #pool: pg.Pool;
   readonly #client: pg.PoolClient | undefined;
 
-  constructor(pool: pg.Pool, client?: pg.PoolClient) {
+  constructor(pool: pg.Pool, client?: pg.PoolClient, engine: Engine = 'postgres') {
     this.#pool = pool;
     this.#client = client;
+    this.engine = engine;
   }
 
-  static connect(url: string): PostgresExecutor {
-    const pool = new pg.Pool({ connectionString: url, max: 4, connectionTimeoutMillis: 10_000 });
+  static connect(url: string, options: ConnectOptions = {}): PostgresExecutor {
+    const pool = new pg.Pool({ connectionString: url, max: 4, connectionTimeoutMillis: options.connectionTimeoutMs ?? 10_000 });
     // An idle client's network error must not crash the process; the next query reports it.
     pool.on('error', () => undefined);
-    return new PostgresExecutor(pool);
+    return new PostgresExecutor(pool, undefined, options.engine);
   }
 
   async query<Row>(text: string, params: unknown[] = []): Promise<Row[]> {
@@ -56,7 +63,7 @@ export class PostgresExecutor implements SqlExecutor {
     const client = await this.#pool.connect();
     try {
       await client.query('BEGIN');
-      const result = await work(new PostgresExecutor(this.#pool, client));
+      const result = await work(new PostgresExecutor(this.#pool, client, this.engine));
       await client.query('COMMIT');
       return result;
     } catch (error) {
@@ -129,7 +136,7 @@ function isInitialized(dir: string): boolean {
  * only when complete. PGlite's first initdb on a fresh directory occasionally
  * fails (seen right after `npm ci`), so it is retried on a clean directory.
  */
-async function ensureInitialized(dir: string): Promise<void> {
+export async function ensureInitialized(dir: string): Promise<void> {
   if (isInitialized(dir)) {
     restoreEmptyDirectories(dir);
     return;

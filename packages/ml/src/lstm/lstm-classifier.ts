@@ -18,6 +18,8 @@ export interface LstmOptions {
   validationShare: number;
   patience: number;
   seed: number;
+  /** Train on at most this many of the most recent training rows (0 = all): bounds fit time on long histories. */
+  maxTrainRows?: number;
 }
 
 /** Rows per network call when predicting (one batch; ~2 MB of input at 32 × 16). */
@@ -80,7 +82,8 @@ export class LstmClassifier {
   async fit(x: Matrix, labels: ArrayLike<number>, trainRows: ArrayLike<number>, classWeight?: Record<number, number>): Promise<this> {
     const tf = await tensorflow();
     const o = this.options;
-    const rows = Array.from(trainRows).filter((t) => t >= o.lookback - 1);
+    const eligible = Array.from(trainRows).filter((t) => t >= o.lookback - 1);
+    const rows = o.maxTrainRows ? eligible.slice(-o.maxTrainRows) : eligible;
     if (rows.length < 50) throw new OitraderError(`LSTM needs at least 50 training rows with ${o.lookback} bars of history, got ${rows.length}`);
     // Feature choice and scaling use the training rows only.
     const trainMatrix = { data: new Float32Array(rows.length * x.cols), rows: rows.length, cols: x.cols };

@@ -9,6 +9,7 @@ import { PREDICTIONS_FILE, encodeOutOfFoldPredictions, type FoldSpan, type OutOf
 import { renderTrainingReport } from '../report/training-report.ts';
 import { hyperparameterSearch } from '../tuning/hyperparameter-search.ts';
 import { walkForwardFolds, type Fold } from '../validation/walk-forward.ts';
+import type { LstmOptions } from '../lstm/lstm-classifier.ts';
 
 /** What a features file provides (Phase 2's contract, read by @oitrader/features' readFeatureDataset). */
 export interface TrainingDataset {
@@ -35,8 +36,10 @@ export interface TrainRunOptions {
   runId?: string;
   /** Configurations per GBDT policy in the nested search (0 = default parameters). */
   searchTrials?: number;
-  /** Train the LSTM member (default true). */
-  lstm?: boolean;
+  /** Train the LSTM member (default true), optionally with its own settings (the demo shortens its epochs). */
+  lstm?: boolean | Partial<LstmOptions>;
+  /** Trees per GBDT member when no search chooses them (default: DEFAULT_BASE_MODELS' 100). */
+  trees?: number;
   codeVersion?: string;
 }
 
@@ -156,7 +159,7 @@ export async function trainModelRun(dataset: TrainingDataset, options: TrainRunO
   const data = { x: matrixFromColumns(dataset.columns, dataset.names), y: Float64Array.from(dataset.labels), forwardReturn: dataset.forwardReturn, numClass: 3, horizon };
   const trainSize = Math.max(horizon + 1, Math.floor(rows * options.trainShare));
   const folds = walkForwardFolds(rows, { folds: options.folds, mode: 'expanding', trainSize, horizon, embargo: options.embargo });
-  let specs: BaseModelSpec[] = DEFAULT_BASE_MODELS.map((s) => ({ ...s, params: { ...s.params, seed: options.seed } }));
+  let specs: BaseModelSpec[] = DEFAULT_BASE_MODELS.map((s) => ({ ...s, params: { ...s.params, seed: options.seed, ...(options.trees ? { nEstimators: options.trees } : {}) } }));
   let searchEvaluations = 0;
   const searchNotes: string[] = [];
   if ((options.searchTrials ?? 0) > 0) {
@@ -179,7 +182,7 @@ export async function trainModelRun(dataset: TrainingDataset, options: TrainRunO
   const foldShap = new Map<string, string[][]>();
   enter('GBDT walk-forward', 'gbdt');
   const stack = await trainStackedEnsemble(data, folds, specs, {
-    lstm: options.lstm === false ? undefined : { seed: options.seed },
+    lstm: options.lstm === false ? undefined : { seed: options.seed, ...(typeof options.lstm === 'object' ? options.lstm : {}) },
     onStage: (s) => enter(s, s.startsWith('LSTM') ? 'lstm' : s.startsWith('final') ? 'final models' : 'gbdt'),
     onFoldModel: (model, _fold, fitted, test) => {
       const sample: Matrix = { ...test, rows: Math.min(SHAP_ROWS, test.rows), data: test.data.subarray(0, Math.min(SHAP_ROWS, test.rows) * test.cols) };

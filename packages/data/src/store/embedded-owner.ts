@@ -1,0 +1,232 @@
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import lockfile from 'proper-lockfile';
+import { OitraderError, writeFileAtomic } from '@oitrader/core';
+import { PostgresExecutor, ensureInitialized, type SqlExecutor } from './sql-executor.ts';
+
+/**
+ * One owner for the embedded database (docs/architecture.md, "One owner for the
+ * embedded database"). PGlite is a single-process, single-connection Postgres:
+ * two processes opening one data directory corrupt it silently. So the first
+ * oitrader process to open `dir` takes an exclusive lock (`<dir>.lock`, via
+ * proper-lockfile: atomic mkdir, refreshed mtime, stale after a crash), opens
+ * PGlite and serves it over the Postgres wire protocol on 127.0.0.1 (a random
+ * port, published in `<dir>.owner.json`). Every process, the owner included,
+ * then talks to it with `pg` exactly as to a real server, so transactions are
+ * isolated per connection by the socket server's queue. A process that cannot
+ * get the lock connects to the owner; when the owner does not answer, it says
+ * who holds the lock.
+ */
+
+export interface OwnerInfo {
+  pid: number;
+  host: string;
+  port: number;
+  startedAtMs: number;
+  command: string;
+}
+
+/** The lock lives beside the data directory, never inside it (initdb renames into `dir`). */
+export function lockPath(dir: string): string {
+  return `${resolve(dir)}.lock`;
+}
+
+export function ownerInfoPath(dir: string): string {
+  return `${resolve(dir)}.owner.json`;
+}
+
+/**
+ * A lock not refreshed for this long is taken over. Long, because a busy owner's
+ * event loop can stall for seconds inside PGlite; a crashed owner is detected
+ * sooner by its pid (see openEmbedded).
+ */
+const STALE_MS = 60_000;
+/** How long a process that lost the race for the lock waits for the owner to start answering. */
+const OWNER_WAIT_MS = 15_000;
+
+export interface EmbeddedOptions {
+  /** Called once with a line for the user (who owns the database, waiting for clients). */
+  onNote?: (line: string) => void;
+}
+
+/** Opens the embedded database in `dir`: as its owner when the lock is free, else as a client of the owner. */
+export async function openEmbedded(dir: string, options: EmbeddedOptions = {}): Promise<SqlExecutor> {
+  const deadline = Date.now() + OWNER_WAIT_MS;
+  let lastProblem = '';
+  for (;;) {
+    const release = await tryLock(dir);
+    if (release) return becomeOwner(dir, release, options);
+    const owner = readOwnerInfo(dir);
+    if (owner && !processAlive(owner.pid)) {
+      // Killed without releasing (kill -9, power loss): nobody serves the data, so the lock is free to take.
+      options.onNote?.(`taking over the embedded database at ${dir} from process ${owner.pid}, which is no longer running`);
+      rmSync(ownerInfoPath(dir), { force: true });
+      rmSync(lockPath(dir), { recursive: true, force: true });
+      continue;
+    }
+    if (owner) {
+      const client = await connectToOwner(owner);
+      if (client) return client;
+      lastProblem = `it is held by process ${owner.pid} (${owner.command}, since ${new Date(owner.startedAtMs).toISOString()}), which does not answer on ${owner.host}:${owner.port}`;
+    } else {
+      lastProblem = 'it is locked by a process that has not published its address';
+    }
+    if (Date.now() > deadline) {
+      throw new OitraderError(`cannot open the embedded database at ${dir}: ${lastProblem}`, {
+        hint: `wait for that process to finish or stop it; if no oitrader process is running, delete ${lockPath(dir)}`,
+      });
+    }
+    await sleep(250);
+  }
+}
+
+async function tryLock(dir: string): Promise<(() => Promise<void>) | undefined> {
+  try {
+    return await lockfile.lock(resolve(dir), {
+      realpath: false,
+      lockfilePath: lockPath(dir),
+      stale: STALE_MS,
+      update: 1_000,
+      // Losing the lock (clock jump, the lock folder deleted) must not crash a running import with an
+      // uncaught throw; the owner keeps serving, and the next start takes the lock over cleanly.
+      onCompromised: () => undefined,
+    });
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ELOCKED') return undefined;
+    throw new OitraderError(`cannot lock the embedded database at ${dir}: ${(error as Error).message}`, {
+      hint: `check that ${dirname(resolve(dir))} exists and is writable, or set database.url to use a PostgreSQL server`,
+      cause: error,
+    });
+  }
+}
+
+function readOwnerInfo(dir: string): OwnerInfo | undefined {
+  try {
+    return JSON.parse(readFileSync(ownerInfoPath(dir), 'utf8')) as OwnerInfo;
+  } catch {
+    return undefined; // not written yet (the owner is starting) or half-replaced: the caller retries
+  }
+}
+
+function ownerUrl(owner: Pick<OwnerInfo, 'host' | 'port'>): string {
+  return `postgres://postgres@${owner.host}:${owner.port}/postgres`;
+}
+
+async function connectToOwner(owner: OwnerInfo): Promise<SqlExecutor | undefined> {
+  const sql = PostgresExecutor.connect(ownerUrl(owner), { engine: 'pglite', connectionTimeoutMs: 2_000 });
+  try {
+    await sql.query('SELECT 1');
+    return sql;
+  } catch {
+    await sql.close().catch(() => undefined);
+    return undefined;
+  }
+}
+
+/** Removes staging folders of a first creation that was killed (`db.init-<pid>-<n>`); only the lock holder does this. */
+function removeAbandonedStaging(dir: string): void {
+  const parent = dirname(resolve(dir));
+  const prefix = `${basename(resolve(dir))}.init-`;
+  if (!existsSync(parent)) return;
+  for (const name of readdirSync(parent)) {
+    if (name.startsWith(prefix)) rmSync(`${parent}/${name}`, { recursive: true, force: true });
+  }
+}
+
+async function becomeOwner(dir: string, release: () => Promise<void>, options: EmbeddedOptions): Promise<SqlExecutor> {
+  let db: PGlite | undefined;
+  let server: PGLiteSocketServer | undefined;
+  try {
+    removeAbandonedStaging(dir);
+    await ensureInitialized(dir);
+    db = new PGlite(dir);
+    await db.waitReady;
+    server = new PGLiteSocketServer({ db: pipelineAwareDb(db), host: '127.0.0.1', port: 0, maxConnections: 64 });
+    await server.start();
+    const [host, port] = server.getServerConn().split(':');
+    const info: OwnerInfo = { pid: process.pid, host, port: Number(port), startedAtMs: Date.now(), command: process.argv.slice(2).join(' ') || 'oitrader' };
+    writeFileAtomic(ownerInfoPath(dir), JSON.stringify(info));
+    const sql = PostgresExecutor.connect(ownerUrl(info), { engine: 'pglite' });
+    const ownedServer = server;
+    const ownedDb = db;
+    const closeClient = sql.close.bind(sql);
+    sql.close = async () => {
+      await closeClient();
+      // Other processes may still be reading or writing through us: stay until they are done.
+      let noted = false;
+      while (ownedServer.getStats().activeConnections > 0) {
+        if (!noted) options.onNote?.(`waiting for ${ownedServer.getStats().activeConnections} other connection(s) to the embedded database at ${dir} to close`);
+        noted = true;
+        await sleep(200);
+      }
+      rmSync(ownerInfoPath(dir), { force: true });
+      await ownedServer.stop();
+      await ownedDb.close();
+      await release().catch(() => undefined);
+    };
+    return sql;
+  } catch (error) {
+    await server?.stop().catch(() => undefined);
+    await db?.close().catch(() => undefined);
+    rmSync(ownerInfoPath(dir), { force: true });
+    await release().catch(() => undefined);
+    if (error instanceof OitraderError) throw error;
+    throw new OitraderError(`cannot open the embedded database at ${dir}: ${(error as Error).message}`, {
+      hint: 'check permissions and free disk space, or set database.url to use a PostgreSQL server',
+      cause: error,
+    });
+  }
+}
+
+/** Extended-protocol messages that leave the backend mid-statement until the client's Sync. */
+const PIPELINE_MESSAGES = new Set(['P', 'B', 'D', 'E', 'C', 'H', 'F'].map((c) => c.charCodeAt(0)));
+
+/**
+ * The socket server queues messages, not statements, and keeps a connection's
+ * messages together only inside a transaction. One parameterised pg query is
+ * Parse/Bind/Describe/Execute/Sync: interleaving another connection's Parse
+ * between them would bind the wrong statement (PGlite has one backend). This
+ * view of the database reports "in a transaction" from a pipeline's first
+ * message until its Sync, so the queue serves that connection alone meanwhile.
+ */
+const SYNC_MESSAGE = new Uint8Array([0x53, 0, 0, 0, 4]);
+
+function pipelineAwareDb(db: PGlite): PGlite {
+  let midPipeline = false;
+  const view = {
+    get waitReady() {
+      return db.waitReady;
+    },
+    isInTransaction: () => midPipeline || db.isInTransaction(),
+    runExclusive: <T>(fn: () => Promise<T>) => db.runExclusive(fn),
+    execProtocolRawStream: async (message: Uint8Array, opts: Parameters<PGlite['execProtocolRawStream']>[1]) => {
+      midPipeline = PIPELINE_MESSAGES.has(message[0]);
+      return db.execProtocolRawStream(message, opts);
+    },
+    // Used by the server to roll back a disconnected client's transaction.
+    exec: async (text: string) => {
+      if (midPipeline) {
+        // A client that vanished mid-pipeline: its Sync ends the half-sent statement (and any error state).
+        midPipeline = false;
+        await db.execProtocolRaw(SYNC_MESSAGE).catch(() => undefined);
+      }
+      return db.isInTransaction() ? db.exec(text) : [];
+    },
+  };
+  return view as unknown as PGlite;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as { code?: string }).code === 'EPERM';
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
