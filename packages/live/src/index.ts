@@ -4,3 +4,6 @@ export * from './venue/paper-venue.ts';
 export * from './bot/client-id.ts';
 export * from './bot/bot-events.ts';
 export * from './bot/trading-bot.ts';
+export * from './monitoring/dashboard-state.ts';
+export * from './monitoring/bot-metrics.ts';
+export * from './monitoring/dashboard-server.ts';
