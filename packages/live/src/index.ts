@@ -7,3 +7,5 @@ export * from './bot/trading-bot.ts';
 export * from './monitoring/dashboard-state.ts';
 export * from './monitoring/bot-metrics.ts';
 export * from './monitoring/dashboard-server.ts';
+export * from './monitoring/round-trips.ts';
+export * from './telegram/telegram-bridge.ts';
