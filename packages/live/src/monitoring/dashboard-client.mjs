@@ -89,6 +89,7 @@ function render(s) {
     ["today's PnL", `${usd(r.dayPnlUsd)} USDT`, r.dayPnlUsd >= 0 ? 'pos' : 'neg'],
     ["today's loss", `${(r.dayLossFraction * 100).toFixed(2)}% of ${r.maxDailyLoss === undefined ? '?' : `${(r.maxDailyLoss * 100).toFixed(1)}% limit`}`, r.maxDailyLoss !== undefined && r.dayLossFraction >= r.maxDailyLoss ? 'neg' : ''],
     ['kill switch', r.killed ? 'ENGAGED' : 'off', r.killed ? 'neg' : 'pos'],
+    ['entries', r.halt ? `HALTED: ${r.halt}` : 'allowed', r.halt ? 'neg' : 'pos'],
   ]);
   const d = s.latestDecision;
   const probs = d?.detail && typeof d.detail === 'object' ? Object.entries(d.detail).filter(([k]) => k !== 'nowMs') : [];

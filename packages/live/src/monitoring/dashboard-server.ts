@@ -68,6 +68,7 @@ export function dashboardApp(options: DashboardOptions, metrics: BotMetrics, lis
   const chartsJs = readFileSync(CHARTS_JS);
   const clientJs = readFileSync(CLIENT_JS);
   app.get('/', (c) => c.html(dashboardPage({ bot: options.bot, symbol: options.symbol, barMs: options.barMs, controls: Boolean(options.token) })));
+  app.get('/favicon.ico', (c) => c.body(null, 204));
   app.get('/assets/lightweight-charts.js', (c) => c.body(chartsJs, 200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'max-age=3600' }));
   app.get('/assets/dashboard-client.mjs', (c) => c.body(clientJs, 200, { 'content-type': 'text/javascript; charset=utf-8' }));
   app.get('/api/state', async (c) => c.json(await readDashboardState(options)));

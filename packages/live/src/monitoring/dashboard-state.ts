@@ -34,7 +34,15 @@ export interface DashboardState {
   candles: Candle[];
   streams: StreamHealthRow[];
   /** Today's (UTC) equity change vs the day's first snapshot, and the configured limit as a fraction. */
-  risk: { dayStartEquityUsd: number | undefined; dayPnlUsd: number; dayLossFraction: number; maxDailyLoss: number | undefined; killed: boolean };
+  risk: {
+    dayStartEquityUsd: number | undefined;
+    dayPnlUsd: number;
+    dayLossFraction: number;
+    maxDailyLoss: number | undefined;
+    killed: boolean;
+    /** The risk manager's standing halt (daily loss, drawdown, circuit breaker) since the last day start or resume. */
+    halt: string | undefined;
+  };
   champion: ChampionInfo | undefined;
 }
 
@@ -55,14 +63,14 @@ const DAY_MS = 86_400_000;
 export async function readDashboardState(source: DashboardSource): Promise<DashboardState> {
   const store = new BotStore(source.sql);
   const limit = source.maxPoints ?? 2000;
-  const [control, position, orders, fills, riskEvents, equity, candles, streams, decision] = await Promise.all([
-    store.control(source.bot),
+  const control = await store.control(source.bot);
+  const [position, orders, fills, riskEvents, equity, candles, streams, decision] = await Promise.all([
     store.position(source.bot, source.symbol),
     store.orders(source.bot),
     store.fills(source.bot),
     store.riskEvents(source.bot),
     readEquity(source.sql, source.bot, limit),
-    readCandles(source.sql, source.symbol, source.timeframe, limit),
+    readCandles(source.sql, source.symbol, source.timeframe, limit, control),
     readStreamHealth(source.sql),
     readLatestDecision(source.sql, source.bot),
   ]);
@@ -90,6 +98,7 @@ export async function readDashboardState(source: DashboardSource): Promise<Dashb
       dayLossFraction: firstToday && firstToday.equityUsd > 0 ? Math.max(0, -dayPnlUsd) / firstToday.equityUsd : 0,
       maxDailyLoss: source.maxDailyLoss,
       killed: control?.killed === true,
+      halt: standingHalt(riskEvents),
     },
     champion: source.champion?.(),
   };
@@ -104,11 +113,15 @@ async function readEquity(sql: SqlExecutor, bot: string, limit: number): Promise
   return rows.map((r) => ({ timeMs: Number(r.time_ms), equityUsd: Number(r.equity_usd), walletUsd: Number(r.wallet_usd), availableUsd: Number(r.available_usd), qtyBase: Number(r.qty_base) }));
 }
 
-async function readCandles(sql: SqlExecutor, symbol: string, timeframe: string, limit: number): Promise<Candle[]> {
+/** The newest candles the bot has stepped (its session's; a replay's stored future is not shown). */
+async function readCandles(sql: SqlExecutor, symbol: string, timeframe: string, limit: number, control: BotControl | undefined): Promise<Candle[]> {
+  const from = control?.sessionStartMs ?? 0;
+  const to = control?.lastCandleMs ?? Number.MAX_SAFE_INTEGER / 2;
   const rows = await sql.query<Record<string, unknown>>(
     `SELECT * FROM (SELECT (extract(epoch FROM time) * 1000)::float8 AS time_ms, open, high, low, close
-       FROM ohlcv WHERE symbol = $1 AND timeframe = $2 ORDER BY time DESC LIMIT $3) AS newest ORDER BY time_ms`,
-    [symbol, timeframe, limit],
+       FROM ohlcv WHERE symbol = $1 AND timeframe = $2 AND time >= to_timestamp($4 / 1000.0) AND time <= to_timestamp($5 / 1000.0)
+       ORDER BY time DESC LIMIT $3) AS newest ORDER BY time_ms`,
+    [symbol, timeframe, limit, from, to],
   );
   return rows.map((r) => ({ timeMs: Number(r.time_ms), open: Number(r.open), high: Number(r.high), low: Number(r.low), close: Number(r.close) }));
 }
@@ -133,4 +146,15 @@ async function readLatestDecision(sql: SqlExecutor, bot: string): Promise<Stored
     stopUsd: num(r.stop_usd),
     detail: typeof r.detail === 'string' ? JSON.parse(r.detail) : (r.detail ?? undefined),
   };
+}
+
+const HALTS = new Set(['daily_loss', 'drawdown', 'circuit_breaker']);
+
+function standingHalt(events: StoredRiskEvent[]): string | undefined {
+  for (let i = events.length - 1; i >= 0; i--) {
+    const e = events[i];
+    if (HALTS.has(e.kind)) return e.message;
+    if (e.kind === 'day_start' || e.kind === 'resume') return undefined;
+  }
+  return undefined;
 }

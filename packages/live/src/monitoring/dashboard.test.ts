@@ -94,7 +94,7 @@ describe('dashboard over a paper bot on the real SOLUSDT sample', () => {
       const errors: string[] = [];
       const foreign: string[] = [];
       page.on('pageerror', (e) => errors.push(e.message));
-      page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+      page.on('response', (r) => r.status() >= 400 && !(r.status() === 401 && r.url().includes('/api/control/')) && errors.push(`HTTP ${r.status()} ${r.url()}`));
       page.on('request', (r) => !r.url().startsWith(dash.url) && foreign.push(r.url()));
       page.on('dialog', (d) => void d.accept());
       await page.goto(dash.url);
