@@ -16,7 +16,7 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { patterns: ['@oitrader/*'] }] },
   },
   {
-    files: ['packages/binance/**/*.ts', 'packages/data/**/*.ts', 'packages/backtest/**/*.ts', 'packages/features/**/*.ts', 'packages/ml/**/*.ts'],
+    files: ['packages/binance/**/*.ts', 'packages/data/**/*.ts', 'packages/backtest/**/*.ts', 'packages/features/**/*.ts', 'packages/ml/**/*.ts', 'packages/rl/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: ['@oitrader/cli', '@oitrader/live'] }] },
   },
 );

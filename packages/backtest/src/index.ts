@@ -9,3 +9,6 @@ export * from './strategies/baselines.ts';
 export * from './metrics/normal.ts';
 export * from './metrics/metrics.ts';
 export * from './report/html-report.ts';
+export * from './risk/risk-manager.ts';
+export * from './risk/risk-managed-strategy.ts';
+export * from './strategies/ml-signal.ts';

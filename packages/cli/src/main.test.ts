@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import type { Command } from 'commander';
 import { EXIT_BELOW_THRESHOLD } from './commands/data.ts';
+import { MIGRATIONS } from '@oitrader/data';
 import { buildProgram, main } from './main.ts';
 
 const BIN = fileURLToPath(new URL('../bin/oitrader.mjs', import.meta.url));
@@ -54,7 +55,7 @@ describe('oitrader CLI', () => {
     const run = spawnSync(process.execPath, [BIN, '--config', file, '--json', 'db', 'migrate'], { encoding: 'utf8', env: { ...process.env, DATABASE_URL: '' } });
     assert.equal(run.status, 0, run.stderr);
     const result = JSON.parse(run.stdout) as { applied: number[]; timescale: boolean };
-    assert.deepEqual(result.applied, [1]);
+    assert.deepEqual(result.applied, MIGRATIONS.map((m) => m.version), 'a fresh database gets every migration');
     assert.equal(result.timescale, false);
   });
 });
@@ -87,8 +88,22 @@ describe('oitrader train and models', () => {
     const features = join(root, 'features');
     writeFeatureDataset(buildFeatureDataset(realSampleFrame()), join(features, FEATURES_FILE), join(features, MANIFEST_FILE));
     const models = join(root, 'models');
-    const runId = await runTrain(createOutput({ quiet: true }), features, models, { folds: 3, trainShare: 0.4, embargo: 12, seed: 0, runId: 'test-run', searchTrials: 2 });
+    const { runId } = await runTrain(createOutput({ quiet: true }), features, models, { folds: 3, trainShare: 0.4, embargo: 12, seed: 0, runId: 'test-run', searchTrials: 2 });
     assert.equal(runId, 'test-run');
+    const { readOutOfFoldPredictions, assertOutOfSample } = await import('@oitrader/ml');
+    const oof = await readOutOfFoldPredictions(join(models, 'test-run'));
+    assert.ok(oof.timeMs.length > 0, 'the run saves the ensemble\'s out-of-fold predictions');
+    assertOutOfSample(oof, oof.timeMs);
+    for (let i = 0; i < oof.timeMs.length; i++) assert.ok(Math.abs(oof.pShort[i] + oof.pNeutral[i] + oof.pLong[i] - 1) < 1e-6, 'probabilities sum to 1');
+    const { runPredict } = await import('./commands/predict.ts');
+    const scored = await runPredict(createOutput({ quiet: true }), join(models, 'test-run'), features, join(root, 'p.parquet'));
+    assert.equal(scored.outOfSampleRows, 0, 'rows the run trained on are never scored as if out of sample');
+    const { parquetReadObjects } = await import('hyparquet');
+    const bytes = readFileSync(join(root, 'p.parquet'));
+    const rows = await parquetReadObjects({ file: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) });
+    assert.equal(rows.length, scored.rows, 'one probability row per feature row');
+    const lstm = await readOutOfFoldPredictions(join(models, 'test-run'), 'LSTM');
+    assert.ok(lstm.timeMs.length >= oof.timeMs.length, 'every base model\'s out-of-fold predictions are saved too');
     const manifest = JSON.parse(readFileSync(join(models, 'test-run', 'manifest.json'), 'utf8')) as { features: string[]; metrics: Record<string, unknown> };
     assert.ok(manifest.features.length >= 100);
     for (const name of ['xgboost-style (depth-wise)', 'LSTM', 'majority class', 'label persistence', 'logistic regression', 'ensemble']) assert.ok((manifest.metrics[name] as { rows: number }).rows > 0, `${name} metrics missing`);
@@ -101,6 +116,8 @@ describe('oitrader train and models', () => {
     assert.equal(ensemble.baseNames.at(-1), 'LSTM');
     assert.equal(ensemble.lstm?.format, 'oitrader-lstm', 'the LSTM member\'s weights are saved in the run');
     const file = configFile(`models:\n  dir: ${models}\n`);
+    // main() reports process.exitCode; start from a clean one so only promote's outcome is measured.
+    process.exitCode = 0;
     assert.equal(await main(['node', 'oitrader', '--config', file, '--quiet', 'models', 'promote', 'test-run']), 0);
     assert.equal(readFileSync(join(models, 'ACTIVE'), 'utf8'), 'test-run\n');
     assert.equal(await main(['node', 'oitrader', '--config', file, '--quiet', 'models', 'promote', 'no-such-run']), 1);

@@ -8,6 +8,7 @@ import { registerDemoCommand } from './commands/demo.ts';
 import { registerFeatureCommands } from './commands/features.ts';
 import { registerSimCommand } from './commands/sim.ts';
 import { registerTrainCommands } from './commands/train.ts';
+import { registerPredictCommand } from './commands/predict.ts';
 
 export function buildProgram(): Command {
   const program = new Command('oitrader')
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerSimCommand(program);
   registerFeatureCommands(program);
   registerTrainCommands(program);
+  registerPredictCommand(program);
   registerBacktestCommand(program);
   registerDemoCommand(program);
   return program;

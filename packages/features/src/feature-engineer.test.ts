@@ -112,3 +112,50 @@ describe('streaming parity', () => {
     assert.throws(() => engineer.computeLatest(real.slice(0, 100)), /needs at least \d+ bars/);
   });
 });
+
+describe('features on real open interest (bundled SOLUSDT sample)', async () => {
+  const { realOpenInterestFrame } = await import('../../backtest/src/testing/real-sample.ts');
+  const sol = realOpenInterestFrame('SOLUSDT', 12);
+  const oiFeatures = ALL_FEATURES.filter((s) => s.sources.includes('open_interest') || s.sources.includes('open_interest_value') || s.sources.includes('funding_rate'));
+
+  it('every open-interest and funding feature computes on the real data', () => {
+    const table = new FeatureEngineer({ specs: oiFeatures }).engineerAllFeatures(sol);
+    const missing = oiFeatures.filter((s) => !table.names.includes(s.name)).map((s) => s.name);
+    assert.deepEqual(missing, [], 'OI/funding features left out on real data');
+    assert.ok(table.names.length >= 25, `${table.names.length} OI/funding features`);
+  });
+
+  it('look-ahead and recursive checks pass on the real OI sample', () => {
+    const engineer = new FeatureEngineer({ specs: oiFeatures });
+    assert.deepEqual(checkLookahead(engineer, sol, { cuts: 6 }).offenders, []);
+    assert.deepEqual(checkRecursive(engineer, sol, { starts: 2 }).offenders, []);
+  });
+
+  it('a planted leak in an OI feature (next bar\'s OI change) is caught on the real sample', () => {
+    const leak: FeatureSpec = {
+      name: 'leaky_oi_next_change',
+      group: 'open_interest',
+      description: 'open-interest change to the NEXT bar (deliberately wrong)',
+      warmup: 0,
+      sources: ['open_interest'],
+      compute: (x) => {
+        const oi = x.col('open_interest');
+        return oi.map((v, i) => (i + 1 < oi.length ? oi[i + 1] / v - 1 : Number.NaN));
+      },
+    };
+    const report = checkLookahead(new FeatureEngineer({ specs: [...oiFeatures.slice(0, 5), leak] }), sol, { cuts: 5 });
+    assert.deepEqual(report.offenders.map((o) => o.feature), ['leaky_oi_next_change']);
+  });
+});
+
+describe('declared warm-up', () => {
+  it('no feature writes a value before its declared warm-up (natr_48 and atr_ratio_14_48 once did)', () => {
+    const frame = sampleWithSyntheticSources();
+    const barMs = timeframeMs(frame.timeframe);
+    const table = new FeatureEngineer().engineerAllFeatures(frame);
+    for (const spec of table.specs) {
+      const early = table.columns[spec.name].subarray(0, warmupBars(spec, barMs)).findIndex((v) => !Number.isNaN(v));
+      assert.equal(early, -1, `${spec.name} has a value at bar ${early}, before its declared warm-up of ${warmupBars(spec, barMs)} bars`);
+    }
+  });
+});

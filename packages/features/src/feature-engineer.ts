@@ -40,7 +40,7 @@ export interface FeatureTable {
   specs: FeatureSpec[];
   /** Features left out because a source column is missing or entirely NaN. */
   omitted: OmittedFeature[];
-  /** First row where every included feature has a value (earlier rows are warm-up and are dropped, never filled). */
+  /** First row past every included feature's warm-up (earlier rows are dropped, never filled); later rows may still hold NaN where a source had a gap. */
   firstCompleteRow: number;
 }
 
@@ -92,12 +92,20 @@ export class FeatureEngineer {
       columns[spec.name] = values;
       included.push(spec);
     }
+    // Warm-up is per feature and counted from the start: a value before its
+    // declared warm-up is withheld (NaN) even when a kernel emits one early.
+    // A gap inside the span (e.g. an open-interest outage) leaves NaN only in
+    // the features that depend on it, for the bars it affects; the models
+    // take missing values, so rows before a gap are kept.
+    const barMs = frame.length > 1 ? timeframeMs(frame.timeframe) : 0;
     let firstCompleteRow = 0;
-    for (const values of Object.values(columns)) {
-      let i = values.length - 1;
-      while (i >= 0 && !Number.isNaN(values[i])) i--;
-      // Rows after the last NaN of each column are complete; NaN inside the span counts too.
-      firstCompleteRow = Math.max(firstCompleteRow, i + 1);
+    for (const spec of included) {
+      const values = columns[spec.name];
+      const declared = Math.min(values.length, warmupBars(spec, barMs));
+      values.fill(Number.NaN, 0, declared);
+      let first = declared;
+      while (first < values.length && Number.isNaN(values[first])) first++;
+      firstCompleteRow = Math.max(firstCompleteRow, first);
     }
     return { symbol: frame.symbol, timeframe: frame.timeframe, time: frame.time, names: included.map((s) => s.name), columns, specs: included, omitted, firstCompleteRow };
   }

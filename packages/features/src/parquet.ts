@@ -24,8 +24,36 @@ export interface FeatureManifest {
   omitted: Array<{ name: string; reason: string }>;
   labels: { kind: 'classification'; horizon: number; threshold: number; classes: ['SHORT', 'NEUTRAL', 'LONG']; balance: ClassBalance };
   span: { dataFrom: string; dataTo: string; rowsFrom: string; rowsTo: string };
-  rows: { bars: number; warmupDropped: number; unlabeledDropped: number; written: number };
+  rows: { bars: number; warmupDropped: number; unlabeledDropped: number; written: number; withMissingValues: number };
+  /** Runs of missing values inside the written rows, per source column, and the features each one touched. */
+  gaps: SourceGap[];
   createdAt: string;
+}
+
+export interface SourceGap {
+  column: string;
+  from: string;
+  to: string;
+  bars: number;
+  features: number;
+}
+
+/** NaN runs of each source column the included features read, inside rows [start, end). */
+export function findSourceGaps(frame: Frame, table: FeatureTable, start: number, end: number): SourceGap[] {
+  const gaps: SourceGap[] = [];
+  const sources = [...new Set(table.specs.flatMap((s) => s.sources))].filter((c) => frame.has(c)).sort();
+  for (const column of sources) {
+    const values = frame.column(column);
+    const touched = table.specs.filter((s) => s.sources.includes(column)).length;
+    for (let i = start; i < end; i++) {
+      if (!Number.isNaN(values[i])) continue;
+      let j = i;
+      while (j < end && Number.isNaN(values[j])) j++;
+      gaps.push({ column, from: formatUtc(frame.time[i]), to: formatUtc(frame.time[j - 1]), bars: j - i, features: touched });
+      i = j;
+    }
+  }
+  return gaps;
 }
 
 export interface FeatureDataset {
@@ -52,6 +80,9 @@ export function buildFeatureDataset(frame: Frame, labels: LabelOptions = { horiz
     });
   }
   const barMs = frame.length > 1 ? frame.time[1] - frame.time[0] : 0;
+  let withMissingValues = 0;
+  const columns = table.names.map((n) => table.columns[n]);
+  for (let i = start; i < end; i++) if (columns.some((c) => Number.isNaN(c[i]))) withMissingValues++;
   const manifest: FeatureManifest = {
     format: 'oitrader-features',
     formatVersion: 1,
@@ -62,7 +93,8 @@ export function buildFeatureDataset(frame: Frame, labels: LabelOptions = { horiz
     omitted: table.omitted,
     labels: { kind: 'classification', ...labels, classes: ['SHORT', 'NEUTRAL', 'LONG'], balance: classBalance(y.subarray(start, end)) },
     span: { dataFrom: formatUtc(frame.time[0]), dataTo: formatUtc(frame.time[frame.length - 1]), rowsFrom: formatUtc(frame.time[start]), rowsTo: formatUtc(frame.time[end - 1]) },
-    rows: { bars: frame.length, warmupDropped: start, unlabeledDropped: frame.length - end, written: end - start },
+    rows: { bars: frame.length, warmupDropped: start, unlabeledDropped: frame.length - end, written: end - start, withMissingValues },
+    gaps: findSourceGaps(frame, table, start, end),
     createdAt: new Date().toISOString(),
   };
   return { table, labels: y, forwardReturn, start, end, manifest };

@@ -17,3 +17,5 @@ export * from './registry/model-registry.ts';
 export * from './report/training-report.ts';
 export * from './lstm/lstm-classifier.ts';
 export * from './tuning/hyperparameter-search.ts';
+export * from './registry/predictions.ts';
+export * from './pipeline/train-model-run.ts';

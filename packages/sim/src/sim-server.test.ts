@@ -8,7 +8,7 @@ import { loadReplayDataset, type ReplayDataset } from './replay-dataset.ts';
 import { SimClock } from './sim-clock.ts';
 import { SimServer } from './sim-server.ts';
 
-const SAMPLE = fileURLToPath(new URL('../../../data/sample/binance-archive', import.meta.url));
+const SAMPLE = fileURLToPath(new URL('../../../data/fixtures/xrpusdt-2021-week/binance-archive', import.meta.url));
 const FIVE_MIN = 300_000;
 
 describe('simulator', () => {

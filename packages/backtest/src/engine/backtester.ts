@@ -1,7 +1,7 @@
 import { OitraderError, timeframeMs, type Frame } from '@oitrader/core';
 import { SimulatedExchange, type ExecutionConfig } from '../execution/exchange.ts';
 import type { Fill, Trade } from '../execution/account.ts';
-import type { Rejection } from '../execution/exchange.ts';
+import type { Bar, Rejection } from '../execution/exchange.ts';
 import type { Strategy, StrategyContext } from './strategy.ts';
 
 export interface BacktestOptions extends Partial<Omit<ExecutionConfig, 'symbol'>> {
@@ -35,6 +35,52 @@ export interface BacktestResult {
 
 const HOUR = 3_600_000;
 
+/** A frame's price and funding columns, as `advanceBar` reads them. */
+export interface BarFeed {
+  time: Float64Array;
+  open: Float64Array;
+  high: Float64Array;
+  low: Float64Array;
+  close: Float64Array;
+  funding: Float64Array | undefined;
+  fundingIntervalMs: number;
+  fundingsPerBar: number;
+}
+
+export function barFeed(frame: Frame, fundingIntervalMs = 8 * HOUR): BarFeed {
+  return {
+    time: frame.time,
+    open: frame.column('open'),
+    high: frame.column('high'),
+    low: frame.column('low'),
+    close: frame.column('close'),
+    funding: frame.has('funding_rate') ? frame.column('funding_rate') : undefined,
+    fundingIntervalMs,
+    fundingsPerBar: Math.max(1, Math.floor(timeframeMs(frame.timeframe) / fundingIntervalMs)),
+  };
+}
+
+/**
+ * Plays bar `index` on the exchange: funding for the position carried in,
+ * then the bar's fills, stops and liquidation. The one bar step shared by
+ * the backtester and the RL environment (which steps bar by bar).
+ */
+export function advanceBar(exchange: SimulatedExchange, feed: BarFeed, index: number, bar: Bar = { timeMs: 0, open: 0, high: 0, low: 0, close: 0 }): void {
+  const t = feed.time[index];
+  const funding = feed.funding;
+  // Funding at a settlement time is paid by whoever holds the position at that instant,
+  // i.e. before this bar's orders (placed after the previous close) fill.
+  if (funding !== undefined && exchange.account.qtyBase !== 0 && t % feed.fundingIntervalMs === 0 && Number.isFinite(funding[index])) {
+    for (let k = 0; k < feed.fundingsPerBar; k++) exchange.settleFunding(funding[index], feed.open[index]);
+  }
+  bar.timeMs = t;
+  bar.open = feed.open[index];
+  bar.high = feed.high[index];
+  bar.low = feed.low[index];
+  bar.close = feed.close[index];
+  exchange.processBar(bar);
+}
+
 /**
  * Event-driven backtest over a Frame: for each bar, settle funding for the
  * position carried in, execute pending orders against the bar, mark to the
@@ -44,14 +90,8 @@ export function runBacktest(frame: Frame, strategy: Strategy, options: BacktestO
   if (frame.length < 2) throw new OitraderError('a backtest needs at least 2 bars');
   const exchange = new SimulatedExchange({ ...options, symbol: frame.symbol });
   const account = exchange.account;
-  const open = frame.column('open');
-  const high = frame.column('high');
-  const low = frame.column('low');
-  const close = frame.column('close');
-  const funding = frame.has('funding_rate') ? frame.column('funding_rate') : undefined;
-  const barMs = timeframeMs(frame.timeframe);
-  const fundingInterval = options.fundingIntervalMs ?? 8 * HOUR;
-  const fundingsPerBar = Math.max(1, Math.floor(barMs / fundingInterval));
+  const feed = barFeed(frame, options.fundingIntervalMs);
+  const close = feed.close;
   const n = frame.length;
   const equity = new Float64Array(n);
   const position = new Float64Array(n);
@@ -85,6 +125,11 @@ export function runBacktest(frame: Frame, strategy: Strategy, options: BacktestO
     },
     leverage: exchange.config.leverage,
     minNotionalUsd: exchange.filters.minNotionalUsd,
+    filters: exchange.filters,
+    get pendingOrders() {
+      return exchange.pendingOrders;
+    },
+    cancel: (tag: string) => exchange.cancel(tag),
     value(column: string, barsAgo = 0): number {
       if (barsAgo < 0) throw new OitraderError(`strategy ${strategy.name} asked for ${column} ${-barsAgo} bars in the future`);
       const i = index - barsAgo;
@@ -94,17 +139,7 @@ export function runBacktest(frame: Frame, strategy: Strategy, options: BacktestO
   strategy.reset?.(frame);
   for (index = 0; index < n; index++) {
     const t = frame.time[index];
-    // Funding at a settlement time is paid by whoever holds the position at that instant,
-    // i.e. before this bar's orders (placed after the previous close) fill.
-    if (funding !== undefined && account.qtyBase !== 0 && t % fundingInterval === 0 && Number.isFinite(funding[index])) {
-      for (let k = 0; k < fundingsPerBar; k++) exchange.settleFunding(funding[index], open[index]);
-    }
-    bar.timeMs = t;
-    bar.open = open[index];
-    bar.high = high[index];
-    bar.low = low[index];
-    bar.close = close[index];
-    exchange.processBar(bar);
+    advanceBar(exchange, feed, index, bar);
     if (index === n - 1 && options.closeAtEnd !== false && account.qtyBase !== 0) {
       exchange.cancelAll();
       const qty = Math.abs(account.qtyBase);

@@ -13,8 +13,13 @@ export interface OrderRequest {
   priceUsd?: number;
   /** Trigger price (stop and take-profit market orders). */
   triggerUsd?: number;
-  /** May only shrink the position; cancelled when the position is gone. */
+  /**
+   * May only shrink the position. A position's reduce-only orders (its stop and
+   * take-profit) are one group: the fill that closes the position cancels the rest.
+   */
   reduceOnly?: boolean;
+  /** The strategy's own label, so it can cancel or replace this order later (`cancel(tag)`). */
+  tag?: string;
 }
 
 export interface Rejection {
@@ -122,6 +127,13 @@ export class SimulatedExchange {
     this.#pending = [];
   }
 
+  /** Cancels the pending orders carrying `tag`; returns how many. */
+  cancel(tag: string): number {
+    const before = this.#pending.length;
+    this.#pending = this.#pending.filter((o) => o.tag !== tag);
+    return before - this.#pending.length;
+  }
+
   /** Funding settles at a bar's open for the position carried into it. */
   settleFunding(rate: number, markPriceUsd: number): void {
     this.account.applyFunding(rate, markPriceUsd);
@@ -213,6 +225,8 @@ export class SimulatedExchange {
       return;
     }
     a.fill(timeMs, order.side, qty, priceUsd, feeRate, liquidity, reason);
+    // One-cancels-the-other: once the position is gone, its remaining stop and target are cancelled at once.
+    if (a.qtyBase === 0) this.#pending = this.#pending.filter((o) => !o.reduceOnly);
   }
 
   #reject(timeMs: number, order: OrderRequest, reason: string): false {

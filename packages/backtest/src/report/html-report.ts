@@ -7,7 +7,7 @@ export interface ReportEntry {
   metrics: Metrics;
 }
 
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
+export const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
 const pct = (x: number) => (Number.isFinite(x) ? `${(x * 100).toFixed(2)}%` : '—');
 const usd = (x: number) => (Number.isFinite(x) ? x.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 }) : '—');
 const num = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : x === Number.POSITIVE_INFINITY ? '∞' : '—');
@@ -30,13 +30,14 @@ function sampleIndices(values: Float64Array, max: number): number[] {
   return [...new Set(out)];
 }
 
-interface Series {
+export interface Series {
   values: Float64Array;
   color: string;
   label: string;
 }
 
-function lineChart(time: Float64Array, series: Series[], options: { height?: number; markers?: Array<{ timeMs: number; price: number; color: string; up: boolean }>; fill?: boolean } = {}): string {
+/** An SVG line chart (time on x); exported for reports that add sections (the RL report's training curves). */
+export function lineChart(time: Float64Array, series: Series[], options: { height?: number; markers?: Array<{ timeMs: number; price: number; color: string; up: boolean }>; fill?: boolean; xLabel?: (x: number) => string } = {}): string {
   const width = 1000;
   const height = options.height ?? 260;
   const pad = { left: 70, right: 10, top: 10, bottom: 24 };
@@ -60,7 +61,7 @@ function lineChart(time: Float64Array, series: Series[], options: { height?: num
     const v = min + f * (max - min);
     return `<text x="${pad.left - 6}" y="${y(v) + 4}" text-anchor="end">${Math.abs(v) >= 1000 ? v.toFixed(0) : v.toPrecision(4)}</text><line x1="${pad.left}" x2="${width - pad.right}" y1="${y(v)}" y2="${y(v)}" class="grid"/>`;
   });
-  const dates = [0, 0.5, 1].map((f) => `<text x="${x(t0 + f * (t1 - t0))}" y="${height - 6}" text-anchor="${f === 0 ? 'start' : f === 1 ? 'end' : 'middle'}">${formatUtc(t0 + f * (t1 - t0)).slice(0, 16).replace('T', ' ')}</text>`);
+  const dates = [0, 0.5, 1].map((f) => `<text x="${x(t0 + f * (t1 - t0))}" y="${height - 6}" text-anchor="${f === 0 ? 'start' : f === 1 ? 'end' : 'middle'}">${(options.xLabel ?? ((t: number) => formatUtc(t).slice(0, 16).replace('T', ' ')))(t0 + f * (t1 - t0))}</text>`);
   const markers = (options.markers ?? []).slice(0, 2000).map((m) => {
     const cx = x(m.timeMs);
     const cy = y(m.price);
@@ -133,8 +134,8 @@ export const METRIC_ROWS: Array<[string, (m: Metrics) => string]> = [
   ['worst day', (m) => pct(m.daily.worstDay)],
 ];
 
-/** A self-contained HTML page: no script, no external asset, readable offline. */
-export function renderHtmlReport(title: string, entries: ReportEntry[]): string {
+/** A self-contained HTML page: no script, no external asset, readable offline. `extraHtml` goes at the end (callers' own sections). */
+export function renderHtmlReport(title: string, entries: ReportEntry[], extraHtml = ''): string {
   const [main] = entries;
   const r = main.result;
   const colors = ['#2563eb', '#9ca3af', '#f59e0b', '#10b981', '#ef4444', '#8b5cf6'];
@@ -163,6 +164,7 @@ slippage ${c.halfSpreadBps} bp + ${c.impactBpsPer100k} bp per 100k USDT · fundi
 <h2>Monthly returns (${escapeHtml(r.strategy)})</h2>${monthlyTable(r)}
 <h2>Trades (${escapeHtml(r.strategy)})</h2>${tradesTable(r)}
 ${r.rejectionCount > 0 ? `<h2>Rejected orders</h2><p>${r.rejectionCount} rejected; first: ${escapeHtml(r.rejections[0].reason)}</p>` : ''}
+${extraHtml}
 </body></html>
 `;
 }

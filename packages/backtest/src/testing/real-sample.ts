@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { strFromU8, unzipSync } from 'fflate';
 import { Frame, nanColumn } from '@oitrader/core';
 
-const ARCHIVE = fileURLToPath(new URL('../../../../data/sample/binance-archive/futures/um', import.meta.url));
+const ARCHIVE = fileURLToPath(new URL('../../../../data/fixtures/xrpusdt-2021-week/binance-archive/futures/um', import.meta.url));
 
 function csvRows(path: string): string[][] {
   const entries = unzipSync(new Uint8Array(readFileSync(path)));
@@ -49,4 +49,39 @@ export function realSampleFrame(): Frame {
     if (j > 0 && time[i] + 300_000 - funding[j - 1][0] <= 9 * 3_600_000) cols.funding_rate[i] = funding[j - 1][1];
   });
   return new Frame('XRPUSDT', '5m', time, cols);
+}
+
+const REAL_ARCHIVE = fileURLToPath(new URL('../../../../data/sample/binance-archive/futures/um', import.meta.url));
+
+/**
+ * The first `days` days of the bundled real sample (SOLUSDT or BTCUSDT, Dec
+ * 2025 on) read straight from its archive zips: 5m candles, 5m open interest
+ * and funding joined as MarketDataLoader does — bar t (open time) holds the
+ * open interest stamped at its close and the last funding rate settled by it.
+ * No database needed.
+ */
+export function realOpenInterestFrame(symbol: 'SOLUSDT' | 'BTCUSDT' = 'SOLUSDT', days = 20): Frame {
+  const endMs = Date.UTC(2025, 11, 1) + days * 86_400_000;
+  const list = (dir: string) => readdirSync(join(REAL_ARCHIVE, dir)).filter((f) => f.endsWith('.zip')).sort().map((f) => join(REAL_ARCHIVE, dir, f));
+  const candles = list(`monthly/klines/${symbol}/5m`).flatMap(csvRows).filter((r) => Number(r[0]) < endMs);
+  const oi = new Map<number, [number, number]>();
+  for (const file of list(`daily/metrics/${symbol}`)) {
+    for (const r of csvRows(file)) {
+      const t = Math.floor(Date.parse(`${r[0].replace(' ', 'T')}Z`) / 300_000) * 300_000;
+      oi.set(t, [Number(r[2]), Number(r[3])]);
+    }
+  }
+  const funding = list(`monthly/fundingRate/${symbol}`).flatMap(csvRows).map((r) => [Number(r[0]), Number(r[2])] as const);
+  const n = candles.length;
+  const time = Float64Array.from(candles, (r) => Number(r[0]));
+  const num = (k: number) => Float64Array.from(candles, (r) => Number(r[k]));
+  const cols: Record<string, Float64Array> = { open: num(1), high: num(2), low: num(3), close: num(4), volume: num(5), open_interest: nanColumn(n), open_interest_value: nanColumn(n), funding_rate: nanColumn(n) };
+  let j = 0;
+  for (let i = 0; i < n; i++) {
+    const known = oi.get(time[i] + 300_000);
+    if (known) [cols.open_interest[i], cols.open_interest_value[i]] = known;
+    while (j < funding.length && funding[j][0] <= time[i] + 300_000) j++;
+    if (j > 0 && time[i] + 300_000 - funding[j - 1][0] <= 9 * 3_600_000) cols.funding_rate[i] = funding[j - 1][1];
+  }
+  return new Frame(symbol, '5m', time, cols);
 }

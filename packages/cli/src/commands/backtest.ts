@@ -11,7 +11,8 @@ import {
   type BacktestOptions,
   type ReportEntry,
 } from '@oitrader/backtest';
-import { numberFlag, writeFileAtomic, type Frame } from '@oitrader/core';
+import { numberFlag, OitraderError, parseUtcTimeMs, writeFileAtomic, type Frame } from '@oitrader/core';
+import { runMlSignalBacktest } from './ml-backtest.ts';
 import { commandContext, type GlobalOptions } from '../context.ts';
 import { addFrameOptions, loadFrame, type FrameFlags } from '../frame-source.ts';
 import type { Output } from '../output.ts';
@@ -25,13 +26,17 @@ interface BacktestFlags extends GlobalOptions, FrameFlags {
   spreadBps?: number;
   baselines: boolean;
   out: string;
+  model?: string;
+  modelsDir?: string;
 }
 
 export function registerBacktestCommand(program: Command): void {
   const command = program
     .command('backtest')
     .description('backtest a strategy with Binance fees, funding, slippage and liquidation; print a summary, write HTML + JSON reports')
-    .option('--strategy <name>', `strategy to test: ${Object.keys(BASELINES).join(', ')}`, 'sma-trend');
+    .option('--strategy <name>', `strategy to test: ml-signal (with --model), ${Object.keys(BASELINES).join(', ')}`, 'sma-trend')
+    .option('--model <run-id>', 'ml-signal: the model run whose out-of-fold predictions it trades')
+    .option('--models-dir <dir>', 'ml-signal: models directory (default: models.dir)');
   addFrameOptions(command)
     .addOption(new Option('--leverage <x>', 'leverage, whole number 1..20 (default: trading.leverage)').argParser(numberFlag('--leverage', 'leverage')))
     .addOption(new Option('--balance <usdt>', 'initial balance, > 0 (default: trading.initial_balance)').argParser(numberFlag('--balance', 'balanceUsd')))
@@ -43,14 +48,30 @@ export function registerBacktestCommand(program: Command): void {
     .action(async (_flags, cmd: Command) => {
       const flags = cmd.optsWithGlobals<BacktestFlags>();
       const { config, out } = commandContext(flags);
-      const frame = await loadFrame(flags, config);
-      runBacktestReport(out, frame, flags.strategy, flags.baselines, flags.out, {
+      const execution: BacktestOptions = {
         leverage: flags.leverage ?? config.trading.leverage,
         initialBalanceUsd: flags.balance ?? config.trading.initial_balance,
         takerFeeRate: flags.takerFee,
         makerFeeRate: flags.makerFee,
         halfSpreadBps: flags.spreadBps,
-      });
+      };
+      if (flags.strategy === 'ml-signal') {
+        if (!flags.model) throw new OitraderError('--strategy ml-signal needs --model <run-id>', { hint: 'see oitrader models list', exitCode: 2 });
+        const source = cmd.getOptionValueSource.bind(cmd);
+        const frame = await loadFrame({ ...flags, start: '2000-01-01', end: '2100-01-01' }, config);
+        await runMlSignalBacktest(out, frame, {
+          modelsDir: flags.modelsDir ?? config.models.dir,
+          runId: flags.model,
+          execution,
+          trading: { ...config.trading, leverage: execution.leverage ?? config.trading.leverage },
+          outDir: flags.out,
+          requestedStartMs: source('start') === 'cli' ? parseUtcTimeMs(flags.start) : undefined,
+          requestedEndMs: source('end') === 'cli' ? parseUtcTimeMs(flags.end) : undefined,
+        });
+        return;
+      }
+      const frame = await loadFrame(flags, config);
+      runBacktestReport(out, frame, flags.strategy, flags.baselines, flags.out, execution);
     });
 }
 

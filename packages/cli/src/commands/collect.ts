@@ -130,8 +130,8 @@ function printSummary(out: Output, s: CollectSummary): void {
  * throwaway embedded database; then the stored candles are compared with the
  * simulator's source. Returns false when they differ.
  */
-export async function runSimulatedCollection(out: Output, archiveDir: string, seconds: number): Promise<boolean> {
-  const dataset = await loadReplayDataset(archiveDir, 'XRPUSDT');
+export async function runSimulatedCollection(out: Output, archiveDir: string, seconds: number, symbol = 'SOLUSDT'): Promise<boolean> {
+  const dataset = await loadReplayDataset(archiveDir, symbol);
   const source = dataset.klines.get('5m')!;
   // 1200×: one 5m candle every 250 ms of real time, after a day of history to backfill.
   const sim = await SimServer.start({ datasets: [dataset], clock: new SimClock(source[0].openTime + 86_400_000, 1200) });
@@ -141,7 +141,7 @@ export async function runSimulatedCollection(out: Output, archiveDir: string, se
     sql,
     restUrl: sim.restUrl,
     wsUrl: sim.wsUrl,
-    symbols: ['XRPUSDT'],
+    symbols: [symbol],
     timeframes: ['5m', '1h'],
     oiPeriods: ['5m'],
     startMs: source[0].openTime,
@@ -164,7 +164,8 @@ export async function runSimulatedCollection(out: Output, archiveDir: string, se
     for (let wait = 0; wait < 100; wait++) {
       await collector.queue.flush(2000);
       stored = await sql.query<{ t: number; c: number }>(
-        "SELECT (extract(epoch FROM time) * 1000)::float8 AS t, close::float8 AS c FROM ohlcv WHERE symbol = 'XRPUSDT' AND timeframe = '5m' ORDER BY time",
+        "SELECT (extract(epoch FROM time) * 1000)::float8 AS t, close::float8 AS c FROM ohlcv WHERE symbol = $1 AND timeframe = '5m' ORDER BY time",
+        [symbol],
       );
       if (stored.length >= expected.length) break;
       await new Promise((r) => setTimeout(r, 50));
@@ -173,7 +174,7 @@ export async function runSimulatedCollection(out: Output, archiveDir: string, se
     const equal = stored.length === expected.length && stored.every((r, i) => Number(r.t) === expected[i].openTime && Number(r.c) === expected[i].close);
     const p = latencyPercentiles(latencies);
     const st = collector.stats;
-    out.text(`simulator: real XRPUSDT sample at 1200×; collector ran ${seconds} s with one dropped stream connection`);
+    out.text(`simulator: real ${symbol} sample at 1200×; collector ran ${seconds} s with one dropped stream connection`);
     out.text(
       `  ${st.backfilledCandles} candles backfilled by REST, ${st.streamedCandles} streamed, ${st.reconnects} reconnect, ${st.gapsDetected} gaps filled, ${st.rejected} rejected`,
     );

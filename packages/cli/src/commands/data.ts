@@ -1,8 +1,9 @@
 import { Command, Option } from 'commander';
-import { openArchiveSource } from '@oitrader/binance';
+import { openArchiveSource, parseArchivePath } from '@oitrader/binance';
 import { checkWindow, formatUtc, numberFlag, parseTimeframe, parseUtcTimeMs, symbolFlag, symbolListFlag, type Timeframe } from '@oitrader/core';
 import {
   checkDataQuality,
+  deriveTimeframes,
   formatQualityReport,
   importArchive,
   MarketDataLoader,
@@ -56,7 +57,7 @@ export function registerDataCommands(program: Command): void {
           startMs,
           endMs,
           verifyChecksums: flags.verify && config.data.archive.verify_checksums,
-        });
+        }, config.data.timeframes);
         if (report.failed > 0) process.exitCode = 1;
       } finally {
         await sql.close();
@@ -138,7 +139,8 @@ export function registerDataCommands(program: Command): void {
     });
 }
 
-export async function runImport(sql: SqlExecutor, out: Output, source: ReturnType<typeof openArchiveSource>, options: Parameters<typeof importArchive>[2]): Promise<ImportReport> {
+/** Imports, then stores the `derive` timeframes the archive lacks, aggregated from each imported symbol's 5m candles. */
+export async function runImport(sql: SqlExecutor, out: Output, source: ReturnType<typeof openArchiveSource>, options: Parameters<typeof importArchive>[2], derive: readonly Timeframe[] = []): Promise<ImportReport> {
   out.text(`importing from ${source.description}`);
   let progress: ReturnType<Output['progress']> | undefined;
   const report = await importArchive(sql, source, {
@@ -155,6 +157,12 @@ export async function runImport(sql: SqlExecutor, out: Output, source: ReturnTyp
   out.text(
     `${report.files.length} files: ${report.inserted} rows new, ${report.updated} changed, ${report.rejected} rejected, ${report.missing} missing files, ${report.failed} failed files`,
   );
+  const planned = report.files.filter((f) => f.status === 'imported').map((f) => parseArchivePath(f.path));
+  const symbols = [...new Set(planned.filter((f) => f?.dataset === 'klines' && f.interval === '5m').map((f) => f!.symbol))];
+  for (const symbol of symbols) {
+    const derived = (await deriveTimeframes(sql, symbol, derive)).filter((d) => d.derived > 0);
+    if (derived.length > 0) out.text(`${symbol}: derived from 5m (complete periods only) ${derived.map((d) => `${d.timeframe} ${d.derived}`).join(', ')}`);
+  }
   out.result(report);
   return report;
 }

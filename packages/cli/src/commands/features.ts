@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
-import { formatUtc, type Frame } from '@oitrader/core';
+import { formatUtc, numberFlag, type Frame } from '@oitrader/core';
 import {
   ALL_FEATURES,
   buildFeatureDataset,
@@ -32,12 +32,14 @@ export function registerFeatureCommands(program: Command): void {
       .description(`compute every feature and the 3-class label and write ${FEATURES_FILE} + its manifest`)
       .option('--out <dir>', 'output directory', 'data/features'),
   )
-    .addOption(new Option('--horizon <bars>', 'label horizon in bars').argParser(Number).default(48))
-    .addOption(new Option('--threshold <fraction>', 'label threshold on the forward return').argParser(Number).default(0.005))
+    .addOption(new Option('--horizon <bars>', 'label horizon in bars').argParser(numberFlag('--horizon', 'bars')).default(48))
+    .addOption(new Option('--threshold <fraction>', 'label threshold on the forward return, 0 < f <= 1').argParser(numberFlag('--threshold', 'returnThreshold')).default(0.005))
+    .option('--no-calendar', 'leave out the calendar features (hour, weekday, session): on a few months they can dominate by chance')
     .action(async (_flags, command: Command) => {
-      const flags = command.optsWithGlobals<BuildFlags>();
+      const flags = command.optsWithGlobals<BuildFlags & { calendar: boolean }>();
       const { config, out } = commandContext(flags);
-      runFeatureBuild(out, await loadFrame(flags, config), flags.out, { horizon: flags.horizon, threshold: flags.threshold });
+      const engineer = flags.calendar ? undefined : new FeatureEngineer({ groups: FEATURE_GROUPS.filter((g) => g !== 'time') });
+      runFeatureBuild(out, await loadFrame(flags, config), flags.out, { horizon: flags.horizon, threshold: flags.threshold }, engineer);
     });
 
   features
@@ -63,7 +65,7 @@ export function registerFeatureCommands(program: Command): void {
             : 'recompute every feature on history that starts later; report any feature that depends on history beyond its declared warm-up',
         ),
     )
-      .addOption(new Option('--points <n>', 'number of random cut points / start offsets').argParser(Number).default(kind === 'lookahead' ? 20 : 5))
+      .addOption(new Option('--points <n>', 'number of random cut points / start offsets').argParser(numberFlag('--points', 'bars')).default(kind === 'lookahead' ? 20 : 5))
       .action(async (_flags, command: Command) => {
         const flags = command.optsWithGlobals<GlobalOptions & FrameFlags & { points: number }>();
         const { config, out } = commandContext(flags);
@@ -73,8 +75,8 @@ export function registerFeatureCommands(program: Command): void {
   }
 }
 
-export function runFeatureBuild(out: Output, frame: Frame, dir: string, labels: { horizon: number; threshold: number }): string {
-  const dataset = buildFeatureDataset(frame, labels);
+export function runFeatureBuild(out: Output, frame: Frame, dir: string, labels: { horizon: number; threshold: number }, engineer?: FeatureEngineer): string {
+  const dataset = buildFeatureDataset(frame, labels, engineer);
   const parquet = join(dir, FEATURES_FILE);
   writeFeatureDataset(dataset, parquet, join(dir, MANIFEST_FILE));
   const m = dataset.manifest;
@@ -82,6 +84,12 @@ export function runFeatureBuild(out: Output, frame: Frame, dir: string, labels: 
   const share = (k: number) => `${((100 * k) / m.rows.written).toFixed(1)}%`;
   out.text(`${m.features.length} features (${m.omitted.length} left out: no data for their source) × ${m.rows.written} rows, ${m.span.rowsFrom} .. ${m.span.rowsTo}`);
   out.text(`dropped ${m.rows.warmupDropped} warm-up rows and ${m.rows.unlabeledDropped} unlabeled rows (never filled)`);
+  if (m.gaps.length === 0) out.text('no gaps in the sources inside the written rows');
+  else {
+    out.text(`${m.gaps.length} gaps in the sources inside the written rows (those features are NaN there, the rows are kept): ${m.rows.withMissingValues} rows have a missing value`);
+    for (const g of m.gaps.slice(0, 10)) out.text(`  ${g.column}: ${g.from} .. ${g.to} (${g.bars} bars, ${g.features} features)`);
+    if (m.gaps.length > 10) out.text(`  … ${m.gaps.length - 10} more in the manifest`);
+  }
   out.text(`labels (horizon ${labels.horizon} bars, threshold ${labels.threshold}): SHORT ${b.short} (${share(b.short)}), NEUTRAL ${b.neutral} (${share(b.neutral)}), LONG ${b.long} (${share(b.long)})`);
   out.text(`wrote ${parquet} and ${MANIFEST_FILE}`);
   out.result({ parquet, manifest: m });

@@ -2,28 +2,9 @@ import { execSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
-import { OitraderError, writeFileAtomic } from '@oitrader/core';
+import { numberFlag, OitraderError, writeFileAtomic } from '@oitrader/core';
 import { FEATURES_FILE, MANIFEST_FILE, readFeatureDataset } from '@oitrader/features';
-import {
-  evaluateWalkForward,
-  inspectRuns,
-  listRuns,
-  loadRun,
-  readManifest,
-  hyperparameterSearch,
-  logisticModel,
-  majorityBaseline,
-  matrixFromColumns,
-  persistenceBaseline,
-  renderTrainingReport,
-  saveRun,
-  trainStackedEnsemble,
-  walkForwardFolds,
-  DEFAULT_BASE_MODELS,
-  type BaseModelSpec,
-  type ClassificationReport,
-  type RunManifest,
-} from '@oitrader/ml';
+import { inspectRuns, listRuns, loadRun, readManifest, trainModelRun, type ClassificationReport, type TrainedRun, type TrainRunOptions } from '@oitrader/ml';
 import { commandContext, type GlobalOptions } from '../context.ts';
 import type { Output } from '../output.ts';
 
@@ -47,11 +28,11 @@ export function registerTrainCommands(program: Command): void {
     .option('--features <dir>', `directory holding ${FEATURES_FILE} and its manifest`, 'data/features')
     .option('--out <dir>', 'models directory (default: models.dir)')
     .addOption(new Option('--folds <n>', 'walk-forward test windows').argParser(Number).default(3))
-    .addOption(new Option('--train-share <fraction>', 'share of rows in the first training block').argParser(Number).default(0.4))
+    .addOption(new Option('--train-share <fraction>', 'share of rows in the first training block').argParser(numberFlag('--train-share', 'share')).default(0.4))
     .addOption(new Option('--embargo <rows>', 'rows skipped after each test window').argParser(Number).default(12))
-    .addOption(new Option('--seed <n>', 'seed for subsampling and the search').argParser(Number).default(0))
-    .addOption(new Option('--search-trials <n>', 'hyperparameter search: configurations per GBDT policy (0 = the defaults; the log under <models>/search/ makes it resumable)').argParser(Number).default(0))
-    .option('--run-id <id>', 'name of the run (default: UTC timestamp)')
+    .addOption(new Option('--seed <n>', 'seed for subsampling and the search').argParser(numberFlag('--seed', 'seed')).default(0))
+    .addOption(new Option('--search-trials <n>', 'hyperparameter search: configurations per GBDT policy (0 = the defaults; the log under <models>/search/ makes it resumable)').argParser(numberFlag('--search-trials', 'count')).default(0))
+    .option('--run-id <id>', 'name of the run: letters, digits, . _ - (default: UTC timestamp)', runIdFlag)
     .action(async (_flags, command: Command) => {
       const flags = command.optsWithGlobals<TrainFlags>();
       const { config, out } = commandContext(flags);
@@ -123,92 +104,30 @@ function codeVersion(): string {
   }
 }
 
-export async function runTrain(out: Output, featuresDir: string, modelsDir: string, options: { folds: number; trainShare: number; embargo: number; seed: number; runId?: string; searchTrials?: number }): Promise<string> {
+export async function runTrain(out: Output, featuresDir: string, modelsDir: string, options: Omit<TrainRunOptions, 'modelsDir' | 'codeVersion'>): Promise<TrainedRun> {
   const loaded = await readFeatureDataset(join(featuresDir, FEATURES_FILE), join(featuresDir, MANIFEST_FILE));
   const { manifest } = loaded;
-  const horizon = manifest.labels.horizon;
-  const rows = loaded.time.length;
-  const data = {
-    x: matrixFromColumns(loaded.columns, loaded.names),
-    y: Float64Array.from(loaded.labels),
-    forwardReturn: loaded.forwardReturn,
-    numClass: 3,
-    horizon,
-  };
-  const trainSize = Math.max(horizon + 1, Math.floor(rows * options.trainShare));
-  const folds = walkForwardFolds(rows, { folds: options.folds, mode: 'expanding', trainSize, horizon, embargo: options.embargo });
-  let specs: BaseModelSpec[] = DEFAULT_BASE_MODELS.map((s) => ({ ...s, params: { ...s.params, seed: options.seed } }));
-  let searchEvaluations = 0;
-  if ((options.searchTrials ?? 0) > 0) {
-    // Nested: the search sees only the first training block minus the rows
-    // whose labels reach into the first test window, with its own inner
-    // walk-forward, so no reported test window helped choose the parameters.
-    const innerRows = trainSize - horizon;
-    const innerFolds = walkForwardFolds(innerRows, { folds: 2, mode: 'expanding', trainSize: Math.max(horizon + 1, Math.floor(innerRows * 0.5)), horizon, embargo: options.embargo });
-    const inner = { ...data, x: { ...data.x, rows: innerRows, data: data.x.data.subarray(0, innerRows * data.x.cols) } };
-    specs = specs.map((spec) => {
-      const policy = spec.params.growPolicy ?? 'depthwise';
-      const logFile = join(modelsDir, 'search', `${manifest.symbol}-${manifest.timeframe}-${policy}-rows${innerRows}-seed${options.seed}.jsonl`);
-      const search = hyperparameterSearch(inner, innerFolds, { policy, trials: options.searchTrials!, minTrees: 20, eta: 3, rungs: 2, seed: options.seed, logFile });
-      searchEvaluations += search.records.length;
-      out.text(`search ${policy}: ${search.records.length} evaluations (${search.resumed} reused from ${logFile}), best inner walk-forward log-loss ${search.best.logLoss.toFixed(4)}`);
-      return { ...spec, params: search.best.params };
-    });
+  out.text(`training on ${manifest.symbol} ${manifest.timeframe}: ${loaded.time.length} rows × ${loaded.names.length} features; ${options.folds} walk-forward folds (purge ${manifest.labels.horizon}, embargo ${options.embargo}); run goes to ${modelsDir}`);
+  const clock = (ms: number) => `${String(Math.floor(ms / 60_000)).padStart(2, '0')}:${String(Math.floor(ms / 1000) % 60).padStart(2, '0')}`;
+  const run = await trainModelRun(loaded, { ...options, modelsDir, codeVersion: codeVersion() }, (p) => out.text(`  [${clock(p.elapsedMs)}] ${p.stage}`));
+  for (const note of run.searchNotes) out.text(note);
+  out.text(`${'model (out of sample)'.padEnd(44)} ${'rows'.padStart(6)} ${'acc'.padStart(7)} ${'bal acc'.padStart(8)} ${'F1'.padStart(6)} ${'log-loss'.padStart(9)} ${'direction'.padStart(10)}`);
+  for (const { name, report: r } of run.table) {
+    out.text(`${name.padEnd(44)} ${String(r.rows).padStart(6)} ${r.accuracy.toFixed(3).padStart(7)} ${r.balancedAccuracy.toFixed(3).padStart(8)} ${r.macroF1.toFixed(3).padStart(6)} ${r.logLoss.toFixed(3).padStart(9)} ${(Number.isNaN(r.directionalAccuracy) ? '—' : r.directionalAccuracy.toFixed(3)).padStart(10)}`);
   }
-  out.text(`training on ${manifest.symbol} ${manifest.timeframe}: ${rows} rows × ${loaded.names.length} features; ${options.folds} walk-forward folds (first training block ${trainSize} rows, purge ${horizon}, embargo ${options.embargo})`);
-  const stack = await trainStackedEnsemble(data, folds, specs, { lstm: { seed: options.seed } });
-  const baselines = evaluateWalkForward(data, folds, [logisticModel(), majorityBaseline(), persistenceBaseline()]);
-  const table = [...stack.bases, ...baselines].map((e) => ({ name: e.name, report: e.overall }));
-  if (stack.ensembleReport) table.push({ name: 'stacked ensemble (folds 2+)', report: stack.ensembleReport });
-  out.text(`${'model (out of sample)'.padEnd(30)} ${'rows'.padStart(6)} ${'acc'.padStart(7)} ${'bal acc'.padStart(8)} ${'F1'.padStart(6)} ${'log-loss'.padStart(9)} ${'direction'.padStart(10)}`);
-  for (const { name, report: r } of table) {
-    out.text(`${name.padEnd(30)} ${String(r.rows).padStart(6)} ${r.accuracy.toFixed(3).padStart(7)} ${r.balancedAccuracy.toFixed(3).padStart(8)} ${r.macroF1.toFixed(3).padStart(6)} ${r.logLoss.toFixed(3).padStart(9)} ${(Number.isNaN(r.directionalAccuracy) ? '—' : r.directionalAccuracy.toFixed(3)).padStart(10)}`);
+  out.text(run.ensembleChoice);
+  for (const s of run.shapTop) out.text(`top features (mean |SHAP|) ${s.model}: ${s.top.slice(0, 5).map((t) => t.feature).join(', ')}`);
+  for (const s of run.stability) out.text(`feature importance stability ${s.model}: top-10 overlap across folds ${s.overlap.toFixed(2)} (fold tops: ${s.perFold.map((f) => f[0]).join(', ')})`);
+  out.text(`time per stage: ${Object.entries(run.stageSeconds).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ')}`);
+  out.text(`saved model run ${run.runId} in ${run.dir} (report.html, oof-predictions.parquet); list with: oitrader models list --dir ${modelsDir}`);
+  out.result({ runId: run.runId, dir: run.dir, metrics: run.manifest.metrics, stageSeconds: run.stageSeconds });
+  return run;
+}
+
+/** A run id becomes a directory name: refused before a minute of training, not after (`../../evil`). */
+function runIdFlag(raw: string): string {
+  if (!/^[A-Za-z0-9_-][A-Za-z0-9._-]*$/.test(raw) || raw.includes('..')) {
+    throw new OitraderError(`--run-id: expected letters, digits, . _ - (a directory name), got "${raw}"`, { hint: 'choose a plain name such as sol-5m-v2', exitCode: 2 });
   }
-  // SHAP of the final base models on the most recent rows: which features drive the signal now.
-  const recent = Math.min(300, rows);
-  const recentRows = matrixFromColumns(loaded.columns, loaded.names, rows - recent, rows);
-  const shap = stack.ensemble.bases.map((model, i) => {
-    const values = model.shapSummary(recentRows);
-    const top = [...values.keys()].sort((a, b) => values[b] - values[a]).slice(0, 15).map((f) => ({ feature: loaded.names[f], value: values[f] }));
-    return { model: stack.ensemble.baseNames[i], top };
-  });
-  for (const s of shap) out.text(`top features (mean |SHAP|) ${s.model}: ${s.top.slice(0, 5).map((t) => t.feature).join(', ')}`);
-  const runId = options.runId ?? new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, 'Z');
-  const runManifest: RunManifest = {
-    format: 'oitrader-model-run',
-    version: 1,
-    runId,
-    createdAt: new Date().toISOString(),
-    featureSetVersion: manifest.featureSetVersion,
-    features: loaded.names,
-    symbol: manifest.symbol,
-    timeframe: manifest.timeframe,
-    dataSpan: { from: manifest.span.rowsFrom, to: manifest.span.rowsTo, rows },
-    labels: { horizon, threshold: manifest.labels.threshold },
-    validation: { folds: options.folds, mode: 'expanding', trainSize, embargo: options.embargo },
-    seed: options.seed,
-    codeVersion: codeVersion(),
-    metrics: {
-      ...Object.fromEntries(table.map(({ name, report }) => [name, report])),
-      ensemble: stack.ensembleReport,
-      shapTop: shap,
-      // Configurations tried before choosing: the number of trials a Deflated Sharpe Ratio must account for.
-      searchEvaluations,
-      baseParams: Object.fromEntries(specs.map((s) => [s.name, s.params])),
-    },
-  };
-  const html = renderTrainingReport({
-    runId,
-    title: `oitrader training run ${runId}: ${manifest.symbol} ${manifest.timeframe}`,
-    setup: `${rows} rows × ${loaded.names.length} features, ${manifest.span.rowsFrom} .. ${manifest.span.rowsTo}; ${options.folds} expanding walk-forward folds, first training block ${trainSize} rows, purge ${horizon}, embargo ${options.embargo}, balanced class weights; ${searchEvaluations > 0 ? `GBDT hyperparameters from a nested random search with successive halving (${searchEvaluations} evaluations, first training block only)` : 'default GBDT hyperparameters'}; the LSTM is a member of the stack`,
-    models: [
-      ...[...stack.bases, ...baselines].map((e) => ({ name: e.name, overall: e.overall, folds: e.folds })),
-      ...(stack.ensembleReport ? [{ name: 'stacked ensemble (folds 2+)', overall: stack.ensembleReport, folds: [] }] : []),
-    ],
-    shap,
-  });
-  const dir = saveRun(modelsDir, runManifest, stack.ensemble, { 'report.html': html });
-  out.text(`saved model run ${runId} in ${dir} (report.html: metrics, confusion, calibration, SHAP)`);
-  out.result({ runId, dir, metrics: runManifest.metrics });
-  return runId;
+  return raw;
 }

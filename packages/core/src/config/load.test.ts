@@ -35,12 +35,17 @@ describe('config', () => {
         assert.equal(lines.length, 5, error.message);
         assert.match(error.message, /trading\.leverage: expected a finite number, got string "five"/);
         assert.match(error.message, /trading\.risk_per_trade: expected <= 0\.1, got number 0\.5/);
-        assert.match(error.message, /trading\.mode: expected one of "paper", "sim", "testnet", "live", got string "yolo"/);
+        assert.match(error.message, /trading\.mode: expected one of "paper", "sim", "demo", "live", "testnet", got string "yolo"/);
         assert.match(error.message, /data\.timeframes\.1: expected one of .*got string "7m"/);
         assert.match(error.message, /data\.symbol: expected a known key/);
         return true;
       },
     );
+  });
+
+  it('trading.mode testnet is read as demo trading, which replaced the futures testnet', () => {
+    assert.equal(parseConfig({ trading: { mode: 'testnet' } }).trading.mode, 'demo', 'an old config saying testnet must trade on demo, not live');
+    assert.equal(parseConfig({ trading: { mode: 'demo' } }).trading.mode, 'demo');
   });
 
   it('reports broken YAML with its line number instead of a stack trace', () => {

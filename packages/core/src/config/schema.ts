@@ -52,8 +52,22 @@ const trading = z
     leverage: NUMBER_RULES.leverage.default(5),
     risk_per_trade: fraction(0.1).default(0.02),
     max_daily_loss: fraction(0.5).default(0.03),
-    /** paper is the default; live trading needs an explicit switch. */
-    mode: z.enum(['paper', 'sim', 'testnet', 'live']).default('paper'),
+    /** paper is the default; live trading needs an explicit switch. `testnet` is the old name of demo trading. */
+    mode: z
+      .enum(['paper', 'sim', 'demo', 'live', 'testnet'])
+      .default('paper')
+      .transform((mode) => (mode === 'testnet' ? 'demo' : mode)),
+    /** Halt entries and flatten at this fraction below the peak equity, until `oitrader bot resume`. */
+    max_drawdown: fraction(0.9).default(0.15),
+    /** The liquidation price must be at least this many stop distances from the entry. */
+    min_liquidation_distance: z.number().min(1).default(2),
+    /** No entries when the newest closed candle is older than this. */
+    stale_after_seconds: z.number().positive().default(120),
+    /** Exchange errors in a row that open the circuit breaker, and how long it stays open. */
+    circuit_breaker_errors: z.number().int().positive().default(5),
+    circuit_breaker_cooldown_seconds: z.number().positive().default(900),
+    /** The exchange-side stop of every position, as a fraction of the entry price. */
+    stop_loss: fraction(0.5).default(0.02),
   })
   .prefault({});
 
@@ -117,8 +131,26 @@ const collector = z
   })
   .prefault({});
 
+const bot = z
+  .strictObject({
+    /** Names the bot in client order ids and its state rows; one name per account and symbol. */
+    name: z.string().regex(/^[a-z0-9]{1,8}$/, 'up to 8 lowercase letters or digits').default('oit'),
+    timeframe: timeframe.default('5m'),
+    /** The strategy when no models.active_run / agent drives the bot: a baseline name such as sma-trend. */
+    strategy: z.string().default('sma-trend'),
+    /** What reconciliation does with a position found on the exchange that the bot's state does not know. */
+    on_unknown_position: z.enum(['adopt', 'close']).default('adopt'),
+    /** A file whose existence engages the kill switch (checked every loop). */
+    kill_file: z.string().default('./data/KILL'),
+    /** Candles of history loaded for each decision (features and the strategy's warm-up). */
+    history_bars: z.number().int().min(50).default(600),
+    /** How often the loop looks for a newly closed candle. */
+    poll_seconds: z.number().positive().default(2),
+  })
+  .prefault({});
+
 export const configSchema = z
-  .strictObject({ database, trading, models, binance, telegram, data, collector })
+  .strictObject({ database, trading, models, binance, telegram, data, collector, bot })
   .prefault({});
 
 export type Config = z.infer<typeof configSchema>;

@@ -50,6 +50,97 @@ export const MIGRATIONS: Migration[] = [
 );`,
     ].join('\n'),
   },
+  {
+    version: 2,
+    name: 'trading bot state',
+    // The bot's own record (packages/live): what it decided, sent, got filled and held, so a
+    // restart resumes from the database and reconciliation can compare it with the exchange.
+    sql: `CREATE TABLE IF NOT EXISTS bot_control (
+  bot text PRIMARY KEY,
+  mode text NOT NULL,
+  symbol text NOT NULL,
+  session_start timestamptz NOT NULL,
+  killed boolean NOT NULL DEFAULT false,
+  kill_reason text,
+  flatten_requested boolean NOT NULL DEFAULT false,
+  last_candle timestamptz,
+  state jsonb,
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS bot_decisions (
+  bot text NOT NULL,
+  symbol text NOT NULL,
+  candle_time timestamptz NOT NULL,
+  action text NOT NULL,
+  allowed boolean NOT NULL,
+  reason text NOT NULL,
+  qty_base float8,
+  price_usd float8,
+  stop_usd float8,
+  detail jsonb,
+  decided_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (bot, symbol, candle_time)
+);
+CREATE TABLE IF NOT EXISTS bot_orders (
+  client_order_id text PRIMARY KEY,
+  bot text NOT NULL,
+  symbol text NOT NULL,
+  candle_time timestamptz NOT NULL,
+  intent text NOT NULL,
+  side text NOT NULL,
+  type text NOT NULL,
+  qty_base float8 NOT NULL,
+  price_usd float8,
+  trigger_usd float8,
+  reduce_only boolean NOT NULL DEFAULT false,
+  status text NOT NULL,
+  exchange_order_id text,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS bot_orders_bot_idx ON bot_orders (bot, symbol, candle_time);
+CREATE TABLE IF NOT EXISTS bot_fills (
+  fill_id text PRIMARY KEY,
+  bot text NOT NULL,
+  symbol text NOT NULL,
+  client_order_id text,
+  time timestamptz NOT NULL,
+  side text NOT NULL,
+  qty_base float8 NOT NULL,
+  price_usd float8 NOT NULL,
+  fee_usd float8 NOT NULL,
+  liquidity text NOT NULL,
+  reason text NOT NULL
+);
+CREATE INDEX IF NOT EXISTS bot_fills_bot_idx ON bot_fills (bot, symbol, time);
+CREATE TABLE IF NOT EXISTS bot_positions (
+  bot text NOT NULL,
+  symbol text NOT NULL,
+  qty_base float8 NOT NULL,
+  entry_price_usd float8 NOT NULL,
+  liquidation_price_usd float8,
+  stop_usd float8,
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (bot, symbol)
+);
+CREATE TABLE IF NOT EXISTS bot_equity (
+  bot text NOT NULL,
+  time timestamptz NOT NULL,
+  equity_usd float8 NOT NULL,
+  wallet_usd float8 NOT NULL,
+  available_usd float8 NOT NULL,
+  qty_base float8 NOT NULL,
+  PRIMARY KEY (bot, time)
+);
+CREATE TABLE IF NOT EXISTS bot_risk_events (
+  id bigserial PRIMARY KEY,
+  bot text NOT NULL,
+  time timestamptz NOT NULL,
+  kind text NOT NULL,
+  message text NOT NULL,
+  UNIQUE (bot, time, kind)
+);`,
+  },
 ];
 
 const HYPERTABLES: Array<[MarketTable, string]> = [

@@ -5,8 +5,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { strToU8, zipSync } from 'fflate';
 
-/** The bundled real sample: XRPUSDT perpetual, 2021-11-15..21 (see data/sample/README.md). */
-export const SAMPLE_ARCHIVE = fileURLToPath(new URL('../../../../data/sample/binance-archive', import.meta.url));
+/** The XRPUSDT week test fixture: real XRPUSDT perpetual candles and funding, 2021-11-15..21 (data/fixtures/xrpusdt-2021-week/README.md). */
+export const SAMPLE_ARCHIVE = fileURLToPath(new URL('../../../../data/fixtures/xrpusdt-2021-week/binance-archive', import.meta.url));
 
 /**
  * Writes archive-format zips into a temporary mirror. FORMAT FIXTURES ONLY:
@@ -39,3 +39,6 @@ export function metricsFixtureCsv(day: string, options: { zeroOiAt?: number[]; h
   }
   return `${options.header === false ? '' : `${METRICS_HEADER}\n`}${lines.join('\n')}\n`;
 }
+
+/** The bundled real sample: SOLUSDT and BTCUSDT with 5m open interest, Dec 2025 – Feb 2026 (data/sample/README.md). */
+export const REAL_SAMPLE_ARCHIVE = fileURLToPath(new URL('../../../../data/sample/binance-archive', import.meta.url));

@@ -41,10 +41,18 @@ export class StackedEnsemble {
   readonly bases: GradientBoostedTrees[];
   readonly meta: LogisticRegression;
   readonly lstm: LstmClassifier | undefined;
+  /**
+   * What predictSignalProba returns: the meta-model's stack, or — when the stack
+   * scored worse out of sample than its best member — that member alone
+   * (index into baseNames).
+   */
+  readonly use: 'meta' | number;
   /** The LSTM's saved form, captured once after training so toJSON stays synchronous. */
   readonly #lstmJson: LstmJson | undefined;
 
-  constructor(numClass: number, baseNames: string[], bases: GradientBoostedTrees[], meta: LogisticRegression, lstm?: { model: LstmClassifier; json: LstmJson }) {
+  constructor(numClass: number, baseNames: string[], bases: GradientBoostedTrees[], meta: LogisticRegression, lstm?: { model: LstmClassifier; json: LstmJson }, use: 'meta' | number = 'meta') {
+    if (use !== 'meta' && !(Number.isInteger(use) && use >= 0 && use < baseNames.length)) throw new OitraderError(`ensemble: member ${use} does not exist`);
+    this.use = use;
     this.numClass = numClass;
     this.baseNames = baseNames;
     this.bases = bases;
@@ -64,7 +72,14 @@ export class StackedEnsemble {
    * `historyRows` rows have no sequence and come back NaN.
    */
   async predictSignalProba(x: Matrix): Promise<Float64Array> {
-    const probas = this.bases.map((b) => b.predictProba(x));
+    if (this.use !== 'meta' && this.use < this.bases.length) return this.bases[this.use].predictProba(x);
+    const probas = this.use === 'meta' ? this.bases.map((b) => b.predictProba(x)) : [];
+    if (this.use !== 'meta' && this.lstm) {
+      const from = Math.min(this.historyRows, x.rows);
+      const out = new Float64Array(x.rows * this.numClass).fill(Number.NaN);
+      if (x.rows > from) out.set(await this.lstm.predictProba(x, Array.from({ length: x.rows - from }, (_, i) => from + i)), from * this.numClass);
+      return out;
+    }
     if (!this.lstm) return this.meta.predictProba(metaFeatures(probas, x.rows, this.numClass));
     const k = this.numClass;
     const from = Math.min(this.historyRows, x.rows);
@@ -78,7 +93,7 @@ export class StackedEnsemble {
   }
 
   toJSON() {
-    return { format: 'oitrader-stacked-ensemble', version: 1, numClass: this.numClass, baseNames: this.baseNames, bases: this.bases.map((b) => b.toJSON()), meta: this.meta.toJSON(), lstm: this.#lstmJson };
+    return { format: 'oitrader-stacked-ensemble', version: 1, numClass: this.numClass, baseNames: this.baseNames, bases: this.bases.map((b) => b.toJSON()), meta: this.meta.toJSON(), lstm: this.#lstmJson, use: this.use };
   }
 
   static async fromJSON(json: ReturnType<StackedEnsemble['toJSON']>): Promise<StackedEnsemble> {
@@ -86,7 +101,7 @@ export class StackedEnsemble {
     const members = json.bases.length + (json.lstm ? 1 : 0);
     if (members !== json.baseNames.length) throw new OitraderError('ensemble file: base model names and models differ in number');
     const lstm = json.lstm ? { model: await LstmClassifier.fromJSON(json.lstm), json: json.lstm } : undefined;
-    return new StackedEnsemble(json.numClass, json.baseNames, json.bases.map((b: GbdtModelJson) => GradientBoostedTrees.fromJSON(b)), LogisticRegression.fromJSON(json.meta), lstm);
+    return new StackedEnsemble(json.numClass, json.baseNames, json.bases.map((b: GbdtModelJson) => GradientBoostedTrees.fromJSON(b)), LogisticRegression.fromJSON(json.meta), lstm, json.use ?? 'meta');
   }
 
   dispose(): void {
@@ -100,41 +115,85 @@ export interface StackingResult {
   bases: ModelEvaluation[];
   /** The ensemble's own out-of-sample report: fold k's meta-model is trained on the out-of-fold rows of folds before k only. */
   ensembleReport: ClassificationReport | undefined;
+  /** The ensemble's out-of-fold probabilities (rows × classes, NaN where it has none: the first fold). */
+  ensembleOutOfFold: Float64Array;
+  /** The stacked meta-model's own walk-forward report on the same rows, and each member's, that decided `ensemble.use`. */
+  choice: { use: string; metaLogLoss: number; members: Array<{ name: string; logLoss: number }>; reason: string };
 }
+
+/** Meta-model settings: unweighted (so its probabilities stay calibrated to the class priors) and strongly regularised (it sees few out-of-fold rows). */
+const META_L2 = 1e-1;
 
 /**
  * Trains the stack. Base models run walk-forward to produce out-of-fold
  * probabilities; the final meta-model learns from all of them, and the final
  * base models from every labelled row (no test window follows them).
  */
-export async function trainStackedEnsemble(data: EvalData, folds: Fold[], specs: BaseModelSpec[] = DEFAULT_BASE_MODELS, options: { lstm?: Partial<LstmOptions> } = {}): Promise<StackingResult> {
+export interface StackingOptions {
+  lstm?: Partial<LstmOptions>;
+  /** Called with every fold's fitted GBDT and its test rows. */
+  onFoldModel?: (model: string, fold: Fold, fitted: GradientBoostedTrees, test: Matrix) => void;
+  /** Called as each stage starts. */
+  onStage?: (stage: string) => void;
+}
+
+export async function trainStackedEnsemble(data: EvalData, folds: Fold[], specs: BaseModelSpec[] = DEFAULT_BASE_MODELS, options: StackingOptions = {}): Promise<StackingResult> {
   const k = data.numClass;
-  const bases = evaluateWalkForward(data, folds, specs.map((s) => gbdtModel(s.name, s.params)));
+  const bases = evaluateWalkForward(
+    data,
+    folds,
+    specs.map((s) => gbdtModel(s.name, s.params, (fold, fitted, test) => {
+      options.onStage?.(`${s.name}: fold ${fold.index + 1}/${folds.length} fitted`);
+      options.onFoldModel?.(s.name, fold, fitted, test);
+    })),
+  );
+  if (options.lstm) options.onStage?.(`LSTM: ${folds.length} walk-forward folds`);
   if (options.lstm) bases.push(...(await evaluateWalkForwardAsync(data, folds, [lstmModel(options.lstm)])));
   const oofRows: number[] = [];
   for (const fold of folds) for (let t = fold.test[0]; t < fold.test[1]; t++) oofRows.push(t);
   const oof = (rows: number[]) => metaFeatures(bases.map((b) => Float64Array.from(rows.flatMap((t) => Array.from(b.outOfFold.subarray(t * k, (t + 1) * k))))), rows.length, k);
   const labels = (rows: number[]) => Float64Array.from(rows, (t) => data.y[t]);
 
-  // Honest estimate: walk forward over the folds' out-of-fold rows.
-  const pooledProba: number[] = [];
+  // Honest estimate: walk forward over the folds' out-of-fold rows. The
+  // meta-model is fitted WITHOUT class weights: balanced weights push its
+  // probabilities towards 1/3 each, which costs log-loss and starves an entry
+  // threshold; the base models keep theirs (they rank, the meta calibrates).
   const pooledRows: number[] = [];
+  const metaOutOfFold = new Float64Array(data.x.rows * k).fill(Number.NaN);
   for (let f = 1; f < folds.length; f++) {
     const trainRows = oofRows.filter((t) => t < folds[f].test[0] - data.horizon);
     const testRows = oofRows.filter((t) => t >= folds[f].test[0] && t < folds[f].test[1]);
     if (trainRows.length === 0 || testRows.length === 0) continue;
-    const y = labels(trainRows);
-    const meta = new LogisticRegression({ l2: 1e-2 }).fit(oof(trainRows), y, balancedWeights(y, k));
-    pooledProba.push(...meta.predictProba(oof(testRows)));
+    const meta = new LogisticRegression({ l2: META_L2 }).fit(oof(trainRows), labels(trainRows));
+    const proba = meta.predictProba(oof(testRows));
+    testRows.forEach((t, i) => metaOutOfFold.set(proba.subarray(i * k, (i + 1) * k), t * k));
     pooledRows.push(...testRows);
   }
-  const ensembleReport =
-    pooledRows.length > 0
-      ? classificationReport(Float64Array.from(pooledProba), labels(pooledRows), k, Float64Array.from(pooledRows, (t) => data.forwardReturn[t]))
-      : undefined;
+  const reportOn = (outOfFold: Float64Array) =>
+    classificationReport(Float64Array.from(pooledRows.flatMap((t) => Array.from(outOfFold.subarray(t * k, (t + 1) * k)))), labels(pooledRows), k, Float64Array.from(pooledRows, (t) => data.forwardReturn[t]));
+  const metaReport = pooledRows.length > 0 ? reportOn(metaOutOfFold) : undefined;
+  const memberLoss = bases.map((b) => ({ name: b.name, logLoss: pooledRows.length > 0 ? reportOn(b.outOfFold).logLoss : Number.NaN }));
+  const best = memberLoss.reduce((a, b, i) => (b.logLoss < memberLoss[a].logLoss ? i : a), 0);
+  // The stack must earn its place: on the same out-of-fold rows it has to beat its best member, else that member is the ensemble.
+  const fallback = metaReport !== undefined && memberLoss[best].logLoss < metaReport.logLoss;
+  const use: 'meta' | number = fallback ? best : 'meta';
+  const ensembleOutOfFold = fallback ? bases[best].outOfFold.slice() : metaOutOfFold;
+  if (fallback) for (const t of oofRows) if (t < (folds[1]?.test[0] ?? Infinity)) ensembleOutOfFold.fill(Number.NaN, t * k, (t + 1) * k);
+  const ensembleReport = metaReport && (fallback ? reportOn(ensembleOutOfFold) : metaReport);
+  const choice = {
+    use: fallback ? bases[best].name : 'stacked meta-model',
+    metaLogLoss: metaReport?.logLoss ?? Number.NaN,
+    members: memberLoss,
+    reason: metaReport === undefined
+      ? 'one fold only: no out-of-sample estimate of the stack'
+      : fallback
+        ? `the stack's walk-forward log-loss ${metaReport.logLoss.toFixed(4)} is worse than its best member's (${bases[best].name}, ${memberLoss[best].logLoss.toFixed(4)}): the ensemble is that member`
+        : `the stack's walk-forward log-loss ${metaReport.logLoss.toFixed(4)} beats every member (best ${bases[best].name}, ${memberLoss[best].logLoss.toFixed(4)})`,
+  };
 
+  options.onStage?.('final models on every labelled row');
   const allY = labels(oofRows);
-  const meta = new LogisticRegression({ l2: 1e-2 }).fit(oof(oofRows), allY, balancedWeights(allY, k));
+  const meta = new LogisticRegression({ l2: META_L2 }).fit(oof(oofRows), allY);
   const finalRows = Uint32Array.from({ length: data.x.rows }, (_, i) => i);
   const finalY = Float64Array.from(finalRows, (t) => data.y[t]);
   const finalBases = specs.map((s) => new GradientBoostedTrees({ ...s.params, objective: 'multiclass' }).fit(rowsOf(data.x, finalRows), finalY, { sampleWeight: balancedWeights(finalY, k) }));
@@ -144,5 +203,5 @@ export async function trainStackedEnsemble(data: EvalData, folds: Fold[], specs:
     lstm = { model, json: await model.toJSON() };
   }
   const names = [...specs.map((s) => s.name), ...(lstm ? [LSTM_NAME] : [])];
-  return { ensemble: new StackedEnsemble(k, names, finalBases, meta, lstm), bases, ensembleReport };
+  return { ensemble: new StackedEnsemble(k, names, finalBases, meta, lstm, use), bases, ensembleReport, ensembleOutOfFold, choice };
 }

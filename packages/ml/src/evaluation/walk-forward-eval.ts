@@ -45,13 +45,16 @@ export function balancedWeights(labels: ArrayLike<number>, numClass: number): Fl
   return Float64Array.from(labels, (c) => labels.length / (numClass * Math.max(1, counts[c])));
 }
 
-export function gbdtModel(name: string, params: Partial<GbdtParams>): FoldModel {
+/** `onFit` sees each fold's fitted model and its test rows (e.g. to explain every fold's model). */
+export function gbdtModel(name: string, params: Partial<GbdtParams>, onFit?: (fold: Fold, model: GradientBoostedTrees, test: Matrix) => void): FoldModel {
   return {
     name,
     predictFold(fold, data) {
       const y = Float64Array.from(fold.train, (t) => data.y[t]);
       const model = new GradientBoostedTrees({ ...params, objective: 'multiclass' }).fit(rowsOf(data.x, fold.train), y, { sampleWeight: balancedWeights(y, data.numClass) });
-      return padClasses(model.predictProba(rowsOf(data.x, range(...fold.test))), model.numClass, data.numClass);
+      const test = rowsOf(data.x, range(...fold.test));
+      onFit?.(fold, model, test);
+      return padClasses(model.predictProba(test), model.numClass, data.numClass);
     },
   };
 }

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { GradientBoostedTrees, type GbdtParams } from './gbdt.ts';
 import { matrix, seededRandom, type Matrix } from './matrix.ts';
 import { xgboostPredict, xgboostTrain, xgboostUnavailable } from './python-bridge.ts';
-import type { Tree } from './tree.ts';
+import { leafIndex, type Tree } from './tree.ts';
 import { treeShap } from './tree-shap.ts';
 import { fromXgboostJson, stringifyXgboostJson } from './xgboost-json.ts';
 
@@ -106,15 +106,27 @@ describe('GradientBoostedTrees: determinism and persistence', () => {
     });
   }
 
-  it('two threads (worker builds half of each large histogram) give a deterministic model equal to one thread up to rounding', () => {
-    const big = dataset(9000, 8, threeClass, 13, 0.02);
-    const fit = (nThreads: number) => new GradientBoostedTrees({ objective: 'multiclass', nEstimators: 8, maxDepth: 5, nThreads }).fit(big.x, big.y);
-    const a = fit(2);
-    const b = fit(2);
-    assert.equal(JSON.stringify(a), JSON.stringify(b), 'the same inputs must give the same bytes with two threads');
-    const single = fit(1).predictProba(big.x);
-    const parallel = a.predictProba(big.x);
-    for (let i = 0; i < single.length; i++) assert.ok(Math.abs(single[i] - parallel[i]) < 1e-6, `value ${i}: one thread ${single[i]} vs two ${parallel[i]}`);
+  for (const [growPolicy, extra] of [['depthwise', {}], ['leafwise', { maxDepth: 0, numLeaves: 20, minDataInLeaf: 30 }], ['oblivious', { subsample: 0.8, colsampleBytree: 0.7 }]] as const) {
+    it(`${growPolicy}: two threads (worker builds half of each large histogram) give the same trees, byte for byte, as one thread`, () => {
+      const big = dataset(9000, 8, threeClass, 13, 0.02);
+      const trees = (nThreads: number) => JSON.stringify(new GradientBoostedTrees({ objective: 'multiclass', growPolicy, nEstimators: 8, maxDepth: 5, ...extra, nThreads }).fit(big.x, big.y).toJSON().trees);
+      const two = trees(2);
+      assert.equal(trees(2), two, 'the same inputs must give the same bytes with two threads');
+      assert.equal(trees(1), two, 'a model must not depend on how many cores trained it');
+    });
+  }
+
+  it('minDataInLeaf is a hard floor: no leaf of a leaf-wise tree holds fewer training rows', () => {
+    const big = dataset(6000, 6, threeClass, 21, 0.02);
+    const model = new GradientBoostedTrees({ objective: 'multiclass', growPolicy: 'leafwise', maxDepth: 0, numLeaves: 63, minDataInLeaf: 150, minChildWeight: 0, nEstimators: 5 }).fit(big.x, big.y);
+    for (const tree of model.trees) {
+      const rowsAt = new Map<number, number>();
+      for (let i = 0; i < big.x.rows; i++) {
+        const leaf = leafIndex(tree, big.x.data, i * big.x.cols);
+        rowsAt.set(leaf, (rowsAt.get(leaf) ?? 0) + 1);
+      }
+      for (const [leaf, n] of rowsAt) assert.ok(n >= 150, `leaf ${leaf} holds ${n} rows, below minDataInLeaf 150 — a signal from too few bars`);
+    }
   });
 
   it('loading refuses a broken file with a clear reason', () => {

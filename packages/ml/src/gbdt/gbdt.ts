@@ -1,8 +1,10 @@
 import { OitraderError } from '@oitrader/core';
 import { binMatrix, computeCuts, rowMajorBins } from './binning.ts';
 import { growTree, type GrowPolicy } from './grow.ts';
+import type { Histogram } from './histogram.ts';
 import { ParallelHistogramBuilder } from './parallel-histogram.ts';
 import { seededRandom, type Matrix } from './matrix.ts';
+import { quantisation, quantiseGradients } from './quantise.ts';
 import { evalLoss, gradients, sigmoid, softmax, type ObjectiveName } from './objectives.ts';
 import { leafIndex, type Tree } from './tree.ts';
 import { treeShap } from './tree-shap.ts';
@@ -35,7 +37,7 @@ export interface GbdtParams {
   /** Stop when the eval loss has not improved for this many rounds (0 = never). */
   earlyStoppingRounds: number;
   seed: number;
-  /** 2 = build large histograms on both cores (a worker thread); 1 = this thread only. Results are deterministic either way, but differ in the last bits between the two. */
+  /** 2 = build large histograms on both cores (a worker thread); 1 = this thread only. The same model bytes either way (histogram sums are exact integers). */
   nThreads: number;
 }
 
@@ -123,7 +125,7 @@ export class GradientBoostedTrees {
       for (let i = 0; i < ex.rows; i++) for (let c = 0; c < k; c++) evalSet.margins[i * k + c] = this.baseScore[c];
     }
     const random = seededRandom(p.seed);
-    const parallel = p.nThreads >= 2 && x.rows >= 4096 ? new ParallelHistogramBuilder(rowBins, x.rows, x.cols) : undefined;
+    const parallel = p.nThreads >= 2 && x.rows >= 4096 ? new ParallelHistogramBuilder(rowBins, x.rows, x.cols, p.minDataInLeaf > 1) : undefined;
     try {
       this.#boost(x, y, weight, evalSet, bins, rowBins, cuts, binCounts, random, parallel);
     } finally {
@@ -148,11 +150,15 @@ export class GradientBoostedTrees {
     const k = this.treesPerRound;
     const margins = new Float64Array(x.rows * k);
     for (let i = 0; i < x.rows; i++) for (let c = 0; c < k; c++) margins[i * k + c] = this.baseScore[c];
-    const grad = parallel?.grad ?? new Float64Array(x.rows);
-    const hess = parallel?.hess ?? new Float64Array(x.rows);
+    const grad = new Float64Array(x.rows);
+    const hess = new Float64Array(x.rows);
+    const packed = parallel?.packed ?? new Float64Array(x.rows);
+    const q = quantisation(x.rows);
+    // Stochastic rounding has its own stream so row and feature sampling stay as they were.
+    const roundingRandom = seededRandom((p.seed ^ 0x5bd1e995) >>> 0);
     const probs = new Float64Array(x.rows * k);
     const order = parallel?.order ?? new Uint32Array(x.rows);
-    const pool: Float64Array[] = [];
+    const pool: Histogram[] = [];
     const allFeatures = Int32Array.from({ length: x.cols }, (_, i) => i);
     this.trees = [];
     this.evalHistory = [];
@@ -166,8 +172,9 @@ export class GradientBoostedTrees {
         // Growing reorders `order`; each tree starts from the sampled rows in row order (sequential reads at the root).
         order.set(sampled.subarray(0, count));
         gradients(p.objective, margins, k, y, weight, c, grad, hess, probs);
+        quantiseGradients(grad, hess, packed, q, roundingRandom);
         const features = p.colsampleBytree >= 1 ? allFeatures : sampleFeatures(x.cols, p.colsampleBytree, random);
-        const tree = growTree({ bins, rowBins, cuts, binCounts, grad, hess, parallel, pool }, { ...p, policy: p.growPolicy }, order, count, features);
+        const tree = growTree({ bins, rowBins, cuts, binCounts, grad, hess, packed, quantisation: q, counts: p.minDataInLeaf > 1, parallel, pool }, { ...p, policy: p.growPolicy }, order, count, features);
         this.trees.push(tree);
         for (let i = 0; i < x.rows; i++) margins[i * k + c] += tree.value[leafIndex(tree, x.data, i * x.cols)];
         if (evalSet) for (let i = 0; i < evalSet.x.rows; i++) evalSet.margins[i * k + c] += tree.value[leafIndex(tree, evalSet.x.data, i * x.cols)];

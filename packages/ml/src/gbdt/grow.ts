@@ -1,5 +1,6 @@
-import { accumulateLevelGains, bestSplit, finishLevelGains, buildHistogram, HIST_BINS, newHistogram, STRIDE, subtractHistogram, type Histogram, type SplitParams } from './histogram.ts';
+import { accumulateLevelGains, bestSplit, buildHistogram, clearHistogramRows, finishLevelGains, HIST_BINS, newHistogram, subtractHistogram, type Histogram, type SplitParams } from './histogram.ts';
 import type { ParallelHistogramBuilder } from './parallel-histogram.ts';
+import type { Quantisation } from './quantise.ts';
 import { TreeBuilder, type Tree } from './tree.ts';
 
 /**
@@ -25,9 +26,15 @@ export interface GrowData {
   cuts: Float32Array[];
   /** Per feature: index of the last value bin + 1 (= cuts.length + 1). */
   binCounts: Int32Array;
+  /** Exact gradients and hessians: leaf values. */
   grad: Float64Array;
   hess: Float64Array;
-  /** When set, histograms of large nodes are built on two threads (it owns grad, hess and order). */
+  /** Quantised (gradient, hessian) per row, packed (quantise.ts): histograms and split gains. */
+  packed: Float64Array;
+  quantisation: Quantisation;
+  /** Keep row counts in the histograms (needed when minDataInLeaf > 1). */
+  counts: boolean;
+  /** When set, histograms of large nodes are built on two threads (it owns packed and order). */
   parallel?: ParallelHistogramBuilder;
   /** All-zero histogram buffers shared by the trees of one fit (a node's is ~F × 6 KB). */
   pool?: Histogram[];
@@ -39,6 +46,8 @@ interface Node {
   count: number;
   g: number;
   h: number;
+  /** Packed quantised (gradient, hessian) sum of the node's rows. */
+  sum: number;
   depth: number;
   hist: Histogram | undefined;
   /** Built from the node's own rows (so only bins those rows hit are non-zero), not by subtraction. */
@@ -69,11 +78,13 @@ class Grower {
   grow(count: number): Tree {
     let g = 0;
     let h = 0;
+    let sum = 0;
     for (let i = 0; i < count; i++) {
       g += this.data.grad[this.order[i]];
       h += this.data.hess[this.order[i]];
+      sum += this.data.packed[this.order[i]];
     }
-    const root: Node = { id: this.builder.addNode(h, this.leafValue(g, h)), start: 0, count, g, h, depth: 0, hist: this.histogram(0, count), direct: true };
+    const root: Node = { id: this.builder.addNode(h, this.leafValue(g, h)), start: 0, count, g, h, sum, depth: 0, hist: this.histogram(0, count), direct: true };
     if (this.params.policy === 'oblivious') this.growOblivious(root);
     else if (this.params.policy === 'leafwise') this.growLeafwise(root);
     else this.growDepthwise(root);
@@ -87,9 +98,9 @@ class Grower {
 
   /** A histogram of rows order[start, start + count). Pooled buffers are kept all-zero by `release`. */
   histogram(start: number, count: number): Histogram {
-    const hist = this.#pool.pop() ?? newHistogram(this.data.bins.length);
+    const hist = this.#pool.pop() ?? newHistogram(this.data.bins.length, this.data.counts);
     if (this.data.parallel) this.data.parallel.build(hist, this.features, start, count);
-    else buildHistogram(hist, this.data.rowBins, this.data.bins.length, this.features, this.order.subarray(start, start + count), count, this.data.grad, this.data.hess);
+    else buildHistogram(hist, this.data.rowBins, this.data.bins.length, this.features, this.order.subarray(start, start + count), count, this.data.packed);
     return hist;
   }
 
@@ -121,17 +132,19 @@ class Grower {
     const rightCount = node.count - leftCount;
     let lg = 0;
     let lh = 0;
+    let ls = 0;
     for (let i = node.start; i < node.start + leftCount; i++) {
       lg += this.data.grad[this.order[i]];
       lh += this.data.hess[this.order[i]];
+      ls += this.data.packed[this.order[i]];
     }
     const rg = node.g - lg;
     const rh = node.h - lh;
     const leftId = this.builder.addNode(lh, this.leafValue(lg, lh));
     const rightId = this.builder.addNode(rh, this.leafValue(rg, rh));
     this.builder.split(node.id, feature, this.data.cuts[feature][bin - 1], defaultLeft, gain, leftId, rightId);
-    const left: Node = { id: leftId, start: node.start, count: leftCount, g: lg, h: lh, depth: node.depth + 1, hist: undefined, direct: true };
-    const right: Node = { id: rightId, start: node.start + leftCount, count: rightCount, g: rg, h: rh, depth: node.depth + 1, hist: undefined, direct: true };
+    const left: Node = { id: leftId, start: node.start, count: leftCount, g: lg, h: lh, sum: ls, depth: node.depth + 1, hist: undefined, direct: true };
+    const right: Node = { id: rightId, start: node.start + leftCount, count: rightCount, g: rg, h: rh, sum: node.sum - ls, depth: node.depth + 1, hist: undefined, direct: true };
     const [small, large] = leftCount <= rightCount ? [left, right] : [right, left];
     // Oblivious levels split every node, so each child keeps a histogram while levels remain.
     const needLarge = oblivious ? node.depth + 1 < this.params.maxDepth : this.splittable(large.depth, large.count);
@@ -167,25 +180,16 @@ class Grower {
    */
   release(hist: Histogram | undefined, owner?: Pick<Node, 'start' | 'count' | 'direct'>): void {
     if (!hist) return;
-    if (owner && owner.direct && this.#sparse(owner.count)) {
-      const rowBins = this.data.rowBins;
-      const numFeatures = this.data.bins.length;
-      for (let i = owner.start; i < owner.start + owner.count; i++) {
-        const base = this.order[i] * numFeatures;
-        for (let k = 0; k < this.features.length; k++) {
-          const f = this.features[k];
-          const at = (f * HIST_BINS + rowBins[base + f]) * STRIDE;
-          hist[at] = 0;
-          hist[at + 1] = 0;
-          hist[at + 2] = 0;
-        }
-      }
-    } else hist.fill(0);
+    if (owner && owner.direct && this.#sparse(owner.count)) clearHistogramRows(hist, this.data.rowBins, this.data.bins.length, this.features, this.order.subarray(owner.start, owner.start + owner.count));
+    else {
+      hist.sum.fill(0);
+      hist.count?.fill(0);
+    }
     this.#pool.push(hist);
   }
 
   best(node: Node) {
-    return bestSplit(node.hist as Histogram, this.features, this.data.binCounts, node.g, node.h, node.count, this.params);
+    return bestSplit(node.hist as Histogram, this.features, this.data.binCounts, node, this.params, this.data.quantisation);
   }
 
   growDepthwise(root: Node): void {
@@ -245,7 +249,7 @@ class Grower {
         sums.fill(0, 0, lastBin * 2 + 2);
         valid.fill(0, 0, lastBin * 2 + 2);
         for (const node of level) {
-          if (node.count > 0) accumulateLevelGains(node.hist as Histogram, f, lastBin, node.g, node.h, node.count, this.params, sums, valid);
+          if (node.count > 0) accumulateLevelGains(node.hist as Histogram, f, lastBin, node, this.params, this.data.quantisation, sums, valid);
         }
         finishLevelGains(lastBin, sums, valid);
         for (let b = 1; b < lastBin; b++) {

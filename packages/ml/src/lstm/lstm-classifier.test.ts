@@ -45,6 +45,18 @@ describe('LSTM classifier', () => {
     loaded.dispose();
   });
 
+  it('gives each row the same probabilities whether it is predicted alone or among 1,300 rows (chunk boundaries change nothing)', async () => {
+    const model = await new LstmClassifier({ ...options, epochs: 2 }).fit(x, y, train);
+    const rows = Uint32Array.from({ length: 1300 }, (_, i) => 8 + i);
+    const all = await model.predictProba(x, rows);
+    assert.equal(all.length, rows.length * 3, 'one probability triple per requested row');
+    for (const i of [0, 1023, 1024, 1299]) {
+      const alone = await model.predictProba(x, [rows[i]]);
+      for (let c = 0; c < 3; c++) assert.ok(Math.abs(alone[c] - all[i * 3 + c]) < 1e-6, `row ${rows[i]} class ${c}: ${alone[c]} alone vs ${all[i * 3 + c]} in a batch — a signal must not depend on its neighbours`);
+    }
+    model.dispose();
+  });
+
   it('refuses rows without a full lookback window instead of padding with invented values', async () => {
     const model = await new LstmClassifier({ ...options, epochs: 1 }).fit(x, y, train);
     await assert.rejects(model.predictProba(x, [3]), /fewer than 8 bars of history/);

@@ -18,7 +18,12 @@ export interface LstmOptions {
   validationShare: number;
   patience: number;
   seed: number;
+  /** Train on at most this many of the most recent training rows (0 = all): bounds fit time on long histories. */
+  maxTrainRows?: number;
 }
+
+/** Rows per network call when predicting (one batch; ~2 MB of input at 32 × 16). */
+const PREDICT_CHUNK = 1024;
 
 export const DEFAULT_LSTM: LstmOptions = { lookback: 32, topFeatures: 16, units: 32, epochs: 30, batchSize: 64, learningRate: 1e-3, validationShare: 0.15, patience: 4, seed: 0 };
 
@@ -77,7 +82,8 @@ export class LstmClassifier {
   async fit(x: Matrix, labels: ArrayLike<number>, trainRows: ArrayLike<number>, classWeight?: Record<number, number>): Promise<this> {
     const tf = await tensorflow();
     const o = this.options;
-    const rows = Array.from(trainRows).filter((t) => t >= o.lookback - 1);
+    const eligible = Array.from(trainRows).filter((t) => t >= o.lookback - 1);
+    const rows = o.maxTrainRows ? eligible.slice(-o.maxTrainRows) : eligible;
     if (rows.length < 50) throw new OitraderError(`LSTM needs at least 50 training rows with ${o.lookback} bars of history, got ${rows.length}`);
     // Feature choice and scaling use the training rows only.
     const trainMatrix = { data: new Float32Array(rows.length * x.cols), rows: rows.length, cols: x.cols };
@@ -124,21 +130,34 @@ export class LstmClassifier {
     return this;
   }
 
-  /** Probabilities for `rows` of the time-ordered table x (each needs `lookback` earlier rows in x). */
+  /**
+   * Probabilities for `rows` of the time-ordered table x (each needs `lookback`
+   * earlier rows in x). Rows go through the network in chunks of
+   * PREDICT_CHUNK, each one batch: tfjs's own `predict` runs 32-row batches
+   * inside one tidy scope, which measured superlinear (2,000 rows 0.85 s,
+   * 8,000 rows 9.3 s); one batch per chunk keeps memory bounded and the time
+   * linear in the rows (bench/training).
+   */
   async predictProba(x: Matrix, rows: ArrayLike<number>): Promise<Float64Array> {
     if (!this.#model) throw new OitraderError('the LSTM is not trained');
+    const model = this.#model;
     const tf = await tensorflow();
     for (let i = 0; i < rows.length; i++) if (rows[i] < this.options.lookback - 1) throw new OitraderError(`row ${rows[i]} has fewer than ${this.options.lookback} bars of history`);
     const z = this.#project(x);
-    const xs = this.#sequences(tf, z, this.features.length, rows);
-    try {
-      const out = this.#model.predict(xs) as TF.Tensor;
-      const values = Float64Array.from(out.dataSync());
-      out.dispose();
-      return values;
-    } finally {
-      xs.dispose();
+    const out = new Float64Array(rows.length * this.numClass);
+    const chunkRows = new Int32Array(PREDICT_CHUNK);
+    for (let start = 0; start < rows.length; start += PREDICT_CHUNK) {
+      const n = Math.min(PREDICT_CHUNK, rows.length - start);
+      for (let i = 0; i < n; i++) chunkRows[i] = rows[start + i];
+      const xs = this.#sequences(tf, z, this.features.length, chunkRows.subarray(0, n));
+      try {
+        const probs = tf.tidy(() => (model.predictOnBatch(xs) as TF.Tensor).dataSync());
+        out.set(probs, start * this.numClass);
+      } finally {
+        xs.dispose();
+      }
     }
+    return out;
   }
 
   async toJSON(): Promise<LstmJson> {

@@ -31,7 +31,7 @@ export interface LoadedRun {
  * every base model) and any extra files (the HTML report). A run is written into a temporary directory and renamed
  * into place, so a crash never leaves half a run.
  */
-export function saveRun(modelsDir: string, manifest: RunManifest, ensemble: StackedEnsemble, extraFiles: Record<string, string> = {}): string {
+export function saveRun(modelsDir: string, manifest: RunManifest, ensemble: StackedEnsemble, extraFiles: Record<string, string | Uint8Array> = {}): string {
   if (!/^[A-Za-z0-9._-]+$/.test(manifest.runId)) throw new OitraderError(`run id "${manifest.runId}" may only hold letters, digits, . _ -`);
   const final = join(modelsDir, manifest.runId);
   if (existsSync(final)) throw new OitraderError(`model run ${manifest.runId} already exists in ${modelsDir}`, { hint: 'choose another run id' });

@@ -1,0 +1,164 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  baselineByName,
+  bracketsFor,
+  computeMetrics,
+  DEFAULT_ML_SIGNAL,
+  filtersFor,
+  formatSummary,
+  mlSignal,
+  renderHtmlReport,
+  reportJson,
+  riskLimitsFromConfig,
+  RiskManagedStrategy,
+  runBacktest,
+  type BacktestOptions,
+  type MlSignalParams,
+  type ReportEntry,
+} from '@oitrader/backtest';
+import { DataError, formatUtc, OitraderError, timeframeMs, writeFileAtomic, type Config, type Frame } from '@oitrader/core';
+import { TargetEngineer } from '@oitrader/features';
+import { alignPredictions, assertOutOfSample, readOutOfFoldPredictions, type FoldSpan, type RunManifest } from '@oitrader/ml';
+import type { Output } from '../output.ts';
+
+/** Entry thresholds tried on the validation windows (× the class prior). Each is a trial for the Deflated Sharpe Ratio. */
+export const THRESHOLD_GRID = [1.0, 1.1, 1.2, 1.35, 1.5, 1.75, 2.0];
+/** The baselines the ML-signal strategy is compared with, on the same bars. */
+export const ML_BASELINES = ['flat', 'buy-and-hold', 'oi-trend', 'sma-trend'];
+const MIN_TRADES_TO_CHOOSE = 5;
+
+export interface MlBacktestOptions {
+  modelsDir: string;
+  runId: string;
+  execution: BacktestOptions;
+  trading: Config['trading'];
+  outDir: string;
+  /** Bars the user asked to trade (default: the run's out-of-fold test windows). */
+  requestedStartMs?: number;
+  requestedEndMs?: number;
+  params?: Partial<Omit<MlSignalParams, 'priors' | 'threshold'>>;
+}
+
+export interface MlBacktestResult {
+  threshold: number;
+  validation: Array<{ threshold: number; sharpe: number; trades: number; returnPct: number }>;
+  test: ReportEntry[];
+  beatBaselines: boolean;
+  span: { validation: [string, string]; test: [string, string] };
+}
+
+function spanOf(folds: FoldSpan[]): [number, number] {
+  return [Math.min(...folds.map((f) => f.testStartMs)), Math.max(...folds.map((f) => f.testEndMs))];
+}
+
+function sliceByTime(frame: Frame, [fromMs, toMs]: [number, number]): Frame {
+  const start = frame.indexAtOrAfter(fromMs);
+  let end = start;
+  while (end < frame.length && frame.time[end] <= toMs) end++;
+  return frame.slice(start, end);
+}
+
+/**
+ * Backtests the ML-signal strategy on a model run's OUT-OF-FOLD predictions
+ * only: the earlier half of the ensemble's test windows chooses the entry
+ * threshold, the later half is traded and reported next to the baselines.
+ * Bars a model of the run was trained on are refused by construction.
+ */
+export async function runMlSignalBacktest(out: Output, frame: Frame, options: MlBacktestOptions): Promise<MlBacktestResult> {
+  const runDir = join(options.modelsDir, options.runId);
+  let manifest: RunManifest;
+  try {
+    manifest = JSON.parse(readFileSync(join(runDir, 'manifest.json'), 'utf8')) as RunManifest;
+  } catch (error) {
+    throw new OitraderError(`cannot read model run ${options.runId} in ${options.modelsDir}: ${(error as Error).message}`, { hint: 'see oitrader models list', exitCode: 2 });
+  }
+  if (manifest.symbol !== frame.symbol || manifest.timeframe !== frame.timeframe) {
+    throw new OitraderError(`model run ${options.runId} was trained on ${manifest.symbol} ${manifest.timeframe}, the frame is ${frame.symbol} ${frame.timeframe}`, { hint: `pass --symbol ${manifest.symbol} --timeframe ${manifest.timeframe}`, exitCode: 2 });
+  }
+  const oof = await readOutOfFoldPredictions(runDir, 'ensemble');
+  const folds = [...oof.folds].sort((a, b) => a.fold - b.fold);
+  if (folds.length < 2) {
+    throw new DataError(`model run ${options.runId} has out-of-fold ensemble predictions for ${folds.length} fold(s); ml-signal needs 2: one to choose the threshold, one to trade`, { hint: 'train with --folds 3 or more' });
+  }
+  const validationFolds = folds.slice(0, Math.floor(folds.length / 2));
+  const testFolds = folds.slice(validationFolds.length);
+  const validationSpan = spanOf(validationFolds);
+  let testSpan = spanOf(testFolds);
+  if (options.requestedStartMs !== undefined || options.requestedEndMs !== undefined) {
+    const from = Math.max(options.requestedStartMs ?? -Infinity, frame.time[0]);
+    const to = Math.min(options.requestedEndMs ?? Infinity, frame.time[frame.length - 1] + 1) - 1;
+    if (from < testSpan[0] || to > testSpan[1]) {
+      throw new OitraderError(
+        `ml-signal trades run ${options.runId} only on its out-of-fold test windows ${formatUtc(testSpan[0])} .. ${formatUtc(testSpan[1])}; ${formatUtc(from)} .. ${formatUtc(to)} reaches bars a model of the run was trained on, or that chose its threshold`,
+        { hint: 'drop --start/--end (the test windows are the default), or train a run whose data ends before the bars you want to trade', exitCode: 2 },
+      );
+    }
+    testSpan = [from, to];
+  }
+  const withProba = (() => {
+    const rows = alignPredictions(oof, frame.time);
+    const pick = (column: Float64Array) => Float64Array.from(rows, (r) => (r < 0 ? Number.NaN : column[r]));
+    return frame.withColumns({ p_short: pick(oof.pShort), p_neutral: pick(oof.pNeutral), p_long: pick(oof.pLong) });
+  })();
+  const validationFrame = sliceByTime(withProba, validationSpan);
+  const testFrame = sliceByTime(withProba, testSpan);
+  // The guarantee, checked on the bars actually traded: every prediction comes from a model that never saw the bar.
+  assertOutOfSample(oof, validationFrame.time);
+  assertOutOfSample(oof, testFrame.time);
+
+  // Class priors from labels already known before the validation window opens (causal).
+  const horizon = manifest.labels.horizon;
+  const labels = new TargetEngineer().createClassificationTarget(frame, { horizon, threshold: manifest.labels.threshold });
+  const counts = [0, 0, 0];
+  const barMs = timeframeMs(frame.timeframe);
+  for (let t = 0; t < frame.length; t++) if (frame.time[t] + horizon * barMs < validationSpan[0] && !Number.isNaN(labels[t])) counts[labels[t]]++;
+  const total = counts[0] + counts[1] + counts[2];
+  const priors = (total > 0 ? counts.map((c) => c / total) : [1 / 3, 1 / 3, 1 / 3]) as [number, number, number];
+
+  const filters = filtersFor(frame.symbol);
+  const brackets = bracketsFor(frame.symbol);
+  const limits = riskLimitsFromConfig(options.trading);
+  const params = { ...DEFAULT_ML_SIGNAL, maxBars: horizon, ...options.params, priors };
+  const strategyFor = (threshold: number) =>
+    new RiskManagedStrategy(mlSignal({ ...params, threshold }), { limits, stopLoss: options.trading.stop_loss, filters, brackets, barMs, feeRate: options.execution.takerFeeRate });
+  const searchEvaluations = Number(manifest.metrics.searchEvaluations ?? 0);
+  const trials = THRESHOLD_GRID.length + searchEvaluations;
+
+  const validation = THRESHOLD_GRID.map((threshold) => {
+    const metrics = computeMetrics(runBacktest(validationFrame, strategyFor(threshold), options.execution), { trials });
+    return { threshold, sharpe: metrics.sharpe, trades: metrics.trades, returnPct: metrics.totalReturn * 100 };
+  });
+  const eligible = validation.filter((v) => v.trades >= MIN_TRADES_TO_CHOOSE && Number.isFinite(v.sharpe));
+  const pool = eligible.length > 0 ? eligible : validation.filter((v) => Number.isFinite(v.sharpe));
+  const chosen = (pool.length > 0 ? pool : validation).reduce((a, b) => (b.sharpe > a.sharpe ? b : a));
+
+  const strategies = [strategyFor(chosen.threshold), ...ML_BASELINES.map((name) => baselineByName(name))];
+  const test: ReportEntry[] = strategies.map((strategy) => {
+    const result = runBacktest(testFrame, strategy, options.execution);
+    return { result, metrics: computeMetrics(result, { trials: trials + ML_BASELINES.length }) };
+  });
+  const ml = test[0].metrics;
+  const bestBaseline = test.slice(1).reduce((a, b) => (b.metrics.sharpe > a.metrics.sharpe ? b : a));
+  const beatBaselines = test.slice(1).every((b) => ml.sharpe > b.metrics.sharpe && ml.totalReturn > b.metrics.totalReturn);
+
+  const title = `oitrader backtest: ml-signal (run ${options.runId}) on ${frame.symbol} ${frame.timeframe}, out-of-fold test windows ${formatUtc(testSpan[0])} .. ${formatUtc(testSpan[1])}`;
+  const base = join(options.outDir, `backtest-ml-signal-${frame.symbol}-${frame.timeframe}`);
+  writeFileAtomic(`${base}.html`, renderHtmlReport(title, test));
+  writeFileAtomic(`${base}.json`, `${JSON.stringify({ runId: options.runId, threshold: chosen.threshold, priors, validation, strategies: reportJson(test) }, null, 2)}\n`);
+
+  out.text(`model run ${options.runId}: ensemble out-of-fold predictions; threshold chosen on ${formatUtc(validationSpan[0])} .. ${formatUtc(validationSpan[1])} (${validationFrame.length} bars), traded on ${formatUtc(testSpan[0])} .. ${formatUtc(testSpan[1])} (${testFrame.length} bars)`);
+  out.text(`class priors (labels known before the validation window): short ${priors[0].toFixed(3)}, neutral ${priors[1].toFixed(3)}, long ${priors[2].toFixed(3)}`);
+  out.text(`validation (threshold × prior → Sharpe, trades, return): ${validation.map((v) => `${v.threshold}: ${Number.isFinite(v.sharpe) ? v.sharpe.toFixed(2) : '—'}/${v.trades}/${v.returnPct.toFixed(2)}%`).join('  ')}`);
+  out.text(`chosen threshold ${chosen.threshold} × prior; Deflated Sharpe counts ${trials + ML_BASELINES.length} trials (${THRESHOLD_GRID.length} thresholds, ${searchEvaluations} search evaluations, ${ML_BASELINES.length} baselines)`);
+  out.text(formatSummary(test));
+  out.text(
+    beatBaselines
+      ? `OUT OF SAMPLE: the ML-signal strategy beat every baseline on Sharpe and return (Sharpe ${ml.sharpe.toFixed(2)} vs best baseline ${bestBaseline.result.strategy} ${bestBaseline.metrics.sharpe.toFixed(2)}; Deflated Sharpe ${ml.deflatedSharpe.toFixed(2)})`
+      : `OUT OF SAMPLE: the ML-signal strategy did NOT beat every baseline (Sharpe ${Number.isFinite(ml.sharpe) ? ml.sharpe.toFixed(2) : '—'}, return ${(ml.totalReturn * 100).toFixed(2)}% vs best baseline ${bestBaseline.result.strategy}: Sharpe ${bestBaseline.metrics.sharpe.toFixed(2)}, return ${(bestBaseline.metrics.totalReturn * 100).toFixed(2)}%)`,
+  );
+  out.text(`report: ${base}.html (and .json)`);
+  const result = { threshold: chosen.threshold, validation, test, beatBaselines, span: { validation: [formatUtc(validationSpan[0]), formatUtc(validationSpan[1])] as [string, string], test: [formatUtc(testSpan[0]), formatUtc(testSpan[1])] as [string, string] } };
+  out.result({ ...result, test: test.map((e) => ({ strategy: e.result.strategy, metrics: e.metrics })) });
+  return result;
+}

@@ -1,0 +1,25 @@
+import { EventEmitter } from 'node:events';
+import type { EquitySnapshot, StoredDecision, StoredFill, StoredOrder, StoredRiskEvent } from '../state/bot-store.ts';
+
+/** What reconciliation found on start: every difference between the bot's record and the venue. */
+export interface ReconcileReport {
+  /** Candles replayed to rebuild the strategy and paper account. */
+  replayedBars: number;
+  differences: string[];
+}
+
+/**
+ * The bot's notifications, emitted only after the step that produced them has
+ * committed, so a subscriber (dashboard, Telegram) never reports what a crash
+ * then undid. Subscribe with `bot.events.on('fill', …)`.
+ */
+export interface BotEventMap {
+  decision: [StoredDecision];
+  order: [StoredOrder];
+  fill: [StoredFill];
+  risk: [StoredRiskEvent];
+  equity: [EquitySnapshot];
+  reconciled: [ReconcileReport];
+}
+
+export class BotEvents extends EventEmitter<BotEventMap> {}

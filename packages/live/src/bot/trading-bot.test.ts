@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { bracketsFor, DEFAULT_RISK_LIMITS, filtersFor, RiskManagedStrategy, runBacktest, smaTrend } from '@oitrader/backtest';
+import { silentLogger } from '@oitrader/core';
+import { MarketDataLoader, type SqlExecutor } from '@oitrader/data';
+import { BotStore } from '../state/bot-store.ts';
+import { botTestEngines } from '../testing/engines.ts';
+import { importSample, SAMPLE_SYMBOL, sampleSpan } from '../testing/sample-store.ts';
+import { TradingBot, type TradingBotOptions } from './trading-bot.ts';
+
+const BAR = 300_000;
+const RISK = { ...DEFAULT_RISK_LIMITS, maxDailyLoss: 0.03, maxDrawdown: 0.5 };
+const EXECUTION = { initialBalanceUsd: 2000, leverage: 5 };
+
+function makeBot(sql: SqlExecutor, overrides: Partial<TradingBotOptions> = {}): TradingBot {
+  return new TradingBot({
+    bot: 'tst',
+    symbol: SAMPLE_SYMBOL,
+    timeframe: '5m',
+    mode: 'paper',
+    strategy: smaTrend(),
+    risk: RISK,
+    stopLoss: 0.01,
+    execution: EXECUTION,
+    store: new BotStore(sql),
+    loader: new MarketDataLoader(sql, silentLogger),
+    ...overrides,
+  });
+}
+
+const fillKey = (f: { timeMs: number; side: string; qtyBase: number; priceUsd: number; feeUsd: number }) =>
+  `${new Date(f.timeMs).toISOString()} ${f.side} ${f.qtyBase} @ ${f.priceUsd.toFixed(10)} fee ${f.feeUsd.toFixed(10)}`;
+
+for (const engine of await botTestEngines()) {
+  describe(`paper trading bot on ${engine.name}, real SOLUSDT sample`, () => {
+    let sql: SqlExecutor;
+    let span: { firstMs: number; lastMs: number };
+    before(async () => {
+      sql = await engine.open();
+      await importSample(sql);
+      span = await sampleSpan(sql);
+    });
+    after(async () => sql.close());
+
+    it('paper mode replaying the span makes exactly the trades the backtester makes with the same strategy', async () => {
+      await sql.query("DELETE FROM bot_control WHERE bot = 'tst'");
+      const bot = makeBot(sql);
+      await bot.start(span.firstMs);
+      // Candles arrive in uneven batches, as a live loop that wakes late would see them.
+      let t = span.firstMs + 17 * BAR;
+      let k = 1;
+      while (t < span.lastMs) {
+        await bot.stepThrough(t);
+        t = Math.min(span.lastMs, t + (k++ % 13) * 7 * BAR + BAR);
+      }
+      await bot.stepThrough(span.lastMs);
+      const frame = await new MarketDataLoader(sql, silentLogger).loadAllData(SAMPLE_SYMBOL, '5m', span.firstMs, span.lastMs + BAR);
+      const gate = new RiskManagedStrategy(smaTrend(), { limits: RISK, stopLoss: 0.01, filters: filtersFor(SAMPLE_SYMBOL), brackets: bracketsFor(SAMPLE_SYMBOL), barMs: BAR, feeRate: 0.0005 });
+      const backtest = runBacktest(frame, gate, { ...EXECUTION, closeAtEnd: false });
+      const stored = await new BotStore(sql).fills('tst');
+      assert.ok(backtest.fills.length > 10, `the backtest should trade on a real week, made ${backtest.fills.length} fills`);
+      assert.deepEqual(stored.map(fillKey), backtest.fills.map(fillKey), 'paper fills differ from the backtester on the same candles and strategy');
+      const position = await new BotStore(sql).position('tst', SAMPLE_SYMBOL);
+      assert.equal(position?.qtyBase, backtest.position[backtest.position.length - 1], 'the paper position at the end differs from the backtest');
+    });
+
+    it('every fill that opens a position has its stop resting from the same candle', async () => {
+      const store = new BotStore(sql);
+      const orders = await store.orders('tst');
+      const entries = orders.filter((o) => o.intent === 'entry' && o.status === 'FILLED');
+      assert.ok(entries.length > 0);
+      for (const entry of entries) {
+        const stop = orders.find((o) => o.intent === 'stop' && o.candleTimeMs === entry.candleTimeMs);
+        assert.ok(stop, `entry ${entry.clientOrderId} has no stop sent with it`);
+        assert.equal(stop.qtyBase, entry.qtyBase, 'the stop must cover the whole position');
+        assert.equal(stop.side, entry.side === 'buy' ? 'sell' : 'buy', 'the stop must close, not add');
+        assert.ok(stop.reduceOnly, 'a stop that could open a position is not a stop');
+      }
+      const decisions = await store.decisionCount('tst');
+      const { firstMs, lastMs } = span;
+      assert.equal(decisions, (lastMs - firstMs) / BAR + 1, 'one decision row per closed candle');
+    });
+
+    it('a restart rebuilds the same state from the database and goes on as if it had never stopped', async () => {
+      await sql.query("DELETE FROM bot_control WHERE bot = 'rst'");
+      const reference = (await new BotStore(sql).fills('tst')).map(fillKey);
+      const mid = span.firstMs + Math.floor((span.lastMs - span.firstMs) / BAR / 2) * BAR;
+      const first = makeBot(sql, { bot: 'rst' });
+      await first.start(span.firstMs);
+      await first.stepThrough(mid);
+      // The process is gone; a new one starts from the database alone.
+      const second = makeBot(sql, { bot: 'rst' });
+      const report = await second.start(span.firstMs);
+      assert.deepEqual(report.differences, [], 'the replay must rebuild exactly what was stored');
+      assert.equal(second.lastCandleMs, mid);
+      await second.stepThrough(span.lastMs);
+      const fills = (await new BotStore(sql).fills('rst')).map(fillKey);
+      assert.deepEqual(fills, reference, 'a restarted bot traded differently from one that ran straight through');
+    });
+
+    it('reconciliation names what the stored record has that the venue does not', async () => {
+      await sql.query("UPDATE bot_positions SET qty_base = qty_base + 1000 WHERE bot = 'rst'");
+      await sql.query(`INSERT INTO bot_orders (client_order_id, bot, symbol, candle_time, intent, side, type, qty_base, status) VALUES ('rst-e-SOLUSDT-zz-0', 'rst', 'SOLUSDT', now(), 'entry', 'buy', 'market', 5, 'FILLED')`);
+      const report = await makeBot(sql, { bot: 'rst' }).start(span.firstMs);
+      assert.ok(report.differences.some((d) => d.includes('stored position')), `a position the venue does not hold must be reported: ${report.differences}`);
+      assert.ok(report.differences.some((d) => d.includes('rst-e-SOLUSDT-zz-0')), 'an order the replay never sent must be reported');
+    });
+  });
+}

@@ -1,0 +1,276 @@
+import type { SqlExecutor } from '@oitrader/data';
+
+/** The bot's tables (migration 2 in packages/data): every write of one candle's step commits together. */
+
+export type BotMode = 'paper' | 'sim' | 'demo' | 'live';
+
+export interface BotControl {
+  bot: string;
+  mode: BotMode;
+  symbol: string;
+  sessionStartMs: number;
+  killed: boolean;
+  killReason: string | undefined;
+  flattenRequested: boolean;
+  /** Open time of the last candle whose step committed; undefined before the first. */
+  lastCandleMs: number | undefined;
+  state: unknown;
+}
+
+export type OrderIntent = 'entry' | 'exit' | 'stop';
+
+export interface StoredOrder {
+  clientOrderId: string;
+  symbol: string;
+  candleTimeMs: number;
+  intent: OrderIntent;
+  side: 'buy' | 'sell';
+  type: 'market' | 'limit' | 'stop' | 'take_profit';
+  qtyBase: number;
+  priceUsd?: number;
+  triggerUsd?: number;
+  reduceOnly: boolean;
+  /** NEW, FILLED, CANCELED, REJECTED (Binance's words). */
+  status: string;
+  exchangeOrderId?: string;
+}
+
+export interface StoredFill {
+  fillId: string;
+  symbol: string;
+  clientOrderId: string | undefined;
+  timeMs: number;
+  side: 'buy' | 'sell';
+  qtyBase: number;
+  priceUsd: number;
+  feeUsd: number;
+  liquidity: 'maker' | 'taker';
+  reason: string;
+}
+
+export interface StoredPosition {
+  symbol: string;
+  qtyBase: number;
+  entryPriceUsd: number;
+  liquidationPriceUsd: number;
+  stopUsd: number | undefined;
+}
+
+export interface StoredDecision {
+  symbol: string;
+  candleTimeMs: number;
+  action: string;
+  allowed: boolean;
+  reason: string;
+  qtyBase: number;
+  priceUsd: number;
+  stopUsd: number;
+  detail?: unknown;
+}
+
+export interface EquitySnapshot {
+  timeMs: number;
+  equityUsd: number;
+  walletUsd: number;
+  availableUsd: number;
+  qtyBase: number;
+}
+
+export interface StoredRiskEvent {
+  timeMs: number;
+  kind: string;
+  message: string;
+}
+
+/** Everything one closed candle's step wrote: committed in one transaction, so a crash leaves the step whole or absent. */
+export interface BotStep {
+  candleTimeMs: number;
+  decision: StoredDecision | undefined;
+  orders: StoredOrder[];
+  fills: StoredFill[];
+  position: StoredPosition;
+  equity: EquitySnapshot;
+  riskEvents: StoredRiskEvent[];
+  state: unknown;
+  /** The flatten request this step carried out (cleared in the same transaction). */
+  flattenDone: boolean;
+}
+
+const ms = (column: string) => `(extract(epoch FROM ${column}) * 1000)::float8`;
+const ts = (n: number) => `to_timestamp($${n} / 1000.0)`;
+const num = (v: unknown): number => (v === null || v === undefined ? Number.NaN : Number(v));
+const finiteOrNull = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? null : v);
+
+export class BotStore {
+  readonly sql: SqlExecutor;
+
+  constructor(sql: SqlExecutor) {
+    this.sql = sql;
+  }
+
+  /** The bot's control row; created with this session start when the bot has none. */
+  async ensureSession(bot: string, mode: BotMode, symbol: string, sessionStartMs: number): Promise<BotControl> {
+    await this.sql.query(
+      `INSERT INTO bot_control (bot, mode, symbol, session_start) VALUES ($1, $2, $3, ${ts(4)}) ON CONFLICT (bot) DO NOTHING`,
+      [bot, mode, symbol, sessionStartMs],
+    );
+    return (await this.control(bot))!;
+  }
+
+  async control(bot: string): Promise<BotControl | undefined> {
+    const rows = await this.sql.query<Record<string, unknown>>(
+      `SELECT bot, mode, symbol, ${ms('session_start')} AS session_start_ms, killed, kill_reason, flatten_requested,
+              ${ms('last_candle')} AS last_candle_ms, state FROM bot_control WHERE bot = $1`,
+      [bot],
+    );
+    const r = rows[0];
+    if (!r) return undefined;
+    return {
+      bot: String(r.bot),
+      mode: r.mode as BotMode,
+      symbol: String(r.symbol),
+      sessionStartMs: num(r.session_start_ms),
+      killed: r.killed === true,
+      killReason: r.kill_reason === null ? undefined : String(r.kill_reason),
+      flattenRequested: r.flatten_requested === true,
+      lastCandleMs: r.last_candle_ms === null ? undefined : num(r.last_candle_ms),
+      state: typeof r.state === 'string' ? JSON.parse(r.state) : (r.state ?? undefined),
+    };
+  }
+
+  /** `oitrader bot kill` / `resume`: read by the running bot at its next step. */
+  async setKilled(bot: string, killed: boolean, reason: string): Promise<boolean> {
+    const rows = await this.sql.query('UPDATE bot_control SET killed = $2, kill_reason = $3, updated_at = now() WHERE bot = $1 RETURNING bot', [bot, killed, killed ? reason : null]);
+    return rows.length > 0;
+  }
+
+  async requestFlatten(bot: string): Promise<boolean> {
+    const rows = await this.sql.query('UPDATE bot_control SET flatten_requested = true, updated_at = now() WHERE bot = $1 RETURNING bot', [bot]);
+    return rows.length > 0;
+  }
+
+  async commitStep(bot: string, step: BotStep): Promise<void> {
+    await this.sql.transaction(async (tx) => {
+      const d = step.decision;
+      if (d) {
+        await tx.query(
+          `INSERT INTO bot_decisions (bot, symbol, candle_time, action, allowed, reason, qty_base, price_usd, stop_usd, detail)
+           VALUES ($1, $2, ${ts(3)}, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (bot, symbol, candle_time) DO NOTHING`,
+          [bot, d.symbol, d.candleTimeMs, d.action, d.allowed, d.reason, finiteOrNull(d.qtyBase), finiteOrNull(d.priceUsd), finiteOrNull(d.stopUsd), d.detail === undefined ? null : JSON.stringify(d.detail)],
+        );
+      }
+      for (const o of step.orders) {
+        await tx.query(
+          `INSERT INTO bot_orders (client_order_id, bot, symbol, candle_time, intent, side, type, qty_base, price_usd, trigger_usd, reduce_only, status, exchange_order_id)
+           VALUES ($1, $2, $3, ${ts(4)}, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+           ON CONFLICT (client_order_id) DO UPDATE SET status = EXCLUDED.status, exchange_order_id = COALESCE(EXCLUDED.exchange_order_id, bot_orders.exchange_order_id), updated_at = now()`,
+          [o.clientOrderId, bot, o.symbol, o.candleTimeMs, o.intent, o.side, o.type, o.qtyBase, finiteOrNull(o.priceUsd), finiteOrNull(o.triggerUsd), o.reduceOnly, o.status, o.exchangeOrderId ?? null],
+        );
+      }
+      for (const f of step.fills) {
+        await tx.query(
+          `INSERT INTO bot_fills (fill_id, bot, symbol, client_order_id, time, side, qty_base, price_usd, fee_usd, liquidity, reason)
+           VALUES ($1, $2, $3, $4, ${ts(5)}, $6, $7, $8, $9, $10, $11) ON CONFLICT (fill_id) DO NOTHING`,
+          [f.fillId, bot, f.symbol, f.clientOrderId ?? null, f.timeMs, f.side, f.qtyBase, f.priceUsd, f.feeUsd, f.liquidity, f.reason],
+        );
+      }
+      const p = step.position;
+      await tx.query(
+        `INSERT INTO bot_positions (bot, symbol, qty_base, entry_price_usd, liquidation_price_usd, stop_usd) VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (bot, symbol) DO UPDATE SET qty_base = EXCLUDED.qty_base, entry_price_usd = EXCLUDED.entry_price_usd,
+           liquidation_price_usd = EXCLUDED.liquidation_price_usd, stop_usd = EXCLUDED.stop_usd, updated_at = now()`,
+        [bot, p.symbol, p.qtyBase, p.entryPriceUsd, finiteOrNull(p.liquidationPriceUsd), finiteOrNull(p.stopUsd)],
+      );
+      const e = step.equity;
+      await tx.query(
+        `INSERT INTO bot_equity (bot, time, equity_usd, wallet_usd, available_usd, qty_base) VALUES ($1, ${ts(2)}, $3, $4, $5, $6) ON CONFLICT (bot, time) DO NOTHING`,
+        [bot, e.timeMs, e.equityUsd, e.walletUsd, e.availableUsd, e.qtyBase],
+      );
+      for (const r of step.riskEvents) {
+        await tx.query(`INSERT INTO bot_risk_events (bot, time, kind, message) VALUES ($1, ${ts(2)}, $3, $4) ON CONFLICT (bot, time, kind) DO NOTHING`, [bot, r.timeMs, r.kind, r.message]);
+      }
+      await tx.query(
+        `UPDATE bot_control SET last_candle = ${ts(2)}, state = $3, flatten_requested = flatten_requested AND NOT $4, updated_at = now() WHERE bot = $1`,
+        [bot, step.candleTimeMs, JSON.stringify(step.state ?? null), step.flattenDone],
+      );
+    });
+  }
+
+  async orders(bot: string): Promise<StoredOrder[]> {
+    const rows = await this.sql.query<Record<string, unknown>>(
+      `SELECT client_order_id, symbol, ${ms('candle_time')} AS candle_ms, intent, side, type, qty_base, price_usd, trigger_usd, reduce_only, status, exchange_order_id
+       FROM bot_orders WHERE bot = $1 ORDER BY candle_time, created_at, client_order_id`,
+      [bot],
+    );
+    return rows.map((r) => ({
+      clientOrderId: String(r.client_order_id),
+      symbol: String(r.symbol),
+      candleTimeMs: num(r.candle_ms),
+      intent: r.intent as OrderIntent,
+      side: r.side as 'buy' | 'sell',
+      type: r.type as StoredOrder['type'],
+      qtyBase: num(r.qty_base),
+      priceUsd: r.price_usd === null ? undefined : num(r.price_usd),
+      triggerUsd: r.trigger_usd === null ? undefined : num(r.trigger_usd),
+      reduceOnly: r.reduce_only === true,
+      status: String(r.status),
+      exchangeOrderId: r.exchange_order_id === null ? undefined : String(r.exchange_order_id),
+    }));
+  }
+
+  async fills(bot: string): Promise<StoredFill[]> {
+    const rows = await this.sql.query<Record<string, unknown>>(
+      `SELECT fill_id, symbol, client_order_id, ${ms('time')} AS time_ms, side, qty_base, price_usd, fee_usd, liquidity, reason
+       FROM bot_fills WHERE bot = $1 ORDER BY time, fill_id`,
+      [bot],
+    );
+    return rows.map((r) => ({
+      fillId: String(r.fill_id),
+      symbol: String(r.symbol),
+      clientOrderId: r.client_order_id === null ? undefined : String(r.client_order_id),
+      timeMs: num(r.time_ms),
+      side: r.side as 'buy' | 'sell',
+      qtyBase: num(r.qty_base),
+      priceUsd: num(r.price_usd),
+      feeUsd: num(r.fee_usd),
+      liquidity: r.liquidity as 'maker' | 'taker',
+      reason: String(r.reason),
+    }));
+  }
+
+  async position(bot: string, symbol: string): Promise<StoredPosition | undefined> {
+    const rows = await this.sql.query<Record<string, unknown>>('SELECT symbol, qty_base, entry_price_usd, liquidation_price_usd, stop_usd FROM bot_positions WHERE bot = $1 AND symbol = $2', [bot, symbol]);
+    const r = rows[0];
+    if (!r) return undefined;
+    return { symbol: String(r.symbol), qtyBase: num(r.qty_base), entryPriceUsd: num(r.entry_price_usd), liquidationPriceUsd: num(r.liquidation_price_usd), stopUsd: r.stop_usd === null ? undefined : num(r.stop_usd) };
+  }
+
+  async riskEvents(bot: string): Promise<StoredRiskEvent[]> {
+    const rows = await this.sql.query<Record<string, unknown>>(`SELECT ${ms('time')} AS time_ms, kind, message FROM bot_risk_events WHERE bot = $1 ORDER BY time, id`, [bot]);
+    return rows.map((r) => ({ timeMs: num(r.time_ms), kind: String(r.kind), message: String(r.message) }));
+  }
+
+  async latestEquity(bot: string): Promise<EquitySnapshot | undefined> {
+    const rows = await this.sql.query<Record<string, unknown>>(
+      `SELECT ${ms('time')} AS time_ms, equity_usd, wallet_usd, available_usd, qty_base FROM bot_equity WHERE bot = $1 ORDER BY time DESC LIMIT 1`,
+      [bot],
+    );
+    const r = rows[0];
+    return r ? { timeMs: num(r.time_ms), equityUsd: num(r.equity_usd), walletUsd: num(r.wallet_usd), availableUsd: num(r.available_usd), qtyBase: num(r.qty_base) } : undefined;
+  }
+
+  async decisionCount(bot: string): Promise<number> {
+    const rows = await this.sql.query<{ n: number }>('SELECT count(*)::float8 AS n FROM bot_decisions WHERE bot = $1', [bot]);
+    return Number(rows[0].n);
+  }
+
+  /** Open time of the newest candle that has closed by `nowMs`, or undefined when none is stored. */
+  async latestClosedCandle(symbol: string, timeframe: string, barMs: number, nowMs: number): Promise<number | undefined> {
+    const rows = await this.sql.query<{ t: number | null }>(
+      `SELECT ${ms('max(time)')} AS t FROM ohlcv WHERE symbol = $1 AND timeframe = $2 AND time <= to_timestamp(($3 - $4) / 1000.0)`,
+      [symbol, timeframe, nowMs, barMs],
+    );
+    const t = rows[0]?.t;
+    return t === null || t === undefined ? undefined : Number(t);
+  }
+}

@@ -1,0 +1,123 @@
+import { SimulatedExchange, type Bar, type ExecutionConfig, type OrderRequest } from '@oitrader/backtest';
+import type { OrderState, Venue, VenueAccount, VenueFill, VenueOrder } from './venue.ts';
+
+export interface PaperVenueOptions extends Partial<Omit<ExecutionConfig, 'symbol'>> {
+  symbol: string;
+  /** Prefix of the deterministic fill ids. */
+  bot: string;
+  barMs: number;
+  /** Funding settles at multiples of this (Binance: 8 h). */
+  fundingIntervalMs?: number;
+}
+
+/**
+ * Paper trading: the bot's orders fill by the one execution model
+ * (SimulatedExchange + IsolatedAccount), bar by bar, exactly as the
+ * backtester fills them — market orders at the next bar's open, stops and
+ * liquidation along the adverse path of the bar, funding at its settlement
+ * times — so paper and backtest of the same decisions make the same trades.
+ */
+export class PaperVenue implements Venue {
+  readonly kind = 'paper' as const;
+  readonly exchange: SimulatedExchange;
+  readonly #bot: string;
+  readonly #fundingIntervalMs: number;
+  readonly #fundingsPerBar: number;
+  /** Pending order objects (as the exchange normalised them) → client id. */
+  readonly #pending = new Map<OrderRequest, VenueOrder>();
+  readonly #states = new Map<string, OrderState>();
+  #changed: OrderState[] = [];
+  #fillsSeen = 0;
+
+  constructor(options: PaperVenueOptions) {
+    this.exchange = new SimulatedExchange(options);
+    this.#bot = options.bot;
+    this.#fundingIntervalMs = options.fundingIntervalMs ?? 8 * 3_600_000;
+    this.#fundingsPerBar = Math.max(1, Math.floor(options.barMs / this.#fundingIntervalMs));
+  }
+
+  async onClosedBar(bar: Bar, fundingRate: number): Promise<VenueFill[]> {
+    const account = this.exchange.account;
+    // The backtester's rule: funding at a settlement time is paid by whoever holds the position at that instant.
+    if (account.qtyBase !== 0 && bar.timeMs % this.#fundingIntervalMs === 0 && Number.isFinite(fundingRate)) {
+      for (let k = 0; k < this.#fundingsPerBar; k++) this.exchange.settleFunding(fundingRate, bar.open);
+    }
+    const before = [...this.#pending.entries()];
+    this.exchange.processBar(bar);
+    const fresh = account.fills.slice(this.#fillsSeen);
+    const fills: VenueFill[] = fresh.map((f, i) => ({
+      fillId: `${this.#bot}-f${this.#fillsSeen + i}`,
+      clientOrderId: undefined,
+      timeMs: f.timeMs,
+      side: f.side,
+      qtyBase: f.qtyBase,
+      priceUsd: f.priceUsd,
+      feeUsd: f.feeUsd,
+      liquidity: f.liquidity,
+      reason: f.reason,
+    }));
+    this.#fillsSeen = account.fills.length;
+    // Attribute fills to the orders that left the book: market orders in the order sent, stops by side.
+    const still = new Set(this.exchange.pendingOrders);
+    const unclaimed = [...fills];
+    for (const [object, sent] of before) {
+      if (still.has(object)) continue;
+      this.#pending.delete(object);
+      const reason = object.type === 'market' || object.type === 'limit' ? 'signal' : object.type === 'stop' ? 'stop' : 'target';
+      const k = unclaimed.findIndex((f) => f.reason === reason && f.side === object.side);
+      if (k >= 0) {
+        unclaimed[k].clientOrderId = sent.clientOrderId;
+        unclaimed.splice(k, 1);
+        this.#set({ clientOrderId: sent.clientOrderId, status: 'FILLED' });
+      } else {
+        this.#set({ clientOrderId: sent.clientOrderId, status: object.reduceOnly && object.type !== 'market' ? 'CANCELED' : 'REJECTED' });
+      }
+    }
+    return fills;
+  }
+
+  async account(markPriceUsd: number): Promise<VenueAccount> {
+    const a = this.exchange.account;
+    return {
+      equityUsd: a.equityUsd(markPriceUsd),
+      walletUsd: a.walletUsd,
+      availableUsd: a.availableUsd(),
+      qtyBase: a.qtyBase,
+      entryPriceUsd: a.entryPriceUsd,
+      liquidationPriceUsd: a.liquidationPriceUsd,
+    };
+  }
+
+  async submit(orders: VenueOrder[], referencePriceUsd: number, timeMs: number): Promise<OrderState[]> {
+    return orders.map((sent) => {
+      const existing = this.#states.get(sent.clientOrderId);
+      if (existing) return existing; // the same decision again: never a second order
+      const accepted = this.exchange.submit(timeMs, sent.order, referencePriceUsd);
+      if (accepted) this.#pending.set(this.exchange.pendingOrders[this.exchange.pendingOrders.length - 1], sent);
+      const reason = accepted ? undefined : this.exchange.rejections[this.exchange.rejections.length - 1]?.reason;
+      return this.#set({ clientOrderId: sent.clientOrderId, status: accepted ? 'NEW' : 'REJECTED', reason });
+    });
+  }
+
+  changedOrders(): OrderState[] {
+    const out = this.#changed;
+    this.#changed = [];
+    return out;
+  }
+
+  async findOrder(clientOrderId: string): Promise<OrderState | undefined> {
+    return this.#states.get(clientOrderId);
+  }
+
+  async openStops(): Promise<Array<{ clientOrderId: string; triggerUsd: number; side: 'buy' | 'sell' }>> {
+    return [...this.#pending.entries()]
+      .filter(([o]) => o.type === 'stop')
+      .map(([o, sent]) => ({ clientOrderId: sent.clientOrderId, triggerUsd: o.triggerUsd!, side: o.side }));
+  }
+
+  #set(state: OrderState): OrderState {
+    this.#states.set(state.clientOrderId, state);
+    this.#changed.push(state);
+    return state;
+  }
+}

@@ -1,0 +1,59 @@
+import type { Bar, OrderRequest } from '@oitrader/backtest';
+import type { OrderIntent } from '../state/bot-store.ts';
+
+/** An order the bot sends, named by its deterministic client id. */
+export interface VenueOrder {
+  clientOrderId: string;
+  intent: OrderIntent;
+  order: OrderRequest;
+}
+
+export interface VenueFill {
+  fillId: string;
+  clientOrderId: string | undefined;
+  timeMs: number;
+  side: 'buy' | 'sell';
+  qtyBase: number;
+  priceUsd: number;
+  feeUsd: number;
+  liquidity: 'maker' | 'taker';
+  /** signal, stop, target, liquidation. */
+  reason: string;
+}
+
+export interface VenueAccount {
+  equityUsd: number;
+  walletUsd: number;
+  availableUsd: number;
+  qtyBase: number;
+  entryPriceUsd: number;
+  liquidationPriceUsd: number;
+}
+
+export interface OrderState {
+  clientOrderId: string;
+  /** NEW, FILLED, CANCELED, REJECTED. */
+  status: string;
+  reason?: string;
+}
+
+/**
+ * Where the bot's orders go. `paper` fills them by the shared execution model
+ * in-process; an exchange venue (sim, demo, live) sends them through the signed
+ * trading client. The bot never re-sends an order whose outcome is unknown:
+ * it asks the venue for it by client id.
+ */
+export interface Venue {
+  readonly kind: 'paper' | 'exchange';
+  /** Advances to a closed bar and returns the fills since the previous call (paper: executes pending orders against it). */
+  onClosedBar(bar: Bar, fundingRate: number): Promise<VenueFill[]>;
+  account(markPriceUsd: number): Promise<VenueAccount>;
+  /** Sends orders in sequence; the returned states say which were accepted. */
+  submit(orders: VenueOrder[], referencePriceUsd: number, timeMs: number): Promise<OrderState[]>;
+  /** The state of every order sent since the last call that changed (filled, cancelled …). */
+  changedOrders(): OrderState[];
+  /** The order by client id, or undefined when the venue never received it. */
+  findOrder(clientOrderId: string): Promise<OrderState | undefined>;
+  /** Trigger prices of the resting stops (exchange-side stops of the position). */
+  openStops(): Promise<Array<{ clientOrderId: string; triggerUsd: number; side: 'buy' | 'sell' }>>;
+}

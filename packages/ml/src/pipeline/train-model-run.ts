@@ -1,0 +1,259 @@
+import { join } from 'node:path';
+import { OitraderError } from '@oitrader/core';
+import { matrixFromColumns, type Matrix } from '../gbdt/matrix.ts';
+import type { ClassificationReport } from '../evaluation/classification-metrics.ts';
+import { evaluateWalkForward, logisticModel, majorityBaseline, persistenceBaseline, type ModelEvaluation } from '../evaluation/walk-forward-eval.ts';
+import { DEFAULT_BASE_MODELS, trainStackedEnsemble, type BaseModelSpec } from '../ensemble/stacked-ensemble.ts';
+import { saveRun, type RunManifest } from '../registry/model-registry.ts';
+import { PREDICTIONS_FILE, encodeOutOfFoldPredictions, type FoldSpan, type OutOfFoldPredictions } from '../registry/predictions.ts';
+import { renderTrainingReport } from '../report/training-report.ts';
+import { hyperparameterSearch } from '../tuning/hyperparameter-search.ts';
+import { walkForwardFolds, type Fold } from '../validation/walk-forward.ts';
+import type { LstmOptions } from '../lstm/lstm-classifier.ts';
+
+/** What a features file provides (Phase 2's contract, read by @oitrader/features' readFeatureDataset). */
+export interface TrainingDataset {
+  manifest: {
+    featureSetVersion: string;
+    symbol: string;
+    timeframe: string;
+    labels: { horizon: number; threshold: number };
+    span: { rowsFrom: string; rowsTo: string };
+  };
+  time: Float64Array;
+  names: string[];
+  columns: Record<string, Float64Array>;
+  labels: ArrayLike<number>;
+  forwardReturn: Float64Array;
+}
+
+export interface TrainRunOptions {
+  modelsDir: string;
+  folds: number;
+  trainShare: number;
+  embargo: number;
+  seed: number;
+  runId?: string;
+  /** Configurations per GBDT policy in the nested search (0 = default parameters). */
+  searchTrials?: number;
+  /** Train the LSTM member (default true), optionally with its own settings (the demo shortens its epochs). */
+  lstm?: boolean | Partial<LstmOptions>;
+  /** Trees per GBDT member when no search chooses them (default: DEFAULT_BASE_MODELS' 100). */
+  trees?: number;
+  codeVersion?: string;
+}
+
+/** One progress event: the stage that starts, as the CLI renders it. */
+export interface TrainProgress {
+  stage: string;
+  elapsedMs: number;
+}
+
+export interface ModelRow {
+  name: string;
+  report: ClassificationReport;
+}
+
+export interface FeatureStability {
+  model: string;
+  /** Top-10 features by mean |SHAP| of each fold's model, on that fold's test rows. */
+  perFold: string[][];
+  /** Mean pairwise overlap (Jaccard) of the folds' top-10 sets: 1 = the same features every fold. */
+  overlap: number;
+}
+
+export interface TrainedRun {
+  runId: string;
+  dir: string;
+  manifest: RunManifest;
+  /** Every model and baseline, out of sample. */
+  table: ModelRow[];
+  ensembleChoice: string;
+  shapTop: Array<{ model: string; top: Array<{ feature: string; value: number }> }>;
+  stability: FeatureStability[];
+  searchEvaluations: number;
+  /** One line per searched policy. */
+  searchNotes: string[];
+  /** Wall time per stage (search, gbdt, lstm, final models, baselines, shap, save). */
+  stageSeconds: Record<string, number>;
+}
+
+const SHAP_ROWS = 300;
+const TOP = 10;
+
+function jaccard(a: string[], b: string[]): number {
+  const sa = new Set(a);
+  const inter = b.filter((x) => sa.has(x)).length;
+  return inter / (sa.size + b.length - inter);
+}
+
+function topFeatures(values: Float64Array, names: string[], n: number): Array<{ feature: string; value: number }> {
+  return [...values.keys()].sort((a, b) => values[b] - values[a]).slice(0, n).map((f) => ({ feature: names[f], value: values[f] }));
+}
+
+/** The time span each fold's model saw: training rows and the bars their labels looked ahead to. */
+export function foldSpans(folds: Fold[], time: Float64Array, horizon: number): FoldSpan[] {
+  return folds.map((fold) => {
+    const lastTrain = fold.train[fold.train.length - 1];
+    return {
+      fold: fold.index,
+      trainStartMs: time[fold.train[0]],
+      trainEndMs: time[lastTrain],
+      knownUntilMs: time[Math.min(time.length - 1, lastTrain + horizon)],
+      testStartMs: time[fold.test[0]],
+      testEndMs: time[fold.test[1] - 1],
+    };
+  });
+}
+
+/** Out-of-fold rows of one model as the predictions contract (rows without a prediction are left out). */
+export function toOutOfFold(model: string, outOfFold: Float64Array, folds: Fold[], time: Float64Array, spans: FoldSpan[]): OutOfFoldPredictions {
+  const rows: number[] = [];
+  const fold: number[] = [];
+  for (const f of folds) {
+    for (let t = f.test[0]; t < f.test[1]; t++) {
+      if (Number.isNaN(outOfFold[t * 3])) continue;
+      rows.push(t);
+      fold.push(f.index);
+    }
+  }
+  const used = new Set(fold);
+  return {
+    model,
+    timeMs: Float64Array.from(rows, (t) => time[t]),
+    fold: Int32Array.from(fold),
+    pShort: Float64Array.from(rows, (t) => outOfFold[t * 3]),
+    pNeutral: Float64Array.from(rows, (t) => outOfFold[t * 3 + 1]),
+    pLong: Float64Array.from(rows, (t) => outOfFold[t * 3 + 2]),
+    folds: spans.filter((s) => used.has(s.fold)),
+  };
+}
+
+/**
+ * Phase 3 end to end on a features file: (nested) hyperparameter search,
+ * walk-forward evaluation of the three GBDTs, the LSTM and the baselines,
+ * the stacked ensemble (or its best member when the stack does not beat it),
+ * SHAP and its stability across folds, the out-of-fold predictions, the HTML
+ * report, and the run directory. The CLI, the daily retrain and workers all
+ * call this one function.
+ */
+export async function trainModelRun(dataset: TrainingDataset, options: TrainRunOptions, onProgress: (event: TrainProgress) => void = () => {}): Promise<TrainedRun> {
+  const started = Date.now();
+  const stageSeconds: Record<string, number> = {};
+  let stage = '';
+  let stageStart = started;
+  const enter = (next: string, group = next) => {
+    const now = Date.now();
+    if (stage) stageSeconds[stage] = (stageSeconds[stage] ?? 0) + (now - stageStart) / 1000;
+    stage = group;
+    stageStart = now;
+    onProgress({ stage: next, elapsedMs: now - started });
+  };
+  const runId = options.runId ?? new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, 'Z');
+  if (!/^[A-Za-z0-9._-]+$/.test(runId) || runId.startsWith('.')) {
+    throw new OitraderError(`run id "${runId}" may only hold letters, digits, . _ - and must not start with a dot`, { hint: 'choose a plain name such as sol-2026-03', exitCode: 2 });
+  }
+  const { manifest } = dataset;
+  const horizon = manifest.labels.horizon;
+  const rows = dataset.time.length;
+  const data = { x: matrixFromColumns(dataset.columns, dataset.names), y: Float64Array.from(dataset.labels), forwardReturn: dataset.forwardReturn, numClass: 3, horizon };
+  const trainSize = Math.max(horizon + 1, Math.floor(rows * options.trainShare));
+  const folds = walkForwardFolds(rows, { folds: options.folds, mode: 'expanding', trainSize, horizon, embargo: options.embargo });
+  let specs: BaseModelSpec[] = DEFAULT_BASE_MODELS.map((s) => ({ ...s, params: { ...s.params, seed: options.seed, ...(options.trees ? { nEstimators: options.trees } : {}) } }));
+  let searchEvaluations = 0;
+  const searchNotes: string[] = [];
+  if ((options.searchTrials ?? 0) > 0) {
+    // Nested: the search sees only the first training block minus the rows
+    // whose labels reach into the first test window, with its own inner
+    // walk-forward, so no reported test window helped choose the parameters.
+    const innerRows = trainSize - horizon;
+    const innerFolds = walkForwardFolds(innerRows, { folds: 2, mode: 'expanding', trainSize: Math.max(horizon + 1, Math.floor(innerRows * 0.5)), horizon, embargo: options.embargo });
+    const inner = { ...data, x: { ...data.x, rows: innerRows, data: data.x.data.subarray(0, innerRows * data.x.cols) } };
+    specs = specs.map((spec) => {
+      const policy = spec.params.growPolicy ?? 'depthwise';
+      enter(`search ${policy}: ${options.searchTrials} trials on the first training block`, 'search');
+      const logFile = join(options.modelsDir, 'search', `${manifest.symbol}-${manifest.timeframe}-${policy}-rows${innerRows}-seed${options.seed}.jsonl`);
+      const search = hyperparameterSearch(inner, innerFolds, { policy, trials: options.searchTrials!, minTrees: 20, eta: 3, rungs: 2, seed: options.seed, logFile });
+      searchEvaluations += search.records.length;
+      searchNotes.push(`search ${policy}: ${search.records.length} evaluations (${search.resumed} reused from ${logFile}), best inner walk-forward log-loss ${search.best.logLoss.toFixed(4)}`);
+      return { ...spec, params: search.best.params };
+    });
+  }
+  const foldShap = new Map<string, string[][]>();
+  enter('GBDT walk-forward', 'gbdt');
+  const stack = await trainStackedEnsemble(data, folds, specs, {
+    lstm: options.lstm === false ? undefined : { seed: options.seed, ...(typeof options.lstm === 'object' ? options.lstm : {}) },
+    onStage: (s) => enter(s, s.startsWith('LSTM') ? 'lstm' : s.startsWith('final') ? 'final models' : 'gbdt'),
+    onFoldModel: (model, _fold, fitted, test) => {
+      const sample: Matrix = { ...test, rows: Math.min(SHAP_ROWS, test.rows), data: test.data.subarray(0, Math.min(SHAP_ROWS, test.rows) * test.cols) };
+      const list = foldShap.get(model) ?? [];
+      list.push(topFeatures(fitted.shapSummary(sample), dataset.names, TOP).map((t) => t.feature));
+      foldShap.set(model, list);
+    },
+  });
+  enter('baselines', 'baselines');
+  const baselines: ModelEvaluation[] = evaluateWalkForward(data, folds, [logisticModel(), majorityBaseline(), persistenceBaseline()]);
+  const table: ModelRow[] = [...stack.bases, ...baselines].map((e) => ({ name: e.name, report: e.overall }));
+  const ensembleName = stack.ensemble.use === 'meta' ? 'stacked ensemble (folds 2+)' : `stacked ensemble → ${stack.choice.use} (folds 2+)`;
+  if (stack.ensembleReport) table.push({ name: ensembleName, report: stack.ensembleReport });
+
+  enter('SHAP', 'shap');
+  // SHAP of the final base models on the most recent rows: which features drive the signal now.
+  const recent = Math.min(SHAP_ROWS, rows);
+  const recentRows = matrixFromColumns(dataset.columns, dataset.names, rows - recent, rows);
+  const shapTop = stack.ensemble.bases.map((model, i) => ({ model: stack.ensemble.baseNames[i], top: topFeatures(model.shapSummary(recentRows), dataset.names, 15) }));
+  const stability: FeatureStability[] = [...foldShap].map(([model, perFold]) => {
+    const pairs: number[] = [];
+    for (let a = 0; a < perFold.length; a++) for (let b = a + 1; b < perFold.length; b++) pairs.push(jaccard(perFold[a], perFold[b]));
+    return { model, perFold, overlap: pairs.length > 0 ? pairs.reduce((x, y) => x + y, 0) / pairs.length : Number.NaN };
+  });
+
+  enter('save', 'save');
+  const spans = foldSpans(folds, dataset.time, horizon);
+  // The ensemble's fold f used the meta-model trained on earlier folds' out-of-fold rows, all before test window f.
+  const ensembleSpans = spans.map((s, i) => ({ ...s, knownUntilMs: i === 0 ? s.knownUntilMs : dataset.time[folds[i].test[0] - 1] }));
+  const predictions = [
+    toOutOfFold('ensemble', stack.ensembleOutOfFold, folds, dataset.time, ensembleSpans),
+    ...stack.bases.map((b) => toOutOfFold(b.name, b.outOfFold, folds, dataset.time, spans)),
+  ];
+  const runManifest: RunManifest = {
+    format: 'oitrader-model-run',
+    version: 1,
+    runId,
+    createdAt: new Date().toISOString(),
+    featureSetVersion: manifest.featureSetVersion,
+    features: dataset.names,
+    symbol: manifest.symbol,
+    timeframe: manifest.timeframe,
+    dataSpan: { from: manifest.span.rowsFrom, to: manifest.span.rowsTo, rows },
+    labels: { horizon, threshold: manifest.labels.threshold },
+    validation: { folds: options.folds, mode: 'expanding', trainSize, embargo: options.embargo },
+    seed: options.seed,
+    codeVersion: options.codeVersion ?? 'unknown',
+    metrics: {
+      ...Object.fromEntries(table.map(({ name, report }) => [name, report])),
+      ensemble: stack.ensembleReport,
+      ensembleChoice: stack.choice,
+      shapTop,
+      featureStability: stability,
+      // Configurations tried before choosing: the number of trials a Deflated Sharpe Ratio must account for.
+      searchEvaluations,
+      baseParams: Object.fromEntries(specs.map((s) => [s.name, s.params])),
+      outOfFoldPredictions: { file: PREDICTIONS_FILE, models: predictions.map((p) => p.model), rows: predictions[0].timeMs.length, folds: ensembleSpans },
+    },
+  };
+  const html = renderTrainingReport({
+    runId,
+    title: `oitrader training run ${runId}: ${manifest.symbol} ${manifest.timeframe}`,
+    setup: `${rows} rows × ${dataset.names.length} features, ${manifest.span.rowsFrom} .. ${manifest.span.rowsTo}; ${options.folds} expanding walk-forward folds, first training block ${trainSize} rows, purge ${horizon}, embargo ${options.embargo}, balanced class weights for the base models, an unweighted meta-model; ${searchEvaluations > 0 ? `GBDT hyperparameters from a nested random search with successive halving (${searchEvaluations} evaluations, first training block only)` : 'default GBDT hyperparameters'}; ${stack.choice.reason}`,
+    models: [
+      ...[...stack.bases, ...baselines].map((e) => ({ name: e.name, overall: e.overall, folds: e.folds })),
+      ...(stack.ensembleReport ? [{ name: ensembleName, overall: stack.ensembleReport, folds: [] }] : []),
+    ],
+    shap: shapTop,
+  });
+  const dir = saveRun(options.modelsDir, runManifest, stack.ensemble, { 'report.html': html, [PREDICTIONS_FILE]: encodeOutOfFoldPredictions(predictions) });
+  stack.ensemble.dispose();
+  enter('done', 'done');
+  return { runId, dir, manifest: runManifest, table, ensembleChoice: stack.choice.reason, shapTop, stability, searchEvaluations, searchNotes, stageSeconds };
+}
