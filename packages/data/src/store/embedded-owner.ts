@@ -3,7 +3,7 @@ import { basename, dirname, resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import lockfile from 'proper-lockfile';
-import { OitraderError, writeFileAtomic } from '@oitrader/core';
+import { createLogger, OitraderError, writeFileAtomic } from '@oitrader/core';
 import { PostgresExecutor, ensureInitialized, type SqlExecutor } from './sql-executor.ts';
 
 /**
@@ -56,7 +56,8 @@ export interface EmbeddedOptions {
 }
 
 /** Opens the embedded database in `dir`: as its owner when the lock is free, else as a client of the owner. */
-export async function openEmbedded(dir: string, options: EmbeddedOptions = {}): Promise<SqlExecutor> {
+export async function openEmbedded(dir: string, requested: EmbeddedOptions = {}): Promise<SqlExecutor> {
+  const options: EmbeddedOptions = { onNote: (line) => createLogger('embedded-db').info(line), ...requested };
   const deadline = Date.now() + OWNER_WAIT_MS;
   let lastProblem = '';
   for (;;) {
