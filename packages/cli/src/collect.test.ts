@@ -59,9 +59,9 @@ describe('oitrader collect against the simulator', () => {
 
   it('backfills, streams, and on SIGTERM flushes, prints its summary and exits 0 with a gap-free table', async () => {
     const run = startCli(['--config', config, 'collect', '--no-archive']);
-    const deadline = Date.now() + 30_000;
+    const deadline = Date.now() + 120_000; // a first start runs initdb: tens of seconds on a loaded machine
     while (!/; streaming \(Ctrl-C/.test(run.output().stdout)) {
-      assert.ok(Date.now() < deadline, `never finished the backfill: ${run.output().stderr}`);
+      assert.ok(Date.now() < deadline, `never finished the backfill: ${run.output().stdout}${run.output().stderr}`);
       await new Promise((r) => setTimeout(r, 50));
     }
     await new Promise((r) => setTimeout(r, 2000));
