@@ -322,26 +322,11 @@ export class TradingEngine {
       throw new SimApiError(400, -5022, 'Due to the order could not be executed as maker, the Post Only order will be rejected.');
     }
     if (!p.reduceOnly) this.#checkMargin(b, p.side, p.qtyBase, marketable ? price : refPrice);
-    const order: OrderRec = {
-      orderId: this.#nextOrderId++,
-      clientOrderId: p.clientOrderId,
-      symbol: p.symbol,
-      side: p.side,
-      type: p.type,
-      origType: p.type,
-      priceUsd: p.type === 'LIMIT' ? p.priceUsd! : 0,
-      stopPriceUsd: 0,
-      qtyBase: p.qtyBase,
-      executedQtyBase: 0,
-      cumQuoteUsd: 0,
-      status: 'NEW',
-      reduceOnly: p.reduceOnly,
-      closePosition: false,
-      timeInForce: p.type === 'LIMIT' ? (p.timeInForce ?? 'GTC') : 'GTC',
-      timeMs: nowMs,
-      updateTimeMs: nowMs,
-    };
-    this.#orders.push(order);
+    const order = this.#newInternalOrder(p.symbol, p.side, p.type, p.type, p.qtyBase, p.clientOrderId, p.reduceOnly, false, nowMs);
+    if (p.type === 'LIMIT') {
+      order.priceUsd = p.priceUsd!;
+      order.timeInForce = p.timeInForce ?? 'GTC';
+    }
     this.#emitOrder(order, 'NEW', nowMs);
     if (marketable) {
       if (p.type === 'MARKET' && this.fillDelayMs > 0) {

@@ -150,7 +150,7 @@ describe('order lifecycle contract: UsdmClient against the simulator', () => {
   });
 
   it('timeout → lookup: an order accepted but never answered is found by client id, not sent twice', async () => {
-    const impatient = new UsdmClient({ restUrl: sim.restUrl, apiKey: KEY, secret: SECRET, clock: sim.clock, requestTimeoutMs: 300, lookupIntervalMs: 20 });
+    const impatient = new UsdmClient({ restUrl: sim.restUrl, apiKey: KEY, secret: SECRET, clock: sim.clock, requestTimeoutMs: 2000, lookupIntervalMs: 20 });
     sim.faults.trading.timeoutAfterAccept = 1;
     const order = await impatient.placeOrder({ symbol: 'SOLUSDT', side: 'BUY', type: 'MARKET', qtyBase: 3, clientOrderId: id('entry', 9) });
     assert.equal(order.clientOrderId, id('entry', 9));
