@@ -1,5 +1,5 @@
 import { DEFAULT_EXECUTION, SimulatedExchange, filtersFor, roundToStep, type Fill, type SymbolFilters } from '@oitrader/backtest';
-import type { Kline, WireAccountUpdate, WireAlgoOrder, WireAlgoUpdate, WireOrder, WireOrderTradeUpdate, WireUserEvent } from '@oitrader/binance';
+import type { Kline, WireAccount, WireAccountUpdate, WireAlgoOrder, WireAlgoUpdate, WireOrder, WireOrderTradeUpdate, WirePosition, WireSymbolConfig, WireUserEvent } from '@oitrader/binance';
 import { datasetSpan, type ReplayDataset } from '../replay-dataset.ts';
 import { SimApiError } from '../rest-routes.ts';
 
@@ -195,10 +195,10 @@ export class TradingEngine {
     return wallet;
   }
 
-  account(nowMs: number): Record<string, unknown> {
+  account(nowMs: number): WireAccount {
     let upnl = 0;
     let margin = 0;
-    const positions: Array<Record<string, unknown>> = [];
+    const positions: WireAccount['positions'] = [];
     for (const [symbol, b] of this.#books) {
       const a = b.exchange.account;
       const u = a.qtyBase === 0 ? 0 : a.unrealisedPnlUsd(this.price(symbol, nowMs));
@@ -228,8 +228,8 @@ export class TradingEngine {
   }
 
   /** positionRisk v3: only symbols with a position or an open order, as Binance lists them. */
-  positionRisk(symbol: string | undefined, nowMs: number): Array<Record<string, unknown>> {
-    const out: Array<Record<string, unknown>> = [];
+  positionRisk(symbol: string | undefined, nowMs: number): WirePosition[] {
+    const out: WirePosition[] = [];
     for (const [s, b] of this.#books) {
       if (symbol !== undefined && s !== symbol) continue;
       const a = b.exchange.account;
@@ -263,7 +263,7 @@ export class TradingEngine {
     return out;
   }
 
-  symbolConfig(symbol: string | undefined): Array<Record<string, unknown>> {
+  symbolConfig(symbol: string | undefined): WireSymbolConfig[] {
     return [...this.#books.entries()]
       .filter(([s]) => symbol === undefined || s === symbol)
       .map(([s, b]) => ({ symbol: s, marginType: b.marginType, isAutoAddMargin: 'false', leverage: b.leverage, maxNotionalValue: '1000000' }));
