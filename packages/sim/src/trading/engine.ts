@@ -472,7 +472,8 @@ export class TradingEngine {
   #processBar(b: Book, bar: Kline): void {
     const ex = b.exchange;
     for (const f of b.ds.funding) {
-      if (f.time === bar.openTime && ex.account.qtyBase !== 0) {
+      // Binance's funding times can carry a few ms past the hour: a funding inside the candle settles at its open.
+      if (f.time >= bar.openTime && f.time <= bar.closeTime && ex.account.qtyBase !== 0) {
         ex.settleFunding(f.fundingRate, f.markPrice ?? bar.open);
         this.#emitAccount(b, 'FUNDING_FEE', bar.openTime);
       }
