@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { openSql } from '@oitrader/data';
 import { loadReplayDataset, SimClock, SimServer } from '@oitrader/sim';
 import { EXIT_BELOW_THRESHOLD } from './commands/data.ts';
-import { SAMPLE_ARCHIVE } from './commands/demo.ts';
+import { SAMPLE_ARCHIVE } from '../../data/src/testing/archive-fixtures.ts';
 import { main } from './main.ts';
 
 const BIN = fileURLToPath(new URL('../bin/oitrader.mjs', import.meta.url));
