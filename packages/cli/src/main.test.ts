@@ -116,6 +116,8 @@ describe('oitrader train and models', () => {
     assert.equal(ensemble.baseNames.at(-1), 'LSTM');
     assert.equal(ensemble.lstm?.format, 'oitrader-lstm', 'the LSTM member\'s weights are saved in the run');
     const file = configFile(`models:\n  dir: ${models}\n`);
+    // main() reports process.exitCode; start from a clean one so only promote's outcome is measured.
+    process.exitCode = 0;
     assert.equal(await main(['node', 'oitrader', '--config', file, '--quiet', 'models', 'promote', 'test-run']), 0);
     assert.equal(readFileSync(join(models, 'ACTIVE'), 'utf8'), 'test-run\n');
     assert.equal(await main(['node', 'oitrader', '--config', file, '--quiet', 'models', 'promote', 'no-such-run']), 1);

@@ -6,7 +6,9 @@ import { registerCollectCommand } from './commands/collect.ts';
 import { registerDataCommands } from './commands/data.ts';
 import { registerDbCommands } from './commands/db.ts';
 import { registerDemoCommand } from './commands/demo.ts';
+import { registerExchangeCommands } from './commands/exchange.ts';
 import { registerFeatureCommands } from './commands/features.ts';
+import { registerRlCommands } from './commands/rl.ts';
 import { registerSimCommand } from './commands/sim.ts';
 import { registerTrainCommands } from './commands/train.ts';
 import { registerPredictCommand } from './commands/predict.ts';
@@ -28,7 +30,9 @@ export function buildProgram(): Command {
   registerPredictCommand(program);
   registerBacktestCommand(program);
   registerBotCommands(program);
+  registerRlCommands(program);
   registerDemoCommand(program);
+  registerExchangeCommands(program);
   return program;
 }
 

@@ -7,3 +7,8 @@ export * from './bot/trading-bot.ts';
 export * from './bot/bot-loop.ts';
 export * from './venue/exchange-venue.ts';
 export * from './venue/reconcile.ts';
+export * from './monitoring/dashboard-state.ts';
+export * from './monitoring/bot-metrics.ts';
+export * from './monitoring/dashboard-server.ts';
+export * from './monitoring/round-trips.ts';
+export * from './telegram/telegram-bridge.ts';

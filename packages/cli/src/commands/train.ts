@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { OitraderError, writeFileAtomic } from '@oitrader/core';
 import { FEATURES_FILE, MANIFEST_FILE, readFeatureDataset } from '@oitrader/features';
-import { listRuns, trainModelRun, type ClassificationReport, type RunManifest, type TrainedRun, type TrainRunOptions } from '@oitrader/ml';
+import { inspectRuns, listRuns, loadRun, readManifest, trainModelRun, type ClassificationReport, type TrainedRun, type TrainRunOptions } from '@oitrader/ml';
 import { commandContext, type GlobalOptions } from '../context.ts';
 import type { Output } from '../output.ts';
 
@@ -49,13 +49,19 @@ export function registerTrainCommands(program: Command): void {
       const { config, out } = commandContext(flags);
       const dir = flags.dir ?? config.models.dir;
       const active = existsSync(join(dir, ACTIVE_FILE)) ? readFileSync(join(dir, ACTIVE_FILE), 'utf8').trim() : '';
-      const runs = listRuns(dir).map((id) => JSON.parse(readFileSync(join(dir, id, 'manifest.json'), 'utf8')) as RunManifest);
-      for (const m of runs) {
+      const statuses = inspectRuns(dir);
+      const runs = statuses.flatMap((s) => (s.manifest ? [s.manifest] : []));
+      for (const s of statuses) {
+        const m = s.manifest;
+        if (!m) {
+          out.text(`${s.runId === active ? '*' : ' '} ${s.runId.padEnd(22)} BROKEN: ${s.problem}`);
+          continue;
+        }
         const e = m.metrics.ensemble as ClassificationReport | undefined;
-        out.text(`${m.runId === active ? '*' : ' '} ${m.runId.padEnd(22)} ${m.symbol} ${m.timeframe} ${m.dataSpan.rows} rows  ensemble acc ${e ? e.accuracy.toFixed(3) : '—'}  log-loss ${e ? e.logLoss.toFixed(3) : '—'}`);
+        out.text(`${m.runId === active ? '*' : ' '} ${m.runId.padEnd(22)} ${m.symbol} ${m.timeframe} ${m.dataSpan.rows} rows  ensemble acc ${typeof e?.accuracy === 'number' ? e.accuracy.toFixed(3) : '—'}  log-loss ${typeof e?.logLoss === 'number' ? e.logLoss.toFixed(3) : '—'}`);
       }
       if (runs.length === 0) out.text(`no model runs in ${dir}: run oitrader train`);
-      out.result({ active, runs });
+      out.result({ active, runs, broken: statuses.filter((s) => s.problem).map(({ runId, problem }) => ({ runId, problem })) });
     });
   models
     .command('show')
@@ -67,7 +73,7 @@ export function registerTrainCommands(program: Command): void {
       const { config, out } = commandContext(flags);
       const file = join(flags.dir ?? config.models.dir, runId, 'manifest.json');
       if (!existsSync(file)) throw new OitraderError(`no model run ${runId}`, { hint: 'see oitrader models list' });
-      const manifest = JSON.parse(readFileSync(file, 'utf8')) as RunManifest;
+      const manifest = readManifest(join(flags.dir ?? config.models.dir, runId));
       out.text(JSON.stringify(manifest, null, 2));
       out.result(manifest);
     });
@@ -76,11 +82,14 @@ export function registerTrainCommands(program: Command): void {
     .description('make a run the active one (what the bot loads)')
     .argument('<run-id>')
     .option('--dir <dir>', 'models directory (default: models.dir)')
-    .action((runId: string, _flags, command: Command) => {
+    .action(async (runId: string, _flags, command: Command) => {
       const flags = command.optsWithGlobals<GlobalOptions & { dir?: string }>();
       const { config, out } = commandContext(flags);
       const dir = flags.dir ?? config.models.dir;
       if (!listRuns(dir).includes(runId)) throw new OitraderError(`no model run ${runId} in ${dir}`, { hint: 'see oitrader models list' });
+      // The loader the bot uses: a run whose manifest or ensemble.json is truncated is refused here, not at the bot's start.
+      const manifest = readManifest(join(dir, runId));
+      await loadRun(join(dir, runId), { featureSetVersion: manifest.featureSetVersion, features: manifest.features });
       writeFileAtomic(join(dir, ACTIVE_FILE), `${runId}\n`);
       out.text(`active model run: ${runId}`);
       out.result({ active: runId });

@@ -31,6 +31,15 @@ export class FakeUsdm implements UsdmTradingApi {
     return order;
   }
 
+  /** Idempotent placement, as the client does: an order already known under this client id is returned, not sent again. */
+  async ensureOrder(o: NewOrder): Promise<Order> {
+    return (await this.queryOrder(o.symbol, { clientOrderId: o.clientOrderId })) ?? this.placeOrder(o);
+  }
+
+  async ensureAlgoOrder(o: NewAlgoOrder): Promise<AlgoOrder> {
+    return (await this.queryAlgoOrder({ clientAlgoId: o.clientAlgoId })) ?? this.placeAlgoOrder(o);
+  }
+
   async queryOrder(_symbol: string, ref: OrderRef): Promise<Order | undefined> {
     return this.orders.find((o) => ('clientOrderId' in ref ? o.clientOrderId === ref.clientOrderId : o.orderId === ref.orderId));
   }
