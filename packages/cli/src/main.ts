@@ -9,6 +9,8 @@ import { registerFeatureCommands } from './commands/features.ts';
 import { registerSimCommand } from './commands/sim.ts';
 import { registerTrainCommands } from './commands/train.ts';
 import { registerPredictCommand } from './commands/predict.ts';
+import { registerDashboardCommand } from './commands/dashboard.ts';
+import { registerRetrainCommands } from './commands/retrain.ts';
 
 export function buildProgram(): Command {
   const program = new Command('oitrader')
@@ -27,6 +29,8 @@ export function buildProgram(): Command {
   registerPredictCommand(program);
   registerBacktestCommand(program);
   registerDemoCommand(program);
+  registerDashboardCommand(program);
+  registerRetrainCommands(program);
   return program;
 }
 
