@@ -2,9 +2,10 @@ import { execSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
-import { OitraderError, writeFileAtomic } from '@oitrader/core';
+import { OitraderError } from '@oitrader/core';
 import { FEATURES_FILE, MANIFEST_FILE, readFeatureDataset } from '@oitrader/features';
 import { listRuns, trainModelRun, type ClassificationReport, type RunManifest, type TrainedRun, type TrainRunOptions } from '@oitrader/ml';
+import { promoteRun } from '@oitrader/live';
 import { commandContext, type GlobalOptions } from '../context.ts';
 import type { Output } from '../output.ts';
 
@@ -81,7 +82,8 @@ export function registerTrainCommands(program: Command): void {
       const { config, out } = commandContext(flags);
       const dir = flags.dir ?? config.models.dir;
       if (!listRuns(dir).includes(runId)) throw new OitraderError(`no model run ${runId} in ${dir}`, { hint: 'see oitrader models list' });
-      writeFileAtomic(join(dir, ACTIVE_FILE), `${runId}\n`);
+      // Recorded in models/promotions.json as well, so `oitrader models rollback` can return to the previous champion.
+      promoteRun(dir, runId, 'oitrader models promote');
       out.text(`active model run: ${runId}`);
       out.result({ active: runId });
     });
