@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { DirectorySource } from '@oitrader/binance';
 import { silentLogger, type Frame } from '@oitrader/core';
 import { importArchive, MarketDataLoader, migrate, PgliteExecutor, type SqlExecutor } from '@oitrader/data';
-import { ALL_FEATURES, buildFeatureDataset, FeatureEngineer, type FeatureSpec } from '@oitrader/features';
+import { ALL_FEATURES, buildFeatureDataset, FeatureEngineer, PLANTED_NEXT_BAR_LEAK } from '@oitrader/features';
 import { readOutOfFoldPredictions, writeOutOfFoldPredictions } from '@oitrader/ml';
 import { SAMPLE_ARCHIVE, SAMPLE_SYMBOL } from '../testing/sample-store.ts';
 import { activeRun, championStack, rollbackChampion } from './champion-registry.ts';
@@ -81,18 +81,7 @@ describe('daily retrain over stepped market days (real SOLUSDT sample)', () => {
   });
 
   it('a challenger with a feature that reads the next bar is never promoted, however good it looks', async () => {
-    const leak: FeatureSpec = {
-      name: 'leaky_next_return',
-      group: 'price',
-      description: 'return of the NEXT bar (deliberately wrong)',
-      warmup: 0,
-      sources: ['close'],
-      compute: (x) => {
-        const c = x.col('close');
-        return c.map((v, i) => (i + 1 < c.length ? c[i + 1] / v - 1 : Number.NaN));
-      },
-    };
-    const r = await retrain(frames[2], 'leaky', { engineer: new FeatureEngineer({ specs: [...ALL_FEATURES, leak] }), margin: -10 });
+    const r = await retrain(frames[2], 'leaky', { engineer: new FeatureEngineer({ specs: [...ALL_FEATURES, PLANTED_NEXT_BAR_LEAK] }), margin: -10 });
     assert.deepEqual(r.lookahead.offenders, ['leaky_next_return']);
     assert.equal(r.promoted, false, 'a leaking challenger was promoted');
     assert.equal(r.challenger, undefined, 'a feature set that reads the future should not even be trained');
