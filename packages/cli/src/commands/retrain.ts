@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { Cron } from 'croner';
 import { createLogger, formatUtc, OitraderError, timeframeMs, type Config } from '@oitrader/core';
 import { describeTarget, MarketDataLoader, openStore, storeTargetFromConfig } from '@oitrader/data';
-import { BotStore, retrainChallenger, rollbackChampion, TelegramBridge, type RetrainResult } from '@oitrader/live';
+import { newestStoredCandle, retrainChallenger, rollbackChampion, TelegramBridge, type RetrainResult } from '@oitrader/live';
 import { commandContext, type GlobalOptions } from '../context.ts';
 import type { Output } from '../output.ts';
 import { DEMO_TRAINING } from './demo.ts';
@@ -70,7 +70,7 @@ export async function runRetrain(config: Config, out: Output, flags: Omit<Retrai
   const { sql } = await openStore(target);
   let result: RetrainResult;
   try {
-    const newest = await new BotStore(sql).latestClosedCandle(symbol, tf, timeframeMs(tf), Date.now());
+    const newest = await newestStoredCandle(sql, symbol, tf);
     if (newest === undefined) throw new OitraderError(`no closed ${tf} ${symbol} candles in ${describeTarget(target)}`, { hint: 'run oitrader collect (or oitrader data import) first', exitCode: 2 });
     const endMs = newest + timeframeMs(tf);
     const frame = await new MarketDataLoader(sql, log).loadAllData(symbol, tf, endMs - days * 86_400_000, endMs);

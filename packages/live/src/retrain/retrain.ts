@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { formatUtc, OitraderError, silentLogger, type Frame, type Logger } from '@oitrader/core';
 import { buildFeatureDataset, checkLookahead, FEATURES_FILE, FeatureEngineer, MANIFEST_FILE, readFeatureDataset, writeFeatureDataset, type CheckReport, type LabelOptions } from '@oitrader/features';
 import { classificationReport, listRuns, readOutOfFoldPredictions, trainModelRun, type OutOfFoldPredictions, type TrainRunOptions } from '@oitrader/ml';
+import type { SqlExecutor } from '@oitrader/data';
 import { activeRun, promoteRun } from './champion-registry.ts';
 
 export interface RetrainOptions {
@@ -124,4 +125,14 @@ function scoreOn(runId: string, oof: OutOfFoldPredictions, rows: number[], label
   });
   const report = classificationReport(proba, labels, 3);
   return { runId, logLoss: report.logLoss, accuracy: report.accuracy };
+}
+
+/**
+ * Open time of the newest stored candle of a series, or undefined. (BotStore.latestClosedCandle
+ * in this build passes an untyped difference of parameters, which PGlite refuses.)
+ */
+export async function newestStoredCandle(sql: SqlExecutor, symbol: string, timeframe: string): Promise<number | undefined> {
+  const rows = await sql.query<{ t: number | null }>('SELECT (extract(epoch FROM max(time)) * 1000)::float8 AS t FROM ohlcv WHERE symbol = $1 AND timeframe = $2', [symbol, timeframe]);
+  const t = rows[0]?.t;
+  return t === null || t === undefined ? undefined : Number(t);
 }
