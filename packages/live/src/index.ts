@@ -12,3 +12,4 @@ export * from './monitoring/champion-info.ts';
 export * from './telegram/telegram-bridge.ts';
 export * from './retrain/champion-registry.ts';
 export * from './retrain/retrain.ts';
+export * from './retrain/champion-strategy.ts';
