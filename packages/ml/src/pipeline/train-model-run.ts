@@ -7,8 +7,8 @@ import { DEFAULT_BASE_MODELS, trainStackedEnsemble, type BaseModelSpec } from '.
 import { saveRun, type RunManifest } from '../registry/model-registry.ts';
 import { PREDICTIONS_FILE, encodeOutOfFoldPredictions, type FoldSpan, type OutOfFoldPredictions } from '../registry/predictions.ts';
 import { renderTrainingReport } from '../report/training-report.ts';
-import { hyperparameterSearch } from '../tuning/hyperparameter-search.ts';
-import { walkForwardFolds, type Fold } from '../validation/walk-forward.ts';
+import { searchWithRunner, type TrialRunner } from '../tuning/hyperparameter-search.ts';
+import { walkForwardFolds, type Fold, type WalkForwardOptions } from '../validation/walk-forward.ts';
 import type { LstmOptions } from '../lstm/lstm-classifier.ts';
 
 /** What a features file provides (Phase 2's contract, read by @oitrader/features' readFeatureDataset). */
@@ -41,6 +41,18 @@ export interface TrainRunOptions {
   /** Trees per GBDT member when no search chooses them (default: DEFAULT_BASE_MODELS' 100). */
   trees?: number;
   codeVersion?: string;
+  /**
+   * Where the nested search's trials run (default: in this process). Given the
+   * rows the search sees (the leading `rows` of the dataset) and its folds'
+   * spec, so a runner can tell workers which data to load instead of sending it.
+   */
+  trialRunner?: (scope: TrialScope) => TrialRunner;
+}
+
+/** The slice of the dataset a search evaluates on: its first `rows` rows, cut into folds by `folds`. */
+export interface TrialScope {
+  rows: number;
+  folds: WalkForwardOptions;
 }
 
 /** One progress event: the stage that starts, as the CLI renders it. */
@@ -167,17 +179,21 @@ export async function trainModelRun(dataset: TrainingDataset, options: TrainRunO
     // whose labels reach into the first test window, with its own inner
     // walk-forward, so no reported test window helped choose the parameters.
     const innerRows = trainSize - horizon;
-    const innerFolds = walkForwardFolds(innerRows, { folds: 2, mode: 'expanding', trainSize: Math.max(horizon + 1, Math.floor(innerRows * 0.5)), horizon, embargo: options.embargo });
+    const scope: TrialScope = { rows: innerRows, folds: { folds: 2, mode: 'expanding', trainSize: Math.max(horizon + 1, Math.floor(innerRows * 0.5)), horizon, embargo: options.embargo } };
+    const innerFolds = walkForwardFolds(innerRows, scope.folds);
     const inner = { ...data, x: { ...data.x, rows: innerRows, data: data.x.data.subarray(0, innerRows * data.x.cols) } };
-    specs = specs.map((spec) => {
+    const runner = options.trialRunner?.(scope);
+    const searched: BaseModelSpec[] = [];
+    for (const spec of specs) {
       const policy = spec.params.growPolicy ?? 'depthwise';
       enter(`search ${policy}: ${options.searchTrials} trials on the first training block`, 'search');
       const logFile = join(options.modelsDir, 'search', `${manifest.symbol}-${manifest.timeframe}-${policy}-rows${innerRows}-seed${options.seed}.jsonl`);
-      const search = hyperparameterSearch(inner, innerFolds, { policy, trials: options.searchTrials!, minTrees: 20, eta: 3, rungs: 2, seed: options.seed, logFile });
+      const search = await searchWithRunner(inner, innerFolds, { policy, trials: options.searchTrials!, minTrees: 20, eta: 3, rungs: 2, seed: options.seed, logFile }, runner);
       searchEvaluations += search.records.length;
       searchNotes.push(`search ${policy}: ${search.records.length} evaluations (${search.resumed} reused from ${logFile}), best inner walk-forward log-loss ${search.best.logLoss.toFixed(4)}`);
-      return { ...spec, params: search.best.params };
-    });
+      searched.push({ ...spec, params: search.best.params });
+    }
+    specs = searched;
   }
   const foldShap = new Map<string, string[][]>();
   enter('GBDT walk-forward', 'gbdt');
