@@ -12,6 +12,7 @@ import { registerRlCommands } from './commands/rl.ts';
 import { registerSimCommand } from './commands/sim.ts';
 import { registerTrainCommands } from './commands/train.ts';
 import { registerPredictCommand } from './commands/predict.ts';
+import { registerWorkerCommand } from './commands/worker.ts';
 
 export function buildProgram(): Command {
   const program = new Command('oitrader')
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerRlCommands(program);
   registerDemoCommand(program);
   registerExchangeCommands(program);
+  registerWorkerCommand(program);
   return program;
 }
 

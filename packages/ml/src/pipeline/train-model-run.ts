@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { OitraderError } from '@oitrader/core';
 import { matrixFromColumns, type Matrix } from '../gbdt/matrix.ts';
 import type { ClassificationReport } from '../evaluation/classification-metrics.ts';
-import { evaluateWalkForward, logisticModel, majorityBaseline, persistenceBaseline, type ModelEvaluation } from '../evaluation/walk-forward-eval.ts';
+import { evaluateWalkForward, logisticModel, majorityBaseline, persistenceBaseline, type EvalData, type ModelEvaluation } from '../evaluation/walk-forward-eval.ts';
 import { DEFAULT_BASE_MODELS, trainStackedEnsemble, type BaseModelSpec } from '../ensemble/stacked-ensemble.ts';
 import { saveRun, type RunManifest } from '../registry/model-registry.ts';
 import { PREDICTIONS_FILE, encodeOutOfFoldPredictions, type FoldSpan, type OutOfFoldPredictions } from '../registry/predictions.ts';
@@ -47,6 +47,16 @@ export interface TrainRunOptions {
    * spec, so a runner can tell workers which data to load instead of sending it.
    */
   trialRunner?: (scope: TrialScope) => TrialRunner;
+}
+
+/** The first `rows` rows of the matrix (labels stay whole: folds never index past `rows`); what a search and a worker evaluate on. */
+export function leadingRows(data: EvalData, rows: number): EvalData {
+  return { ...data, x: { ...data.x, rows, data: data.x.data.subarray(0, rows * data.x.cols) } };
+}
+
+/** A features file as the models read it: every row, 3 classes, the label horizon from its manifest. */
+export function evalDataOf(dataset: TrainingDataset): EvalData {
+  return { x: matrixFromColumns(dataset.columns, dataset.names), y: Float64Array.from(dataset.labels), forwardReturn: dataset.forwardReturn, numClass: 3, horizon: dataset.manifest.labels.horizon };
 }
 
 /** The slice of the dataset a search evaluates on: its first `rows` rows, cut into folds by `folds`. */
@@ -168,7 +178,7 @@ export async function trainModelRun(dataset: TrainingDataset, options: TrainRunO
   const { manifest } = dataset;
   const horizon = manifest.labels.horizon;
   const rows = dataset.time.length;
-  const data = { x: matrixFromColumns(dataset.columns, dataset.names), y: Float64Array.from(dataset.labels), forwardReturn: dataset.forwardReturn, numClass: 3, horizon };
+  const data = evalDataOf(dataset);
   const trainSize = Math.max(horizon + 1, Math.floor(rows * options.trainShare));
   const folds = walkForwardFolds(rows, { folds: options.folds, mode: 'expanding', trainSize, horizon, embargo: options.embargo });
   let specs: BaseModelSpec[] = DEFAULT_BASE_MODELS.map((s) => ({ ...s, params: { ...s.params, seed: options.seed, ...(options.trees ? { nEstimators: options.trees } : {}) } }));
@@ -181,7 +191,7 @@ export async function trainModelRun(dataset: TrainingDataset, options: TrainRunO
     const innerRows = trainSize - horizon;
     const scope: TrialScope = { rows: innerRows, folds: { folds: 2, mode: 'expanding', trainSize: Math.max(horizon + 1, Math.floor(innerRows * 0.5)), horizon, embargo: options.embargo } };
     const innerFolds = walkForwardFolds(innerRows, scope.folds);
-    const inner = { ...data, x: { ...data.x, rows: innerRows, data: data.x.data.subarray(0, innerRows * data.x.cols) } };
+    const inner = leadingRows(data, innerRows);
     const runner = options.trialRunner?.(scope);
     const searched: BaseModelSpec[] = [];
     for (const spec of specs) {
