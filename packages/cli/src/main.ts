@@ -14,6 +14,7 @@ import { registerTrainCommands } from './commands/train.ts';
 import { registerPredictCommand } from './commands/predict.ts';
 import { registerDashboardCommand } from './commands/dashboard.ts';
 import { registerRetrainCommands } from './commands/retrain.ts';
+import { registerWorkerCommand } from './commands/worker.ts';
 
 export function buildProgram(): Command {
   const program = new Command('oitrader')
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerExchangeCommands(program);
   registerDashboardCommand(program);
   registerRetrainCommands(program);
+  registerWorkerCommand(program);
   return program;
 }
 

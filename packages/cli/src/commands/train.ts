@@ -8,6 +8,7 @@ import { inspectRuns, listRuns, loadRun, readManifest, trainModelRun, type Class
 import { promoteRun } from '@oitrader/live';
 import { commandContext, type GlobalOptions } from '../context.ts';
 import type { Output } from '../output.ts';
+import { queuedTrialRunners } from './worker.ts';
 
 interface TrainFlags extends GlobalOptions {
   features: string;
@@ -37,7 +38,12 @@ export function registerTrainCommands(program: Command): void {
     .action(async (_flags, command: Command) => {
       const flags = command.optsWithGlobals<TrainFlags>();
       const { config, out } = commandContext(flags);
-      await runTrain(out, flags.features, flags.out ?? config.models.dir, flags);
+      const queued = queuedTrialRunners(config, flags.features, out);
+      try {
+        await runTrain(out, flags.features, flags.out ?? config.models.dir, { ...flags, trialRunner: queued.factory });
+      } finally {
+        await queued.close();
+      }
     });
 
   const models = program.command('models').description('list, inspect and promote trained model runs');

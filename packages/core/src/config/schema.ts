@@ -173,8 +173,26 @@ const bot = z
   })
   .prefault({});
 
+/** Fan-out of training jobs (hyperparameter-search trials) to `oitrader worker` processes over BullMQ. */
+const queue = z
+  .strictObject({
+    /** redis://[:password@]host:port[/db] — empty means every job runs in this process (the embedded default). */
+    redis_url: z.string().default(''),
+    /** Key prefix in Redis: separate installations (or test runs) sharing one Redis use different prefixes. */
+    prefix: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only')
+      .default('oitrader'),
+    /**
+     * A worker holds a job's lock this long; a killed worker's job goes to another worker once it expires.
+     * Longer than one trial's evaluation (a trial blocks its worker's event loop, so the lock is not renewed meanwhile).
+     */
+    lock_seconds: z.number().positive().default(300),
+  })
+  .prefault({});
+
 export const configSchema = z
-  .strictObject({ database, trading, models, binance, telegram, data, collector, bot, dashboard })
+  .strictObject({ database, trading, models, binance, telegram, data, collector, bot, dashboard, queue })
   .prefault({});
 
 export type Config = z.infer<typeof configSchema>;
