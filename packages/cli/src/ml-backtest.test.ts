@@ -67,7 +67,7 @@ describe('backtest --strategy ml-signal --model', () => {
   it('bars after the training span are predicted fresh by the run\'s final models, which must match this build\'s features', async () => {
     const { dir, runId } = fakeRun();
     // The fixture run has no trained models: reaching loadRun (and its feature-set check) shows the fresh path is taken.
-    await assert.rejects(runMlSignalBacktest(createOutput({ quiet: true }), frame, options(dir, runId, { requestedStartMs: frame.time[1960] })), /feature set/);
+    await assert.rejects(runMlSignalBacktest(createOutput({ quiet: true }), frame, options(dir, runId, { requestedStartMs: frame.time[1960] })), /lacks valid features|feature set/);
   });
 
   it('refuses predictions whose fold had seen the bars it predicts', async () => {

@@ -3,15 +3,31 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { FEATURE_SET_VERSION } from '@oitrader/features';
+import { GradientBoostedTrees, LogisticRegression, saveRun, StackedEnsemble, type RunManifest } from '@oitrader/ml';
 import { main } from '../main.ts';
+
+/** A tiny but complete model run (promote loads it as the bot would, so a fake manifest is not enough). */
+function saveTinyRun(models: string, runId: string): void {
+  const rows = 60;
+  const x = { data: Float32Array.from({ length: rows * 2 }, (_, i) => (i * 7919) % 13), rows, cols: 2 };
+  const y = Float64Array.from({ length: rows }, (_, i) => i % 3);
+  const gbdt = new GradientBoostedTrees({ objective: 'multiclass', nEstimators: 2, maxDepth: 2 }).fit(x, y);
+  const proba = gbdt.predictProba(x);
+  const meta = new LogisticRegression().fit({ data: Float32Array.from(proba, (p) => Math.log(Math.max(p, 1e-6))), rows, cols: 3 }, y);
+  const manifest: RunManifest = {
+    format: 'oitrader-model-run', version: 1, runId, createdAt: '2026-12-01T00:00:00Z', featureSetVersion: FEATURE_SET_VERSION, features: ['f1', 'f2'],
+    symbol: 'SOLUSDT', timeframe: '5m', dataSpan: { from: '2025-12-01T00:00:00Z', to: '2025-12-02T00:00:00Z', rows }, labels: { horizon: 48, threshold: 0.005 },
+    validation: { folds: 3, mode: 'expanding', trainSize: 30, embargo: 12 }, seed: 0, codeVersion: 'test', metrics: {},
+  };
+  saveRun(models, manifest, new StackedEnsemble(3, ['tiny'], [gbdt], meta));
+}
 
 function setup(): { models: string; config: string } {
   const root = mkdtempSync(join(tmpdir(), 'oitrader-rollback-'));
   const models = join(root, 'models');
-  for (const id of ['r1', 'r2']) {
-    mkdirSync(join(models, id), { recursive: true });
-    writeFileSync(join(models, id, 'manifest.json'), JSON.stringify({ runId: id, metrics: {} }));
-  }
+  mkdirSync(models, { recursive: true });
+  for (const id of ['r1', 'r2']) saveTinyRun(models, id);
   const config = join(root, 'config.yaml');
   writeFileSync(config, `models:\n  dir: ${models}\n`);
   return { models, config };
