@@ -60,3 +60,17 @@ describe('features Parquet file', () => {
     await assert.rejects(readFeatureDataset(parquet, other), /columns do not match/);
   });
 });
+
+describe('reliability: a damaged features file (issue 18 item 14)', () => {
+  it('a truncated or non-Parquet file names the file and says it is not complete Parquet, without a stack', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'oitrader-badparquet-'));
+    const parquet = join(dir, 'f.parquet');
+    const manifest = join(dir, 'f.manifest.json');
+    writeFeatureDataset(buildFeatureDataset(realSampleFrame()), parquet, manifest);
+    const bytes = readFileSync(parquet);
+    writeFileSync(parquet, bytes.subarray(0, Math.floor(bytes.length / 2)));
+    await assert.rejects(readFeatureDataset(parquet, manifest), (e: Error) => /f\.parquet is not a complete Parquet file/.test(e.message) && !/at .*\.ts:\d+/.test(e.message));
+    writeFileSync(parquet, 'this is not parquet at all');
+    await assert.rejects(readFeatureDataset(parquet, manifest), /is not a complete Parquet file/);
+  });
+});

@@ -139,15 +139,32 @@ export async function readFeatureDataset(parquetPath: string, manifestPath: stri
     throw new DataError(`cannot read the feature manifest ${manifestPath}: ${(error as Error).message}`, { hint: 'rebuild with `oitrader features build`' });
   }
   if (manifest.format !== 'oitrader-features') throw new DataError(`${manifestPath} is not an oitrader feature manifest`);
-  const bytes = readFileSync(parquetPath);
+  let bytes: Buffer<ArrayBuffer>;
+  try {
+    bytes = readFileSync(parquetPath);
+  } catch (error) {
+    throw new DataError(`cannot read ${parquetPath}: ${(error as Error).message}`, { hint: 'build it with `oitrader features build`' });
+  }
   const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
-  const metadata = parquetMetadata(file);
+  const notParquet = (error: unknown) =>
+    new DataError(`${parquetPath} is not a complete Parquet file (${(error as Error).message})`, { hint: 'it was cut off or damaged: rebuild it with `oitrader features build`' });
+  let metadata: ReturnType<typeof parquetMetadata>;
+  try {
+    metadata = parquetMetadata(file);
+  } catch (error) {
+    throw notParquet(error);
+  }
   const schemaNames = parquetSchema(metadata).children.map((c) => c.element.name);
   const expected = ['time', ...manifest.features.map((f) => f.name), 'label', 'forward_return'];
   if (schemaNames.join('|') !== expected.join('|')) {
     throw new DataError(`${parquetPath} columns do not match ${manifestPath}`, { hint: 'the two files come from different builds; rebuild both' });
   }
-  const rows = (await parquetReadObjects({ file })) as Array<Record<string, unknown>>;
+  let rows: Array<Record<string, unknown>>;
+  try {
+    rows = (await parquetReadObjects({ file })) as Array<Record<string, unknown>>;
+  } catch (error) {
+    throw notParquet(error);
+  }
   if (rows.length !== manifest.rows.written) throw new DataError(`${parquetPath} has ${rows.length} rows, its manifest says ${manifest.rows.written}`);
   const names = manifest.features.map((f) => f.name);
   const columns: Record<string, Float64Array> = {};
