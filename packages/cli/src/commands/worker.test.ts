@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -139,6 +139,25 @@ describe('search trials fanned out over BullMQ workers on the real Redis', { ski
     } finally {
       await runner.close();
       await events.close();
+    }
+  });
+
+  it('a trial that fails on every try stops the search with the worker\'s reason instead of hanging', async () => {
+    const worker = startWorker();
+    await worker.waitFor('waiting for jobs');
+    const dir = mkdtempSync(join(root, 'vanishing-'));
+    const ref: TrialDatasetRef = { ...dataset, parquetPath: join(dir, FEATURES_FILE), manifestPath: join(dir, MANIFEST_FILE) };
+    copyFileSync(dataset.parquetPath, ref.parquetPath);
+    copyFileSync(dataset.manifestPath, ref.manifestPath);
+    const runner = bullmqTrialRunner(connection, ref, { attempts: 2 });
+    // The features file disappears from the shared disk after train queued against it.
+    rmSync(ref.manifestPath);
+    try {
+      const data = leadingRows(evalDataOf(await readFeatureDataset(dataset.parquetPath, dataset.manifestPath)), dataset.rows);
+      await assert.rejects(searchWithRunner(data, [], { ...options, seed: 6 }, runner), /failed on a worker after 2 tries: cannot read the features file/, 'the search must fail with the worker\'s reason');
+    } finally {
+      await runner.close();
+      worker.child.kill('SIGTERM');
     }
   });
 });
