@@ -11,6 +11,9 @@ import sys
 import time
 
 os.environ.setdefault("OMP_NUM_THREADS", "2")
+# Threads sleep at barriers instead of spinning: on a shared, loaded machine a
+# spinning OpenMP team burns its CPU share waiting for a descheduled thread.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import numpy as np
 import xgboost as xgb
 from sklearn.ensemble import HistGradientBoostingClassifier

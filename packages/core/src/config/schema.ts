@@ -76,6 +76,14 @@ const models = z
     dir: z.string().default('./models'),
     agents_dir: z.string().default('./agents'),
     active_run: z.string().default(''),
+    /** UTC time (HH:MM) of the daily retrain (`oitrader retrain --daily`). */
+    retrain_at: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM (UTC)').default('00:30'),
+    /** Days of history the retrain trains on (the newest, expanding walk-forward inside). */
+    retrain_days: z.number().int().min(3).default(30),
+    /** A challenger is promoted only when its log loss is lower than the champion's by at least this much. */
+    promote_margin: z.number().default(0.002),
+    /** Rows of the comparison window (the newest rows both runs predicted out of sample). */
+    compare_rows: z.number().int().positive().default(576),
   })
   .prefault({});
 
@@ -100,6 +108,8 @@ const telegram = z
     enabled: z.boolean().default(false),
     token: z.string().default(''),
     chat_id: z.string().default(''),
+    /** UTC time (HH:MM) of the daily summary message. */
+    daily_summary_at: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM (UTC)').default('00:05'),
   })
   .prefault({});
 
@@ -134,6 +144,14 @@ const collector = z
     heartbeat_seconds: finite().positive().default(10),
     /** Rows held in memory while the database is down; beyond it the oldest are dropped (logged, then re-fetched by REST). */
     buffer_max_rows: finite().int().positive().default(100000),
+  })
+  .prefault({});
+
+const dashboard = z
+  .strictObject({
+    /** 127.0.0.1 by default: the page is read-only for anyone who reaches it; controls need OITRADER_DASHBOARD_TOKEN. */
+    host: z.string().default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(8321),
   })
   .prefault({});
 
@@ -174,7 +192,7 @@ const queue = z
   .prefault({});
 
 export const configSchema = z
-  .strictObject({ database, trading, models, binance, telegram, data, collector, bot, queue })
+  .strictObject({ database, trading, models, binance, telegram, data, collector, bot, dashboard, queue })
   .prefault({});
 
 export type Config = z.infer<typeof configSchema>;
