@@ -73,6 +73,31 @@ describe('docker/docker-compose.yml (no Docker engine here: checked statically)'
     }
   });
 
+  it('runs Redis for the job queue on the port the native server and the tests use, with a healthcheck and a volume', () => {
+    const redis = compose.services.redis;
+    assert.match(String(redis.image), /^redis:/);
+    assert.equal(redis.restart, 'unless-stopped');
+    assert.deepEqual(redis.ports, ['127.0.0.1:6379:6379'], 'Redis has no password by default: publish it on loopback only');
+    assert.match(JSON.stringify(redis.healthcheck), /redis-cli.*ping/);
+    const [volume] = redis.volumes as string[];
+    assert.ok(volume.endsWith(':/data') && volume.split(':')[0] in compose.volumes, 'the queue survives a container restart');
+  });
+
+  it('runs a training worker on that Redis, with the config and the shared features/models disk mounted', () => {
+    const worker = compose.services.worker;
+    assert.deepEqual(worker.command, ['worker']);
+    assert.ok(buildProgram().commands.some((c) => c.name() === 'worker'), 'the command the container runs exists');
+    assert.equal(worker.image, collector.image, 'the worker runs the same image as the collector');
+    assert.deepEqual(worker.depends_on, { redis: { condition: 'service_healthy' } });
+    const env = worker.environment as Record<string, string>;
+    assert.equal(new URL(env.REDIS_URL).hostname, 'redis', 'the worker reaches the redis service by name');
+    assert.ok(ENV_OVERRIDE_NAMES.includes('REDIS_URL'), 'REDIS_URL must be read by the config, else the worker ignores it');
+    const mounted = (worker.volumes as string[]).map((v) => v.split(':'));
+    assert.ok(mounted.some(([from, to]) => from === '../config.yaml' && to === env.OITRADER_CONFIG), 'the mounted file is the one OITRADER_CONFIG names');
+    assert.ok(mounted.some(([, to]) => to === '/app/data') && mounted.some(([, to]) => to === '/app/models'), 'jobs name features files on the shared disk: the worker must see data/ and models/');
+    assert.ok(!('BINANCE_SECRET' in env) && !('TELEGRAM_TOKEN' in env), 'a training worker needs no exchange or Telegram secrets');
+  });
+
   it('the image copies every workspace manifest and runs the CLI as an unprivileged user', () => {
     const root = JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')) as { workspaces: string[] };
     assert.deepEqual(root.workspaces, ['packages/*']);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,8 +30,19 @@ async function redisReachable(): Promise<boolean> {
 }
 
 const reachable = await redisReachable();
-if (!reachable && process.env.CI === 'true') throw new Error(`Redis is not reachable at ${REDIS_URL} under CI=true: .ci/run must start it (redis-server --daemonize yes --bind 127.0.0.1 --port 6379)`);
-const skip = reachable ? false : `Redis not reachable at ${REDIS_URL}: start it with \`redis-server --daemonize yes --bind 127.0.0.1 --port 6379\` (this test fails instead of skipping under CI=true)`;
+if (!reachable && process.env.CI) throw new Error(`Redis is not reachable at ${REDIS_URL} under CI: .ci/run must start it (redis-server --daemonize yes --bind 127.0.0.1 --port 6379)`);
+const skip = reachable ? false : `Redis not reachable at ${REDIS_URL}: start it with \`redis-server --daemonize yes --bind 127.0.0.1 --port 6379\` (under CI this test fails instead of skipping)`;
+
+describe('oitrader worker usage', () => {
+  it('without queue.redis_url it exits 2 saying which setting to make, instead of waiting forever', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'oitrader-worker-usage-'));
+    writeFileSync(join(dir, 'config.yaml'), '{}\n');
+    const run = spawnSync(process.execPath, [BIN, '--config', join(dir, 'config.yaml'), 'worker'], { env: { ...process.env, REDIS_URL: '', DATABASE_URL: '' }, encoding: 'utf8' });
+    assert.equal(run.status, 2, `a usage error must exit 2: ${run.stderr}`);
+    assert.match(run.stderr, /queue\.redis_url is empty/);
+    assert.match(run.stderr, /fix: set REDIS_URL=redis:\/\/host:6379/);
+  });
+});
 
 const withoutTime = (records: TrialRecord[]) => records.map(({ seconds: _seconds, ...rest }) => rest);
 const LOCK_SECONDS = 4;
@@ -128,6 +139,25 @@ describe('search trials fanned out over BullMQ workers on the real Redis', { ski
     } finally {
       await runner.close();
       await events.close();
+    }
+  });
+
+  it('a trial that fails on every try stops the search with the worker\'s reason instead of hanging', async () => {
+    const worker = startWorker();
+    await worker.waitFor('waiting for jobs');
+    const dir = mkdtempSync(join(root, 'vanishing-'));
+    const ref: TrialDatasetRef = { ...dataset, parquetPath: join(dir, FEATURES_FILE), manifestPath: join(dir, MANIFEST_FILE) };
+    copyFileSync(dataset.parquetPath, ref.parquetPath);
+    copyFileSync(dataset.manifestPath, ref.manifestPath);
+    const runner = bullmqTrialRunner(connection, ref, { attempts: 2 });
+    // The features file disappears from the shared disk after train queued against it.
+    rmSync(ref.manifestPath);
+    try {
+      const data = leadingRows(evalDataOf(await readFeatureDataset(dataset.parquetPath, dataset.manifestPath)), dataset.rows);
+      await assert.rejects(searchWithRunner(data, [], { ...options, seed: 6 }, runner), /failed on a worker after 2 tries: cannot read the features file/, 'the search must fail with the worker\'s reason');
+    } finally {
+      await runner.close();
+      worker.child.kill('SIGTERM');
     }
   });
 });
