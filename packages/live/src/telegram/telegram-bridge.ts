@@ -225,7 +225,8 @@ export class TelegramBridge {
     const [first, last] = await this.#equityEnds();
     if (!first || !last) return 'no equity recorded yet';
     const dayStart = Math.floor((last.timeMs - 1) / DAY_MS) * DAY_MS;
-    const [today] = await this.#o.sql.query<{ e: number }>('SELECT equity_usd AS e FROM bot_equity WHERE bot = $1 AND time > to_timestamp($2 / 1000.0) ORDER BY time LIMIT 1', [this.#o.bot, dayStart]);
+    // The day starts at the equity of the step that closed at 00:00 UTC (as the risk manager counts it).
+    const [today] = await this.#o.sql.query<{ e: number }>('SELECT equity_usd AS e FROM bot_equity WHERE bot = $1 AND time <= to_timestamp($2 / 1000.0) ORDER BY time DESC LIMIT 1', [this.#o.bot, dayStart]);
     const trades = TradeLedger.of(await this.#store.fills(this.#o.bot)).trades;
     const wins = trades.filter((t) => t.netPnlUsd > 0).length;
     const fees = trades.reduce((s, t) => s + t.feesUsd, 0);
