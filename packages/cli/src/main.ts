@@ -1,16 +1,20 @@
 import { Command, CommanderError } from 'commander';
 import { OitraderError } from '@oitrader/core';
 import { registerBacktestCommand } from './commands/backtest.ts';
+import { registerBotCommands } from './commands/bot.ts';
 import { registerCollectCommand } from './commands/collect.ts';
 import { registerDataCommands } from './commands/data.ts';
 import { registerDbCommands } from './commands/db.ts';
 import { registerDemoCommand } from './commands/demo.ts';
+import { registerExchangeCommands } from './commands/exchange.ts';
 import { registerFeatureCommands } from './commands/features.ts';
+import { registerRlCommands } from './commands/rl.ts';
 import { registerSimCommand } from './commands/sim.ts';
 import { registerTrainCommands } from './commands/train.ts';
 import { registerPredictCommand } from './commands/predict.ts';
 import { registerDashboardCommand } from './commands/dashboard.ts';
 import { registerRetrainCommands } from './commands/retrain.ts';
+import { registerWorkerCommand } from './commands/worker.ts';
 
 export function buildProgram(): Command {
   const program = new Command('oitrader')
@@ -28,9 +32,13 @@ export function buildProgram(): Command {
   registerTrainCommands(program);
   registerPredictCommand(program);
   registerBacktestCommand(program);
+  registerBotCommands(program);
+  registerRlCommands(program);
   registerDemoCommand(program);
+  registerExchangeCommands(program);
   registerDashboardCommand(program);
   registerRetrainCommands(program);
+  registerWorkerCommand(program);
   return program;
 }
 

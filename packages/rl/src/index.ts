@@ -17,3 +17,4 @@ export * from './env/synthetic.ts';
 export * from './agent/agent-artifact.ts';
 export * from './agent/train-agent.ts';
 export * from './agent/evaluate-agent.ts';
+export * from './agent/agent-report.ts';

@@ -118,9 +118,9 @@ export class UsdmClient implements UsdmTradingApi {
 
   async syncTime(): Promise<{ offsetMs: number; roundTripMs: number }> {
     const sentAt = this.#clock.now();
-    const wallStart = Date.now();
     const body = (await this.#send('GET', '/fapi/v1/time', {}, { weight: 1 })).body as { serverTime?: unknown };
-    const roundTripMs = Date.now() - wallStart;
+    // Measured on the same clock the timestamps come from, so the offset is relative to it.
+    const roundTripMs = this.#clock.now() - sentAt;
     const serverTime = Number(body.serverTime);
     if (!Number.isFinite(serverTime)) throw new BinanceOrderError('/fapi/v1/time', 200, undefined, 'no serverTime in the answer');
     // The server read its clock about half-way through the round trip.
@@ -223,6 +223,10 @@ export class UsdmClient implements UsdmTradingApi {
     return this.#placeResolved(path, params, order.clientOrderId, () => this.queryOrder(order.symbol, { clientOrderId: order.clientOrderId }), (body) => toOrder(body));
   }
 
+  async ensureOrder(order: NewOrder): Promise<Order> {
+    return (await this.queryOrder(order.symbol, { clientOrderId: order.clientOrderId })) ?? this.placeOrder(order);
+  }
+
   async queryOrder(symbol: string, ref: OrderRef): Promise<Order | undefined> {
     try {
       return toOrder(await this.#get('/fapi/v1/order', { symbol, ...orderRefParams(ref) }, 1));
@@ -267,6 +271,10 @@ export class UsdmClient implements UsdmTradingApi {
       clientAlgoId: order.clientAlgoId,
     };
     return this.#placeResolved('/fapi/v1/algoOrder', params, order.clientAlgoId, () => this.queryAlgoOrder({ clientAlgoId: order.clientAlgoId }), (body) => toAlgoOrder(body));
+  }
+
+  async ensureAlgoOrder(order: NewAlgoOrder): Promise<AlgoOrder> {
+    return (await this.queryAlgoOrder({ clientAlgoId: order.clientAlgoId })) ?? this.placeAlgoOrder(order);
   }
 
   async queryAlgoOrder(ref: AlgoRef): Promise<AlgoOrder | undefined> {

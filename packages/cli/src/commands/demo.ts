@@ -10,6 +10,7 @@ import { runMlSignalBacktest } from './ml-backtest.ts';
 import { configSchema } from '@oitrader/core';
 import { runSimulatedCollection } from './collect.ts';
 import { runFeatureBuild, runFeatureCheck } from './features.ts';
+import { runRlBacktest, runRlTrain } from './rl.ts';
 import { runTrain } from './train.ts';
 import { runDemoBot } from './dashboard.ts';
 import { runCheck, runImport, runShow } from './data.ts';
@@ -28,6 +29,9 @@ const DEMO_TO = Date.UTC(2026, 2, 1);
  * (batches of 256); 3 expanding walk-forward folds.
  */
 export const DEMO_TRAINING = { folds: 3, trainShare: 0.4, embargo: 12, seed: 0, searchTrials: 0, trees: 60, lstm: { epochs: 3, patience: 1, batchSize: 256, maxTrainRows: 6000 } } as const;
+
+/** Phase 4 in demo mode: a short PPO budget (the learning tests' settings) so it fits the demo's time; `oitrader rl train` defaults to the guide's. */
+export const DEMO_RL = { windows: 3, timestepsPerWindow: 16_384, nEnvs: 4, episodeBars: 512, training: { nSteps: 512, batchSize: 256, nEpochs: 4, learningRate: 1e-3, entCoef: 0.01 } } as const;
 
 export function registerDemoCommand(program: Command): void {
   program
@@ -60,6 +64,9 @@ export function registerDemoCommand(program: Command): void {
         out.text(`\n== backtest: the ML-signal strategy on the run's out-of-fold predictions vs the baselines, 5x on $2,000, fees, funding, slippage  [${elapsed()}]`);
         const config = configSchema.parse({});
         const mlResult = await runMlSignalBacktest(out, frame, { modelsDir: 'data/demo/models', runId: run.runId, execution: { leverage: 5, initialBalanceUsd: 2000 }, trading: config.trading, outDir: 'reports' });
+        out.text(`\n== phase 4: PPO agent, ${DEMO_RL.windows} walk-forward windows × ${DEMO_RL.timestepsPerWindow.toLocaleString('en-US')} steps on the run's out-of-fold predictions, then its out-of-sample backtest vs the baselines  [${elapsed()}]`);
+        const agent = await runRlTrain(out, frame, { ...DEMO_RL, modelsDir: 'data/demo/models', agentsDir: 'data/demo/agents', modelRunId: run.runId, algorithm: 'ppo', seed: 0, trading: config.trading });
+        await runRlBacktest(out, frame, { agentsDir: 'data/demo/agents', modelsDir: 'data/demo/models', agentId: agent.runId, outDir: 'reports', stopLoss: config.trading.stop_loss });
         out.text(`\n== phase 5: a paper bot on the sample's last 2 days with the live dashboard  [${elapsed()}]`);
         await runDemoBot(sql, out, { symbol: DEMO_SYMBOL, days: 2, keepUp: flags.dashboard === true, modelsDir: 'data/demo/models' });
         out.text(`\ndemo finished in ${elapsed()}. Out of sample, after costs: ${mlResult.beatBaselines ? 'the ML-signal strategy beat every baseline' : 'NOTHING beat the baselines — the ML-signal strategy did not beat every one of flat, buy-and-hold, oi-trend and sma-trend'} (reports/backtest-ml-signal-${DEMO_SYMBOL}-5m.html).`);

@@ -10,6 +10,7 @@ export const DEFAULT_CONFIG_FILE = 'config.yaml';
 /** Environment variables that override secrets and connection settings. */
 const ENV_OVERRIDES: ReadonlyArray<[string, (config: Config, value: string) => void]> = [
   ['DATABASE_URL', (c, v) => (c.database.url = v)],
+  ['REDIS_URL', (c, v) => (c.queue.redis_url = v)],
   ['BINANCE_API_KEY', (c, v) => (c.binance.api_key = v)],
   ['BINANCE_SECRET', (c, v) => (c.binance.secret = v)],
   ['TELEGRAM_TOKEN', (c, v) => (c.telegram.token = v)],
@@ -51,12 +52,13 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   redactSecret(config.binance.secret);
   redactSecret(config.telegram.token);
   redactSecret(passwordOf(config.database.url));
+  redactSecret(passwordOf(config.queue.redis_url));
   return { config, file };
 }
 
 export function parseConfig(raw: unknown, fileLabel = 'config'): Config {
   const result = configSchema.safeParse(raw ?? {}, { reportInput: true });
-  if (!result.success) throw new ConfigError(fileLabel, result.error.issues.map(toProblem));
+  if (!result.success) throw new ConfigError(fileLabel, result.error.issues.map((issue) => toProblem(issue)));
   return result.data;
 }
 
@@ -71,12 +73,16 @@ function parseYaml(file: string, text: string): unknown {
   return doc.toJS();
 }
 
-function toProblem(issue: z.core.$ZodIssue): ConfigProblem {
-  const path = issue.path.length > 0 ? issue.path.join('.') : '(root)';
-  const got = describe((issue as { input?: unknown }).input);
+/** Config paths whose values are secrets: a validation error says what type was there, never the value. */
+const SECRET_PATHS = new Set(['binance.api_key', 'binance.secret', 'telegram.token', 'telegram.chat_id', 'database.url', 'queue.redis_url']);
+
+export function toProblem(issue: z.core.$ZodIssue, pathLabel?: string): ConfigProblem {
+  const path = pathLabel ?? (issue.path.length > 0 ? issue.path.join('.') : '(root)');
+  const input = (issue as { input?: unknown }).input;
+  const got = SECRET_PATHS.has(path) ? `${input === null ? 'null' : typeof input} (value hidden: a secret)` : describeValue(input);
   switch (issue.code) {
     case 'invalid_type':
-      return { path, expected: issue.expected, got };
+      return { path, expected: issue.expected === 'number' ? 'a finite number' : issue.expected, got };
     case 'unrecognized_keys':
       return { path: [...issue.path, ...issue.keys].join('.'), expected: 'a known key (typo?)', got: 'an unknown key' };
     case 'invalid_value':
@@ -90,9 +96,11 @@ function toProblem(issue: z.core.$ZodIssue): ConfigProblem {
   }
 }
 
-function describe(value: unknown): string {
+export function describeValue(value: unknown): string {
   if (value === undefined) return 'nothing';
   if (value === null) return 'null';
+  // JSON.stringify(NaN) is "null": YAML's .nan would read as "got number null".
+  if (typeof value === 'number' && !Number.isFinite(value)) return `number ${String(value)}`;
   if (Array.isArray(value)) return `a list of ${value.length}`;
   if (typeof value === 'object') return 'a mapping';
   return `${typeof value} ${JSON.stringify(value)}`;

@@ -73,7 +73,8 @@ for (const engine of await testEngines()) {
       assert.equal(by['4h'].derived, 31 * 6);
       assert.equal(by['1d'].derived, 31);
       assert.deepEqual([by['1h'].derived, by['1h'].kept], [0, 31 * 24], 'the archive\'s own 1h candles win over derived ones');
-      await deriveTimeframes(sql, 'SOLUSDT', ['15m', '4h', '1d']);
+      const again = await deriveTimeframes(sql, 'SOLUSDT', ['15m', '4h', '1d']);
+      assert.deepEqual(again.map((d) => d.derived), [0, 0, 0], 'a second derivation writes nothing');
       const rows = await sql.query<{ n: number }>("SELECT count(*)::int AS n FROM ohlcv WHERE symbol='SOLUSDT' AND timeframe='1d'");
       assert.equal(rows[0].n, 31);
       const [day] = await sql.query<{ source: string }>("SELECT source FROM ohlcv WHERE symbol='SOLUSDT' AND timeframe='1d' LIMIT 1");

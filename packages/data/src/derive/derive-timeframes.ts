@@ -63,7 +63,7 @@ export function aggregateCandles(fine: CandleColumns, fineMs: number, coarseMs: 
 export interface DerivedTimeframe {
   symbol: string;
   timeframe: Timeframe;
-  /** Candles written (periods not already stored from a primary source). */
+  /** Candles written or changed now (a re-derivation of stored candles writes 0). */
   derived: number;
   /** Periods skipped because the exchange's own candle is already stored. */
   kept: number;
@@ -98,8 +98,9 @@ export async function deriveTimeframes(sql: SqlExecutor, symbol: string, targets
     const exchange = new Set(stored.map((r) => Number(r.t)));
     const keep = [...coarse.time.keys()].filter((i) => !exchange.has(coarse.time[i]));
     const pick = (column: Float64Array) => keep.map((i) => (Number.isNaN(column[i]) ? null : column[i]));
+    let written = 0;
     if (keep.length > 0) {
-      await bulkUpsert(sql, {
+      const result = await bulkUpsert(sql, {
         table: 'ohlcv',
         keys: { symbol, timeframe },
         time: keep.map((i) => coarse.time[i]),
@@ -116,8 +117,9 @@ export async function deriveTimeframes(sql: SqlExecutor, symbol: string, targets
         },
         source: `derived:${base}`,
       });
+      written = result.inserted + result.updated;
     }
-    results.push({ symbol, timeframe, derived: keep.length, kept: coarse.time.length - keep.length });
+    results.push({ symbol, timeframe, derived: written, kept: coarse.time.length - keep.length });
   }
   return results;
 }
