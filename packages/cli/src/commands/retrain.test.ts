@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { promoteRun } from '@oitrader/live';
 import { main } from '../main.ts';
 
 function setup(): { models: string; config: string } {
@@ -21,8 +22,9 @@ describe('oitrader models rollback', () => {
   it('puts the previous champion back after two promotions, and refuses to roll back past the first', async () => {
     const { models, config } = setup();
     const run = (...args: string[]) => main(['node', 'oitrader', '--config', config, '--quiet', 'models', ...args]);
-    assert.equal(await run('promote', 'r1'), 0);
-    assert.equal(await run('promote', 'r2'), 0);
+    // `models promote` loads the run's ensemble first; these runs are bare, so they are promoted as the retrain does.
+    promoteRun(models, 'r1', 'test');
+    promoteRun(models, 'r2', 'test');
     assert.equal(await run('rollback'), 0);
     assert.equal(readFileSync(join(models, 'ACTIVE'), 'utf8').trim(), 'r1', 'rollback must make the earlier champion active');
     assert.equal(await run('rollback'), 2, 'rolling back past the first champion is a usage error');
