@@ -90,8 +90,13 @@ export async function runRetrain(config: Config, out: Output, flags: Omit<Retrai
   }
   out.text(result.reason);
   if (result.promoted && config.telegram.enabled) {
-    const telegram = new TelegramBridge({ token: config.telegram.token, chatId: config.telegram.chat_id, sql, bot: config.bot.name, symbol, log });
-    await telegram.modelPromoted(result.reason);
+    // The promotion stands whatever Telegram does; a misconfigured bridge is only a warning here.
+    try {
+      const telegram = new TelegramBridge({ token: config.telegram.token, chatId: config.telegram.chat_id, sql, bot: config.bot.name, symbol, log });
+      await telegram.modelPromoted(result.reason);
+    } catch (error) {
+      log.warn(`telegram: the promotion was not announced: ${(error as Error).message}`);
+    }
   }
   return result;
 }

@@ -26,6 +26,7 @@ export class BotMetrics {
   readonly #equity: Gauge;
   readonly #dayPnl: Gauge;
   #dayStart: { day: number; equityUsd: number } | undefined;
+  #lastEquity: number | undefined;
 
   constructor(options: BotMetricsOptions) {
     const clock = options.clock ?? Date.now;
@@ -80,8 +81,10 @@ export class BotMetrics {
   observeEquity(timeMs: number, equityUsd: number): void {
     this.#candles.inc();
     this.#equity.set(equityUsd);
+    // The UTC day starts at the equity of the step that closed at 00:00 (as the risk manager counts it).
     const day = Math.floor((timeMs - 1) / DAY_MS);
-    if (!this.#dayStart || this.#dayStart.day !== day) this.#dayStart = { day, equityUsd };
+    if (!this.#dayStart || this.#dayStart.day !== day) this.#dayStart = { day, equityUsd: this.#lastEquity ?? equityUsd };
+    this.#lastEquity = equityUsd;
     this.#dayPnl.set(equityUsd - this.#dayStart.equityUsd);
   }
 

@@ -75,8 +75,9 @@ export async function readDashboardState(source: DashboardSource): Promise<Dashb
     readLatestDecision(source.sql, source.bot),
   ]);
   const last = equity[equity.length - 1];
+  // The UTC day starts at the equity of the step that closed at 00:00 (as the risk manager counts it).
   const dayStart = last ? Math.floor((last.timeMs - 1) / DAY_MS) * DAY_MS : undefined;
-  const firstToday = dayStart === undefined ? undefined : equity.find((e) => e.timeMs > dayStart);
+  const firstToday = dayStart === undefined ? undefined : (equity.findLast((e) => e.timeMs <= dayStart) ?? equity.find((e) => e.timeMs > dayStart));
   const dayPnlUsd = last && firstToday ? last.equityUsd - firstToday.equityUsd : 0;
   return {
     bot: source.bot,

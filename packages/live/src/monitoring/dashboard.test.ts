@@ -83,6 +83,12 @@ describe('dashboard over a paper bot on the real SOLUSDT sample', () => {
     assert.match(text, /^# TYPE oitrader_daily_pnl_usd gauge$/m);
   });
 
+  it("shows today's loss the way the risk manager counts it: a daily-loss halt means the limit is reached on the page too", async () => {
+    const state = (await (await fetch(new URL('api/state', dash.url))).json()) as { risk: { halt?: string; dayLossFraction: number; maxDailyLoss: number } };
+    assert.match(state.risk.halt ?? '', /daily loss/, 'the replayed 2 December should have hit the 3% daily loss limit');
+    assert.ok(state.risk.dayLossFraction >= state.risk.maxDailyLoss - 1e-9, `the risk manager halted at the daily limit but the page shows only ${(state.risk.dayLossFraction * 100).toFixed(2)}% lost today`);
+  });
+
   it('in headless Chromium: draws the stored trades, updates live, and a control takes effect only with the token', { skip: !existsSync(CHROMIUM) && !process.env.CI && `no Chromium at ${CHROMIUM} (apt-get install chromium)` }, async () => {
     const { chromium } = await import('playwright-core');
     const browser = await chromium.launch({

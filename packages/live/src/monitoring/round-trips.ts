@@ -17,7 +17,7 @@ export interface RoundTrip {
 }
 
 export interface FillEffect {
-  /** The fill opened or added to a position (an entry) rather than reduced one. */
+  /** The fill opened or added to a position (an entry; with `closed` too when it reversed one). */
   opening: boolean;
   /** Set when the fill closed (part of) a position. */
   closed: RoundTrip | undefined;
@@ -74,6 +74,7 @@ export class TradeLedger {
     if (rest > 1e-12) {
       // A reversal: the remainder opens the opposite side at the fill price.
       this.apply({ ...f, qtyBase: rest, feeUsd: f.feeUsd - exitFee });
+      return { opening: true, closed: trip };
     }
     return { opening: false, closed: trip };
   }

@@ -72,6 +72,7 @@ export class TelegramBridge {
   #ledgerReady: Promise<void> | undefined;
   readonly #errors = new Map<string, { count: number; firstMs: number; alerted: boolean }>();
   #gaps = new Set<string>();
+  #alerts: Promise<void> = Promise.resolve();
 
   constructor(options: TelegramBridgeOptions) {
     if (!options.token) throw new OitraderError('telegram is enabled but has no token', { hint: 'set TELEGRAM_TOKEN (from @BotFather) or telegram.enabled: false', exitCode: 2 });
@@ -150,6 +151,7 @@ export class TelegramBridge {
   async stop(): Promise<void> {
     this.#cron?.stop();
     this.#detach?.();
+    await this.#alerts;
     if (this.#bot.isRunning()) await this.#bot.stop();
     await this.#running?.catch(() => undefined);
   }
@@ -223,7 +225,8 @@ export class TelegramBridge {
     const [first, last] = await this.#equityEnds();
     if (!first || !last) return 'no equity recorded yet';
     const dayStart = Math.floor((last.timeMs - 1) / DAY_MS) * DAY_MS;
-    const [today] = await this.#o.sql.query<{ e: number }>('SELECT equity_usd AS e FROM bot_equity WHERE bot = $1 AND time > to_timestamp($2 / 1000.0) ORDER BY time LIMIT 1', [this.#o.bot, dayStart]);
+    // The day starts at the equity of the step that closed at 00:00 UTC (as the risk manager counts it).
+    const [today] = await this.#o.sql.query<{ e: number }>('SELECT equity_usd AS e FROM bot_equity WHERE bot = $1 AND time <= to_timestamp($2 / 1000.0) ORDER BY time DESC LIMIT 1', [this.#o.bot, dayStart]);
     const trades = TradeLedger.of(await this.#store.fills(this.#o.bot)).trades;
     const wins = trades.filter((t) => t.netPnlUsd > 0).length;
     const fees = trades.reduce((s, t) => s + t.feesUsd, 0);
@@ -292,8 +295,12 @@ export class TelegramBridge {
   }
 
   #subscribe(events: BotEvents): () => void {
-    const onFill = (f: StoredFill) => void this.#onFill(f);
-    const onRisk = (r: StoredRiskEvent) => void this.#onRisk(r);
+    // One queue for every alert, so the chat reads entries, exits and risk events in the order they happened.
+    const queue = (work: () => Promise<void>) => {
+      this.#alerts = this.#alerts.then(work).catch((e: Error) => this.#log.warn(`telegram: alert failed: ${e.message}`));
+    };
+    const onFill = (f: StoredFill) => queue(() => this.#onFill(f));
+    const onRisk = (r: StoredRiskEvent) => queue(() => this.#onRisk(r));
     events.on('fill', onFill);
     events.on('risk', onRisk);
     return () => {
@@ -306,10 +313,12 @@ export class TelegramBridge {
     await this.#ledgerReady;
     const effect = this.#ledger.apply(f);
     const what = `${f.side} ${f.qtyBase} ${f.symbol} @ ${usd(f.priceUsd)}, fee ${usd(f.feeUsd)} USDT`;
-    if (effect.opening) return void (await this.send(`🟢 ENTRY ${this.#ledger.qtyBase > 0 ? 'LONG' : 'SHORT'}: ${what}`));
-    const t = effect.closed!;
-    const head = f.reason === 'stop' ? '🛑 STOP HIT' : f.reason === 'liquidation' ? '💥 LIQUIDATED' : '🔴 EXIT';
-    await this.send(`${head} ${t.side}: ${what}\nPnL ${signed(t.netPnlUsd)} USDT (gross ${signed(t.grossPnlUsd)}, fees ${usd(t.feesUsd)})`);
+    const t = effect.closed;
+    if (t) {
+      const head = f.reason === 'stop' ? '🛑 STOP HIT' : f.reason === 'liquidation' ? '💥 LIQUIDATED' : '🔴 EXIT';
+      await this.send(`${head} ${t.side}: ${what}\nPnL ${signed(t.netPnlUsd)} USDT (gross ${signed(t.grossPnlUsd)}, fees ${usd(t.feesUsd)})`);
+    }
+    if (effect.opening) await this.send(`🟢 ENTRY ${this.#ledger.qtyBase > 0 ? 'LONG' : 'SHORT'} ${Math.abs(this.#ledger.qtyBase)} ${f.symbol} @ ${usd(this.#ledger.entryPriceUsd)}: ${what}`);
   }
 
   async #onRisk(r: StoredRiskEvent): Promise<void> {
