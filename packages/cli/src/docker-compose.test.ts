@@ -49,6 +49,21 @@ describe('docker/docker-compose.yml (no Docker engine here: checked statically)'
     assert.ok(buildProgram().commands.some((c) => c.name() === 'collect'), 'the command the container runs exists');
   });
 
+  it('runs the bot after the database and the collector, restarting unless stopped, logs on a volume, same secrets as the collector', () => {
+    const bot = compose.services.bot;
+    assert.equal(bot.restart, 'unless-stopped');
+    assert.deepEqual(bot.depends_on, { futures_db: { condition: 'service_healthy' }, collector: { condition: 'service_started' } });
+    assert.deepEqual(bot.environment, collector.environment, 'the bot reads the same database and secrets as the collector');
+    const command = bot.command as string[];
+    assert.deepEqual(command.slice(0, 2), ['bot', 'run']);
+    assert.ok(!command.includes('--live'), 'the shipped compose file must never trade real money by default');
+    const run = buildProgram().commands.find((c) => c.name() === 'bot')?.commands.find((c) => c.name() === 'run');
+    assert.ok(run?.options.some((o) => o.long === '--log-file'), 'the command the container runs takes --log-file');
+    const logFile = command[command.indexOf('--log-file') + 1];
+    const logs = (bot.volumes as string[]).map((v) => v.split(':')).find(([from]) => from in compose.volumes);
+    assert.ok(logs && logFile.startsWith(`${logs[1]}/`), `the log file ${logFile} must be on the named logs volume`);
+  });
+
   it('passes exactly the secrets the config reads from the environment, as references, never values', () => {
     const env = collector.environment as Record<string, string>;
     assert.deepEqual(Object.keys(env).filter((k) => k !== 'OITRADER_CONFIG').sort(), [...ENV_OVERRIDE_NAMES].sort());
@@ -61,7 +76,7 @@ describe('docker/docker-compose.yml (no Docker engine here: checked statically)'
   it('the image copies every workspace manifest and runs the CLI as an unprivileged user', () => {
     const root = JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')) as { workspaces: string[] };
     assert.deepEqual(root.workspaces, ['packages/*']);
-    for (const pkg of ['core', 'binance', 'data', 'features', 'ml', 'backtest', 'sim', 'cli']) {
+    for (const pkg of ['core', 'binance', 'data', 'features', 'ml', 'backtest', 'sim', 'rl', 'live', 'cli']) {
       assert.ok(existsSync(`${ROOT}packages/${pkg}/package.json`));
       assert.match(dockerfile, new RegExp(`COPY packages/${pkg}/package.json`), `Dockerfile copies packages/${pkg}/package.json`);
     }

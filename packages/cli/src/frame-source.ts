@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { parseTimeframe, parseUtcTimeMs, type Config, type Frame } from '@oitrader/core';
+import { checkWindow, parseTimeframe, parseUtcTimeMs, symbolFlag, type Config, type Frame } from '@oitrader/core';
 import { MarketDataLoader, openStore, storeTargetFromConfig } from '@oitrader/data';
 
 export const DEMO_DB = 'data/demo/db';
@@ -15,7 +15,7 @@ export interface FrameFlags {
 /** The options every command that reads a MarketDataLoader frame shares. */
 export function addFrameOptions(command: Command): Command {
   return command
-    .option('--symbol <symbol>', 'symbol (default: trading.symbol)')
+    .option('--symbol <symbol>', 'symbol (default: trading.symbol)', symbolFlag('--symbol'))
     .option('--timeframe <tf>', 'bar size', '5m')
     .option('--start <date>', 'first bar (UTC)', '2000-01-01')
     .option('--end <date>', 'stop before (UTC)', '2100-01-01')
@@ -23,14 +23,11 @@ export function addFrameOptions(command: Command): Command {
 }
 
 export async function loadFrame(flags: FrameFlags, config: Config): Promise<Frame> {
+  const [timeframe, startMs, endMs] = [parseTimeframe(flags.timeframe), parseUtcTimeMs(flags.start), parseUtcTimeMs(flags.end)];
+  checkWindow(startMs, endMs);
   const { sql } = await openStore(flags.demoDb ? { embeddedPath: DEMO_DB } : storeTargetFromConfig(config));
   try {
-    const { frame } = await new MarketDataLoader(sql).load(
-      flags.symbol ?? config.trading.symbol,
-      parseTimeframe(flags.timeframe),
-      parseUtcTimeMs(flags.start),
-      parseUtcTimeMs(flags.end),
-    );
+    const { frame } = await new MarketDataLoader(sql).load(flags.symbol ?? config.trading.symbol, timeframe, startMs, endMs);
     return frame;
   } finally {
     await sql.close();

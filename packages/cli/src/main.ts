@@ -1,10 +1,12 @@
 import { Command, CommanderError } from 'commander';
 import { OitraderError } from '@oitrader/core';
 import { registerBacktestCommand } from './commands/backtest.ts';
+import { registerBotCommands } from './commands/bot.ts';
 import { registerCollectCommand } from './commands/collect.ts';
 import { registerDataCommands } from './commands/data.ts';
 import { registerDbCommands } from './commands/db.ts';
 import { registerDemoCommand } from './commands/demo.ts';
+import { registerExchangeCommands } from './commands/exchange.ts';
 import { registerFeatureCommands } from './commands/features.ts';
 import { registerRlCommands } from './commands/rl.ts';
 import { registerSimCommand } from './commands/sim.ts';
@@ -27,8 +29,10 @@ export function buildProgram(): Command {
   registerTrainCommands(program);
   registerPredictCommand(program);
   registerBacktestCommand(program);
+  registerBotCommands(program);
   registerRlCommands(program);
   registerDemoCommand(program);
+  registerExchangeCommands(program);
   return program;
 }
 

@@ -6,3 +6,4 @@ export * from './log.ts';
 export * from './config/schema.ts';
 export * from './config/load.ts';
 export * from './atomic-write.ts';
+export * from './config/flags.ts';

@@ -11,7 +11,9 @@ export function parseUtcTimeMs(value: string | number): number {
   const hasZone = /(Z|[+-]\d\d:?\d\d)$/i.test(trimmed);
   const iso = /^\d{4}-\d\d-\d\d$/.test(trimmed) ? `${trimmed}T00:00:00Z` : hasZone ? trimmed : `${trimmed.replace(' ', 'T')}Z`;
   const ms = Date.parse(iso);
-  if (Number.isNaN(ms)) {
+  // Date.parse rolls 2024-02-30 over to March 1: a date must read back as itself.
+  const day = /^(\d{4}-\d\d-\d\d)/.exec(trimmed)?.[1];
+  if (Number.isNaN(ms) || (day !== undefined && !hasZone && new Date(ms).toISOString().slice(0, 10) !== day)) {
     throw new OitraderError(`cannot read "${value}" as a UTC time`, {
       hint: 'use YYYY-MM-DD, YYYY-MM-DDTHH:MM or epoch milliseconds',
       exitCode: 2,

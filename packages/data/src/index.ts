@@ -14,3 +14,4 @@ export * from './collector/book-sample.ts';
 export * from './collector/series.ts';
 export * from './collector/stream-health.ts';
 export * from './derive/derive-timeframes.ts';
+export * from './quality/stored-gaps.ts';

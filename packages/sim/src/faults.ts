@@ -27,15 +27,32 @@ export interface StreamFaults {
   malformedNext: number;
 }
 
+/** Faults of the money path (signed trading endpoints and the user stream). */
+export interface TradingFaults {
+  /** The next N new orders (regular or algo) are executed, but no answer is ever sent: the client times out. */
+  timeoutAfterAccept: number;
+  /** The next N new orders are executed, then answered 503 (Binance: outcome unknown). */
+  serverErrorAfterAccept: number;
+  /** The next N new orders are refused with `rejectCode` (any mapped Binance error), before anything executes. */
+  rejectNext: number;
+  rejectCode: number;
+  /** MARKET orders are answered NEW and fill this many ms of real time later (user stream only). */
+  fillDelayMs: number;
+  /** MARKET orders fill in two trades (PARTIALLY_FILLED, then FILLED). */
+  partialFills: boolean;
+}
+
 export interface Faults {
   rest: RestFaults;
   ws: StreamFaults;
+  trading: TradingFaults;
 }
 
 export function noFaults(): Faults {
   return {
     rest: { tooManyRequests: 0, retryAfterSeconds: 1, banned: false, serverErrors: 0, malformedBodies: 0, delayMs: 0 },
     ws: { delayMs: 0, duplicate: false, outOfOrder: false, malformedNext: 0 },
+    trading: { timeoutAfterAccept: 0, serverErrorAfterAccept: 0, rejectNext: 0, rejectCode: -2019, fillDelayMs: 0, partialFills: false },
   };
 }
 
@@ -43,7 +60,7 @@ export function noFaults(): Faults {
 export function applyFaults(faults: Faults, update: unknown): void {
   if (typeof update !== 'object' || update === null) throw new TypeError('faults: expected an object like {"rest": {"tooManyRequests": 3}}');
   for (const [group, values] of Object.entries(update)) {
-    if (group !== 'rest' && group !== 'ws') throw new TypeError(`faults: unknown group ${JSON.stringify(group)} (rest, ws)`);
+    if (group !== 'rest' && group !== 'ws' && group !== 'trading') throw new TypeError(`faults: unknown group ${JSON.stringify(group)} (rest, ws, trading)`);
     const target = faults[group] as unknown as Record<string, unknown>;
     for (const [key, value] of Object.entries(values as Record<string, unknown>)) {
       if (!(key in target)) throw new TypeError(`faults.${group}: unknown switch ${JSON.stringify(key)} (${Object.keys(target).join(', ')})`);

@@ -5,3 +5,6 @@ export * from './rest-routes.ts';
 export * from './stream-hub.ts';
 export * from './sim-server.ts';
 export * from './synthetic-book.ts';
+export * from './trading/engine.ts';
+export * from './trading/trading-api.ts';
+export * from './trading/user-hub.ts';

@@ -1,3 +1,4 @@
+import { SYMBOL_FILTERS } from '@oitrader/backtest';
 import type { Kline } from '@oitrader/binance';
 import { DAY_MS, timeframeMs, isTimeframe, type Timeframe } from '@oitrader/core';
 import type { ReplayDataset } from './replay-dataset.ts';
@@ -113,6 +114,20 @@ export function latestFunding(ds: ReplayDataset, now: number): { rate: number; n
   return { rate, next: Math.floor(now / eight) * eight + eight };
 }
 
+/**
+ * exchangeInfo filters: the execution model's (what the matching engine
+ * enforces) for the symbols it knows, else a generic altcoin set.
+ */
+function symbolFilters(symbol: string): Array<Record<string, string>> {
+  const f = SYMBOL_FILTERS[symbol] ?? { tickSize: 0.0001, stepSize: 0.1, minQty: 0.1, minNotionalUsd: 5 };
+  return [
+    { filterType: 'PRICE_FILTER', minPrice: String(f.tickSize), maxPrice: '1000000', tickSize: String(f.tickSize) },
+    { filterType: 'LOT_SIZE', minQty: String(f.minQty), maxQty: '10000000', stepSize: String(f.stepSize) },
+    { filterType: 'MARKET_LOT_SIZE', minQty: String(f.minQty), maxQty: '1000000', stepSize: String(f.stepSize) },
+    { filterType: 'MIN_NOTIONAL', notional: String(f.minNotionalUsd) },
+  ];
+}
+
 export const ROUTES: Record<string, Route> = {
   '/fapi/v1/ping': { weight: () => 1, handle: () => ({}) },
   '/fapi/v1/time': { weight: () => 1, handle: (ctx) => ({ serverTime: ctx.now }) },
@@ -219,6 +234,7 @@ export const ROUTES: Record<string, Route> = {
       rateLimits: [
         { rateLimitType: 'REQUEST_WEIGHT', interval: 'MINUTE', intervalNum: 1, limit: 2400 },
         { rateLimitType: 'ORDERS', interval: 'MINUTE', intervalNum: 1, limit: 1200 },
+        { rateLimitType: 'ORDERS', interval: 'SECOND', intervalNum: 10, limit: 300 },
       ],
       symbols: [...ctx.datasets.values()].map((ds) => ({
         symbol: ds.symbol,
@@ -230,11 +246,7 @@ export const ROUTES: Record<string, Route> = {
         marginAsset: 'USDT',
         pricePrecision: 4,
         quantityPrecision: 1,
-        filters: [
-          { filterType: 'PRICE_FILTER', minPrice: '0.0001', maxPrice: '100000', tickSize: '0.0001' },
-          { filterType: 'LOT_SIZE', minQty: '0.1', maxQty: '10000000', stepSize: '0.1' },
-          { filterType: 'MIN_NOTIONAL', notional: '5' },
-        ],
+        filters: symbolFilters(ds.symbol),
       })),
     }),
   },

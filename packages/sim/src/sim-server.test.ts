@@ -111,21 +111,30 @@ describe('simulator', () => {
     assert.equal((await fetch(`${sim.restUrl}/data/../../etc/passwd`)).status, 404);
   });
 
-  it('streams closed candles (x=true) when market time passes their close, with mark price and depth', async () => {
-    const socket = new WebSocket(`${sim.wsUrl}/stream?streams=xrpusdt@kline_5m/xrpusdt@markPrice@1s/xrpusdt@depth20@500ms`);
+  it('streams closed candles (x=true) on /market and depth on /public, as Binance splits them, with nothing on the legacy root', async () => {
     const frames: Array<{ stream: string; data: Record<string, unknown> }> = [];
-    socket.on('message', (m) => frames.push(JSON.parse(m.toString())));
-    await new Promise((r) => socket.once('open', r));
+    const legacyFrames: string[] = [];
+    const market = new WebSocket(`${sim.wsUrl}/market/stream?streams=xrpusdt@kline_5m/xrpusdt@markPrice@1s/xrpusdt@depth20@500ms`);
+    const book = new WebSocket(`${sim.wsUrl}/public/stream?streams=xrpusdt@depth20@500ms`);
+    const legacy = new WebSocket(`${sim.wsUrl}/stream?streams=xrpusdt@kline_5m/xrpusdt@depth20@500ms`);
+    market.on('message', (m) => frames.push(JSON.parse(m.toString())));
+    book.on('message', (m) => frames.push({ ...JSON.parse(m.toString()), via: 'public' }));
+    legacy.on('message', (m) => legacyFrames.push(m.toString()));
+    await Promise.all([market, book, legacy].map((s) => new Promise((r) => s.once('open', r))));
     await new Promise((r) => setTimeout(r, 20));
     sim.clock.advance(FIVE_MIN);
     await new Promise((r) => setTimeout(r, 100));
-    socket.close();
+    for (const s of [market, book, legacy]) s.close();
     const klines = frames.filter((f) => f.stream === 'xrpusdt@kline_5m').map((f) => f.data.k as Record<string, unknown>);
     const source = ds.klines.get('5m')!;
     assert.deepEqual(klines.map((k) => [k.t, k.x]), [[source[10].openTime, true], [source[11].openTime, false]]);
     assert.equal(klines[0].c, String(source[10].close));
     assert.ok(frames.some((f) => f.stream === 'xrpusdt@markPrice@1s' && f.data.e === 'markPriceUpdate'));
-    assert.ok(frames.some((f) => f.stream === 'xrpusdt@depth20@500ms' && (f.data.b as unknown[]).length === 20));
+    const depth = frames.filter((f) => f.stream === 'xrpusdt@depth20@500ms');
+    assert.ok(depth.length > 0 && depth.every((f) => (f as { via?: string }).via === 'public'), 'depth must come only on /public, never on /market');
+    assert.ok(depth.some((f) => (f.data.b as unknown[]).length === 20));
+    assert.deepEqual(legacyFrames, [], 'the legacy /stream root accepts the connection but, like Binance today, sends nothing');
+    assert.ok(sim.stats.legacyConnections >= 1);
   });
 
   it('validates fault switches from the admin endpoint', async () => {

@@ -8,6 +8,14 @@ import type { ReplayDataset } from './replay-dataset.ts';
 import { ROUTES, SimApiError, type Route } from './rest-routes.ts';
 import type { SimClock } from './sim-clock.ts';
 import { StreamHub } from './stream-hub.ts';
+import { TradingEngine, type TradingOptions } from './trading/engine.ts';
+import { TradingApi } from './trading/trading-api.ts';
+import { UserHub } from './trading/user-hub.ts';
+import type { StreamBase } from '@oitrader/binance';
+
+/** The simulator's API key and secret when none are configured (documented in docs/phase-5-exchange.md). */
+export const SIM_API_KEY = 'sim-api-key';
+export const SIM_SECRET = 'sim-secret';
 
 export interface SimServerOptions {
   datasets: ReplayDataset[];
@@ -20,6 +28,8 @@ export interface SimServerOptions {
   weightPerMinute?: number;
   /** Real-time milliseconds between stream ticks when the clock runs (speed > 0). */
   tickMs?: number;
+  /** The trading account (signed endpoints, user stream); default key/secret SIM_API_KEY/SIM_SECRET, 2,000 USDT. */
+  trading?: Partial<TradingOptions>;
 }
 
 export interface SimStats {
@@ -28,6 +38,8 @@ export interface SimStats {
   rateLimited: number;
   wsConnections: number;
   wsDrops: number;
+  /** Connections opened on the legacy root paths (/stream, /ws/…), which get no data, as on Binance. */
+  legacyConnections: number;
 }
 
 /**
@@ -40,7 +52,9 @@ export class SimServer {
   readonly clock: SimClock;
   readonly faults: Faults = noFaults();
   readonly hub: StreamHub;
-  readonly stats: SimStats = { requests: 0, requestsByPath: {}, rateLimited: 0, wsConnections: 0, wsDrops: 0 };
+  readonly stats: SimStats = { requests: 0, requestsByPath: {}, rateLimited: 0, wsConnections: 0, wsDrops: 0, legacyConnections: 0 };
+  readonly trading: TradingApi;
+  readonly userHub = new UserHub();
   readonly routes: Record<string, Route> = { ...ROUTES };
   readonly #datasets: Map<string, ReplayDataset>;
   readonly #options: SimServerOptions;
@@ -56,17 +70,23 @@ export class SimServer {
     this.clock = options.clock;
     this.#datasets = new Map(options.datasets.map((d) => [d.symbol, d]));
     this.hub = new StreamHub(this.#datasets, this.faults.ws, options.clock.now());
+    const engine = new TradingEngine(this.#datasets, { apiKey: SIM_API_KEY, secret: SIM_SECRET, ...options.trading }, options.clock);
+    this.trading = new TradingApi(engine, this.faults.trading);
+    engine.onEvent((event) => this.userHub.send(event));
+    this.trading.onListenKeyGone = (key) => this.userHub.expire(key, this.clock.now());
     this.#http = createServer((req, res) => void this.#handle(req, res));
     this.#wss = new WebSocketServer({ noServer: true });
     this.#http.on('upgrade', (req, socket, head) => {
-      const streams = requestedStreams(req.url ?? '');
-      if (!streams) {
-        socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
+      const target = upgradeTarget(req.url ?? '');
+      if (!target || (target.kind === 'user' && !this.trading.validListenKey(target.listenKey))) {
+        socket.end(target ? 'HTTP/1.1 400 Bad Request\r\n\r\n' : 'HTTP/1.1 404 Not Found\r\n\r\n');
         return;
       }
       this.#wss.handleUpgrade(req, socket, head, (ws) => {
         this.stats.wsConnections++;
-        this.hub.add(ws, streams.names, streams.combined);
+        if (target.kind === 'user') return this.userHub.add(ws, target.listenKey);
+        if (target.base === 'legacy') this.stats.legacyConnections++;
+        this.hub.add(ws, target.names, target.combined, target.base);
       });
     });
   }
@@ -77,9 +97,9 @@ export class SimServer {
       server.#http.once('error', reject);
       server.#http.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
     });
-    server.#unsubscribe = options.clock.onChange((now) => server.hub.tick(now));
+    server.#unsubscribe = options.clock.onChange((now) => server.#tick(now));
     server.#ticker = setInterval(() => {
-      if (server.clock.speed > 0) server.hub.tick(server.clock.now());
+      if (server.clock.speed > 0) server.#tick(server.clock.now());
     }, options.tickMs ?? 10);
     return server;
   }
@@ -94,6 +114,19 @@ export class SimServer {
 
   get wsUrl(): string {
     return `ws://127.0.0.1:${this.port}`;
+  }
+
+  /** Market streams, then the matching engine: candles that closed fill resting orders and stops. */
+  #tick(now: number): void {
+    this.hub.tick(now);
+    this.trading.engine.advance(now);
+  }
+
+  /** Kills every user-data stream (a network drop); returns how many. */
+  dropUserStreams(): number {
+    const n = this.userHub.dropAll();
+    this.stats.wsDrops += n;
+    return n;
   }
 
   dataset(symbol: string): ReplayDataset | undefined {
@@ -111,6 +144,7 @@ export class SimServer {
     clearInterval(this.#ticker);
     this.#unsubscribe();
     this.hub.dropAll();
+    this.userHub.dropAll();
     this.#wss.close();
     this.#http.closeAllConnections();
     await new Promise<void>((resolve) => this.#http.close(() => resolve()));
@@ -126,8 +160,10 @@ export class SimServer {
       this.stats.requestsByPath[url.pathname] = (this.stats.requestsByPath[url.pathname] ?? 0) + 1;
       if (this.faults.rest.delayMs > 0) await new Promise((r) => setTimeout(r, this.faults.rest.delayMs));
       if (this.faults.rest.banned) return send(res, 418, { code: -1003, msg: 'Way too many requests; IP banned.' }, { 'retry-after': '120' });
-      if (!route) return send(res, 404, { code: -5000, msg: `Path ${url.pathname} not found in the simulator.` });
-      const used = this.#spend(route.weight(url.searchParams));
+      const method = req.method ?? 'GET';
+      const signed = this.trading.handles(method, url.pathname);
+      if (!route && !signed) return send(res, 404, { code: -5000, msg: `Path ${url.pathname} not found in the simulator.` });
+      const used = this.#spend(signed ? this.trading.weight(method, url.pathname) : route!.weight(url.searchParams));
       const weightHeader = { 'x-mbx-used-weight-1m': String(used) };
       if (this.faults.rest.tooManyRequests > 0 || used > (this.#options.weightPerMinute ?? 2400)) {
         if (this.faults.rest.tooManyRequests > 0) this.faults.rest.tooManyRequests--;
@@ -139,7 +175,14 @@ export class SimServer {
         this.faults.rest.serverErrors--;
         return send(res, 503, { code: -1001, msg: 'Internal error; unable to process your request. Please try again.' }, weightHeader);
       }
-      const body = JSON.stringify(route.handle({ datasets: this.#datasets, now: this.clock.now() }, url.searchParams));
+      if (signed) {
+        const rawBody = method === 'GET' ? '' : await readRaw(req);
+        const answer = this.trading.handle(method, url.pathname, req.headers, url.search.slice(1), rawBody, this.clock.now());
+        // "Timeout after accept": executed, never answered; the socket stays open until the client gives up.
+        if (answer.hang) return;
+        return send(res, answer.status, answer.body, { ...weightHeader, ...answer.headers });
+      }
+      const body = JSON.stringify(route!.handle({ datasets: this.#datasets, now: this.clock.now() }, url.searchParams));
       if (this.faults.rest.malformedBodies > 0) {
         this.faults.rest.malformedBodies--;
         return sendText(res, 200, body.slice(0, Math.max(1, Math.floor(body.length / 2))), weightHeader);
@@ -166,7 +209,7 @@ export class SimServer {
     if (url.pathname === '/sim/state') {
       return send(res, 200, { now: this.clock.now(), speed: this.clock.speed, faults: this.faults, stats: { ...this.stats, wsOpen: this.hub.connections, wsMessages: this.hub.messagesSent } });
     }
-    if (req.method !== 'POST') return send(res, 405, { msg: 'POST /sim/faults, /sim/clock, /sim/drop-streams; GET /sim/state' });
+    if (req.method !== 'POST') return send(res, 405, { msg: 'POST /sim/faults, /sim/clock, /sim/drop-streams, /sim/drop-user-streams, /sim/expire-listen-keys; GET /sim/state' });
     const body = await readBody(req);
     if (url.pathname === '/sim/faults') {
       applyFaults(this.faults, body);
@@ -180,6 +223,8 @@ export class SimServer {
       return send(res, 200, { now: this.clock.now(), speed: this.clock.speed });
     }
     if (url.pathname === '/sim/drop-streams') return send(res, 200, { dropped: this.dropStreams() });
+    if (url.pathname === '/sim/drop-user-streams') return send(res, 200, { dropped: this.dropUserStreams() });
+    if (url.pathname === '/sim/expire-listen-keys') return send(res, 200, { expired: this.trading.expireListenKeys().length });
     return send(res, 404, { msg: `unknown admin path ${url.pathname}` });
   }
 
@@ -194,14 +239,30 @@ export class SimServer {
   }
 }
 
-function requestedStreams(rawUrl: string): { names: string[]; combined: boolean } | undefined {
+type UpgradeTarget =
+  | { kind: 'market'; names: string[]; combined: boolean; base: StreamBase | 'legacy' }
+  | { kind: 'user'; listenKey: string };
+
+/**
+ * Binance's WebSocket paths since the 2026-04-23 split: `/public/…` and
+ * `/market/…` (each `/stream?streams=a/b` or `/ws/a/b`), user data at
+ * `/private/ws?listenKey=K` (or `/private/ws/K`). The legacy root paths are
+ * accepted but get nothing, exactly as Binance answers them today.
+ */
+function upgradeTarget(rawUrl: string): UpgradeTarget | undefined {
   const url = new URL(rawUrl, 'ws://sim');
-  if (url.pathname === '/stream') {
-    const names = (url.searchParams.get('streams') ?? '').split('/').filter(Boolean);
-    return names.length > 0 ? { names, combined: true } : undefined;
+  const path = url.pathname.replace(/\/+$/, '');
+  if (path === '/private/ws' || path.startsWith('/private/ws/')) {
+    const listenKey = url.searchParams.get('listenKey') ?? path.slice('/private/ws/'.length);
+    return listenKey ? { kind: 'user', listenKey } : undefined;
   }
-  if (url.pathname.startsWith('/ws/')) return { names: url.pathname.slice(4).split('/').filter(Boolean), combined: false };
-  return undefined;
+  const m = /^(\/public|\/market)?(\/stream|\/ws\/.+)$/.exec(path);
+  if (!m) return undefined;
+  const base = m[1] ? (m[1].slice(1) as StreamBase) : 'legacy';
+  const combined = m[2] === '/stream';
+  const names = combined ? (url.searchParams.get('streams') ?? '').split('/').filter(Boolean) : m[2].slice(4).split('/').filter(Boolean);
+  if (names.length === 0) return undefined;
+  return { kind: 'market', names, combined, base };
 }
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -213,10 +274,14 @@ function sendText(res: ServerResponse, status: number, text: string, headers: Re
   res.end(text);
 }
 
-async function readBody(req: IncomingMessage): Promise<unknown> {
+async function readRaw(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
-  const text = Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function readBody(req: IncomingMessage): Promise<unknown> {
+  const text = await readRaw(req);
   try {
     return text === '' ? {} : JSON.parse(text);
   } catch {

@@ -1,5 +1,6 @@
 import type { Kline } from '@oitrader/binance';
 import type { WebSocket } from 'ws';
+import { streamBase, type StreamBase } from '@oitrader/binance';
 import type { StreamFaults } from './faults.ts';
 import { formingCandle, lastClosedPrice, latestFunding } from './rest-routes.ts';
 import type { ReplayDataset } from './replay-dataset.ts';
@@ -11,6 +12,8 @@ interface Client {
   /** Combined connections wrap each event as {stream, data}; raw /ws/ ones do not. */
   combined: boolean;
   held: string | undefined;
+  /** The split base URL the client connected to; 'legacy' (the old root paths) is served nothing. */
+  base: StreamBase | 'legacy';
 }
 
 /** One outgoing event: its stream name, payload, and the market time that made it due. */
@@ -42,8 +45,8 @@ export class StreamHub {
     return this.#clients.size;
   }
 
-  add(socket: WebSocket, streams: string[], combined: boolean): void {
-    const client: Client = { socket, streams: new Set(streams), combined, held: undefined };
+  add(socket: WebSocket, streams: string[], combined: boolean, base: StreamBase | 'legacy' = 'market'): void {
+    const client: Client = { socket, streams: new Set(streams), combined, held: undefined, base };
     this.#clients.add(client);
     socket.on('close', () => this.#clients.delete(client));
     socket.on('error', () => this.#clients.delete(client));
@@ -57,9 +60,9 @@ export class StreamHub {
     return n;
   }
 
-  /** Sends raw text to every client (tests inject hand-made bad payloads with it). */
-  inject(text: string): void {
-    for (const client of this.#clients) client.socket.send(text);
+  /** Sends raw text to every client on one base URL (tests inject hand-made bad payloads with it; klines live on /market). */
+  inject(text: string, base: StreamBase | 'legacy' = 'market'): void {
+    for (const client of this.#clients) if (client.base === base) client.socket.send(text);
   }
 
   tick(now: number): void {
@@ -117,6 +120,8 @@ export class StreamHub {
   #send(out: Outgoing): void {
     for (const client of this.#clients) {
       if (!client.streams.has(out.stream)) continue;
+      // Binance today: each stream only on its split base URL; the legacy root accepts and sends nothing.
+      if (client.base === 'legacy' || streamBase(out.stream) !== client.base) continue;
       let text = JSON.stringify(client.combined ? out : out.data);
       if (this.#faults.malformedNext > 0) {
         this.#faults.malformedNext--;

@@ -29,6 +29,8 @@ export interface Fill {
   feeUsd: number;
   liquidity: 'maker' | 'taker';
   reason: ExitReason;
+  /** The order's tag, when it had one. */
+  tag?: string;
 }
 
 /**
@@ -101,7 +103,7 @@ export class IsolatedAccount {
   }
 
   /** Applies a fill: increases, reduces, closes or flips the position. */
-  fill(timeMs: number, side: Side, qtyBase: number, priceUsd: number, feeRate: number, liquidity: 'maker' | 'taker', reason: ExitReason): Fill {
+  fill(timeMs: number, side: Side, qtyBase: number, priceUsd: number, feeRate: number, liquidity: 'maker' | 'taker', reason: ExitReason, tag?: string): Fill {
     const signed = side === 'buy' ? qtyBase : -qtyBase;
     const feeUsd = qtyBase * priceUsd * feeRate;
     this.walletUsd -= feeUsd;
@@ -129,7 +131,7 @@ export class IsolatedAccount {
       this.#openFeesUsd += feeLeft;
     }
     this.#updateLiquidationPrice();
-    const fill: Fill = { timeMs, side, qtyBase, priceUsd, feeUsd, liquidity, reason };
+    const fill: Fill = tag === undefined ? { timeMs, side, qtyBase, priceUsd, feeUsd, liquidity, reason } : { timeMs, side, qtyBase, priceUsd, feeUsd, liquidity, reason, tag };
     this.fills.push(fill);
     return fill;
   }
@@ -147,28 +149,32 @@ export class IsolatedAccount {
   }
 
   /**
-   * Liquidation at the liquidation price: the whole isolated margin is lost.
-   * The loss at LP is booked as PnL; what the margin still held (about the
-   * maintenance margin) goes to the exchange as the liquidation clearance fee.
+   * Liquidation: the whole isolated margin is lost, never more. It fills at
+   * the liquidation price, or at `fillPriceUsd` when the bar gapped past it
+   * (the caller passes a price the bar traded). The loss at the fill is booked
+   * as PnL; what the margin still held (about the maintenance margin) goes to
+   * the exchange as the clearance fee; a gap's loss beyond the margin is the
+   * insurance fund's, so the booked PnL is capped at −margin.
    */
-  liquidate(timeMs: number): void {
-    const price = this.liquidationPriceUsd;
+  liquidate(timeMs: number, fillPriceUsd = this.liquidationPriceUsd): void {
+    const price = fillPriceUsd;
     const qty = Math.abs(this.qtyBase);
     const side: Side = this.qtyBase > 0 ? 'sell' : 'buy';
     const grossPnl = this.qtyBase * (price - this.entryPriceUsd);
     const clearanceFee = Math.max(0, this.marginUsd + grossPnl);
+    const insuranceUsd = Math.max(0, -(this.marginUsd + grossPnl));
     this.walletUsd -= clearanceFee;
     this.feesPaidUsd += clearanceFee;
     this.turnoverUsd += qty * price;
     this.liquidations++;
     this.fills.push({ timeMs, side, qtyBase: qty, priceUsd: price, feeUsd: clearanceFee, liquidity: 'taker', reason: 'liquidation' });
-    this.#closePart(timeMs, qty, price, clearanceFee, 'liquidation');
+    this.#closePart(timeMs, qty, price, clearanceFee, 'liquidation', insuranceUsd);
   }
 
-  #closePart(timeMs: number, closingQty: number, priceUsd: number, exitFeeUsd: number, reason: ExitReason): void {
+  #closePart(timeMs: number, closingQty: number, priceUsd: number, exitFeeUsd: number, reason: ExitReason, insuranceUsd = 0): void {
     const fraction = closingQty / Math.abs(this.qtyBase);
     const direction = Math.sign(this.qtyBase);
-    const grossPnl = direction * closingQty * (priceUsd - this.entryPriceUsd);
+    const grossPnl = direction * closingQty * (priceUsd - this.entryPriceUsd) + insuranceUsd;
     const entryFees = this.#openFeesUsd * fraction;
     const funding = this.#openFundingUsd * fraction;
     this.walletUsd += grossPnl;

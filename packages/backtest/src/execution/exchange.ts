@@ -1,3 +1,4 @@
+import { OitraderError } from '@oitrader/core';
 import { bracketsFor, type LeverageBracket } from '../exchange/leverage-brackets.ts';
 import { applyFilters, filtersFor, type SymbolFilters } from '../exchange/symbol-filters.ts';
 import { IsolatedAccount, type ExitReason, type Side } from './account.ts';
@@ -17,7 +18,7 @@ export interface OrderRequest {
    * take-profit) are one group: the fill that closes the position cancels the rest.
    */
   reduceOnly?: boolean;
-  /** The strategy's own label, so it can cancel or replace this order later (`cancel(tag)`). */
+  /** The caller's label: a strategy cancels or replaces the order by it (`cancel(tag)`); it is copied onto the fill (the simulator maps fills back to exchange order ids with it). */
   tag?: string;
 }
 
@@ -62,6 +63,23 @@ export interface Bar {
 }
 
 /**
+ * Settings that would invent money are refused before any bar runs: a negative
+ * or zero leverage flips the sign of margin (a "liquidation" at a price no bar
+ * traded), negative fees or spread pay the trader for trading.
+ */
+export function checkExecutionConfig(config: ExecutionConfig): void {
+  const problems: string[] = [];
+  if (!(Number.isInteger(config.leverage) && config.leverage >= 1 && config.leverage <= 125)) problems.push(`leverage must be a whole number 1..125, got ${config.leverage}`);
+  if (!(Number.isFinite(config.initialBalanceUsd) && config.initialBalanceUsd > 0)) problems.push(`initial balance must be > 0 USDT, got ${config.initialBalanceUsd}`);
+  for (const [name, rate] of [['taker fee', config.takerFeeRate], ['maker fee', config.makerFeeRate]] as const) {
+    if (!(Number.isFinite(rate) && rate >= 0 && rate <= 0.01)) problems.push(`${name} must be a fraction 0..0.01, got ${rate}`);
+  }
+  if (!(Number.isFinite(config.halfSpreadBps) && config.halfSpreadBps >= 0)) problems.push(`half-spread must be >= 0 bps, got ${config.halfSpreadBps}`);
+  if (!(Number.isFinite(config.impactBpsPer100k) && config.impactBpsPer100k >= 0)) problems.push(`impact must be >= 0 bps per 100k, got ${config.impactBpsPer100k}`);
+  if (problems.length > 0) throw new OitraderError(`execution model: ${problems.join('; ')}`, { hint: 'fix the backtest settings (see oitrader backtest --help)', exitCode: 2 });
+}
+
+/**
  * The execution model shared by the backtester, the RL environment and paper
  * trading. Intrabar rules (docs/backtesting.md): market orders fill at the
  * next bar's open; the bar is then walked along the path that hurts the open
@@ -82,6 +100,7 @@ export class SimulatedExchange {
 
   constructor(config: Partial<ExecutionConfig> & { symbol: string }) {
     this.config = { ...DEFAULT_EXECUTION, ...config };
+    checkExecutionConfig(this.config);
     this.filters = this.config.filters ?? filtersFor(this.config.symbol);
     this.brackets = this.config.brackets ?? bracketsFor(this.config.symbol);
     this.account = new IsolatedAccount(this.config.initialBalanceUsd, this.config.leverage, this.brackets);
@@ -175,7 +194,10 @@ export class SimulatedExchange {
     if (a.qtyBase === 0 || !Number.isFinite(a.liquidationPriceUsd)) return;
     const hit = a.qtyBase > 0 ? extreme <= a.liquidationPriceUsd : extreme >= a.liquidationPriceUsd;
     if (hit) {
-      a.liquidate(bar.timeMs);
+      // The bar traded from the open to the extreme: a gap past the liquidation price
+      // liquidates at the open, never at a price the bar did not trade.
+      const gapped = a.qtyBase > 0 ? bar.open <= a.liquidationPriceUsd : bar.open >= a.liquidationPriceUsd;
+      a.liquidate(bar.timeMs, gapped ? bar.open : a.liquidationPriceUsd);
       this.#pending = this.#pending.filter((o) => !o.reduceOnly);
     }
   }
@@ -202,7 +224,7 @@ export class SimulatedExchange {
       this.#reject(timeMs, order, refusal);
       return;
     }
-    a.fill(timeMs, order.side, qty, priceUsd, feeRate, liquidity, reason);
+    a.fill(timeMs, order.side, qty, priceUsd, feeRate, liquidity, reason, order.tag);
     // One-cancels-the-other: once the position is gone, its remaining stop and target are cancelled at once.
     if (a.qtyBase === 0) this.#pending = this.#pending.filter((o) => !o.reduceOnly);
   }

@@ -87,6 +87,8 @@ export function mlSignal(params: MlSignalParams): Strategy {
         }
         return NONE;
       }
+      // The live bot's frame grows after reset: extend the (causal) ATR when it does.
+      if (ctx.index >= atr.length) atr = wilderAtr(ctx.frame, params.atrPeriod);
       const a = atr[ctx.index];
       if (direction === 0 || !(a > 0)) return NONE;
       const side = direction > 0 ? 'buy' : 'sell';

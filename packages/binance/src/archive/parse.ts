@@ -1,4 +1,4 @@
-import { DataError } from '@oitrader/core';
+import { DataError, isTimeframe, timeframeMs, DAY_MS } from '@oitrader/core';
 import type { ArchiveFile } from './layout.ts';
 import { splitCsv } from './zip-csv.ts';
 
@@ -19,11 +19,40 @@ export interface RejectedRow {
 export interface ParsedArchiveFile {
   rows: ArchiveRows[];
   rejected: RejectedRow[];
+  /** Rows whose timestamp was a few seconds off the grid and was floored onto it (Binance's metrics files). */
+  flooredRows?: number;
 }
 
 const FIVE_MINUTES = 300_000;
+/** Binance's metrics files put ~0.02 % of create_time a few seconds late (`00:10:02`); beyond this a row is wrong, not late. */
+const METRICS_LATE_TOLERANCE_MS = 10_000;
+/** Anything before this, read as epoch ms, is a time in seconds (or garbage): the archive starts in 2019. */
+const EARLIEST_ARCHIVE_MS = Date.UTC(2017, 0, 1);
 
-/** Parses one archive CSV. Throws DataError naming the file and line on malformed content. */
+/**
+ * Plausibility bounds (issue 18 item 5). Binance caps funding per symbol at
+ * ±0.3 %…±3 % per interval (fundingInfo `adjustedFundingRateCap`); ±5 % is above
+ * every cap, so a row beyond it is a broken value, not a market. A candle whose
+ * high or low is more than 10x away from its neighbours' closes never traded.
+ */
+const MAX_ABS_FUNDING_RATE = 0.05;
+const MAX_NEIGHBOUR_FACTOR = 10;
+
+/** The UTC span a file covers by its name: a day or a month, [startMs, endMs). */
+export function archiveFileSpan(file: Pick<ArchiveFile, 'period' | 'date'>): { startMs: number; endMs: number } {
+  const startMs = Date.parse(file.period === 'daily' ? `${file.date}T00:00:00Z` : `${file.date}-01T00:00:00Z`);
+  const start = new Date(startMs);
+  const endMs = file.period === 'daily' ? startMs + DAY_MS : Date.UTC(start.getUTCFullYear(), start.getUTCMonth() + 1);
+  return { startMs, endMs };
+}
+
+/**
+ * Parses one archive CSV. Throws DataError naming the file and line on malformed
+ * content, and on rows that cannot belong to the file: a time outside the
+ * file's own day/month (seconds read as ms land in 1970, a 2030 row in a 2024
+ * file), a candle off its interval's grid, or candles of another interval
+ * (hourly rows in the 5m folder). Nothing of such a file is stored.
+ */
 export function parseArchiveCsv(file: ArchiveFile, text: string): ParsedArchiveFile {
   switch (file.dataset) {
     case 'klines':
@@ -44,6 +73,14 @@ class RowReader {
   line = 0;
   constructor(file: ArchiveFile) {
     this.#file = file;
+  }
+
+  /** Refuses a row time outside [startMs, endMs] (inclusive end: a metrics day ends with 00:00 of the next). */
+  within(timeMs: number, span: { startMs: number; endMs: number }, inclusiveEnd: boolean): void {
+    if (timeMs >= span.startMs && (timeMs < span.endMs || (inclusiveEnd && timeMs === span.endMs))) return;
+    const when = new Date(timeMs).toISOString();
+    if (timeMs < EARLIEST_ARCHIVE_MS) this.fail(`time ${when} is before Binance's archive began: epoch seconds instead of milliseconds?`);
+    this.fail(`time ${when} is outside the file's ${this.#file.period === 'daily' ? 'day' : 'month'} ${this.#file.date}`);
   }
 
   fail(reason: string): never {
@@ -108,9 +145,13 @@ function parseKlines(file: ArchiveFile, text: string): ParsedArchiveFile {
     values: { open: [], high: [], low: [], close: [], volume: [], quote_volume: [], trades: [], taker_buy_volume: [], taker_buy_quote_volume: [] },
   };
   const rejected: RejectedRow[] = [];
+  const span = archiveFileSpan(file);
+  const stepMs = file.interval && isTimeframe(file.interval) ? timeframeMs(file.interval) : undefined;
   rows.forEach((fields, i) => {
     reader.line = firstDataLine + i;
     const time = reader.time(fields[c.time], 'open_time');
+    reader.within(time, span, false);
+    if (stepMs !== undefined && time % stepMs !== 0) reader.fail(`open_time ${new Date(time).toISOString()} is not on the ${file.interval} grid`);
     const open = reader.number(fields[c.open], 'open');
     const high = reader.number(fields[c.high], 'high');
     const low = reader.number(fields[c.low], 'low');
@@ -131,7 +172,44 @@ function parseKlines(file: ArchiveFile, text: string): ParsedArchiveFile {
     out.values.taker_buy_volume.push(reader.number(fields[c.takerBuy], 'taker_buy_volume', true));
     out.values.taker_buy_quote_volume.push(reader.number(fields[c.takerBuyQuote], 'taker_buy_quote_volume', true));
   });
-  return { rows: [out], rejected };
+  if (stepMs !== undefined) checkSpacing(file, out.time, stepMs);
+  return { rows: [dropImplausibleCandles(out, rejected, firstDataLine)], rejected };
+}
+
+/** Rejects candles whose high/low is wildly away from both neighbours' closes (a 1e308 high). */
+function dropImplausibleCandles(rows: ArchiveRows, rejected: RejectedRow[], firstDataLine: number): ArchiveRows {
+  const close = rows.values.close as number[];
+  const keep: number[] = [];
+  for (let i = 0; i < rows.time.length; i++) {
+    const neighbours = [close[i - 1], close[i + 1]].filter((v) => v !== undefined);
+    const high = rows.values.high[i] as number;
+    const low = rows.values.low[i] as number;
+    const ok = neighbours.length === 0 || neighbours.some((n) => high <= n * MAX_NEIGHBOUR_FACTOR && low >= n / MAX_NEIGHBOUR_FACTOR);
+    if (ok && Number.isFinite(high) && high < 1e15) keep.push(i);
+    else rejected.push({ line: firstDataLine + i, timeMs: rows.time[i], reason: `implausible candle: high ${high} / low ${low} more than ${MAX_NEIGHBOUR_FACTOR}x from the neighbouring closes` });
+  }
+  if (keep.length === rows.time.length) return rows;
+  return {
+    ...rows,
+    time: keep.map((i) => rows.time[i]),
+    values: Object.fromEntries(Object.entries(rows.values).map(([k, v]) => [k, keep.map((i) => v[i])])),
+  };
+}
+
+/** Candles of another interval pass the grid check (1h opens are on the 5m grid): their usual spacing gives them away. */
+function checkSpacing(file: ArchiveFile, times: number[], stepMs: number): void {
+  if (times.length < 3) return;
+  const counts = new Map<number, number>();
+  for (let i = 1; i < times.length; i++) {
+    const d = Math.abs(times[i] - times[i - 1]);
+    counts.set(d, (counts.get(d) ?? 0) + 1);
+  }
+  const [modal] = [...counts].sort((a, b) => b[1] - a[1])[0];
+  if (modal !== stepMs) {
+    throw new DataError(`${file.path}: its candles are ${modal / 60_000} minutes apart, not ${file.interval} candles`, {
+      hint: 'the file is in the wrong interval folder; nothing from it was stored. Move it to its interval\'s folder or remove it',
+    });
+  }
 }
 
 /**
@@ -163,6 +241,8 @@ function parseMetrics(file: ArchiveFile, text: string): ParsedArchiveFile {
   const ratios = { global_account: ratioRows('global_account'), top_account: ratioRows('top_account'), top_position: ratioRows('top_position') };
   const taker: ArchiveRows = { table: 'taker_volume', keys: { symbol: file.symbol, period: '5m' }, time: [], values: { buy_sell_ratio: [], buy_vol: [], sell_vol: [] } };
   const rejected: RejectedRow[] = [];
+  const span = archiveFileSpan(file);
+  let flooredRows = 0;
   const pushRatio = (target: ArchiveRows, time: number, ratio: number) => {
     if (!(ratio > 0)) return;
     target.time.push(time);
@@ -173,7 +253,11 @@ function parseMetrics(file: ArchiveFile, text: string): ParsedArchiveFile {
   };
   rows.forEach((fields, i) => {
     reader.line = firstDataLine + i;
-    const time = Math.floor(reader.time(fields[c.time], 'create_time') / FIVE_MINUTES) * FIVE_MINUTES;
+    const rawTime = reader.time(fields[c.time], 'create_time');
+    const time = Math.floor(rawTime / FIVE_MINUTES) * FIVE_MINUTES;
+    if (rawTime - time > METRICS_LATE_TOLERANCE_MS) reader.fail(`create_time ${new Date(rawTime).toISOString()} is ${(rawTime - time) / 1000} s off the 5-minute grid (more than Binance's few seconds)`);
+    if (rawTime !== time) flooredRows++;
+    reader.within(time, span, true);
     const openInterest = reader.number(fields[c.oi], 'sum_open_interest', true);
     if (!(openInterest > 0)) {
       rejected.push({ line: reader.line, timeMs: time, reason: 'zero or missing open interest (exchange outage)' });
@@ -193,7 +277,7 @@ function parseMetrics(file: ArchiveFile, text: string): ParsedArchiveFile {
       taker.values.sell_vol.push(null);
     }
   });
-  return { rows: [oi, ...deriveCoarserOpenInterest(oi), ratios.global_account, ratios.top_account, ratios.top_position, taker], rejected };
+  return { rows: [oi, ...deriveCoarserOpenInterest(oi), ratios.global_account, ratios.top_account, ratios.top_position, taker], rejected, flooredRows };
 }
 
 /**
@@ -224,13 +308,24 @@ function parseFundingRate(file: ArchiveFile, text: string): ParsedArchiveFile {
   const cTime = columnIndex(header, ['calc_time'], 0);
   const cRate = columnIndex(header, ['last_funding_rate'], 2);
   const out: ArchiveRows = { table: 'funding_rate', keys: { symbol: file.symbol }, time: [], values: { funding_rate: [], mark_price: [] } };
+  const span = archiveFileSpan(file);
+  const rejected: RejectedRow[] = [];
+  // calc_time carries milliseconds of jitter after the funding hour; a month's last event can be 00:00:00.00x of the next.
+  const jitterSpan = { startMs: span.startMs, endMs: span.endMs + 60_000 };
   rows.forEach((fields, i) => {
     reader.line = firstDataLine + i;
-    out.time.push(reader.time(fields[cTime], 'calc_time'));
-    out.values.funding_rate.push(reader.number(fields[cRate], 'last_funding_rate'));
+    const time = reader.time(fields[cTime], 'calc_time');
+    reader.within(time, jitterSpan, false);
+    const rate = reader.number(fields[cRate], 'last_funding_rate');
+    if (Math.abs(rate) > MAX_ABS_FUNDING_RATE) {
+      rejected.push({ line: reader.line, timeMs: time, reason: `implausible funding rate ${rate}: beyond ±${MAX_ABS_FUNDING_RATE} (above every Binance cap)` });
+      return;
+    }
+    out.time.push(time);
+    out.values.funding_rate.push(rate);
     out.values.mark_price.push(null);
   });
-  return { rows: [out], rejected: [] };
+  return { rows: [out], rejected };
 }
 
 const BOOK_BANDS = [1, 2, 5] as const;

@@ -223,6 +223,10 @@ export class UsdmClient implements UsdmTradingApi {
     return this.#placeResolved(path, params, order.clientOrderId, () => this.queryOrder(order.symbol, { clientOrderId: order.clientOrderId }), (body) => toOrder(body));
   }
 
+  async ensureOrder(order: NewOrder): Promise<Order> {
+    return (await this.queryOrder(order.symbol, { clientOrderId: order.clientOrderId })) ?? this.placeOrder(order);
+  }
+
   async queryOrder(symbol: string, ref: OrderRef): Promise<Order | undefined> {
     try {
       return toOrder(await this.#get('/fapi/v1/order', { symbol, ...orderRefParams(ref) }, 1));
@@ -267,6 +271,10 @@ export class UsdmClient implements UsdmTradingApi {
       clientAlgoId: order.clientAlgoId,
     };
     return this.#placeResolved('/fapi/v1/algoOrder', params, order.clientAlgoId, () => this.queryAlgoOrder({ clientAlgoId: order.clientAlgoId }), (body) => toAlgoOrder(body));
+  }
+
+  async ensureAlgoOrder(order: NewAlgoOrder): Promise<AlgoOrder> {
+    return (await this.queryAlgoOrder({ clientAlgoId: order.clientAlgoId })) ?? this.placeAlgoOrder(order);
   }
 
   async queryAlgoOrder(ref: AlgoRef): Promise<AlgoOrder | undefined> {

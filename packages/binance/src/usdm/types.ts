@@ -302,6 +302,12 @@ export interface UsdmTradingApi {
 
   /** Places a regular order. Unknown outcome → looked up by clientOrderId; throws only when it is known not to exist or was refused. */
   placeOrder(order: NewOrder): Promise<Order>;
+  /**
+   * Idempotent placement for a restarted process: returns the order Binance
+   * already has under this client id (an earlier run sent it, then died),
+   * else places it. Use it whenever the decision may have been acted on before.
+   */
+  ensureOrder(order: NewOrder): Promise<Order>;
   /** undefined when Binance does not know the order (-2013). */
   queryOrder(symbol: string, ref: OrderRef): Promise<Order | undefined>;
   cancelOrder(symbol: string, ref: OrderRef): Promise<Order>;
@@ -310,6 +316,8 @@ export interface UsdmTradingApi {
 
   /** Places a conditional order through the Algo Order API; unknown outcome → looked up by clientAlgoId. */
   placeAlgoOrder(order: NewAlgoOrder): Promise<AlgoOrder>;
+  /** As `ensureOrder`, for conditional orders by clientAlgoId. */
+  ensureAlgoOrder(order: NewAlgoOrder): Promise<AlgoOrder>;
   queryAlgoOrder(ref: AlgoRef): Promise<AlgoOrder | undefined>;
   cancelAlgoOrder(ref: AlgoRef): Promise<void>;
   openAlgoOrders(symbol?: string): Promise<AlgoOrder[]>;

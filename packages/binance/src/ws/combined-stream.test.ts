@@ -13,6 +13,26 @@ async function until(condition: () => boolean, what: string): Promise<void> {
 }
 
 describe('CombinedStream', () => {
+  it("routes each stream to Binance's split base URL (/market, /public) and never to the legacy root", async () => {
+    const server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    await new Promise((r) => server.once('listening', r));
+    const paths: string[] = [];
+    server.on('connection', (_socket, req) => paths.push(`${new URL(req.url!, 'ws://x').pathname} ${new URL(req.url!, 'ws://x').searchParams.get('streams')}`));
+    const stream = new CombinedStream({
+      wsUrl: `ws://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      streams: ['solusdt@kline_5m', 'solusdt@depth20@500ms', 'solusdt@markPrice@1s', 'solusdt@forceOrder', 'solusdt@bookTicker'],
+      onMessage: () => {},
+    });
+    try {
+      stream.start();
+      await until(() => paths.length === 2, 'two connections');
+      assert.deepEqual(paths.sort(), ['/market/stream solusdt@kline_5m/solusdt@markPrice@1s/solusdt@forceOrder', '/public/stream solusdt@depth20@500ms/solusdt@bookTicker']);
+    } finally {
+      await stream.close();
+      server.close();
+    }
+  });
+
   it('splits streams into connections of at most 200, reconnects after a drop with backoff, and stops on close()', async () => {
     const server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
     await new Promise((r) => server.once('listening', r));

@@ -1,4 +1,5 @@
 import WebSocket from 'ws';
+import { groupStreamsByBase, type StreamBase } from './stream-routing.ts';
 
 /** Binance allows up to 1024 streams per connection; we stay at 200 so one bad connection costs little. */
 export const MAX_STREAMS_PER_CONNECTION = 200;
@@ -7,6 +8,8 @@ export const PROACTIVE_RECONNECT_MS = 23 * 3600_000;
 
 export interface StreamOpen {
   connection: number;
+  /** The split base URL the connection uses. */
+  base: StreamBase;
   streams: string[];
   /** False on the first open; true after a drop, so the caller backfills the gap. */
   reconnect: boolean;
@@ -22,7 +25,7 @@ export interface StreamClose {
 }
 
 export interface CombinedStreamOptions {
-  /** e.g. wss://fstream.binance.com or ws://127.0.0.1:PORT */
+  /** The root, e.g. wss://fstream.binance.com or ws://127.0.0.1:PORT; each stream goes to its split base (/public or /market) under it. */
   wsUrl: string;
   streams: string[];
   onOpen?: (open: StreamOpen) => void;
@@ -45,8 +48,10 @@ type ResolvedOptions = Required<Omit<CombinedStreamOptions, 'onOpen' | 'onClose'
  * and gap signals (first open vs reopen) at this level, and `ws` is what that
  * package uses underneath.
  *
- * Combined-stream client: `<wsUrl>/stream?streams=a/b/c`, split into
- * connections of at most 200 streams. Each connection reconnects forever with
+ * Combined-stream client: `<wsUrl>/<base>/stream?streams=a/b/c`, each stream
+ * on the base URL Binance serves it from (stream-routing.ts; the legacy
+ * `<wsUrl>/stream` sends nothing since 2026-04-23), split into connections of
+ * at most 200 streams. Each connection reconnects forever with
  * exponential backoff and jitter until `close()`; the `ws` library answers the
  * server's pings itself, and our own pings detect half-open sockets.
  */
@@ -69,11 +74,12 @@ export class CombinedStream {
   }
 
   start(): void {
-    const { streams } = this.#options;
-    for (let i = 0; i < streams.length; i += MAX_STREAMS_PER_CONNECTION) {
-      const connection = new StreamConnection(this.#connections.length, streams.slice(i, i + MAX_STREAMS_PER_CONNECTION), this.#options, () => this.#closed);
-      this.#connections.push(connection);
-      connection.connect();
+    for (const { base, streams } of groupStreamsByBase(this.#options.streams)) {
+      for (let i = 0; i < streams.length; i += MAX_STREAMS_PER_CONNECTION) {
+        const connection = new StreamConnection(this.#connections.length, base, streams.slice(i, i + MAX_STREAMS_PER_CONNECTION), this.#options, () => this.#closed);
+        this.#connections.push(connection);
+        connection.connect();
+      }
     }
   }
 
@@ -95,6 +101,7 @@ export class CombinedStream {
 
 class StreamConnection {
   readonly index: number;
+  readonly base: StreamBase;
   readonly streams: string[];
   readonly #options: ResolvedOptions;
   readonly #isClosed: () => boolean;
@@ -108,8 +115,9 @@ class StreamConnection {
   #attempt = 0;
   reconnects = 0;
 
-  constructor(index: number, streams: string[], options: ResolvedOptions, isClosed: () => boolean) {
+  constructor(index: number, base: StreamBase, streams: string[], options: ResolvedOptions, isClosed: () => boolean) {
     this.index = index;
+    this.base = base;
     this.streams = streams;
     this.#options = options;
     this.#isClosed = isClosed;
@@ -118,7 +126,7 @@ class StreamConnection {
   /** Opens a socket; with `replacing`, the old one is closed only once the new one is open (make before break). */
   connect(replacing?: WebSocket): void {
     if (this.#isClosed()) return;
-    const socket = new WebSocket(`${this.#options.wsUrl}/stream?streams=${this.streams.join('/')}`);
+    const socket = new WebSocket(`${this.#options.wsUrl}/${this.base}/stream?streams=${this.streams.join('/')}`);
     this.#socket = socket;
     this.#live.add(socket);
     const timers: NodeJS.Timeout[] = [];
@@ -137,7 +145,7 @@ class StreamConnection {
       );
       timers.forEach((t) => this.#timers.add(t));
       replacing?.close(1000, 'rotated before the 24 h cut');
-      this.#options.onOpen?.({ connection: this.index, streams: this.streams, reconnect });
+      this.#options.onOpen?.({ connection: this.index, base: this.base, streams: this.streams, reconnect });
     });
     socket.on('pong', () => (this.#lastSeen = Date.now()));
     socket.on('message', (data) => {

@@ -11,7 +11,7 @@ import {
   type BacktestOptions,
   type ReportEntry,
 } from '@oitrader/backtest';
-import { OitraderError, parseUtcTimeMs, writeFileAtomic, type Frame } from '@oitrader/core';
+import { numberFlag, OitraderError, parseUtcTimeMs, writeFileAtomic, type Frame } from '@oitrader/core';
 import { runMlSignalBacktest } from './ml-backtest.ts';
 import { commandContext, type GlobalOptions } from '../context.ts';
 import { addFrameOptions, loadFrame, type FrameFlags } from '../frame-source.ts';
@@ -38,11 +38,11 @@ export function registerBacktestCommand(program: Command): void {
     .option('--model <run-id>', 'ml-signal: the model run whose out-of-fold predictions it trades')
     .option('--models-dir <dir>', 'ml-signal: models directory (default: models.dir)');
   addFrameOptions(command)
-    .addOption(new Option('--leverage <x>', 'leverage (default: trading.leverage)').argParser(Number))
-    .addOption(new Option('--balance <usdt>', 'initial balance (default: trading.initial_balance)').argParser(Number))
-    .addOption(new Option('--taker-fee <rate>', 'taker fee as a fraction', ).argParser(Number).default(0.0005))
-    .addOption(new Option('--maker-fee <rate>', 'maker fee as a fraction').argParser(Number).default(0.0002))
-    .addOption(new Option('--spread-bps <bps>', 'half-spread paid per taker fill').argParser(Number).default(1))
+    .addOption(new Option('--leverage <x>', 'leverage, whole number 1..20 (default: trading.leverage)').argParser(numberFlag('--leverage', 'leverage')))
+    .addOption(new Option('--balance <usdt>', 'initial balance, > 0 (default: trading.initial_balance)').argParser(numberFlag('--balance', 'balanceUsd')))
+    .addOption(new Option('--taker-fee <rate>', 'taker fee as a fraction, 0..0.01').argParser(numberFlag('--taker-fee', 'feeRate')).default(0.0005))
+    .addOption(new Option('--maker-fee <rate>', 'maker fee as a fraction, 0..0.01').argParser(numberFlag('--maker-fee', 'feeRate')).default(0.0002))
+    .addOption(new Option('--spread-bps <bps>', 'half-spread paid per taker fill, 0..1000').argParser(numberFlag('--spread-bps', 'bps')).default(1))
     .option('--no-baselines', 'do not run the baselines side by side')
     .option('--out <dir>', 'report directory', 'reports')
     .action(async (_flags, cmd: Command) => {

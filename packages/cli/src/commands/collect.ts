@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { openArchiveSource } from '@oitrader/binance';
-import { parseUtcTimeMs, silentLogger, timeframeMs, type Config, type Timeframe } from '@oitrader/core';
+import { numberFlag, parseUtcTimeMs, silentLogger, timeframeMs, type Config, type Timeframe } from '@oitrader/core';
 import { Collector, describeTarget, openStore, storeTargetFromConfig, type CollectorStats } from '@oitrader/data';
 import { loadReplayDataset, SimClock, SimServer } from '@oitrader/sim';
 import { commandContext, type GlobalOptions } from '../context.ts';
@@ -11,7 +11,7 @@ export const BINANCE_FAPI = 'https://fapi.binance.com';
 export const BINANCE_FSTREAM = 'wss://fstream.binance.com';
 
 interface CollectFlags extends GlobalOptions {
-  for?: string;
+  for?: number;
   archive: boolean;
 }
 
@@ -28,14 +28,12 @@ export function registerCollectCommand(program: Command): void {
   program
     .command('collect')
     .description('run the 24/7 collector: backfill (archive, then REST), then stream candles, mark price, liquidations and depth into the database')
-    .option('--for <seconds>', 'stop after this many seconds (default: run until SIGINT or SIGTERM)')
+    .option('--for <seconds>', 'stop after this many seconds (default: run until SIGINT or SIGTERM)', numberFlag('--for', 'positiveSeconds'))
     .option('--no-archive', 'skip the public-archive step even when data.archive.enabled is true')
     .action(async (_flags, command: Command) => {
       const flags = command.optsWithGlobals<CollectFlags>();
       const { config, out } = commandContext(flags);
-      const seconds = flags.for === undefined ? undefined : Number(flags.for);
-      if (seconds !== undefined && !(seconds > 0)) throw new TypeError(`--for expects a number of seconds > 0, got ${flags.for}`);
-      const summary = await runCollect(config, out, { forSeconds: seconds, archive: flags.archive });
+      const summary = await runCollect(config, out, { forSeconds: flags.for, archive: flags.archive });
       out.result(summary);
     });
 }
@@ -86,12 +84,19 @@ export async function runCollect(config: Config, out: Output, options: { forSeco
   let summary: CollectSummary | undefined;
   try {
     await collector.start();
-    out.text('backfill done; streaming (Ctrl-C stops cleanly)');
+    const st = collector.stats;
+    out.text(
+      st.backfilledCandles + st.backfilledPoints > 0
+        ? `backfilled ${st.backfilledCandles} candles and ${st.backfilledPoints} OI/ratio/funding points; streaming (Ctrl-C stops cleanly)`
+        : 'nothing to backfill: the store is up to date; streaming (Ctrl-C stops cleanly)',
+    );
     await stopped;
   } finally {
     for (const signal of stopSignals) process.removeListener(signal, wake);
     const { unflushedJobs } = await collector.stop();
-    await sql.close();
+    await sql.close().catch(() => undefined);
+    // Writes that never reached the database: say so and fail, so a supervisor notices (REST refetches them).
+    if (unflushedJobs > 0) process.exitCode = 1;
     summary = { stats: collector.stats, storeLatencyMs: latencyPercentiles(latencies), closeToRowMs: latencyPercentiles(closeToRow), unflushedJobs };
     printSummary(out, summary);
   }

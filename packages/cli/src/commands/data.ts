@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { openArchiveSource, parseArchivePath } from '@oitrader/binance';
-import { formatUtc, parseTimeframe, parseUtcTimeMs, type Timeframe } from '@oitrader/core';
+import { checkWindow, formatUtc, numberFlag, parseTimeframe, parseUtcTimeMs, symbolFlag, symbolListFlag, type Timeframe } from '@oitrader/core';
 import {
   checkDataQuality,
   deriveTimeframes,
@@ -35,7 +35,7 @@ export function registerDataCommands(program: Command): void {
     .command('import')
     .description("import Binance public-archive files (klines, metrics, fundingRate, bookDepth) from a local mirror directory or a base URL")
     .argument('<source>', 'a directory holding futures/um/... or a URL such as https://data.binance.vision')
-    .option('--symbol <symbol...>', 'only these symbols (default: all in a directory; data.symbols for a URL)')
+    .option('--symbol <symbol...>', 'only these symbols (default: all in a directory; data.symbols for a URL)', symbolListFlag('--symbol'))
     .option('--timeframe <tf...>', 'only these kline intervals (default: all in a directory; data.timeframes for a URL)')
     .option('--start <date>', 'first UTC day (default: everything in a directory; data.start_date for a URL)')
     .option('--end <date>', 'UTC day to stop before (default: now)')
@@ -45,13 +45,17 @@ export function registerDataCommands(program: Command): void {
       const { config, out } = commandContext(flags);
       const source = openArchiveSource(location);
       const remote = !source.list;
+      const startMs = flags.start ? parseUtcTimeMs(flags.start) : remote ? parseUtcTimeMs(config.data.start_date) : undefined;
+      const endMs = flags.end ? parseUtcTimeMs(flags.end) : undefined;
+      checkWindow(startMs, endMs);
+      const timeframes = flags.timeframe?.map((tf) => parseTimeframe(tf));
       const { sql } = await openStore(storeTargetFromConfig(config));
       try {
         const report = await runImport(sql, out, source, {
           symbols: flags.symbol ?? (remote ? config.data.symbols : undefined),
-          timeframes: flags.timeframe ?? (remote ? config.data.timeframes : undefined),
-          startMs: flags.start ? parseUtcTimeMs(flags.start) : remote ? parseUtcTimeMs(config.data.start_date) : undefined,
-          endMs: flags.end ? parseUtcTimeMs(flags.end) : undefined,
+          timeframes: timeframes ?? (remote ? config.data.timeframes : undefined),
+          startMs,
+          endMs,
           verifyChecksums: flags.verify && config.data.archive.verify_checksums,
         }, config.data.timeframes);
         if (report.failed > 0) process.exitCode = 1;
@@ -63,19 +67,22 @@ export function registerDataCommands(program: Command): void {
   data
     .command('check')
     .description('report completeness per table/symbol/timeframe: expected vs present rows, gaps, rejected rows')
-    .option('--symbol <symbol>', 'only this symbol')
+    .option('--symbol <symbol>', 'only this symbol', symbolFlag('--symbol'))
     .option('--start <date>', 'check against a window starting here instead of each series\' own span')
     .option('--end <date>', 'end of that window (exclusive)')
-    .addOption(new Option('--threshold <fraction>', 'minimum completeness (default: data.completeness_threshold)').argParser(parseFloat))
+    .addOption(new Option('--threshold <fraction>', 'minimum completeness, 0 < f <= 1 (default: data.completeness_threshold)').argParser(numberFlag('--threshold', 'completeness')))
     .action(async (_flags, command: Command) => {
       const flags = command.optsWithGlobals<GlobalOptions & { symbol?: string; start?: string; end?: string; threshold?: number }>();
       const { config, out } = commandContext(flags);
+      const startMs = flags.start ? parseUtcTimeMs(flags.start) : undefined;
+      const endMs = flags.end ? parseUtcTimeMs(flags.end) : undefined;
+      checkWindow(startMs, endMs);
       const { sql } = await openStore(storeTargetFromConfig(config));
       try {
         const passed = await runCheck(sql, out, {
           symbol: flags.symbol,
-          startMs: flags.start ? parseUtcTimeMs(flags.start) : undefined,
-          endMs: flags.end ? parseUtcTimeMs(flags.end) : undefined,
+          startMs,
+          endMs,
           threshold: flags.threshold ?? config.data.completeness_threshold,
         });
         if (!passed) process.exitCode = EXIT_BELOW_THRESHOLD;
@@ -87,12 +94,11 @@ export function registerDataCommands(program: Command): void {
   data
     .command('health')
     .description("show the collector's heartbeat per stream (last message, lag, reconnects); exit 3 when a stream is silent too long")
-    .option('--max-age <seconds>', 'a stream silent longer than this fails the check', '120')
+    .option('--max-age <seconds>', 'a stream silent longer than this fails the check', numberFlag('--max-age', 'positiveSeconds'), 120)
     .action(async (_flags, command: Command) => {
-      const flags = command.optsWithGlobals<GlobalOptions & { maxAge: string }>();
+      const flags = command.optsWithGlobals<GlobalOptions & { maxAge: number }>();
       const { config, out } = commandContext(flags);
-      const maxAgeMs = Number(flags.maxAge) * 1000;
-      if (!(maxAgeMs > 0)) throw new TypeError(`--max-age expects seconds > 0, got ${flags.maxAge}`);
+      const maxAgeMs = flags.maxAge * 1000;
       const { sql } = await openStore(storeTargetFromConfig(config));
       try {
         const rows = await readStreamHealth(sql);
@@ -115,16 +121,18 @@ export function registerDataCommands(program: Command): void {
   data
     .command('show')
     .description('load one time-aligned frame with MarketDataLoader and print its columns and coverage')
-    .requiredOption('--symbol <symbol>', 'symbol, e.g. SOLUSDT')
+    .requiredOption('--symbol <symbol>', 'symbol, e.g. SOLUSDT', symbolFlag('--symbol'))
     .option('--timeframe <tf>', 'bar size', '5m')
     .option('--start <date>', 'first bar (UTC)', '2000-01-01')
     .option('--end <date>', 'stop before this time (UTC)', '2100-01-01')
     .action(async (_flags, command: Command) => {
       const flags = command.optsWithGlobals<GlobalOptions & { symbol: string; timeframe: string; start: string; end: string }>();
       const { config, out } = commandContext(flags);
+      const [startMs, endMs, timeframe] = [parseUtcTimeMs(flags.start), parseUtcTimeMs(flags.end), parseTimeframe(flags.timeframe)];
+      checkWindow(startMs, endMs);
       const { sql } = await openStore(storeTargetFromConfig(config));
       try {
-        await runShow(sql, out, flags.symbol, parseTimeframe(flags.timeframe), parseUtcTimeMs(flags.start), parseUtcTimeMs(flags.end));
+        await runShow(sql, out, flags.symbol, timeframe, startMs, endMs);
       } finally {
         await sql.close();
       }
@@ -144,6 +152,8 @@ export async function runImport(sql: SqlExecutor, out: Output, source: ReturnTyp
   });
   progress?.stop();
   for (const f of report.files.filter((f) => f.status === 'failed')) out.text(`  FAILED ${f.error}`);
+  if (report.floored > 0) out.text(`  note: ${report.floored} metrics rows were a few seconds off the 5-minute grid (as Binance writes them) and were floored onto it`);
+  for (const u of report.unplanned) out.text(`  note: no archive file exists for ${u} in this span (funding of the current month is published next month); \`oitrader collect\` fetches it by REST`);
   out.text(
     `${report.files.length} files: ${report.inserted} rows new, ${report.updated} changed, ${report.rejected} rejected, ${report.missing} missing files, ${report.failed} failed files`,
   );

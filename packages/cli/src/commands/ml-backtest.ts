@@ -17,9 +17,9 @@ import {
   type MlSignalParams,
   type ReportEntry,
 } from '@oitrader/backtest';
-import { DataError, formatUtc, OitraderError, timeframeMs, writeFileAtomic, type Config, type Frame } from '@oitrader/core';
-import { TargetEngineer } from '@oitrader/features';
-import { alignPredictions, assertOutOfSample, readOutOfFoldPredictions, type FoldSpan, type RunManifest } from '@oitrader/ml';
+import { DataError, formatUtc, OitraderError, parseUtcTimeMs, timeframeMs, writeFileAtomic, type Config, type Frame } from '@oitrader/core';
+import { FEATURE_SET_VERSION, FeatureEngineer, TargetEngineer } from '@oitrader/features';
+import { alignPredictions, assertOutOfSample, loadRun, matrixFromColumns, readOutOfFoldPredictions, type FoldSpan, type RunManifest } from '@oitrader/ml';
 import type { Output } from '../output.ts';
 
 /** Entry thresholds tried on the validation windows (× the class prior). Each is a trial for the Deflated Sharpe Ratio. */
@@ -59,6 +59,19 @@ function sliceByTime(frame: Frame, [fromMs, toMs]: [number, number]): Frame {
   return frame.slice(start, end);
 }
 
+/** The run's final ensemble on features computed fresh (causal, on the whole frame), only for bars from `fromMs`. */
+async function freshProbabilities(runDir: string, frame: Frame, fromMs: number): Promise<Record<string, Float64Array>> {
+  const table = new FeatureEngineer().engineerAllFeatures(frame);
+  const { manifest, ensemble } = await loadRun(runDir, { featureSetVersion: FEATURE_SET_VERSION, features: table.names });
+  try {
+    const proba = await ensemble.predictSignalProba(matrixFromColumns(table.columns, manifest.features));
+    const pick = (c: number) => Float64Array.from(frame.time, (t, i) => (t >= fromMs ? proba[i * 3 + c] : Number.NaN));
+    return { p_short: pick(0), p_neutral: pick(1), p_long: pick(2) };
+  } finally {
+    ensemble.dispose();
+  }
+}
+
 /**
  * Backtests the ML-signal strategy on a model run's OUT-OF-FOLD predictions
  * only: the earlier half of the ensemble's test windows chooses the entry
@@ -81,37 +94,53 @@ export async function runMlSignalBacktest(out: Output, frame: Frame, options: Ml
   if (folds.length < 2) {
     throw new DataError(`model run ${options.runId} has out-of-fold ensemble predictions for ${folds.length} fold(s); ml-signal needs 2: one to choose the threshold, one to trade`, { hint: 'train with --folds 3 or more' });
   }
-  const validationFolds = folds.slice(0, Math.floor(folds.length / 2));
-  const testFolds = folds.slice(validationFolds.length);
+  const horizon = manifest.labels.horizon;
+  const barMs = timeframeMs(frame.timeframe);
+  // The run's final models trained on every row up to dataSpan.to, whose labels looked `horizon` bars further.
+  const finalKnownUntil = parseUtcTimeMs(manifest.dataSpan.to) + horizon * barMs;
+  const fresh = options.requestedStartMs !== undefined && options.requestedStartMs > finalKnownUntil;
+  // Out-of-fold: the earlier half of the test windows chooses the threshold, the later half is traded.
+  // Fresh (bars after the training span): every out-of-fold window chooses, the final models predict the new bars.
+  const validationFolds = fresh ? folds : folds.slice(0, Math.floor(folds.length / 2));
   const validationSpan = spanOf(validationFolds);
-  let testSpan = spanOf(testFolds);
-  if (options.requestedStartMs !== undefined || options.requestedEndMs !== undefined) {
-    const from = Math.max(options.requestedStartMs ?? -Infinity, frame.time[0]);
-    const to = Math.min(options.requestedEndMs ?? Infinity, frame.time[frame.length - 1] + 1) - 1;
-    if (from < testSpan[0] || to > testSpan[1]) {
-      throw new OitraderError(
-        `ml-signal trades run ${options.runId} only on its out-of-fold test windows ${formatUtc(testSpan[0])} .. ${formatUtc(testSpan[1])}; ${formatUtc(from)} .. ${formatUtc(to)} reaches bars a model of the run was trained on, or that chose its threshold`,
-        { hint: 'drop --start/--end (the test windows are the default), or train a run whose data ends before the bars you want to trade', exitCode: 2 },
-      );
+  let testSpan: [number, number];
+  if (fresh) {
+    testSpan = [options.requestedStartMs!, Math.min(options.requestedEndMs ?? Infinity, frame.time[frame.length - 1] + 1) - 1];
+    if (testSpan[1] < testSpan[0]) throw new OitraderError(`no bars after ${formatUtc(testSpan[0])} in the loaded data`, { hint: 'import newer data first', exitCode: 2 });
+  } else {
+    testSpan = spanOf(folds.slice(validationFolds.length));
+    if (options.requestedStartMs !== undefined || options.requestedEndMs !== undefined) {
+      const from = Math.max(options.requestedStartMs ?? -Infinity, frame.time[0]);
+      const to = Math.min(options.requestedEndMs ?? Infinity, frame.time[frame.length - 1] + 1) - 1;
+      if (from < testSpan[0] || to > testSpan[1]) {
+        throw new OitraderError(
+          `ml-signal trades run ${options.runId} only on its out-of-fold test windows ${formatUtc(testSpan[0])} .. ${formatUtc(testSpan[1])}, or on bars after ${formatUtc(finalKnownUntil)}; ${formatUtc(from)} .. ${formatUtc(to)} reaches bars a model of the run was trained on, or that chose its threshold`,
+          { hint: 'drop --start/--end (the test windows are the default), or pass a --start after the run\'s training span', exitCode: 2 },
+        );
+      }
+      testSpan = [from, to];
     }
-    testSpan = [from, to];
   }
-  const withProba = (() => {
+  const oofColumns = (() => {
     const rows = alignPredictions(oof, frame.time);
     const pick = (column: Float64Array) => Float64Array.from(rows, (r) => (r < 0 ? Number.NaN : column[r]));
-    return frame.withColumns({ p_short: pick(oof.pShort), p_neutral: pick(oof.pNeutral), p_long: pick(oof.pLong) });
+    return { p_short: pick(oof.pShort), p_neutral: pick(oof.pNeutral), p_long: pick(oof.pLong) };
   })();
-  const validationFrame = sliceByTime(withProba, validationSpan);
-  const testFrame = sliceByTime(withProba, testSpan);
-  // The guarantee, checked on the bars actually traded: every prediction comes from a model that never saw the bar.
+  const validationFrame = sliceByTime(frame.withColumns(oofColumns), validationSpan);
+  // The guarantee, checked on the bars actually used: every prediction comes from a model that never saw the bar.
   assertOutOfSample(oof, validationFrame.time);
-  assertOutOfSample(oof, testFrame.time);
+  let testFrame: Frame;
+  if (fresh) {
+    testFrame = sliceByTime(frame.withColumns(await freshProbabilities(runDir, frame, testSpan[0])), testSpan);
+    if (testFrame.time[0] <= finalKnownUntil) throw new DataError('internal: a fresh prediction would cover a bar the run trained on');
+  } else {
+    testFrame = sliceByTime(frame.withColumns(oofColumns), testSpan);
+    assertOutOfSample(oof, testFrame.time);
+  }
 
   // Class priors from labels already known before the validation window opens (causal).
-  const horizon = manifest.labels.horizon;
   const labels = new TargetEngineer().createClassificationTarget(frame, { horizon, threshold: manifest.labels.threshold });
   const counts = [0, 0, 0];
-  const barMs = timeframeMs(frame.timeframe);
   for (let t = 0; t < frame.length; t++) if (frame.time[t] + horizon * barMs < validationSpan[0] && !Number.isNaN(labels[t])) counts[labels[t]]++;
   const total = counts[0] + counts[1] + counts[2];
   const priors = (total > 0 ? counts.map((c) => c / total) : [1 / 3, 1 / 3, 1 / 3]) as [number, number, number];
@@ -147,7 +176,7 @@ export async function runMlSignalBacktest(out: Output, frame: Frame, options: Ml
   writeFileAtomic(`${base}.html`, renderHtmlReport(title, test));
   writeFileAtomic(`${base}.json`, `${JSON.stringify({ runId: options.runId, threshold: chosen.threshold, priors, validation, strategies: reportJson(test) }, null, 2)}\n`);
 
-  out.text(`model run ${options.runId}: ensemble out-of-fold predictions; threshold chosen on ${formatUtc(validationSpan[0])} .. ${formatUtc(validationSpan[1])} (${validationFrame.length} bars), traded on ${formatUtc(testSpan[0])} .. ${formatUtc(testSpan[1])} (${testFrame.length} bars)`);
+  out.text(`model run ${options.runId}: ${fresh ? 'final models predicting bars after its training span' : 'ensemble out-of-fold predictions'}; threshold chosen on ${formatUtc(validationSpan[0])} .. ${formatUtc(validationSpan[1])} (${validationFrame.length} bars), traded on ${formatUtc(testSpan[0])} .. ${formatUtc(testSpan[1])} (${testFrame.length} bars)`);
   out.text(`class priors (labels known before the validation window): short ${priors[0].toFixed(3)}, neutral ${priors[1].toFixed(3)}, long ${priors[2].toFixed(3)}`);
   out.text(`validation (threshold × prior → Sharpe, trades, return): ${validation.map((v) => `${v.threshold}: ${Number.isFinite(v.sharpe) ? v.sharpe.toFixed(2) : '—'}/${v.trades}/${v.returnPct.toFixed(2)}%`).join('  ')}`);
   out.text(`chosen threshold ${chosen.threshold} × prior; Deflated Sharpe counts ${trials + ML_BASELINES.length} trials (${THRESHOLD_GRID.length} thresholds, ${searchEvaluations} search evaluations, ${ML_BASELINES.length} baselines)`);

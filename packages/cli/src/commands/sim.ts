@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { formatUtc, parseUtcTimeMs } from '@oitrader/core';
-import { datasetSpan, loadReplayDataset, SimClock, SimServer } from '@oitrader/sim';
+import { formatUtc, numberFlag, parseUtcTimeMs } from '@oitrader/core';
+import { datasetSpan, loadReplayDataset, SimClock, SimServer, SIM_API_KEY } from '@oitrader/sim';
 import { createOutput } from '../output.ts';
 import type { GlobalOptions } from '../context.ts';
 import { SAMPLE_ARCHIVE } from './demo.ts';
@@ -8,10 +8,10 @@ import { SAMPLE_ARCHIVE } from './demo.ts';
 interface SimFlags extends GlobalOptions {
   archive: string;
   symbol: string;
-  port: string;
-  speed: string;
+  port: number;
+  speed: number;
   start?: string;
-  for?: string;
+  for?: number;
 }
 
 export function registerSimCommand(program: Command): void {
@@ -20,31 +20,29 @@ export function registerSimCommand(program: Command): void {
     .description('run the local Binance-compatible simulator (REST, WebSocket streams, archive files) replaying stored real data')
     .option('--archive <dir>', 'directory in Binance archive layout to replay', SAMPLE_ARCHIVE)
     .option('--symbol <symbol>', 'symbol to replay', 'XRPUSDT')
-    .option('--port <port>', 'TCP port on 127.0.0.1', '8090')
-    .option('--speed <n>', 'market seconds per real second; 0 = stepped through POST /sim/clock', '1')
+    .option('--port <port>', 'TCP port on 127.0.0.1 (0 = any free port)', numberFlag('--port', 'port'), 8090)
+    .option('--speed <n>', 'market seconds per real second; 0 = stepped through POST /sim/clock', numberFlag('--speed', 'speed'), 1)
     .option('--start <time>', 'market time to start at, UTC (default: one day after the first candle)')
-    .option('--for <seconds>', 'stop after this many seconds (default: until Ctrl-C)')
+    .option('--for <seconds>', 'stop after this many seconds (default: until Ctrl-C)', numberFlag('--for', 'positiveSeconds'))
     .action(async (_flags, command: Command) => {
       const flags = command.optsWithGlobals<SimFlags>();
       const out = createOutput(flags);
       const dataset = await loadReplayDataset(flags.archive, flags.symbol);
       const span = datasetSpan(dataset);
       const start = flags.start ? parseUtcTimeMs(flags.start) : span.start + 86_400_000;
-      const speed = Number(flags.speed);
-      const port = Number(flags.port);
-      if (!(speed >= 0)) throw new TypeError(`--speed expects a number >= 0, got ${flags.speed}`);
-      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new TypeError(`--port expects 0..65535, got ${flags.port}`);
+      const { speed, port } = flags;
       const sim = await SimServer.start({ datasets: [dataset], clock: new SimClock(start, speed), port, archiveDir: flags.archive });
       out.text(`simulator replaying ${flags.symbol} from ${dataset.provenance}: ${formatUtc(span.start)} … ${formatUtc(span.end)} (${span.interval})`);
       out.text(`market time ${formatUtc(start)} at ${speed === 0 ? 'stepped (POST /sim/clock {"advanceMs": 300000})' : `${speed}×`}`);
-      out.text(`REST ${sim.restUrl}   streams ${sim.wsUrl}/stream?streams=…   archive ${sim.restUrl}/data/futures/um/…`);
+      out.text(`REST ${sim.restUrl}   streams ${sim.wsUrl}/market/stream?streams=… and ${sim.wsUrl}/public/… (the legacy /stream root is silent, as on Binance)   archive ${sim.restUrl}/data/futures/um/…`);
+      out.text(`trading: signed REST with the key ${SIM_API_KEY} and the test secret of docs/phase-5-exchange.md, user data at ${sim.wsUrl}/private/ws?listenKey=…`);
       out.text(`point the collector at it:  binance: { rest_url: "${sim.restUrl}", ws_url: "${sim.wsUrl}" }  data: { symbols: [${flags.symbol}] }`);
-      out.text('faults: POST /sim/faults {"rest": {"tooManyRequests": 3}}, POST /sim/drop-streams; state: GET /sim/state');
+      out.text('faults: POST /sim/faults {"rest": {"tooManyRequests": 3}} or {"trading": {"timeoutAfterAccept": 1}}, POST /sim/drop-streams, /sim/drop-user-streams, /sim/expire-listen-keys; state: GET /sim/state');
       out.result({ restUrl: sim.restUrl, wsUrl: sim.wsUrl, start, speed });
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
-        if (flags.for !== undefined) setTimeout(resolve, Number(flags.for) * 1000).unref();
+        if (flags.for !== undefined) setTimeout(resolve, flags.for * 1000).unref();
       });
       await sim.close();
     });

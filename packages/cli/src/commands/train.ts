@@ -2,9 +2,9 @@ import { execSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
-import { OitraderError, writeFileAtomic } from '@oitrader/core';
+import { numberFlag, OitraderError, writeFileAtomic } from '@oitrader/core';
 import { FEATURES_FILE, MANIFEST_FILE, readFeatureDataset } from '@oitrader/features';
-import { listRuns, trainModelRun, type ClassificationReport, type RunManifest, type TrainedRun, type TrainRunOptions } from '@oitrader/ml';
+import { inspectRuns, listRuns, loadRun, readManifest, trainModelRun, type ClassificationReport, type TrainedRun, type TrainRunOptions } from '@oitrader/ml';
 import { commandContext, type GlobalOptions } from '../context.ts';
 import type { Output } from '../output.ts';
 
@@ -28,11 +28,11 @@ export function registerTrainCommands(program: Command): void {
     .option('--features <dir>', `directory holding ${FEATURES_FILE} and its manifest`, 'data/features')
     .option('--out <dir>', 'models directory (default: models.dir)')
     .addOption(new Option('--folds <n>', 'walk-forward test windows').argParser(Number).default(3))
-    .addOption(new Option('--train-share <fraction>', 'share of rows in the first training block').argParser(Number).default(0.4))
+    .addOption(new Option('--train-share <fraction>', 'share of rows in the first training block').argParser(numberFlag('--train-share', 'share')).default(0.4))
     .addOption(new Option('--embargo <rows>', 'rows skipped after each test window').argParser(Number).default(12))
-    .addOption(new Option('--seed <n>', 'seed for subsampling and the search').argParser(Number).default(0))
-    .addOption(new Option('--search-trials <n>', 'hyperparameter search: configurations per GBDT policy (0 = the defaults; the log under <models>/search/ makes it resumable)').argParser(Number).default(0))
-    .option('--run-id <id>', 'name of the run (default: UTC timestamp)')
+    .addOption(new Option('--seed <n>', 'seed for subsampling and the search').argParser(numberFlag('--seed', 'seed')).default(0))
+    .addOption(new Option('--search-trials <n>', 'hyperparameter search: configurations per GBDT policy (0 = the defaults; the log under <models>/search/ makes it resumable)').argParser(numberFlag('--search-trials', 'count')).default(0))
+    .option('--run-id <id>', 'name of the run: letters, digits, . _ - (default: UTC timestamp)', runIdFlag)
     .action(async (_flags, command: Command) => {
       const flags = command.optsWithGlobals<TrainFlags>();
       const { config, out } = commandContext(flags);
@@ -49,13 +49,19 @@ export function registerTrainCommands(program: Command): void {
       const { config, out } = commandContext(flags);
       const dir = flags.dir ?? config.models.dir;
       const active = existsSync(join(dir, ACTIVE_FILE)) ? readFileSync(join(dir, ACTIVE_FILE), 'utf8').trim() : '';
-      const runs = listRuns(dir).map((id) => JSON.parse(readFileSync(join(dir, id, 'manifest.json'), 'utf8')) as RunManifest);
-      for (const m of runs) {
+      const statuses = inspectRuns(dir);
+      const runs = statuses.flatMap((s) => (s.manifest ? [s.manifest] : []));
+      for (const s of statuses) {
+        const m = s.manifest;
+        if (!m) {
+          out.text(`${s.runId === active ? '*' : ' '} ${s.runId.padEnd(22)} BROKEN: ${s.problem}`);
+          continue;
+        }
         const e = m.metrics.ensemble as ClassificationReport | undefined;
-        out.text(`${m.runId === active ? '*' : ' '} ${m.runId.padEnd(22)} ${m.symbol} ${m.timeframe} ${m.dataSpan.rows} rows  ensemble acc ${e ? e.accuracy.toFixed(3) : '—'}  log-loss ${e ? e.logLoss.toFixed(3) : '—'}`);
+        out.text(`${m.runId === active ? '*' : ' '} ${m.runId.padEnd(22)} ${m.symbol} ${m.timeframe} ${m.dataSpan.rows} rows  ensemble acc ${typeof e?.accuracy === 'number' ? e.accuracy.toFixed(3) : '—'}  log-loss ${typeof e?.logLoss === 'number' ? e.logLoss.toFixed(3) : '—'}`);
       }
       if (runs.length === 0) out.text(`no model runs in ${dir}: run oitrader train`);
-      out.result({ active, runs });
+      out.result({ active, runs, broken: statuses.filter((s) => s.problem).map(({ runId, problem }) => ({ runId, problem })) });
     });
   models
     .command('show')
@@ -67,7 +73,7 @@ export function registerTrainCommands(program: Command): void {
       const { config, out } = commandContext(flags);
       const file = join(flags.dir ?? config.models.dir, runId, 'manifest.json');
       if (!existsSync(file)) throw new OitraderError(`no model run ${runId}`, { hint: 'see oitrader models list' });
-      const manifest = JSON.parse(readFileSync(file, 'utf8')) as RunManifest;
+      const manifest = readManifest(join(flags.dir ?? config.models.dir, runId));
       out.text(JSON.stringify(manifest, null, 2));
       out.result(manifest);
     });
@@ -76,11 +82,14 @@ export function registerTrainCommands(program: Command): void {
     .description('make a run the active one (what the bot loads)')
     .argument('<run-id>')
     .option('--dir <dir>', 'models directory (default: models.dir)')
-    .action((runId: string, _flags, command: Command) => {
+    .action(async (runId: string, _flags, command: Command) => {
       const flags = command.optsWithGlobals<GlobalOptions & { dir?: string }>();
       const { config, out } = commandContext(flags);
       const dir = flags.dir ?? config.models.dir;
       if (!listRuns(dir).includes(runId)) throw new OitraderError(`no model run ${runId} in ${dir}`, { hint: 'see oitrader models list' });
+      // The loader the bot uses: a run whose manifest or ensemble.json is truncated is refused here, not at the bot's start.
+      const manifest = readManifest(join(dir, runId));
+      await loadRun(join(dir, runId), { featureSetVersion: manifest.featureSetVersion, features: manifest.features });
       writeFileAtomic(join(dir, ACTIVE_FILE), `${runId}\n`);
       out.text(`active model run: ${runId}`);
       out.result({ active: runId });
@@ -113,4 +122,12 @@ export async function runTrain(out: Output, featuresDir: string, modelsDir: stri
   out.text(`saved model run ${run.runId} in ${run.dir} (report.html, oof-predictions.parquet); list with: oitrader models list --dir ${modelsDir}`);
   out.result({ runId: run.runId, dir: run.dir, metrics: run.manifest.metrics, stageSeconds: run.stageSeconds });
   return run;
+}
+
+/** A run id becomes a directory name: refused before a minute of training, not after (`../../evil`). */
+function runIdFlag(raw: string): string {
+  if (!/^[A-Za-z0-9_-][A-Za-z0-9._-]*$/.test(raw) || raw.includes('..')) {
+    throw new OitraderError(`--run-id: expected letters, digits, . _ - (a directory name), got "${raw}"`, { hint: 'choose a plain name such as sol-5m-v2', exitCode: 2 });
+  }
+  return raw;
 }

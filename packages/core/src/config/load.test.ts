@@ -33,7 +33,7 @@ describe('config', () => {
         assert.equal(error.exitCode, 2);
         const lines = error.message.split('\n');
         assert.equal(lines.length, 5, error.message);
-        assert.match(error.message, /trading\.leverage: expected number, got string "five"/);
+        assert.match(error.message, /trading\.leverage: expected a finite number, got string "five"/);
         assert.match(error.message, /trading\.risk_per_trade: expected <= 0\.1, got number 0\.5/);
         assert.match(error.message, /trading\.mode: expected one of "paper", "sim", "demo", "live", "testnet", got string "yolo"/);
         assert.match(error.message, /data\.timeframes\.1: expected one of .*got string "7m"/);

@@ -56,7 +56,7 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
 
 export function parseConfig(raw: unknown, fileLabel = 'config'): Config {
   const result = configSchema.safeParse(raw ?? {}, { reportInput: true });
-  if (!result.success) throw new ConfigError(fileLabel, result.error.issues.map(toProblem));
+  if (!result.success) throw new ConfigError(fileLabel, result.error.issues.map((issue) => toProblem(issue)));
   return result.data;
 }
 
@@ -71,12 +71,16 @@ function parseYaml(file: string, text: string): unknown {
   return doc.toJS();
 }
 
-function toProblem(issue: z.core.$ZodIssue): ConfigProblem {
-  const path = issue.path.length > 0 ? issue.path.join('.') : '(root)';
-  const got = describe((issue as { input?: unknown }).input);
+/** Config paths whose values are secrets: a validation error says what type was there, never the value. */
+const SECRET_PATHS = new Set(['binance.api_key', 'binance.secret', 'telegram.token', 'telegram.chat_id', 'database.url']);
+
+export function toProblem(issue: z.core.$ZodIssue, pathLabel?: string): ConfigProblem {
+  const path = pathLabel ?? (issue.path.length > 0 ? issue.path.join('.') : '(root)');
+  const input = (issue as { input?: unknown }).input;
+  const got = SECRET_PATHS.has(path) ? `${input === null ? 'null' : typeof input} (value hidden: a secret)` : describeValue(input);
   switch (issue.code) {
     case 'invalid_type':
-      return { path, expected: issue.expected, got };
+      return { path, expected: issue.expected === 'number' ? 'a finite number' : issue.expected, got };
     case 'unrecognized_keys':
       return { path: [...issue.path, ...issue.keys].join('.'), expected: 'a known key (typo?)', got: 'an unknown key' };
     case 'invalid_value':
@@ -90,9 +94,11 @@ function toProblem(issue: z.core.$ZodIssue): ConfigProblem {
   }
 }
 
-function describe(value: unknown): string {
+export function describeValue(value: unknown): string {
   if (value === undefined) return 'nothing';
   if (value === null) return 'null';
+  // JSON.stringify(NaN) is "null": YAML's .nan would read as "got number null".
+  if (typeof value === 'number' && !Number.isFinite(value)) return `number ${String(value)}`;
   if (Array.isArray(value)) return `a list of ${value.length}`;
   if (typeof value === 'object') return 'a mapping';
   return `${typeof value} ${JSON.stringify(value)}`;

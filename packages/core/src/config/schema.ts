@@ -1,10 +1,41 @@
 import { z } from 'zod';
 import { TIMEFRAMES } from '../timeframe.ts';
 
-const symbol = z.string().regex(/^[A-Z0-9]{2,20}USDT$/, 'a USDⓈ-M symbol such as SOLUSDT');
+export const SYMBOL_RULE = z.string().regex(/^[A-Z0-9]{2,20}USDT$/, 'a USDⓈ-M symbol such as SOLUSDT');
+const symbol = SYMBOL_RULE;
 const timeframe = z.enum(TIMEFRAMES);
-const fraction = (max: number) => z.number().gt(0).max(max);
-const isoDate = z.string().regex(/^\d{4}-\d\d-\d\d$/, 'a date YYYY-MM-DD');
+/** Numbers are finite: YAML's `.nan` and `.inf` are refused as "not a finite number". */
+const finite = () => z.number({ error: 'a finite number' });
+const fraction = (max: number) => finite().gt(0).max(max);
+/** A real calendar day: `2024-13-45` matches the pattern but is no date. */
+const isoDate = z
+  .string()
+  .regex(/^\d{4}-\d\d-\d\d$/, 'a date YYYY-MM-DD')
+  .refine((s) => !Number.isNaN(Date.parse(`${s}T00:00:00Z`)) && new Date(`${s}T00:00:00Z`).toISOString().startsWith(s), 'a calendar date YYYY-MM-DD');
+
+/**
+ * Rules shared by config.yaml and the CLI's numeric flags (core/config/flags.ts):
+ * one place says what a valid leverage, balance, fee or fraction is.
+ */
+export const NUMBER_RULES = {
+  leverage: finite().int().min(1).max(20),
+  balanceUsd: finite().positive(),
+  /** Binance's fee rates are fractions of notional, 0 to 1 %. */
+  feeRate: finite().min(0).max(0.01),
+  /** Half-spread or slippage, basis points: never negative (a negative spread pays the trader). */
+  bps: finite().min(0).max(1000),
+  completeness: fraction(1),
+  positiveSeconds: finite().positive(),
+  /** A simulator replay speed, x real time; 0 = stepped by hand. */
+  speed: finite().min(0).max(1_000_000),
+  port: finite().int().min(0).max(65535),
+  /** A label threshold on a forward return (fraction), e.g. 0.005 = 0.5 %. */
+  returnThreshold: finite().gt(0).max(1),
+  bars: finite().int().positive(),
+  count: finite().int().min(0),
+  seed: finite().int().min(0),
+  share: finite().gt(0).lt(1),
+} as const;
 
 const database = z
   .strictObject({
@@ -17,8 +48,8 @@ const database = z
 const trading = z
   .strictObject({
     symbol: symbol.default('SOLUSDT'),
-    initial_balance: z.number().positive().default(2000),
-    leverage: z.number().int().min(1).max(20).default(5),
+    initial_balance: NUMBER_RULES.balanceUsd.default(2000),
+    leverage: NUMBER_RULES.leverage.default(5),
     risk_per_trade: fraction(0.1).default(0.02),
     max_daily_loss: fraction(0.5).default(0.03),
     /** paper is the default; live trading needs an explicit switch. `testnet` is the old name of demo trading. */
@@ -55,6 +86,12 @@ const binance = z
     testnet: z.boolean().default(true),
     rest_url: z.string().default(''),
     ws_url: z.string().default(''),
+    /** Signed trading REST; empty = rest_url when set (the simulator), else demo-fapi.binance.com (testnet: true) or fapi.binance.com. */
+    trade_rest_url: z.string().default(''),
+    /** User-data stream base; empty = <ws_url>/private when ws_url is set, else demo or live /private. */
+    private_ws_url: z.string().default(''),
+    /** Binance's recvWindow for signed requests, ms. */
+    recv_window_ms: z.number().int().min(1000).max(60_000).default(5000),
   })
   .prefault({});
 
@@ -89,14 +126,14 @@ const data = z
 const collector = z
   .strictObject({
     /** One order_book row per symbol per this many seconds of the depth stream. */
-    book_sample_seconds: z.number().positive().default(60),
+    book_sample_seconds: finite().positive().default(60),
     /** Wait after a 5m candle closes before polling open interest and ratios (Binance publishes them late). */
-    poll_delay_seconds: z.number().min(0).default(3),
+    poll_delay_seconds: finite().min(0).default(3),
     /** A closed candle whose stream message has not arrived after this long is fetched by REST. */
-    close_grace_seconds: z.number().min(0).default(5),
-    heartbeat_seconds: z.number().positive().default(10),
+    close_grace_seconds: finite().min(0).default(5),
+    heartbeat_seconds: finite().positive().default(10),
     /** Rows held in memory while the database is down; beyond it the oldest are dropped (logged, then re-fetched by REST). */
-    buffer_max_rows: z.number().int().positive().default(100000),
+    buffer_max_rows: finite().int().positive().default(100000),
   })
   .prefault({});
 

@@ -95,10 +95,13 @@ function simulatorAfter(ds: ReplayDataset, days: number): Promise<SimServer> {
   return SimServer.start({ datasets: [ds], clock: new SimClock(ds.klines.get('5m')![0].openTime + days * 86_400_000) });
 }
 
-/** Starts the collector (its backfill included) and waits for its stream connection. */
+/** Binance's split base URLs: klines and mark price on /market, the depth stream on /public — two connections. */
+const STREAM_CONNECTIONS = 2;
+
+/** Starts the collector (its backfill included) and waits for its stream connections. */
 async function started(collector: Collector, sim: SimServer): Promise<Collector> {
   await collector.start();
-  await waitFor('the stream connection', () => sim.hub.connections === 1);
+  await waitFor('the stream connection', () => sim.hub.connections === STREAM_CONNECTIONS);
   return collector;
 }
 
@@ -135,13 +138,13 @@ for (const engine of await testEngines()) {
       try {
         await collector.start();
         assert.ok(collector.stats.rateLimited >= 2, `429s seen: ${collector.stats.rateLimited}`);
-        await waitFor('the stream connection', () => sim.hub.connections === 1);
+        await waitFor('the stream connection', () => sim.hub.connections === STREAM_CONNECTIONS);
         for (let step = 1; step <= 36; step++) {
           if (step === 12 || step === 24) {
             sim.dropStreams();
             // Three candles close while nobody listens: only REST can bring them back.
             for (let k = 0; k < 3; k++) sim.clock.advance(FIVE_MIN);
-            await waitFor('the reconnect', () => sim.hub.connections === 1);
+            await waitFor('the reconnect', () => sim.hub.connections === STREAM_CONNECTIONS);
           }
           // Then a stretch of duplicated, reordered and malformed stream messages.
           sim.faults.ws.duplicate = sim.faults.ws.outOfOrder = step >= 28 && step < 34;
@@ -172,13 +175,14 @@ for (const engine of await testEngines()) {
           ds.funding.filter((f) => f.time <= now).map((f) => [f.time, f.fundingRate]),
         );
 
-        assert.equal(collector.stats.reconnects, 2);
+        assert.equal(collector.stats.reconnects, 2 * STREAM_CONNECTIONS, 'each drop reopens the /market and the /public connection');
         assert.deepEqual(collector.stats.rejectedByReason, { 'malformed JSON': 4 });
         assert.equal(collector.stats.rejected, 4, `two malformed messages, each duplicated: ${JSON.stringify(collector.stats.rejectedByReason)}`);
         assert.ok(collector.stats.streamedCandles >= 30, `streamed ${collector.stats.streamedCandles}`);
         const log = await readIngestLog(sql);
         const messages = log.map((e) => e.message);
-        assert.equal(messages.filter((m) => /reconnected; backfilling the gap/.test(m)).length, 2, messages.join('\n'));
+        assert.equal(messages.filter((m) => /reconnected; backfilling the gap/.test(m)).length, 2 * STREAM_CONNECTIONS, messages.join('\n'));
+        assert.equal(sim.stats.legacyConnections, 0, 'a stream opened on the legacy root URL gets no data from Binance since 2026-04-23');
         assert.ok(messages.filter((m) => /^HTTP 429 on \/(fapi|futures)\//.test(m)).length >= 2, messages.join('\n'));
         assert.ok(messages.some((m) => /stream connection 0 closed/.test(m)));
         const health = await sql.query<{ stream: string; messages: number }>('SELECT stream, messages::int AS messages FROM stream_health ORDER BY stream');

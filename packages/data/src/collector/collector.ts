@@ -11,8 +11,9 @@ import {
   type RestClientOptions,
   type RestEvent,
 } from '@oitrader/binance';
-import { createLogger, DAY_MS, timeframeMs, type Logger, type Timeframe } from '@oitrader/core';
+import { createLogger, DAY_MS, OitraderError, timeframeMs, type Logger, type Timeframe } from '@oitrader/core';
 import { importArchive } from '../import/archive-import.ts';
+import { findStoredGaps } from '../quality/stored-gaps.ts';
 import { bulkUpsert, type Batch } from '../store/bulk-upsert.ts';
 import { logIngest, type IngestLogEntry } from '../store/ingest-log.ts';
 import type { SqlExecutor } from '../store/sql-executor.ts';
@@ -44,6 +45,8 @@ export interface CollectorOptions {
   klinePageLimit?: number;
   /** Retry a failed backfill after this long. */
   backfillRetryMs?: number;
+  /** How often holes inside stored candle history are looked for and refilled by REST (also once at start). */
+  gapRepairMs?: number;
   rest?: Partial<RestClientOptions>;
   stream?: Partial<Pick<CombinedStreamOptions, 'backoffBaseMs' | 'backoffMaxMs' | 'pingIntervalMs' | 'idleTimeoutMs' | 'reconnectAfterMs'>>;
   log?: Logger;
@@ -57,6 +60,8 @@ export interface CollectorStats {
   streamedCandles: number;
   backfilledCandles: number;
   backfilledPoints: number;
+  /** Candles fetched by REST into holes inside stored history. */
+  repairedCandles: number;
   duplicateCandles: number;
   gapsDetected: number;
   rejected: number;
@@ -92,6 +97,7 @@ export class Collector {
     streamedCandles: 0,
     backfilledCandles: 0,
     backfilledPoints: 0,
+    repairedCandles: 0,
     duplicateCandles: 0,
     gapsDetected: 0,
     rejected: 0,
@@ -119,6 +125,8 @@ export class Collector {
   readonly #timers = new Set<NodeJS.Timeout>();
   readonly #lastBookSample = new Map<string, number>();
   readonly #nextFunding = new Map<string, number>();
+  /** Holes the exchange itself has no candles for (a real outage): not asked for again by this process. */
+  readonly #unfillable = new Set<string>();
   #stream: CombinedStream | undefined;
   /** Set by stop() or a ban: no new backfill, stream or timer starts. */
   #stopped = false;
@@ -153,9 +161,11 @@ export class Collector {
   /** Backfills, then opens the streams. Resolves once the first backfill has been queued and the streams started. */
   async start(): Promise<void> {
     this.#ingestLog({ level: 'info', dataset: 'collector', message: `collector starting: ${this.#o.symbols.join(', ')} × ${this.#o.timeframes.join(', ')}`, detail: { streams: this.#streams.length } });
+    await this.#checkSymbols();
     await this.#loadCursors();
     if (this.#o.archive) await this.#importArchive(this.#o.archive);
     await Promise.all(this.#o.symbols.map((symbol) => this.#backfillSymbol(symbol)));
+    await this.#repairAllGaps();
     if (this.#stopped) return;
     this.#stream = new CombinedStream({
       wsUrl: this.#o.wsUrl,
@@ -175,13 +185,20 @@ export class Collector {
     });
     this.#stream.start();
     this.#every(this.#o.heartbeatMs ?? 10_000, () => this.#writeHealth());
+    this.#every(this.#o.gapRepairMs ?? 60 * 60_000, () => void this.#repairAllGaps());
     // A fallback to the candle-close trigger, for configurations without a 5m stream.
     this.#every(5 * 60_000, () => this.#o.symbols.forEach((s) => void this.#scheduleSeries(s)));
   }
 
-  /** Graceful stop: close the streams, let running backfills end, write health, flush the queue. */
-  async stop(timeoutMs = 10_000): Promise<{ unflushedJobs: number }> {
-    if (this.#stopCalled) return { unflushedJobs: await this.queue.flush(timeoutMs) };
+  /**
+   * Stop with a deadline: close the streams, give running backfills (a REST
+   * page in flight, possibly retrying against an unreachable exchange) at most
+   * `timeoutMs` (they stop at their next page: nothing is lost, the store is
+   * the cursor), write health, flush the queue for at most `timeoutMs`, then
+   * close it: what could not be written is reported, never retried forever.
+   */
+  async stop(timeoutMs = 3_000): Promise<{ unflushedJobs: number; unflushedRows: number }> {
+    if (this.#stopCalled) return { unflushedJobs: this.queue.stats.pendingJobs, unflushedRows: this.queue.stats.pendingRows };
     this.#stopCalled = true;
     this.#stopped = true;
     for (const timer of this.#timers) clearTimeout(timer);
@@ -190,9 +207,34 @@ export class Collector {
     await Promise.race([Promise.allSettled([...this.#running.values()]), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
     this.#writeHealth();
     this.#ingestLog({ level: 'info', dataset: 'collector', message: 'collector stopped', detail: { ...this.stats } });
-    const unflushedJobs = await this.queue.flush(timeoutMs);
-    if (unflushedJobs > 0) this.#log.error('stopping with writes that could not be flushed', { jobs: unflushedJobs, rows: this.queue.stats.pendingRows });
-    return { unflushedJobs };
+    await this.queue.flush(timeoutMs);
+    const unflushedRows = this.queue.stats.pendingRows;
+    const unflushedJobs = this.queue.close();
+    if (unflushedJobs > 0) this.#log.error('stopping with writes that could not be flushed; REST refetches them on the next start', { jobs: unflushedJobs, rows: unflushedRows });
+    return { unflushedJobs, unflushedRows };
+  }
+
+  /**
+   * A well-formed symbol the exchange does not list would be asked for every 30 s
+   * forever (-1121 Invalid symbol): refuse it at start instead. When exchangeInfo
+   * itself cannot be fetched the check is skipped (logged); the backfill retries.
+   */
+  async #checkSymbols(): Promise<void> {
+    let listed: Set<string>;
+    try {
+      listed = new Set((await this.market.exchangeInfo()).map((s) => s.symbol));
+    } catch (error) {
+      if (error instanceof BinanceBannedError) throw error;
+      this.#log.warn('could not fetch exchangeInfo to check the symbols; continuing', { error: (error as Error).message });
+      return;
+    }
+    const unknown = this.#o.symbols.filter((s) => !listed.has(s));
+    if (unknown.length > 0) {
+      throw new OitraderError(`the exchange does not list ${unknown.join(', ')} (USDⓈ-M exchangeInfo)`, {
+        hint: 'fix data.symbols in config.yaml: use symbols Binance USDⓈ-M futures lists, e.g. SOLUSDT, BTCUSDT',
+        exitCode: 2,
+      });
+    }
   }
 
   async #loadCursors(): Promise<void> {
@@ -232,6 +274,43 @@ export class Collector {
 
   #scheduleKlines(symbol: string, tf: Timeframe): Promise<void> {
     return this.#schedule(`klines:${symbol}:${tf}`, () => this.#backfillKlines(symbol, tf));
+  }
+
+  #repairAllGaps(): Promise<void> {
+    return Promise.all(
+      this.#o.symbols.flatMap((symbol) => this.#o.timeframes.map((tf) => this.#schedule(`repair:${symbol}:${tf}`, () => this.#repairGaps(symbol, tf)))),
+    ).then(() => undefined);
+  }
+
+  /**
+   * Holes inside stored history (a candle lost while both the stream and REST
+   * failed) are never reached by the forward backfill, which starts after the
+   * newest row. Found with the store's gap query and refilled page by page;
+   * the REST client's weight budget paces the requests.
+   */
+  async #repairGaps(symbol: string, tf: Timeframe): Promise<void> {
+    const step = timeframeMs(tf);
+    const gaps = await findStoredGaps(this.#o.sql, 'ohlcv', { symbol, timeframe: tf }, step, 50);
+    let repaired = 0;
+    for (const gap of gaps) {
+      const gapKey = `${symbol}:${tf}:${gap.afterMs}`;
+      if (this.#unfillable.has(gapKey)) continue;
+      let cursor = gap.afterMs + step;
+      let found = 0;
+      while (cursor < gap.beforeMs && !this.#stopped) {
+        const limit = Math.min(this.#o.klinePageLimit ?? 1000, Math.max(2, Math.ceil((gap.beforeMs - cursor) / step)));
+        const page = await this.market.klines(symbol, tf, { startTime: cursor, endTime: gap.beforeMs - 1, limit });
+        const rows = page.rows.filter((k) => k.openTime >= cursor && k.openTime < gap.beforeMs);
+        if (rows.length === 0) break;
+        await this.#writeBackfill(klineBatch(symbol, tf, rows, 'rest'));
+        found += rows.length;
+        cursor = rows[rows.length - 1].openTime + step;
+      }
+      if (found === 0) this.#unfillable.add(gapKey);
+      repaired += found;
+    }
+    this.stats.repairedCandles += repaired;
+    if (repaired > 0) this.#ingestLog({ level: 'warn', dataset: 'ohlcv', symbol, rowsWritten: repaired, message: `repaired ${repaired} ${tf} candles missing inside stored history by REST` });
   }
 
   #scheduleFunding(symbol: string): Promise<void> {

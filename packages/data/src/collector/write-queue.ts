@@ -53,6 +53,8 @@ export class WriteQueue {
   #running: Promise<void> | undefined;
   #outage = { failures: 0, droppedRows: 0, droppedJobs: 0 };
   #idle: Array<() => void> = [];
+  #closed = false;
+  #wakeRetry: (() => void) | undefined;
   #roomWaiters: Array<() => void> = [];
   readonly stats: WriteQueueStats = { pendingJobs: 0, pendingRows: 0, writtenJobs: 0, droppedJobs: 0, droppedRows: 0, failures: 0 };
   lastError: string | undefined;
@@ -67,6 +69,13 @@ export class WriteQueue {
   }
 
   push(job: WriteJob): void {
+    if (this.#closed) {
+      // After shutdown nothing can be written; the store's cursor did not move, so the next start refetches it.
+      job.onDropped?.();
+      this.stats.droppedJobs++;
+      this.stats.droppedRows += job.rows;
+      return;
+    }
     this.#jobs.push(job);
     this.#pendingRows += job.rows;
     // Drop the oldest job, except the head while its write is in flight.
@@ -103,9 +112,20 @@ export class WriteQueue {
     return this.#jobs.length;
   }
 
+  /**
+   * Shutdown: stop retrying (a closed pool would be retried forever, keeping the
+   * process alive) and return how many jobs could not be written. Call after
+   * `flush()` has had its chance.
+   */
+  close(): number {
+    this.#closed = true;
+    this.#wakeRetry?.();
+    return this.#jobs.length;
+  }
+
   async #drain(): Promise<void> {
     let delay = this.#retryBaseMs;
-    while (this.#jobs.length > 0) {
+    while (this.#jobs.length > 0 && !this.#closed) {
       const job = this.#jobs[0];
       try {
         await job.run(this.#sql);
@@ -114,7 +134,15 @@ export class WriteQueue {
         this.#outage.failures++;
         this.lastError = (error as Error).message;
         if (this.#outage.failures === 1) this.#log.error('database write failed; holding writes in memory and retrying', { job: job.label, error: this.lastError });
-        await new Promise((resolve) => setTimeout(resolve, delay));
+        if (this.#closed) break;
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, delay);
+          this.#wakeRetry = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.#wakeRetry = undefined;
         delay = Math.min(this.#retryMaxMs, delay * 2);
         continue;
       }

@@ -98,10 +98,10 @@ for (const engine of await testEngines()) {
 
     it('klines without a header and with duplicate rows import once; impossible candles are rejected', async () => {
       const rows = [
-        '1700000000000,10,11,9,10.5,100,1700000299999,1000,5,60,600,0',
-        '1700000300000,10.5,12,10,11,100,1700000599999,1000,5,60,600,0',
-        '1700000300000,10.5,12,10,11,100,1700000599999,1000,5,60,600,0',
-        '1700000600000,11,10,12,11,100,1700000899999,1000,5,60,600,0',
+        '1699999800000,10,11,9,10.5,100,1700000099999,1000,5,60,600,0',
+        '1700000100000,10.5,12,10,11,100,1700000399999,1000,5,60,600,0',
+        '1700000100000,10.5,12,10,11,100,1700000399999,1000,5,60,600,0',
+        '1700000400000,11,10,12,11,100,1700000699999,1000,5,60,600,0',
       ];
       const root = writeFormatFixtures({ 'futures/um/daily/klines/ETHUSDT/5m/ETHUSDT-5m-2023-11-14.zip': `${rows.join('\n')}\n` });
       const report = await importArchive(sql, new DirectorySource(root));

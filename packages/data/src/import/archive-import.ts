@@ -1,4 +1,5 @@
 import {
+  archiveFileSpan,
   archivePath,
   parseArchiveCsv,
   parseArchivePath,
@@ -34,6 +35,8 @@ export interface FileOutcome {
   updated: number;
   duplicates: number;
   rejected: number;
+  /** Rows a few seconds off the 5-minute grid, floored onto it (Binance's metrics files). */
+  floored: number;
   status: 'imported' | 'missing' | 'failed';
   error?: string;
 }
@@ -46,6 +49,10 @@ export interface ImportReport {
   rejected: number;
   failed: number;
   missing: number;
+  /** Rows floored onto the 5-minute grid, over all files. */
+  floored: number;
+  /** Symbol/dataset pairs for which no archive file exists in the requested span (REST must fill them). */
+  unplanned: string[];
 }
 
 /**
@@ -56,7 +63,7 @@ export interface ImportReport {
  */
 export async function importArchive(sql: SqlExecutor, source: ArchiveSource, options: ImportOptions = {}): Promise<ImportReport> {
   const files = await planFiles(source, options);
-  const report: ImportReport = { source: source.description, files: [], inserted: 0, updated: 0, rejected: 0, failed: 0, missing: 0 };
+  const report: ImportReport = { source: source.description, files: [], inserted: 0, updated: 0, rejected: 0, failed: 0, missing: 0, floored: 0, unplanned: unplannedSources(source, options, files) };
   let done = 0;
   for (const file of files) {
     const outcome = await importFile(sql, source, file, options.verifyChecksums ?? true);
@@ -64,6 +71,7 @@ export async function importArchive(sql: SqlExecutor, source: ArchiveSource, opt
     report.inserted += outcome.inserted;
     report.updated += outcome.updated;
     report.rejected += outcome.rejected;
+    report.floored += outcome.floored;
     if (outcome.status === 'failed') report.failed++;
     if (outcome.status === 'missing') report.missing++;
     options.onProgress?.(++done, files.length, file);
@@ -72,7 +80,7 @@ export async function importArchive(sql: SqlExecutor, source: ArchiveSource, opt
 }
 
 async function importFile(sql: SqlExecutor, source: ArchiveSource, file: ArchiveFile, verify: boolean): Promise<FileOutcome> {
-  const outcome: FileOutcome = { path: file.path, inserted: 0, updated: 0, duplicates: 0, rejected: 0, status: 'imported' };
+  const outcome: FileOutcome = { path: file.path, inserted: 0, updated: 0, duplicates: 0, rejected: 0, floored: 0, status: 'imported' };
   try {
     const bytes = await source.read(file.path);
     if (bytes === undefined) {
@@ -85,6 +93,7 @@ async function importFile(sql: SqlExecutor, source: ArchiveSource, file: Archive
     }
     const parsed = parseArchiveCsv(file, unzipSingleCsv(bytes, file.path));
     outcome.rejected = parsed.rejected.length;
+    outcome.floored = parsed.flooredRows ?? 0;
     await withRetry(() => sql.transaction(async (tx) => {
       outcome.inserted = 0;
       outcome.updated = 0;
@@ -103,7 +112,7 @@ async function importFile(sql: SqlExecutor, source: ArchiveSource, file: Archive
         symbol: file.symbol,
         rowsWritten: outcome.inserted + outcome.updated,
         rowsRejected: parsed.rejected.length,
-        message: `${file.path}: ${outcome.inserted} new, ${outcome.updated} changed, ${outcome.duplicates} duplicate, ${parsed.rejected.length} rejected`,
+        message: `${file.path}: ${outcome.inserted} new, ${outcome.updated} changed, ${outcome.duplicates} duplicate, ${parsed.rejected.length} rejected${outcome.floored > 0 ? `, ${outcome.floored} floored onto the 5-minute grid` : ''}`,
         detail:
           parsed.rejected.length > 0
             ? { rejected: parsed.rejected.slice(0, 20).map((r) => ({ line: r.line, time: r.timeMs === undefined ? null : formatUtc(r.timeMs), reason: r.reason })) }
@@ -145,12 +154,22 @@ async function withRetry(work: () => Promise<void>): Promise<void> {
   }
 }
 
+/** For a URL import: each symbol × dataset the plan has no file for (e.g. funding of the current month). */
+function unplannedSources(source: ArchiveSource, filter: ImportFilter, files: ArchiveFile[]): string[] {
+  if (source.list || !filter.symbols) return [];
+  const planned = new Set(files.map((f) => `${f.symbol} ${f.dataset}`));
+  const out: string[] = [];
+  for (const symbol of filter.symbols) for (const dataset of filter.datasets ?? DEFAULT_DATASETS) if (!planned.has(`${symbol} ${dataset}`)) out.push(`${symbol} ${dataset}`);
+  return out;
+}
+
+const DEFAULT_DATASETS: ArchiveDataset[] = ['klines', 'metrics', 'fundingRate'];
+
 function matches(file: ArchiveFile, filter: ImportFilter): boolean {
   if (filter.symbols && !filter.symbols.includes(file.symbol)) return false;
   if (filter.datasets && !filter.datasets.includes(file.dataset)) return false;
   if (filter.timeframes && file.interval && !filter.timeframes.includes(file.interval)) return false;
-  const start = Date.parse(file.period === 'daily' ? `${file.date}T00:00:00Z` : `${file.date}-01T00:00:00Z`);
-  const end = file.period === 'daily' ? start + DAY_MS : Date.UTC(new Date(start).getUTCFullYear(), new Date(start).getUTCMonth() + 1);
+  const { startMs: start, endMs: end } = archiveFileSpan(file);
   if (filter.startMs !== undefined && end <= filter.startMs) return false;
   if (filter.endMs !== undefined && start >= filter.endMs) return false;
   return true;
@@ -165,12 +184,15 @@ export async function planFiles(source: ArchiveSource, filter: ImportFilter): Pr
   if (!filter.symbols || filter.startMs === undefined) {
     throw new DataError('importing from a URL needs symbols and a start date', { hint: 'pass --symbol and --start, or set data.symbols and data.start_date' });
   }
-  return planRemoteFiles(filter.symbols, filter.timeframes ?? ['5m'], filter.datasets ?? ['klines', 'metrics', 'fundingRate'], filter.startMs, filter.endMs ?? Date.now());
+  return planRemoteFiles(filter.symbols, filter.timeframes ?? ['5m'], filter.datasets ?? DEFAULT_DATASETS, filter.startMs, filter.endMs ?? Date.now());
 }
 
 /**
  * Whole months before the current one come as monthly files (klines, funding);
  * the rest, and every metrics file (published daily only), as daily files.
+ * Funding exists only as monthly files, so a start inside a month plans that
+ * whole month (rows before the start are harmless); the current month has no
+ * file yet, and `ImportReport.unplanned` says so.
  */
 export function planRemoteFiles(symbols: string[], timeframes: string[], datasets: ArchiveDataset[], startMs: number, endMs: number): ArchiveFile[] {
   const files: ArchiveFile[] = [];
@@ -181,6 +203,14 @@ export function planRemoteFiles(symbols: string[], timeframes: string[], dataset
     for (const dataset of datasets) {
       const intervals = dataset === 'klines' ? timeframes : [undefined];
       for (const interval of intervals) {
+        if (dataset === 'fundingRate') {
+          const first = new Date(startDay);
+          for (let month = Date.UTC(first.getUTCFullYear(), first.getUTCMonth()); month < endMs && month < currentMonthStart; ) {
+            add({ period: 'monthly', dataset, symbol, date: utcMonth(month) });
+            month = Date.UTC(new Date(month).getUTCFullYear(), new Date(month).getUTCMonth() + 1);
+          }
+          continue;
+        }
         for (let day = startDay; day < endMs; ) {
           const d = new Date(day);
           const monthEnd = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1);
@@ -189,7 +219,7 @@ export function planRemoteFiles(symbols: string[], timeframes: string[], dataset
             add({ period: 'monthly', dataset, symbol, date: utcMonth(day), ...(interval ? { interval } : {}) });
             day = monthEnd;
           } else {
-            if (dataset !== 'fundingRate') add({ period: 'daily', dataset, symbol, date: utcDay(day), ...(interval ? { interval } : {}) });
+            add({ period: 'daily', dataset, symbol, date: utcDay(day), ...(interval ? { interval } : {}) });
             day += DAY_MS;
           }
         }

@@ -23,6 +23,14 @@ export interface SeriesQuality {
   gaps: Gap[];
   gapCount: number;
   rejectedRows: number;
+  /** Rows whose time is not on the series' grid (a wrong timestamp; candles and open interest only). */
+  offGridRows: number;
+}
+
+/** Tables with no row for a symbol in the checked span: the features built on them are NaN (not faked). */
+export interface EmptyTables {
+  symbol: string;
+  tables: string[];
 }
 
 export interface QualityReport {
@@ -30,6 +38,7 @@ export interface QualityReport {
   series: SeriesQuality[];
   /** Event tables (liquidations, order book): counts only, no expected cadence. */
   events: Array<{ table: string; symbol: string; rows: number; firstMs: number; lastMs: number }>;
+  empty: EmptyTables[];
   passed: boolean;
 }
 
@@ -95,8 +104,9 @@ export async function checkDataQuality(sql: SqlExecutor, options: CheckOptions =
     );
     for (const r of rows) events.push({ table, symbol: r.symbol, rows: Number(r.n), firstMs: Number(r.first), lastMs: Number(r.last) });
   }
-  const passed = series.length > 0 && series.every((s) => s.completeness >= threshold);
-  return { threshold, series, events, passed };
+  const empty = emptyTables(series, events);
+  const passed = series.length > 0 && series.every((s) => s.completeness >= threshold && s.offGridRows === 0);
+  return { threshold, series, events, empty, passed };
 }
 
 function measure(
@@ -111,6 +121,7 @@ function measure(
 ): SeriesQuality {
   // Funding timestamps carry a few ms of jitter; snap to the cadence before counting.
   const slots = [...new Set(times.map((t) => Math.round(t / stepMs)))].sort((a, b) => a - b);
+  const offGridRows = table === 'funding_rate' ? 0 : times.filter((t) => t % stepMs !== 0).length;
   const firstSlot = options.startMs !== undefined ? Math.ceil(options.startMs / stepMs) : slots[0];
   const lastSlot = options.endMs !== undefined ? Math.ceil(options.endMs / stepMs) - 1 : slots[slots.length - 1];
   const inWindow = slots.filter((s) => s >= firstSlot && s <= lastSlot);
@@ -137,7 +148,30 @@ function measure(
     gaps,
     gapCount,
     rejectedRows,
+    offGridRows,
   };
+}
+
+/** The source tables features read, by the name a user knows them by. */
+const SOURCE_TABLES: Array<[string, string]> = [
+  ['open_interest', 'open interest'],
+  ['funding_rate', 'funding'],
+  ['long_short_ratio', 'long/short ratios'],
+  ['taker_volume', 'taker volume'],
+  ['liquidations', 'liquidations'],
+  ['order_book', 'order book'],
+];
+
+function emptyTables(series: SeriesQuality[], events: QualityReport['events']): EmptyTables[] {
+  const symbols = [...new Set(series.filter((s) => s.table === 'ohlcv').map((s) => s.symbol))];
+  return symbols
+    .map((symbol) => ({
+      symbol,
+      tables: SOURCE_TABLES.filter(([table]) => !series.some((s) => s.table === table && s.symbol === symbol && s.presentRows > 0) && !events.some((e) => e.table === table && e.symbol === symbol && e.rows > 0)).map(
+        ([table, label]) => `${table} (${label})`,
+      ),
+    }))
+    .filter((e) => e.tables.length > 0);
 }
 
 /** The most common spacing between consecutive rows, rounded to the hour (funding cadence). */
@@ -169,11 +203,22 @@ export function formatQualityReport(report: QualityReport): string {
     lines.push(
       `${s.table.padEnd(17)} ${s.symbol.padEnd(11)} ${s.series.padEnd(19)} ${span.padEnd(40)} ${String(s.expectedRows).padStart(8)}  ${String(s.presentRows).padStart(7)}  ${(s.completeness * 100).toFixed(2).padStart(7)}%  ${String(s.gapCount).padStart(4)}  ${String(s.rejectedRows).padStart(8)}${s.completeness < report.threshold ? '  BELOW THRESHOLD' : ''}`,
     );
+    if (s.offGridRows > 0) lines.push(`    off grid: ${s.offGridRows} rows are not on the ${formatStep(s.stepMs)} grid (wrong timestamps)`);
     for (const g of s.gaps) lines.push(`    gap: ${g.missingRows} rows missing between ${formatUtc(g.afterMs)} and ${formatUtc(g.beforeMs)}`);
     if (s.gapCount > s.gaps.length) lines.push(`    ... and ${s.gapCount - s.gaps.length} more gaps`);
   }
   for (const e of report.events) lines.push(`${e.table.padEnd(17)} ${e.symbol.padEnd(11)} events: ${e.rows} rows ${formatUtc(e.firstMs)} .. ${formatUtc(e.lastMs)}`);
+  for (const e of report.empty) lines.push(`empty for ${e.symbol} in this span: ${e.tables.join(', ')}; features built on them are NaN`);
   if (report.series.length === 0) lines.push('no data stored yet: run `oitrader data import` or `oitrader collect` first');
-  lines.push(report.passed ? `PASS: every series is at least ${(report.threshold * 100).toFixed(1)}% complete` : `FAIL: a series is below ${(report.threshold * 100).toFixed(1)}% complete (or no data)`);
+  const emptyNote = report.empty.length > 0 ? ' (see the empty tables above)' : '';
+  lines.push(
+    report.passed
+      ? `PASS: every stored series is at least ${(report.threshold * 100).toFixed(1)}% complete${emptyNote}`
+      : `FAIL: a series is below ${(report.threshold * 100).toFixed(1)}% complete, has off-grid rows, or there is no data`,
+  );
   return lines.join('\n');
+}
+
+function formatStep(stepMs: number): string {
+  return stepMs % HOUR_MS === 0 ? `${stepMs / HOUR_MS}h` : `${stepMs / 60_000}m`;
 }

@@ -61,6 +61,10 @@ export class PostgresExecutor implements SqlExecutor {
   async transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
     if (this.#client) return work(this);
     const client = await this.#pool.connect();
+    // A checked-out client has no listener of the pool's: a connection lost mid-transaction
+    // would be an unhandled 'error' event and crash the process. The failing query reports it.
+    const onError = () => undefined;
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       const result = await work(new PostgresExecutor(this.#pool, client, this.engine));
@@ -70,6 +74,7 @@ export class PostgresExecutor implements SqlExecutor {
       await client.query('ROLLBACK').catch(() => undefined);
       throw error;
     } finally {
+      client.off('error', onError);
       client.release();
     }
   }

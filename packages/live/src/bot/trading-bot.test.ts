@@ -98,6 +98,23 @@ for (const engine of await botTestEngines()) {
       assert.deepEqual(fills, reference, 'a restarted bot traded differently from one that ran straight through');
     });
 
+    it('the daily loss limit fires when the replay crosses it, is stored, and the book stays flat until the next UTC day', async () => {
+      await sql.query("DELETE FROM bot_control WHERE bot = 'dly'");
+      const bot = makeBot(sql, { bot: 'dly', risk: { ...RISK, maxDailyLoss: 0.004 } });
+      await bot.start(span.firstMs);
+      await bot.stepThrough(span.firstMs + 3 * 86_400_000 - BAR);
+      const store = new BotStore(sql);
+      const fired = (await store.riskEvents('dly')).filter((e) => e.kind === 'daily_loss');
+      assert.ok(fired.length > 0, 'a 0.4% daily limit must fire in three real days of sma-trend trading');
+      const equity = await sql.query<{ t: number; q: number }>("SELECT (extract(epoch FROM time) * 1000)::float8 AS t, qty_base AS q FROM bot_equity WHERE bot = 'dly' ORDER BY time");
+      for (const e of fired) {
+        const dayEnd = Math.floor(e.timeMs / 86_400_000) * 86_400_000 + 86_400_000;
+        // The flatten decided at this close fills at the next candle's open: flat from that candle's close on.
+        const open = equity.filter((r) => r.t >= e.timeMs + BAR && r.t <= dayEnd && r.q !== 0);
+        assert.deepEqual(open, [], `positions held after the daily limit fired at ${new Date(e.timeMs).toISOString()}`);
+      }
+    });
+
     it('reconciliation names what the stored record has that the venue does not', async () => {
       await sql.query("UPDATE bot_positions SET qty_base = qty_base + 1000 WHERE bot = 'rst'");
       await sql.query(`INSERT INTO bot_orders (client_order_id, bot, symbol, candle_time, intent, side, type, qty_base, status) VALUES ('rst-e-SOLUSDT-zz-0', 'rst', 'SOLUSDT', now(), 'entry', 'buy', 'market', 5, 'FILLED')`);

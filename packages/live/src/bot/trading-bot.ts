@@ -45,7 +45,7 @@ export interface TradingBotOptions {
   crashAt?: { point: CrashPoint; count: number };
 }
 
-const intentOf = (order: OrderRequest): OrderIntent => (order.type === 'stop' ? 'stop' : order.reduceOnly ? 'exit' : 'entry');
+const intentOf = (order: OrderRequest): OrderIntent => (order.type === 'stop' ? 'stop' : order.type === 'take_profit' ? 'target' : order.reduceOnly ? 'exit' : 'entry');
 
 /**
  * The bot loop's core: one step per closed candle — venue fills → equity →
@@ -223,7 +223,8 @@ export class TradingBot {
     for (const f of storedFills) this.events.emit('fill', f);
     for (const r of riskEvents) {
       this.events.emit('risk', r);
-      this.#log.warn(`risk: ${r.message}`);
+      if (r.kind === 'day_start') this.#log.info(`risk: ${r.message}`);
+      else this.#log.warn(`risk: ${r.message}`);
     }
     this.events.emit('equity', step.equity);
   }
@@ -244,11 +245,8 @@ export class TradingBot {
       leverage: o.execution.leverage ?? 5,
       minNotionalUsd: filtersFor(o.symbol).minNotionalUsd,
       filters: filtersFor(o.symbol),
-      // The bot's venue owns resting orders (stops re-placed on reconciliation); strategies it runs place them with their entries only.
-      pendingOrders: [],
-      cancel: () => {
-        throw new OitraderError(`strategy ${strategyName} tried to cancel an order: the bot does not let strategies cancel venue orders yet`, { hint: 'use a strategy whose stops and targets are placed with its entries (RiskManagedStrategy)' });
-      },
+      pendingOrders: this.venue.pendingOrders(),
+      cancel: (tag: string) => this.venue.cancel(tag),
       value(column: string, barsAgo = 0): number {
         if (barsAgo < 0) throw new OitraderError(`strategy ${strategyName} asked for ${column} ${-barsAgo} bars in the future`);
         const i = index - barsAgo;

@@ -17,7 +17,7 @@ export interface BotControl {
   state: unknown;
 }
 
-export type OrderIntent = 'entry' | 'exit' | 'stop';
+export type OrderIntent = 'entry' | 'exit' | 'stop' | 'target';
 
 export interface StoredOrder {
   clientOrderId: string;
@@ -267,8 +267,8 @@ export class BotStore {
   /** Open time of the newest candle that has closed by `nowMs`, or undefined when none is stored. */
   async latestClosedCandle(symbol: string, timeframe: string, barMs: number, nowMs: number): Promise<number | undefined> {
     const rows = await this.sql.query<{ t: number | null }>(
-      `SELECT ${ms('max(time)')} AS t FROM ohlcv WHERE symbol = $1 AND timeframe = $2 AND time <= to_timestamp(($3 - $4) / 1000.0)`,
-      [symbol, timeframe, nowMs, barMs],
+      `SELECT ${ms('max(time)')} AS t FROM ohlcv WHERE symbol = $1 AND timeframe = $2 AND time <= ${ts(3)}`,
+      [symbol, timeframe, nowMs - barMs],
     );
     const t = rows[0]?.t;
     return t === null || t === undefined ? undefined : Number(t);

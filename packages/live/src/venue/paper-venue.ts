@@ -1,4 +1,4 @@
-import { SimulatedExchange, type Bar, type ExecutionConfig, type OrderRequest } from '@oitrader/backtest';
+import { advanceBar, SimulatedExchange, type Bar, type BarFeed, type ExecutionConfig, type OrderRequest } from '@oitrader/backtest';
 import type { OrderState, Venue, VenueAccount, VenueFill, VenueOrder } from './venue.ts';
 
 export interface PaperVenueOptions extends Partial<Omit<ExecutionConfig, 'symbol'>> {
@@ -21,8 +21,7 @@ export class PaperVenue implements Venue {
   readonly kind = 'paper' as const;
   readonly exchange: SimulatedExchange;
   readonly #bot: string;
-  readonly #fundingIntervalMs: number;
-  readonly #fundingsPerBar: number;
+  readonly #feed: BarFeed;
   /** Pending order objects (as the exchange normalised them) → client id. */
   readonly #pending = new Map<OrderRequest, VenueOrder>();
   readonly #states = new Map<string, OrderState>();
@@ -32,18 +31,18 @@ export class PaperVenue implements Venue {
   constructor(options: PaperVenueOptions) {
     this.exchange = new SimulatedExchange(options);
     this.#bot = options.bot;
-    this.#fundingIntervalMs = options.fundingIntervalMs ?? 8 * 3_600_000;
-    this.#fundingsPerBar = Math.max(1, Math.floor(options.barMs / this.#fundingIntervalMs));
+    const fundingIntervalMs = options.fundingIntervalMs ?? 8 * 3_600_000;
+    const one = () => new Float64Array(1);
+    this.#feed = { time: one(), open: one(), high: one(), low: one(), close: one(), funding: one(), fundingIntervalMs, fundingsPerBar: Math.max(1, Math.floor(options.barMs / fundingIntervalMs)) };
   }
 
   async onClosedBar(bar: Bar, fundingRate: number): Promise<VenueFill[]> {
     const account = this.exchange.account;
-    // The backtester's rule: funding at a settlement time is paid by whoever holds the position at that instant.
-    if (account.qtyBase !== 0 && bar.timeMs % this.#fundingIntervalMs === 0 && Number.isFinite(fundingRate)) {
-      for (let k = 0; k < this.#fundingsPerBar; k++) this.exchange.settleFunding(fundingRate, bar.open);
-    }
+    const f = this.#feed;
+    [f.time[0], f.open[0], f.high[0], f.low[0], f.close[0], f.funding![0]] = [bar.timeMs, bar.open, bar.high, bar.low, bar.close, fundingRate];
     const before = [...this.#pending.entries()];
-    this.exchange.processBar(bar);
+    // The backtester's own bar step: funding for the position carried in, then fills, stops and liquidation.
+    advanceBar(this.exchange, f, 0);
     const fresh = account.fills.slice(this.#fillsSeen);
     const fills: VenueFill[] = fresh.map((f, i) => ({
       fillId: `${this.#bot}-f${this.#fillsSeen + i}`,
@@ -97,6 +96,20 @@ export class PaperVenue implements Venue {
       const reason = accepted ? undefined : this.exchange.rejections[this.exchange.rejections.length - 1]?.reason;
       return this.#set({ clientOrderId: sent.clientOrderId, status: accepted ? 'NEW' : 'REJECTED', reason });
     });
+  }
+
+  pendingOrders(): readonly OrderRequest[] {
+    return this.exchange.pendingOrders;
+  }
+
+  cancel(tag: string): number {
+    const cancelled = this.exchange.pendingOrders.filter((o) => o.tag === tag);
+    for (const o of cancelled) {
+      const sent = this.#pending.get(o);
+      this.#pending.delete(o);
+      if (sent) this.#set({ clientOrderId: sent.clientOrderId, status: 'CANCELED' });
+    }
+    return this.exchange.cancel(tag);
   }
 
   changedOrders(): OrderState[] {

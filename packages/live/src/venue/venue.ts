@@ -54,6 +54,10 @@ export interface Venue {
   changedOrders(): OrderState[];
   /** The order by client id, or undefined when the venue never received it. */
   findOrder(clientOrderId: string): Promise<OrderState | undefined>;
+  /** Orders resting on the venue (stops, targets, limits), as the strategy context shows them. */
+  pendingOrders(): readonly OrderRequest[];
+  /** Cancels the resting orders the strategy tagged `tag`; returns how many. */
+  cancel(tag: string): number;
   /** Trigger prices of the resting stops (exchange-side stops of the position). */
   openStops(): Promise<Array<{ clientOrderId: string; triggerUsd: number; side: 'buy' | 'sell' }>>;
 }

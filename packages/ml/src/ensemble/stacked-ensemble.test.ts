@@ -129,3 +129,28 @@ describe('model registry', () => {
     await assert.rejects(() => loadRun(join(dir, 'damaged'), { featureSetVersion: FEATURE_SET_VERSION, features: names }), /cannot read .*ensemble\.json/);
   });
 });
+
+describe('the ensemble earns its place', () => {
+  it('records the stack against every member on the same out-of-fold rows, and uses the better one', () => {
+    const { choice } = result;
+    assert.equal(choice.members.length, 3);
+    const best = Math.min(...choice.members.map((m) => m.logLoss));
+    if (result.ensemble.use === 'meta') assert.ok(choice.metaLogLoss <= best, `the stack (${choice.metaLogLoss}) is used although member log-loss ${best} is better`);
+    else {
+      assert.equal(choice.members[result.ensemble.use].logLoss, best, 'the fallback is the best member');
+      assert.ok(choice.metaLogLoss > best);
+    }
+    assert.equal(result.ensembleReport!.logLoss <= Math.max(choice.metaLogLoss, best) + 1e-12, true);
+  });
+
+  it('an ensemble that falls back to a member predicts exactly that member, also after save → load', async () => {
+    const e = result.ensemble;
+    const fallback = new StackedEnsemble(e.numClass, e.baseNames, e.bases, e.meta, undefined, 2);
+    const member = e.bases[2].predictProba(data.x);
+    assert.deepEqual(Array.from(await fallback.predictSignalProba(data.x)), Array.from(member));
+    const reloaded = await StackedEnsemble.fromJSON(JSON.parse(JSON.stringify(fallback)));
+    assert.equal(reloaded.use, 2);
+    assert.deepEqual(Array.from(await reloaded.predictSignalProba(data.x)), Array.from(member));
+    assert.throws(() => new StackedEnsemble(e.numClass, e.baseNames, e.bases, e.meta, undefined, 7), /member 7 does not exist/);
+  });
+});

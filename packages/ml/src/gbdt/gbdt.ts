@@ -1,11 +1,12 @@
 import { OitraderError } from '@oitrader/core';
-import { binMatrix, computeCuts, rowMajorBins } from './binning.ts';
+import { binMatrix, computeCuts } from './binning.ts';
 import { growTree, type GrowPolicy } from './grow.ts';
 import type { Histogram } from './histogram.ts';
 import { ParallelHistogramBuilder } from './parallel-histogram.ts';
 import { seededRandom, type Matrix } from './matrix.ts';
 import { quantisation, quantiseGradients } from './quantise.ts';
 import { evalLoss, gradients, sigmoid, softmax, type ObjectiveName } from './objectives.ts';
+import { compileForest, forestMargins, type Forest } from './forest.ts';
 import { leafIndex, type Tree } from './tree.ts';
 import { treeShap } from './tree-shap.ts';
 
@@ -114,8 +115,7 @@ export class GradientBoostedTrees {
     const k = this.treesPerRound;
     this.baseScore = this.#initialScore(y, weight);
     const cuts = computeCuts(x, p.maxBins);
-    const bins = binMatrix(x, cuts);
-    const rowBins = rowMajorBins(bins, x.rows);
+    const { columns: bins, rowBins } = binMatrix(x, cuts);
     const binCounts = Int32Array.from(cuts, (c) => c.length + 1);
     let evalSet: { x: Matrix; y: Float64Array; weight?: Float64Array; margins: Float64Array } | undefined;
     if (options.eval) {
@@ -174,9 +174,13 @@ export class GradientBoostedTrees {
         gradients(p.objective, margins, k, y, weight, c, grad, hess, probs);
         quantiseGradients(grad, hess, packed, q, roundingRandom);
         const features = p.colsampleBytree >= 1 ? allFeatures : sampleFeatures(x.cols, p.colsampleBytree, random);
-        const tree = growTree({ bins, rowBins, cuts, binCounts, grad, hess, packed, quantisation: q, counts: p.minDataInLeaf > 1, parallel, pool }, { ...p, policy: p.growPolicy }, order, count, features);
+        // With every row in the tree, its leaves' row ranges update the margins (no second walk down the tree).
+        const everyRow = count === x.rows;
+        const tree = growTree({ bins, rowBins, cuts, binCounts, grad, hess, packed, quantisation: q, counts: p.minDataInLeaf > 1, parallel, pool }, { ...p, policy: p.growPolicy }, order, count, features, everyRow ? (v, start, n) => {
+          for (let i = start; i < start + n; i++) margins[order[i] * k + c] += v;
+        } : undefined);
         this.trees.push(tree);
-        for (let i = 0; i < x.rows; i++) margins[i * k + c] += tree.value[leafIndex(tree, x.data, i * x.cols)];
+        if (!everyRow) for (let i = 0; i < x.rows; i++) margins[i * k + c] += tree.value[leafIndex(tree, x.data, i * x.cols)];
         if (evalSet) for (let i = 0; i < evalSet.x.rows; i++) evalSet.margins[i * k + c] += tree.value[leafIndex(tree, evalSet.x.data, i * x.cols)];
       }
       if (evalSet) {
@@ -194,16 +198,24 @@ export class GradientBoostedTrees {
     if (!evalSet) this.bestIteration = this.trees.length / k - 1;
   }
 
+  #compiled: { trees: Tree[]; count: number; forest: Forest } | undefined;
+
+  /** The trees flattened for prediction, rebuilt when `trees` changes. */
+  #forest(): Forest {
+    const c = this.#compiled;
+    if (c && c.trees === this.trees && c.count === this.trees.length) return c.forest;
+    const forest = compileForest(this.trees, this.treesPerRound);
+    this.#compiled = { trees: this.trees, count: this.trees.length, forest };
+    return forest;
+  }
+
   /** Raw margins, rows × treesPerRound (before softmax/sigmoid). */
   predictMargin(x: Matrix): Float64Array {
     this.#checkInput(x);
     const k = this.treesPerRound;
     const out = new Float64Array(x.rows * k);
     for (let i = 0; i < x.rows; i++) for (let c = 0; c < k; c++) out[i * k + c] = this.baseScore[c];
-    this.trees.forEach((tree, t) => {
-      const c = t % k;
-      for (let i = 0; i < x.rows; i++) out[i * k + c] += tree.value[leafIndex(tree, x.data, i * x.cols)];
-    });
+    forestMargins(this.#forest(), x.data, x.rows, x.cols, out, k);
     return out;
   }
 

@@ -54,15 +54,25 @@ interface Node {
   direct: boolean;
 }
 
-/** Grows one tree on the rows in `order[0..count)`, using only `features`. */
-export function growTree(data: GrowData, params: GrowParams, order: Uint32Array, count: number, features: Int32Array): Tree {
+/**
+ * Grows one tree on the rows in `order[0..count)`, using only `features`.
+ * `leafRows` calls back once per leaf with its value and its rows'
+ * positions in `order` (the fit adds the leaf value to those rows' margins
+ * without walking the tree again).
+ */
+export function growTree(data: GrowData, params: GrowParams, order: Uint32Array, count: number, features: Int32Array, leafRows?: (value: number, start: number, count: number) => void): Tree {
   const grower = new Grower(data, params, order, features);
-  return grower.grow(count);
+  const tree = grower.grow(count);
+  if (leafRows) for (const node of grower.nodes) if (tree.left[node.id] === -1) leafRows(tree.value[node.id], node.start, node.count);
+  return tree;
 }
 
 class Grower {
   readonly builder = new TreeBuilder();
+  /** Every node made, with its rows' range in `order` (final once the tree is grown). */
+  readonly nodes: Node[] = [];
   readonly #scratch: Uint32Array;
+  readonly #leftSums = new Float64Array(3);
   readonly #pool: Histogram[];
 
   constructor(
@@ -85,6 +95,7 @@ class Grower {
       sum += this.data.packed[this.order[i]];
     }
     const root: Node = { id: this.builder.addNode(h, this.leafValue(g, h)), start: 0, count, g, h, sum, depth: 0, hist: this.histogram(0, count), direct: true };
+    this.nodes.push(root);
     if (this.params.policy === 'oblivious') this.growOblivious(root);
     else if (this.params.policy === 'leafwise') this.growLeafwise(root);
     else this.growDepthwise(root);
@@ -104,19 +115,34 @@ class Grower {
     return hist;
   }
 
-  /** Reorders node rows in place: rows going left first. Returns the left count. */
+  /**
+   * Reorders node rows in place: rows going left first. Returns the left
+   * count; the left rows' exact gradient and hessian sums and their packed
+   * sum are left in #leftSums (one pass over the rows for both).
+   */
   partition(node: Node, feature: number, bin: number, defaultLeft: boolean): number {
     const column = this.data.bins[feature];
+    const { grad, hess, packed } = this.data;
     let l = node.start;
     let r = 0;
+    let g = 0;
+    let h = 0;
+    let s = 0;
     for (let i = node.start; i < node.start + node.count; i++) {
       const row = this.order[i];
       const b = column[row];
       const goesLeft = b === 0 ? defaultLeft : b <= bin;
-      if (goesLeft) this.order[l++] = row;
-      else this.#scratch[r++] = row;
+      if (goesLeft) {
+        this.order[l++] = row;
+        g += grad[row];
+        h += hess[row];
+        s += packed[row];
+      } else this.#scratch[r++] = row;
     }
     this.order.set(this.#scratch.subarray(0, r), l);
+    this.#leftSums[0] = g;
+    this.#leftSums[1] = h;
+    this.#leftSums[2] = s;
     return l - node.start;
   }
 
@@ -130,14 +156,7 @@ class Grower {
   split(node: Node, feature: number, bin: number, defaultLeft: boolean, gain: number, oblivious = false): [Node, Node] {
     const leftCount = this.partition(node, feature, bin, defaultLeft);
     const rightCount = node.count - leftCount;
-    let lg = 0;
-    let lh = 0;
-    let ls = 0;
-    for (let i = node.start; i < node.start + leftCount; i++) {
-      lg += this.data.grad[this.order[i]];
-      lh += this.data.hess[this.order[i]];
-      ls += this.data.packed[this.order[i]];
-    }
+    const [lg, lh, ls] = this.#leftSums;
     const rg = node.g - lg;
     const rh = node.h - lh;
     const leftId = this.builder.addNode(lh, this.leafValue(lg, lh));
@@ -145,6 +164,7 @@ class Grower {
     this.builder.split(node.id, feature, this.data.cuts[feature][bin - 1], defaultLeft, gain, leftId, rightId);
     const left: Node = { id: leftId, start: node.start, count: leftCount, g: lg, h: lh, sum: ls, depth: node.depth + 1, hist: undefined, direct: true };
     const right: Node = { id: rightId, start: node.start + leftCount, count: rightCount, g: rg, h: rh, sum: node.sum - ls, depth: node.depth + 1, hist: undefined, direct: true };
+    this.nodes.push(left, right);
     const [small, large] = leftCount <= rightCount ? [left, right] : [right, left];
     // Oblivious levels split every node, so each child keeps a histogram while levels remain.
     const needLarge = oblivious ? node.depth + 1 < this.params.maxDepth : this.splittable(large.depth, large.count);

@@ -55,17 +55,57 @@ export interface FeatureContract {
   features: string[];
 }
 
+function readRunFile(runDir: string, file: string): unknown {
+  try {
+    return JSON.parse(readFileSync(join(runDir, file), 'utf8')) as unknown;
+  } catch (error) {
+    throw new OitraderError(`cannot read ${join(runDir, file)}: ${(error as Error).message}`, { hint: 'the run is incomplete or not a model run; train again' });
+  }
+}
+
+/**
+ * A run's manifest, checked field by field: a truncated file, `metrics: null`
+ * or a missing feature list is a one-line error naming the file, not a crash.
+ */
+export function readManifest(runDir: string): RunManifest {
+  const manifest = readRunFile(runDir, 'manifest.json') as Partial<RunManifest> | null;
+  const file = join(runDir, 'manifest.json');
+  if (manifest?.format !== 'oitrader-model-run' || manifest.version !== 1) throw new OitraderError(`${file} is not an oitrader model-run manifest (version 1)`, { hint: 'train again' });
+  const problems = [
+    typeof manifest.runId !== 'string' && 'runId',
+    !(Array.isArray(manifest.features) && manifest.features.every((f) => typeof f === 'string')) && 'features',
+    typeof manifest.featureSetVersion !== 'string' && 'featureSetVersion',
+    typeof manifest.symbol !== 'string' && 'symbol',
+    typeof manifest.timeframe !== 'string' && 'timeframe',
+    !(manifest.dataSpan && typeof manifest.dataSpan.rows === 'number') && 'dataSpan',
+    !(manifest.metrics && typeof manifest.metrics === 'object') && 'metrics',
+  ].filter((p): p is string => typeof p === 'string');
+  if (problems.length > 0) throw new OitraderError(`${file} lacks valid ${problems.join(', ')}`, { hint: 'the run is incomplete; train again' });
+  return manifest as RunManifest;
+}
+
+export interface RunStatus {
+  runId: string;
+  manifest?: RunManifest;
+  /** Why the run cannot be used; the others are still listed. */
+  problem?: string;
+}
+
+/** Every run directory with its manifest, or what is wrong with it: one broken run never hides the rest. */
+export function inspectRuns(modelsDir: string): RunStatus[] {
+  return listRuns(modelsDir).map((runId) => {
+    try {
+      return { runId, manifest: readManifest(join(modelsDir, runId)) };
+    } catch (error) {
+      return { runId, problem: (error as Error).message };
+    }
+  });
+}
+
 /** Loads a run and refuses it when it was trained on a different feature set than the caller computes now. */
 export async function loadRun(runDir: string, current: FeatureContract): Promise<LoadedRun> {
-  const read = (file: string) => {
-    try {
-      return JSON.parse(readFileSync(join(runDir, file), 'utf8')) as unknown;
-    } catch (error) {
-      throw new OitraderError(`cannot read ${join(runDir, file)}: ${(error as Error).message}`, { hint: 'the run is incomplete or not a model run; train again' });
-    }
-  };
-  const manifest = read('manifest.json') as RunManifest;
-  if (manifest?.format !== 'oitrader-model-run' || manifest.version !== 1) throw new OitraderError(`${runDir}/manifest.json is not an oitrader model-run manifest (version 1)`);
+  const read = (file: string) => readRunFile(runDir, file);
+  const manifest = readManifest(runDir);
   if (manifest.featureSetVersion !== current.featureSetVersion) {
     throw new OitraderError(`model run ${manifest.runId} was trained on feature set ${manifest.featureSetVersion}, this build computes ${current.featureSetVersion}`, {
       hint: 'retrain on features built by this version (oitrader features build, then train)',

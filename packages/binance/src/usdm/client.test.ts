@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { FakeClock } from '../testing/fake-clock.ts';
+import { UsdmClient } from './client.ts';
+import { createSigner } from './signer.ts';
+
+type Sent = { url: URL; method: string; headers: Record<string, string> };
+
+function scripted(answers: Array<{ status?: number; body: unknown; headers?: Record<string, string> }>, sent: Sent[]): typeof fetch {
+  return (async (input: string | URL | Request, init?: RequestInit) => {
+    sent.push({ url: new URL(String(input)), method: init?.method ?? 'GET', headers: (init?.headers ?? {}) as Record<string, string> });
+    const next = answers.shift();
+    if (!next) throw new Error('no more scripted answers');
+    return new Response(JSON.stringify(next.body), { status: next.status ?? 200, headers: next.headers });
+  }) as typeof fetch;
+}
+
+const ORDER = { avgPrice: '100', clientOrderId: 'oit-e-SOLUSDT-x-0', cumQuote: '100', executedQty: '1', orderId: 7, origQty: '1', origType: 'MARKET', price: '0', reduceOnly: false, side: 'BUY', positionSide: 'BOTH', status: 'FILLED', stopPrice: '0', closePosition: false, symbol: 'SOLUSDT', timeInForce: 'GTC', type: 'MARKET', updateTime: 1, workingType: 'CONTRACT_PRICE', priceProtect: false, priceMatch: 'NONE', selfTradePreventionMode: 'NONE', goodTillDate: 0 };
+
+describe('UsdmClient transport', () => {
+  it('signs exactly what it sends: timestamp from the synced offset, recvWindow, signature last, key only in the header', async () => {
+    const sent: Sent[] = [];
+    const clock = new FakeClock(1_000_000);
+    const client = new UsdmClient({ restUrl: 'http://binance.test', apiKey: 'keyKKKK', secret: 'secretSSSS', clock, fetch: scripted([{ body: { serverTime: 1_000_250 } }, { body: ORDER }], sent) });
+    await client.syncTime();
+    assert.ok(Math.abs(client.offsetMs - 250) <= 50, `offset ${client.offsetMs}: server time minus our clock at mid-round-trip`);
+    await client.placeOrder({ symbol: 'SOLUSDT', side: 'BUY', type: 'MARKET', qtyBase: 1, clientOrderId: 'oit-e-SOLUSDT-x-0' });
+    const { url, method, headers } = sent[1];
+    assert.equal(method, 'POST');
+    assert.equal(url.searchParams.get('timestamp'), String(1_000_000 + client.offsetMs), 'timestamp = our clock + the server offset');
+    assert.equal(url.searchParams.get('newClientOrderId'), 'oit-e-SOLUSDT-x-0');
+    const query = url.search.slice(1);
+    const [signed, signature] = query.split('&signature=');
+    assert.equal(signature, createSigner('secretSSSS').sign(signed), 'the signature covers the query exactly as sent');
+    assert.equal(headers['X-MBX-APIKEY'], 'keyKKKK');
+    assert.ok(!url.href.includes('keyKKKK') && !url.href.includes('secretSSSS'), 'key or secret in the URL');
+  });
+
+  it('counts orders like request weight: limits from exchangeInfo ORDERS, usage from X-MBX-ORDER-COUNT-* headers', async () => {
+    const sent: Sent[] = [];
+    const info = {
+      timezone: 'UTC',
+      serverTime: 1,
+      rateLimits: [
+        { rateLimitType: 'REQUEST_WEIGHT', interval: 'MINUTE', intervalNum: 1, limit: 2400 },
+        { rateLimitType: 'ORDERS', interval: 'MINUTE', intervalNum: 1, limit: 1200 },
+        { rateLimitType: 'ORDERS', interval: 'SECOND', intervalNum: 10, limit: 300 },
+      ],
+      symbols: [],
+    };
+    const client = new UsdmClient({
+      restUrl: 'http://binance.test',
+      apiKey: 'k',
+      secret: 's',
+      fetch: scripted([{ body: info }, { body: ORDER, headers: { 'x-mbx-order-count-10s': '17', 'x-mbx-order-count-1m': '120', 'x-mbx-used-weight-1m': '33' } }], sent),
+    });
+    await client.exchangeInfo();
+    assert.equal(client.orderBudgets.tenSeconds.limit, 300);
+    assert.equal(client.orderBudgets.minute.limit, 1200);
+    await client.placeOrder({ symbol: 'SOLUSDT', side: 'BUY', type: 'MARKET', qtyBase: 1, clientOrderId: 'oit-e-SOLUSDT-x-0' });
+    assert.equal(client.orderBudgets.tenSeconds.used, 17, "the exchange's order count wins over our own (other processes trade too)");
+    assert.equal(client.orderBudgets.minute.used, 120);
+    assert.equal(client.ipBudget.used, 33);
+  });
+
+  it('refuses a closePosition algo order that also carries a quantity, before sending', async () => {
+    const sent: Sent[] = [];
+    const client = new UsdmClient({ restUrl: 'http://binance.test', apiKey: 'k', secret: 's', fetch: scripted([], sent) });
+    await assert.rejects(client.placeAlgoOrder({ symbol: 'SOLUSDT', side: 'SELL', type: 'STOP_MARKET', triggerPriceUsd: 90, qtyBase: 1, closePosition: true, clientAlgoId: 'a' }), /quantity cannot be sent with closePosition/);
+    assert.equal(sent.length, 0);
+  });
+});

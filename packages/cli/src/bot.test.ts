@@ -1,0 +1,129 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { DirectorySource } from '@oitrader/binance';
+import { importArchive, openStore } from '@oitrader/data';
+import { BotStore, type CrashPoint } from '@oitrader/live';
+import { SAMPLE_ARCHIVE } from './commands/demo.ts';
+
+const BIN = fileURLToPath(new URL('../bin/oitrader.mjs', import.meta.url));
+const SESSION_START = '2025-12-01';
+const SECRET_KEY = 'k3yDoNotPrint9f8e7d6c5b4a';
+const SECRET = 's3cretDoNotPrint1a2b3c4d5e';
+
+interface Run {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  out: string;
+}
+
+/**
+ * The SIGKILL recovery contract, through the real CLI in child processes on
+ * an embedded database on disk: the bot is killed at each step of a candle's
+ * order lifecycle, restarted, and must end with exactly the trades of a bot
+ * that was never killed — no duplicate order, no position without its stop,
+ * its record equal to the venue's. (The venue here is paper: the exchange
+ * venue joins these tests when the trading simulator is in main.)
+ */
+describe('oitrader bot: kill -9 at every step, restart, same trades', () => {
+  let dir: string;
+  const config = (bot: string, extra = '') => {
+    const file = join(dir, `${bot}.yaml`);
+    writeFileSync(file, `database:\n  embedded_path: ${join(dir, 'db')}\nbot:\n  name: ${bot}\n  kill_file: ${join(dir, `${bot}.KILL`)}\ntrading:\n  symbol: SOLUSDT\n${extra}`);
+    return file;
+  };
+  const run = (bot: string, args: string[], env: Record<string, string> = {}, extra = ''): Run => {
+    const r = spawnSync(process.execPath, [BIN, '--config', config(bot, extra), ...args], {
+      encoding: 'utf8',
+      env: { ...process.env, DATABASE_URL: '', BINANCE_API_KEY: SECRET_KEY, BINANCE_SECRET: SECRET, ...env },
+    });
+    return { status: r.status, signal: r.signal, out: `${r.stdout}${r.stderr}` };
+  };
+  const withBotStore = async <T>(work: (store: BotStore) => Promise<T>): Promise<T> => {
+    const { sql } = await openStore({ embeddedPath: join(dir, 'db') });
+    try {
+      return await work(new BotStore(sql));
+    } finally {
+      await sql.close();
+    }
+  };
+  const fillKeys = (bot: string) => withBotStore(async (s) => (await s.fills(bot)).map((f) => `${f.timeMs} ${f.side} ${f.qtyBase} ${f.priceUsd} ${f.reason}`));
+  let reference: string[];
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'oitrader-bot-'));
+    const { sql } = await openStore({ embeddedPath: join(dir, 'db') });
+    await importArchive(sql, new DirectorySource(SAMPLE_ARCHIVE), { symbols: ['SOLUSDT'], timeframes: ['5m'], datasets: ['klines', 'fundingRate'], startMs: Date.UTC(2025, 11, 1), endMs: Date.UTC(2025, 11, 31) });
+    // Two real days keep each child run short.
+    await sql.query("DELETE FROM ohlcv WHERE time >= '2025-12-03T00:00:00Z'");
+    await sql.close();
+    const straight = run('ref', ['bot', 'run', '--replay', '--from', SESSION_START]);
+    assert.equal(straight.status, 0, straight.out);
+    reference = await fillKeys('ref');
+    assert.ok(reference.length >= 6, `the reference run should trade on two real days, made ${reference.length} fills`);
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  const points: Array<[CrashPoint, number]> = [
+    ['after-fill', 3],
+    ['after-decide', 200],
+    ['after-send', 300],
+    ['after-persist', 400],
+  ];
+  for (const [point, count] of points) {
+    it(`killed ${point} (#${count}), the restarted bot has the same trades, no duplicate order and a stop on its position`, async () => {
+      const bot = `k${point.replace(/\W/g, '').slice(5, 11)}`;
+      const crashed = run(bot, ['bot', 'run', '--replay', '--from', SESSION_START], { OITRADER_BOT_CRASH_AT: `${point}:${count}` });
+      assert.equal(crashed.signal, 'SIGKILL', `the bot should have been killed at ${point}: ${crashed.out.slice(-500)}`);
+      const partial = await fillKeys(bot);
+      assert.ok(partial.length < reference.length, 'the crash must happen before the end of the span');
+      const restarted = run(bot, ['bot', 'run', '--replay']);
+      assert.equal(restarted.status, 0, restarted.out);
+      assert.match(restarted.out, /reconciled: replayed \d+ candles, 0 differences/, 'after the restart the stored record must equal the venue');
+      assert.deepEqual(await fillKeys(bot), reference, 'a killed and restarted bot traded differently from one never killed');
+      await withBotStore(async (store) => {
+        const orders = await store.orders(bot);
+        const entries = orders.filter((o) => o.intent === 'entry');
+        assert.equal(new Set(entries.map((o) => o.candleTimeMs)).size, entries.length, 'two entries for one candle: a decision was sent twice');
+        const position = await store.position(bot, 'SOLUSDT');
+        if (position && position.qtyBase !== 0) assert.ok(position.stopUsd !== undefined, `position ${position.qtyBase} SOLUSDT has no stop`);
+      });
+    });
+  }
+
+  it('live mode without --live refuses with a clear message, and no key or secret reaches the output or the log file', () => {
+    const refused = run('lv', ['bot', 'run'], {}, '  mode: live\n');
+    assert.equal(refused.status, 2, refused.out);
+    assert.match(refused.out, /trading\.mode is live but --live is missing/);
+    const withFlag = run('lv', ['bot', 'run', '--live'], {}, '  mode: live\n');
+    assert.match(withFlag.out, /leverage ≤ 5x/, 'live mode prints the limits it would use before anything else');
+    const logFile = join(dir, 'logs', 'bot.log');
+    const paper = run('lg', ['bot', 'run', '--replay', '--from', '2025-12-02T20:00:00Z', '--log-file', logFile]);
+    assert.equal(paper.status, 0, paper.out);
+    const log = readFileSync(logFile, 'utf8');
+    assert.ok(log.length > 0, 'the bot wrote no log lines to --log-file');
+    for (const text of [refused.out, withFlag.out, paper.out, log, run('lv', ['bot', 'status']).out]) {
+      assert.ok(!text.includes(SECRET_KEY) && !text.includes(SECRET), `a secret reached the output or log: ${text.slice(0, 300)}`);
+    }
+  });
+
+  it('kill, status, flatten and resume reach the stored bot; resume refuses while the kill file exists', () => {
+    const killed = run('ref', ['bot', 'kill', '--reason', 'test']);
+    assert.equal(killed.status, 0, killed.out);
+    assert.match(run('ref', ['bot', 'status']).out, /kill switch: ENGAGED \(test\)/);
+    writeFileSync(join(dir, 'ref.KILL'), '');
+    const refused = run('ref', ['bot', 'resume']);
+    assert.equal(refused.status, 2, 'resume must refuse while the kill file exists');
+    assert.match(refused.out, /kill file/);
+    rmSync(join(dir, 'ref.KILL'));
+    assert.equal(run('ref', ['bot', 'resume']).status, 0);
+    assert.match(run('ref', ['bot', 'status']).out, /kill switch: off/);
+    assert.equal(run('ref', ['bot', 'flatten']).status, 0);
+    assert.match(run('ref', ['bot', 'status']).out, /flatten requested/);
+    assert.equal(run('nobody', ['bot', 'kill']).status, 2, 'killing a bot that does not exist is a usage error');
+  });
+});

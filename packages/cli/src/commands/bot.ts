@@ -1,0 +1,261 @@
+import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Command } from 'commander';
+import { baselineByName, riskLimitsFromConfig } from '@oitrader/backtest';
+import { createLogger, OitraderError, parseUtcTimeMs, timeframeMs, type Config, type Logger } from '@oitrader/core';
+import { describeTarget, MarketDataLoader, openStore, storeTargetFromConfig } from '@oitrader/data';
+import { BotStore, runBotLoop, TradingBot, type CrashPoint } from '@oitrader/live';
+import { commandContext, type GlobalOptions } from '../context.ts';
+import type { Output } from '../output.ts';
+import { latencyPercentiles } from './collect.ts';
+
+interface RunFlags extends GlobalOptions {
+  live?: boolean;
+  replay?: boolean;
+  from?: string;
+  for?: string;
+  logFile?: string;
+}
+
+export function registerBotCommands(program: Command): void {
+  const bot = program.command('bot').description('the trading bot: paper by default; live needs trading.mode: live AND --live');
+  bot
+    .command('run')
+    .description('trade on every closed candle the collector stores: strategy → risk manager → venue → database → events')
+    .option('--live', 'allow real-money trading (also needs trading.mode: live in config.yaml)')
+    .option('--replay', 'step every stored closed candle of the session, then exit (decisions on each candle close)')
+    .option('--from <time>', 'session start for a new bot (UTC date or ISO time; default: the newest closed candle)')
+    .option('--for <seconds>', 'stop after this many seconds (default: until SIGINT or SIGTERM)')
+    .option('--log-file <path>', 'also append the log lines (secrets redacted) to this file')
+    .action(async (_flags, command: Command) => {
+      const flags = command.optsWithGlobals<RunFlags>();
+      const { config, out } = commandContext(flags);
+      out.result(await runBot(config, out, flags));
+    });
+  bot
+    .command('status')
+    .description('mode, session, kill switch, position, equity and the latest risk events')
+    .action(async (_flags, command: Command) => {
+      const { config, out } = commandContext(command.optsWithGlobals<GlobalOptions>());
+      await withStore(config, async (store) => out.result(await printStatus(config, out, store)));
+    });
+  controlCommand(bot, 'kill', 'engage the kill switch: cancel all, flatten, no entries until `oitrader bot resume`', async (store, config, flags) => {
+    await store.setKilled(config.bot.name, true, flags.reason ?? 'oitrader bot kill');
+    return [`kill switch engaged for bot ${config.bot.name}: the running bot flattens and stops entering at its next step`, { killed: true }];
+  }).option('--reason <text>', 'recorded with the risk event', 'oitrader bot kill');
+  controlCommand(bot, 'resume', 'release the kill switch (and a drawdown halt); the daily-loss halt still lasts until the next UTC day', async (store, config) => {
+    if (existsSync(config.bot.kill_file)) {
+      throw new OitraderError(`the kill file ${config.bot.kill_file} exists, so the bot stays killed`, { hint: `remove it (rm ${config.bot.kill_file}), then run oitrader bot resume`, exitCode: 2 });
+    }
+    await store.setKilled(config.bot.name, false, '');
+    return [`bot ${config.bot.name} resumes trading at its next step`, { killed: false }];
+  });
+  controlCommand(bot, 'flatten', 'close the position at the next step without halting (the strategy may enter again)', async (store, config) => {
+    await store.requestFlatten(config.bot.name);
+    return [`bot ${config.bot.name} closes its position at its next step`, { flattenRequested: true }];
+  });
+}
+
+/** A command that changes a stored bot's control row (read by the running bot at its next step). */
+function controlCommand(
+  parent: Command,
+  name: string,
+  description: string,
+  act: (store: BotStore, config: Config, flags: GlobalOptions & { reason?: string }) => Promise<[string, Record<string, unknown>]>,
+): Command {
+  return parent
+    .command(name)
+    .description(description)
+    .action(async (_flags, command: Command) => {
+      const flags = command.optsWithGlobals<GlobalOptions & { reason?: string }>();
+      const { config, out } = commandContext(flags);
+      await withStore(config, async (store) => {
+        if (!(await store.control(config.bot.name))) {
+          throw new OitraderError(`no bot named "${config.bot.name}" in ${describeTarget(storeTargetFromConfig(config))}`, { hint: 'start it with oitrader bot run (or set bot.name)', exitCode: 2 });
+        }
+        const [text, result] = await act(store, config, flags);
+        out.text(text);
+        out.result({ bot: config.bot.name, ...result });
+      });
+    });
+}
+
+async function withStore<T>(config: Config, work: (store: BotStore) => Promise<T>): Promise<T> {
+  const { sql } = await openStore(storeTargetFromConfig(config));
+  try {
+    return await work(new BotStore(sql));
+  } finally {
+    await sql.close();
+  }
+}
+
+/** The refusal rules for modes: live needs both switches; exchange venues need the signed trading client. */
+export function checkMode(config: Config, live: boolean): void {
+  const mode = config.trading.mode;
+  if (mode === 'live' && !live) {
+    throw new OitraderError('trading.mode is live but --live is missing: refusing to trade real money', {
+      hint: 'run oitrader bot run --live to trade live, or set trading.mode: paper (the default) or demo',
+      exitCode: 2,
+    });
+  }
+  if (live && mode !== 'live') {
+    throw new OitraderError(`--live given but trading.mode is ${mode}: refusing to guess`, { hint: 'set trading.mode: live in config.yaml as well, or drop --live', exitCode: 2 });
+  }
+}
+
+export interface BotRunSummary {
+  bot: string;
+  mode: string;
+  symbol: string;
+  candles: number;
+  replayedBars: number;
+  differences: string[];
+  fills: number;
+  qtyBase: number;
+  equityUsd: number | undefined;
+  /** Candle close → step committed, ms (meaningful in live operation; in --replay it is the age of the replayed candle). */
+  stepLatencyMs: { p50: number; p99: number; samples: number };
+}
+
+export async function runBot(config: Config, out: Output, flags: RunFlags): Promise<BotRunSummary> {
+  checkMode(config, flags.live === true);
+  const t = config.trading;
+  const b = config.bot;
+  if (t.mode !== 'paper') {
+    printLimits(config, out);
+    throw new OitraderError(`trading.mode ${t.mode} needs the exchange venue (the signed Binance trading client), which this build does not have yet`, {
+      hint: 'run in paper mode (trading.mode: paper) until the exchange venue lands',
+      exitCode: 2,
+    });
+  }
+  const seconds = flags.for === undefined ? undefined : Number(flags.for);
+  if (seconds !== undefined && !(seconds > 0)) throw new OitraderError(`--for expects a number of seconds > 0, got ${flags.for}`, { exitCode: 2 });
+  const strategy = baselineByName(b.strategy);
+  const target = storeTargetFromConfig(config);
+  const { sql } = await openStore(target);
+  const log = createLogger('bot', flags.logFile ? { write: teeTo(flags.logFile) } : {});
+  const store = new BotStore(sql);
+  const barMs = timeframeMs(b.timeframe);
+  const abort = new AbortController();
+  const stop = () => abort.abort();
+  const signals = ['SIGINT', 'SIGTERM'] as const;
+  for (const s of signals) process.once(s, stop);
+  if (seconds !== undefined) setTimeout(stop, seconds * 1000).unref();
+  const latencies: number[] = [];
+  try {
+    const latest = await store.latestClosedCandle(t.symbol, b.timeframe, barMs, Date.now());
+    const sessionStart = flags.from !== undefined ? parseUtcTimeMs(flags.from) : latest;
+    const existing = await store.control(b.name);
+    if (!existing && sessionStart === undefined) {
+      throw new OitraderError(`no closed ${b.timeframe} ${t.symbol} candles in ${describeTarget(target)}`, { hint: 'run oitrader collect (or oitrader data import) first', exitCode: 2 });
+    }
+    const bot = new TradingBot({
+      bot: b.name,
+      symbol: t.symbol,
+      timeframe: b.timeframe,
+      mode: t.mode,
+      strategy,
+      risk: riskLimitsFromConfig(t),
+      stopLoss: t.stop_loss,
+      execution: { initialBalanceUsd: t.initial_balance, leverage: t.leverage },
+      store,
+      loader: new MarketDataLoader(sql, onceLogger(log)),
+      clock: flags.replay ? undefined : Date.now,
+      killFile: b.kill_file,
+      log,
+      crashAt: crashPointFromEnv(),
+    });
+    printLimits(config, out);
+    const report = await bot.start(sessionStart ?? existing!.sessionStartMs);
+    out.text(report.replayedBars > 0 ? `reconciled: replayed ${report.replayedBars} candles, ${report.differences.length} differences` : `new session from ${new Date(sessionStart!).toISOString()}`);
+    for (const d of report.differences) out.text(`  difference: ${d}`);
+    bot.events.on('fill', (f) => out.text(`fill ${new Date(f.timeMs).toISOString()} ${f.side} ${f.qtyBase} ${t.symbol} @ ${f.priceUsd} (${f.reason})`));
+    bot.events.on('risk', (r) => out.text(`risk ${new Date(r.timeMs).toISOString()} ${r.kind}: ${r.message}`));
+    const { candles } = await runBotLoop(bot, {
+      store,
+      symbol: t.symbol,
+      timeframe: b.timeframe,
+      pollMs: b.poll_seconds * 1000,
+      signal: abort.signal,
+      untilCaughtUp: flags.replay,
+      log,
+      onStepped: (_n, latencyMs) => latencies.push(latencyMs),
+    });
+    const equity = await store.latestEquity(b.name);
+    const summary: BotRunSummary = {
+      bot: b.name,
+      mode: t.mode,
+      symbol: t.symbol,
+      candles,
+      replayedBars: report.replayedBars,
+      differences: report.differences,
+      fills: (await store.fills(b.name)).length,
+      qtyBase: equity?.qtyBase ?? 0,
+      equityUsd: equity?.equityUsd,
+      stepLatencyMs: latencyPercentiles(latencies),
+    };
+    out.text(`bot ${b.name} stopped after ${candles} candles: ${summary.fills} fills, position ${summary.qtyBase} ${t.symbol}, equity ${equity?.equityUsd.toFixed(2) ?? '?'} USDT`);
+    return summary;
+  } finally {
+    for (const s of signals) process.removeListener(s, stop);
+    await sql.close();
+  }
+}
+
+/** What the bot will trade with, printed before its first order (never a key or secret). */
+function printLimits(config: Config, out: Output): void {
+  const t = config.trading;
+  const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+  out.text(`bot ${config.bot.name}: ${t.mode} ${t.symbol} ${config.bot.timeframe}, strategy ${config.bot.strategy}, account ${t.mode === 'paper' ? `paper ${t.initial_balance} USDT` : `Binance ${t.mode}`}`);
+  out.text(
+    `limits: leverage ≤ ${t.leverage}x, risk ${pct(t.risk_per_trade)}/trade, stop ${pct(t.stop_loss)}, daily loss ${pct(t.max_daily_loss)}, max drawdown ${pct(t.max_drawdown)}, ` +
+      `liquidation ≥ ${t.min_liquidation_distance}× stop, stale after ${t.stale_after_seconds} s, kill file ${config.bot.kill_file}`,
+  );
+}
+
+async function printStatus(config: Config, out: Output, store: BotStore): Promise<unknown> {
+  const name = config.bot.name;
+  const control = await store.control(name);
+  if (!control) {
+    out.text(`no bot named "${name}" yet (oitrader bot run starts one)`);
+    return { bot: name, exists: false };
+  }
+  const [position, equity, events] = await Promise.all([store.position(name, control.symbol), store.latestEquity(name), store.riskEvents(name)]);
+  const killFile = existsSync(config.bot.kill_file);
+  const last = control.lastCandleMs === undefined ? 'none' : new Date(control.lastCandleMs).toISOString();
+  out.text(`bot ${name}: ${control.mode} ${control.symbol}, session from ${new Date(control.sessionStartMs).toISOString()}, last candle ${last}`);
+  out.text(`kill switch: ${control.killed ? `ENGAGED (${control.killReason ?? ''})` : killFile ? `ENGAGED (kill file ${config.bot.kill_file})` : 'off'}${control.flattenRequested ? ', flatten requested' : ''}`);
+  out.text(`position: ${position ? `${position.qtyBase} @ ${position.entryPriceUsd}, stop ${position.stopUsd ?? 'none'}, liquidation ${position.liquidationPriceUsd}` : 'flat'}`);
+  if (equity) out.text(`equity ${equity.equityUsd.toFixed(2)} USDT (wallet ${equity.walletUsd.toFixed(2)}, available ${equity.availableUsd.toFixed(2)}) at ${new Date(equity.timeMs).toISOString()}`);
+  for (const e of events.slice(-5)) out.text(`  ${new Date(e.timeMs).toISOString()} ${e.kind}: ${e.message}`);
+  return { bot: name, exists: true, control, killFile, position, equity, riskEvents: events.slice(-20) };
+}
+
+/** Test hook for the SIGKILL recovery tests: OITRADER_BOT_CRASH_AT=after-send:3 kills the process the 3rd time it gets there. */
+function crashPointFromEnv(): { point: CrashPoint; count: number } | undefined {
+  const value = process.env.OITRADER_BOT_CRASH_AT;
+  if (!value) return undefined;
+  const [point, count] = value.split(':');
+  return { point: point as CrashPoint, count: Number(count ?? 1) };
+}
+
+/** Log lines (already redacted by the logger) to stderr and appended to `file`. */
+function teeTo(file: string): (line: string) => void {
+  mkdirSync(dirname(file), { recursive: true });
+  return (line) => {
+    process.stderr.write(`${line}\n`);
+    appendFileSync(file, `${line}\n`);
+  };
+}
+
+/** The loader warns about absent series on every load; once per message is enough for a loop. */
+function onceLogger(log: Logger): Logger {
+  const seen = new Set<string>();
+  const once = (f: (m: string) => void) => (m: string) => {
+    const key = m.replace(/\d+/g, '#');
+    if (seen.has(key)) return;
+    seen.add(key);
+    f(m);
+  };
+  return { debug: once(log.debug.bind(log)), info: once(log.info.bind(log)), warn: once(log.warn.bind(log)), error: log.error.bind(log) };
+}

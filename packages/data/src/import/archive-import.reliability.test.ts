@@ -1,0 +1,114 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { DirectorySource } from '@oitrader/binance';
+import { checkDataQuality } from '../quality/data-check.ts';
+import { bulkUpsert } from '../store/bulk-upsert.ts';
+import type { SqlExecutor } from '../store/sql-executor.ts';
+import { metricsFixtureCsv, writeFormatFixtures } from '../testing/archive-fixtures.ts';
+import { testEngines } from '../testing/test-engines.ts';
+import { importArchive, planRemoteFiles } from './archive-import.ts';
+
+const count = async (sql: SqlExecutor, query: string) => Number((await sql.query<{ n: number }>(query))[0].n);
+
+/** One kline row per open time (format fixture, not market data). */
+const klineCsv = (times: number[], price = (i: number) => 10 + (i % 5) / 10) =>
+  `${times.map((t, i) => `${t},${price(i)},${price(i) + 0.2},${price(i) - 0.2},${price(i) + 0.1},100,${t + 299_999},1000,5,60,600,0`).join('\n')}\n`;
+const day = (iso: string) => Date.parse(`${iso}T00:00:00Z`);
+const fiveMinuteTimes = (startMs: number, n: number, stepMs = 300_000) => Array.from({ length: n }, (_, i) => startMs + i * stepMs);
+
+for (const engine of await testEngines()) {
+  describe(`reliability: archive rows with wrong timestamps or implausible values on ${engine.name} (issue 18 items 3, 4, 5; issue 12 items 1, 7)`, () => {
+    let sql: SqlExecutor;
+    before(async () => (sql = await engine.open()));
+    after(async () => sql.close());
+
+    const refused: Array<[string, string, string, RegExp]> = [
+      ['timestamps in seconds', 'futures/um/daily/klines/AAAUSDT/5m/AAAUSDT-5m-2024-03-01.zip', klineCsv(fiveMinuteTimes(day('2024-03-01') / 1000, 3, 300)), /before Binance's archive began: epoch seconds/],
+      ['a candle 12.345 s off the 5m grid', 'futures/um/daily/klines/BBBUSDT/5m/BBBUSDT-5m-2024-03-01.zip', klineCsv([day('2024-03-01'), day('2024-03-01') + 312_345]), /not on the 5m grid/],
+      ['a 2030 row inside a 2024-03-01 file', 'futures/um/daily/klines/CCCUSDT/5m/CCCUSDT-5m-2024-03-01.zip', klineCsv([day('2024-03-01'), Date.UTC(2030, 0, 1)]), /outside the file's day 2024-03-01/],
+      ['hourly rows in the 5m folder', 'futures/um/daily/klines/DDDUSDT/5m/DDDUSDT-5m-2024-03-01.zip', klineCsv(fiveMinuteTimes(day('2024-03-01'), 24, 3_600_000)), /60 minutes apart, not 5m candles/],
+    ];
+    for (const [name, path, csv, reason] of refused) {
+      it(`refuses a file with ${name} and stores none of it`, async () => {
+        const report = await importArchive(sql, new DirectorySource(writeFormatFixtures({ [path]: csv })));
+        assert.equal(report.failed, 1, `a file with ${name} must be refused, got ${JSON.stringify(report.files)}`);
+        assert.match(report.files[0].error ?? '', reason);
+        const symbol = path.split('/')[4];
+        assert.equal(await count(sql, `SELECT count(*)::int AS n FROM ohlcv WHERE symbol = '${symbol}'`), 0, 'no row of a refused file may be stored');
+      });
+    }
+
+    it('floors metrics rows a few seconds late onto the 5-minute grid and says how many', async () => {
+      const root = writeFormatFixtures({ 'futures/um/daily/metrics/EEEUSDT/EEEUSDT-metrics-2025-10-07.zip': metricsFixtureCsv('2025-10-07', { lateSecond: true }).replaceAll('BTCUSDT', 'EEEUSDT') });
+      const report = await importArchive(sql, new DirectorySource(root));
+      assert.equal(report.failed, 0);
+      assert.equal(report.floored, 144, 'every second row of the fixture is one second late');
+      assert.equal(await count(sql, "SELECT count(*)::int AS n FROM open_interest WHERE symbol = 'EEEUSDT' AND (extract(epoch FROM time) * 1000)::bigint % 300000 <> 0"), 0);
+    });
+
+    it('refuses a metrics file whose create_time is 12.345 s off the grid (not Binance\'s few seconds)', async () => {
+      const csv = metricsFixtureCsv('2025-10-07').replaceAll('BTCUSDT', 'FFFUSDT').replace('2025-10-07 00:10:00', '2025-10-07 00:10:12.345');
+      const report = await importArchive(sql, new DirectorySource(writeFormatFixtures({ 'futures/um/daily/metrics/FFFUSDT/FFFUSDT-metrics-2025-10-07.zip': csv })));
+      assert.equal(report.failed, 1);
+      assert.match(report.files[0].error ?? '', /12\.345 s off the 5-minute grid/);
+    });
+
+    it('data check counts rows stored off the grid and fails', async () => {
+      await bulkUpsert(sql, { table: 'ohlcv', keys: { symbol: 'GGGUSDT', timeframe: '5m' }, time: [day('2024-03-01'), day('2024-03-01') + 312_345], values: { open: [1, 1], high: [1, 1], low: [1, 1], close: [1, 1], volume: [1, 1] }, source: 'test' });
+      const quality = await checkDataQuality(sql, { symbol: 'GGGUSDT' });
+      const series = quality.series.find((s) => s.table === 'ohlcv');
+      assert.equal(series?.offGridRows, 1, 'the candle 12.345 s off the grid must be counted');
+      assert.equal(quality.passed, false, 'a series with off-grid rows must not pass');
+    });
+
+    it('rejects funding rates of 5.0 and -3 and a candle high of 1e308, with the reason, and keeps the rest', async () => {
+      const funding = ['calc_time,funding_interval_hours,last_funding_rate', `${Date.UTC(2024, 2, 1)},8,0.0001`, `${Date.UTC(2024, 2, 1, 8)},8,5.0`, `${Date.UTC(2024, 2, 1, 16)},8,-3`, `${Date.UTC(2024, 2, 2)},8,-0.0002`].join('\n');
+      const times = fiveMinuteTimes(day('2024-03-01'), 5);
+      const klines = klineCsv(times).split('\n');
+      klines[2] = klines[2].replace(/^(\d+),([\d.]+),([\d.]+),/, '$1,$2,1e308,');
+      const root = writeFormatFixtures({
+        'futures/um/monthly/fundingRate/HHHUSDT/HHHUSDT-fundingRate-2024-03.zip': `${funding}\n`,
+        'futures/um/daily/klines/HHHUSDT/5m/HHHUSDT-5m-2024-03-01.zip': klines.join('\n'),
+      });
+      const report = await importArchive(sql, new DirectorySource(root));
+      assert.equal(report.failed, 0, JSON.stringify(report.files));
+      assert.equal(report.rejected, 3, 'two impossible funding rates and one impossible candle');
+      assert.equal(await count(sql, "SELECT count(*)::int AS n FROM funding_rate WHERE symbol = 'HHHUSDT' AND abs(funding_rate) > 0.05"), 0, 'a funding rate beyond every Binance cap was stored');
+      assert.equal(await count(sql, "SELECT count(*)::int AS n FROM funding_rate WHERE symbol = 'HHHUSDT'"), 2);
+      assert.equal(await count(sql, "SELECT count(*)::int AS n FROM ohlcv WHERE symbol = 'HHHUSDT' AND high > 1e6"), 0, 'a 1e308 high was stored');
+      assert.equal(await count(sql, "SELECT count(*)::int AS n FROM ohlcv WHERE symbol = 'HHHUSDT'"), 4);
+      const [log] = await sql.query<{ detail: string }>("SELECT detail::text AS detail FROM ingest_log WHERE symbol = 'HHHUSDT' AND dataset = 'fundingRate'");
+      assert.match(log.detail, /implausible funding rate 5/);
+    });
+
+    it('metrics files with empty ratio columns store open interest and no invented ratio (never 0), and data check lists the empty tables', async () => {
+      const csv = metricsFixtureCsv('2025-10-07')
+        .replaceAll('BTCUSDT', 'IIIUSDT')
+        .split('\n')
+        .map((line, i) => (i === 0 || line === '' ? line : line.split(',').slice(0, 4).concat(['', '', '', '']).join(',')))
+        .join('\n');
+      const times = fiveMinuteTimes(day('2025-10-07'), 288);
+      const root = writeFormatFixtures({
+        'futures/um/daily/metrics/IIIUSDT/IIIUSDT-metrics-2025-10-07.zip': csv,
+        'futures/um/daily/klines/IIIUSDT/5m/IIIUSDT-5m-2025-10-07.zip': klineCsv(times),
+      });
+      const report = await importArchive(sql, new DirectorySource(root));
+      assert.equal(report.failed, 0, JSON.stringify(report.files));
+      assert.equal(await count(sql, "SELECT count(*)::int AS n FROM open_interest WHERE symbol = 'IIIUSDT' AND period = '5m'"), 288);
+      assert.equal(await count(sql, "SELECT count(*)::int AS n FROM long_short_ratio WHERE symbol = 'IIIUSDT'"), 0, 'an empty ratio field must not become a stored ratio');
+      assert.equal(await count(sql, "SELECT count(*)::int AS n FROM taker_volume WHERE symbol = 'IIIUSDT'"), 0, 'an empty taker ratio must not become a stored value');
+      const quality = await checkDataQuality(sql, { symbol: 'IIIUSDT' });
+      const empty = quality.empty.find((e) => e.symbol === 'IIIUSDT')?.tables.join(', ') ?? '';
+      for (const table of ['long_short_ratio', 'taker_volume', 'liquidations', 'order_book', 'funding_rate']) assert.match(empty, new RegExp(table), `data check must name ${table} as empty for the span`);
+      assert.doesNotMatch(empty, /open_interest/);
+    });
+  });
+}
+
+describe('reliability: URL import plans funding for a partial first month (issue 18 item 4)', () => {
+  it('--start 2021-11-15 --end 2021-12-31 plans the fundingRate file of November 2021', () => {
+    const files = planRemoteFiles(['XRPUSDT'], ['5m'], ['klines', 'metrics', 'fundingRate'], Date.UTC(2021, 10, 15), Date.UTC(2021, 11, 31));
+    const funding = files.filter((f) => f.dataset === 'fundingRate').map((f) => f.path);
+    assert.ok(funding.includes('futures/um/monthly/fundingRate/XRPUSDT/XRPUSDT-fundingRate-2021-11.zip'), `funding for the month of the start is missing: ${funding.join(', ')}`);
+  });
+});

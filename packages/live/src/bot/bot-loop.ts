@@ -1,0 +1,58 @@
+import { silentLogger, timeframeMs, type Logger, type Timeframe } from '@oitrader/core';
+import type { BotStore } from '../state/bot-store.ts';
+import type { TradingBot } from './trading-bot.ts';
+
+export interface BotLoopOptions {
+  store: BotStore;
+  symbol: string;
+  timeframe: Timeframe;
+  /** How often to look for a newly closed candle. */
+  pollMs: number;
+  /** Wall clock (ms). */
+  clock?: () => number;
+  /** Stops the loop (SIGINT/SIGTERM, --for). */
+  signal?: AbortSignal;
+  /** Replay: step every stored closed candle, then return (no waiting for new ones). */
+  untilCaughtUp?: boolean;
+  log?: Logger;
+  /** Called after each batch of stepped candles with close → step-done latency of the newest one (ms). */
+  onStepped?: (candles: number, latencyMs: number) => void;
+}
+
+/**
+ * Drives the bot: waits for the next closed candle in the database (written by
+ * the collector), steps the bot through every candle that closed since, and
+ * repeats. A candle counts as closed only when its close time has passed on
+ * the wall clock, so a decision never sees a forming candle.
+ */
+export async function runBotLoop(bot: TradingBot, options: BotLoopOptions): Promise<{ candles: number }> {
+  const clock = options.clock ?? Date.now;
+  const barMs = timeframeMs(options.timeframe);
+  const log = options.log ?? silentLogger;
+  let candles = 0;
+  while (!options.signal?.aborted) {
+    const latest = await options.store.latestClosedCandle(options.symbol, options.timeframe, barMs, clock());
+    if (latest !== undefined && (Number.isNaN(bot.lastCandleMs) || latest > bot.lastCandleMs)) {
+      const n = await bot.stepThrough(latest);
+      candles += n;
+      options.onStepped?.(n, clock() - (latest + barMs));
+      if (n > 1 && !options.untilCaughtUp) log.info(`stepped ${n} candles to ${new Date(latest).toISOString()} (catching up)`);
+      continue;
+    }
+    if (options.untilCaughtUp) break;
+    await sleep(options.pollMs, options.signal);
+  }
+  return { candles };
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,0 +1,137 @@
+// The dashboard page's script (served as-is, no build step): draws /api/state and redraws on every SSE 'state'.
+/* global window, document, fetch, EventSource, LightweightCharts, confirm */
+const cfg = window.OITRADER;
+const LC = LightweightCharts;
+const sec = (ms) => Math.floor(ms / 1000);
+const usd = (x) => (Number.isFinite(x) ? x.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 }) : '–');
+const num = (x, d = 4) => (Number.isFinite(x) ? Number(x.toFixed(d)).toString() : '–');
+const iso = (ms) => (Number.isFinite(ms) ? new Date(ms).toISOString().replace('T', ' ').slice(0, 19) : '–');
+const theme = { layout: { background: { color: '#161b22' }, textColor: '#8b949e' }, grid: { vertLines: { color: '#21262d' }, horzLines: { color: '#21262d' } }, timeScale: { timeVisible: true } };
+
+const price = LC.createChart(document.getElementById('price'), { ...theme, autoSize: true });
+const candles = price.addSeries(LC.CandlestickSeries, { upColor: '#3fb950', downColor: '#f85149', borderVisible: false, wickUpColor: '#3fb950', wickDownColor: '#f85149' });
+const markers = LC.createSeriesMarkers(candles, []);
+const equityChart = LC.createChart(document.getElementById('equity'), { ...theme, autoSize: true });
+const equity = equityChart.addSeries(LC.LineSeries, { color: '#58a6ff', lineWidth: 2 });
+const ddChart = LC.createChart(document.getElementById('drawdown'), { ...theme, autoSize: true });
+const drawdown = ddChart.addSeries(LC.AreaSeries, { lineColor: '#f85149', topColor: 'rgba(248,81,73,0.05)', bottomColor: 'rgba(248,81,73,0.4)', priceFormat: { type: 'percent' } });
+let priceLines = [];
+let fitted = false;
+
+function el(tag, text, cls) {
+  const e = document.createElement(tag);
+  if (text !== undefined) e.textContent = String(text);
+  if (cls) e.className = cls;
+  return e;
+}
+function kv(id, pairs) {
+  const box = document.getElementById(id);
+  box.replaceChildren(...pairs.flatMap(([k, v, cls]) => [el('span', k), el('span', v, cls)]));
+}
+function table(id, head, rows) {
+  const t = document.getElementById(id);
+  const tr = (cells, tag) => {
+    const r = el('tr');
+    for (const c of cells) r.append(Array.isArray(c) ? el(tag, c[0], c[1]) : el(tag, c));
+    return r;
+  };
+  t.replaceChildren(tr(head, 'th'), ...(rows.length ? rows.map((r) => tr(r, 'td')) : [tr(['none'], 'td')]));
+}
+
+function render(s) {
+  window.OITRADER_STATE = s;
+  document.getElementById('bot-name').textContent = s.bot;
+  document.getElementById('mode').textContent = s.control ? `${s.control.mode} · ${s.symbol} ${s.timeframe} · last candle ${iso(s.control.lastCandleMs)}` : 'no bot session in the database yet';
+  const kill = document.getElementById('kill-badge');
+  kill.textContent = s.risk.killed ? `KILLED: ${s.control?.killReason ?? ''}` : s.control?.flattenRequested ? 'flatten requested' : 'trading';
+  kill.className = `badge ${s.risk.killed ? 'bad' : s.control?.flattenRequested ? 'warn' : ''}`;
+  document.getElementById('updated').textContent = `updated ${iso(s.generatedAtMs)} UTC`;
+
+  candles.setData(s.candles.map((c) => ({ time: sec(c.timeMs), open: c.open, high: c.high, low: c.low, close: c.close })));
+  const bar = cfg.barMs;
+  markers.setMarkers(
+    s.fills.map((f) => {
+      const stop = f.reason === 'stop' || f.reason === 'liquidation';
+      return {
+        time: sec(Math.floor(f.timeMs / bar) * bar),
+        position: f.side === 'buy' ? 'belowBar' : 'aboveBar',
+        color: stop ? '#f0883e' : f.side === 'buy' ? '#3fb950' : '#f85149',
+        shape: stop ? 'circle' : f.side === 'buy' ? 'arrowUp' : 'arrowDown',
+        text: stop ? `✕ ${f.reason}` : `${f.side} ${num(f.qtyBase, 3)}`,
+      };
+    }),
+  );
+  for (const l of priceLines) candles.removePriceLine(l);
+  priceLines = [];
+  const p = s.position;
+  if (p && p.qtyBase !== 0) {
+    priceLines.push(candles.createPriceLine({ price: p.entryPriceUsd, color: '#58a6ff', title: 'entry', lineStyle: 2 }));
+    if (Number.isFinite(p.stopUsd)) priceLines.push(candles.createPriceLine({ price: p.stopUsd, color: '#f0883e', title: 'stop', lineStyle: 2 }));
+    if (Number.isFinite(p.liquidationPriceUsd) && p.liquidationPriceUsd > 0) priceLines.push(candles.createPriceLine({ price: p.liquidationPriceUsd, color: '#da3633', title: 'liquidation', lineStyle: 1 }));
+  }
+  equity.setData(s.equity.map((e) => ({ time: sec(e.timeMs), value: e.equityUsd })));
+  let peak = -Infinity;
+  drawdown.setData(s.equity.map((e) => {
+    peak = Math.max(peak, e.equityUsd);
+    return { time: sec(e.timeMs), value: peak > 0 ? ((e.equityUsd - peak) / peak) * 100 : 0 };
+  }));
+  if (!fitted && s.candles.length) {
+    for (const c of [price, equityChart, ddChart]) c.timeScale().fitContent();
+    fitted = true;
+  }
+
+  const last = s.equity[s.equity.length - 1];
+  kv('position', p && p.qtyBase !== 0
+    ? [['side', p.qtyBase > 0 ? 'LONG' : 'SHORT', p.qtyBase > 0 ? 'pos' : 'neg'], ['size', `${num(p.qtyBase, 4)} ${s.symbol}`], ['entry', usd(p.entryPriceUsd)], ['stop', usd(p.stopUsd)], ['liquidation', usd(p.liquidationPriceUsd)], ['equity', usd(last?.equityUsd)]]
+    : [['side', 'flat'], ['equity', usd(last?.equityUsd)], ['available', usd(last?.availableUsd)]]);
+  const r = s.risk;
+  kv('risk', [
+    ["today's PnL", `${usd(r.dayPnlUsd)} USDT`, r.dayPnlUsd >= 0 ? 'pos' : 'neg'],
+    ["today's loss", `${(r.dayLossFraction * 100).toFixed(2)}% of ${r.maxDailyLoss === undefined ? '?' : `${(r.maxDailyLoss * 100).toFixed(1)}% limit`}`, r.maxDailyLoss !== undefined && r.dayLossFraction >= r.maxDailyLoss ? 'neg' : ''],
+    ['kill switch', r.killed ? 'ENGAGED' : 'off', r.killed ? 'neg' : 'pos'],
+    ['entries', r.halt ? `HALTED: ${r.halt}` : 'allowed', r.halt ? 'neg' : 'pos'],
+  ]);
+  const d = s.latestDecision;
+  const probs = d?.detail && typeof d.detail === 'object' ? Object.entries(d.detail).filter(([k]) => k !== 'nowMs') : [];
+  kv('decision', d
+    ? [['candle', iso(d.candleTimeMs)], ['action', d.action], ['risk manager', d.allowed ? 'allowed' : 'refused', d.allowed ? 'pos' : 'neg'], ['why', d.reason], ['qty', num(d.qtyBase)], ['price', usd(d.priceUsd)], ['stop', usd(d.stopUsd)], ...probs.map(([k, v]) => [k, typeof v === 'number' ? num(v) : JSON.stringify(v)])]
+    : [['decision', 'none yet']]);
+  table('orders', ['intent', 'side', 'type', 'qty', 'price/trigger', 'status'], s.openOrders.map((o) => [o.intent, o.side, o.type, num(o.qtyBase), usd(o.triggerUsd ?? o.priceUsd), o.status]));
+  table('streams', ['stream', 'last message', 'lag', 'reconnects'], s.streams.map((h) => {
+    const age = (s.generatedAtMs - h.lastMessageAtMs) / 1000;
+    return [h.stream, iso(h.lastMessageAtMs), [`${age.toFixed(0)} s`, age > 120 ? 'neg' : 'pos'], h.reconnects];
+  }));
+  const c = s.champion;
+  kv('champion', c ? [['model run', c.modelRun ?? 'none (baseline strategy)'], ['agent', c.agentRun ?? 'none'], ...Object.entries(c.metrics ?? {}).map(([k, v]) => [k, num(v)])] : [['model', 'none (baseline strategy)']]);
+  table('trades', ['time', 'side', 'qty', 'price', 'fee', 'reason', 'liquidity'], s.fills.slice(-30).reverse().map((f) => [iso(f.timeMs), [f.side, f.side === 'buy' ? 'pos' : 'neg'], num(f.qtyBase), usd(f.priceUsd), usd(f.feeUsd), f.reason, f.liquidity]));
+  table('risk-events', ['time', 'kind', 'message'], s.riskEvents.slice(-15).reverse().map((e) => [iso(e.timeMs), e.kind, e.message]));
+}
+
+for (const b of document.querySelectorAll('button[data-action]')) {
+  b.addEventListener('click', async () => {
+    const action = b.dataset.action;
+    const out = document.getElementById('control-result');
+    if (!cfg.controls) {
+      out.textContent = 'controls are disabled: the dashboard was started without OITRADER_DASHBOARD_TOKEN';
+      return;
+    }
+    if (!confirm(`${action} bot ${cfg.bot}?`)) return;
+    const res = await fetch(`/api/control/${action}`, { method: 'POST', headers: { authorization: `Bearer ${document.getElementById('token').value}` } });
+    const body = await res.json();
+    out.textContent = res.ok ? `${action} sent: ${body.note}` : `refused: ${body.error}`;
+    out.dataset.status = String(res.status);
+  });
+}
+
+render(await (await fetch('/api/state')).json());
+const live = document.getElementById('live');
+const source = new EventSource('/api/events');
+source.addEventListener('open', () => {
+  live.textContent = 'live';
+  live.className = 'badge';
+});
+source.addEventListener('error', () => {
+  live.textContent = 'reconnecting';
+  live.className = 'badge warn';
+});
+source.addEventListener('state', (e) => render(JSON.parse(e.data)));

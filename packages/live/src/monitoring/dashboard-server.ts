@@ -1,0 +1,156 @@
+import { timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
+import { serve } from '@hono/node-server';
+import { Hono } from 'hono';
+import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
+import { OitraderError, silentLogger, type Logger } from '@oitrader/core';
+import type { BotEvents } from '../bot/bot-events.ts';
+import { BotStore } from '../state/bot-store.ts';
+import { BotMetrics } from './bot-metrics.ts';
+import { dashboardPage } from './dashboard-page.ts';
+import { readDashboardState, type DashboardSource, type DashboardState } from './dashboard-state.ts';
+
+export type ControlAction = 'kill' | 'resume' | 'flatten';
+export const CONTROL_ACTIONS: readonly ControlAction[] = ['kill', 'resume', 'flatten'];
+
+export interface DashboardOptions extends DashboardSource {
+  barMs: number;
+  /** Default 127.0.0.1: the dashboard is read-only for anyone who reaches it, so it is not exposed by default. */
+  host?: string;
+  /** 0 (default): a free port. */
+  port?: number;
+  /** The controls' token (OITRADER_DASHBOARD_TOKEN); without one the controls are refused. */
+  token?: string;
+  /** When the bot runs in this process: updates are pushed on its events, not only by polling. */
+  events?: BotEvents;
+  /** Polls the database for changes (a bot in another process) while a page listens. Default 2000 ms. */
+  pollMs?: number;
+  log?: Logger;
+  /** Called after a control is written (the Telegram bridge and the log hear of it). */
+  onControl?: (action: ControlAction, who: string) => void;
+}
+
+export interface RunningDashboard {
+  url: string;
+  metrics: BotMetrics;
+  /** Pushes a fresh state to every listening page now. */
+  refresh(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const CHARTS_JS = join(dirname(createRequire(import.meta.url).resolve('lightweight-charts/package.json')), 'dist', 'lightweight-charts.standalone.production.js');
+const CLIENT_JS = new URL('./dashboard-client.mjs', import.meta.url);
+
+/** Writes one control to the bot's control row; the running bot carries it out at its next step. */
+export async function applyControl(store: BotStore, bot: string, action: ControlAction, who: string): Promise<boolean> {
+  if (action === 'kill') return store.setKilled(bot, true, `kill from ${who}`);
+  if (action === 'resume') return store.setKilled(bot, false, '');
+  return store.requestFlatten(bot);
+}
+
+function tokenMatches(expected: string | undefined, header: string | undefined): boolean {
+  if (!expected) return false;
+  const given = header?.startsWith('Bearer ') ? header.slice(7) : '';
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** The dashboard's routes; `startDashboard` serves them. */
+export function dashboardApp(options: DashboardOptions, metrics: BotMetrics, listeners: Set<SSEStreamingApi>): Hono {
+  const app = new Hono();
+  const store = new BotStore(options.sql);
+  const log = options.log ?? silentLogger;
+  const chartsJs = readFileSync(CHARTS_JS);
+  const clientJs = readFileSync(CLIENT_JS);
+  app.get('/', (c) => c.html(dashboardPage({ bot: options.bot, symbol: options.symbol, barMs: options.barMs, controls: Boolean(options.token) })));
+  app.get('/favicon.ico', (c) => c.body(null, 204));
+  app.get('/assets/lightweight-charts.js', (c) => c.body(chartsJs, 200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'max-age=3600' }));
+  app.get('/assets/dashboard-client.mjs', (c) => c.body(clientJs, 200, { 'content-type': 'text/javascript; charset=utf-8' }));
+  app.get('/api/state', async (c) => c.json(await readDashboardState(options)));
+  app.get('/metrics', async (c) => c.body(await metrics.text(), 200, { 'content-type': metrics.contentType }));
+  app.get('/api/events', (c) =>
+    streamSSE(c, async (stream) => {
+      listeners.add(stream);
+      stream.onAbort(() => {
+        listeners.delete(stream);
+      });
+      await stream.writeSSE({ event: 'state', data: JSON.stringify(await readDashboardState(options)) });
+      while (!stream.aborted && !stream.closed) await stream.sleep(15_000).then(() => stream.writeSSE({ event: 'ping', data: '' }));
+    }),
+  );
+  app.post('/api/control/:action', async (c) => {
+    const action = c.req.param('action') as ControlAction;
+    if (!CONTROL_ACTIONS.includes(action)) return c.json({ error: `unknown control "${action}"; one of ${CONTROL_ACTIONS.join(', ')}` }, 404);
+    if (!options.token) return c.json({ error: 'controls are disabled: start the dashboard with OITRADER_DASHBOARD_TOKEN set' }, 403);
+    if (!tokenMatches(options.token, c.req.header('authorization'))) {
+      log.warn(`dashboard: ${action} refused (missing or wrong token)`);
+      return c.json({ error: 'wrong or missing token' }, 401);
+    }
+    if (!(await applyControl(store, options.bot, action, 'dashboard'))) return c.json({ error: `no bot named "${options.bot}" in the database` }, 404);
+    log.warn(`dashboard: ${action} requested`);
+    options.onControl?.(action, 'dashboard');
+    return c.json({ ok: true, action, note: 'the bot carries it out at its next step' });
+  });
+  return app;
+}
+
+/**
+ * Serves the dashboard: candles with the bot's trades, equity and drawdown,
+ * position, orders, decision, risk, data health, champion, trades, live by
+ * SSE; token-protected controls; Prometheus /metrics. All assets are local.
+ */
+export async function startDashboard(options: DashboardOptions): Promise<RunningDashboard> {
+  const metrics = new BotMetrics({ bot: options.bot, barMs: options.barMs, sql: options.sql, clock: options.clock });
+  const listeners = new Set<SSEStreamingApi>();
+  const app = dashboardApp(options, metrics, listeners);
+  const host = options.host ?? '127.0.0.1';
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, hostname: host, port: options.port ?? 0 }, () => resolve(s as Server)) as Server;
+    s.once('error', (e) => reject(new OitraderError(`dashboard cannot listen on ${host}:${options.port ?? 0}: ${e.message}`, { hint: 'choose another --port', exitCode: 2 })));
+  });
+  const { port } = server.address() as AddressInfo;
+  let last = '';
+  const broadcast = async (force: boolean) => {
+    if (listeners.size === 0) return;
+    const state: DashboardState = await readDashboardState(options);
+    const key = JSON.stringify({ ...state, generatedAtMs: 0 });
+    if (!force && key === last) return;
+    last = key;
+    const data = JSON.stringify(state);
+    await Promise.all([...listeners].map((l) => l.writeSSE({ event: 'state', data }).catch(() => listeners.delete(l))));
+  };
+  const log = options.log ?? silentLogger;
+  let pending: NodeJS.Timeout | undefined;
+  const soon = () => {
+    pending ??= setTimeout(() => {
+      pending = undefined;
+      broadcast(true).catch((e: Error) => log.warn(`dashboard update failed: ${e.message}`));
+    }, 50);
+  };
+  const detach = options.events ? metrics.attach(options.events) : undefined;
+  options.events?.on('equity', soon);
+  options.events?.on('risk', soon);
+  const poll = setInterval(() => broadcast(false).catch((e: Error) => log.warn(`dashboard poll failed: ${e.message}`)), options.pollMs ?? 2000);
+  poll.unref();
+  return {
+    url: `http://${host}:${port}/`,
+    metrics,
+    refresh: () => broadcast(true),
+    async close() {
+      clearInterval(poll);
+      if (pending) clearTimeout(pending);
+      detach?.();
+      options.events?.off('equity', soon);
+      options.events?.off('risk', soon);
+      for (const l of listeners) await l.close().catch(() => undefined);
+      listeners.clear();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

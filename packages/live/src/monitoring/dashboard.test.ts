@@ -1,0 +1,151 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { DEFAULT_RISK_LIMITS, smaTrend } from '@oitrader/backtest';
+import { silentLogger } from '@oitrader/core';
+import { MarketDataLoader, PgliteExecutor, migrate, type SqlExecutor } from '@oitrader/data';
+import { TradingBot } from '../bot/trading-bot.ts';
+import { BotStore } from '../state/bot-store.ts';
+import { importSample, SAMPLE_SYMBOL, sampleSpan } from '../testing/sample-store.ts';
+import { startDashboard, type RunningDashboard } from './dashboard-server.ts';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const BAR = 300_000;
+const TOKEN = 'dashboard-test-token-5f2a';
+/** Screenshots for docs/phase-5-monitoring.md are refreshed with OITRADER_DOCS_SCREENSHOTS=1. */
+const DOCS_IMG = fileURLToPath(new URL('../../../../docs/img', import.meta.url));
+
+function makeBot(sql: SqlExecutor): TradingBot {
+  return new TradingBot({
+    bot: 'dash',
+    symbol: SAMPLE_SYMBOL,
+    timeframe: '5m',
+    mode: 'paper',
+    strategy: smaTrend(),
+    risk: { ...DEFAULT_RISK_LIMITS, maxDailyLoss: 0.03, maxDrawdown: 0.5 },
+    stopLoss: 0.01,
+    execution: { initialBalanceUsd: 2000, leverage: 5 },
+    store: new BotStore(sql),
+    loader: new MarketDataLoader(sql, silentLogger),
+  });
+}
+
+const post = (url: string, action: string, token?: string) =>
+  fetch(new URL(`api/control/${action}`, url), { method: 'POST', headers: token === undefined ? {} : { authorization: `Bearer ${token}` } });
+
+describe('dashboard over a paper bot on the real SOLUSDT sample', () => {
+  let sql: SqlExecutor;
+  let bot: TradingBot;
+  let dash: RunningDashboard;
+  let span: { firstMs: number; lastMs: number };
+  let stepped: number;
+  before(async () => {
+    sql = await PgliteExecutor.open(undefined);
+    await migrate(sql);
+    await importSample(sql);
+    span = await sampleSpan(sql, 3);
+    bot = makeBot(sql);
+    await bot.start(span.firstMs);
+    stepped = span.firstMs + 400 * BAR;
+    await bot.stepThrough(stepped);
+    dash = await startDashboard({ sql, bot: 'dash', symbol: SAMPLE_SYMBOL, timeframe: '5m', barMs: BAR, token: TOKEN, events: bot.events, maxDailyLoss: 0.03, pollMs: 60_000, clock: () => stepped + BAR });
+  });
+  after(async () => {
+    await dash?.close();
+    await sql?.close();
+  });
+
+  it('listens on 127.0.0.1 only and serves the chart library from its own node_modules', async () => {
+    assert.match(dash.url, /^http:\/\/127\.0\.0\.1:\d+\/$/, 'the dashboard must not listen on every interface by default');
+    const page = await (await fetch(dash.url)).text();
+    assert.doesNotMatch(page, /https?:\/\/(?!127\.0\.0\.1)/, 'the page must not load anything from the internet (it has to work offline)');
+    const js = await fetch(new URL('assets/lightweight-charts.js', dash.url));
+    assert.equal(js.status, 200);
+    assert.match(await js.text(), /LightweightCharts/, 'the bundled lightweight-charts build is not what was served');
+  });
+
+  it('refuses a control without the right token and leaves the bot trading', async () => {
+    assert.equal((await post(dash.url, 'kill')).status, 401, 'kill without a token must be refused');
+    assert.equal((await post(dash.url, 'kill', 'not-the-token')).status, 401, 'kill with a wrong token must be refused');
+    assert.equal((await new BotStore(sql).control('dash'))?.killed, false, 'a refused kill still engaged the kill switch');
+  });
+
+  it('answers /metrics in the Prometheus format with the steps the bot committed since it attached', async () => {
+    stepped += 3 * BAR;
+    await bot.stepThrough(stepped);
+    const text = await (await fetch(new URL('metrics', dash.url))).text();
+    assert.match(text, /^oitrader_candles_total\{bot="dash"\} 3$/m, `3 candles stepped since the dashboard attached, metrics say:\n${text.slice(0, 400)}`);
+    assert.match(text, /^oitrader_equity_usd\{bot="dash"\} \d+(\.\d+)?$/m, 'equity gauge missing');
+    assert.match(text, /^oitrader_decision_latency_seconds_count\{bot="dash"\} 3$/m, 'one latency sample per decision');
+    assert.match(text, /^# TYPE oitrader_daily_pnl_usd gauge$/m);
+  });
+
+  it('in headless Chromium: draws the stored trades, updates live, and a control takes effect only with the token', { skip: !existsSync(CHROMIUM) && !process.env.CI && `no Chromium at ${CHROMIUM} (apt-get install chromium)` }, async () => {
+    const { chromium } = await import('playwright-core');
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
+    });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 1100 } });
+      const errors: string[] = [];
+      const foreign: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      page.on('response', (r) => r.status() >= 400 && !(r.status() === 401 && r.url().includes('/api/control/')) && errors.push(`HTTP ${r.status()} ${r.url()}`));
+      page.on('request', (r) => !r.url().startsWith(dash.url) && foreign.push(r.url()));
+      page.on('dialog', (d) => void d.accept());
+      await page.goto(dash.url);
+      await page.waitForFunction("document.getElementById('live')?.textContent === 'live'");
+      const fills = await new BotStore(sql).fills('dash');
+      assert.ok(fills.length >= 4, `smaTrend should have traded in 400 candles, made ${fills.length} fills`);
+      const rows = await page.$$eval('#trades tr', (trs) => trs.length - 1);
+      assert.equal(rows, Math.min(30, fills.length), 'the trades table must list the stored fills');
+      const markerCount = await page.evaluate<number>('window.OITRADER_STATE.fills.length');
+      assert.equal(markerCount, fills.length, 'every stored fill becomes a marker on the candles');
+      // Candle bodies are drawn in the up/down colours: count those pixels on the price chart's canvases.
+      const coloured = await page.evaluate<number>(`(() => {
+        let n = 0;
+        for (const canvas of document.querySelectorAll('#price canvas')) {
+          const ctx = canvas.getContext('2d');
+          if (!ctx || canvas.width === 0) continue;
+          const px = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+          for (let i = 0; i < px.length; i += 4) if ((px[i] === 0x3f && px[i + 1] === 0xb9) || (px[i] === 0xf8 && px[i + 1] === 0x51)) n++;
+        }
+        return n;
+      })()`);
+      assert.ok(coloured > 500, `the candle chart looks empty: ${coloured} candle-coloured pixels`);
+      const shotDir = process.env.OITRADER_DOCS_SCREENSHOTS ? DOCS_IMG : mkdtempSync(join(tmpdir(), 'oitrader-dash-'));
+      mkdirSync(shotDir, { recursive: true });
+      await page.screenshot({ path: join(shotDir, 'dashboard.png'), type: 'png' });
+
+      // A new candle closes: the page hears of it by SSE without a reload.
+      const before = await page.textContent('#mode');
+      stepped += 2 * BAR;
+      await bot.stepThrough(stepped);
+      await page.waitForFunction(`document.getElementById('mode')?.textContent !== ${JSON.stringify(before)}`, undefined, { timeout: 10_000 });
+      assert.match((await page.textContent('#mode')) ?? '', new RegExp(new Date(stepped).toISOString().slice(0, 16).replace('T', ' ')), 'the header must show the newest candle');
+
+      // Kill without the token: refused, nothing changes.
+      await page.click('button[data-action="kill"]');
+      await page.waitForFunction("document.getElementById('control-result')?.dataset.status === '401'");
+      assert.equal((await new BotStore(sql).control('dash'))?.killed, false, 'the kill without a token reached the bot');
+      // With the token: the bot kills at its next step and the page shows it.
+      await page.fill('#token', TOKEN);
+      await page.click('button[data-action="kill"]');
+      await page.waitForFunction("document.getElementById('control-result')?.dataset.status === '200'");
+      assert.equal((await new BotStore(sql).control('dash'))?.killed, true, 'the kill with the token was not written to bot_control');
+      stepped += BAR;
+      await bot.stepThrough(stepped);
+      await page.waitForFunction("document.getElementById('kill-badge')?.textContent?.startsWith('KILLED')", undefined, { timeout: 10_000 });
+      assert.equal((await new BotStore(sql).position('dash', SAMPLE_SYMBOL))?.qtyBase, 0, 'the kill switch must leave the book flat');
+      await page.screenshot({ path: join(shotDir, 'dashboard-killed.png'), clip: { x: 0, y: 0, width: 1280, height: 60 } });
+      assert.deepEqual(errors, [], 'the page raised errors');
+      assert.deepEqual(foreign, [], 'the page fetched from somewhere other than the bot');
+    } finally {
+      await browser.close();
+    }
+  });
+});

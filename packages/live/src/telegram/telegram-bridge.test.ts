@@ -1,0 +1,177 @@
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import { DEFAULT_RISK_LIMITS, smaTrend } from '@oitrader/backtest';
+import { createLogger, silentLogger } from '@oitrader/core';
+import { MarketDataLoader, PgliteExecutor, migrate, type SqlExecutor } from '@oitrader/data';
+import { TradingBot } from '../bot/trading-bot.ts';
+import { BotStore } from '../state/bot-store.ts';
+import { FakeTelegramApi } from '../testing/fake-telegram-api.ts';
+import { importSample, SAMPLE_SYMBOL, sampleSpan } from '../testing/sample-store.ts';
+import { TelegramBridge } from './telegram-bridge.ts';
+
+const TOKEN = '123456:TEST-telegram-token-never-logged';
+const CHAT = 777001;
+const STRANGER = 666002;
+const BAR = 300_000;
+
+describe('Telegram bridge against a local fake Bot API', () => {
+  let sql: SqlExecutor;
+  let api: FakeTelegramApi;
+  let bridge: TelegramBridge;
+  let bot: TradingBot;
+  let stepped: number;
+  let now = Date.UTC(2025, 11, 3);
+  const logLines: string[] = [];
+  before(async () => {
+    sql = await PgliteExecutor.open(undefined);
+    await migrate(sql);
+    await importSample(sql);
+    const span = await sampleSpan(sql, 3);
+    bot = new TradingBot({
+      bot: 'tg',
+      symbol: SAMPLE_SYMBOL,
+      timeframe: '5m',
+      mode: 'paper',
+      strategy: smaTrend(),
+      risk: { ...DEFAULT_RISK_LIMITS, maxDailyLoss: 0.03, maxDrawdown: 0.5 },
+      stopLoss: 0.01,
+      execution: { initialBalanceUsd: 2000, leverage: 5 },
+      store: new BotStore(sql),
+      loader: new MarketDataLoader(sql, silentLogger),
+    });
+    await bot.start(span.firstMs);
+    stepped = span.firstMs + 100 * BAR;
+    await bot.stepThrough(stepped);
+    api = new FakeTelegramApi(TOKEN);
+    await api.start();
+    bridge = new TelegramBridge({
+      token: TOKEN,
+      chatId: String(CHAT),
+      apiRoot: api.url,
+      sql,
+      bot: 'tg',
+      symbol: SAMPLE_SYMBOL,
+      events: bot.events,
+      dailySummaryAt: '00:05',
+      rateLimit: { commands: 8, perMs: 1500 },
+      pollTimeoutSeconds: 1,
+      log: createLogger('telegram', { write: (l) => logLines.push(l), level: 'debug' }),
+      clock: () => now,
+    });
+    await bridge.start();
+  });
+  after(async () => {
+    await bridge?.stop();
+    await api?.close();
+    await sql?.close();
+  });
+  // Each test starts with an empty rate-limit window.
+  beforeEach(() => new Promise((r) => setTimeout(r, 1600)));
+
+  const ask = async (text: string, chat = CHAT) => {
+    const from = api.sent.length;
+    api.say(chat, text);
+    return (await api.waitFor((m) => m.chatId === String(CHAT), from)).text;
+  };
+
+  it('/help lists every freqtrade-style command', async () => {
+    const help = await ask('/help');
+    for (const c of ['/status', '/balance', '/pnl', '/positions', '/trades', '/daily', '/stopentry', '/resume', '/flatten', '/kill', '/help']) assert.ok(help.includes(c), `/help does not mention ${c}`);
+  });
+
+  it('/kill from another chat id does nothing and gets no answer', async () => {
+    const from = api.sent.length;
+    api.say(STRANGER, '/kill');
+    api.say(STRANGER, '/confirm');
+    // The own chat's next answer proves the stranger's updates were processed (updates run in order).
+    await ask('/help');
+    assert.equal((await new BotStore(sql).control('tg'))?.killed, false, 'a stranger engaged the kill switch');
+    assert.deepEqual(api.sent.slice(from).filter((m) => m.chatId === String(STRANGER)), [], 'the bot answered a stranger');
+    assert.ok(logLines.some((l) => l.includes(`ignored a message from chat ${STRANGER}`)), 'the ignored stranger is not in the log');
+  });
+
+  it('/kill asks for /confirm; only the confirmation engages the kill switch, and the bot goes flat at its next step', async () => {
+    const asked = await ask('/kill');
+    assert.match(asked, /\/confirm within 60 s/);
+    assert.equal((await new BotStore(sql).control('tg'))?.killed, false, '/kill without /confirm already engaged the kill switch');
+    assert.match(await ask('/confirm'), /kill switch engaged/);
+    assert.equal((await new BotStore(sql).control('tg'))?.killed, true, '/confirm did not engage the kill switch');
+    const from = api.sent.length;
+    // The kill step sends the closing order; it fills at the next candle's open.
+    stepped += 2 * BAR;
+    await bot.stepThrough(stepped);
+    const alert = await api.waitFor((m) => m.text.startsWith('🛑 KILL SWITCH'), from);
+    assert.match(alert.text, /telegram/, 'the kill alert should say who pulled it');
+    assert.equal((await new BotStore(sql).position('tg', SAMPLE_SYMBOL))?.qtyBase, 0, 'the bot is not flat after the kill');
+    assert.match(await ask('/resume'), /resumed/);
+    assert.equal((await new BotStore(sql).control('tg'))?.killed, false);
+  });
+
+  it('a /confirm older than the confirmation window does nothing', async () => {
+    await ask('/flatten');
+    now += 61_000;
+    assert.match(await ask('/confirm'), /nothing to confirm/);
+    assert.equal((await new BotStore(sql).control('tg'))?.flattenRequested, false, 'an expired /flatten confirmation went through');
+  });
+
+  it('answers more commands than the rate limit allows with one warning and ignores the rest', async () => {
+    const from = api.sent.length;
+    for (let i = 0; i < 11; i++) api.say(CHAT, '/balance');
+    await api.waitFor((m) => m.text.startsWith('too many commands'), from);
+    await new Promise((r) => setTimeout(r, 300));
+    const answers = api.sent.slice(from).filter((m) => m.text.startsWith('equity'));
+    assert.equal(answers.length, 8, `8 commands per 1.5 s are answered, got ${answers.length}`);
+  });
+
+  it('alerts entries and exits with PnL and fees as the bot trades', async () => {
+    const from = api.sent.length;
+    const fillsBefore = (await new BotStore(sql).fills('tg')).length;
+    stepped += 300 * BAR;
+    await bot.stepThrough(stepped);
+    const fills = (await new BotStore(sql).fills('tg')).length - fillsBefore;
+    assert.ok(fills >= 2, `smaTrend should trade in 300 candles, made ${fills} fills`);
+    const entry = await api.waitFor((m) => m.text.startsWith('🟢 ENTRY'), from);
+    assert.match(entry.text, /fee \d+\.\d{2} USDT/, 'an entry alert must carry its fee');
+    const exit = await api.waitFor((m) => /^(🔴 EXIT|🛑 STOP HIT)/.test(m.text), from);
+    assert.match(exit.text, /PnL [+-]\d+\.\d{2} USDT \(gross [+-]\d+\.\d{2}, fees \d+\.\d{2}\)/, 'an exit alert must carry net PnL, gross PnL and fees');
+  });
+
+  it('/status, /balance, /positions, /trades, /pnl and /daily read the stored state', async () => {
+    const store = new BotStore(sql);
+    const equity = (await store.latestEquity('tg'))!;
+    assert.ok((await ask('/status')).includes(`equity: ${equity.equityUsd.toFixed(2)} USDT`), '/status shows another equity than stored');
+    assert.ok((await ask('/balance')).includes(`available ${equity.availableUsd.toFixed(2)}`), '/balance shows another available margin than stored');
+    const position = (await store.position('tg', SAMPLE_SYMBOL))!;
+    const pos = await ask('/positions');
+    assert.ok(position.qtyBase === 0 ? pos === 'no open position' : pos.includes(String(Math.abs(position.qtyBase))), `/positions disagrees with the stored position ${position.qtyBase}: ${pos}`);
+    assert.match(await ask('/trades'), /USDT \(fees \d+\.\d{2}, \w+\)/);
+    assert.match(await ask('/pnl'), /closed trades: \d+, won \d+, fees/);
+    assert.match(await ask('/daily'), /^2025-12-0\d: [+-]\d+\.\d{2} USDT/m);
+    assert.match(await ask('/stopentry'), /not available/, '/stopentry must say plainly that this bot cannot do it');
+  });
+
+  it('a failed send is logged without the token, and the token never reaches any log line', async () => {
+    api.failNext('sendMessage');
+    assert.equal(await bridge.send('this one fails'), false);
+    assert.ok(logLines.some((l) => l.includes('could not send an alert')), 'the failed send is not logged');
+    const leaked = logLines.filter((l) => l.includes(TOKEN) || l.includes('TEST-telegram-token'));
+    assert.deepEqual(leaked, [], 'the Telegram token reached the log');
+    assert.ok(api.paths.every((p) => p.startsWith(`/bot${TOKEN}/`)), 'requests must use the Bot API path form');
+  });
+
+  it('alerts a repeated error once, data gaps once, a promoted model, and sends the daily summary', async () => {
+    const from = api.sent.length;
+    for (let i = 0; i < 4; i++) await bridge.reportError(`binance REST timeout after ${1000 + i} ms`);
+    assert.equal(api.sent.slice(from).filter((m) => m.text.includes('REPEATED ERROR')).length, 1, 'a repeated error should alert exactly once');
+    await sql.query(`INSERT INTO stream_health (stream, last_message_at) VALUES ('solusdt@kline_5m', to_timestamp($1 / 1000.0))`, [now - 600_000]);
+    await bridge.checkDataHealth();
+    await bridge.checkDataHealth();
+    assert.equal(api.sent.slice(from).filter((m) => m.text.startsWith('📉 DATA GAP')).length, 1, 'a data gap should alert once, not on every check');
+    await bridge.modelPromoted('run 2025-12-03 beats the champion by 0.004 log loss');
+    assert.ok(api.sent.some((m) => m.text.startsWith('🧠 MODEL PROMOTED')));
+    await bridge.sendDailySummary();
+    const summary = await api.waitFor((m) => m.text.startsWith('📊 DAILY SUMMARY'), from);
+    assert.match(summary.text, /PnL since/);
+    assert.equal(bridge.nextSummaryAt()?.toISOString().slice(11, 16), '00:05', 'the daily summary is scheduled at telegram.daily_summary_at UTC');
+  });
+});

@@ -1,0 +1,320 @@
+import { limit } from '@grammyjs/ratelimiter';
+import { Cron } from 'croner';
+import { Bot, type Context } from 'grammy';
+import { OitraderError, redactSecret, silentLogger, type Logger } from '@oitrader/core';
+import { staleStreams, readStreamHealth, type SqlExecutor } from '@oitrader/data';
+import type { BotEvents } from '../bot/bot-events.ts';
+import { BotStore, type StoredFill, type StoredRiskEvent } from '../state/bot-store.ts';
+import { applyControl, type ControlAction } from '../monitoring/dashboard-server.ts';
+import { TradeLedger } from '../monitoring/round-trips.ts';
+
+export interface TelegramBridgeOptions {
+  /** TELEGRAM_TOKEN: registered with the logger's redaction; it appears only in the Bot API request path. */
+  token: string;
+  /** TELEGRAM_CHAT_ID: the one chat whose commands are obeyed and to which alerts go. */
+  chatId: string;
+  /** Default Telegram's; tests point it at a local fake Bot API server. */
+  apiRoot?: string;
+  sql: SqlExecutor;
+  bot: string;
+  symbol: string;
+  events?: BotEvents;
+  /** 'HH:MM' UTC for the daily summary (croner); undefined: none. */
+  dailySummaryAt?: string;
+  /** Commands accepted per window (default 5 per 10 s); more are answered once with a warning and ignored. */
+  rateLimit?: { commands: number; perMs: number };
+  /** How long a /kill or /flatten waits for /confirm (default 60 s). */
+  confirmMs?: number;
+  /** Long-polling timeout in seconds (Telegram's default use: 30). */
+  pollTimeoutSeconds?: number;
+  /** Stream silence (ms) that counts as a data gap (default 120 s). */
+  maxStreamAgeMs?: number;
+  log?: Logger;
+  clock?: () => number;
+}
+
+const DAY_MS = 86_400_000;
+const usd = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '–' : `${x >= 0 ? '' : '-'}${Math.abs(x).toFixed(2)}`);
+const signed = (x: number) => `${x >= 0 ? '+' : '-'}${Math.abs(x).toFixed(2)}`;
+const iso = (ms: number | undefined) => (ms === undefined || !Number.isFinite(ms) ? '–' : new Date(ms).toISOString().replace('T', ' ').slice(0, 16));
+
+const HELP = [
+  '/status – mode, last candle, kill switch, position, equity',
+  '/balance – equity, wallet and available margin',
+  '/pnl – PnL since the session started and today',
+  '/positions – the open position with stop and liquidation price',
+  '/trades – the last closed trades with PnL and fees',
+  '/daily – PnL per UTC day (last 7)',
+  '/stopentry – stop opening positions (not available in this bot yet)',
+  '/resume – release the kill switch',
+  '/flatten – close the position (asks /confirm)',
+  '/kill – kill switch: flatten and stop trading (asks /confirm)',
+  '/help – this list',
+].join('\n');
+
+/**
+ * Telegram for the operator (grammY, long polling): alerts from the bot's
+ * events, commands from the one configured chat only, rate-limited, with
+ * confirmation for /flatten and /kill. Controls go through the bot's control
+ * row, exactly like `oitrader bot kill|resume|flatten`.
+ */
+export class TelegramBridge {
+  readonly #o: TelegramBridgeOptions;
+  readonly #bot: Bot;
+  readonly #store: BotStore;
+  readonly #log: Logger;
+  readonly #clock: () => number;
+  readonly #ledger = new TradeLedger();
+  #pending: { action: ControlAction; untilMs: number } | undefined;
+  #cron: Cron | undefined;
+  #detach: (() => void) | undefined;
+  #running: Promise<void> | undefined;
+  #ledgerReady: Promise<void> | undefined;
+  readonly #errors = new Map<string, { count: number; firstMs: number; alerted: boolean }>();
+  #gaps = new Set<string>();
+
+  constructor(options: TelegramBridgeOptions) {
+    if (!options.token) throw new OitraderError('telegram is enabled but has no token', { hint: 'set TELEGRAM_TOKEN (from @BotFather) or telegram.enabled: false', exitCode: 2 });
+    if (!/^-?\d+$/.test(options.chatId)) throw new OitraderError(`telegram.chat_id must be a numeric chat id, got "${options.chatId}"`, { hint: 'set TELEGRAM_CHAT_ID to your chat id (send /start to @userinfobot to learn it)', exitCode: 2 });
+    redactSecret(options.token);
+    this.#o = options;
+    this.#log = options.log ?? silentLogger;
+    this.#clock = options.clock ?? Date.now;
+    this.#store = new BotStore(options.sql);
+    this.#bot = new Bot(options.token, { client: options.apiRoot ? { apiRoot: options.apiRoot } : {} });
+    this.#bot.catch((e) => this.#log.warn(`telegram: update failed: ${(e.error as Error)?.message ?? e.message}`));
+    const chat = options.chatId;
+    this.#bot.use(async (ctx, next) => {
+      if (String(ctx.chat?.id) !== chat) {
+        this.#log.warn(`telegram: ignored a message from chat ${ctx.chat?.id ?? '?'} (only ${chat} may command this bot)`);
+        return;
+      }
+      await next();
+    });
+    const rate = options.rateLimit ?? { commands: 5, perMs: 10_000 };
+    this.#bot.use(
+      limit({
+        timeFrame: rate.perMs,
+        limit: rate.commands,
+        keyGenerator: (ctx) => String(ctx.chat?.id),
+        onLimitExceeded: (ctx) => void ctx.reply(`too many commands: at most ${rate.commands} per ${rate.perMs / 1000} s; this one was ignored`).catch(() => undefined),
+      }),
+    );
+    const command = (name: string, reply: (ctx: Context) => Promise<string>) =>
+      this.#bot.command(name, async (ctx) => {
+        await ctx.reply(await reply(ctx));
+      });
+    command('help', async () => HELP);
+    command('start', async () => HELP);
+    command('status', () => this.status());
+    command('balance', () => this.balance());
+    command('pnl', () => this.pnl());
+    command('positions', () => this.positions());
+    command('trades', () => this.tradesText());
+    command('daily', () => this.daily());
+    command('stopentry', async () => 'stop-entries is not available: this bot has no stop-entries control yet. /kill flattens and stops all trading; /resume releases it.');
+    command('resume', async () => this.#control('resume'));
+    command('kill', async () => this.#ask('kill'));
+    command('flatten', async () => this.#ask('flatten'));
+    command('confirm', async () => {
+      const p = this.#pending;
+      this.#pending = undefined;
+      if (!p || this.#clock() > p.untilMs) return 'nothing to confirm (send /kill or /flatten first; a confirmation lasts 60 s)';
+      return this.#control(p.action);
+    });
+    this.#bot.on('message', (ctx) => ctx.reply('unknown command; /help lists them'));
+  }
+
+  /** Connects (getMe), starts long polling, subscribes to the bot's events and schedules the daily summary. */
+  async start(): Promise<void> {
+    await this.#bot.init();
+    this.#ledgerReady = this.#store.fills(this.#o.bot).then((fills) => {
+      for (const f of fills) this.#ledger.apply(f);
+    });
+    await this.#ledgerReady;
+    if (this.#o.events) this.#detach = this.#subscribe(this.#o.events);
+    if (this.#o.dailySummaryAt) {
+      const m = /^(\d{2}):(\d{2})$/.exec(this.#o.dailySummaryAt);
+      if (!m || Number(m[1]) > 23 || Number(m[2]) > 59) throw new OitraderError(`telegram.daily_summary_at must be HH:MM (UTC), got "${this.#o.dailySummaryAt}"`, { exitCode: 2 });
+      this.#cron = new Cron(`${Number(m[2])} ${Number(m[1])} * * *`, { timezone: 'UTC' }, () => void this.sendDailySummary());
+    }
+    await new Promise<void>((resolve, reject) => {
+      this.#running = this.#bot.start({ timeout: this.#o.pollTimeoutSeconds ?? 30, onStart: () => resolve(), allowed_updates: ['message'] }).catch((e: Error) => {
+        this.#log.error(`telegram: polling stopped: ${e.message}`);
+        reject(e);
+      });
+    });
+    this.#log.info(`telegram: listening to chat ${this.#o.chatId}`);
+  }
+
+  async stop(): Promise<void> {
+    this.#cron?.stop();
+    this.#detach?.();
+    if (this.#bot.isRunning()) await this.#bot.stop();
+    await this.#running?.catch(() => undefined);
+  }
+
+  /** Sends one message to the configured chat; a failure is logged (token redacted), never thrown into the bot loop. */
+  async send(text: string): Promise<boolean> {
+    try {
+      await this.#bot.api.sendMessage(this.#o.chatId, text);
+      return true;
+    } catch (e) {
+      this.#log.warn(`telegram: could not send an alert: ${(e as Error).message}`);
+      return false;
+    }
+  }
+
+  modelPromoted(text: string): Promise<boolean> {
+    return this.send(`🧠 MODEL PROMOTED: ${text}`);
+  }
+
+  /** Reports an error; the same error (digits ignored) 3 times within 10 minutes alerts once. */
+  async reportError(message: string): Promise<void> {
+    const key = message.replace(/\d+/g, '#');
+    const now = this.#clock();
+    let e = this.#errors.get(key);
+    if (!e || now - e.firstMs > 600_000) this.#errors.set(key, (e = { count: 0, firstMs: now, alerted: false }));
+    e.count++;
+    if (e.count >= 3 && !e.alerted) {
+      e.alerted = true;
+      await this.send(`⚠️ REPEATED ERROR (${e.count}× in ${Math.round((now - e.firstMs) / 1000)} s): ${message}`);
+    }
+  }
+
+  /** Looks at the collector's streams: alerts when one goes silent and when it is back. */
+  async checkDataHealth(): Promise<void> {
+    const stale = new Set(staleStreams(await readStreamHealth(this.#o.sql), this.#clock(), this.#o.maxStreamAgeMs ?? 120_000));
+    const fresh = [...stale].filter((s) => !this.#gaps.has(s));
+    const back = [...this.#gaps].filter((s) => !stale.has(s));
+    this.#gaps = stale;
+    if (fresh.length) await this.send(`📉 DATA GAP: no data from ${fresh.join(', ')} for over ${Math.round((this.#o.maxStreamAgeMs ?? 120_000) / 1000)} s`);
+    if (back.length) await this.send(`✅ data back: ${back.join(', ')}`);
+  }
+
+  /** When the daily summary goes out next (undefined when none is configured). */
+  nextSummaryAt(): Date | undefined {
+    return this.#cron?.nextRun() ?? undefined;
+  }
+
+  async sendDailySummary(): Promise<boolean> {
+    return this.send(`📊 DAILY SUMMARY ${this.#o.bot} ${this.#o.symbol}\n${await this.daily(2)}\n${await this.pnl()}`);
+  }
+
+  async status(): Promise<string> {
+    const o = this.#o;
+    const [control, position, equity] = await Promise.all([this.#store.control(o.bot), this.#store.position(o.bot, o.symbol), this.#store.latestEquity(o.bot)]);
+    if (!control) return `no bot named "${o.bot}" has run yet`;
+    return [
+      `bot ${o.bot}: ${control.mode} ${control.symbol}, last candle ${iso(control.lastCandleMs)} UTC`,
+      `kill switch: ${control.killed ? `ENGAGED (${control.killReason ?? ''})` : 'off'}${control.flattenRequested ? ', flatten requested' : ''}`,
+      `position: ${position && position.qtyBase !== 0 ? `${position.qtyBase > 0 ? 'LONG' : 'SHORT'} ${Math.abs(position.qtyBase)} @ ${usd(position.entryPriceUsd)}` : 'flat'}`,
+      `equity: ${usd(equity?.equityUsd)} USDT`,
+    ].join('\n');
+  }
+
+  async balance(): Promise<string> {
+    const e = await this.#store.latestEquity(this.#o.bot);
+    if (!e) return 'no equity recorded yet';
+    return `equity ${usd(e.equityUsd)} USDT\nwallet ${usd(e.walletUsd)} USDT\navailable ${usd(e.availableUsd)} USDT\nat ${iso(e.timeMs)} UTC`;
+  }
+
+  async pnl(): Promise<string> {
+    const [first, last] = await this.#equityEnds();
+    if (!first || !last) return 'no equity recorded yet';
+    const dayStart = Math.floor((last.timeMs - 1) / DAY_MS) * DAY_MS;
+    const [today] = await this.#o.sql.query<{ e: number }>('SELECT equity_usd AS e FROM bot_equity WHERE bot = $1 AND time > to_timestamp($2 / 1000.0) ORDER BY time LIMIT 1', [this.#o.bot, dayStart]);
+    const trades = TradeLedger.of(await this.#store.fills(this.#o.bot)).trades;
+    const wins = trades.filter((t) => t.netPnlUsd > 0).length;
+    const fees = trades.reduce((s, t) => s + t.feesUsd, 0);
+    return [
+      `PnL since ${iso(first.timeMs)}: ${signed(last.equityUsd - first.equityUsd)} USDT (${signed(((last.equityUsd - first.equityUsd) / first.equityUsd) * 100)}%)`,
+      `today: ${signed(last.equityUsd - Number(today?.e ?? last.equityUsd))} USDT`,
+      `closed trades: ${trades.length}, won ${wins}, fees ${usd(fees)} USDT`,
+    ].join('\n');
+  }
+
+  async positions(): Promise<string> {
+    const p = await this.#store.position(this.#o.bot, this.#o.symbol);
+    if (!p || p.qtyBase === 0) return 'no open position';
+    const e = await this.#store.latestEquity(this.#o.bot);
+    return [
+      `${p.qtyBase > 0 ? 'LONG' : 'SHORT'} ${Math.abs(p.qtyBase)} ${p.symbol} @ ${usd(p.entryPriceUsd)}`,
+      `stop ${usd(p.stopUsd)}, liquidation ${usd(p.liquidationPriceUsd)}`,
+      e ? `unrealised ${signed(e.equityUsd - e.walletUsd)} USDT` : '',
+    ]
+      .filter(Boolean)
+      .join('\n');
+  }
+
+  async tradesText(count = 5): Promise<string> {
+    const trades = TradeLedger.of(await this.#store.fills(this.#o.bot)).trades.slice(-count);
+    if (trades.length === 0) return 'no closed trades yet';
+    return trades
+      .reverse()
+      .map((t) => `${iso(t.exitTimeMs)} ${t.side} ${t.qtyBase} ${usd(t.entryPriceUsd)}→${usd(t.exitPriceUsd)} ${signed(t.netPnlUsd)} USDT (fees ${usd(t.feesUsd)}, ${t.exitReason})`)
+      .join('\n');
+  }
+
+  async daily(days = 7): Promise<string> {
+    const rows = await this.#o.sql.query<{ day: string; first: number; last: number }>(
+      `SELECT to_char(date_trunc('day', time - interval '1 millisecond'), 'YYYY-MM-DD') AS day,
+              (array_agg(equity_usd ORDER BY time))[1] AS first, (array_agg(equity_usd ORDER BY time DESC))[1] AS last
+       FROM bot_equity WHERE bot = $1 GROUP BY 1 ORDER BY 1 DESC LIMIT $2`,
+      [this.#o.bot, days],
+    );
+    if (rows.length === 0) return 'no equity recorded yet';
+    // A day's PnL runs from the previous day's last equity (or the day's first) to its last.
+    const asc = rows.reverse();
+    return asc.map((r, i) => `${r.day}: ${signed(Number(r.last) - Number(i > 0 ? asc[i - 1].last : r.first))} USDT`).join('\n');
+  }
+
+  async #equityEnds() {
+    const rows = await this.#o.sql.query<{ t: number; e: number }>(
+      `(SELECT (extract(epoch FROM time) * 1000)::float8 AS t, equity_usd AS e FROM bot_equity WHERE bot = $1 ORDER BY time LIMIT 1)
+       UNION ALL (SELECT (extract(epoch FROM time) * 1000)::float8, equity_usd FROM bot_equity WHERE bot = $1 ORDER BY time DESC LIMIT 1)`,
+      [this.#o.bot],
+    );
+    return rows.map((r) => ({ timeMs: Number(r.t), equityUsd: Number(r.e) }));
+  }
+
+  #ask(action: ControlAction): string {
+    this.#pending = { action, untilMs: this.#clock() + (this.#o.confirmMs ?? 60_000) };
+    return action === 'kill'
+      ? `⚠️ /kill engages the kill switch: the bot flattens and stops trading until /resume. Send /confirm within ${(this.#o.confirmMs ?? 60_000) / 1000} s.`
+      : `⚠️ /flatten closes the ${this.#o.symbol} position at the next candle. Send /confirm within ${(this.#o.confirmMs ?? 60_000) / 1000} s.`;
+  }
+
+  async #control(action: ControlAction): Promise<string> {
+    if (!(await applyControl(this.#store, this.#o.bot, action, 'telegram'))) return `no bot named "${this.#o.bot}" in the database`;
+    this.#log.warn(`telegram: ${action} requested from chat ${this.#o.chatId}`);
+    return action === 'kill' ? 'kill switch engaged: the bot flattens and stops at its next step' : action === 'resume' ? 'resumed: the bot trades again from its next step' : 'flatten requested: the position closes at the next step';
+  }
+
+  #subscribe(events: BotEvents): () => void {
+    const onFill = (f: StoredFill) => void this.#onFill(f);
+    const onRisk = (r: StoredRiskEvent) => void this.#onRisk(r);
+    events.on('fill', onFill);
+    events.on('risk', onRisk);
+    return () => {
+      events.off('fill', onFill);
+      events.off('risk', onRisk);
+    };
+  }
+
+  async #onFill(f: StoredFill): Promise<void> {
+    await this.#ledgerReady;
+    const effect = this.#ledger.apply(f);
+    const what = `${f.side} ${f.qtyBase} ${f.symbol} @ ${usd(f.priceUsd)}, fee ${usd(f.feeUsd)} USDT`;
+    if (effect.opening) return void (await this.send(`🟢 ENTRY ${this.#ledger.qtyBase > 0 ? 'LONG' : 'SHORT'}: ${what}`));
+    const t = effect.closed!;
+    const head = f.reason === 'stop' ? '🛑 STOP HIT' : f.reason === 'liquidation' ? '💥 LIQUIDATED' : '🔴 EXIT';
+    await this.send(`${head} ${t.side}: ${what}\nPnL ${signed(t.netPnlUsd)} USDT (gross ${signed(t.grossPnlUsd)}, fees ${usd(t.feesUsd)})`);
+  }
+
+  async #onRisk(r: StoredRiskEvent): Promise<void> {
+    const heads: Record<string, string> = { daily_loss: '⛔ DAILY LOSS LIMIT', drawdown: '⛔ MAX DRAWDOWN', circuit_breaker: '⛔ CIRCUIT BREAKER', kill: '🛑 KILL SWITCH', resume: '▶️ RESUMED', flatten: '⏹ FLATTEN' };
+    const head = heads[r.kind];
+    if (head) await this.send(`${head}: ${r.message}`);
+  }
+}

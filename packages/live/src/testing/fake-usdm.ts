@@ -1,0 +1,148 @@
+import { BinanceOrderError, type Account, type AlgoOrder, type AlgoRef, type NewAlgoOrder, type NewOrder, type Order, type OrderRef, type Position, type UsdmTradingApi } from '@oitrader/binance';
+
+/**
+ * An in-memory USDⓈ-M account for the exchange venue's unit tests: MARKET
+ * orders fill at `markPriceUsd`, closePosition stops trigger on `moveTo`,
+ * client ids are unique among open orders as on Binance. TEST DOUBLE ONLY: the
+ * order-lifecycle contract against the real wire is the trading simulator's
+ * job (packages/sim), which replaces this in the SIGKILL tests when it lands.
+ */
+export class FakeUsdm implements UsdmTradingApi {
+  markPriceUsd = 100;
+  walletUsd = 2000;
+  qtyBase = 0;
+  entryPriceUsd = 0;
+  refuseAlgoOrders = false;
+  readonly orders: Order[] = [];
+  readonly algos: AlgoOrder[] = [];
+  #nextId = 1;
+
+  async placeOrder(o: NewOrder): Promise<Order> {
+    if (this.orders.some((x) => x.clientOrderId === o.clientOrderId && x.status === 'NEW')) throw new BinanceOrderError('/fapi/v1/order', 400, -4116, 'ClientOrderId is duplicated.');
+    const signed = o.side === 'BUY' ? o.qtyBase : -o.qtyBase;
+    const qty = o.reduceOnly ? Math.sign(signed) * Math.min(Math.abs(signed), Math.abs(this.qtyBase)) : signed;
+    this.#trade(qty, this.markPriceUsd);
+    const order: Order = {
+      symbol: o.symbol, orderId: this.#nextId++, clientOrderId: o.clientOrderId, side: o.side, type: o.type, status: 'FILLED',
+      priceUsd: 0, avgPriceUsd: this.markPriceUsd, origQtyBase: o.qtyBase, executedQtyBase: Math.abs(qty), reduceOnly: o.reduceOnly === true,
+      closePosition: false, timeInForce: 'GTC', updateTimeMs: 0,
+    };
+    this.orders.push(order);
+    return order;
+  }
+
+  /** Idempotent placement, as the client does: an order already known under this client id is returned, not sent again. */
+  async ensureOrder(o: NewOrder): Promise<Order> {
+    return (await this.queryOrder(o.symbol, { clientOrderId: o.clientOrderId })) ?? this.placeOrder(o);
+  }
+
+  async ensureAlgoOrder(o: NewAlgoOrder): Promise<AlgoOrder> {
+    return (await this.queryAlgoOrder({ clientAlgoId: o.clientAlgoId })) ?? this.placeAlgoOrder(o);
+  }
+
+  async queryOrder(_symbol: string, ref: OrderRef): Promise<Order | undefined> {
+    return this.orders.find((o) => ('clientOrderId' in ref ? o.clientOrderId === ref.clientOrderId : o.orderId === ref.orderId));
+  }
+
+  async placeAlgoOrder(o: NewAlgoOrder): Promise<AlgoOrder> {
+    if (this.refuseAlgoOrders) throw new BinanceOrderError('/fapi/v1/algoOrder', 400, -2021, 'Order would immediately trigger.');
+    const algo: AlgoOrder = {
+      algoId: this.#nextId++, clientAlgoId: o.clientAlgoId, symbol: o.symbol, side: o.side, orderType: o.type, algoStatus: 'NEW',
+      triggerPriceUsd: o.triggerPriceUsd, qtyBase: o.closePosition ? 0 : (o.qtyBase ?? 0), closePosition: o.closePosition === true,
+      reduceOnly: o.reduceOnly === true, priceProtect: o.priceProtect !== false, workingType: o.workingType ?? 'MARK_PRICE',
+      createTimeMs: 0, updateTimeMs: 0, triggerTimeMs: 0, actualOrderId: undefined,
+    };
+    this.algos.push(algo);
+    return algo;
+  }
+
+  async queryAlgoOrder(ref: AlgoRef): Promise<AlgoOrder | undefined> {
+    return this.algos.find((a) => ('clientAlgoId' in ref ? a.clientAlgoId === ref.clientAlgoId : a.algoId === ref.algoId));
+  }
+
+  async openAlgoOrders(): Promise<AlgoOrder[]> {
+    return this.algos.filter((a) => a.algoStatus === 'NEW');
+  }
+
+  async cancelAlgoOrder(ref: AlgoRef): Promise<void> {
+    const a = await this.queryAlgoOrder(ref);
+    if (a) a.algoStatus = 'CANCELED';
+  }
+
+  async cancelAllAlgoOrders(): Promise<void> {
+    for (const a of this.algos) if (a.algoStatus === 'NEW') a.algoStatus = 'CANCELED';
+  }
+
+  async openOrders(): Promise<Order[]> {
+    return this.orders.filter((o) => o.status === 'NEW');
+  }
+
+  async positions(symbol = 'SOLUSDT'): Promise<Position[]> {
+    return [{
+      symbol, qtyBase: this.qtyBase, entryPriceUsd: this.entryPriceUsd, markPriceUsd: this.markPriceUsd, unrealisedPnlUsd: this.qtyBase * (this.markPriceUsd - this.entryPriceUsd),
+      liquidationPriceUsd: 0, leverage: 5, marginType: 'ISOLATED', isolatedMarginUsd: 0, notionalUsd: this.qtyBase * this.markPriceUsd, updateTimeMs: 0,
+    }];
+  }
+
+  async account(): Promise<Account> {
+    const upnl = this.qtyBase * (this.markPriceUsd - this.entryPriceUsd);
+    return { totalWalletBalanceUsd: this.walletUsd, totalUnrealisedPnlUsd: upnl, totalMarginBalanceUsd: this.walletUsd + upnl, availableBalanceUsd: this.walletUsd - (Math.abs(this.qtyBase) * this.entryPriceUsd) / 5, assets: [] };
+  }
+
+  /** The mark price moves: closePosition stops it crosses trigger and close the position. */
+  moveTo(priceUsd: number): void {
+    this.markPriceUsd = priceUsd;
+    for (const a of this.algos) {
+      if (a.algoStatus !== 'NEW' || this.qtyBase === 0) continue;
+      const hit = a.side === 'SELL' ? priceUsd <= a.triggerPriceUsd : priceUsd >= a.triggerPriceUsd;
+      if (!hit) continue;
+      const closeQty = -this.qtyBase;
+      this.#trade(closeQty, priceUsd);
+      const order: Order = {
+        symbol: a.symbol, orderId: this.#nextId++, clientOrderId: `autoclose-${a.algoId}`, side: a.side, type: 'MARKET', status: 'FILLED', priceUsd: 0, avgPriceUsd: priceUsd,
+        origQtyBase: Math.abs(closeQty), executedQtyBase: Math.abs(closeQty), reduceOnly: true, closePosition: true, timeInForce: 'GTC', updateTimeMs: 0,
+      };
+      this.orders.push(order);
+      a.algoStatus = 'FINISHED';
+      a.actualOrderId = order.orderId;
+    }
+  }
+
+  #trade(qty: number, price: number): void {
+    const next = this.qtyBase + qty;
+    if (this.qtyBase !== 0 && Math.sign(qty) !== Math.sign(this.qtyBase)) this.walletUsd += Math.min(Math.abs(qty), Math.abs(this.qtyBase)) * Math.sign(this.qtyBase) * (price - this.entryPriceUsd);
+    if (next === 0) this.entryPriceUsd = 0;
+    else if (Math.sign(next) === Math.sign(qty) && Math.abs(next) > Math.abs(this.qtyBase)) this.entryPriceUsd = (this.qtyBase * this.entryPriceUsd + qty * price) / next;
+    this.qtyBase = next;
+  }
+
+  async syncTime(): Promise<{ offsetMs: number; roundTripMs: number }> {
+    return { offsetMs: 0, roundTripMs: 0 };
+  }
+  exchangeInfo = notModelled('exchangeInfo is not modelled');
+  leverageBrackets = notModelled('leverageBrackets is not modelled');
+  commissionRate = notModelled('commissionRate is not modelled');
+  async hedgeMode(): Promise<boolean> {
+    return false;
+  }
+  async multiAssetsMode(): Promise<boolean> {
+    return false;
+  }
+  async setLeverage(_s: string, leverage: number): Promise<{ leverage: number; maxNotionalUsd: number }> {
+    return { leverage, maxNotionalUsd: 1e9 };
+  }
+  async setMarginType(): Promise<'changed' | 'unchanged'> {
+    return 'unchanged';
+  }
+  cancelOrder = notModelled('cancelOrder is not modelled');
+  async cancelAllOrders(): Promise<void> {}
+  createListenKey = notModelled('user stream is not modelled');
+  keepAliveListenKey = notModelled('user stream is not modelled');
+  closeListenKey = notModelled('user stream is not modelled');
+}
+
+function notModelled(what: string): () => never {
+  return () => {
+    throw new Error(`FakeUsdm: ${what}`);
+  };
+}

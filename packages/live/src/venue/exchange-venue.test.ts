@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { clientOrderId } from '../bot/client-id.ts';
+import { FakeUsdm } from '../testing/fake-usdm.ts';
+import { ExchangeVenue } from './exchange-venue.ts';
+import { reconcileWithExchange } from './reconcile.ts';
+import type { VenueOrder } from './venue.ts';
+
+const T = Date.UTC(2025, 11, 1, 12, 0);
+const BAR = { timeMs: T, open: 100, high: 100, low: 100, close: 100 };
+const venueOn = (fake: FakeUsdm) => new ExchangeVenue({ client: fake, bot: 'oit', symbol: 'SOLUSDT', takerFeeRate: 0.0005 });
+const entryWithStop = (qty: number, stop: number): VenueOrder[] => [
+  { clientOrderId: clientOrderId('oit', 'entry', 'SOLUSDT', T), intent: 'entry', order: { type: 'market', side: 'buy', qtyBase: qty } },
+  { clientOrderId: clientOrderId('oit', 'stop', 'SOLUSDT', T), intent: 'stop', order: { type: 'stop', side: 'sell', qtyBase: qty, triggerUsd: stop, reduceOnly: true } },
+];
+
+describe('exchange venue (against an in-memory account; the wire contract is the trading simulator\'s)', () => {
+  it('places the entry as MARKET and its stop right after as an Algo Order API STOP_MARKET closePosition on the mark price', async () => {
+    const fake = new FakeUsdm();
+    const venue = venueOn(fake);
+    const states = await venue.submit(entryWithStop(10, 98), 100, T);
+    assert.deepEqual(states.map((s) => s.status), ['FILLED', 'NEW']);
+    assert.equal(fake.qtyBase, 10);
+    const [stop] = fake.algos;
+    assert.equal(stop.orderType, 'STOP_MARKET', 'a stop must go through the Algo Order API (/fapi/v1/order refuses it since 2025-12-09)');
+    assert.ok(stop.closePosition && stop.workingType === 'MARK_PRICE', 'the stop closes the whole position on the mark price');
+    assert.equal(stop.triggerPriceUsd, 98);
+    const fills = await venue.onClosedBar(BAR, Number.NaN);
+    assert.equal(fills.length, 1, 'the entry fill is reported at the next candle');
+  });
+
+  it('a step re-run after a crash finds its orders by client id and sends nothing twice', async () => {
+    const fake = new FakeUsdm();
+    await venueOn(fake).submit(entryWithStop(10, 98), 100, T);
+    const restarted = venueOn(fake);
+    const states = await restarted.submit(entryWithStop(10, 98), 100, T);
+    assert.deepEqual(states.map((s) => s.status), ['FILLED', 'NEW']);
+    assert.equal(fake.orders.length, 1, 'the entry was sent twice: a double position after a restart');
+    assert.equal(fake.algos.length, 1, 'the stop was sent twice');
+    assert.equal(fake.qtyBase, 10);
+  });
+
+  it('closes the position at once when its stop cannot be placed', async () => {
+    const fake = new FakeUsdm();
+    fake.refuseAlgoOrders = true;
+    const states = await venueOn(fake).submit(entryWithStop(10, 98), 100, T);
+    assert.equal(states[1].status, 'REJECTED');
+    assert.equal(fake.qtyBase, 0, 'a position without an exchange-side stop must not stay open');
+    assert.ok(fake.orders.some((o) => o.reduceOnly && o.side === 'SELL'), 'the close is a reduce-only market order');
+  });
+
+  it('reports a triggered stop as a stop fill and forgets the stop', async () => {
+    const fake = new FakeUsdm();
+    const venue = venueOn(fake);
+    await venue.submit(entryWithStop(10, 98), 100, T);
+    await venue.onClosedBar(BAR, Number.NaN);
+    fake.moveTo(97.5);
+    const fills = await venue.onClosedBar({ ...BAR, timeMs: T + 300_000 }, Number.NaN);
+    assert.deepEqual(fills.map((f) => [f.reason, f.side, f.qtyBase]), [['stop', 'sell', 10]]);
+    assert.deepEqual(await venue.openStops(), []);
+  });
+});
+
+describe('start-up reconciliation with the exchange', () => {
+  const base = { bot: 'oit', symbol: 'SOLUSDT', stopLoss: 0.02, tickSize: 0.01, candleTimeMs: T };
+
+  it('adopts a position the bot did not record and re-places its missing stop, naming both differences', async () => {
+    const fake = new FakeUsdm();
+    await fake.placeOrder({ symbol: 'SOLUSDT', side: 'BUY', type: 'MARKET', qtyBase: 7, clientOrderId: 'manual-1' });
+    const report = await reconcileWithExchange({ ...base, client: fake, stored: undefined, onUnknownPosition: 'adopt' });
+    assert.equal(report.qtyBase, 7);
+    assert.equal(report.stops.length, 1, 'an adopted position must get a stop');
+    assert.equal(fake.algos[0].triggerPriceUsd, 98, 'stop_loss 2% below the entry');
+    assert.ok(report.differences.some((d) => d.includes('holds 7')) && report.differences.some((d) => d.includes('no stop')), report.differences.join('; '));
+  });
+
+  it('closes an unknown position when bot.on_unknown_position is close', async () => {
+    const fake = new FakeUsdm();
+    await fake.placeOrder({ symbol: 'SOLUSDT', side: 'SELL', type: 'MARKET', qtyBase: 3, clientOrderId: 'manual-2' });
+    const report = await reconcileWithExchange({ ...base, client: fake, stored: undefined, onUnknownPosition: 'close' });
+    assert.equal(fake.qtyBase, 0, 'the unknown short must be closed');
+    assert.equal(report.qtyBase, 0);
+  });
+
+  it('keeps a closePosition stop although Binance reports its quantity as 0, and places no second one', async () => {
+    const fake = new FakeUsdm();
+    await venueOn(fake).submit(entryWithStop(10, 98), 100, T);
+    assert.equal(fake.algos[0].qtyBase, 0);
+    const report = await reconcileWithExchange({ ...base, client: fake, stored: { symbol: 'SOLUSDT', qtyBase: 10, entryPriceUsd: 100, liquidationPriceUsd: 81, stopUsd: 98 }, onUnknownPosition: 'adopt' });
+    assert.deepEqual(report.differences, [], 'a recorded position with its closePosition stop is in order');
+    assert.equal(fake.algos.length, 1, 'a quantity-0 closePosition stop was taken for missing and doubled');
+  });
+
+  it('cancels stops left on a flat book', async () => {
+    const fake = new FakeUsdm();
+    await fake.placeAlgoOrder({ symbol: 'SOLUSDT', side: 'SELL', type: 'STOP_MARKET', triggerPriceUsd: 90, closePosition: true, clientAlgoId: 'stray' });
+    const report = await reconcileWithExchange({ ...base, client: fake, stored: undefined, onUnknownPosition: 'adopt' });
+    assert.equal(fake.algos[0].algoStatus, 'CANCELED');
+    assert.ok(report.differences.some((d) => d.includes('flat')));
+  });
+});

@@ -1,0 +1,228 @@
+import {
+  BinanceOrderError,
+  OrderNotPlacedError,
+  UnknownOutcomeError,
+  type AlgoOrder,
+  type Order,
+  type OrderIntent,
+  type UsdmTradingApi,
+} from '@oitrader/binance';
+import type { Bar, OrderRequest } from '@oitrader/backtest';
+import { silentLogger, type Logger } from '@oitrader/core';
+import { clientOrderId } from '../bot/client-id.ts';
+import type { OrderState, Venue, VenueAccount, VenueFill, VenueOrder } from './venue.ts';
+
+export interface ExchangeVenueOptions {
+  client: UsdmTradingApi;
+  bot: string;
+  symbol: string;
+  /** For the fee of a fill until the user stream reports the real commission. */
+  takerFeeRate: number;
+  log?: Logger;
+}
+
+interface RestingStop {
+  clientAlgoId: string;
+  side: 'buy' | 'sell';
+  triggerUsd: number;
+  type: 'stop' | 'take_profit';
+  tag: string | undefined;
+}
+
+const SIDE = { buy: 'BUY', sell: 'SELL' } as const;
+const side = (s: string): 'buy' | 'sell' => (s === 'BUY' ? 'buy' : 'sell');
+
+/**
+ * Orders through the signed USDⓈ-M trading client (sim, demo or live: the same
+ * wire). An entry is a MARKET order; its stop goes on right after the fill as
+ * an Algo Order API STOP_MARKET with closePosition (Binance refuses conditional
+ * types on /fapi/v1/order since 2025-12-09); if the stop cannot be placed the
+ * position is closed at once. Every order is first looked up by its client id,
+ * so a step re-run after a crash never sends it twice; an unknown outcome is
+ * left to the next step's lookup, never re-sent blind.
+ */
+export class ExchangeVenue implements Venue {
+  readonly kind = 'exchange' as const;
+  readonly #o: ExchangeVenueOptions;
+  readonly #log: Logger;
+  readonly #stops = new Map<string, RestingStop>();
+  readonly #states = new Map<string, OrderState>();
+  #changed: OrderState[] = [];
+  #fills: VenueFill[] = [];
+
+  constructor(options: ExchangeVenueOptions) {
+    this.#o = options;
+    this.#log = options.log ?? silentLogger;
+  }
+
+  /** Collects the fills of stops and targets that triggered since the previous candle. */
+  async onClosedBar(_bar: Bar, _fundingRate: number): Promise<VenueFill[]> {
+    const { client } = this.#o;
+    for (const stop of [...this.#stops.values()]) {
+      const algo = await client.queryAlgoOrder({ clientAlgoId: stop.clientAlgoId });
+      if (algo === undefined) continue;
+      if (algo.algoStatus === 'TRIGGERED' || algo.algoStatus === 'FINISHED') {
+        const actual = algo.actualOrderId === undefined ? undefined : await client.queryOrder(this.#o.symbol, { orderId: algo.actualOrderId });
+        if (actual && actual.executedQtyBase > 0) this.#fill(actual, stop.clientAlgoId, stop.type === 'stop' ? 'stop' : 'target');
+        this.#stops.delete(stop.clientAlgoId);
+        this.#set({ clientOrderId: stop.clientAlgoId, status: 'FILLED' });
+      } else if (algo.algoStatus === 'CANCELED' || algo.algoStatus === 'EXPIRED' || algo.algoStatus === 'REJECTED') {
+        this.#stops.delete(stop.clientAlgoId);
+        this.#set({ clientOrderId: stop.clientAlgoId, status: algo.algoStatus === 'REJECTED' ? 'REJECTED' : 'CANCELED' });
+      }
+    }
+    const fills = this.#fills;
+    this.#fills = [];
+    return fills;
+  }
+
+  async account(_markPriceUsd: number): Promise<VenueAccount> {
+    const { client, symbol } = this.#o;
+    const [account, positions] = await Promise.all([client.account(), client.positions(symbol)]);
+    const p = positions.find((x) => x.symbol === symbol);
+    return {
+      equityUsd: account.totalMarginBalanceUsd,
+      walletUsd: account.totalWalletBalanceUsd,
+      availableUsd: account.availableBalanceUsd,
+      qtyBase: p?.qtyBase ?? 0,
+      entryPriceUsd: p?.entryPriceUsd ?? 0,
+      liquidationPriceUsd: p && p.qtyBase !== 0 ? p.liquidationPriceUsd : Number.NaN,
+    };
+  }
+
+  async submit(orders: VenueOrder[], _referencePriceUsd: number, timeMs: number): Promise<OrderState[]> {
+    const out: OrderState[] = [];
+    for (const sent of orders) {
+      const state = sent.order.type === 'stop' || sent.order.type === 'take_profit' ? await this.#placeConditional(sent, timeMs) : await this.#placeRegular(sent);
+      out.push(state);
+    }
+    return out;
+  }
+
+  changedOrders(): OrderState[] {
+    const out = this.#changed;
+    this.#changed = [];
+    return out;
+  }
+
+  async findOrder(id: string): Promise<OrderState | undefined> {
+    const { client, symbol } = this.#o;
+    const order = await client.queryOrder(symbol, { clientOrderId: id });
+    if (order) return { clientOrderId: id, status: order.status };
+    const algo = await client.queryAlgoOrder({ clientAlgoId: id });
+    return algo ? { clientOrderId: id, status: algo.algoStatus } : undefined;
+  }
+
+  pendingOrders(): readonly OrderRequest[] {
+    return [...this.#stops.values()].map((s) => ({ type: s.type, side: s.side, qtyBase: 0, triggerUsd: s.triggerUsd, reduceOnly: true, tag: s.tag }));
+  }
+
+  /** Resting conditional orders are cancelled on the exchange by the bot's reconciliation; here the tag is dropped from tracking. */
+  cancel(tag: string): number {
+    const matching = [...this.#stops.values()].filter((s) => s.tag === tag);
+    for (const s of matching) {
+      void this.#o.client.cancelAlgoOrder({ clientAlgoId: s.clientAlgoId }).catch((error: Error) => this.#log.warn(`cancel ${s.clientAlgoId}: ${error.message}`));
+      this.#stops.delete(s.clientAlgoId);
+      this.#set({ clientOrderId: s.clientAlgoId, status: 'CANCELED' });
+    }
+    return matching.length;
+  }
+
+  async openStops(): Promise<Array<{ clientOrderId: string; triggerUsd: number; side: 'buy' | 'sell' }>> {
+    return [...this.#stops.values()].filter((s) => s.type === 'stop').map((s) => ({ clientOrderId: s.clientAlgoId, triggerUsd: s.triggerUsd, side: s.side }));
+  }
+
+  /** Starts tracking a stop found on the exchange (reconciliation adopts it). */
+  adoptStop(algo: AlgoOrder, tag?: string): void {
+    this.#stops.set(algo.clientAlgoId, { clientAlgoId: algo.clientAlgoId, side: side(algo.side), triggerUsd: algo.triggerPriceUsd, type: algo.orderType === 'TAKE_PROFIT_MARKET' ? 'take_profit' : 'stop', tag });
+  }
+
+  async #placeRegular(sent: VenueOrder): Promise<OrderState> {
+    const { client, symbol } = this.#o;
+    const o = sent.order;
+    try {
+      // Known to the exchange already (a re-run step after a crash): adopt it, never send a second one.
+      const order =
+        (await client.queryOrder(symbol, { clientOrderId: sent.clientOrderId })) ??
+        (await client.placeOrder({ symbol, side: SIDE[o.side], type: o.type === 'limit' ? 'LIMIT' : 'MARKET', qtyBase: o.qtyBase, priceUsd: o.priceUsd, reduceOnly: o.reduceOnly, clientOrderId: sent.clientOrderId }));
+      if (order.executedQtyBase > 0 && !this.#states.has(sent.clientOrderId)) this.#fill(order, sent.clientOrderId, 'signal');
+      // A position is gone: its stops on the exchange go with it.
+      if (o.reduceOnly && order.status === 'FILLED') await this.#cancelStopsIfFlat();
+      return this.#set({ clientOrderId: sent.clientOrderId, status: order.status });
+    } catch (error) {
+      return this.#set(this.#failure(sent.clientOrderId, error));
+    }
+  }
+
+  async #placeConditional(sent: VenueOrder, timeMs: number): Promise<OrderState> {
+    const { client, symbol } = this.#o;
+    const o = sent.order;
+    try {
+      const algo =
+        (await client.queryAlgoOrder({ clientAlgoId: sent.clientOrderId })) ??
+        (await client.placeAlgoOrder({
+          symbol,
+          side: SIDE[o.side],
+          type: o.type === 'stop' ? 'STOP_MARKET' : 'TAKE_PROFIT_MARKET',
+          triggerPriceUsd: o.triggerUsd!,
+          closePosition: true,
+          workingType: 'MARK_PRICE',
+          priceProtect: true,
+          clientAlgoId: sent.clientOrderId,
+        }));
+      this.adoptStop(algo, o.tag);
+      return this.#set({ clientOrderId: sent.clientOrderId, status: 'NEW' });
+    } catch (error) {
+      const state = this.#set(this.#failure(sent.clientOrderId, error));
+      // The rule: a position without an exchange-side stop is closed at once.
+      if (o.type === 'stop' && state.status === 'REJECTED') await this.#emergencyClose(sent, timeMs, state.reason ?? '');
+      return state;
+    }
+  }
+
+  async #emergencyClose(stop: VenueOrder, timeMs: number, why: string): Promise<void> {
+    const { client, symbol } = this.#o;
+    const [p] = (await client.positions(symbol)).filter((x) => x.symbol === symbol && x.qtyBase !== 0);
+    if (!p) return;
+    const intent: OrderIntent = 'exit';
+    const id = clientOrderId(this.#o.bot, intent, symbol, timeMs, 1);
+    this.#log.error(`stop ${stop.clientOrderId} could not be placed (${why}): closing the ${p.qtyBase} ${symbol} position`);
+    await this.#placeRegular({ clientOrderId: id, intent, order: { type: 'market', side: p.qtyBase > 0 ? 'sell' : 'buy', qtyBase: Math.abs(p.qtyBase), reduceOnly: true } });
+  }
+
+  async #cancelStopsIfFlat(): Promise<void> {
+    const { client, symbol } = this.#o;
+    const flat = (await client.positions(symbol)).every((p) => p.symbol !== symbol || p.qtyBase === 0);
+    if (!flat || this.#stops.size === 0) return;
+    await client.cancelAllAlgoOrders(symbol);
+    for (const id of this.#stops.keys()) this.#set({ clientOrderId: id, status: 'CANCELED' });
+    this.#stops.clear();
+  }
+
+  #failure(id: string, error: unknown): OrderState {
+    if (error instanceof UnknownOutcomeError) return { clientOrderId: id, status: 'UNKNOWN', reason: error.message };
+    if (error instanceof OrderNotPlacedError) return { clientOrderId: id, status: 'REJECTED', reason: error.message };
+    if (error instanceof BinanceOrderError) return { clientOrderId: id, status: 'REJECTED', reason: `${error.code} ${error.message}` };
+    throw error;
+  }
+
+  #fill(order: Order, id: string, reason: string): void {
+    this.#fills.push({
+      fillId: `${this.#o.bot}-${order.orderId}`,
+      clientOrderId: id,
+      timeMs: order.updateTimeMs,
+      side: side(order.side),
+      qtyBase: order.executedQtyBase,
+      priceUsd: order.avgPriceUsd,
+      feeUsd: order.executedQtyBase * order.avgPriceUsd * this.#o.takerFeeRate,
+      liquidity: 'taker',
+      reason,
+    });
+  }
+
+  #set(state: OrderState): OrderState {
+    this.#states.set(state.clientOrderId, state);
+    this.#changed.push(state);
+    return state;
+  }
+}

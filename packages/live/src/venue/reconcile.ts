@@ -1,0 +1,88 @@
+import { roundToStep } from '@oitrader/backtest';
+import type { AlgoOrder, UsdmTradingApi } from '@oitrader/binance';
+import { silentLogger, type Logger } from '@oitrader/core';
+import { clientOrderId } from '../bot/client-id.ts';
+import type { StoredPosition } from '../state/bot-store.ts';
+
+export interface ReconcileOptions {
+  client: UsdmTradingApi;
+  bot: string;
+  symbol: string;
+  /** What the bot's database says it holds (undefined: nothing stored). */
+  stored: StoredPosition | undefined;
+  /** bot.on_unknown_position: a position the bot did not record is adopted (and stopped) or closed. */
+  onUnknownPosition: 'adopt' | 'close';
+  /** trading.stop_loss, for a stop re-placed where the stored one is unusable. */
+  stopLoss: number;
+  tickSize: number;
+  /** Open time of the candle the start-up belongs to (client ids of the orders placed here). */
+  candleTimeMs: number;
+  log?: Logger;
+}
+
+export interface ExchangeReconcileReport {
+  differences: string[];
+  /** The stops protecting the position after reconciliation (adopted into the venue). */
+  stops: AlgoOrder[];
+  qtyBase: number;
+  walletUsd: number;
+  availableUsd: number;
+}
+
+const closes = (algo: AlgoOrder, qty: number) => (qty > 0 ? algo.side === 'SELL' : algo.side === 'BUY') && (algo.closePosition || algo.qtyBase >= Math.abs(qty));
+
+/**
+ * Start-up reconciliation against the exchange, before any decision: reads
+ * the position, the open regular and algo orders and the balance, logs every
+ * difference from the bot's record, adopts or closes a position it did not
+ * know, re-places a missing stop and cancels stops left on a flat book. A
+ * closePosition stop reports quantity 0 on Binance: it still protects the
+ * whole position and is kept.
+ */
+export async function reconcileWithExchange(o: ReconcileOptions): Promise<ExchangeReconcileReport> {
+  const log = o.log ?? silentLogger;
+  const { client, symbol } = o;
+  const differences: string[] = [];
+  const note = (d: string) => {
+    differences.push(d);
+    log.warn(`reconcile: ${d}`);
+  };
+  const [positions, algos, regular, account] = await Promise.all([client.positions(symbol), client.openAlgoOrders(symbol), client.openOrders(symbol), client.account()]);
+  const position = positions.find((p) => p.symbol === symbol);
+  let qty = position?.qtyBase ?? 0;
+  const storedQty = o.stored?.qtyBase ?? 0;
+  if (Math.abs(qty - storedQty) > 1e-12) note(`the exchange holds ${qty} ${symbol}, the bot's record ${storedQty}`);
+  for (const r of regular) note(`open ${r.type} ${r.side} order ${r.clientOrderId} (${r.origQtyBase}) on the exchange`);
+  if (qty !== 0 && storedQty === 0 && o.onUnknownPosition === 'close') {
+    const id = clientOrderId(o.bot, 'exit', symbol, o.candleTimeMs, 2);
+    await client.placeOrder({ symbol, side: qty > 0 ? 'SELL' : 'BUY', type: 'MARKET', qtyBase: Math.abs(qty), reduceOnly: true, clientOrderId: id });
+    note(`closed the unknown ${qty} ${symbol} position (bot.on_unknown_position: close) with ${id}`);
+    qty = 0;
+  }
+  let stops = algos.filter((a) => a.orderType === 'STOP_MARKET' && (a.algoStatus === 'NEW' || a.algoStatus === 'TRIGGERING'));
+  if (qty === 0 && algos.length > 0) {
+    await client.cancelAllAlgoOrders(symbol);
+    note(`cancelled ${algos.length} conditional orders left on a flat ${symbol} book`);
+    stops = [];
+  }
+  if (qty !== 0 && !stops.some((s) => closes(s, qty))) {
+    const entry = position!.entryPriceUsd;
+    const storedStop = o.stored?.stopUsd;
+    const usable = storedStop !== undefined && (qty > 0 ? storedStop < entry : storedStop > entry);
+    const trigger = usable ? storedStop : roundToStep(entry * (1 - Math.sign(qty) * o.stopLoss), o.tickSize, 'nearest');
+    const placed = await client.placeAlgoOrder({
+      symbol,
+      side: qty > 0 ? 'SELL' : 'BUY',
+      type: 'STOP_MARKET',
+      triggerPriceUsd: trigger,
+      closePosition: true,
+      workingType: 'MARK_PRICE',
+      priceProtect: true,
+      clientAlgoId: clientOrderId(o.bot, 'stop', symbol, o.candleTimeMs, 2),
+    });
+    stops = [...stops, placed];
+    note(`the ${qty} ${symbol} position had no stop: placed STOP_MARKET closePosition at ${trigger}`);
+  }
+  log.info(`reconcile: ${symbol} position ${qty}, ${stops.length} stops, wallet ${account.totalWalletBalanceUsd} USDT, available ${account.availableBalanceUsd} USDT`);
+  return { differences, stops, qtyBase: qty, walletUsd: account.totalWalletBalanceUsd, availableUsd: account.availableBalanceUsd };
+}
