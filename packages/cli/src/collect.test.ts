@@ -8,10 +8,9 @@ import { after, before, describe, it } from 'node:test';
 import { openSql } from '@oitrader/data';
 import { loadReplayDataset, SimClock, SimServer } from '@oitrader/sim';
 import { EXIT_BELOW_THRESHOLD } from './commands/data.ts';
+import { SAMPLE_ARCHIVE } from '../../data/src/testing/archive-fixtures.ts';
 import { main } from './main.ts';
 
-/** The XRPUSDT week fixture (data/fixtures/xrpusdt-2021-week); the bundled sample no longer holds XRPUSDT. */
-const SAMPLE_ARCHIVE = fileURLToPath(new URL('../../../data/fixtures/xrpusdt-2021-week/binance-archive', import.meta.url));
 const BIN = fileURLToPath(new URL('../bin/oitrader.mjs', import.meta.url));
 
 function startCli(args: string[]) {
