@@ -2,11 +2,13 @@ import { execSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
-import { numberFlag, OitraderError, writeFileAtomic } from '@oitrader/core';
+import { numberFlag, OitraderError } from '@oitrader/core';
 import { FEATURES_FILE, MANIFEST_FILE, readFeatureDataset } from '@oitrader/features';
 import { inspectRuns, listRuns, loadRun, readManifest, trainModelRun, type ClassificationReport, type TrainedRun, type TrainRunOptions } from '@oitrader/ml';
+import { promoteRun } from '@oitrader/live';
 import { commandContext, type GlobalOptions } from '../context.ts';
 import type { Output } from '../output.ts';
+import { queuedTrialRunners } from './worker.ts';
 
 interface TrainFlags extends GlobalOptions {
   features: string;
@@ -36,7 +38,12 @@ export function registerTrainCommands(program: Command): void {
     .action(async (_flags, command: Command) => {
       const flags = command.optsWithGlobals<TrainFlags>();
       const { config, out } = commandContext(flags);
-      await runTrain(out, flags.features, flags.out ?? config.models.dir, flags);
+      const queued = queuedTrialRunners(config, flags.features, out);
+      try {
+        await runTrain(out, flags.features, flags.out ?? config.models.dir, { ...flags, trialRunner: queued.factory });
+      } finally {
+        await queued.close();
+      }
     });
 
   const models = program.command('models').description('list, inspect and promote trained model runs');
@@ -90,7 +97,8 @@ export function registerTrainCommands(program: Command): void {
       // The loader the bot uses: a run whose manifest or ensemble.json is truncated is refused here, not at the bot's start.
       const manifest = readManifest(join(dir, runId));
       await loadRun(join(dir, runId), { featureSetVersion: manifest.featureSetVersion, features: manifest.features });
-      writeFileAtomic(join(dir, ACTIVE_FILE), `${runId}\n`);
+      // Recorded in models/promotions.json as well, so `oitrader models rollback` can return to the previous champion.
+      promoteRun(dir, runId, 'oitrader models promote');
       out.text(`active model run: ${runId}`);
       out.result({ active: runId });
     });
