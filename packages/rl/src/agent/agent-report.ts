@@ -31,6 +31,8 @@ function trainingCurves(logs: TrainingLogs): string {
   const holdShare = (l: TrainingLogs[number][number]) => l.actionHistogram[0] / Math.max(1, l.actionHistogram.reduce((s, x) => s + x, 0));
   return [
     chart('mean episode return (scaled reward)', (l) => l.meanEpisodeReturn),
+    chart('reward term: log equity change per episode (after costs)', (l) => l.episodeInfo.logReturn ?? Number.NaN),
+    chart('reward term: drawdown penalty per episode', (l) => l.episodeInfo.drawdownPenalty ?? Number.NaN),
     chart('policy entropy (nats; ln 6 = 1.79 is uniform)', (l) => l.entropy),
     chart('share of HOLD in the rollout', holdShare),
     chart('approximate KL per update', (l) => l.approxKl),
