@@ -9,6 +9,7 @@ import { DirectorySource } from '@oitrader/binance';
 import { importArchive, openStore } from '@oitrader/data';
 import { BotStore, type CrashPoint } from '@oitrader/live';
 import { SAMPLE_ARCHIVE } from './commands/demo.ts';
+import { main } from './main.ts';
 
 const BIN = fileURLToPath(new URL('../bin/oitrader.mjs', import.meta.url));
 const SESSION_START = '2025-12-01';
@@ -43,6 +44,24 @@ describe('oitrader bot: kill -9 at every step, restart, same trades', () => {
     });
     return { status: r.status, signal: r.signal, out: `${r.stdout}${r.stderr}` };
   };
+  /** The CLI in this process (no child start-up), its stdout and stderr captured. */
+  const runHere = async (bot: string, args: string[], extra = ''): Promise<Run> => {
+    const chunks: string[] = [];
+    const { stdout, stderr } = process;
+    const [out, err] = [stdout.write.bind(stdout), stderr.write.bind(stderr)];
+    const capture = (chunk: string | Uint8Array) => (chunks.push(String(chunk)), true);
+    Object.assign(process.env, { BINANCE_API_KEY: SECRET_KEY, BINANCE_SECRET: SECRET });
+    stdout.write = capture as typeof stdout.write;
+    stderr.write = capture as typeof stderr.write;
+    try {
+      const status = await main(['node', 'oitrader', '--config', config(bot, extra), ...args]);
+      return { status, signal: null, out: chunks.join('') };
+    } finally {
+      stdout.write = out;
+      stderr.write = err;
+      process.exitCode = undefined;
+    }
+  };
   const withBotStore = async <T>(work: (store: BotStore) => Promise<T>): Promise<T> => {
     const { sql } = await openStore({ embeddedPath: join(dir, 'db') });
     try {
@@ -58,21 +77,21 @@ describe('oitrader bot: kill -9 at every step, restart, same trades', () => {
     dir = mkdtempSync(join(tmpdir(), 'oitrader-bot-'));
     const { sql } = await openStore({ embeddedPath: join(dir, 'db') });
     await importArchive(sql, new DirectorySource(SAMPLE_ARCHIVE), { symbols: ['SOLUSDT'], timeframes: ['5m'], datasets: ['klines', 'fundingRate'], startMs: Date.UTC(2025, 11, 1), endMs: Date.UTC(2025, 11, 31) });
-    // Two real days keep each child run short.
-    await sql.query("DELETE FROM ohlcv WHERE time >= '2025-12-03T00:00:00Z'");
+    // A day and a half of real candles keeps each child run short.
+    await sql.query("DELETE FROM ohlcv WHERE time >= '2025-12-02T12:00:00Z'");
     await sql.close();
     const straight = run('ref', ['bot', 'run', '--replay', '--from', SESSION_START]);
     assert.equal(straight.status, 0, straight.out);
     reference = await fillKeys('ref');
-    assert.ok(reference.length >= 6, `the reference run should trade on two real days, made ${reference.length} fills`);
+    assert.ok(reference.length >= 6, `the reference run should trade on a day and a half of real candles, made ${reference.length} fills`);
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   const points: Array<[CrashPoint, number]> = [
     ['after-fill', 3],
-    ['after-decide', 200],
-    ['after-send', 300],
-    ['after-persist', 400],
+    ['after-decide', 150],
+    ['after-send', 250],
+    ['after-persist', 350],
   ];
   for (const [point, count] of points) {
     it(`killed ${point} (#${count}), the restarted bot has the same trades, no duplicate order and a stop on its position`, async () => {
@@ -95,35 +114,35 @@ describe('oitrader bot: kill -9 at every step, restart, same trades', () => {
     });
   }
 
-  it('live mode without --live refuses with a clear message, and no key or secret reaches the output or the log file', () => {
-    const refused = run('lv', ['bot', 'run'], {}, '  mode: live\n');
+  it('live mode without --live refuses with a clear message, and no key or secret reaches the output or the log file', async () => {
+    const refused = await runHere('lv', ['bot', 'run'], '  mode: live\n');
     assert.equal(refused.status, 2, refused.out);
     assert.match(refused.out, /trading\.mode is live but --live is missing/);
-    const withFlag = run('lv', ['bot', 'run', '--live'], {}, '  mode: live\n');
+    const withFlag = await runHere('lv', ['bot', 'run', '--live'], '  mode: live\n');
     assert.match(withFlag.out, /leverage ≤ 5x/, 'live mode prints the limits it would use before anything else');
     const logFile = join(dir, 'logs', 'bot.log');
-    const paper = run('lg', ['bot', 'run', '--replay', '--from', '2025-12-02T20:00:00Z', '--log-file', logFile]);
+    const paper = run('lg', ['bot', 'run', '--replay', '--from', '2025-12-02T08:00:00Z', '--log-file', logFile]);
     assert.equal(paper.status, 0, paper.out);
     const log = readFileSync(logFile, 'utf8');
     assert.ok(log.length > 0, 'the bot wrote no log lines to --log-file');
-    for (const text of [refused.out, withFlag.out, paper.out, log, run('lv', ['bot', 'status']).out]) {
+    for (const text of [refused.out, withFlag.out, paper.out, log, (await runHere('lg', ['bot', 'status'])).out]) {
       assert.ok(!text.includes(SECRET_KEY) && !text.includes(SECRET), `a secret reached the output or log: ${text.slice(0, 300)}`);
     }
   });
 
-  it('kill, status, flatten and resume reach the stored bot; resume refuses while the kill file exists', () => {
-    const killed = run('ref', ['bot', 'kill', '--reason', 'test']);
+  it('kill, status, flatten and resume reach the stored bot; resume refuses while the kill file exists', async () => {
+    const killed = await runHere('ref', ['bot', 'kill', '--reason', 'test']);
     assert.equal(killed.status, 0, killed.out);
-    assert.match(run('ref', ['bot', 'status']).out, /kill switch: ENGAGED \(test\)/);
+    assert.match((await runHere('ref', ['bot', 'status'])).out, /kill switch: ENGAGED \(test\)/);
     writeFileSync(join(dir, 'ref.KILL'), '');
-    const refused = run('ref', ['bot', 'resume']);
+    const refused = await runHere('ref', ['bot', 'resume']);
     assert.equal(refused.status, 2, 'resume must refuse while the kill file exists');
     assert.match(refused.out, /kill file/);
     rmSync(join(dir, 'ref.KILL'));
-    assert.equal(run('ref', ['bot', 'resume']).status, 0);
-    assert.match(run('ref', ['bot', 'status']).out, /kill switch: off/);
-    assert.equal(run('ref', ['bot', 'flatten']).status, 0);
-    assert.match(run('ref', ['bot', 'status']).out, /flatten requested/);
-    assert.equal(run('nobody', ['bot', 'kill']).status, 2, 'killing a bot that does not exist is a usage error');
+    assert.equal((await runHere('ref', ['bot', 'resume'])).status, 0);
+    assert.equal((await runHere('ref', ['bot', 'flatten'])).status, 0);
+    const control = await withBotStore((store) => store.control('ref'));
+    assert.deepEqual([control?.killed, control?.flattenRequested], [false, true], 'resume must clear the kill switch and flatten must be recorded');
+    assert.equal((await runHere('nobody', ['bot', 'kill'])).status, 2, 'killing a bot that does not exist is a usage error');
   });
 });

@@ -8,10 +8,9 @@ import { after, before, describe, it } from 'node:test';
 import { openSql } from '@oitrader/data';
 import { loadReplayDataset, SimClock, SimServer } from '@oitrader/sim';
 import { EXIT_BELOW_THRESHOLD } from './commands/data.ts';
+import { SAMPLE_ARCHIVE } from '../../data/src/testing/archive-fixtures.ts';
 import { main } from './main.ts';
 
-/** The XRPUSDT week fixture (data/fixtures/xrpusdt-2021-week); the bundled sample no longer holds XRPUSDT. */
-const SAMPLE_ARCHIVE = fileURLToPath(new URL('../../../data/fixtures/xrpusdt-2021-week/binance-archive', import.meta.url));
 const BIN = fileURLToPath(new URL('../bin/oitrader.mjs', import.meta.url));
 
 function startCli(args: string[]) {
@@ -59,9 +58,9 @@ describe('oitrader collect against the simulator', () => {
 
   it('backfills, streams, and on SIGTERM flushes, prints its summary and exits 0 with a gap-free table', async () => {
     const run = startCli(['--config', config, 'collect', '--no-archive']);
-    const deadline = Date.now() + 30_000;
+    const deadline = Date.now() + 120_000; // a first start runs initdb: tens of seconds on a loaded machine
     while (!/; streaming \(Ctrl-C/.test(run.output().stdout)) {
-      assert.ok(Date.now() < deadline, `never finished the backfill: ${run.output().stderr}`);
+      assert.ok(Date.now() < deadline, `never finished the backfill: ${run.output().stdout}${run.output().stderr}`);
       await new Promise((r) => setTimeout(r, 50));
     }
     await new Promise((r) => setTimeout(r, 2000));

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import type { Command } from 'commander';
-import { EXIT_BELOW_THRESHOLD } from './commands/data.ts';
 import { MIGRATIONS } from '@oitrader/data';
+import { EXIT_BELOW_THRESHOLD } from './commands/data.ts';
 import { buildProgram, main } from './main.ts';
 
 const BIN = fileURLToPath(new URL('../bin/oitrader.mjs', import.meta.url));

@@ -12,6 +12,9 @@ import { registerRlCommands } from './commands/rl.ts';
 import { registerSimCommand } from './commands/sim.ts';
 import { registerTrainCommands } from './commands/train.ts';
 import { registerPredictCommand } from './commands/predict.ts';
+import { registerDashboardCommand } from './commands/dashboard.ts';
+import { registerRetrainCommands } from './commands/retrain.ts';
+import { registerWorkerCommand } from './commands/worker.ts';
 
 export function buildProgram(): Command {
   const program = new Command('oitrader')
@@ -33,6 +36,9 @@ export function buildProgram(): Command {
   registerRlCommands(program);
   registerDemoCommand(program);
   registerExchangeCommands(program);
+  registerDashboardCommand(program);
+  registerRetrainCommands(program);
+  registerWorkerCommand(program);
   return program;
 }
 

@@ -22,7 +22,7 @@ function fakeRun(leak = false): { dir: string; runId: string } {
   const dir = mkdtempSync(join(tmpdir(), 'oitrader-mlbt-'));
   const runId = 'fixture-run';
   mkdirSync(join(dir, runId));
-  writeFileSync(join(dir, runId, 'manifest.json'), JSON.stringify({ format: 'oitrader-model-run', version: 1, runId, symbol: 'XRPUSDT', timeframe: '5m', labels: { horizon: 48, threshold: 0.005 }, dataSpan: { from: '2021-11-15T00:00:00Z', to: new Date(frame.time[1900]).toISOString(), rows: 1900 }, metrics: { searchEvaluations: 0 } }));
+  writeFileSync(join(dir, runId, 'manifest.json'), JSON.stringify({ format: 'oitrader-model-run', version: 1, runId, symbol: 'XRPUSDT', timeframe: '5m', features: ['close'], featureSetVersion: 'fixture-older-set', labels: { horizon: 48, threshold: 0.005 }, dataSpan: { from: '2021-11-15T00:00:00Z', to: new Date(frame.time[1900]).toISOString(), rows: 1900 }, metrics: { searchEvaluations: 0 } }));
   const t = frame.time;
   const span = (fold: number, from: number, to: number): FoldSpan => ({ fold, trainStartMs: t[0], trainEndMs: t[from - 60], knownUntilMs: leak && fold === 2 ? t[from + 100] : t[from - 1], testStartMs: t[from], testEndMs: t[to] });
   let seed = 7;
@@ -67,7 +67,7 @@ describe('backtest --strategy ml-signal --model', () => {
   it('bars after the training span are predicted fresh by the run\'s final models, which must match this build\'s features', async () => {
     const { dir, runId } = fakeRun();
     // The fixture run has no trained models: reaching loadRun (and its feature-set check) shows the fresh path is taken.
-    await assert.rejects(runMlSignalBacktest(createOutput({ quiet: true }), frame, options(dir, runId, { requestedStartMs: frame.time[1960] })), /feature set/);
+    await assert.rejects(runMlSignalBacktest(createOutput({ quiet: true }), frame, options(dir, runId, { requestedStartMs: frame.time[1960] })), /lacks valid features|feature set/);
   });
 
   it('refuses predictions whose fold had seen the bars it predicts', async () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { timeframeMs } from '@oitrader/core';
 import { ALL_FEATURES, FeatureEngineer } from './feature-engineer.ts';
-import { checkLookahead, checkRecursive } from './lookahead.ts';
+import { checkLookahead, checkRecursive, PLANTED_NEXT_BAR_LEAK } from './lookahead.ts';
 import { FEATURE_GROUPS, warmupBars, type FeatureSpec } from './registry.ts';
 import { realSampleFrame, sampleWithSyntheticSources } from './testing/frames.ts';
 
@@ -59,18 +59,7 @@ describe('causality contract over every feature', () => {
   });
 
   it('a planted feature that reads the next bar is caught by the look-ahead check', () => {
-    const leak: FeatureSpec = {
-      name: 'leaky_next_return',
-      group: 'price',
-      description: 'return of the NEXT bar (deliberately wrong)',
-      warmup: 0,
-      sources: ['close'],
-      compute: (x) => {
-        const c = x.col('close');
-        return c.map((v, i) => (i + 1 < c.length ? c[i + 1] / v - 1 : Number.NaN));
-      },
-    };
-    const report = checkLookahead(new FeatureEngineer({ specs: [...ALL_FEATURES.slice(0, 5), leak] }), real, { cuts: 5 });
+    const report = checkLookahead(new FeatureEngineer({ specs: [...ALL_FEATURES.slice(0, 5), PLANTED_NEXT_BAR_LEAK] }), real, { cuts: 5 });
     assert.deepEqual(report.offenders.map((o) => o.feature), ['leaky_next_return']);
   });
 

@@ -1,6 +1,22 @@
 import { formatUtc, timeframeMs, type Frame } from '@oitrader/core';
 import type { FeatureEngineer } from './feature-engineer.ts';
-import { warmupBars } from './registry.ts';
+import { warmupBars, type FeatureSpec } from './registry.ts';
+
+/**
+ * A deliberately wrong feature (the next bar's return) for the tests of every
+ * guard against look-ahead: the check here, and the retrain that must refuse it.
+ */
+export const PLANTED_NEXT_BAR_LEAK: FeatureSpec = {
+  name: 'leaky_next_return',
+  group: 'price',
+  description: 'return of the NEXT bar (deliberately wrong)',
+  warmup: 0,
+  sources: ['close'],
+  compute: (x) => {
+    const c = x.col('close');
+    return c.map((v, i) => (i + 1 < c.length ? c[i + 1] / v - 1 : Number.NaN));
+  },
+};
 
 export interface Offender {
   feature: string;

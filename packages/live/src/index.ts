@@ -11,4 +11,8 @@ export * from './monitoring/dashboard-state.ts';
 export * from './monitoring/bot-metrics.ts';
 export * from './monitoring/dashboard-server.ts';
 export * from './monitoring/round-trips.ts';
+export * from './monitoring/champion-info.ts';
 export * from './telegram/telegram-bridge.ts';
+export * from './retrain/champion-registry.ts';
+export * from './retrain/retrain.ts';
+export * from './retrain/champion-strategy.ts';

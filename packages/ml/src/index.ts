@@ -19,3 +19,4 @@ export * from './lstm/lstm-classifier.ts';
 export * from './tuning/hyperparameter-search.ts';
 export * from './registry/predictions.ts';
 export * from './pipeline/train-model-run.ts';
+export * from './tuning/bullmq-trial-runner.ts';

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { FakeClock } from '../testing/fake-clock.ts';
 import { UsdmClient } from './client.ts';
@@ -23,11 +24,11 @@ describe('UsdmClient transport', () => {
     const clock = new FakeClock(1_000_000);
     const client = new UsdmClient({ restUrl: 'http://binance.test', apiKey: 'keyKKKK', secret: 'secretSSSS', clock, fetch: scripted([{ body: { serverTime: 1_000_250 } }, { body: ORDER }], sent) });
     await client.syncTime();
-    assert.ok(Math.abs(client.offsetMs - 250) <= 50, `offset ${client.offsetMs}: server time minus our clock at mid-round-trip`);
+    assert.equal(client.offsetMs, 250, 'server time minus our clock at mid-round-trip');
     await client.placeOrder({ symbol: 'SOLUSDT', side: 'BUY', type: 'MARKET', qtyBase: 1, clientOrderId: 'oit-e-SOLUSDT-x-0' });
     const { url, method, headers } = sent[1];
     assert.equal(method, 'POST');
-    assert.equal(url.searchParams.get('timestamp'), String(1_000_000 + client.offsetMs), 'timestamp = our clock + the server offset');
+    assert.equal(url.searchParams.get('timestamp'), '1000250', 'timestamp = our clock + the server offset');
     assert.equal(url.searchParams.get('newClientOrderId'), 'oit-e-SOLUSDT-x-0');
     const query = url.search.slice(1);
     const [signed, signature] = query.split('&signature=');
@@ -68,5 +69,42 @@ describe('UsdmClient transport', () => {
     const client = new UsdmClient({ restUrl: 'http://binance.test', apiKey: 'k', secret: 's', fetch: scripted([], sent) });
     await assert.rejects(client.placeAlgoOrder({ symbol: 'SOLUSDT', side: 'SELL', type: 'STOP_MARKET', triggerPriceUsd: 90, qtyBase: 1, closePosition: true, clientAlgoId: 'a' }), /quantity cannot be sent with closePosition/);
     assert.equal(sent.length, 0);
+  });
+});
+
+describe('UsdmClient on the documented answers of the account endpoints', () => {
+  const docs = JSON.parse(readFileSync(new URL('./fixtures/documented.json', import.meta.url), 'utf8')) as Record<string, unknown>;
+  const answer = (key: string, status = 200) => ({ status, body: docs[key] });
+
+  it('reads exchangeInfo filters and limits, hedge and Multi-Assets mode, leverage, margin type, listenKey', async () => {
+    const sent: Sent[] = [];
+    const client = new UsdmClient({
+      restUrl: 'http://binance.test',
+      apiKey: 'k',
+      secret: 's',
+      fetch: scripted(
+        [
+          answer('GET /fapi/v1/exchangeInfo'),
+          answer('GET /fapi/v1/positionSide/dual'),
+          answer('GET /fapi/v1/multiAssetsMargin'),
+          answer('POST /fapi/v1/leverage'),
+          answer('POST /fapi/v1/marginType'),
+          answer('error -4046', 400),
+          answer('POST /fapi/v1/listenKey'),
+          answer('DELETE /fapi/v1/algoOrder'),
+        ],
+        sent,
+      ),
+    });
+    const [blz] = (await client.exchangeInfo()).symbols;
+    assert.deepEqual([blz.tickSize, blz.stepSize, blz.marketMaxQtyBase, blz.minNotionalUsd, blz.triggerProtect], [0.0001, 1, 590119, 5, 0.15]);
+    assert.equal(await client.hedgeMode(), true, 'a hedge-mode account must be seen as one');
+    assert.equal(await client.multiAssetsMode(), true);
+    assert.deepEqual(await client.setLeverage('BTCUSDT', 21), { leverage: 21, maxNotionalUsd: 1_000_000 });
+    assert.equal(await client.setMarginType('BTCUSDT', 'ISOLATED'), 'changed', '{code: 200, msg: "success"} is a success');
+    assert.equal(await client.setMarginType('BTCUSDT', 'ISOLATED'), 'unchanged', '-4046: already isolated');
+    assert.equal(await client.createListenKey(), 'pqia91ma19a5s61cv6a81va65sdf19v8a65a1a5s61cv6a81va65sdf19v8a65a1');
+    await client.cancelAlgoOrder({ algoId: 2146760 });
+    assert.deepEqual(sent.map((s) => `${s.method} ${s.url.pathname}`).slice(3), ['POST /fapi/v1/leverage', 'POST /fapi/v1/marginType', 'POST /fapi/v1/marginType', 'POST /fapi/v1/listenKey', 'DELETE /fapi/v1/algoOrder']);
   });
 });

@@ -118,9 +118,9 @@ export class UsdmClient implements UsdmTradingApi {
 
   async syncTime(): Promise<{ offsetMs: number; roundTripMs: number }> {
     const sentAt = this.#clock.now();
-    const wallStart = Date.now();
     const body = (await this.#send('GET', '/fapi/v1/time', {}, { weight: 1 })).body as { serverTime?: unknown };
-    const roundTripMs = Date.now() - wallStart;
+    // Measured on the same clock the timestamps come from, so the offset is relative to it.
+    const roundTripMs = this.#clock.now() - sentAt;
     const serverTime = Number(body.serverTime);
     if (!Number.isFinite(serverTime)) throw new BinanceOrderError('/fapi/v1/time', 200, undefined, 'no serverTime in the answer');
     // The server read its clock about half-way through the round trip.

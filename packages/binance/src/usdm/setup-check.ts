@@ -1,3 +1,4 @@
+import { OitraderError } from '@oitrader/core';
 import type { UsdmTradingApi } from './types.ts';
 
 export interface SymbolSetup {
@@ -66,4 +67,31 @@ export async function checkAccountSetup(client: UsdmTradingApi, symbols: string[
     if (row.leverage !== leverage) changes.push(`${symbol}: leverage ${row.leverage}x → ${leverage}x`);
   }
   return { hedgeMode, multiAssetsMode, walletUsd: account.totalWalletBalanceUsd, availableUsd: account.availableBalanceUsd, symbols: rows, blockers, changes };
+}
+
+/** The bot refuses to start: hedge mode, Multi-Assets mode, or a symbol it cannot trade. */
+export class AccountSetupError extends OitraderError {
+  readonly blockers: string[];
+
+  constructor(blockers: string[]) {
+    super(`the account is not ready to trade: ${blockers.join('; ')}`, { hint: 'fix these on Binance (Futures → preferences), then start again; `oitrader exchange check` shows the state', exitCode: 2 });
+    this.blockers = blockers;
+  }
+}
+
+/**
+ * The bot's start-up: refuse on any blocker, else set ISOLATED margin and the
+ * configured leverage per symbol (-4046 "already isolated" is fine) and return
+ * the state after the changes.
+ */
+export async function prepareAccount(client: UsdmTradingApi, symbols: string[], leverage: number): Promise<SetupReport> {
+  const before = await checkAccountSetup(client, symbols, leverage);
+  if (before.blockers.length > 0) throw new AccountSetupError(before.blockers);
+  for (const s of before.symbols) {
+    if (s.marginType !== 'ISOLATED') await client.setMarginType(s.symbol, 'ISOLATED');
+    if (s.leverage !== leverage) await client.setLeverage(s.symbol, leverage);
+  }
+  const after = await checkAccountSetup(client, symbols, leverage);
+  if (after.blockers.length > 0 || after.changes.length > 0) throw new AccountSetupError([...after.blockers, ...after.changes.map((c) => `still needed after the start-up changes: ${c}`)]);
+  return after;
 }

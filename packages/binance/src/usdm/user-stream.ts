@@ -6,7 +6,12 @@ import type { UsdmTradingApi, UserDataEvent, UserStreamStatus } from './types.ts
 
 /** Binance's private base URL (user data) since the 2026-04-23 split. */
 export const MAINNET_PRIVATE_WS_URL = 'wss://fstream.binance.com/private';
-export const DEMO_PRIVATE_WS_URL = 'wss://fstream.binancefuture.com/private';
+/**
+ * Demo trading's stream host is demo-fstream.binance.com; that it follows the
+ * same /private split is our assumption (not yet checked against demo trading):
+ * `binance.private_ws_url` overrides it.
+ */
+export const DEMO_PRIVATE_WS_URL = 'wss://demo-fstream.binance.com/private';
 
 export interface UserDataStreamOptions {
   client: Pick<UsdmTradingApi, 'createListenKey' | 'keepAliveListenKey'>;

@@ -12,6 +12,7 @@ import { runSimulatedCollection } from './collect.ts';
 import { runFeatureBuild, runFeatureCheck } from './features.ts';
 import { runRlBacktest, runRlTrain } from './rl.ts';
 import { runTrain } from './train.ts';
+import { runDemoBot } from './dashboard.ts';
 import { runCheck, runImport, runShow } from './data.ts';
 
 /** The bundled real sample: SOLUSDT + BTCUSDT with open interest (see data/sample/README.md). */
@@ -37,8 +38,9 @@ export function registerDemoCommand(program: Command): void {
     .command('demo')
     .description('run the pipeline end to end on the bundled real sample (SOLUSDT + BTCUSDT with open interest) in an embedded database (data/demo/db)')
     .option('--fresh', 'delete the demo database first')
+    .option('--dashboard', 'leave the paper bot\'s dashboard up at the end (until Ctrl-C)')
     .action(async (_flags, command: Command) => {
-      const flags = command.optsWithGlobals<GlobalOptions & { fresh?: boolean }>();
+      const flags = command.optsWithGlobals<GlobalOptions & { fresh?: boolean; dashboard?: boolean }>();
       const out = createOutput(flags);
       const started = Date.now();
       const elapsed = () => `${((Date.now() - started) / 1000).toFixed(0)} s`;
@@ -65,6 +67,8 @@ export function registerDemoCommand(program: Command): void {
         out.text(`\n== phase 4: PPO agent, ${DEMO_RL.windows} walk-forward windows × ${DEMO_RL.timestepsPerWindow.toLocaleString('en-US')} steps on the run's out-of-fold predictions, then its out-of-sample backtest vs the baselines  [${elapsed()}]`);
         const agent = await runRlTrain(out, frame, { ...DEMO_RL, modelsDir: 'data/demo/models', agentsDir: 'data/demo/agents', modelRunId: run.runId, algorithm: 'ppo', seed: 0, trading: config.trading });
         await runRlBacktest(out, frame, { agentsDir: 'data/demo/agents', modelsDir: 'data/demo/models', agentId: agent.runId, outDir: 'reports', stopLoss: config.trading.stop_loss });
+        out.text(`\n== phase 5: a paper bot on the sample's last 2 days with the live dashboard  [${elapsed()}]`);
+        await runDemoBot(sql, out, { symbol: DEMO_SYMBOL, days: 2, keepUp: flags.dashboard === true, modelsDir: 'data/demo/models' });
         out.text(`\ndemo finished in ${elapsed()}. Out of sample, after costs: ${mlResult.beatBaselines ? 'the ML-signal strategy beat every baseline' : 'NOTHING beat the baselines — the ML-signal strategy did not beat every one of flat, buy-and-hold, oi-trend and sma-trend'} (reports/backtest-ml-signal-${DEMO_SYMBOL}-5m.html).`);
         if (report.failed > 0 || !passed || !causal || !collected) process.exitCode = 1;
       } finally {

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
-import { formatUtc, type Frame } from '@oitrader/core';
+import { formatUtc, numberFlag, type Frame } from '@oitrader/core';
 import {
   ALL_FEATURES,
   buildFeatureDataset,
@@ -32,8 +32,8 @@ export function registerFeatureCommands(program: Command): void {
       .description(`compute every feature and the 3-class label and write ${FEATURES_FILE} + its manifest`)
       .option('--out <dir>', 'output directory', 'data/features'),
   )
-    .addOption(new Option('--horizon <bars>', 'label horizon in bars').argParser(Number).default(48))
-    .addOption(new Option('--threshold <fraction>', 'label threshold on the forward return').argParser(Number).default(0.005))
+    .addOption(new Option('--horizon <bars>', 'label horizon in bars').argParser(numberFlag('--horizon', 'bars')).default(48))
+    .addOption(new Option('--threshold <fraction>', 'label threshold on the forward return, 0 < f <= 1').argParser(numberFlag('--threshold', 'returnThreshold')).default(0.005))
     .option('--no-calendar', 'leave out the calendar features (hour, weekday, session): on a few months they can dominate by chance')
     .action(async (_flags, command: Command) => {
       const flags = command.optsWithGlobals<BuildFlags & { calendar: boolean }>();
@@ -65,7 +65,7 @@ export function registerFeatureCommands(program: Command): void {
             : 'recompute every feature on history that starts later; report any feature that depends on history beyond its declared warm-up',
         ),
     )
-      .addOption(new Option('--points <n>', 'number of random cut points / start offsets').argParser(Number).default(kind === 'lookahead' ? 20 : 5))
+      .addOption(new Option('--points <n>', 'number of random cut points / start offsets').argParser(numberFlag('--points', 'bars')).default(kind === 'lookahead' ? 20 : 5))
       .action(async (_flags, command: Command) => {
         const flags = command.optsWithGlobals<GlobalOptions & FrameFlags & { points: number }>();
         const { config, out } = commandContext(flags);

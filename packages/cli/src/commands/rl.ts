@@ -25,6 +25,7 @@ import type { Output } from '../output.ts';
 
 interface RlTrainFlags extends GlobalOptions, FrameFlags {
   model: string;
+  mlModel: string;
   modelsDir?: string;
   agentsDir?: string;
   algo: 'ppo' | 'a2c';
@@ -47,6 +48,8 @@ export interface RlTrainOptions {
   modelsDir: string;
   agentsDir: string;
   modelRunId: string;
+  /** Which of the run's out-of-fold predictions the agent observes (default: the ensemble). */
+  mlModel?: string;
   algorithm: 'ppo' | 'a2c';
   windows: number;
   timestepsPerWindow: number;
@@ -77,6 +80,7 @@ export function registerRlCommands(program: Command): void {
     .command('train')
     .description('train one agent per walk-forward window on a model run\'s out-of-fold predictions; saves agents/<run-id>/')
     .requiredOption('--model <run-id>', 'the phase 3 model run whose out-of-fold ensemble predictions the agent observes')
+    .option('--ml-model <name>', 'which of the run\'s out-of-fold predictions to observe (ensemble, LSTM, a GBDT name: see the run\'s report)', 'ensemble')
     .option('--models-dir <dir>', 'models directory (default: models.dir)')
     .option('--agents-dir <dir>', 'agents directory (default: models.agents_dir)')
     .addOption(new Option('--algo <name>', 'algorithm').choices(['ppo', 'a2c']).default('ppo'))
@@ -101,6 +105,7 @@ export function registerRlCommands(program: Command): void {
       modelsDir: flags.modelsDir ?? config.models.dir,
       agentsDir: flags.agentsDir ?? config.models.agents_dir,
       modelRunId: flags.model,
+      mlModel: flags.mlModel,
       algorithm: flags.algo,
       windows: flags.windows,
       timestepsPerWindow: flags.timesteps,
@@ -151,13 +156,13 @@ export async function runRlTrain(out: Output, frame: Frame, options: RlTrainOpti
   if (run.symbol !== frame.symbol || run.timeframe !== frame.timeframe) {
     throw new OitraderError(`model run ${options.modelRunId} is ${run.symbol} ${run.timeframe}, the data is ${frame.symbol} ${frame.timeframe}`, { hint: `pass --symbol ${run.symbol} --timeframe ${run.timeframe}`, exitCode: 2 });
   }
-  const predictions = await readOutOfFoldPredictions(join(options.modelsDir, options.modelRunId), 'ensemble');
+  const predictions = await readOutOfFoldPredictions(join(options.modelsDir, options.modelRunId), options.mlModel ?? 'ensemble');
   const runId = options.runId ?? new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
   if (existsSync(join(options.agentsDir, runId))) throw new OitraderError(`agent ${runId} already exists in ${options.agentsDir}`, { hint: 'choose another --run-id', exitCode: 2 });
   const limits = riskLimitsFromConfig(options.trading);
   const startIndex = options.startMs === undefined ? undefined : frame.indexAtOrAfter(options.startMs);
   const endIndex = options.endMs === undefined ? undefined : frame.indexAtOrAfter(options.endMs);
-  out.text(`training ${options.algorithm.toUpperCase()} agent ${runId} on ${frame.symbol} ${frame.timeframe}: ${options.windows} walk-forward windows × ${options.timestepsPerWindow} steps, ${options.nEnvs} envs, model run ${options.modelRunId} (out-of-fold ensemble predictions)`);
+  out.text(`training ${options.algorithm.toUpperCase()} agent ${runId} on ${frame.symbol} ${frame.timeframe}: ${options.windows} walk-forward windows × ${options.timestepsPerWindow} steps, ${options.nEnvs} envs, model run ${options.modelRunId} (out-of-fold ${predictions.model} predictions)`);
   const trained = trainAgentWalkForward({
     runId,
     frame,

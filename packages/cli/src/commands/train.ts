@@ -2,11 +2,13 @@ import { execSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
-import { OitraderError, writeFileAtomic } from '@oitrader/core';
+import { numberFlag, OitraderError } from '@oitrader/core';
 import { FEATURES_FILE, MANIFEST_FILE, readFeatureDataset } from '@oitrader/features';
 import { inspectRuns, listRuns, loadRun, readManifest, trainModelRun, type ClassificationReport, type TrainedRun, type TrainRunOptions } from '@oitrader/ml';
+import { promoteRun } from '@oitrader/live';
 import { commandContext, type GlobalOptions } from '../context.ts';
 import type { Output } from '../output.ts';
+import { queuedTrialRunners } from './worker.ts';
 
 interface TrainFlags extends GlobalOptions {
   features: string;
@@ -28,15 +30,20 @@ export function registerTrainCommands(program: Command): void {
     .option('--features <dir>', `directory holding ${FEATURES_FILE} and its manifest`, 'data/features')
     .option('--out <dir>', 'models directory (default: models.dir)')
     .addOption(new Option('--folds <n>', 'walk-forward test windows').argParser(Number).default(3))
-    .addOption(new Option('--train-share <fraction>', 'share of rows in the first training block').argParser(Number).default(0.4))
+    .addOption(new Option('--train-share <fraction>', 'share of rows in the first training block').argParser(numberFlag('--train-share', 'share')).default(0.4))
     .addOption(new Option('--embargo <rows>', 'rows skipped after each test window').argParser(Number).default(12))
-    .addOption(new Option('--seed <n>', 'seed for subsampling and the search').argParser(Number).default(0))
-    .addOption(new Option('--search-trials <n>', 'hyperparameter search: configurations per GBDT policy (0 = the defaults; the log under <models>/search/ makes it resumable)').argParser(Number).default(0))
-    .option('--run-id <id>', 'name of the run (default: UTC timestamp)')
+    .addOption(new Option('--seed <n>', 'seed for subsampling and the search').argParser(numberFlag('--seed', 'seed')).default(0))
+    .addOption(new Option('--search-trials <n>', 'hyperparameter search: configurations per GBDT policy (0 = the defaults; the log under <models>/search/ makes it resumable)').argParser(numberFlag('--search-trials', 'count')).default(0))
+    .option('--run-id <id>', 'name of the run: letters, digits, . _ - (default: UTC timestamp)', runIdFlag)
     .action(async (_flags, command: Command) => {
       const flags = command.optsWithGlobals<TrainFlags>();
       const { config, out } = commandContext(flags);
-      await runTrain(out, flags.features, flags.out ?? config.models.dir, flags);
+      const queued = queuedTrialRunners(config, flags.features, out);
+      try {
+        await runTrain(out, flags.features, flags.out ?? config.models.dir, { ...flags, trialRunner: queued.factory });
+      } finally {
+        await queued.close();
+      }
     });
 
   const models = program.command('models').description('list, inspect and promote trained model runs');
@@ -90,7 +97,8 @@ export function registerTrainCommands(program: Command): void {
       // The loader the bot uses: a run whose manifest or ensemble.json is truncated is refused here, not at the bot's start.
       const manifest = readManifest(join(dir, runId));
       await loadRun(join(dir, runId), { featureSetVersion: manifest.featureSetVersion, features: manifest.features });
-      writeFileAtomic(join(dir, ACTIVE_FILE), `${runId}\n`);
+      // Recorded in models/promotions.json as well, so `oitrader models rollback` can return to the previous champion.
+      promoteRun(dir, runId, 'oitrader models promote');
       out.text(`active model run: ${runId}`);
       out.result({ active: runId });
     });
@@ -122,4 +130,12 @@ export async function runTrain(out: Output, featuresDir: string, modelsDir: stri
   out.text(`saved model run ${run.runId} in ${run.dir} (report.html, oof-predictions.parquet); list with: oitrader models list --dir ${modelsDir}`);
   out.result({ runId: run.runId, dir: run.dir, metrics: run.manifest.metrics, stageSeconds: run.stageSeconds });
   return run;
+}
+
+/** A run id becomes a directory name: refused before a minute of training, not after (`../../evil`). */
+function runIdFlag(raw: string): string {
+  if (!/^[A-Za-z0-9_-][A-Za-z0-9._-]*$/.test(raw) || raw.includes('..')) {
+    throw new OitraderError(`--run-id: expected letters, digits, . _ - (a directory name), got "${raw}"`, { hint: 'choose a plain name such as sol-5m-v2', exitCode: 2 });
+  }
+  return raw;
 }

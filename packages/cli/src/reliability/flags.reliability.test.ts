@@ -48,6 +48,8 @@ const REFUSED: Array<[string[], RegExp]> = [
   [['data', 'check', '--start', '2024-13-45'], /cannot read "2024-13-45" as a UTC time/],
   [['data', 'check', '--start', '2024-02-30'], /cannot read "2024-02-30" as a UTC time/],
   [['data', 'health', '--max-age', '0'], /--max-age: expected > 0, got number 0/],
+  [['features', 'build', '--threshold', '-1'], /--threshold: expected > 0, got number -1/],
+  [['train', '--run-id', '../../evil'], /--run-id: expected letters, digits/],
   [['data', 'show', '--symbol', 'not a symbol'], /--symbol: expected a USDⓈ-M symbol such as SOLUSDT, got "not a symbol"/],
 ];
 

@@ -77,6 +77,17 @@ describe('config', () => {
     assert.ok(!lines[0].includes('super-secret-value'), lines[0]);
     assert.ok(!lines[0].includes('hunter2pw'), lines[0]);
   });
+
+  it('queue: empty redis_url (in-process) by default; REDIS_URL sets it and its password never reaches a log line', () => {
+    assert.equal(parseConfig({}).queue.redis_url, '', 'without Redis configured, training must run in-process');
+    const { config } = loadConfig({ file: writeConfig('queue:\n  prefix: team-a\n'), env: { REDIS_URL: 'redis://:r3dispass77@10.0.0.5:6379' } });
+    assert.equal(config.queue.redis_url, 'redis://:r3dispass77@10.0.0.5:6379');
+    assert.equal(config.queue.prefix, 'team-a');
+    const lines: string[] = [];
+    createLogger('test', { write: (l) => lines.push(l) }).info('worker on redis://:r3dispass77@10.0.0.5:6379');
+    assert.ok(!lines[0].includes('r3dispass77'), `the Redis password leaked into a log line: ${lines[0]}`);
+    assert.throws(() => parseConfig({ queue: { prefix: 'a:b' } }), /queue\.prefix/, 'a prefix with a colon would break BullMQ keys: must be refused');
+  });
 });
 
 describe('config.example.yaml', () => {

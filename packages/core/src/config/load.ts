@@ -10,6 +10,7 @@ export const DEFAULT_CONFIG_FILE = 'config.yaml';
 /** Environment variables that override secrets and connection settings. */
 const ENV_OVERRIDES: ReadonlyArray<[string, (config: Config, value: string) => void]> = [
   ['DATABASE_URL', (c, v) => (c.database.url = v)],
+  ['REDIS_URL', (c, v) => (c.queue.redis_url = v)],
   ['BINANCE_API_KEY', (c, v) => (c.binance.api_key = v)],
   ['BINANCE_SECRET', (c, v) => (c.binance.secret = v)],
   ['TELEGRAM_TOKEN', (c, v) => (c.telegram.token = v)],
@@ -51,6 +52,7 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   redactSecret(config.binance.secret);
   redactSecret(config.telegram.token);
   redactSecret(passwordOf(config.database.url));
+  redactSecret(passwordOf(config.queue.redis_url));
   return { config, file };
 }
 
@@ -72,7 +74,7 @@ function parseYaml(file: string, text: string): unknown {
 }
 
 /** Config paths whose values are secrets: a validation error says what type was there, never the value. */
-const SECRET_PATHS = new Set(['binance.api_key', 'binance.secret', 'telegram.token', 'telegram.chat_id', 'database.url']);
+const SECRET_PATHS = new Set(['binance.api_key', 'binance.secret', 'telegram.token', 'telegram.chat_id', 'database.url', 'queue.redis_url']);
 
 export function toProblem(issue: z.core.$ZodIssue, pathLabel?: string): ConfigProblem {
   const path = pathLabel ?? (issue.path.length > 0 ? issue.path.join('.') : '(root)');

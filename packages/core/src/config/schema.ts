@@ -76,6 +76,14 @@ const models = z
     dir: z.string().default('./models'),
     agents_dir: z.string().default('./agents'),
     active_run: z.string().default(''),
+    /** UTC time (HH:MM) of the daily retrain (`oitrader retrain --daily`). */
+    retrain_at: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM (UTC)').default('00:30'),
+    /** Days of history the retrain trains on (the newest, expanding walk-forward inside). */
+    retrain_days: z.number().int().min(3).default(30),
+    /** A challenger is promoted only when its log loss is lower than the champion's by at least this much. */
+    promote_margin: z.number().default(0.002),
+    /** Rows of the comparison window (the newest rows both runs predicted out of sample). */
+    compare_rows: z.number().int().positive().default(576),
   })
   .prefault({});
 
@@ -100,6 +108,8 @@ const telegram = z
     enabled: z.boolean().default(false),
     token: z.string().default(''),
     chat_id: z.string().default(''),
+    /** UTC time (HH:MM) of the daily summary message. */
+    daily_summary_at: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM (UTC)').default('00:05'),
   })
   .prefault({});
 
@@ -137,6 +147,14 @@ const collector = z
   })
   .prefault({});
 
+const dashboard = z
+  .strictObject({
+    /** 127.0.0.1 by default: the page is read-only for anyone who reaches it; controls need OITRADER_DASHBOARD_TOKEN. */
+    host: z.string().default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(8321),
+  })
+  .prefault({});
+
 const bot = z
   .strictObject({
     /** Names the bot in client order ids and its state rows; one name per account and symbol. */
@@ -155,8 +173,26 @@ const bot = z
   })
   .prefault({});
 
+/** Fan-out of training jobs (hyperparameter-search trials) to `oitrader worker` processes over BullMQ. */
+const queue = z
+  .strictObject({
+    /** redis://[:password@]host:port[/db] — empty means every job runs in this process (the embedded default). */
+    redis_url: z.string().default(''),
+    /** Key prefix in Redis: separate installations (or test runs) sharing one Redis use different prefixes. */
+    prefix: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only')
+      .default('oitrader'),
+    /**
+     * A worker holds a job's lock this long; a killed worker's job goes to another worker once it expires.
+     * Longer than one trial's evaluation (a trial blocks its worker's event loop, so the lock is not renewed meanwhile).
+     */
+    lock_seconds: z.number().positive().default(300),
+  })
+  .prefault({});
+
 export const configSchema = z
-  .strictObject({ database, trading, models, binance, telegram, data, collector, bot })
+  .strictObject({ database, trading, models, binance, telegram, data, collector, bot, dashboard, queue })
   .prefault({});
 
 export type Config = z.infer<typeof configSchema>;

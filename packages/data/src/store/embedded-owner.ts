@@ -3,7 +3,7 @@ import { basename, dirname, resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import lockfile from 'proper-lockfile';
-import { OitraderError, writeFileAtomic } from '@oitrader/core';
+import { createLogger, OitraderError, writeFileAtomic } from '@oitrader/core';
 import { PostgresExecutor, ensureInitialized, type SqlExecutor } from './sql-executor.ts';
 
 /**
@@ -43,8 +43,12 @@ export function ownerInfoPath(dir: string): string {
  * sooner by its pid (see openEmbedded).
  */
 const STALE_MS = 60_000;
-/** How long a process that lost the race for the lock waits for the owner to start answering. */
-const OWNER_WAIT_MS = 15_000;
+/**
+ * How long a process that lost the race for the lock waits for the owner to
+ * answer. Generous: a first start runs initdb, which takes tens of seconds on
+ * a loaded 2-core machine.
+ */
+const OWNER_WAIT_MS = 120_000;
 
 export interface EmbeddedOptions {
   /** Called once with a line for the user (who owns the database, waiting for clients). */
@@ -52,7 +56,8 @@ export interface EmbeddedOptions {
 }
 
 /** Opens the embedded database in `dir`: as its owner when the lock is free, else as a client of the owner. */
-export async function openEmbedded(dir: string, options: EmbeddedOptions = {}): Promise<SqlExecutor> {
+export async function openEmbedded(dir: string, requested: EmbeddedOptions = {}): Promise<SqlExecutor> {
+  const options: EmbeddedOptions = { onNote: (line) => createLogger('embedded-db').info(line), ...requested };
   const deadline = Date.now() + OWNER_WAIT_MS;
   let lastProblem = '';
   for (;;) {
@@ -66,7 +71,9 @@ export async function openEmbedded(dir: string, options: EmbeddedOptions = {}): 
       rmSync(lockPath(dir), { recursive: true, force: true });
       continue;
     }
-    if (owner) {
+    if (owner && owner.port === 0) {
+      lastProblem = `process ${owner.pid} (${owner.command}) has been opening it since ${new Date(owner.startedAtMs).toISOString()}`;
+    } else if (owner) {
       const client = await connectToOwner(owner);
       if (client) return client;
       lastProblem = `it is held by process ${owner.pid} (${owner.command}, since ${new Date(owner.startedAtMs).toISOString()}), which does not answer on ${owner.host}:${owner.port}`;
@@ -115,7 +122,7 @@ function ownerUrl(owner: Pick<OwnerInfo, 'host' | 'port'>): string {
 }
 
 async function connectToOwner(owner: OwnerInfo): Promise<SqlExecutor | undefined> {
-  const sql = PostgresExecutor.connect(ownerUrl(owner), { engine: 'pglite', connectionTimeoutMs: 2_000 });
+  const sql = PostgresExecutor.connect(ownerUrl(owner), { engine: 'pglite', connectionTimeoutMs: 5_000 });
   try {
     await sql.query('SELECT 1');
     return sql;
@@ -138,7 +145,10 @@ function removeAbandonedStaging(dir: string): void {
 async function becomeOwner(dir: string, release: () => Promise<void>, options: EmbeddedOptions): Promise<SqlExecutor> {
   let db: PGlite | undefined;
   let server: PGLiteSocketServer | undefined;
+  const command = process.argv.slice(2).join(' ') || 'oitrader';
   try {
+    // Published at once (port 0 = starting), so others can name us, and see if we die during initdb.
+    writeFileAtomic(ownerInfoPath(dir), JSON.stringify({ pid: process.pid, host: '127.0.0.1', port: 0, startedAtMs: Date.now(), command } satisfies OwnerInfo));
     removeAbandonedStaging(dir);
     await ensureInitialized(dir);
     db = new PGlite(dir);
@@ -146,13 +156,15 @@ async function becomeOwner(dir: string, release: () => Promise<void>, options: E
     server = new PGLiteSocketServer({ db: pipelineAwareDb(db), host: '127.0.0.1', port: 0, maxConnections: 64 });
     await server.start();
     const [host, port] = server.getServerConn().split(':');
-    const info: OwnerInfo = { pid: process.pid, host, port: Number(port), startedAtMs: Date.now(), command: process.argv.slice(2).join(' ') || 'oitrader' };
+    const info: OwnerInfo = { pid: process.pid, host, port: Number(port), startedAtMs: Date.now(), command };
     writeFileAtomic(ownerInfoPath(dir), JSON.stringify(info));
     const sql = PostgresExecutor.connect(ownerUrl(info), { engine: 'pglite' });
     const ownedServer = server;
     const ownedDb = db;
+    const watchdog = watchDirectory(dir);
     const closeClient = sql.close.bind(sql);
     sql.close = async () => {
+      clearInterval(watchdog);
       await closeClient();
       // Other processes may still be reading or writing through us: stay until they are done.
       let noted = false;
@@ -178,6 +190,22 @@ async function becomeOwner(dir: string, release: () => Promise<void>, options: E
       cause: error,
     });
   }
+}
+
+/**
+ * The data directory deleted under a running PGlite (rm -rf data/db during an
+ * import) leaves it retrying file operations forever at full CPU with no
+ * output. Nothing can be saved then: the owner says so and exits, and every
+ * client sees its connection drop (an import reports the file as failed).
+ */
+function watchDirectory(dir: string): NodeJS.Timeout {
+  const timer = setInterval(() => {
+    if (existsSync(`${dir}/PG_VERSION`)) return;
+    process.stderr.write(`error: the embedded database directory ${dir} was deleted while in use; nothing more can be stored\nfix: restore it from a backup or delete ${lockPath(dir)} and import again\n`);
+    process.exit(1);
+  }, 1_000);
+  timer.unref();
+  return timer;
 }
 
 /** Extended-protocol messages that leave the backend mid-statement until the client's Sync. */

@@ -141,10 +141,8 @@ export class ExchangeVenue implements Venue {
     const { client, symbol } = this.#o;
     const o = sent.order;
     try {
-      // Known to the exchange already (a re-run step after a crash): adopt it, never send a second one.
-      const order =
-        (await client.queryOrder(symbol, { clientOrderId: sent.clientOrderId })) ??
-        (await client.placeOrder({ symbol, side: SIDE[o.side], type: o.type === 'limit' ? 'LIMIT' : 'MARKET', qtyBase: o.qtyBase, priceUsd: o.priceUsd, reduceOnly: o.reduceOnly, clientOrderId: sent.clientOrderId }));
+      // ensureOrder: known to the exchange already (a re-run step after a crash) → adopted, never sent a second time.
+      const order = await client.ensureOrder({ symbol, side: SIDE[o.side], type: o.type === 'limit' ? 'LIMIT' : 'MARKET', qtyBase: o.qtyBase, priceUsd: o.priceUsd, reduceOnly: o.reduceOnly, clientOrderId: sent.clientOrderId });
       if (order.executedQtyBase > 0 && !this.#states.has(sent.clientOrderId)) this.#fill(order, sent.clientOrderId, 'signal');
       // A position is gone: its stops on the exchange go with it.
       if (o.reduceOnly && order.status === 'FILLED') await this.#cancelStopsIfFlat();
@@ -158,9 +156,7 @@ export class ExchangeVenue implements Venue {
     const { client, symbol } = this.#o;
     const o = sent.order;
     try {
-      const algo =
-        (await client.queryAlgoOrder({ clientAlgoId: sent.clientOrderId })) ??
-        (await client.placeAlgoOrder({
+      const algo = await client.ensureAlgoOrder({
           symbol,
           side: SIDE[o.side],
           type: o.type === 'stop' ? 'STOP_MARKET' : 'TAKE_PROFIT_MARKET',
@@ -169,7 +165,7 @@ export class ExchangeVenue implements Venue {
           workingType: 'MARK_PRICE',
           priceProtect: true,
           clientAlgoId: sent.clientOrderId,
-        }));
+        });
       this.adoptStop(algo, o.tag);
       return this.#set({ clientOrderId: sent.clientOrderId, status: 'NEW' });
     } catch (error) {

@@ -2,13 +2,13 @@ import { join } from 'node:path';
 import { OitraderError } from '@oitrader/core';
 import { matrixFromColumns, type Matrix } from '../gbdt/matrix.ts';
 import type { ClassificationReport } from '../evaluation/classification-metrics.ts';
-import { evaluateWalkForward, logisticModel, majorityBaseline, persistenceBaseline, type ModelEvaluation } from '../evaluation/walk-forward-eval.ts';
+import { evaluateWalkForward, logisticModel, majorityBaseline, persistenceBaseline, type EvalData, type ModelEvaluation } from '../evaluation/walk-forward-eval.ts';
 import { DEFAULT_BASE_MODELS, trainStackedEnsemble, type BaseModelSpec } from '../ensemble/stacked-ensemble.ts';
 import { saveRun, type RunManifest } from '../registry/model-registry.ts';
 import { PREDICTIONS_FILE, encodeOutOfFoldPredictions, type FoldSpan, type OutOfFoldPredictions } from '../registry/predictions.ts';
 import { renderTrainingReport } from '../report/training-report.ts';
-import { hyperparameterSearch } from '../tuning/hyperparameter-search.ts';
-import { walkForwardFolds, type Fold } from '../validation/walk-forward.ts';
+import { searchWithRunner, type TrialRunner } from '../tuning/hyperparameter-search.ts';
+import { walkForwardFolds, type Fold, type WalkForwardOptions } from '../validation/walk-forward.ts';
 import type { LstmOptions } from '../lstm/lstm-classifier.ts';
 
 /** What a features file provides (Phase 2's contract, read by @oitrader/features' readFeatureDataset). */
@@ -41,6 +41,28 @@ export interface TrainRunOptions {
   /** Trees per GBDT member when no search chooses them (default: DEFAULT_BASE_MODELS' 100). */
   trees?: number;
   codeVersion?: string;
+  /**
+   * Where the nested search's trials run (default: in this process). Given the
+   * rows the search sees (the leading `rows` of the dataset) and its folds'
+   * spec, so a runner can tell workers which data to load instead of sending it.
+   */
+  trialRunner?: (scope: TrialScope) => TrialRunner;
+}
+
+/** The first `rows` rows of the matrix (labels stay whole: folds never index past `rows`); what a search and a worker evaluate on. */
+export function leadingRows(data: EvalData, rows: number): EvalData {
+  return { ...data, x: { ...data.x, rows, data: data.x.data.subarray(0, rows * data.x.cols) } };
+}
+
+/** A features file as the models read it: every row, 3 classes, the label horizon from its manifest. */
+export function evalDataOf(dataset: TrainingDataset): EvalData {
+  return { x: matrixFromColumns(dataset.columns, dataset.names), y: Float64Array.from(dataset.labels), forwardReturn: dataset.forwardReturn, numClass: 3, horizon: dataset.manifest.labels.horizon };
+}
+
+/** The slice of the dataset a search evaluates on: its first `rows` rows, cut into folds by `folds`. */
+export interface TrialScope {
+  rows: number;
+  folds: WalkForwardOptions;
 }
 
 /** One progress event: the stage that starts, as the CLI renders it. */
@@ -156,7 +178,7 @@ export async function trainModelRun(dataset: TrainingDataset, options: TrainRunO
   const { manifest } = dataset;
   const horizon = manifest.labels.horizon;
   const rows = dataset.time.length;
-  const data = { x: matrixFromColumns(dataset.columns, dataset.names), y: Float64Array.from(dataset.labels), forwardReturn: dataset.forwardReturn, numClass: 3, horizon };
+  const data = evalDataOf(dataset);
   const trainSize = Math.max(horizon + 1, Math.floor(rows * options.trainShare));
   const folds = walkForwardFolds(rows, { folds: options.folds, mode: 'expanding', trainSize, horizon, embargo: options.embargo });
   let specs: BaseModelSpec[] = DEFAULT_BASE_MODELS.map((s) => ({ ...s, params: { ...s.params, seed: options.seed, ...(options.trees ? { nEstimators: options.trees } : {}) } }));
@@ -167,17 +189,21 @@ export async function trainModelRun(dataset: TrainingDataset, options: TrainRunO
     // whose labels reach into the first test window, with its own inner
     // walk-forward, so no reported test window helped choose the parameters.
     const innerRows = trainSize - horizon;
-    const innerFolds = walkForwardFolds(innerRows, { folds: 2, mode: 'expanding', trainSize: Math.max(horizon + 1, Math.floor(innerRows * 0.5)), horizon, embargo: options.embargo });
-    const inner = { ...data, x: { ...data.x, rows: innerRows, data: data.x.data.subarray(0, innerRows * data.x.cols) } };
-    specs = specs.map((spec) => {
+    const scope: TrialScope = { rows: innerRows, folds: { folds: 2, mode: 'expanding', trainSize: Math.max(horizon + 1, Math.floor(innerRows * 0.5)), horizon, embargo: options.embargo } };
+    const innerFolds = walkForwardFolds(innerRows, scope.folds);
+    const inner = leadingRows(data, innerRows);
+    const runner = options.trialRunner?.(scope);
+    const searched: BaseModelSpec[] = [];
+    for (const spec of specs) {
       const policy = spec.params.growPolicy ?? 'depthwise';
       enter(`search ${policy}: ${options.searchTrials} trials on the first training block`, 'search');
       const logFile = join(options.modelsDir, 'search', `${manifest.symbol}-${manifest.timeframe}-${policy}-rows${innerRows}-seed${options.seed}.jsonl`);
-      const search = hyperparameterSearch(inner, innerFolds, { policy, trials: options.searchTrials!, minTrees: 20, eta: 3, rungs: 2, seed: options.seed, logFile });
+      const search = await searchWithRunner(inner, innerFolds, { policy, trials: options.searchTrials!, minTrees: 20, eta: 3, rungs: 2, seed: options.seed, logFile }, runner);
       searchEvaluations += search.records.length;
       searchNotes.push(`search ${policy}: ${search.records.length} evaluations (${search.resumed} reused from ${logFile}), best inner walk-forward log-loss ${search.best.logLoss.toFixed(4)}`);
-      return { ...spec, params: search.best.params };
-    });
+      searched.push({ ...spec, params: search.best.params });
+    }
+    specs = searched;
   }
   const foldShap = new Map<string, string[][]>();
   enter('GBDT walk-forward', 'gbdt');

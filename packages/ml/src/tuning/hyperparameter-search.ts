@@ -59,14 +59,60 @@ function sampleParams(policy: GrowPolicy, random: () => number): Partial<GbdtPar
 
 const key = (r: Pick<TrialRecord, 'policy' | 'trial' | 'rung'>) => `${r.policy}|${r.trial}|${r.rung}`;
 
+/** One evaluation to run: a configuration at a rung's tree count (what a worker receives, beside its dataset). */
+export interface TrialJob {
+  policy: GrowPolicy;
+  trial: number;
+  rung: number;
+  trees: number;
+  /** Complete GBDT parameters, including nEstimators and seed. */
+  params: Partial<GbdtParams>;
+}
+
 /**
- * Random search with successive halving: `trials` seeded configurations get
- * `minTrees` trees; the best 1/eta go on with eta× more trees, for `rungs`
- * rungs. The objective is walk-forward out-of-sample log-loss. Every
- * evaluation is appended to `logFile`; a rerun with the same settings reuses
- * logged evaluations, so an interrupted search resumes where it stopped.
+ * Where a rung's evaluations run: in this process (the default) or on
+ * workers (bullmqTrialRunner). Records come back in the order of `jobs`;
+ * `onRecord` is called as each one finishes (any order) so the search can log
+ * it at once and a crash loses no finished work.
  */
-export function hyperparameterSearch(data: EvalData, folds: Fold[], options: SearchOptions): SearchResult {
+export interface TrialRunner {
+  evaluate(jobs: TrialJob[], onRecord?: (record: TrialRecord) => void): Promise<TrialRecord[]>;
+}
+
+/** Walk-forward out-of-sample score of one job: the same function in-process and on a worker. */
+export function evaluateTrial(data: EvalData, folds: Fold[], job: TrialJob): TrialRecord {
+  const started = performance.now();
+  const [evaluation] = evaluateWalkForward(data, folds, [gbdtModel(`trial ${job.trial}`, job.params)]);
+  return { policy: job.policy, trial: job.trial, rung: job.rung, trees: job.trees, params: job.params, logLoss: evaluation.overall.logLoss, accuracy: evaluation.overall.accuracy, seconds: (performance.now() - started) / 1000 };
+}
+
+/** The embedded default: evaluates the jobs one after another in this process. */
+export function inProcessTrialRunner(data: EvalData, folds: Fold[]): TrialRunner {
+  return {
+    evaluate: async (jobs, onRecord) => evaluateJobs(data, folds, jobs, onRecord),
+  };
+}
+
+function evaluateJobs(data: EvalData, folds: Fold[], jobs: TrialJob[], onRecord?: (record: TrialRecord) => void): TrialRecord[] {
+  return jobs.map((job) => {
+    const record = evaluateTrial(data, folds, job);
+    onRecord?.(record);
+    return record;
+  });
+}
+
+/** The search's state between rungs; shared by the synchronous and the runner-driven loop so both decide alike. */
+interface SearchState {
+  options: SearchOptions;
+  configs: Array<Partial<GbdtParams>>;
+  logged: Map<string, TrialRecord>;
+  records: TrialRecord[];
+  resumed: number;
+  alive: number[];
+  rung: number;
+}
+
+function startSearch(options: SearchOptions): SearchState {
   if (options.trials < 1 || options.rungs < 1 || options.eta < 2) throw new OitraderError('search needs trials >= 1, rungs >= 1, eta >= 2');
   const random = seededRandom(options.seed);
   const configs = Array.from({ length: options.trials }, () => sampleParams(options.policy, random));
@@ -87,30 +133,75 @@ export function hyperparameterSearch(data: EvalData, folds: Fold[], options: Sea
     // After a cut-off write, start on a fresh line so the next record stays readable.
     if (existsSync(options.logFile) && !readFileSync(options.logFile, 'utf8').endsWith('\n') && readFileSync(options.logFile, 'utf8').length > 0) appendFileSync(options.logFile, '\n');
   }
-  const records: TrialRecord[] = [];
-  let resumed = 0;
-  let alive = configs.map((_, i) => i);
-  for (let rung = 0; rung < options.rungs && alive.length > 0; rung++) {
-    const trees = options.minTrees * options.eta ** rung;
-    const scored: TrialRecord[] = [];
-    for (const trial of alive) {
-      const previous = logged.get(key({ policy: options.policy, trial, rung }));
-      const params = { ...configs[trial], nEstimators: trees, seed: options.seed };
-      if (previous && JSON.stringify(previous.params) === JSON.stringify(params)) {
-        scored.push(previous);
-        resumed++;
-        continue;
-      }
-      const started = performance.now();
-      const [evaluation] = evaluateWalkForward(data, folds, [gbdtModel(`trial ${trial}`, params)]);
-      const record: TrialRecord = { policy: options.policy, trial, rung, trees, params, logLoss: evaluation.overall.logLoss, accuracy: evaluation.overall.accuracy, seconds: (performance.now() - started) / 1000 };
-      if (options.logFile) appendFileSync(options.logFile, `${JSON.stringify(record)}\n`);
-      scored.push(record);
+  return { options, configs, logged, records: [], resumed: 0, alive: configs.map((_, i) => i), rung: 0 };
+}
+
+/** The next rung's work: evaluations found in the log (reused) and jobs still to run; undefined when the search is over. */
+function planRung(state: SearchState): { slots: Array<TrialRecord | TrialJob>; jobs: TrialJob[] } | undefined {
+  const { options } = state;
+  if (state.rung >= options.rungs || state.alive.length === 0) return undefined;
+  const trees = options.minTrees * options.eta ** state.rung;
+  const slots: Array<TrialRecord | TrialJob> = [];
+  const jobs: TrialJob[] = [];
+  for (const trial of state.alive) {
+    const previous = state.logged.get(key({ policy: options.policy, trial, rung: state.rung }));
+    const params = { ...state.configs[trial], nEstimators: trees, seed: options.seed };
+    if (previous && JSON.stringify(previous.params) === JSON.stringify(params)) {
+      slots.push(previous);
+      state.resumed++;
+      continue;
     }
-    records.push(...scored);
-    const keep = Math.max(1, Math.floor(scored.length / options.eta));
-    alive = [...scored].sort((a, b) => a.logLoss - b.logLoss || a.trial - b.trial).slice(0, keep).map((r) => r.trial);
+    const job: TrialJob = { policy: options.policy, trial, rung: state.rung, trees, params };
+    slots.push(job);
+    jobs.push(job);
   }
-  const best = [...records].sort((a, b) => b.rung - a.rung || a.logLoss - b.logLoss || a.trial - b.trial)[0];
-  return { best, records, resumed };
+  return { slots, jobs };
+}
+
+function finishRung(state: SearchState, slots: Array<TrialRecord | TrialJob>, jobs: TrialJob[], evaluated: TrialRecord[]): void {
+  if (evaluated.length !== jobs.length) throw new OitraderError(`the trial runner returned ${evaluated.length} records for ${jobs.length} jobs`);
+  const byJob = new Map(jobs.map((job, i) => [job, evaluated[i]]));
+  const scored = slots.map((slot) => byJob.get(slot as TrialJob) ?? (slot as TrialRecord));
+  state.records.push(...scored);
+  const keep = Math.max(1, Math.floor(scored.length / state.options.eta));
+  state.alive = [...scored].sort((a, b) => a.logLoss - b.logLoss || a.trial - b.trial).slice(0, keep).map((r) => r.trial);
+  state.rung++;
+}
+
+function endSearch(state: SearchState): SearchResult {
+  const best = [...state.records].sort((a, b) => b.rung - a.rung || a.logLoss - b.logLoss || a.trial - b.trial)[0];
+  return { best, records: state.records, resumed: state.resumed };
+}
+
+const logTo = (logFile: string | undefined) => (record: TrialRecord) => {
+  if (logFile) appendFileSync(logFile, `${JSON.stringify(record)}\n`);
+};
+
+/**
+ * Random search with successive halving: `trials` seeded configurations get
+ * `minTrees` trees; the best 1/eta go on with eta× more trees, for `rungs`
+ * rungs. The objective is walk-forward out-of-sample log-loss. Every
+ * evaluation is appended to `logFile`; a rerun with the same settings reuses
+ * logged evaluations, so an interrupted search resumes where it stopped.
+ * Evaluates in this process; searchWithRunner runs the same search on any TrialRunner.
+ */
+export function hyperparameterSearch(data: EvalData, folds: Fold[], options: SearchOptions): SearchResult {
+  const state = startSearch(options);
+  for (let plan = planRung(state); plan; plan = planRung(state)) {
+    finishRung(state, plan.slots, plan.jobs, evaluateJobs(data, folds, plan.jobs, logTo(options.logFile)));
+  }
+  return endSearch(state);
+}
+
+/**
+ * hyperparameterSearch with each rung's evaluations sent to `runner`
+ * (default: in this process). Same seeds → same jobs → same records and best
+ * trial whichever runner evaluates them.
+ */
+export async function searchWithRunner(data: EvalData, folds: Fold[], options: SearchOptions, runner: TrialRunner = inProcessTrialRunner(data, folds)): Promise<SearchResult> {
+  const state = startSearch(options);
+  for (let plan = planRung(state); plan; plan = planRung(state)) {
+    finishRung(state, plan.slots, plan.jobs, await runner.evaluate(plan.jobs, logTo(options.logFile)));
+  }
+  return endSearch(state);
 }

@@ -1,5 +1,5 @@
 import { DEFAULT_EXECUTION, SimulatedExchange, filtersFor, roundToStep, type Fill, type SymbolFilters } from '@oitrader/backtest';
-import type { Kline, WireAccountUpdate, WireAlgoOrder, WireAlgoUpdate, WireOrder, WireOrderTradeUpdate, WireUserEvent } from '@oitrader/binance';
+import type { Kline, WireAccount, WireAccountUpdate, WireAlgoOrder, WireAlgoUpdate, WireOrder, WireOrderTradeUpdate, WirePosition, WireSymbolConfig, WireUserEvent } from '@oitrader/binance';
 import { datasetSpan, type ReplayDataset } from '../replay-dataset.ts';
 import { SimApiError } from '../rest-routes.ts';
 
@@ -195,10 +195,10 @@ export class TradingEngine {
     return wallet;
   }
 
-  account(nowMs: number): Record<string, unknown> {
+  account(nowMs: number): WireAccount {
     let upnl = 0;
     let margin = 0;
-    const positions: Array<Record<string, unknown>> = [];
+    const positions: WireAccount['positions'] = [];
     for (const [symbol, b] of this.#books) {
       const a = b.exchange.account;
       const u = a.qtyBase === 0 ? 0 : a.unrealisedPnlUsd(this.price(symbol, nowMs));
@@ -228,8 +228,8 @@ export class TradingEngine {
   }
 
   /** positionRisk v3: only symbols with a position or an open order, as Binance lists them. */
-  positionRisk(symbol: string | undefined, nowMs: number): Array<Record<string, unknown>> {
-    const out: Array<Record<string, unknown>> = [];
+  positionRisk(symbol: string | undefined, nowMs: number): WirePosition[] {
+    const out: WirePosition[] = [];
     for (const [s, b] of this.#books) {
       if (symbol !== undefined && s !== symbol) continue;
       const a = b.exchange.account;
@@ -263,7 +263,7 @@ export class TradingEngine {
     return out;
   }
 
-  symbolConfig(symbol: string | undefined): Array<Record<string, unknown>> {
+  symbolConfig(symbol: string | undefined): WireSymbolConfig[] {
     return [...this.#books.entries()]
       .filter(([s]) => symbol === undefined || s === symbol)
       .map(([s, b]) => ({ symbol: s, marginType: b.marginType, isAutoAddMargin: 'false', leverage: b.leverage, maxNotionalValue: '1000000' }));
@@ -322,26 +322,11 @@ export class TradingEngine {
       throw new SimApiError(400, -5022, 'Due to the order could not be executed as maker, the Post Only order will be rejected.');
     }
     if (!p.reduceOnly) this.#checkMargin(b, p.side, p.qtyBase, marketable ? price : refPrice);
-    const order: OrderRec = {
-      orderId: this.#nextOrderId++,
-      clientOrderId: p.clientOrderId,
-      symbol: p.symbol,
-      side: p.side,
-      type: p.type,
-      origType: p.type,
-      priceUsd: p.type === 'LIMIT' ? p.priceUsd! : 0,
-      stopPriceUsd: 0,
-      qtyBase: p.qtyBase,
-      executedQtyBase: 0,
-      cumQuoteUsd: 0,
-      status: 'NEW',
-      reduceOnly: p.reduceOnly,
-      closePosition: false,
-      timeInForce: p.type === 'LIMIT' ? (p.timeInForce ?? 'GTC') : 'GTC',
-      timeMs: nowMs,
-      updateTimeMs: nowMs,
-    };
-    this.#orders.push(order);
+    const order = this.#newInternalOrder(p.symbol, p.side, p.type, p.type, p.qtyBase, p.clientOrderId, p.reduceOnly, false, nowMs);
+    if (p.type === 'LIMIT') {
+      order.priceUsd = p.priceUsd!;
+      order.timeInForce = p.timeInForce ?? 'GTC';
+    }
     this.#emitOrder(order, 'NEW', nowMs);
     if (marketable) {
       if (p.type === 'MARKET' && this.fillDelayMs > 0) {
@@ -487,7 +472,8 @@ export class TradingEngine {
   #processBar(b: Book, bar: Kline): void {
     const ex = b.exchange;
     for (const f of b.ds.funding) {
-      if (f.time === bar.openTime && ex.account.qtyBase !== 0) {
+      // Binance's funding times can carry a few ms past the hour: a funding inside the candle settles at its open.
+      if (f.time >= bar.openTime && f.time <= bar.closeTime && ex.account.qtyBase !== 0) {
         ex.settleFunding(f.fundingRate, f.markPrice ?? bar.open);
         this.#emitAccount(b, 'FUNDING_FEE', bar.openTime);
       }

@@ -38,7 +38,7 @@ describe('money-path faults: the client ends with the true state and never dupli
     log.info('client event', e);
   };
   const newClient = (extra: Partial<ConstructorParameters<typeof UsdmClient>[0]> = {}) =>
-    new UsdmClient({ restUrl: sim.restUrl, apiKey: KEY, secret: SECRET, clock: sim.clock, requestTimeoutMs: 300, lookupIntervalMs: 20, onEvent: record, ...extra });
+    new UsdmClient({ restUrl: sim.restUrl, apiKey: KEY, secret: SECRET, clock: sim.clock, requestTimeoutMs: 2000, lookupIntervalMs: 20, onEvent: record, ...extra });
   /** Client ids of every order the exchange accepted (its NEW events); a duplicate shows up twice. */
   const historyIds: string[] = [];
   const countAll = (clientId: string) => historyIds.filter((id) => id === clientId).length;
@@ -93,7 +93,7 @@ describe('money-path faults: the client ends with the true state and never dupli
   });
 
   it('5xx before accept: nothing executed; reported not placed only once its recvWindow has closed on the server clock', async () => {
-    const client = newClient({ recvWindowMs: 1000 });
+    const client = newClient({ recvWindowMs: 1000, maxLookups: 500 });
     await client.syncTime();
     sim.faults.rest.serverErrors = 1;
     const id = nextId();

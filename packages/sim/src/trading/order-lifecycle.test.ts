@@ -150,12 +150,34 @@ describe('order lifecycle contract: UsdmClient against the simulator', () => {
   });
 
   it('timeout → lookup: an order accepted but never answered is found by client id, not sent twice', async () => {
-    const impatient = new UsdmClient({ restUrl: sim.restUrl, apiKey: KEY, secret: SECRET, clock: sim.clock, requestTimeoutMs: 300, lookupIntervalMs: 20 });
+    const impatient = new UsdmClient({ restUrl: sim.restUrl, apiKey: KEY, secret: SECRET, clock: sim.clock, requestTimeoutMs: 2000, lookupIntervalMs: 20 });
     sim.faults.trading.timeoutAfterAccept = 1;
     const order = await impatient.placeOrder({ symbol: 'SOLUSDT', side: 'BUY', type: 'MARKET', qtyBase: 3, clientOrderId: id('entry', 9) });
     assert.equal(order.clientOrderId, id('entry', 9));
     assert.equal(order.status, 'FILLED');
     assert.equal((await client.positions('SOLUSDT'))[0].qtyBase, 3, 'exactly one order of 3 was executed');
     await client.placeOrder({ symbol: 'SOLUSDT', side: 'SELL', type: 'MARKET', qtyBase: 3, reduceOnly: true, clientOrderId: id('exit', 9) });
+  });
+});
+
+describe('funding on a simulated position', () => {
+  it('charges a long qty × mark × rate at the funding time and reports ACCOUNT_UPDATE FUNDING_FEE', async () => {
+    const ds = handMadeDataset(T0, Array.from({ length: 12 }, () => [100, 100, 100, 100] as [number, number, number, number]));
+    ds.funding.push({ time: T0 + 6 * FIVE_MIN_MS + 3, fundingRate: 0.001, markPrice: 100 });
+    const sim = await SimServer.start({ datasets: [ds], clock: new SimClock(T0 + 5 * FIVE_MIN_MS + 1000), trading: { apiKey: KEY, secret: SECRET } });
+    const client = new UsdmClient({ restUrl: sim.restUrl, apiKey: KEY, secret: SECRET, clock: sim.clock });
+    const events: string[] = [];
+    sim.trading.engine.onEvent((e) => events.push(e.e === 'ACCOUNT_UPDATE' ? e.a.m : e.e));
+    try {
+      await client.setLeverage('SOLUSDT', 5);
+      await client.placeOrder({ symbol: 'SOLUSDT', side: 'BUY', type: 'MARKET', qtyBase: 10, clientOrderId: 'fund-e-1' });
+      const before = (await client.account()).totalWalletBalanceUsd;
+      sim.clock.advance(2 * FIVE_MIN_MS);
+      const after = (await client.account()).totalWalletBalanceUsd;
+      assert.ok(Math.abs(before - after - 10 * 100 * 0.001) < 1e-9, `funding paid ${before - after}, expected 1 USDT`);
+      assert.ok(events.includes('FUNDING_FEE'));
+    } finally {
+      await sim.close();
+    }
   });
 });

@@ -1,0 +1,135 @@
+import type { Command } from 'commander';
+import { baselineByName, riskLimitsFromConfig } from '@oitrader/backtest';
+import { configSchema, createLogger, OitraderError, redactSecret, silentLogger, timeframeMs, type Config } from '@oitrader/core';
+import { MarketDataLoader, openStore, storeTargetFromConfig, type SqlExecutor } from '@oitrader/data';
+import { BotStore, championInfo, newestStoredCandle, startDashboard, TelegramBridge, TradingBot, type RunningDashboard } from '@oitrader/live';
+import { commandContext, type GlobalOptions } from '../context.ts';
+import type { Output } from '../output.ts';
+
+interface DashboardFlags extends GlobalOptions {
+  host?: string;
+  port?: string;
+  for?: string;
+  telegram?: boolean;
+}
+
+export function registerDashboardCommand(program: Command): void {
+  program
+    .command('dashboard')
+    .description('serve the bot dashboard (read-only; controls need OITRADER_DASHBOARD_TOKEN) and /metrics; with --telegram also the Telegram commands')
+    .option('--host <host>', 'listen address (default: dashboard.host, 127.0.0.1)')
+    .option('--port <port>', 'port (default: dashboard.port; 0 = any free port)')
+    .option('--for <seconds>', 'stop after this many seconds (default: until SIGINT or SIGTERM)')
+    .option('--telegram', 'also answer Telegram commands from telegram.chat_id (needs TELEGRAM_TOKEN)')
+    .action(async (_flags, command: Command) => {
+      const flags = command.optsWithGlobals<DashboardFlags>();
+      const { config, out } = commandContext(flags);
+      await runDashboard(config, out, flags);
+    });
+}
+
+export async function runDashboard(config: Config, out: Output, flags: DashboardFlags): Promise<void> {
+  const port = flags.port === undefined ? config.dashboard.port : Number(flags.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new OitraderError(`--port expects 0-65535, got ${flags.port}`, { exitCode: 2 });
+  const seconds = flags.for === undefined ? undefined : Number(flags.for);
+  if (seconds !== undefined && !(seconds > 0)) throw new OitraderError(`--for expects a number of seconds > 0, got ${flags.for}`, { exitCode: 2 });
+  const token = process.env.OITRADER_DASHBOARD_TOKEN || undefined;
+  redactSecret(token);
+  const log = createLogger('dashboard');
+  const { sql } = await openStore(storeTargetFromConfig(config));
+  let dash: RunningDashboard | undefined;
+  let telegram: TelegramBridge | undefined;
+  try {
+    dash = await startDashboard({
+      sql,
+      bot: config.bot.name,
+      symbol: config.trading.symbol,
+      timeframe: config.bot.timeframe,
+      barMs: timeframeMs(config.bot.timeframe),
+      host: flags.host ?? config.dashboard.host,
+      port,
+      token,
+      maxDailyLoss: config.trading.max_daily_loss,
+      champion: () => championInfo(config.models.dir),
+      log,
+    });
+    out.text(`dashboard for bot ${config.bot.name}: ${dash.url} (metrics: ${dash.url}metrics)${token ? '' : '; controls disabled: set OITRADER_DASHBOARD_TOKEN to enable them'}`);
+    if (flags.telegram) {
+      const t = config.telegram;
+      telegram = new TelegramBridge({ token: t.token, chatId: t.chat_id, sql, bot: config.bot.name, symbol: config.trading.symbol, dailySummaryAt: t.daily_summary_at, log: createLogger('telegram') });
+      await telegram.start();
+      out.text(`telegram: answering commands from chat ${t.chat_id}; daily summary at ${t.daily_summary_at} UTC`);
+    }
+    await new Promise<void>((resolve) => {
+      const stop = () => resolve();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      if (seconds !== undefined) setTimeout(stop, seconds * 1000).unref();
+    });
+  } finally {
+    await telegram?.stop();
+    await dash?.close();
+    await sql.close();
+  }
+}
+
+const BOT_TABLES = ['bot_decisions', 'bot_orders', 'bot_fills', 'bot_positions', 'bot_equity', 'bot_risk_events', 'bot_control'];
+
+/**
+ * The demo's last step: a paper bot (sma-trend, the default risk limits)
+ * replays the newest `days` of stored candles with the dashboard attached, so
+ * the page fills while it trades. `keepUp`: leave the dashboard running until
+ * Ctrl-C; otherwise it closes after the replay.
+ */
+export async function runDemoBot(sql: SqlExecutor, out: Output, options: { symbol: string; days: number; keepUp: boolean; modelsDir?: string }): Promise<{ url: string; fills: number; equityUsd: number | undefined }> {
+  const config = configSchema.parse({ bot: { name: 'demo' }, trading: { symbol: options.symbol } });
+  const t = config.trading;
+  const barMs = timeframeMs(config.bot.timeframe);
+  for (const table of BOT_TABLES) await sql.query(`DELETE FROM ${table} WHERE bot = $1`, ['demo']);
+  const store = new BotStore(sql);
+  const last = await newestStoredCandle(sql, t.symbol, config.bot.timeframe);
+  if (last === undefined) throw new OitraderError(`no ${config.bot.timeframe} ${t.symbol} candles to replay`, { hint: 'import data first (oitrader data import)', exitCode: 2 });
+  const bot = new TradingBot({
+    bot: 'demo',
+    symbol: t.symbol,
+    timeframe: config.bot.timeframe,
+    mode: 'paper',
+    strategy: baselineByName(config.bot.strategy),
+    risk: riskLimitsFromConfig(t),
+    stopLoss: t.stop_loss,
+    execution: { initialBalanceUsd: t.initial_balance, leverage: t.leverage },
+    store,
+    loader: new MarketDataLoader(sql, silentLogger),
+  });
+  const dash = await startDashboard({
+    sql,
+    bot: 'demo',
+    symbol: t.symbol,
+    timeframe: config.bot.timeframe,
+    barMs,
+    maxDailyLoss: t.max_daily_loss,
+    events: bot.events,
+    champion: options.modelsDir ? () => championInfo(options.modelsDir!) : undefined,
+  });
+  out.text(`dashboard: ${dash.url} (a paper ${config.bot.strategy} bot replays the last ${options.days} days of ${t.symbol}; controls need OITRADER_DASHBOARD_TOKEN)`);
+  try {
+    await bot.start(last - options.days * 86_400_000);
+    // Six hours of candles at a time, so an open page watches the replay arrive.
+    for (let at = last - options.days * 86_400_000 + 72 * barMs; ; at += 72 * barMs) {
+      await bot.stepThrough(Math.min(at, last));
+      if (at >= last) break;
+    }
+    const [fills, equity] = await Promise.all([store.fills('demo'), store.latestEquity('demo')]);
+    out.text(`paper bot: ${fills.length} fills, equity ${equity?.equityUsd.toFixed(2) ?? '?'} USDT after the replay`);
+    if (options.keepUp) {
+      out.text(`dashboard stays up at ${dash.url} — Ctrl-C to stop`);
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+    }
+    return { url: dash.url, fills: fills.length, equityUsd: equity?.equityUsd };
+  } finally {
+    await dash.close();
+  }
+}

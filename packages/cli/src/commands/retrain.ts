@@ -1,0 +1,97 @@
+import { Command, Option } from 'commander';
+import { Cron } from 'croner';
+import { createLogger, formatUtc, OitraderError, timeframeMs, type Config } from '@oitrader/core';
+import { describeTarget, MarketDataLoader, openStore, storeTargetFromConfig } from '@oitrader/data';
+import { newestStoredCandle, retrainChallenger, rollbackChampion, TelegramBridge, type RetrainResult } from '@oitrader/live';
+import { commandContext, type GlobalOptions } from '../context.ts';
+import type { Output } from '../output.ts';
+import { DEMO_TRAINING } from './demo.ts';
+
+interface RetrainFlags extends GlobalOptions {
+  runId?: string;
+  days?: number;
+  horizon: number;
+  threshold: number;
+  demoTraining?: boolean;
+  daily?: boolean;
+}
+
+export function registerRetrainCommands(program: Command): void {
+  program
+    .command('retrain')
+    .description('train a challenger on the newest stored data (the same pipeline as oitrader train), compare it with the champion on the newest rows both predicted out of sample, promote it only when better by models.promote_margin and free of look-ahead')
+    .option('--run-id <id>', 'challenger run name (default: retrain-<newest candle>)')
+    .addOption(new Option('--days <n>', 'days of history (default: models.retrain_days)').argParser(Number))
+    .addOption(new Option('--horizon <bars>', 'label horizon').argParser(Number).default(48))
+    .addOption(new Option('--threshold <fraction>', 'label threshold').argParser(Number).default(0.005))
+    .option('--demo-training', 'the demo\'s short training (60 trees, short LSTM, no search)')
+    .option('--daily', 'stay up and retrain every day at models.retrain_at UTC (croner)')
+    .action(async (_flags, command: Command) => {
+      const flags = command.optsWithGlobals<RetrainFlags>();
+      const { config, out } = commandContext(flags);
+      if (!flags.daily) return out.result(await runRetrain(config, out, flags));
+      const [h, m] = config.models.retrain_at.split(':').map(Number);
+      const job = new Cron(`${m} ${h} * * *`, { timezone: 'UTC', protect: true }, async () => {
+        try {
+          await runRetrain(config, out, { ...flags, runId: undefined });
+        } catch (error) {
+          out.text(`retrain failed: ${(error as Error).message}`);
+        }
+      });
+      out.text(`retraining daily at ${config.models.retrain_at} UTC; next ${job.nextRun()?.toISOString()}`);
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      job.stop();
+    });
+
+  const models = program.commands.find((c) => c.name() === 'models');
+  if (!models) throw new Error('registerRetrainCommands must run after registerTrainCommands (it adds models rollback)');
+  models
+    .command('rollback')
+    .description('make the previous champion active again (every run stays on disk; see models.dir/promotions.json)')
+    .option('--dir <dir>', 'models directory (default: models.dir)')
+    .action((_flags, command: Command) => {
+      const flags = command.optsWithGlobals<GlobalOptions & { dir?: string }>();
+      const { config, out } = commandContext(flags);
+      const entry = rollbackChampion(flags.dir ?? config.models.dir);
+      out.text(`active model run: ${entry.runId} (rolled back from ${entry.previous}); a running bot picks it up at its next candle`);
+      out.result(entry);
+    });
+}
+
+export async function runRetrain(config: Config, out: Output, flags: Omit<RetrainFlags, keyof GlobalOptions>): Promise<RetrainResult> {
+  const tf = config.bot.timeframe;
+  const symbol = config.trading.symbol;
+  const days = flags.days ?? config.models.retrain_days;
+  const target = storeTargetFromConfig(config);
+  const log = createLogger('retrain');
+  const { sql } = await openStore(target);
+  let result: RetrainResult;
+  try {
+    const newest = await newestStoredCandle(sql, symbol, tf);
+    if (newest === undefined) throw new OitraderError(`no closed ${tf} ${symbol} candles in ${describeTarget(target)}`, { hint: 'run oitrader collect (or oitrader data import) first', exitCode: 2 });
+    const endMs = newest + timeframeMs(tf);
+    const frame = await new MarketDataLoader(sql, log).loadAllData(symbol, tf, endMs - days * 86_400_000, endMs);
+    out.text(`retrain: ${frame.length} ${tf} ${symbol} candles ${formatUtc(frame.time[0])} → ${formatUtc(newest)}; champion must be beaten by ${config.models.promote_margin} log loss on the newest ${config.models.compare_rows} shared out-of-sample rows`);
+    const training = flags.demoTraining ? DEMO_TRAINING : { folds: 3, trainShare: 0.4, embargo: 12, seed: 0, searchTrials: 0 };
+    result = await retrainChallenger(frame, {
+      modelsDir: config.models.dir,
+      labels: { horizon: flags.horizon, threshold: flags.threshold },
+      training,
+      runId: flags.runId,
+      margin: config.models.promote_margin,
+      windowRows: config.models.compare_rows,
+      log,
+    });
+  } finally {
+    await sql.close();
+  }
+  out.text(result.reason);
+  if (result.promoted && config.telegram.enabled) {
+    const telegram = new TelegramBridge({ token: config.telegram.token, chatId: config.telegram.chat_id, sql, bot: config.bot.name, symbol, log });
+    await telegram.modelPromoted(result.reason);
+  }
+  return result;
+}

@@ -1,0 +1,133 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { Queue, QueueEvents } from 'bullmq';
+import { Redis } from 'ioredis';
+import { buildFeatureDataset, FEATURES_FILE, MANIFEST_FILE, readFeatureDataset, writeFeatureDataset } from '@oitrader/features';
+import { bullmqTrialRunner, evalDataOf, hyperparameterSearch, leadingRows, searchWithRunner, TRIAL_QUEUE, walkForwardFolds, type SearchOptions, type TrialDatasetRef, type TrialRecord } from '@oitrader/ml';
+import { realSampleFrame } from '../../../features/src/testing/frames.ts';
+
+const BIN = fileURLToPath(new URL('../../bin/oitrader.mjs', import.meta.url));
+const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** Is the real Redis (.ci/run starts it) reachable? Under CI it must be: the fan-out is tested there, not skipped. */
+async function redisReachable(): Promise<boolean> {
+  const client = new Redis(REDIS_URL, { lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    return (await client.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    client.disconnect();
+  }
+}
+
+const reachable = await redisReachable();
+if (!reachable && process.env.CI === 'true') throw new Error(`Redis is not reachable at ${REDIS_URL} under CI=true: .ci/run must start it (redis-server --daemonize yes --bind 127.0.0.1 --port 6379)`);
+const skip = reachable ? false : `Redis not reachable at ${REDIS_URL}: start it with \`redis-server --daemonize yes --bind 127.0.0.1 --port 6379\` (this test fails instead of skipping under CI=true)`;
+
+const withoutTime = (records: TrialRecord[]) => records.map(({ seconds: _seconds, ...rest }) => rest);
+const LOCK_SECONDS = 4;
+
+describe('search trials fanned out over BullMQ workers on the real Redis', { skip }, () => {
+  const prefix = `oitrader-test-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const connection = { redisUrl: REDIS_URL, prefix };
+  const root = mkdtempSync(join(tmpdir(), 'oitrader-worker-'));
+  const dataset: TrialDatasetRef = {
+    parquetPath: join(root, 'features', FEATURES_FILE),
+    manifestPath: join(root, 'features', MANIFEST_FILE),
+    rows: 0,
+    folds: { folds: 2, mode: 'expanding', trainSize: 250, horizon: 48, embargo: 12 },
+  };
+  const config = join(root, 'config.yaml');
+  const options: SearchOptions = { policy: 'depthwise', trials: 4, minTrees: 4, eta: 2, rungs: 2, seed: 3 };
+  const workers: ChildProcess[] = [];
+  let inProcess: ReturnType<typeof hyperparameterSearch>;
+
+  function startWorker() {
+    const child = spawn(process.execPath, [BIN, '--config', config, 'worker'], { env: { ...process.env, REDIS_URL: '', DATABASE_URL: '' } });
+    workers.push(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d) => (stdout += d));
+    child.stderr!.on('data', (d) => (stderr += d));
+    const waitFor = (text: string) =>
+      new Promise<void>((resolve, reject) => {
+        const check = () => (stdout.includes(text) ? resolve() : child.exitCode !== null ? reject(new Error(`worker exited before "${text}": ${stderr}`)) : setTimeout(check, 50));
+        check();
+      });
+    return { child, waitFor, output: () => stdout };
+  }
+
+  before(async () => {
+    const built = buildFeatureDataset(realSampleFrame());
+    writeFeatureDataset(built, dataset.parquetPath, dataset.manifestPath);
+    const loaded = await readFeatureDataset(dataset.parquetPath, dataset.manifestPath);
+    dataset.rows = loaded.time.length;
+    writeFileSync(config, `queue:\n  redis_url: ${REDIS_URL}\n  prefix: ${prefix}\n  lock_seconds: ${LOCK_SECONDS}\n`);
+    const data = leadingRows(evalDataOf(loaded), dataset.rows);
+    inProcess = hyperparameterSearch(data, walkForwardFolds(dataset.rows, dataset.folds), options);
+  });
+
+  after(async () => {
+    for (const child of workers) if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await Promise.all(workers.map((child) => (child.exitCode === null && child.signalCode === null ? new Promise((resolve) => child.once('exit', resolve)) : undefined)));
+    const queue = new Queue(TRIAL_QUEUE, { connection: { url: REDIS_URL }, prefix });
+    await queue.obliterate({ force: true });
+    await queue.close();
+  });
+
+  it('two worker processes give the same records and the same best trial as the in-process search', async () => {
+    const a = startWorker();
+    const b = startWorker();
+    await Promise.all([a.waitFor('waiting for jobs'), b.waitFor('waiting for jobs')]);
+    const runner = bullmqTrialRunner(connection, dataset);
+    try {
+      const fanned = await searchWithRunner(leadingRows(evalDataOf(await readFeatureDataset(dataset.parquetPath, dataset.manifestPath)), dataset.rows), [], options, runner);
+      assert.deepEqual(withoutTime(fanned.records), withoutTime(inProcess.records), 'the workers scored different trials or different log-losses than the in-process search');
+      assert.deepEqual(fanned.best, { ...inProcess.best, seconds: fanned.best.seconds }, 'the workers chose different parameters than the in-process search');
+      assert.equal(fanned.records.length, 6, 'four trials at rung 0, the best two at rung 1');
+    } finally {
+      await runner.close();
+    }
+    for (const w of [a, b]) w.child.kill('SIGTERM');
+  });
+
+  it('a worker SIGKILLed mid-job: its job is retried by the other worker and the search result is unchanged', async () => {
+    // A fresh search id (other seed) so the first test's finished jobs are not reused.
+    const killOptions = { ...options, seed: 4 };
+    const loaded = await readFeatureDataset(dataset.parquetPath, dataset.manifestPath);
+    const data = leadingRows(evalDataOf(loaded), dataset.rows);
+    const expected = hyperparameterSearch(data, walkForwardFolds(dataset.rows, dataset.folds), killOptions);
+    const events = new QueueEvents(TRIAL_QUEUE, { connection: { url: REDIS_URL }, prefix });
+    const stalled: string[] = [];
+    events.on('stalled', ({ jobId }) => stalled.push(jobId));
+    await events.waitUntilReady();
+    const doomed = startWorker();
+    await doomed.waitFor('waiting for jobs');
+    const runner = bullmqTrialRunner(connection, dataset);
+    try {
+      const search = searchWithRunner(data, [], killOptions, runner);
+      // The first job makes the worker load the features file: it holds that job's lock now.
+      await doomed.waitFor('loading');
+      doomed.child.kill('SIGKILL');
+      const survivor = startWorker();
+      const result = await search;
+      assert.ok(stalled.length >= 1, 'the killed worker\'s job was never detected as stalled: it was not retried, or the worker was not mid-job');
+      assert.deepEqual(withoutTime(result.records), withoutTime(expected.records), 'the retried job changed the search records');
+      assert.deepEqual(result.best.params, expected.best.params, 'the retried job changed the best parameters');
+      assert.match(survivor.output(), /trial \d+ depthwise rung 0/, 'the surviving worker ran the jobs');
+      survivor.child.kill('SIGTERM');
+    } finally {
+      await runner.close();
+      await events.close();
+    }
+  });
+});

@@ -1,0 +1,191 @@
+import { createHash } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import { Queue, QueueEvents, Worker, type Job } from 'bullmq';
+import { OitraderError } from '@oitrader/core';
+import { evalDataOf, leadingRows, type TrainingDataset, type TrialScope } from '../pipeline/train-model-run.ts';
+import { walkForwardFolds } from '../validation/walk-forward.ts';
+import { evaluateTrial, type TrialJob, type TrialRecord, type TrialRunner } from './hyperparameter-search.ts';
+
+/** The BullMQ queue the search's trials go through (under the configured key prefix). */
+export const TRIAL_QUEUE = 'search-trials';
+
+export interface QueueConnection {
+  /** redis://[:password@]host:port[/db] (config `queue.redis_url` / REDIS_URL). */
+  redisUrl: string;
+  /** Redis key prefix (config `queue.prefix`); tests use a fresh one per run. */
+  prefix: string;
+}
+
+/**
+ * What a worker loads for a trial: a features file on the shared disk (the same path on
+ * every machine) and the slice the search sees. Only this reference travels through
+ * Redis, never the rows.
+ */
+export interface TrialDatasetRef extends TrialScope {
+  parquetPath: string;
+  manifestPath: string;
+}
+
+/** The data of one BullMQ job. */
+export interface TrialJobData {
+  searchId: string;
+  dataset: TrialDatasetRef;
+  job: TrialJob;
+}
+
+export interface BullmqTrialRunner extends TrialRunner {
+  readonly searchId: string;
+  close(): Promise<void>;
+}
+
+export interface BullmqRunnerOptions {
+  /** Tries per job; a try ends when its worker throws or dies (stalled lock). Default 3. */
+  attempts?: number;
+  /** One-line notices for the user (e.g. no worker connected yet). */
+  onNotice?: (line: string) => void;
+}
+
+const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/**
+ * The search id: a digest of the features file (its manifest and size/mtime) and the
+ * slice, so a rerun on the same file finds its finished jobs again, and a rebuilt file
+ * never gets the old file's results.
+ */
+export function trialSearchId(dataset: TrialDatasetRef): string {
+  let manifest: string;
+  let parquet: { size: number; mtimeMs: number };
+  try {
+    manifest = readFileSync(dataset.manifestPath, 'utf8');
+    parquet = statSync(dataset.parquetPath);
+  } catch (error) {
+    throw new OitraderError(`cannot read the features file for the search: ${(error as Error).message}`, { hint: 'rebuild it with `oitrader features build`' });
+  }
+  return sha(JSON.stringify({ manifest, size: parquet.size, mtimeMs: parquet.mtimeMs, rows: dataset.rows, folds: dataset.folds })).slice(0, 16);
+}
+
+/**
+ * BullMQ job id: one job per (search, policy, trial, rung), plus a digest of the
+ * parameters, so adding the same evaluation twice (a rerun, a resumed search) reuses
+ * the job and its result instead of running it again.
+ */
+export function trialJobId(searchId: string, job: TrialJob): string {
+  return `${searchId}-${job.policy}-t${job.trial}-r${job.rung}-${sha(JSON.stringify(job.params)).slice(0, 8)}`;
+}
+
+/** host:port of a Redis URL without its credentials (for messages: the password is a secret). */
+export function redisLabel(redisUrl: string): string {
+  try {
+    const url = new URL(redisUrl);
+    return `${url.hostname}:${url.port || '6379'}`;
+  } catch {
+    throw new OitraderError('queue.redis_url is not a URL', { hint: 'write it as redis://host:6379 (or leave it empty to train in-process)', exitCode: 2 });
+  }
+}
+
+/**
+ * A TrialRunner that sends each rung's evaluations to `oitrader worker` processes
+ * through BullMQ and waits for all of them. Records come back in job order whatever
+ * order the workers finish in. A killed worker's job goes back to the queue when its
+ * lock expires and another worker runs it (evaluations are deterministic, so the
+ * result is the same).
+ */
+export function bullmqTrialRunner(connection: QueueConnection, dataset: TrialDatasetRef, options: BullmqRunnerOptions = {}): BullmqTrialRunner {
+  const label = redisLabel(connection.redisUrl);
+  const searchId = trialSearchId(dataset);
+  const opts = { connection: { url: connection.redisUrl, maxRetriesPerRequest: null }, prefix: connection.prefix };
+  const queue = new Queue<TrialJobData, TrialRecord>(TRIAL_QUEUE, opts);
+  const events = new QueueEvents(TRIAL_QUEUE, opts);
+  const attempts = options.attempts ?? 3;
+  return {
+    searchId,
+    async evaluate(jobs, onRecord) {
+      await events.waitUntilReady();
+      if ((await queue.getWorkersCount()) === 0) options.onNotice?.(`no worker is connected to Redis at ${label} (prefix ${connection.prefix}) yet: the search waits; start one with \`oitrader worker\``);
+      const added = await queue.addBulk(
+        jobs.map((job) => ({
+          name: 'trial',
+          data: { searchId, dataset, job },
+          opts: { jobId: trialJobId(searchId, job), attempts, backoff: { type: 'fixed', delay: 1000 }, removeOnComplete: { age: 7 * 24 * 3600 }, removeOnFail: { age: 7 * 24 * 3600 } },
+        })),
+      );
+      return Promise.all(
+        added.map(async (queued, i) => {
+          // A job that failed in an earlier run (kept for its reason) runs again rather than failing this search at once.
+          if (await queued.isFailed()) await queued.retry('failed');
+          let record: TrialRecord;
+          try {
+            record = (await queued.waitUntilFinished(events)) as TrialRecord;
+          } catch (error) {
+            const job = jobs[i];
+            throw new OitraderError(`search trial ${job.trial} (${job.policy}, rung ${job.rung}) failed on a worker after ${attempts} tries: ${(error as Error).message}`, {
+              hint: "read the worker's output; the trials already finished are in the search log and are reused on the next run",
+            });
+          }
+          onRecord?.(record);
+          return record;
+        }),
+      );
+    },
+    async close() {
+      await events.close();
+      await queue.close();
+    },
+  };
+}
+
+export interface TrialWorkerOptions {
+  /** Reads a features file (the CLI passes @oitrader/features' readFeatureDataset). */
+  loadDataset(parquetPath: string, manifestPath: string): Promise<TrainingDataset>;
+  /** How long a job's lock lasts; a dead worker's job is retried elsewhere after it. Default 300 s. */
+  lockMs?: number;
+  /** How often the worker looks for jobs whose lock expired. Default: lockMs / 2. */
+  stalledIntervalMs?: number;
+  onEvent?: (line: string) => void;
+}
+
+export interface TrialWorker {
+  close(): Promise<void>;
+  /** Resolves once the worker is connected and pulling jobs. */
+  ready(): Promise<void>;
+}
+
+/**
+ * `oitrader worker`'s engine: pulls trial jobs one at a time (a trial uses a whole core),
+ * loads the features file the job names (kept while the next jobs name the same file),
+ * evaluates it with the same function as the in-process search and returns the record.
+ */
+export function startTrialWorker(connection: QueueConnection, options: TrialWorkerOptions): TrialWorker {
+  const lockMs = options.lockMs ?? 300_000;
+  let cached: { key: string; data: TrainingDataset } | undefined;
+  const worker = new Worker<TrialJobData, TrialRecord>(
+    TRIAL_QUEUE,
+    async (job: Job<TrialJobData, TrialRecord>) => {
+      const { dataset, job: trial } = job.data;
+      const key = `${dataset.parquetPath}\n${dataset.manifestPath}\n${trialSearchId(dataset)}`;
+      if (cached?.key !== key) {
+        options.onEvent?.(`loading ${dataset.parquetPath}`);
+        cached = { key, data: await options.loadDataset(dataset.parquetPath, dataset.manifestPath) };
+      }
+      const data = leadingRows(evalDataOf(cached.data), dataset.rows);
+      const record = evaluateTrial(data, walkForwardFolds(dataset.rows, dataset.folds), trial);
+      options.onEvent?.(`trial ${trial.trial} ${trial.policy} rung ${trial.rung} (${trial.trees} trees): log-loss ${record.logLoss.toFixed(4)} in ${record.seconds.toFixed(1)} s`);
+      return record;
+    },
+    {
+      connection: { url: connection.redisUrl, maxRetriesPerRequest: null },
+      prefix: connection.prefix,
+      concurrency: 1,
+      lockDuration: lockMs,
+      stalledInterval: options.stalledIntervalMs ?? Math.max(1000, Math.floor(lockMs / 2)),
+      // A stalled job (its worker died) goes back to the queue this many times before it fails.
+      maxStalledCount: 3,
+    },
+  );
+  worker.on('failed', (job, error) => options.onEvent?.(`job ${job?.id ?? '?'} failed: ${error.message}`));
+  worker.on('error', (error) => options.onEvent?.(`worker error: ${error.message}`));
+  return {
+    ready: () => worker.waitUntilReady().then(() => undefined),
+    close: () => worker.close(),
+  };
+}
