@@ -62,6 +62,8 @@ for (const spec of DEFAULT_BASE_MODELS) {
  * weights do not change the work a prediction does.
  */
 async function ensemblePrediction(): Promise<void> {
+  // The CPU-backend reference above switched tfjs away from WASM; predict as the product does.
+  await tf.setBackend('wasm');
   const set = await realSolusdt();
   const k = 3;
   const trainRows = set.x.rows - 21_900;
