@@ -101,7 +101,7 @@ describe('reliability: one owner for the embedded database (issue 18 item 1)', (
     let reads = 0;
     try {
       for (let k = 0; k < 5; k++) {
-        const [row] = await reader.sql.query<{ n: number }>("SELECT count(*)::int AS n FROM ohlcv WHERE symbol = 'TESTUSDT'");
+        const [row] = await reader.sql.query<{ n: number }>("SELECT count(*)::int AS n FROM ohlcv WHERE symbol = 'TESTUSDT' AND timeframe = '5m'");
         assert.ok(row.n >= 0 && row.n <= BARS, `a reader saw ${row.n} candles, more than the source has`);
         reads++;
         await new Promise((r) => setTimeout(r, 200));
