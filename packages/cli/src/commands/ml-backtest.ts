@@ -158,7 +158,9 @@ export async function runMlSignalBacktest(out: Output, frame: Frame, options: Ml
     const metrics = computeMetrics(runBacktest(validationFrame, strategyFor(threshold), options.execution), { trials });
     return { threshold, sharpe: metrics.sharpe, trades: metrics.trades, returnPct: metrics.totalReturn * 100 };
   });
-  const eligible = validation.filter((v) => v.trades >= MIN_TRADES_TO_CHOOSE && Number.isFinite(v.sharpe));
+  // A threshold with a handful of trades proves nothing; one with none is the strategy standing aside (Sharpe 0):
+  // when every threshold that trades lost on validation, the chosen one is the one that does not trade.
+  const eligible = validation.filter((v) => (v.trades === 0 || v.trades >= MIN_TRADES_TO_CHOOSE) && Number.isFinite(v.sharpe));
   const pool = eligible.length > 0 ? eligible : validation.filter((v) => Number.isFinite(v.sharpe));
   const chosen = (pool.length > 0 ? pool : validation).reduce((a, b) => (b.sharpe > a.sharpe ? b : a));
 
