@@ -1,4 +1,5 @@
 import type { SqlExecutor } from '@oitrader/data';
+import type { VenueFill } from '../venue/venue.ts';
 
 /** The bot's tables (migration 2 in packages/data): every write of one candle's step commits together. */
 
@@ -35,18 +36,8 @@ export interface StoredOrder {
   exchangeOrderId?: string;
 }
 
-export interface StoredFill {
-  fillId: string;
-  symbol: string;
-  clientOrderId: string | undefined;
-  timeMs: number;
-  side: 'buy' | 'sell';
-  qtyBase: number;
-  priceUsd: number;
-  feeUsd: number;
-  liquidity: 'maker' | 'taker';
-  reason: string;
-}
+/** A venue's fill as stored, with its symbol. */
+export type StoredFill = VenueFill & { symbol: string };
 
 export interface StoredPosition {
   symbol: string;
