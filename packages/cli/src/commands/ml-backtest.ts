@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   baselineByName,
@@ -17,9 +16,9 @@ import {
   type MlSignalParams,
   type ReportEntry,
 } from '@oitrader/backtest';
-import { DataError, formatUtc, OitraderError, parseUtcTimeMs, timeframeMs, writeFileAtomic, type Config, type Frame } from '@oitrader/core';
+import { DataError, formatUtc, OitraderError, timeframeMs, writeFileAtomic, type Config, type Frame } from '@oitrader/core';
 import { FEATURE_SET_VERSION, FeatureEngineer, TargetEngineer } from '@oitrader/features';
-import { alignPredictions, assertOutOfSample, loadRun, matrixFromColumns, readOutOfFoldPredictions, type FoldSpan, type RunManifest } from '@oitrader/ml';
+import { alignPredictions, assertOutOfSample, finalKnownUntilMs, loadRun, matrixFromColumns, readManifest, readOutOfFoldPredictions, type FoldSpan } from '@oitrader/ml';
 import type { Output } from '../output.ts';
 
 /** Entry thresholds tried on the validation windows (× the class prior). Each is a trial for the Deflated Sharpe Ratio. */
@@ -80,12 +79,7 @@ async function freshProbabilities(runDir: string, frame: Frame, fromMs: number):
  */
 export async function runMlSignalBacktest(out: Output, frame: Frame, options: MlBacktestOptions): Promise<MlBacktestResult> {
   const runDir = join(options.modelsDir, options.runId);
-  let manifest: RunManifest;
-  try {
-    manifest = JSON.parse(readFileSync(join(runDir, 'manifest.json'), 'utf8')) as RunManifest;
-  } catch (error) {
-    throw new OitraderError(`cannot read model run ${options.runId} in ${options.modelsDir}: ${(error as Error).message}`, { hint: 'see oitrader models list', exitCode: 2 });
-  }
+  const manifest = readManifest(runDir);
   if (manifest.symbol !== frame.symbol || manifest.timeframe !== frame.timeframe) {
     throw new OitraderError(`model run ${options.runId} was trained on ${manifest.symbol} ${manifest.timeframe}, the frame is ${frame.symbol} ${frame.timeframe}`, { hint: `pass --symbol ${manifest.symbol} --timeframe ${manifest.timeframe}`, exitCode: 2 });
   }
@@ -96,8 +90,7 @@ export async function runMlSignalBacktest(out: Output, frame: Frame, options: Ml
   }
   const horizon = manifest.labels.horizon;
   const barMs = timeframeMs(frame.timeframe);
-  // The run's final models trained on every row up to dataSpan.to, whose labels looked `horizon` bars further.
-  const finalKnownUntil = parseUtcTimeMs(manifest.dataSpan.to) + horizon * barMs;
+  const finalKnownUntil = finalKnownUntilMs(manifest);
   const fresh = options.requestedStartMs !== undefined && options.requestedStartMs > finalKnownUntil;
   // Out-of-fold: the earlier half of the test windows chooses the threshold, the later half is traded.
   // Fresh (bars after the training span): every out-of-fold window chooses, the final models predict the new bars.

@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { parquetWriteBuffer } from 'hyparquet-writer';
-import { formatUtc, OitraderError, parseUtcTimeMs, writeFileAtomic } from '@oitrader/core';
+import { formatUtc, OitraderError, writeFileAtomic } from '@oitrader/core';
 import { FEATURES_FILE, MANIFEST_FILE, readFeatureDataset } from '@oitrader/features';
-import { classificationReport, loadRun, matrixFromColumns } from '@oitrader/ml';
+import { classificationReport, finalKnownUntilMs, loadRun, matrixFromColumns } from '@oitrader/ml';
 import { commandContext, type GlobalOptions } from '../context.ts';
 import type { Output } from '../output.ts';
 
@@ -61,10 +61,8 @@ export async function runPredict(out: Output, runDir: string, featuresDir: strin
         }),
       ),
     );
-    // The run's final models trained on every row up to dataSpan.to, whose labels looked `horizon` bars further.
-    const barMs = n > 1 ? data.time[1] - data.time[0] : 0;
-    const unseenFrom = parseUtcTimeMs(manifest.dataSpan.to) + (manifest.labels.horizon + 1) * barMs;
-    const rows = [...data.time.keys()].filter((i) => data.time[i] >= unseenFrom && !Number.isNaN(proba[i * 3]));
+    const knownUntil = finalKnownUntilMs(manifest);
+    const rows = [...data.time.keys()].filter((i) => data.time[i] > knownUntil && !Number.isNaN(proba[i * 3]));
     out.text(`${manifest.runId}: ${n} rows scored → ${file}`);
     if (rows.length === 0) {
       out.text(`no row is after the run's training span (it saw data up to ${manifest.dataSpan.to} plus ${manifest.labels.horizon} bars of labels): no classification report, in-sample scores would flatter the model`);

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { OitraderError } from '@oitrader/core';
+import { OitraderError, parseTimeframe, parseUtcTimeMs, timeframeMs } from '@oitrader/core';
 import { StackedEnsemble } from '../ensemble/stacked-ensemble.ts';
 
 /** What a model run records: enough to reproduce it and to refuse features it was not trained on. */
@@ -67,6 +67,15 @@ function readRunFile(runDir: string, file: string): unknown {
  * A run's manifest, checked field by field: a truncated file, `metrics: null`
  * or a missing feature list is a one-line error naming the file, not a crash.
  */
+/**
+ * The last bar the run's final models knew: they trained on every row up to
+ * dataSpan.to, whose labels looked `labels.horizon` bars further. Only bars
+ * after it are out of sample for them.
+ */
+export function finalKnownUntilMs(manifest: Pick<RunManifest, 'dataSpan' | 'labels' | 'timeframe'>): number {
+  return parseUtcTimeMs(manifest.dataSpan.to) + manifest.labels.horizon * timeframeMs(parseTimeframe(manifest.timeframe));
+}
+
 export function readManifest(runDir: string): RunManifest {
   const manifest = readRunFile(runDir, 'manifest.json') as Partial<RunManifest> | null;
   const file = join(runDir, 'manifest.json');
