@@ -5,6 +5,7 @@ export * from './bot/client-id.ts';
 export * from './bot/bot-events.ts';
 export * from './bot/trading-bot.ts';
 export * from './bot/bot-loop.ts';
+export * from './bot/market-clock.ts';
 export * from './venue/exchange-venue.ts';
 export * from './venue/reconcile.ts';
 export * from './monitoring/dashboard-state.ts';

@@ -170,6 +170,11 @@ const bot = z
     history_bars: z.number().int().min(50).default(600),
     /** How often the loop looks for a newly closed candle. */
     poll_seconds: z.number().positive().default(2),
+    /**
+     * Where the bot's candles come from: `auto` runs the collector in the bot's process unless another
+     * collector's heartbeat in the database is fresh; `in-process` always; `external` never (oitrader collect runs).
+     */
+    collector: z.enum(['auto', 'in-process', 'external']).default('auto'),
   })
   .prefault({});
 

@@ -12,13 +12,14 @@ import {
 } from '@oitrader/backtest';
 import type { MarketDataLoader } from '@oitrader/data';
 import type { BotControl, BotMode, BotStore, OrderIntent, StoredFill, StoredOrder, StoredRiskEvent } from '../state/bot-store.ts';
+import { JournalVenue } from '../venue/journal-venue.ts';
 import { PaperVenue } from '../venue/paper-venue.ts';
-import type { Venue } from '../venue/venue.ts';
+import type { Venue, VenueAccount } from '../venue/venue.ts';
 import { BotEvents, type ReconcileReport } from './bot-events.ts';
 import { clientOrderId } from './client-id.ts';
 
 /** Named points of one candle's step where the SIGKILL tests stop the process. */
-export type CrashPoint = 'after-fill' | 'after-decide' | 'after-send' | 'after-persist';
+export type CrashPoint = 'after-fill' | 'after-decide' | 'after-entry-fill' | 'after-send' | 'after-persist';
 
 export interface TradingBotOptions {
   /** bot.name: in client order ids and every state row. */
@@ -36,13 +37,15 @@ export interface TradingBotOptions {
   loader: MarketDataLoader;
   /** Default: paper trading by the shared execution model. */
   venue?: Venue;
+  /** Exchange venues: what start-up reconciliation does with a position the record does not know. */
+  onUnknownPosition?: 'adopt' | 'close';
   /** Wall clock for the stale-data rule; default: each candle's close (replays and backtest parity). */
   clock?: () => number;
   /** A file whose existence engages the kill switch. */
   killFile?: string;
   log?: Logger;
-  /** Test hook: SIGKILL this process at the `count`-th time it reaches `point`. */
-  crashAt?: { point: CrashPoint; count: number };
+  /** Test hook: SIGKILL this process at the `count`-th time it reaches `point` (counting only steps that send orders when `ordersOnly`). */
+  crashAt?: { point: CrashPoint; count: number; ordersOnly?: boolean };
 }
 
 const intentOf = (order: OrderRequest): OrderIntent => (order.type === 'stop' ? 'stop' : order.type === 'take_profit' ? 'target' : order.reduceOnly ? 'exit' : 'entry');
@@ -57,7 +60,6 @@ const intentOf = (order: OrderRequest): OrderIntent => (order.type === 'stop' ? 
  */
 export class TradingBot {
   readonly events = new BotEvents();
-  readonly venue: Venue;
   readonly gate: RiskManagedStrategy;
   readonly #o: TradingBotOptions;
   readonly #barMs: number;
@@ -71,12 +73,16 @@ export class TradingBot {
   #recorded: { commands: Map<number, StoredRiskEvent[]>; decidedAt: Map<number, number> } | undefined;
   #crashCount = 0;
   #stepNowMs = 0;
+  /** The venue orders go to; during an exchange bot's start-up replay, its own record (JournalVenue). */
+  #venue: Venue;
+  readonly #realVenue: Venue;
 
   constructor(options: TradingBotOptions) {
     this.#o = options;
     this.#barMs = timeframeMs(options.timeframe);
     this.#log = options.log ?? silentLogger;
-    this.venue = options.venue ?? new PaperVenue({ ...options.execution, symbol: options.symbol, bot: options.bot, barMs: this.#barMs });
+    this.#realVenue = options.venue ?? new PaperVenue({ ...options.execution, symbol: options.symbol, bot: options.bot, barMs: this.#barMs });
+    this.#venue = this.#realVenue;
     this.gate = new RiskManagedStrategy(options.strategy, {
       limits: options.risk,
       stopLoss: options.stopLoss,
@@ -86,6 +92,10 @@ export class TradingBot {
       feeRate: options.execution.takerFeeRate ?? 0.0005,
       now: () => this.#stepNowMs,
     });
+  }
+
+  get venue(): Venue {
+    return this.#realVenue;
   }
 
   get lastCandleMs(): number {
@@ -113,19 +123,66 @@ export class TradingBot {
       const [stored, riskEvents, decisions] = await Promise.all([o.store.orders(o.bot), o.store.riskEvents(o.bot), this.#decisionTimes()]);
       const commands = new Map<number, StoredRiskEvent[]>();
       for (const e of riskEvents) if (e.kind === 'kill' || e.kind === 'resume' || e.kind === 'flatten') commands.set(e.timeMs, [...(commands.get(e.timeMs) ?? []), e]);
-      this.#recorded = { commands, decidedAt: decisions };
+      this.#recorded = { commands, decidedAt: decisions.decidedAt };
       const frame = await o.loader.loadAllData(o.symbol, o.timeframe, this.#control.sessionStartMs, last + this.#barMs);
       this.#frame = frame;
       this.gate.reset(frame);
-      for (let i = 0; i < frame.length; i++) await this.#step(frame, i, false);
+      // An exchange bot's account lives on the exchange: its replay plays back the record instead, sending nothing.
+      if (this.#realVenue.kind === 'exchange') this.#venue = new JournalVenue(decisions.accounts, stored);
+      try {
+        for (let i = 0; i < frame.length; i++) await this.#step(frame, i, false);
+      } finally {
+        this.#venue = this.#realVenue;
+        this.#recorded = undefined;
+      }
       report.replayedBars = frame.length;
-      this.#recorded = undefined;
       if (frame.time[frame.length - 1] !== last) report.differences.push(`the stored session reached ${iso(last)} but the database has candles only to ${iso(frame.time[frame.length - 1])}`);
       report.differences.push(...(await this.#compare(stored)));
       for (const d of report.differences) this.#log.warn(`reconcile: ${d}`);
+      this.#lastCandleMs = last;
     }
+    if (this.#realVenue.resume) report.differences.push(...(await this.#settleWithExchange()));
     this.events.emit('reconciled', report);
     return report;
+  }
+
+  /**
+   * Before any decision: every order the record has open, and every id the
+   * next (unstored) candle's step could have sent before a crash, is looked
+   * up on the exchange; then position, stops and balance are reconciled.
+   * What is found is stored with the next step.
+   */
+  async #settleWithExchange(): Promise<string[]> {
+    const o = this.#o;
+    const stored = await o.store.orders(o.bot);
+    this.#orders.clear();
+    for (const s of stored) this.#orders.set(s.clientOrderId, { ...s });
+    const open = stored.filter((s) => s.status === 'NEW' || s.status === 'PARTIALLY_FILLED' || s.status === 'UNKNOWN').map((s) => s.clientOrderId);
+    const next = Number.isNaN(this.#lastCandleMs) ? this.#control!.sessionStartMs : this.#lastCandleMs + this.#barMs;
+    const inflight: string[] = [];
+    for (const intent of ['entry', 'exit', 'stop', 'target'] as const) for (const attempt of [0, 1]) inflight.push(clientOrderId(o.bot, intent, o.symbol, next, attempt));
+    const ids = [...open, ...inflight.filter((id) => !this.#orders.has(id))];
+    const position = await o.store.position(o.bot, o.symbol);
+    // The record's position plus fills it never stored (found below) is what the bot should hold.
+    const probe = await this.#realVenue.resume!({
+      clientOrderIds: ids,
+      stored: position,
+      onUnknownPosition: o.onUnknownPosition ?? 'adopt',
+      stopLoss: o.stopLoss,
+      tickSize: filtersFor(o.symbol).tickSize,
+      candleTimeMs: next,
+    });
+    for (const r of probe.recovered) {
+      const known = this.#orders.get(r.clientOrderId);
+      if (known) {
+        known.status = r.status;
+        continue;
+      }
+      const parts = r.clientOrderId.split('-');
+      const candleTimeMs = parts.length >= 5 ? parseInt(parts[parts.length - 2], 36) : next;
+      this.#orders.set(r.clientOrderId, { clientOrderId: r.clientOrderId, symbol: o.symbol, candleTimeMs, intent: r.intent, side: r.side, type: r.type, qtyBase: r.qtyBase, triggerUsd: r.triggerUsd, reduceOnly: r.reduceOnly, status: r.status, exchangeOrderId: r.exchangeOrderId });
+    }
+    return probe.differences;
   }
 
   /** Steps every closed candle after the last one stepped, up to and including the candle opening at `lastClosedMs`. */
@@ -149,9 +206,9 @@ export class TradingBot {
     const close = frame.column('close')[i];
     const bar = { timeMs: t, open: frame.column('open')[i], high: frame.column('high')[i], low: frame.column('low')[i], close };
     const fundingRate = frame.has('funding_rate') ? frame.column('funding_rate')[i] : Number.NaN;
-    const fills = await this.venue.onClosedBar(bar, fundingRate);
+    const fills = await this.#venue.onClosedBar(bar, fundingRate);
     if (fills.length > 0) this.#crash('after-fill', live);
-    let account = await this.venue.account(close);
+    let account = await this.#venue.account(close);
     this.#stepNowMs = live ? (o.clock?.() ?? closeMs) : (this.#recorded?.decidedAt.get(t) ?? closeMs);
     let flattenDone = false;
     if (live) {
@@ -171,13 +228,18 @@ export class TradingBot {
         if (c.kind === 'flatten') this.gate.requestFlatten(closeMs, c.message.replace(/^flatten: /, ''));
       }
     }
+    const seen = { qtyBase: account.qtyBase, entryPriceUsd: account.entryPriceUsd, liquidationPriceUsd: account.liquidationPriceUsd, equityUsd: account.equityUsd, walletUsd: account.walletUsd, availableUsd: account.availableUsd };
     const orders = this.gate.onBar(this.#context(frame, i, account));
     const decision = this.gate.lastDecision;
-    const riskEvents = this.gate.events.splice(0).map((e) => ({ timeMs: e.timeMs, kind: e.kind, message: e.message }));
-    this.#crash('after-decide', live);
+    this.#crash('after-decide', live, orders.length > 0);
     const sent = orders.map((order) => ({ clientOrderId: clientOrderId(o.bot, intentOf(order), o.symbol, t), intent: intentOf(order), order }));
-    await this.venue.submit(sent, close, t);
-    this.#crash('after-send', live);
+    const states = await this.#venue.submit(sent, close, t);
+    if (this.#realVenue.kind === 'exchange') {
+      // The circuit breaker counts exchange refusals and unknown outcomes in a row (the replay sees the stored statuses).
+      for (const state of states) this.gate.exchangeResult(this.#stepNowMs, account.equityUsd, state.status !== 'REJECTED' && state.status !== 'UNKNOWN', state.reason ?? state.status);
+    }
+    const riskEvents = this.gate.events.splice(0).map((e) => ({ timeMs: e.timeMs, kind: e.kind, message: e.message }));
+    this.#crash('after-send', live, sent.length > 0);
     for (const s of sent) {
       this.#orders.set(s.clientOrderId, {
         clientOrderId: s.clientOrderId,
@@ -194,18 +256,19 @@ export class TradingBot {
       });
     }
     const changed: StoredOrder[] = [];
-    for (const state of this.venue.changedOrders()) {
+    for (const state of this.#venue.changedOrders()) {
       const stored = this.#orders.get(state.clientOrderId);
       if (!stored) continue;
       stored.status = state.status;
       if (!changed.includes(stored)) changed.push(stored);
     }
-    account = await this.venue.account(close);
-    const stops = await this.venue.openStops();
-    const storedFills: StoredFill[] = fills.map((f) => ({ ...f, symbol: o.symbol }));
+    // Nothing sent and nothing filled: the account read before the decision still holds (an exchange read costs request weight).
+    if (sent.length > 0 || fills.length > 0) account = await this.#venue.account(close);
+    const stops = await this.#venue.openStops();
+    const storedFills: StoredFill[] = [...fills, ...(this.#venue.takeFills?.() ?? [])].map((f) => ({ ...f, symbol: o.symbol }));
     const step = {
       candleTimeMs: t,
-      decision: decision && { symbol: o.symbol, candleTimeMs: t, ...decision, detail: { nowMs: this.#stepNowMs } },
+      decision: decision && { symbol: o.symbol, candleTimeMs: t, ...decision, detail: { nowMs: this.#stepNowMs, account: seen } },
       orders: changed.map((s) => ({ ...s })),
       fills: storedFills,
       position: { symbol: o.symbol, qtyBase: account.qtyBase, entryPriceUsd: account.entryPriceUsd, liquidationPriceUsd: account.liquidationPriceUsd, stopUsd: stops[0]?.triggerUsd },
@@ -217,7 +280,7 @@ export class TradingBot {
     this.#lastCandleMs = t;
     if (!live) return;
     await o.store.commitStep(o.bot, step);
-    this.#crash('after-persist', live);
+    this.#crash('after-persist', live, step.orders.length > 0);
     if (step.decision) this.events.emit('decision', step.decision);
     for (const s of step.orders) this.events.emit('order', s);
     for (const f of storedFills) this.events.emit('fill', f);
@@ -245,8 +308,8 @@ export class TradingBot {
       leverage: o.execution.leverage ?? 5,
       minNotionalUsd: filtersFor(o.symbol).minNotionalUsd,
       filters: filtersFor(o.symbol),
-      pendingOrders: this.venue.pendingOrders(),
-      cancel: (tag: string) => this.venue.cancel(tag),
+      pendingOrders: this.#venue.pendingOrders(),
+      cancel: (tag: string) => this.#venue.cancel(tag),
       value(column: string, barsAgo = 0): number {
         if (barsAgo < 0) throw new OitraderError(`strategy ${strategyName} asked for ${column} ${-barsAgo} bars in the future`);
         const i = index - barsAgo;
@@ -255,12 +318,19 @@ export class TradingBot {
     };
   }
 
-  async #decisionTimes(): Promise<Map<number, number>> {
-    const rows = await this.#o.store.sql.query<{ t: number; now_ms: number | null }>(
-      `SELECT (extract(epoch FROM candle_time) * 1000)::float8 AS t, (detail->>'nowMs')::float8 AS now_ms FROM bot_decisions WHERE bot = $1`,
+  /** Per stored decision: the clock it was made at and the account it saw (what an exchange bot's replay plays back). */
+  async #decisionTimes(): Promise<{ decidedAt: Map<number, number>; accounts: Map<number, VenueAccount> }> {
+    const rows = await this.#o.store.sql.query<{ t: number; now_ms: number | null; account: string | null }>(
+      `SELECT (extract(epoch FROM candle_time) * 1000)::float8 AS t, (detail->>'nowMs')::float8 AS now_ms, detail->>'account' AS account FROM bot_decisions WHERE bot = $1`,
       [this.#o.bot],
     );
-    return new Map(rows.filter((r) => r.now_ms !== null).map((r) => [Number(r.t), Number(r.now_ms)]));
+    const decidedAt = new Map<number, number>();
+    const accounts = new Map<number, VenueAccount>();
+    for (const r of rows) {
+      if (r.now_ms !== null) decidedAt.set(Number(r.t), Number(r.now_ms));
+      if (r.account) accounts.set(Number(r.t), JSON.parse(r.account, (_k, v: unknown) => (v === null ? Number.NaN : v)) as VenueAccount);
+    }
+    return { decidedAt, accounts };
   }
 
   /** Differences between the replayed venue and the stored record (orders, fills, position). */
@@ -268,13 +338,18 @@ export class TradingBot {
     const o = this.#o;
     const out: string[] = [];
     const replayed = new Map(this.#orders);
+    // An exchange bot's replay only re-derives its decisions; the order statuses are the exchange's (settled next).
+    const exchange = this.#realVenue.kind === 'exchange';
     for (const s of stored) {
       const r = replayed.get(s.clientOrderId);
-      if (!r) out.push(`order ${s.clientOrderId} (${s.intent} ${s.side} ${s.qtyBase}) is stored but the replay did not send it`);
-      else if (r.status !== s.status) out.push(`order ${s.clientOrderId}: stored ${s.status}, venue ${r.status}`);
+      if (!r) {
+        // Orders that venues place on their own (the emergency close, reconciliation's stop and close) are no decision's.
+        if (!exchange || /-0$/.test(s.clientOrderId)) out.push(`order ${s.clientOrderId} (${s.intent} ${s.side} ${s.qtyBase}) is stored but the replay did not send it`);
+      } else if (!exchange && r.status !== s.status) out.push(`order ${s.clientOrderId}: stored ${s.status}, venue ${r.status}`);
       replayed.delete(s.clientOrderId);
     }
     for (const r of replayed.values()) out.push(`order ${r.clientOrderId} (${r.intent} ${r.side} ${r.qtyBase}) was sent but never stored`);
+    if (exchange) return out;
     const fills = await o.store.fills(o.bot);
     const venueFills = this.venue instanceof PaperVenue ? this.venue.exchange.account.fills.length : fills.length;
     if (fills.length !== venueFills) out.push(`${fills.length} fills stored, the venue has ${venueFills}`);
@@ -284,9 +359,9 @@ export class TradingBot {
     return out;
   }
 
-  #crash(point: CrashPoint, live: boolean): void {
+  #crash(point: CrashPoint, live: boolean, withOrders = false): void {
     const c = this.#o.crashAt;
-    if (!live || !c || c.point !== point) return;
+    if (!live || !c || c.point !== point || (c.ordersOnly && !withOrders)) return;
     if (++this.#crashCount === c.count) process.kill(process.pid, 'SIGKILL');
   }
 }
