@@ -1,10 +1,10 @@
 import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
-import { baselineByName, riskLimitsFromConfig } from '@oitrader/backtest';
+import { riskLimitsFromConfig } from '@oitrader/backtest';
 import { createLogger, OitraderError, parseUtcTimeMs, timeframeMs, type Config, type Logger } from '@oitrader/core';
 import { describeTarget, MarketDataLoader, openStore, storeTargetFromConfig } from '@oitrader/data';
-import { BotStore, runBotLoop, TradingBot, type CrashPoint } from '@oitrader/live';
+import { BotStore, buildBotStrategy, runBotLoop, TradingBot, type CrashPoint } from '@oitrader/live';
 import { commandContext, type GlobalOptions } from '../context.ts';
 import type { Output } from '../output.ts';
 import { latencyPercentiles } from './collect.ts';
@@ -130,7 +130,6 @@ export async function runBot(config: Config, out: Output, flags: RunFlags): Prom
   }
   const seconds = flags.for === undefined ? undefined : Number(flags.for);
   if (seconds !== undefined && !(seconds > 0)) throw new OitraderError(`--for expects a number of seconds > 0, got ${flags.for}`, { exitCode: 2 });
-  const strategy = baselineByName(b.strategy);
   const target = storeTargetFromConfig(config);
   const { sql } = await openStore(target);
   const log = createLogger('bot', flags.logFile ? { write: teeTo(flags.logFile) } : {});
@@ -149,23 +148,27 @@ export async function runBot(config: Config, out: Output, flags: RunFlags): Prom
     if (!existing && sessionStart === undefined) {
       throw new OitraderError(`no closed ${b.timeframe} ${t.symbol} candles in ${describeTarget(target)}`, { hint: 'run oitrader collect (or oitrader data import) first', exitCode: 2 });
     }
+    const loader = new MarketDataLoader(sql, onceLogger(log));
+    const chosen = await buildBotStrategy(config, { loader, log });
     const bot = new TradingBot({
       bot: b.name,
       symbol: t.symbol,
       timeframe: b.timeframe,
       mode: t.mode,
-      strategy,
+      strategy: chosen.strategy,
+      signals: chosen.signals,
       risk: riskLimitsFromConfig(t),
       stopLoss: t.stop_loss,
       execution: { initialBalanceUsd: t.initial_balance, leverage: t.leverage },
       store,
-      loader: new MarketDataLoader(sql, onceLogger(log)),
+      loader,
       clock: flags.replay ? undefined : Date.now,
       killFile: b.kill_file,
       log,
       crashAt: crashPointFromEnv(),
     });
     printLimits(config, out);
+    out.text(`strategy: ${chosen.description}`);
     const report = await bot.start(sessionStart ?? existing!.sessionStartMs);
     out.text(report.replayedBars > 0 ? `reconciled: replayed ${report.replayedBars} candles, ${report.differences.length} differences` : `new session from ${new Date(sessionStart!).toISOString()}`);
     for (const d of report.differences) out.text(`  difference: ${d}`);
