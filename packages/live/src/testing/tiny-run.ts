@@ -20,10 +20,16 @@ export const TINY_TRAINING: Omit<TrainRunOptions, 'modelsDir' | 'runId'> = {
 };
 
 /** Trains a small real model run on `frame` into `modelsDir` (features through the Parquet contract, as `oitrader train`); returns its training labels. */
-export async function trainTinyRun(frame: Frame, modelsDir: string, runId: string, training: Partial<TrainRunOptions> = {}): Promise<{ labels: ArrayLike<number> }> {
+export async function trainTinyRun(
+  frame: Frame,
+  modelsDir: string,
+  runId: string,
+  training: Partial<TrainRunOptions> = {},
+  engineer = new FeatureEngineer({ features: TINY_FEATURES }),
+): Promise<{ labels: ArrayLike<number> }> {
   const dir = mkdtempSync(join(tmpdir(), 'oitrader-tiny-features-'));
   try {
-    writeFeatureDataset(buildFeatureDataset(frame, TINY_LABELS, new FeatureEngineer({ features: TINY_FEATURES })), join(dir, FEATURES_FILE), join(dir, MANIFEST_FILE));
+    writeFeatureDataset(buildFeatureDataset(frame, TINY_LABELS, engineer), join(dir, FEATURES_FILE), join(dir, MANIFEST_FILE));
     const dataset = await readFeatureDataset(join(dir, FEATURES_FILE), join(dir, MANIFEST_FILE));
     await trainModelRun(dataset, { ...TINY_TRAINING, ...training, modelsDir, runId }, () => undefined);
     return { labels: dataset.labels };
