@@ -17,3 +17,6 @@ export * from './telegram/telegram-bridge.ts';
 export * from './retrain/champion-registry.ts';
 export * from './retrain/retrain.ts';
 export * from './retrain/champion-strategy.ts';
+export * from './inference/run-signals.ts';
+export * from './inference/champion-signals.ts';
+export * from './inference/bot-strategy.ts';

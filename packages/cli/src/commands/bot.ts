@@ -1,10 +1,10 @@
 import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
-import { baselineByName, riskLimitsFromConfig } from '@oitrader/backtest';
+import { riskLimitsFromConfig } from '@oitrader/backtest';
 import { createLogger, OitraderError, parseUtcTimeMs, timeframeMs, type Config, type Logger } from '@oitrader/core';
 import { Collector, describeTarget, MarketDataLoader, openStore, readStreamHealth, storeTargetFromConfig, type SqlExecutor } from '@oitrader/data';
-import { BotStore, ExchangeVenue, runBotLoop, SimMarketClock, TradingBot, wallClock, type CrashPoint, type MarketClock } from '@oitrader/live';
+import { BotStore, buildBotStrategy, ExchangeVenue, runBotLoop, SimMarketClock, TradingBot, wallClock, type BotStrategy, type CrashPoint, type MarketClock } from '@oitrader/live';
 import { commandContext, type GlobalOptions } from '../context.ts';
 import type { Output } from '../output.ts';
 import { connectExchange } from './bot-exchange.ts';
@@ -127,7 +127,6 @@ export async function runBot(config: Config, out: Output, flags: RunFlags): Prom
   }
   const seconds = flags.for === undefined ? undefined : Number(flags.for);
   if (seconds !== undefined && !(seconds > 0)) throw new OitraderError(`--for expects a number of seconds > 0, got ${flags.for}`, { exitCode: 2 });
-  const strategy = baselineByName(b.strategy);
   const target = storeTargetFromConfig(config);
   const log = createLogger('bot', flags.logFile ? { write: teeTo(flags.logFile) } : {});
   printLimits(config, out);
@@ -145,6 +144,7 @@ export async function runBot(config: Config, out: Output, flags: RunFlags): Prom
   const crashAt = crashPointFromEnv();
   const entryFill = entryFillCrash(crashAt);
   let collector: Collector | undefined;
+  let chosen: BotStrategy | undefined;
   try {
     const latest = await store.latestClosedCandle(t.symbol, b.timeframe, barMs, clock.now());
     const sessionStart = flags.from !== undefined ? parseUtcTimeMs(flags.from) : latest;
@@ -158,18 +158,23 @@ export async function runBot(config: Config, out: Output, flags: RunFlags): Prom
       out.text(`collecting ${t.symbol} in this process (bot.collector: ${b.collector}) from ${options.restUrl}`);
       await collector.start();
     }
-    const newBot = () =>
-      new TradingBot({
+    const loader = new MarketDataLoader(sql, onceLogger(log));
+    // A rebuilt bot (after a failed step) gets a fresh strategy: its state is rebuilt by the replay, never carried over.
+    const newBot = async () => {
+      chosen?.dispose();
+      chosen = await buildBotStrategy(config, { loader, log });
+      return new TradingBot({
         bot: b.name,
         symbol: t.symbol,
         timeframe: b.timeframe,
         mode: t.mode,
-        strategy,
+        strategy: chosen.strategy,
+        signals: chosen.signals,
         risk: riskLimitsFromConfig(t),
         stopLoss: t.stop_loss,
         execution: { initialBalanceUsd: t.initial_balance, leverage: t.leverage },
         store,
-        loader: new MarketDataLoader(sql, onceLogger(log)),
+        loader,
         venue: exchange && new ExchangeVenue({ client: exchange.client, bot: b.name, symbol: t.symbol, takerFeeRate: exchange.takerFeeRate, log, afterEntryFill: entryFill }),
         onUnknownPosition: b.on_unknown_position,
         clock: flags.replay ? undefined : () => clock.now(),
@@ -177,13 +182,12 @@ export async function runBot(config: Config, out: Output, flags: RunFlags): Prom
         log,
         crashAt,
       });
-    const firstStart = async (bot: TradingBot) => {
-      const start = sessionStart ?? existing?.sessionStartMs ?? (await waitForFirstCandle(store, config, clock, abort.signal));
-      return bot.start(start);
     };
-    let bot = newBot();
-    const report = await firstStart(bot);
-    out.text(report.replayedBars > 0 ? `reconciled: replayed ${report.replayedBars} candles, ${report.differences.length} differences` : `session from ${new Date(sessionStart ?? (await store.control(b.name))!.sessionStartMs).toISOString()}${report.differences.length > 0 ? `, ${report.differences.length} differences with the exchange` : ''}`);
+    let bot = await newBot();
+    out.text(`strategy: ${chosen!.description}`);
+    const start = sessionStart ?? existing?.sessionStartMs ?? (await waitForFirstCandle(store, config, clock, abort.signal));
+    const report = await bot.start(start);
+    out.text(report.replayedBars > 0 ? `reconciled: replayed ${report.replayedBars} candles, ${report.differences.length} differences` : `session from ${new Date(start).toISOString()}${report.differences.length > 0 ? `, ${report.differences.length} differences with the exchange` : ''}`);
     for (const d of report.differences) out.text(`  difference: ${d}`);
     const listen = (running: TradingBot) => {
       running.events.on('fill', (f) => out.text(`fill ${new Date(f.timeMs).toISOString()} ${f.side} ${f.qtyBase} ${t.symbol} @ ${f.priceUsd} (${f.reason})`));
@@ -220,7 +224,7 @@ export async function runBot(config: Config, out: Output, flags: RunFlags): Prom
         log.error(`step failed (${failures} in a row): ${(error as Error).message}; restarting the bot from its record in ${waitMs / 1000} s`);
         await sleep(waitMs, abort.signal);
         if (abort.signal.aborted) break;
-        bot = newBot();
+        bot = await newBot();
         listen(bot);
         const again = await bot.start(existing?.sessionStartMs ?? (await store.control(b.name))!.sessionStartMs);
         for (const d of again.differences) out.text(`  difference: ${d}`);
@@ -243,6 +247,7 @@ export async function runBot(config: Config, out: Output, flags: RunFlags): Prom
     return summary;
   } finally {
     for (const s of signals) process.removeListener(s, stop);
+    chosen?.dispose();
     if (collector) await collector.stop();
     await sql.close();
   }

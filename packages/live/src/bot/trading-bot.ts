@@ -46,6 +46,27 @@ export interface TradingBotOptions {
   log?: Logger;
   /** Test hook: SIGKILL this process at the `count`-th time it reaches `point` (counting only steps that send orders when `ordersOnly`). */
   crashAt?: { point: CrashPoint; count: number; ordersOnly?: boolean };
+  /** Per-candle inputs the strategy reads from frame columns (the ML model's probabilities); see BotSignals. */
+  signals?: BotSignals;
+}
+
+/** What a signal source gave for one candle; kept in that candle's decision detail (JSON: NaN is stored as null). */
+export interface CandleSignals {
+  /** One value per column of the source; NaN = no signal (the strategy holds). */
+  values: Record<string, number>;
+  /** What produced them (the model run and its strategy parameters), stored with the decision. */
+  source?: Record<string, unknown>;
+}
+
+/**
+ * Fills frame columns for each closed candle right before the strategy decides
+ * on it. On restart the bot replays its session with the values recorded live
+ * (`stored`), so the replay rebuilds what ran without predicting again.
+ */
+export interface BotSignals {
+  readonly columns: readonly string[];
+  /** Values for row `index` of `frame`, the candle that just closed (rows after it must not be read); `stored` is given during replay. */
+  prepare(frame: Frame, index: number, stored: CandleSignals | undefined): Promise<CandleSignals>;
 }
 
 const intentOf = (order: OrderRequest): OrderIntent => (order.type === 'stop' ? 'stop' : order.type === 'take_profit' ? 'target' : order.reduceOnly ? 'exit' : 'entry');
@@ -70,7 +91,7 @@ export class TradingBot {
   /** Open time of the last candle stepped (replayed or live). */
   #lastCandleMs = Number.NaN;
   /** During replay: the commands and decision times recorded live, by candle close. */
-  #recorded: { commands: Map<number, StoredRiskEvent[]>; decidedAt: Map<number, number> } | undefined;
+  #recorded: { commands: Map<number, StoredRiskEvent[]>; decidedAt: Map<number, number>; signals: Map<number, CandleSignals> } | undefined;
   #crashCount = 0;
   #stepNowMs = 0;
   /** The venue orders go to; during an exchange bot's start-up replay, its own record (JournalVenue). */
@@ -120,11 +141,11 @@ export class TradingBot {
     const report: ReconcileReport = { replayedBars: 0, differences: [] };
     const last = this.#control.lastCandleMs;
     if (last !== undefined) {
-      const [stored, riskEvents, decisions] = await Promise.all([o.store.orders(o.bot), o.store.riskEvents(o.bot), this.#decisionTimes()]);
+      const [stored, riskEvents, decisions, signals] = await Promise.all([o.store.orders(o.bot), o.store.riskEvents(o.bot), this.#decisionTimes(), this.#storedSignals()]);
       const commands = new Map<number, StoredRiskEvent[]>();
       for (const e of riskEvents) if (e.kind === 'kill' || e.kind === 'resume' || e.kind === 'flatten') commands.set(e.timeMs, [...(commands.get(e.timeMs) ?? []), e]);
-      this.#recorded = { commands, decidedAt: decisions.decidedAt };
-      const frame = await o.loader.loadAllData(o.symbol, o.timeframe, this.#control.sessionStartMs, last + this.#barMs);
+      this.#recorded = { commands, decidedAt: decisions.decidedAt, signals };
+      const frame = this.#withSignalColumns(await o.loader.loadAllData(o.symbol, o.timeframe, this.#control.sessionStartMs, last + this.#barMs));
       this.#frame = frame;
       this.gate.reset(frame);
       // An exchange bot's account lives on the exchange: its replay plays back the record instead, sending nothing.
@@ -193,7 +214,7 @@ export class TradingBot {
     if (lastClosedMs < from) return 0;
     const fresh = await o.loader.loadAllData(o.symbol, o.timeframe, from, lastClosedMs + this.#barMs);
     const firstNew = this.#frame ? this.#frame.length : 0;
-    this.#frame = this.#frame ? appendFrame(this.#frame, fresh) : fresh;
+    this.#frame = this.#withSignalColumns(this.#frame ? appendFrame(this.#frame, fresh) : fresh);
     if (firstNew === 0) this.gate.reset(this.#frame);
     for (let i = firstNew; i < this.#frame.length; i++) await this.#step(this.#frame, i, true);
     return this.#frame.length - firstNew;
@@ -229,6 +250,8 @@ export class TradingBot {
       }
     }
     const seen = { qtyBase: account.qtyBase, entryPriceUsd: account.entryPriceUsd, liquidationPriceUsd: account.liquidationPriceUsd, equityUsd: account.equityUsd, walletUsd: account.walletUsd, availableUsd: account.availableUsd };
+    const signals = await o.signals?.prepare(frame, i, live ? undefined : this.#recorded?.signals.get(t));
+    for (const c of o.signals?.columns ?? []) frame.column(c)[i] = signals?.values[c] ?? Number.NaN;
     const orders = this.gate.onBar(this.#context(frame, i, account));
     const decision = this.gate.lastDecision;
     this.#crash('after-decide', live, orders.length > 0);
@@ -268,7 +291,7 @@ export class TradingBot {
     const storedFills: StoredFill[] = [...fills, ...(this.#venue.takeFills?.() ?? [])].map((f) => ({ ...f, symbol: o.symbol }));
     const step = {
       candleTimeMs: t,
-      decision: decision && { symbol: o.symbol, candleTimeMs: t, ...decision, detail: { nowMs: this.#stepNowMs, account: seen } },
+      decision: decision && { symbol: o.symbol, candleTimeMs: t, ...decision, detail: { nowMs: this.#stepNowMs, account: seen, ...(signals && { signals }) } },
       orders: changed.map((s) => ({ ...s })),
       fills: storedFills,
       position: { symbol: o.symbol, qtyBase: account.qtyBase, entryPriceUsd: account.entryPriceUsd, liquidationPriceUsd: account.liquidationPriceUsd, stopUsd: stops[0]?.triggerUsd },
@@ -331,6 +354,27 @@ export class TradingBot {
       if (r.account) accounts.set(Number(r.t), JSON.parse(r.account, (_k, v: unknown) => (v === null ? Number.NaN : v)) as VenueAccount);
     }
     return { decidedAt, accounts };
+  }
+
+  /** The signal values each stored decision was made with, by candle open time (null → NaN: JSON has no NaN). */
+  async #storedSignals(): Promise<Map<number, CandleSignals>> {
+    const rows = await this.#o.store.sql.query<{ t: number; s: CandleSignals | string | null }>(
+      `SELECT (extract(epoch FROM candle_time) * 1000)::float8 AS t, detail->'signals' AS s FROM bot_decisions WHERE bot = $1 AND detail->'signals' IS NOT NULL`,
+      [this.#o.bot],
+    );
+    const out = new Map<number, CandleSignals>();
+    for (const r of rows) {
+      const s = typeof r.s === 'string' ? (JSON.parse(r.s) as CandleSignals) : r.s;
+      if (!s?.values) continue;
+      out.set(Number(r.t), { ...s, values: Object.fromEntries(Object.entries(s.values).map(([k, v]) => [k, v ?? Number.NaN])) });
+    }
+    return out;
+  }
+
+  /** The session frame with the signal source's columns (NaN until a candle's step fills them). */
+  #withSignalColumns(frame: Frame): Frame {
+    const missing = (this.#o.signals?.columns ?? []).filter((c) => !frame.has(c));
+    return missing.length === 0 ? frame : frame.withColumns(Object.fromEntries(missing.map((c) => [c, new Float64Array(frame.length).fill(Number.NaN)])));
   }
 
   /** Differences between the replayed venue and the stored record (orders, fills, position). */
