@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { dropPostgres, freshPostgresUrl } from '@oitrader/live/testing';
 import { BAR_MS, SimBotHarness } from './testing/sim-bot-harness.ts';
 
 const DAY_MS = 86_400_000;
+const BIN = fileURLToPath(new URL('../bin/oitrader.mjs', import.meta.url));
 /** A real week of SOLUSDT (2025-12-01 … 12-08) on which the default limits' daily loss fires (paper replay: Dec 1, 3, 4, 6). */
 const WEEK_START = Date.UTC(2025, 11, 1);
 const WEEK_END = WEEK_START + Number(process.env.SIMWEEK_DAYS ?? 7) * DAY_MS;
@@ -146,3 +149,89 @@ async function waitThenKill(h: SimBotHarness, condition: () => boolean): Promise
   await new Promise((r) => setTimeout(r, 50));
   if (h.running) h.child!.kill('SIGKILL');
 }
+
+describe('oitrader bot run against a free-running simulator, with its own collector', () => {
+  it('collects the candles in its own process, decides only on candles closed on the exchange\'s clock, and stores the exchange\'s fills', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'oitrader-botcol-'));
+    const url = await freshPostgresUrl();
+    const start = Date.UTC(2025, 11, 1, 4);
+    // 600×: a 5m candle every 0.5 s of real time; nothing imported, the bot's collector backfills and streams.
+    const h = await SimBotHarness.start(dir, start, start, url, { speed: 600 });
+    try {
+      const yaml =
+        `bot:\n  name: co\n  collector: auto\n  kill_file: ${join(dir, 'co.KILL')}\n` +
+        `trading:\n  mode: sim\n  symbol: SOLUSDT\n` +
+        `data:\n  symbols: [SOLUSDT]\n  timeframes: [5m]\n  oi_periods: [5m]\n  start_date: '2025-11-30'\n  archive:\n    enabled: false\n` +
+        `collector:\n  poll_delay_seconds: 0\n  close_grace_seconds: 0.5\n`;
+      h.spawnBot('co', [], {}, yaml);
+      await new Promise((r) => setTimeout(r, 25_000));
+      const ended = await h.stopBot();
+      assert.equal(ended.code, 0, h.output.slice(-2000));
+      assert.match(h.output, /collecting SOLUSDT in this process \(bot\.collector: auto\)/);
+      const decisions = await h.sql.query<{ t: number; now_ms: number }>(
+        `SELECT (extract(epoch FROM candle_time) * 1000)::float8 AS t, (detail->>'nowMs')::float8 AS now_ms FROM bot_decisions WHERE bot = 'co' ORDER BY candle_time`,
+      );
+      assert.ok(decisions.length >= 20, `the bot should decide on every candle the collector stored (25 s at 600× ≈ 50 candles), decided ${decisions.length}`);
+      for (const d of decisions) assert.ok(Number(d.now_ms) >= Number(d.t) + BAR_MS, `the decision on the candle at ${new Date(Number(d.t)).toISOString()} was made before it closed on the exchange's clock`);
+      const stored = await h.sql.query<{ t: number; c: number }>(`SELECT (extract(epoch FROM time) * 1000)::float8 AS t, close::float8 AS c FROM ohlcv WHERE symbol = 'SOLUSDT' AND timeframe = '5m' ORDER BY time`);
+      const source = new Map(h.sim.dataset('SOLUSDT')!.klines.get('5m')!.map((k) => [k.openTime, k.close]));
+      assert.ok(stored.length > decisions.length, 'the collector backfilled the history before the session and streamed the session');
+      for (const r of stored) assert.equal(Number(r.c), source.get(Number(r.t)), `stored candle ${new Date(Number(r.t)).toISOString()} differs from the exchange's`);
+      const fills = await h.store.fills('co');
+      const key = (x: { side: string; qtyBase: number; priceUsd: number }) => `${x.side} ${x.qtyBase.toFixed(3)} @ ${x.priceUsd.toFixed(4)}`;
+      assert.deepEqual(fills.map(key), h.trades.map(key), 'the stored trades differ from the exchange\'s fills');
+    } finally {
+      await h.close();
+      if (url) await dropPostgres(url);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('oitrader bot run, demo and sim endpoints and keys', () => {
+  const KEY = 'demoK3yNeverPrint7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3';
+  const SECRET = 'demoS3cretNeverPrint1f2e3d4c5b6a7980a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5';
+
+  it('demo mode trades with the keys from the environment and prints its account, but no key or secret reaches the output or the log', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'oitrader-botdemo-'));
+    const url = await freshPostgresUrl();
+    // The simulator stands in for demo-fapi.binance.com (binance.trade_rest_url), with the user's own demo keys.
+    const h = await SimBotHarness.start(dir, SPAN_START, SPAN_START + DAY_MS / 4, url, { trading: { apiKey: KEY, secret: SECRET } });
+    try {
+      const log = join(dir, 'bot.log');
+      const yaml = `bot:\n  name: dm\n  collector: external\n  kill_file: ${join(dir, 'dm.KILL')}\ntrading:\n  mode: demo\n  symbol: SOLUSDT\n`;
+      h.spawnBot('dm', ['--for', '4', '--log-file', log], { BINANCE_API_KEY: KEY, BINANCE_SECRET: SECRET }, yaml);
+      const ended = await h.exited();
+      assert.equal(ended.code, 0, h.output.slice(-2000));
+      assert.match(h.output, /exchange http:\/\/127\.0\.0\.1:\d+ \(demo\): hmac-sha256 key.*SOLUSDT ISOLATED 5x/, 'demo mode prints the account, symbol and leverage before trading');
+      const written = readFileSync(log, 'utf8');
+      for (const text of [h.output, written]) assert.ok(!text.includes(KEY) && !text.includes(SECRET), `a key or secret reached the output or log: ${text.slice(0, 400)}`);
+    } finally {
+      await h.close();
+      if (url) await dropPostgres(url);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a demo bot pointed at the real exchange, demo or live without keys, and a sim bot pointed away from this machine', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'oitrader-botrefuse-'));
+    try {
+      const cases: Array<[string, Record<string, string>, RegExp]> = [
+        ['binance:\n  trade_rest_url: https://fapi.binance.com\ntrading:\n  mode: demo\n', { BINANCE_API_KEY: KEY, BINANCE_SECRET: SECRET }, /demo must not send orders to the real exchange/],
+        ['trading:\n  mode: demo\n', { BINANCE_API_KEY: '', BINANCE_SECRET: '' }, /needs an API key and secret/],
+        ['binance:\n  rest_url: http://10.1.2.3:8090\ntrading:\n  mode: sim\n', {}, /trades only with a simulator on this machine/],
+        ['trading:\n  mode: sim\n', {}, /needs the simulator's address in binance\.rest_url/],
+      ];
+      for (const [yaml, env, expected] of cases) {
+        const file = join(dir, 'c.yaml');
+        writeFileSync(file, `database:\n  embedded_path: ${join(dir, 'db')}\nbot:\n  kill_file: ${join(dir, 'KILL')}\n${yaml}`);
+        const r = spawnSync(process.execPath, [BIN, '--config', file, 'bot', 'run', '--for', '1'], { encoding: 'utf8', env: { ...process.env, DATABASE_URL: '', ...env } });
+        assert.equal(r.status, 2, `${yaml}: ${r.stdout}${r.stderr}`);
+        assert.match(`${r.stdout}${r.stderr}`, expected);
+        assert.ok(!`${r.stdout}${r.stderr}`.includes(SECRET), 'the secret reached the output');
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { DirectorySource, type WireOrderTradeUpdate } from '@oitrader/binance';
 import { importArchive, openStore, type SqlExecutor } from '@oitrader/data';
 import { BotStore } from '@oitrader/live';
-import { loadReplayDataset, SimClock, SimServer } from '@oitrader/sim';
+import { loadReplayDataset, SimClock, SimServer, type SimServerOptions } from '@oitrader/sim';
 import { SAMPLE_ARCHIVE } from '../commands/demo.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/oitrader.mjs', import.meta.url));
@@ -71,31 +71,31 @@ export class SimBotHarness {
   }
 
   /** Imports the span's real candles and funding, and starts the simulator (stepped) at `startMs`. */
-  static async start(dir: string, startMs: number, endMs: number, databaseUrl?: string): Promise<SimBotHarness> {
+  static async start(dir: string, startMs: number, endMs: number, databaseUrl?: string, options: { speed?: number; trading?: SimServerOptions['trading'] } = {}): Promise<SimBotHarness> {
     const { sql } = await openStore(databaseUrl ? { url: databaseUrl } : { embeddedPath: join(dir, 'db') });
-    await importArchive(sql, new DirectorySource(SAMPLE_ARCHIVE), { symbols: [SYMBOL], timeframes: ['5m'], datasets: ['klines', 'fundingRate'], startMs, endMs });
+    if (endMs > startMs) await importArchive(sql, new DirectorySource(SAMPLE_ARCHIVE), { symbols: [SYMBOL], timeframes: ['5m'], datasets: ['klines', 'fundingRate'], startMs, endMs });
     const dataset = await loadReplayDataset(SAMPLE_ARCHIVE, SYMBOL);
-    // Stepped as fast as the bot commits: a real-time request budget would only add waiting.
-    const sim = await SimServer.start({ datasets: [dataset], clock: new SimClock(startMs + 1000, 0), weightPerMinute: 1_000_000 });
+    // Stepped (speed 0) as fast as the bot commits, or free-running: a real-time request budget would only add waiting.
+    const sim = await SimServer.start({ datasets: [dataset], clock: new SimClock(startMs + 1000, options.speed ?? 0), weightPerMinute: 1_000_000, trading: options.trading });
     return new SimBotHarness(dir, databaseUrl, sim, sql);
   }
 
-  config(bot: string, extra = ''): string {
+  /** A config.yaml for bot `bot` against this simulator; `yaml` replaces the default bot/trading/data sections. */
+  config(bot: string, yaml?: string): string {
     const file = join(this.dir, `${bot}.yaml`);
     writeFileSync(
       file,
       `database:\n  embedded_path: ${join(this.dir, 'db')}\n  url: "${this.databaseUrl ?? ''}"\n` +
-        `binance:\n  rest_url: ${this.sim.restUrl}\n  ws_url: ${this.sim.wsUrl}\n` +
-        `bot:\n  name: ${bot}\n  collector: external\n  kill_file: ${join(this.dir, `${bot}.KILL`)}\n` +
-        `trading:\n  mode: sim\n  symbol: ${SYMBOL}\n${extra}`,
+        `binance:\n  rest_url: ${this.sim.restUrl}\n  ws_url: ${this.sim.wsUrl}\n  trade_rest_url: ${this.sim.restUrl}\n` +
+        (yaml ?? `bot:\n  name: ${bot}\n  collector: external\n  kill_file: ${join(this.dir, `${bot}.KILL`)}\ntrading:\n  mode: sim\n  symbol: ${SYMBOL}\n`),
     );
     return file;
   }
 
-  /** Starts `oitrader bot run` (sim mode) as a child process. */
-  spawnBot(bot: string, args: string[] = [], env: Record<string, string> = {}): void {
+  /** Starts `oitrader bot run` as a child process (sim mode unless `yaml` says otherwise). */
+  spawnBot(bot: string, args: string[] = [], env: Record<string, string> = {}, yaml?: string): void {
     this.output = '';
-    const child = spawn(process.execPath, [BIN, '--config', this.config(bot), 'bot', 'run', ...args], {
+    const child = spawn(process.execPath, [BIN, '--config', this.config(bot, yaml), 'bot', 'run', ...args], {
       env: { ...process.env, DATABASE_URL: this.databaseUrl ?? '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
