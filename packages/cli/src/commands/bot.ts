@@ -7,6 +7,7 @@ import { Collector, describeTarget, MarketDataLoader, openStore, readStreamHealt
 import { BotStore, buildBotStrategy, ExchangeVenue, runBotLoop, SimMarketClock, TradingBot, wallClock, type BotStrategy, type CrashPoint, type MarketClock } from '@oitrader/live';
 import { commandContext, type GlobalOptions } from '../context.ts';
 import type { Output } from '../output.ts';
+import { streamNames } from '@oitrader/binance';
 import { connectExchange } from './bot-exchange.ts';
 import { collectorOptions, latencyPercentiles } from './collect.ts';
 
@@ -179,6 +180,7 @@ export async function runBot(config: Config, out: Output, flags: RunFlags): Prom
         onUnknownPosition: b.on_unknown_position,
         clock: flags.replay ? undefined : () => clock.now(),
         killFile: b.kill_file,
+        dataHealthy: flags.replay ? undefined : () => klineStreamHealthy(config, sql),
         log,
         crashAt,
       });
@@ -260,6 +262,17 @@ async function wantsOwnCollector(config: Config, sql: SqlExecutor): Promise<bool
   const health = await readStreamHealth(sql);
   // Heartbeats are written on the collector's machine clock, every collector.heartbeat_seconds.
   return !health.some((row) => Date.now() - row.updatedAtMs < 3 * config.collector.heartbeat_seconds * 1000);
+}
+
+/**
+ * The collector's heartbeat for the traded candles: unhealthy when the kline stream has been silent for
+ * longer than trading.stale_after_seconds (plus two heartbeats, the write interval). No heartbeat row at
+ * all (nothing collects on this machine) leaves the stale-candle rule to judge the data.
+ */
+async function klineStreamHealthy(config: Config, sql: SqlExecutor): Promise<boolean> {
+  const stream = streamNames.kline(config.trading.symbol, config.bot.timeframe);
+  const row = (await readStreamHealth(sql)).find((r) => r.stream === stream);
+  return row === undefined || Date.now() - row.lastMessageAtMs <= config.trading.stale_after_seconds * 1000 + 2 * config.collector.heartbeat_seconds * 1000;
 }
 
 /** A new bot with no stored candles waits for the first one its collector stores. */

@@ -43,6 +43,8 @@ export interface TradingBotOptions {
   clock?: () => number;
   /** A file whose existence engages the kill switch. */
   killFile?: string;
+  /** False when the data feed is unhealthy (the collector's stream silent): no entries then. Asked once per live step. */
+  dataHealthy?: () => Promise<boolean>;
   log?: Logger;
   /** Test hook: SIGKILL this process at the `count`-th time it reaches `point` (counting only steps that send orders when `ordersOnly`). */
   crashAt?: { point: CrashPoint; count: number; ordersOnly?: boolean };
@@ -91,7 +93,9 @@ export class TradingBot {
   /** Open time of the last candle stepped (replayed or live). */
   #lastCandleMs = Number.NaN;
   /** During replay: the commands and decision times recorded live, by candle close. */
-  #recorded: { commands: Map<number, StoredRiskEvent[]>; decidedAt: Map<number, number>; signals: Map<number, CandleSignals> } | undefined;
+  #recorded: { commands: Map<number, StoredRiskEvent[]>; decidedAt: Map<number, number>; unhealthy: Set<number>; signals: Map<number, CandleSignals> } | undefined;
+  /** The data-health answer of the step in progress (the gate asks it synchronously). */
+  #healthy = true;
   #crashCount = 0;
   #stepNowMs = 0;
   /** The venue orders go to; during an exchange bot's start-up replay, its own record (JournalVenue). */
@@ -112,6 +116,7 @@ export class TradingBot {
       barMs: this.#barMs,
       feeRate: options.execution.takerFeeRate ?? 0.0005,
       now: () => this.#stepNowMs,
+      dataHealthy: () => this.#healthy,
     });
   }
 
@@ -144,7 +149,7 @@ export class TradingBot {
       const [stored, riskEvents, decisions, signals] = await Promise.all([o.store.orders(o.bot), o.store.riskEvents(o.bot), this.#decisionTimes(), this.#storedSignals()]);
       const commands = new Map<number, StoredRiskEvent[]>();
       for (const e of riskEvents) if (e.kind === 'kill' || e.kind === 'resume' || e.kind === 'flatten') commands.set(e.timeMs, [...(commands.get(e.timeMs) ?? []), e]);
-      this.#recorded = { commands, decidedAt: decisions.decidedAt, signals };
+      this.#recorded = { commands, decidedAt: decisions.decidedAt, unhealthy: decisions.unhealthy, signals };
       const frame = this.#withSignalColumns(await o.loader.loadAllData(o.symbol, o.timeframe, this.#control.sessionStartMs, last + this.#barMs));
       this.#frame = frame;
       this.gate.reset(frame);
@@ -231,6 +236,7 @@ export class TradingBot {
     if (fills.length > 0) this.#crash('after-fill', live);
     let account = await this.#venue.account(close);
     this.#stepNowMs = live ? (o.clock?.() ?? closeMs) : (this.#recorded?.decidedAt.get(t) ?? closeMs);
+    this.#healthy = live ? ((await o.dataHealthy?.()) ?? true) : !this.#recorded?.unhealthy.has(t);
     let flattenDone = false;
     if (live) {
       const control = (await o.store.control(o.bot))!;
@@ -291,7 +297,7 @@ export class TradingBot {
     const storedFills: StoredFill[] = [...fills, ...(this.#venue.takeFills?.() ?? [])].map((f) => ({ ...f, symbol: o.symbol }));
     const step = {
       candleTimeMs: t,
-      decision: decision && { symbol: o.symbol, candleTimeMs: t, ...decision, detail: { nowMs: this.#stepNowMs, account: seen, ...(signals && { signals }) } },
+      decision: decision && { symbol: o.symbol, candleTimeMs: t, ...decision, detail: { nowMs: this.#stepNowMs, account: seen, ...(!this.#healthy && { dataHealthy: false }), ...(signals && { signals }) } },
       orders: changed.map((s) => ({ ...s })),
       fills: storedFills,
       position: { symbol: o.symbol, qtyBase: account.qtyBase, entryPriceUsd: account.entryPriceUsd, liquidationPriceUsd: account.liquidationPriceUsd, stopUsd: stops[0]?.triggerUsd },
@@ -342,18 +348,21 @@ export class TradingBot {
   }
 
   /** Per stored decision: the clock it was made at and the account it saw (what an exchange bot's replay plays back). */
-  async #decisionTimes(): Promise<{ decidedAt: Map<number, number>; accounts: Map<number, VenueAccount> }> {
-    const rows = await this.#o.store.sql.query<{ t: number; now_ms: number | null; account: string | null }>(
-      `SELECT (extract(epoch FROM candle_time) * 1000)::float8 AS t, (detail->>'nowMs')::float8 AS now_ms, detail->>'account' AS account FROM bot_decisions WHERE bot = $1`,
+  async #decisionTimes(): Promise<{ decidedAt: Map<number, number>; accounts: Map<number, VenueAccount>; unhealthy: Set<number> }> {
+    const rows = await this.#o.store.sql.query<{ t: number; now_ms: number | null; account: string | null; healthy: string | null }>(
+      `SELECT (extract(epoch FROM candle_time) * 1000)::float8 AS t, (detail->>'nowMs')::float8 AS now_ms, detail->>'account' AS account, detail->>'dataHealthy' AS healthy
+       FROM bot_decisions WHERE bot = $1`,
       [this.#o.bot],
     );
     const decidedAt = new Map<number, number>();
     const accounts = new Map<number, VenueAccount>();
+    const unhealthy = new Set<number>();
     for (const r of rows) {
+      if (r.healthy === 'false') unhealthy.add(Number(r.t));
       if (r.now_ms !== null) decidedAt.set(Number(r.t), Number(r.now_ms));
       if (r.account) accounts.set(Number(r.t), JSON.parse(r.account, (_k, v: unknown) => (v === null ? Number.NaN : v)) as VenueAccount);
     }
-    return { decidedAt, accounts };
+    return { decidedAt, accounts, unhealthy };
   }
 
   /** The signal values each stored decision was made with, by candle open time (null → NaN: JSON has no NaN). */
