@@ -176,6 +176,7 @@ export async function runBot(config: Config, out: Output, flags: RunFlags): Prom
         execution: { initialBalanceUsd: t.initial_balance, leverage: t.leverage },
         store,
         loader,
+        warmupBars: b.history_bars,
         venue: exchange && new ExchangeVenue({ client: exchange.client, bot: b.name, symbol: t.symbol, takerFeeRate: exchange.takerFeeRate, log, afterEntryFill: entryFill }),
         onUnknownPosition: b.on_unknown_position,
         clock: flags.replay ? undefined : () => clock.now(),

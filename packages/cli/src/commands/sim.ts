@@ -19,7 +19,7 @@ export function registerSimCommand(program: Command): void {
     .command('sim')
     .description('run the local Binance-compatible simulator (REST, WebSocket streams, archive files) replaying stored real data')
     .option('--archive <dir>', 'directory in Binance archive layout to replay', SAMPLE_ARCHIVE)
-    .option('--symbol <symbol>', 'symbol to replay', 'XRPUSDT')
+    .option('--symbol <symbol>', 'symbol to replay', 'SOLUSDT')
     .option('--port <port>', 'TCP port on 127.0.0.1 (0 = any free port)', numberFlag('--port', 'port'), 8090)
     .option('--speed <n>', 'market seconds per real second; 0 = stepped through POST /sim/clock', numberFlag('--speed', 'speed'), 1)
     .option('--start <time>', 'market time to start at, UTC (default: one day after the first candle)')

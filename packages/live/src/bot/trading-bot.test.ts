@@ -137,6 +137,20 @@ for (const engine of await botTestEngines()) {
       assert.deepEqual(report.differences, [], 'the replay must make the same refusals as the live run (recorded with each decision)');
     });
 
+    it('a new session looks back over warm-up candles before its start but decides only from its first candle on; a restart rebuilds it', async () => {
+      await sql.query("DELETE FROM bot_control WHERE bot = 'wrm'");
+      const start = span.firstMs + 200 * BAR;
+      const warm = makeBot(sql, { bot: 'wrm', warmupBars: 200 });
+      await warm.start(start);
+      await warm.stepThrough(start + 60 * BAR);
+      const decided = await sql.query<{ t: number }>("SELECT (extract(epoch FROM candle_time) * 1000)::float8 AS t FROM bot_decisions WHERE bot = 'wrm' ORDER BY candle_time");
+      assert.equal(Number(decided[0].t), start, 'the first decision must be on the session\'s first candle, none on warm-up candles');
+      assert.equal(decided.length, 61);
+      const report = await makeBot(sql, { bot: 'wrm', warmupBars: 200 }).start(start);
+      assert.equal(report.replayedBars, 61, 'the replay steps the session\'s candles only');
+      assert.deepEqual(report.differences, []);
+    });
+
     it('reconciliation names what the stored record has that the venue does not', async () => {
       await sql.query("UPDATE bot_positions SET qty_base = qty_base + 1000 WHERE bot = 'rst'");
       await sql.query(`INSERT INTO bot_orders (client_order_id, bot, symbol, candle_time, intent, side, type, qty_base, status) VALUES ('rst-e-SOLUSDT-zz-0', 'rst', 'SOLUSDT', now(), 'entry', 'buy', 'market', 5, 'FILLED')`);

@@ -37,6 +37,8 @@ export interface TradingBotOptions {
   loader: MarketDataLoader;
   /** Default: paper trading by the shared execution model. */
   venue?: Venue;
+  /** Candles before the session start loaded for the strategy's look-back (no decision is made on them). Default 0. */
+  warmupBars?: number;
   /** Exchange venues: what start-up reconciliation does with a position the record does not know. */
   onUnknownPosition?: 'adopt' | 'close';
   /** Wall clock for the stale-data rule; default: each candle's close (replays and backtest parity). */
@@ -150,18 +152,19 @@ export class TradingBot {
       const commands = new Map<number, StoredRiskEvent[]>();
       for (const e of riskEvents) if (e.kind === 'kill' || e.kind === 'resume' || e.kind === 'flatten') commands.set(e.timeMs, [...(commands.get(e.timeMs) ?? []), e]);
       this.#recorded = { commands, decidedAt: decisions.decidedAt, unhealthy: decisions.unhealthy, signals };
-      const frame = this.#withSignalColumns(await o.loader.loadAllData(o.symbol, o.timeframe, this.#control.sessionStartMs, last + this.#barMs));
+      const frame = this.#withSignalColumns(await o.loader.loadAllData(o.symbol, o.timeframe, this.#warmupStartMs(), last + this.#barMs));
+      const first = firstIndexFrom(frame, this.#control.sessionStartMs);
       this.#frame = frame;
       this.gate.reset(frame);
       // An exchange bot's account lives on the exchange: its replay plays back the record instead, sending nothing.
       if (this.#realVenue.kind === 'exchange') this.#venue = new JournalVenue(decisions.accounts, stored);
       try {
-        for (let i = 0; i < frame.length; i++) await this.#step(frame, i, false);
+        for (let i = first; i < frame.length; i++) await this.#step(frame, i, false);
       } finally {
         this.#venue = this.#realVenue;
         this.#recorded = undefined;
       }
-      report.replayedBars = frame.length;
+      report.replayedBars = frame.length - first;
       if (frame.time[frame.length - 1] !== last) report.differences.push(`the stored session reached ${iso(last)} but the database has candles only to ${iso(frame.time[frame.length - 1])}`);
       report.differences.push(...(await this.#compare(stored)));
       for (const d of report.differences) this.#log.warn(`reconcile: ${d}`);
@@ -217,10 +220,11 @@ export class TradingBot {
     if (!this.#control) throw new OitraderError('TradingBot.start must run before stepThrough');
     const from = Number.isNaN(this.#lastCandleMs) ? this.#control.sessionStartMs : this.#lastCandleMs + this.#barMs;
     if (lastClosedMs < from) return 0;
-    const fresh = await o.loader.loadAllData(o.symbol, o.timeframe, from, lastClosedMs + this.#barMs);
-    const firstNew = this.#frame ? this.#frame.length : 0;
+    const fresh = await o.loader.loadAllData(o.symbol, o.timeframe, this.#frame ? from : this.#warmupStartMs(), lastClosedMs + this.#barMs);
+    const firstNew = this.#frame ? this.#frame.length : firstIndexFrom(fresh, from);
+    const started = this.#frame !== undefined;
     this.#frame = this.#withSignalColumns(this.#frame ? appendFrame(this.#frame, fresh) : fresh);
-    if (firstNew === 0) this.gate.reset(this.#frame);
+    if (!started) this.gate.reset(this.#frame);
     for (let i = firstNew; i < this.#frame.length; i++) await this.#step(this.#frame, i, true);
     return this.#frame.length - firstNew;
   }
@@ -347,6 +351,10 @@ export class TradingBot {
     };
   }
 
+  #warmupStartMs(): number {
+    return this.#control!.sessionStartMs - (this.#o.warmupBars ?? 0) * this.#barMs;
+  }
+
   /** Per stored decision: the clock it was made at and the account it saw (what an exchange bot's replay plays back). */
   async #decisionTimes(): Promise<{ decidedAt: Map<number, number>; accounts: Map<number, VenueAccount>; unhealthy: Set<number> }> {
     const rows = await this.#o.store.sql.query<{ t: number; now_ms: number | null; account: string | null; healthy: string | null }>(
@@ -417,6 +425,13 @@ export class TradingBot {
     if (!live || !c || c.point !== point || (c.ordersOnly && !withOrders)) return;
     if (++this.#crashCount === c.count) process.kill(process.pid, 'SIGKILL');
   }
+}
+
+/** The first row at or after `timeMs` (the frame's length when none is). */
+function firstIndexFrom(frame: Frame, timeMs: number): number {
+  let i = 0;
+  while (i < frame.length && frame.time[i] < timeMs) i++;
+  return i;
 }
 
 /** `b`'s rows after `a`'s: one session frame grown candle by candle (same columns, later times). */
