@@ -7,9 +7,10 @@
  *   the `lookback` overlapping windows that contain that bar (tfjs computes
  *   it once per window and step: lookback times over);
  * - the recurrence h·U per window and step, by a WebAssembly SIMD kernel
- *   (lstm-simd.ts) over blocks of windows, in float32 as tfjs computes it.
- * The gates and the output layer run in JavaScript. Equal to tfjs's output
- * within 1e-5 (lstm-classifier.test.ts).
+ *   (lstm-simd.ts) over blocks of windows, in float32 as tfjs computes it,
+ *   and the gates and cell update by a second one (a rational tanh).
+ * The output layer runs in JavaScript. Equal to tfjs's output within 1e-5
+ * (lstm-classifier.test.ts).
  */
 import { gemmKernel, kernelMemory, SIMD_GATE_COLUMNS, type GemmKernel } from './lstm-simd.ts';
 
@@ -55,6 +56,18 @@ export function scalarKernel(memory: { buffer: ArrayBuffer }): GemmKernel {
         }
       }
     },
+    gates(n, units, gatesBytes, a, h, c) {
+      const gates = gatesBytes / 4;
+      for (let r = 0; r < n; r++) {
+        const ar = a / 4 + r * gates;
+        const hr = r * units;
+        for (let u = 0; u < units; u++) {
+          const cell = hardSigmoid(f[ar + units + u]) * f[c / 4 + hr + u] + hardSigmoid(f[ar + u]) * Math.tanh(f[ar + 2 * units + u]);
+          f[c / 4 + hr + u] = cell;
+          f[h / 4 + hr + u] = hardSigmoid(f[ar + 3 * units + u]) * Math.tanh(cell);
+        }
+      }
+    },
   };
 }
 
@@ -85,7 +98,8 @@ export function lstmForward(w: LstmWeights, z: Float64Array, rows: ArrayLike<num
   const IDX = U + units * gates * 4;
   const H = IDX + BLOCK * 4;
   const A = H + BLOCK * units * 4;
-  const P = A + BLOCK * gates * 4;
+  const C = A + BLOCK * gates * 4;
+  const P = C + BLOCK * units * 4;
   const bytes = P + bars * gates * 4;
   const useSimd = options.simd !== false && gates % SIMD_GATE_COLUMNS === 0;
   const memory = kernelMemory(bytes);
@@ -106,27 +120,16 @@ export function lstmForward(w: LstmWeights, z: Float64Array, rows: ArrayLike<num
     }
     f.set(row, P / 4 + b * gates);
   }
-  const c = new Float64Array(BLOCK * units);
   const logits = new Float64Array(classes);
   const h0 = H / 4;
-  const a0 = A / 4;
   for (let start = 0; start < rows.length; start += BLOCK) {
     const n = Math.min(BLOCK, rows.length - start);
     f.fill(0, h0, h0 + n * units);
-    c.fill(0);
+    f.fill(0, C / 4, C / 4 + n * units);
     for (let s = 0; s < lookback; s++) {
       for (let i = 0; i < n; i++) idx[IDX / 4 + i] = P + (rows[start + i] - lookback + 1 + s - from) * gates * 4;
       gemm.gemm(n, units, gates * 4, U, IDX, H, A);
-      // Gates (Keras order i, f, c, o) and state: c = f·c + i·tanh(a_c), h = o·tanh(c).
-      for (let r = 0; r < n; r++) {
-        const ar = a0 + r * gates;
-        const hr = r * units;
-        for (let u = 0; u < units; u++) {
-          const cell = hardSigmoid(f[ar + units + u]) * c[hr + u] + hardSigmoid(f[ar + u]) * Math.tanh(f[ar + 2 * units + u]);
-          c[hr + u] = cell;
-          f[h0 + hr + u] = hardSigmoid(f[ar + 3 * units + u]) * Math.tanh(cell);
-        }
-      }
+      gemm.gates(n, units, gates * 4, A, H, C);
     }
     for (let r = 0; r < n; r++) {
       const hr = h0 + r * units;

@@ -33,4 +33,24 @@ describe('LSTM recurrence kernel (WebAssembly SIMD)', () => {
     const scalar = new Float32Array(scalarMemory.buffer, a, n * gates);
     for (let i = 0; i < simd.length; i++) assert.ok(Math.abs(simd[i] - scalar[i]) < 1e-5, `gate pre-activation ${i}: SIMD ${simd[i]}, scalar ${scalar[i]}`);
   });
+
+  it('updates cell and hidden state like Math.tanh and the hard sigmoid, within 1e-6, from pre-activations far into saturation', () => {
+    const units = 8;
+    const n = 5;
+    const [A, H, C] = [0, 4096, 8192];
+    const random = seededRandom(12);
+    const simdMemory = kernelMemory(65536);
+    const scalarMemory = kernelMemory(65536);
+    const f = new Float32Array(simdMemory.buffer);
+    for (let j = 0; j < n * 4 * units; j++) f[A / 4 + j] = (random() * 2 - 1) * (j % 3 === 0 ? 12 : 2);
+    for (let j = 0; j < n * units; j++) f[C / 4 + j] = (random() * 2 - 1) * 9;
+    new Float32Array(scalarMemory.buffer).set(f);
+    gemmKernel(simdMemory)!.gates(n, units, 4 * units * 4, A, H, C);
+    scalarKernel(scalarMemory).gates(n, units, 4 * units * 4, A, H, C);
+    const g = new Float32Array(scalarMemory.buffer);
+    for (let j = 0; j < n * units; j++) {
+      assert.ok(Math.abs(f[C / 4 + j] - g[C / 4 + j]) < 1e-6, `cell state ${j}: SIMD ${f[C / 4 + j]}, scalar ${g[C / 4 + j]}`);
+      assert.ok(Math.abs(f[H / 4 + j] - g[H / 4 + j]) < 1e-6, `hidden state ${j}: SIMD ${f[H / 4 + j]}, scalar ${g[H / 4 + j]}`);
+    }
+  });
 });
