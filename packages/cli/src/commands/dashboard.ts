@@ -2,7 +2,9 @@ import type { Command } from 'commander';
 import { baselineByName, riskLimitsFromConfig } from '@oitrader/backtest';
 import { configSchema, createLogger, OitraderError, redactSecret, silentLogger, timeframeMs, type Config } from '@oitrader/core';
 import { MarketDataLoader, openStore, storeTargetFromConfig, type SqlExecutor } from '@oitrader/data';
-import { BotStore, championInfo, newestStoredCandle, startDashboard, TelegramBridge, TradingBot, type RunningDashboard } from '@oitrader/live';
+import { prepareAccount, UsdmClient } from '@oitrader/binance';
+import { BotStore, championInfo, ExchangeVenue, newestStoredCandle, startDashboard, TelegramBridge, TradingBot, type MarketClock, type RunningDashboard } from '@oitrader/live';
+import { loadReplayDataset, SIM_API_KEY, SIM_SECRET, SimClock, SimServer } from '@oitrader/sim';
 import { commandContext, type GlobalOptions } from '../context.ts';
 import type { Output } from '../output.ts';
 
@@ -76,12 +78,14 @@ export async function runDashboard(config: Config, out: Output, flags: Dashboard
 const BOT_TABLES = ['bot_decisions', 'bot_orders', 'bot_fills', 'bot_positions', 'bot_equity', 'bot_risk_events', 'bot_control'];
 
 /**
- * The demo's last step: a paper bot (sma-trend, the default risk limits)
- * replays the newest `days` of stored candles with the dashboard attached, so
- * the page fills while it trades. `keepUp`: leave the dashboard running until
- * Ctrl-C; otherwise it closes after the replay.
+ * The demo's last step: the bot (sma-trend, the default risk limits) trades
+ * the trading simulator over the wire — signed REST, MARKET entries, Algo
+ * Order API stops — replaying the newest `days` of the sample candle by
+ * candle, with the dashboard attached so the page fills while it trades.
+ * Ends by comparing the bot's stored fills with the simulator's. `keepUp`:
+ * leave the dashboard running until Ctrl-C; otherwise it closes after the replay.
  */
-export async function runDemoBot(sql: SqlExecutor, out: Output, options: { symbol: string; days: number; keepUp: boolean; modelsDir?: string }): Promise<{ url: string; fills: number; equityUsd: number | undefined }> {
+export async function runDemoBot(sql: SqlExecutor, out: Output, options: { symbol: string; days: number; keepUp: boolean; modelsDir?: string; archiveDir: string }): Promise<{ url: string; fills: number; equityUsd: number | undefined; matchesExchange: boolean }> {
   const config = configSchema.parse({ bot: { name: 'demo' }, trading: { symbol: options.symbol } });
   const t = config.trading;
   const barMs = timeframeMs(config.bot.timeframe);
@@ -89,17 +93,29 @@ export async function runDemoBot(sql: SqlExecutor, out: Output, options: { symbo
   const store = new BotStore(sql);
   const last = await newestStoredCandle(sql, t.symbol, config.bot.timeframe);
   if (last === undefined) throw new OitraderError(`no ${config.bot.timeframe} ${t.symbol} candles to replay`, { hint: 'import data first (oitrader data import)', exitCode: 2 });
+  const start = last - options.days * 86_400_000;
+  // Stepped by this function: each candle's close comes only when the bot has committed the one before.
+  const sim = await SimServer.start({ datasets: [await loadReplayDataset(options.archiveDir, t.symbol)], clock: new SimClock(start + 1000, 0), weightPerMinute: 1_000_000 });
+  const trades: Array<{ side: string; qty: string; price: string }> = [];
+  sim.trading.engine.onEvent((e) => {
+    if (e.e === 'ORDER_TRADE_UPDATE' && e.o.x === 'TRADE') trades.push({ side: e.o.S.toLowerCase(), qty: Number(e.o.l).toFixed(3), price: Number(e.o.L).toFixed(4) });
+  });
+  const clock: MarketClock = { now: () => sim.clock.now(), sleep: (ms) => sim.clock.sleep(ms), sync: async () => {} };
+  const client = new UsdmClient({ restUrl: sim.restUrl, apiKey: SIM_API_KEY, secret: SIM_SECRET, clock });
+  await prepareAccount(client, [t.symbol], t.leverage);
   const bot = new TradingBot({
     bot: 'demo',
     symbol: t.symbol,
     timeframe: config.bot.timeframe,
-    mode: 'paper',
+    mode: 'sim',
     strategy: baselineByName(config.bot.strategy),
     risk: riskLimitsFromConfig(t),
     stopLoss: t.stop_loss,
     execution: { initialBalanceUsd: t.initial_balance, leverage: t.leverage },
     store,
     loader: new MarketDataLoader(sql, silentLogger),
+    venue: new ExchangeVenue({ client, bot: 'demo', symbol: t.symbol, takerFeeRate: (await client.commissionRate(t.symbol)).takerRate }),
+    clock: () => sim.clock.now(),
   });
   const dash = await startDashboard({
     sql,
@@ -111,16 +127,22 @@ export async function runDemoBot(sql: SqlExecutor, out: Output, options: { symbo
     events: bot.events,
     champion: options.modelsDir ? () => championInfo(options.modelsDir!) : undefined,
   });
-  out.text(`dashboard: ${dash.url} (a paper ${config.bot.strategy} bot replays the last ${options.days} days of ${t.symbol}; controls need OITRADER_DASHBOARD_TOKEN)`);
+  out.text(`dashboard: ${dash.url} (a ${config.bot.strategy} bot trades the simulator at ${sim.restUrl} over the wire on the last ${options.days} days of ${t.symbol}; controls need OITRADER_DASHBOARD_TOKEN)`);
   try {
-    await bot.start(last - options.days * 86_400_000);
-    // Six hours of candles at a time, so an open page watches the replay arrive.
-    for (let at = last - options.days * 86_400_000 + 72 * barMs; ; at += 72 * barMs) {
-      await bot.stepThrough(Math.min(at, last));
-      if (at >= last) break;
+    await bot.start(start);
+    for (let candle = start; candle <= last; candle += barMs) {
+      sim.clock.set(candle + barMs + 1000);
+      await bot.stepThrough(candle);
     }
     const [fills, equity] = await Promise.all([store.fills('demo'), store.latestEquity('demo')]);
-    out.text(`paper bot: ${fills.length} fills, equity ${equity?.equityUsd.toFixed(2) ?? '?'} USDT after the replay`);
+    const key = (x: { side: string; qty: string; price: string }) => `${x.side} ${x.qty} @ ${x.price}`;
+    const matchesExchange = fills.map((f) => key({ side: f.side, qty: f.qtyBase.toFixed(3), price: f.priceUsd.toFixed(4) })).join('|') === trades.map(key).join('|');
+    const orders = await store.orders('demo');
+    const unprotected = orders.filter((e) => e.intent === 'entry' && e.status === 'FILLED' && !orders.some((o) => o.intent === 'stop' && o.candleTimeMs === e.candleTimeMs)).length;
+    out.text(
+      `sim bot: ${fills.length} fills, equity ${equity?.equityUsd.toFixed(2) ?? '?'} USDT after the replay; the stored fills ${matchesExchange ? 'equal' : 'DIFFER FROM'} the simulator's ${trades.length} fills` +
+        (unprotected > 0 ? `; ${unprotected} entries without a stop` : ''),
+    );
     if (options.keepUp) {
       out.text(`dashboard stays up at ${dash.url} — Ctrl-C to stop`);
       await new Promise<void>((resolve) => {
@@ -128,8 +150,9 @@ export async function runDemoBot(sql: SqlExecutor, out: Output, options: { symbo
         process.once('SIGTERM', resolve);
       });
     }
-    return { url: dash.url, fills: fills.length, equityUsd: equity?.equityUsd };
+    return { url: dash.url, fills: fills.length, equityUsd: equity?.equityUsd, matchesExchange };
   } finally {
     await dash.close();
+    await sim.close();
   }
 }

@@ -67,10 +67,10 @@ export function registerDemoCommand(program: Command): void {
         out.text(`\n== phase 4: PPO agent, ${DEMO_RL.windows} walk-forward windows × ${DEMO_RL.timestepsPerWindow.toLocaleString('en-US')} steps on the run's out-of-fold predictions, then its out-of-sample backtest vs the baselines  [${elapsed()}]`);
         const agent = await runRlTrain(out, frame, { ...DEMO_RL, modelsDir: 'data/demo/models', agentsDir: 'data/demo/agents', modelRunId: run.runId, algorithm: 'ppo', seed: 0, trading: config.trading });
         await runRlBacktest(out, frame, { agentsDir: 'data/demo/agents', modelsDir: 'data/demo/models', agentId: agent.runId, outDir: 'reports', stopLoss: config.trading.stop_loss });
-        out.text(`\n== phase 5: a paper bot on the sample's last 2 days with the live dashboard  [${elapsed()}]`);
-        await runDemoBot(sql, out, { symbol: DEMO_SYMBOL, days: 2, keepUp: flags.dashboard === true, modelsDir: 'data/demo/models' });
+        out.text(`\n== phase 5: the bot trades the simulator over the wire on the sample's last 2 days, with the live dashboard  [${elapsed()}]`);
+        const botRun = await runDemoBot(sql, out, { symbol: DEMO_SYMBOL, days: 2, keepUp: flags.dashboard === true, modelsDir: 'data/demo/models', archiveDir: SAMPLE_ARCHIVE });
         out.text(`\ndemo finished in ${elapsed()}. Out of sample, after costs: ${mlResult.beatBaselines ? 'the ML-signal strategy beat every baseline' : 'NOTHING beat the baselines — the ML-signal strategy did not beat every one of flat, buy-and-hold, oi-trend and sma-trend'} (reports/backtest-ml-signal-${DEMO_SYMBOL}-5m.html).`);
-        if (report.failed > 0 || !passed || !causal || !collected) process.exitCode = 1;
+        if (report.failed > 0 || !passed || !causal || !collected || !botRun.matchesExchange) process.exitCode = 1;
       } finally {
         await sql.close();
       }
