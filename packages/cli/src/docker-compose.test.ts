@@ -59,6 +59,8 @@ describe('docker/docker-compose.yml (no Docker engine here: checked statically)'
     assert.ok(!command.includes('--live'), 'the shipped compose file must never trade real money by default');
     const run = buildProgram().commands.find((c) => c.name() === 'bot')?.commands.find((c) => c.name() === 'run');
     assert.ok(run?.options.some((o) => o.long === '--log-file'), 'the command the container runs takes --log-file');
+    assert.equal(command[command.indexOf('--collector') + 1], 'external', 'beside the collector service the bot must not run a second collector');
+    assert.ok(run?.options.some((o) => o.long === '--collector'), 'the command the container runs takes --collector');
     const logFile = command[command.indexOf('--log-file') + 1];
     const logs = (bot.volumes as string[]).map((v) => v.split(':')).find(([from]) => from in compose.volumes);
     assert.ok(logs && logFile.startsWith(`${logs[1]}/`), `the log file ${logFile} must be on the named logs volume`);

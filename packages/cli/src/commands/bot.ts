@@ -17,6 +17,7 @@ interface RunFlags extends GlobalOptions {
   from?: string;
   for?: string;
   logFile?: string;
+  collector?: string;
 }
 
 export function registerBotCommands(program: Command): void {
@@ -29,6 +30,7 @@ export function registerBotCommands(program: Command): void {
     .option('--from <time>', 'session start for a new bot (UTC date or ISO time; default: the newest closed candle)')
     .option('--for <seconds>', 'stop after this many seconds (default: until SIGINT or SIGTERM)')
     .option('--log-file <path>', 'also append the log lines (secrets redacted) to this file')
+    .option('--collector <where>', 'where the candles come from: auto | in-process | external (default: bot.collector)')
     .action(async (_flags, command: Command) => {
       const flags = command.optsWithGlobals<RunFlags>();
       const { config, out } = commandContext(flags);
@@ -128,6 +130,10 @@ export async function runBot(config: Config, out: Output, flags: RunFlags): Prom
   }
   const seconds = flags.for === undefined ? undefined : Number(flags.for);
   if (seconds !== undefined && !(seconds > 0)) throw new OitraderError(`--for expects a number of seconds > 0, got ${flags.for}`, { exitCode: 2 });
+  const collectorMode = flags.collector ?? b.collector;
+  if (collectorMode !== 'auto' && collectorMode !== 'in-process' && collectorMode !== 'external') {
+    throw new OitraderError(`--collector expects auto, in-process or external, got ${collectorMode}`, { exitCode: 2 });
+  }
   const target = storeTargetFromConfig(config);
   const log = createLogger('bot', flags.logFile ? { write: teeTo(flags.logFile) } : {});
   printLimits(config, out);
@@ -150,13 +156,13 @@ export async function runBot(config: Config, out: Output, flags: RunFlags): Prom
     const latest = await store.latestClosedCandle(t.symbol, b.timeframe, barMs, clock.now());
     const sessionStart = flags.from !== undefined ? parseUtcTimeMs(flags.from) : latest;
     const existing = await store.control(b.name);
-    if (!existing && sessionStart === undefined && (flags.replay || b.collector === 'external')) {
+    if (!existing && sessionStart === undefined && (flags.replay || collectorMode === 'external')) {
       throw new OitraderError(`no closed ${b.timeframe} ${t.symbol} candles in ${describeTarget(target)}`, { hint: 'run oitrader collect (or oitrader data import) first', exitCode: 2 });
     }
-    if (!flags.replay && (await wantsOwnCollector(config, sql))) {
+    if (!flags.replay && (await wantsOwnCollector(collectorMode, config, sql))) {
       const options = collectorOptions(config, sql);
       collector = new Collector({ ...options, symbols: [...new Set([t.symbol, ...config.data.symbols])], log: createLogger('collector') });
-      out.text(`collecting ${t.symbol} in this process (bot.collector: ${b.collector}) from ${options.restUrl}`);
+      out.text(`collecting ${t.symbol} in this process (bot.collector: ${collectorMode}) from ${options.restUrl}`);
       await collector.start();
     }
     const loader = new MarketDataLoader(sql, onceLogger(log));
@@ -257,8 +263,7 @@ export async function runBot(config: Config, out: Output, flags: RunFlags): Prom
 }
 
 /** bot.collector: `in-process` always, `external` never, `auto` unless another collector's heartbeat in the database is fresh. */
-async function wantsOwnCollector(config: Config, sql: SqlExecutor): Promise<boolean> {
-  const mode = config.bot.collector;
+async function wantsOwnCollector(mode: Config['bot']['collector'], config: Config, sql: SqlExecutor): Promise<boolean> {
   if (mode !== 'auto') return mode === 'in-process';
   const health = await readStreamHealth(sql);
   // Heartbeats are written on the collector's machine clock, every collector.heartbeat_seconds.
