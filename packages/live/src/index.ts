@@ -16,3 +16,4 @@ export * from './telegram/telegram-bridge.ts';
 export * from './retrain/champion-registry.ts';
 export * from './retrain/retrain.ts';
 export * from './retrain/champion-strategy.ts';
+export * from './monitoring/attach-monitoring.ts';

@@ -149,6 +149,8 @@ const collector = z
 
 const dashboard = z
   .strictObject({
+    /** `oitrader bot run` serves the dashboard and /metrics from the bot's own process (attachMonitoring). */
+    enabled: z.boolean().default(true),
     /** 127.0.0.1 by default: the page is read-only for anyone who reaches it; controls need OITRADER_DASHBOARD_TOKEN. */
     host: z.string().default('127.0.0.1'),
     port: z.number().int().min(0).max(65535).default(8321),

@@ -112,7 +112,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
   const host = options.host ?? '127.0.0.1';
   const server = await new Promise<Server>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, hostname: host, port: options.port ?? 0 }, () => resolve(s as Server)) as Server;
-    s.once('error', (e) => reject(new OitraderError(`dashboard cannot listen on ${host}:${options.port ?? 0}: ${e.message}`, { hint: 'choose another --port', exitCode: 2 })));
+    s.once('error', (e) => reject(new OitraderError(`dashboard cannot listen on ${host}:${options.port ?? 0}: ${e.message}`, { hint: 'choose another port (--port, or dashboard.port in config.yaml; 0 = any free port), or set dashboard.enabled: false so oitrader bot run serves none', exitCode: 2 })));
   });
   const { port } = server.address() as AddressInfo;
   let last = '';
