@@ -17,3 +17,4 @@ export * from './retrain/champion-registry.ts';
 export * from './retrain/retrain.ts';
 export * from './retrain/champion-strategy.ts';
 export * from './monitoring/attach-monitoring.ts';
+export * from './retrain/retrain-schedule.ts';

@@ -8,7 +8,7 @@ import { TradingBot } from '../bot/trading-bot.ts';
 import { BotStore } from '../state/bot-store.ts';
 import { FakeTelegramApi } from '../testing/fake-telegram-api.ts';
 import { importSample, SAMPLE_SYMBOL, sampleSpan } from '../testing/sample-store.ts';
-import { attachMonitoring, type Monitoring } from './attach-monitoring.ts';
+import { attachMonitoring } from './attach-monitoring.ts';
 
 const BAR = 300_000;
 const TOKEN = '424242:attach-monitoring-token-never-logged';
