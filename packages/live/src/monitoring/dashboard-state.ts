@@ -161,13 +161,21 @@ async function readLatestDecision(sql: SqlExecutor, bot: string): Promise<Stored
   };
 }
 
-const HALTS = new Set(['daily_loss', 'drawdown', 'circuit_breaker']);
-
+/**
+ * The newest halt still in force: a daily-loss halt lasts until the next
+ * day_start (resume does not lift it), a drawdown halt or circuit breaker
+ * until a resume.
+ */
 function standingHalt(events: StoredRiskEvent[]): string | undefined {
+  let dayStarted = false;
+  let resumed = false;
   for (let i = events.length - 1; i >= 0; i--) {
     const e = events[i];
-    if (HALTS.has(e.kind)) return e.message;
-    if (e.kind === 'day_start' || e.kind === 'resume') return undefined;
+    if (e.kind === 'day_start') dayStarted = true;
+    if (e.kind === 'resume') resumed = true;
+    if (e.kind === 'daily_loss' && !dayStarted) return e.message;
+    if ((e.kind === 'drawdown' || e.kind === 'circuit_breaker') && !resumed) return e.message;
+    if (dayStarted && resumed) return undefined;
   }
   return undefined;
 }

@@ -107,6 +107,8 @@ describe('dashboard over a paper bot on the real SOLUSDT sample', () => {
     await bot.stepThrough(stepped);
     assert.equal((await store.control('dash'))?.entriesStopped, false, 'resume must release stop-entries');
     assert.equal(bot.gate.riskState?.entriesStopped, false, 'the bot still refuses entries after resume');
+    const resumed = (await (await fetch(new URL('api/state', dash.url))).json()) as { risk: { halt?: string } };
+    assert.match(resumed.risk.halt ?? '', /daily loss/, 'resume does not lift the daily-loss halt, so the page must still show it');
   });
 
   it('in headless Chromium: draws the stored trades, updates live, and a control takes effect only with the token', { skip: !existsSync(CHROMIUM) && !process.env.CI && `no Chromium at ${CHROMIUM} (apt-get install chromium)` }, async () => {
