@@ -47,6 +47,8 @@ describe('oitrader bot: kill -9 at every step, restart, same trades', () => {
   };
   /** The CLI in this process (no child start-up), its stdout and stderr captured. */
   const runHere = async (bot: string, args: string[], extra = ''): Promise<Run> => {
+    // The test runner reports the previous test on this process's stdout a moment after it ends: let that out first, or the capture swallows it.
+    await new Promise((r) => setTimeout(r, 100));
     const chunks: string[] = [];
     const { stdout, stderr } = process;
     const [out, err] = [stdout.write.bind(stdout), stderr.write.bind(stderr)];
