@@ -34,8 +34,9 @@ describe('oitrader bot: kill -9 at every step, restart, same trades', () => {
   let dir: string;
   const config = (bot: string, extra = '') => {
     const file = join(dir, `${bot}.yaml`);
-    // dashboard.port 0: every bot run serves its dashboard on a free port, never one a parallel run holds.
-    writeFileSync(file, `database:\n  embedded_path: ${join(dir, 'db')}\nbot:\n  name: ${bot}\n  kill_file: ${join(dir, `${bot}.KILL`)}\ndashboard:\n  port: 0\ntrading:\n  symbol: SOLUSDT\n${extra}`);
+    // dashboard.port 0: every bot run serves its dashboard on a free port, never one a parallel run holds;
+    // collector external: a bot run that is not a replay must not start collecting from Binance in a test.
+    writeFileSync(file, `database:\n  embedded_path: ${join(dir, 'db')}\nbot:\n  name: ${bot}\n  kill_file: ${join(dir, `${bot}.KILL`)}\n  collector: external\ndashboard:\n  port: 0\ntrading:\n  symbol: SOLUSDT\n${extra}`);
     return file;
   };
   const run = (bot: string, args: string[], env: Record<string, string> = {}, extra = ''): Run => {

@@ -1,4 +1,4 @@
-import { OitraderError, type Frame } from '@oitrader/core';
+import { OitraderError, timeframeMs, type Frame } from '@oitrader/core';
 
 export const SHORT = 0;
 export const NEUTRAL = 1;
@@ -23,6 +23,21 @@ export class TargetEngineer {
   createClassificationTarget(frame: Frame, { horizon = 48, threshold = 0.005 } = {}): Float64Array {
     const r = this.createRegressionTarget(frame, { horizon });
     return r.map((v) => (Number.isNaN(v) ? Number.NaN : v > threshold ? LONG : v < -threshold ? SHORT : NEUTRAL));
+  }
+
+  /**
+   * Class shares [short, neutral, long] among the classification labels known
+   * before `knownBeforeMs` (a bar's label is known once the bar `horizon` bars
+   * later has opened): the class priors a model trained on those labels saw.
+   * Uniform when no label is known yet.
+   */
+  classPriors(frame: Frame, labels: { horizon: number; threshold: number }, knownBeforeMs: number): [number, number, number] {
+    const y = this.createClassificationTarget(frame, labels);
+    const barMs = timeframeMs(frame.timeframe);
+    const counts = [0, 0, 0];
+    for (let t = 0; t < frame.length; t++) if (frame.time[t] + labels.horizon * barMs < knownBeforeMs && !Number.isNaN(y[t])) counts[y[t]]++;
+    const total = counts[0] + counts[1] + counts[2];
+    return total > 0 ? [counts[0] / total, counts[1] / total, counts[2] / total] : [1 / 3, 1 / 3, 1 / 3];
   }
 
   /** Forward return close[t + horizon] / close[t] − 1. */

@@ -25,6 +25,8 @@ export interface Route {
 export interface RouteContext {
   datasets: Map<string, ReplayDataset>;
   now: number;
+  /** The request-weight limit per real-time minute this simulator enforces (and publishes in exchangeInfo). */
+  weightPerMinute: number;
 }
 
 const PERIODS = ['5m', '15m', '30m', '1h', '2h', '4h', '6h', '12h', '1d'];
@@ -232,7 +234,7 @@ export const ROUTES: Record<string, Route> = {
       timezone: 'UTC',
       serverTime: ctx.now,
       rateLimits: [
-        { rateLimitType: 'REQUEST_WEIGHT', interval: 'MINUTE', intervalNum: 1, limit: 2400 },
+        { rateLimitType: 'REQUEST_WEIGHT', interval: 'MINUTE', intervalNum: 1, limit: ctx.weightPerMinute },
         { rateLimitType: 'ORDERS', interval: 'MINUTE', intervalNum: 1, limit: 1200 },
         { rateLimitType: 'ORDERS', interval: 'SECOND', intervalNum: 10, limit: 300 },
       ],

@@ -24,7 +24,7 @@ export interface SimServerOptions {
   host?: string;
   /** Serve this directory under /data/ in the archive layout, so the archive importer can point at the simulator. */
   archiveDir?: string;
-  /** Binance's per-IP limit; requests beyond it in a real-time minute get 429. */
+  /** Binance's per-IP limit (2,400); requests beyond it in a real-time minute get 429. Published in exchangeInfo, so a client paces itself by it. */
   weightPerMinute?: number;
   /** Real-time milliseconds between stream ticks when the clock runs (speed > 0). */
   tickMs?: number;
@@ -177,12 +177,12 @@ export class SimServer {
       }
       if (signed) {
         const rawBody = method === 'GET' ? '' : await readRaw(req);
-        const answer = this.trading.handle(method, url.pathname, req.headers, url.search.slice(1), rawBody, this.clock.now());
+        const answer = this.trading.handle(method, url.pathname, req.headers, url.search.slice(1), rawBody, this.clock.now(), this.clock.speed);
         // "Timeout after accept": executed, never answered; the socket stays open until the client gives up.
         if (answer.hang) return;
         return send(res, answer.status, answer.body, { ...weightHeader, ...answer.headers });
       }
-      const body = JSON.stringify(route!.handle({ datasets: this.#datasets, now: this.clock.now() }, url.searchParams));
+      const body = JSON.stringify(route!.handle({ datasets: this.#datasets, now: this.clock.now(), weightPerMinute: this.#options.weightPerMinute ?? 2400 }, url.searchParams));
       if (this.faults.rest.malformedBodies > 0) {
         this.faults.rest.malformedBodies--;
         return sendText(res, 200, body.slice(0, Math.max(1, Math.floor(body.length / 2))), weightHeader);

@@ -59,6 +59,29 @@ describe('ML-signal strategy', () => {
     for (let i = 0; i < 30; i++) assert.ok(Object.is(full[i], cut[i]) || full[i] === cut[i], `ATR at bar ${i} changed when later bars were removed`);
   });
 
+  it('on a frame that grows after reset (the live bot appends candles), stops and targets use the ATR of the new candles', () => {
+    // Widening ranges, so every bar's ATR differs; LONG signals from bar 20 on (the bot's frame is only 10 bars at reset).
+    const bars = flatBars(40).map((b, i): [number, number, number, number] => [b[0] + i, b[1] + i * (1 + i / 10), b[2] + i, b[3] + i]);
+    const pLong = Object.fromEntries(Array.from({ length: 20 }, (_, k) => [20 + k, 0.8]));
+    const full = fixture(bars, pLong);
+    const atr = wilderAtr(full, 14);
+    const contextAt = (frame: Frame, index: number) =>
+      ({ frame, index, timeMs: frame.time[index], closeUsd: frame.column('close')[index], qtyBase: 0, value: (c: string, ago = 0) => frame.column(c)[index - ago] }) as unknown as Parameters<Strategy['onBar']>[0];
+    const params = { threshold: 1.2, priors: PRIORS, stopAtr: 2, takeProfitAtr: 3, maxBars: 48, atrPeriod: 14 };
+    const grown = mlSignal(params);
+    grown.reset!(full.slice(0, 10));
+    for (const index of [20, 27, 39]) {
+      // Each step sees a new Frame object holding every candle up to the one just closed, as appendFrame builds it.
+      const orders = grown.onBar(contextAt(full.slice(0, index + 1), index)) ?? [];
+      const stop = orders.find((o) => o.type === 'stop');
+      const target = orders.find((o) => o.type === 'take_profit');
+      assert.ok(stop && target, `no entry with stop and target at bar ${index} of the grown frame: the strategy lost its ATR`);
+      const close = full.column('close')[index];
+      assert.equal(stop.triggerUsd, close - 2 * atr[index], `stop at bar ${index} is not 2 ATR below the close (ATR of the grown frame)`);
+      assert.equal(target.triggerUsd, close + 3 * atr[index], `target at bar ${index} is not 3 ATR above the close`);
+    }
+  });
+
   it('sizes so the ATR stop costs risk_per_trade, places stop and take-profit on the exchange, and a stop gapped through fills at the open', () => {
     const bars = flatBars(30);
     // Bar 20 closes with a LONG signal; bar 21 fills the entry at 100; bar 22 gaps down through the stop.

@@ -1,13 +1,15 @@
 import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
-import { baselineByName, riskLimitsFromConfig } from '@oitrader/backtest';
+import { riskLimitsFromConfig } from '@oitrader/backtest';
 import { createLogger, OitraderError, parseUtcTimeMs, timeframeMs, type Config, type Logger } from '@oitrader/core';
-import { describeTarget, MarketDataLoader, openStore, storeTargetFromConfig } from '@oitrader/data';
-import { attachMonitoring, BotStore, runBotLoop, TradingBot, type CrashPoint, type Monitoring } from '@oitrader/live';
+import { Collector, describeTarget, MarketDataLoader, openStore, readStreamHealth, storeTargetFromConfig, type SqlExecutor } from '@oitrader/data';
+import { attachMonitoring, BotStore, buildBotStrategy, ExchangeVenue, runBotLoop, SimMarketClock, TradingBot, wallClock, type BotStrategy, type CrashPoint, type MarketClock, type Monitoring } from '@oitrader/live';
 import { commandContext, type GlobalOptions } from '../context.ts';
 import type { Output } from '../output.ts';
-import { latencyPercentiles } from './collect.ts';
+import { streamNames } from '@oitrader/binance';
+import { connectExchange } from './bot-exchange.ts';
+import { collectorOptions, latencyPercentiles } from './collect.ts';
 
 interface RunFlags extends GlobalOptions {
   live?: boolean;
@@ -125,19 +127,17 @@ export async function runBot(config: Config, out: Output, flags: RunFlags): Prom
   checkMode(config, flags.live === true);
   const t = config.trading;
   const b = config.bot;
-  if (t.mode !== 'paper') {
-    printLimits(config, out);
-    throw new OitraderError(`trading.mode ${t.mode} needs the exchange venue (the signed Binance trading client), which this build does not have yet`, {
-      hint: 'run in paper mode (trading.mode: paper) until the exchange venue lands',
-      exitCode: 2,
-    });
+  if (t.mode !== 'paper' && flags.replay) {
+    throw new OitraderError(`--replay steps stored candles on the paper venue; trading.mode ${t.mode} trades only closed candles as they come`, { hint: 'drop --replay, or set trading.mode: paper to replay', exitCode: 2 });
   }
   const seconds = flags.for === undefined ? undefined : Number(flags.for);
   if (seconds !== undefined && !(seconds > 0)) throw new OitraderError(`--for expects a number of seconds > 0, got ${flags.for}`, { exitCode: 2 });
-  const strategy = baselineByName(b.strategy);
   const target = storeTargetFromConfig(config);
-  const { sql } = await openStore(target);
   const log = createLogger('bot', flags.logFile ? { write: teeTo(flags.logFile) } : {});
+  printLimits(config, out);
+  const exchange = t.mode === 'paper' ? undefined : await connectExchange(config, out, log);
+  const clock = exchange?.clock ?? wallClock;
+  const { sql } = await openStore(target);
   const store = new BotStore(sql);
   const barMs = timeframeMs(b.timeframe);
   const abort = new AbortController();
@@ -147,46 +147,100 @@ export async function runBot(config: Config, out: Output, flags: RunFlags): Prom
   if (seconds !== undefined) setTimeout(stop, seconds * 1000).unref();
   const latencies: number[] = [];
   let monitoring: Monitoring | undefined;
+  const crashAt = crashPointFromEnv();
+  const entryFill = entryFillCrash(crashAt);
+  let collector: Collector | undefined;
+  let chosen: BotStrategy | undefined;
   try {
-    const latest = await store.latestClosedCandle(t.symbol, b.timeframe, barMs, Date.now());
+    const latest = await store.latestClosedCandle(t.symbol, b.timeframe, barMs, clock.now());
     const sessionStart = flags.from !== undefined ? parseUtcTimeMs(flags.from) : latest;
     const existing = await store.control(b.name);
-    if (!existing && sessionStart === undefined) {
+    if (!existing && sessionStart === undefined && (flags.replay || b.collector === 'external')) {
       throw new OitraderError(`no closed ${b.timeframe} ${t.symbol} candles in ${describeTarget(target)}`, { hint: 'run oitrader collect (or oitrader data import) first', exitCode: 2 });
     }
-    const bot = new TradingBot({
-      bot: b.name,
-      symbol: t.symbol,
-      timeframe: b.timeframe,
-      mode: t.mode,
-      strategy,
-      risk: riskLimitsFromConfig(t),
-      stopLoss: t.stop_loss,
-      execution: { initialBalanceUsd: t.initial_balance, leverage: t.leverage },
-      store,
-      loader: new MarketDataLoader(sql, onceLogger(log)),
-      clock: flags.replay ? undefined : Date.now,
-      killFile: b.kill_file,
-      log,
-      crashAt: crashPointFromEnv(),
-    });
-    printLimits(config, out);
-    const report = await bot.start(sessionStart ?? existing!.sessionStartMs);
+    if (!flags.replay && (await wantsOwnCollector(config, sql))) {
+      const options = collectorOptions(config, sql);
+      collector = new Collector({ ...options, symbols: [...new Set([t.symbol, ...config.data.symbols])], log: createLogger('collector') });
+      out.text(`collecting ${t.symbol} in this process (bot.collector: ${b.collector}) from ${options.restUrl}`);
+      await collector.start();
+    }
+    const loader = new MarketDataLoader(sql, onceLogger(log));
+    // A rebuilt bot (after a failed step) gets a fresh strategy: its state is rebuilt by the replay, never carried over.
+    const newBot = async () => {
+      chosen?.dispose();
+      chosen = await buildBotStrategy(config, { loader, log });
+      return new TradingBot({
+        bot: b.name,
+        symbol: t.symbol,
+        timeframe: b.timeframe,
+        mode: t.mode,
+        strategy: chosen.strategy,
+        signals: chosen.signals,
+        risk: riskLimitsFromConfig(t),
+        stopLoss: t.stop_loss,
+        execution: { initialBalanceUsd: t.initial_balance, leverage: t.leverage },
+        store,
+        loader,
+        warmupBars: b.history_bars,
+        venue: exchange && new ExchangeVenue({ client: exchange.client, bot: b.name, symbol: t.symbol, takerFeeRate: exchange.takerFeeRate, log, afterEntryFill: entryFill }),
+        onUnknownPosition: b.on_unknown_position,
+        clock: flags.replay ? undefined : () => clock.now(),
+        killFile: b.kill_file,
+        dataHealthy: flags.replay ? undefined : () => klineStreamHealthy(config, sql),
+        log,
+        crashAt,
+      });
+    };
+    let bot = await newBot();
+    out.text(`strategy: ${chosen!.description}`);
+    const start = sessionStart ?? existing?.sessionStartMs ?? (await waitForFirstCandle(store, config, clock, abort.signal));
+    const report = await bot.start(start);
     monitoring = await attachMonitoring({ bot, store, config, log, replay: flags.replay });
-    out.text(report.replayedBars > 0 ? `reconciled: replayed ${report.replayedBars} candles, ${report.differences.length} differences` : `new session from ${new Date(sessionStart!).toISOString()}`);
+    out.text(report.replayedBars > 0 ? `reconciled: replayed ${report.replayedBars} candles, ${report.differences.length} differences` : `session from ${new Date(start).toISOString()}${report.differences.length > 0 ? `, ${report.differences.length} differences with the exchange` : ''}`);
     for (const d of report.differences) out.text(`  difference: ${d}`);
-    bot.events.on('fill', (f) => out.text(`fill ${new Date(f.timeMs).toISOString()} ${f.side} ${f.qtyBase} ${t.symbol} @ ${f.priceUsd} (${f.reason})`));
-    bot.events.on('risk', (r) => out.text(`risk ${new Date(r.timeMs).toISOString()} ${r.kind}: ${r.message}`));
-    const { candles } = await runBotLoop(bot, {
-      store,
-      symbol: t.symbol,
-      timeframe: b.timeframe,
-      pollMs: b.poll_seconds * 1000,
-      signal: abort.signal,
-      untilCaughtUp: flags.replay,
-      log,
-      onStepped: (_n, latencyMs) => latencies.push(latencyMs),
-    });
+    const listen = (running: TradingBot) => {
+      running.events.on('fill', (f) => out.text(`fill ${new Date(f.timeMs).toISOString()} ${f.side} ${f.qtyBase} ${t.symbol} @ ${f.priceUsd} (${f.reason})`));
+      running.events.on('risk', (r) => out.text(`risk ${new Date(r.timeMs).toISOString()} ${r.kind}: ${r.message}`));
+    };
+    listen(bot);
+    let candles = 0;
+    let failures = 0;
+    for (;;) {
+      try {
+        const result = await runBotLoop(bot, {
+          store,
+          symbol: t.symbol,
+          timeframe: b.timeframe,
+          pollMs: pollMs(b.poll_seconds * 1000, barMs, exchange?.clock),
+          clock: () => clock.now(),
+          sync: () => clock.sync(),
+          signal: abort.signal,
+          untilCaughtUp: flags.replay,
+          log,
+          onStepped: (n, latencyMs) => {
+            failures = 0;
+            latencies.push(latencyMs);
+          },
+        });
+        candles += result.candles;
+        break;
+      } catch (error) {
+        // A step that failed half-way (the exchange or the database went away) is never patched up in place:
+        // the bot is rebuilt exactly as after a crash — replay, look up what was sent, reconcile — then goes on.
+        if (!exchange || error instanceof OitraderError || abort.signal.aborted) throw error;
+        failures++;
+        const waitMs = Math.min(60_000, 1000 * 2 ** Math.min(failures, 6));
+        log.error(`step failed (${failures} in a row): ${(error as Error).message}; restarting the bot from its record in ${waitMs / 1000} s`);
+        await sleep(waitMs, abort.signal);
+        if (abort.signal.aborted) break;
+        bot = await newBot();
+        listen(bot);
+        const again = await bot.start(existing?.sessionStartMs ?? (await store.control(b.name))!.sessionStartMs);
+        await monitoring?.close();
+        monitoring = await attachMonitoring({ bot, store, config, log, replay: flags.replay });
+        for (const d of again.differences) out.text(`  difference: ${d}`);
+      }
+    }
     const equity = await store.latestEquity(b.name);
     const summary: BotRunSummary = {
       bot: b.name,
@@ -205,8 +259,61 @@ export async function runBot(config: Config, out: Output, flags: RunFlags): Prom
   } finally {
     await monitoring?.close();
     for (const s of signals) process.removeListener(s, stop);
+    chosen?.dispose();
+    if (collector) await collector.stop();
     await sql.close();
   }
+}
+
+/** bot.collector: `in-process` always, `external` never, `auto` unless another collector's heartbeat in the database is fresh. */
+async function wantsOwnCollector(config: Config, sql: SqlExecutor): Promise<boolean> {
+  const mode = config.bot.collector;
+  if (mode !== 'auto') return mode === 'in-process';
+  const health = await readStreamHealth(sql);
+  // Heartbeats are written on the collector's machine clock, every collector.heartbeat_seconds.
+  return !health.some((row) => Date.now() - row.updatedAtMs < 3 * config.collector.heartbeat_seconds * 1000);
+}
+
+/**
+ * The collector's heartbeat for the traded candles: unhealthy when the kline stream has been silent for
+ * longer than trading.stale_after_seconds (plus two heartbeats, the write interval). No heartbeat row at
+ * all (nothing collects on this machine) leaves the stale-candle rule to judge the data.
+ */
+async function klineStreamHealthy(config: Config, sql: SqlExecutor): Promise<boolean> {
+  const stream = streamNames.kline(config.trading.symbol, config.bot.timeframe);
+  const row = (await readStreamHealth(sql)).find((r) => r.stream === stream);
+  return row === undefined || Date.now() - row.lastMessageAtMs <= config.trading.stale_after_seconds * 1000 + 2 * config.collector.heartbeat_seconds * 1000;
+}
+
+/** A new bot with no stored candles waits for the first one its collector stores. */
+async function waitForFirstCandle(store: BotStore, config: Config, clock: MarketClock, signal: AbortSignal): Promise<number> {
+  const barMs = timeframeMs(config.bot.timeframe);
+  for (;;) {
+    await clock.sync();
+    const latest = await store.latestClosedCandle(config.trading.symbol, config.bot.timeframe, barMs, clock.now());
+    if (latest !== undefined) return latest;
+    if (signal.aborted) throw new OitraderError(`stopped before the first closed ${config.bot.timeframe} ${config.trading.symbol} candle arrived`, { exitCode: 1 });
+    await sleep(500, signal);
+  }
+}
+
+/** How often to look for a new candle: bot.poll_seconds, but at least 5 looks per candle of a fast replay (real time). */
+function pollMs(configuredMs: number, barMs: number, clock: MarketClock | undefined): number {
+  const speed = clock instanceof SimMarketClock ? clock.speed : 1;
+  if (speed === 0) return 20;
+  return Math.max(20, Math.min(configuredMs, barMs / speed / 5));
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
 }
 
 /** What the bot will trade with, printed before its first order (never a key or secret). */
@@ -239,12 +346,24 @@ async function printStatus(config: Config, out: Output, store: BotStore): Promis
   return { bot: name, exists: true, control, killFile, position, equity, riskEvents: events.slice(-20) };
 }
 
-/** Test hook for the SIGKILL recovery tests: OITRADER_BOT_CRASH_AT=after-send:3 kills the process the 3rd time it gets there. */
-function crashPointFromEnv(): { point: CrashPoint; count: number } | undefined {
+/**
+ * Test hook for the SIGKILL recovery tests: OITRADER_BOT_CRASH_AT=after-send:3 kills the process the 3rd
+ * time it gets there; after-send:3:orders counts only steps that send orders.
+ */
+function crashPointFromEnv(): { point: CrashPoint; count: number; ordersOnly: boolean } | undefined {
   const value = process.env.OITRADER_BOT_CRASH_AT;
   if (!value) return undefined;
-  const [point, count] = value.split(':');
-  return { point: point as CrashPoint, count: Number(count ?? 1) };
+  const [point, count, which] = value.split(':');
+  return { point: point as CrashPoint, count: Number(count ?? 1), ordersOnly: which === 'orders' };
+}
+
+/** The venue's hook between an entry's fill and its stop: SIGKILL at the `count`-th entry. */
+function entryFillCrash(crashAt: ReturnType<typeof crashPointFromEnv>): (() => void) | undefined {
+  if (crashAt?.point !== 'after-entry-fill') return undefined;
+  let seen = 0;
+  return () => {
+    if (++seen === crashAt.count) process.kill(process.pid, 'SIGKILL');
+  };
 }
 
 /** Log lines (already redacted by the logger) to stderr and appended to `file`. */

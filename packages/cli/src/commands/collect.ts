@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { openArchiveSource } from '@oitrader/binance';
 import { numberFlag, parseUtcTimeMs, silentLogger, timeframeMs, type Config, type Timeframe } from '@oitrader/core';
-import { Collector, describeTarget, openStore, storeTargetFromConfig, type CollectorStats } from '@oitrader/data';
+import { Collector, describeTarget, openStore, storeTargetFromConfig, type CollectorOptions, type CollectorStats, type SqlExecutor } from '@oitrader/data';
 import { loadReplayDataset, SimClock, SimServer } from '@oitrader/sim';
 import { commandContext, type GlobalOptions } from '../context.ts';
 import type { Output } from '../output.ts';
@@ -38,6 +38,26 @@ export function registerCollectCommand(program: Command): void {
     });
 }
 
+/** The collector as config.yaml describes it (symbols, timeframes, URLs, archive, timings). */
+export function collectorOptions(config: Config, sql: SqlExecutor, archive = true): CollectorOptions {
+  const c = config.collector;
+  return {
+    sql,
+    restUrl: config.binance.rest_url || BINANCE_FAPI,
+    wsUrl: config.binance.ws_url || BINANCE_FSTREAM,
+    symbols: config.data.symbols,
+    timeframes: config.data.timeframes,
+    oiPeriods: config.data.oi_periods,
+    startMs: parseUtcTimeMs(config.data.start_date),
+    archive: archive && config.data.archive.enabled ? { source: openArchiveSource(config.data.archive.source), verifyChecksums: config.data.archive.verify_checksums } : undefined,
+    bookSampleMs: c.book_sample_seconds * 1000,
+    pollDelayMs: c.poll_delay_seconds * 1000,
+    closeGraceMs: c.close_grace_seconds * 1000,
+    heartbeatMs: c.heartbeat_seconds * 1000,
+    bufferMaxRows: c.buffer_max_rows,
+  };
+}
+
 export async function runCollect(config: Config, out: Output, options: { forSeconds?: number; archive?: boolean } = {}): Promise<CollectSummary> {
   const target = storeTargetFromConfig(config);
   const { sql } = await openStore(target);
@@ -45,26 +65,10 @@ export async function runCollect(config: Config, out: Output, options: { forSeco
   const closeToRow: number[] = [];
   let fatal: Error | undefined;
   let wake: () => void = () => {};
-  const restUrl = config.binance.rest_url || BINANCE_FAPI;
-  const wsUrl = config.binance.ws_url || BINANCE_FSTREAM;
-  const c = config.collector;
+  const configured = collectorOptions(config, sql, options.archive !== false);
+  const { restUrl, wsUrl } = configured;
   const collector = new Collector({
-    sql,
-    restUrl,
-    wsUrl,
-    symbols: config.data.symbols,
-    timeframes: config.data.timeframes,
-    oiPeriods: config.data.oi_periods,
-    startMs: parseUtcTimeMs(config.data.start_date),
-    archive:
-      options.archive !== false && config.data.archive.enabled
-        ? { source: openArchiveSource(config.data.archive.source), verifyChecksums: config.data.archive.verify_checksums }
-        : undefined,
-    bookSampleMs: c.book_sample_seconds * 1000,
-    pollDelayMs: c.poll_delay_seconds * 1000,
-    closeGraceMs: c.close_grace_seconds * 1000,
-    heartbeatMs: c.heartbeat_seconds * 1000,
-    bufferMaxRows: c.buffer_max_rows,
+    ...configured,
     onCandleStored: (candle) => {
       latencies.push(candle.storedAtMs - candle.receivedAtMs);
       closeToRow.push(candle.storedAtMs - (candle.openTime + timeframeMs(candle.interval as Timeframe)));

@@ -132,11 +132,7 @@ export async function runMlSignalBacktest(out: Output, frame: Frame, options: Ml
   }
 
   // Class priors from labels already known before the validation window opens (causal).
-  const labels = new TargetEngineer().createClassificationTarget(frame, { horizon, threshold: manifest.labels.threshold });
-  const counts = [0, 0, 0];
-  for (let t = 0; t < frame.length; t++) if (frame.time[t] + horizon * barMs < validationSpan[0] && !Number.isNaN(labels[t])) counts[labels[t]]++;
-  const total = counts[0] + counts[1] + counts[2];
-  const priors = (total > 0 ? counts.map((c) => c / total) : [1 / 3, 1 / 3, 1 / 3]) as [number, number, number];
+  const priors = new TargetEngineer().classPriors(frame, { horizon, threshold: manifest.labels.threshold }, validationSpan[0]);
 
   const filters = filtersFor(frame.symbol);
   const brackets = bracketsFor(frame.symbol);

@@ -19,7 +19,7 @@ export function registerSimCommand(program: Command): void {
     .command('sim')
     .description('run the local Binance-compatible simulator (REST, WebSocket streams, archive files) replaying stored real data')
     .option('--archive <dir>', 'directory in Binance archive layout to replay', SAMPLE_ARCHIVE)
-    .option('--symbol <symbol>', 'symbol to replay', 'XRPUSDT')
+    .option('--symbol <symbol>', 'symbol to replay', 'SOLUSDT')
     .option('--port <port>', 'TCP port on 127.0.0.1 (0 = any free port)', numberFlag('--port', 'port'), 8090)
     .option('--speed <n>', 'market seconds per real second; 0 = stepped through POST /sim/clock', numberFlag('--speed', 'speed'), 1)
     .option('--start <time>', 'market time to start at, UTC (default: one day after the first candle)')
@@ -31,7 +31,9 @@ export function registerSimCommand(program: Command): void {
       const span = datasetSpan(dataset);
       const start = flags.start ? parseUtcTimeMs(flags.start) : span.start + 86_400_000;
       const { speed, port } = flags;
-      const sim = await SimServer.start({ datasets: [dataset], clock: new SimClock(start, speed), port, archiveDir: flags.archive });
+      // A market minute's request weight per real minute would starve a bot replayed at N×: the budget scales with the speed (published in exchangeInfo).
+      const weightPerMinute = 2400 * Math.max(1, speed);
+      const sim = await SimServer.start({ datasets: [dataset], clock: new SimClock(start, speed), port, archiveDir: flags.archive, weightPerMinute });
       out.text(`simulator replaying ${flags.symbol} from ${dataset.provenance}: ${formatUtc(span.start)} … ${formatUtc(span.end)} (${span.interval})`);
       out.text(`market time ${formatUtc(start)} at ${speed === 0 ? 'stepped (POST /sim/clock {"advanceMs": 300000})' : `${speed}×`}`);
       out.text(`REST ${sim.restUrl}   streams ${sim.wsUrl}/market/stream?streams=… and ${sim.wsUrl}/public/… (the legacy /stream root is silent, as on Binance)   archive ${sim.restUrl}/data/futures/um/…`);

@@ -166,16 +166,25 @@ const bot = z
     /** Names the bot in client order ids and its state rows; one name per account and symbol. */
     name: z.string().regex(/^[a-z0-9]{1,8}$/, 'up to 8 lowercase letters or digits').default('oit'),
     timeframe: timeframe.default('5m'),
-    /** The strategy when no models.active_run / agent drives the bot: a baseline name such as sma-trend. */
+    /**
+     * `champion`: the promoted model run (models.dir/ACTIVE) drives the bot through the ML-signal strategy,
+     * predicting every closed candle (a promotion takes effect at the next candle); any other value is a
+     * baseline name such as sma-trend.
+     */
     strategy: z.string().default('sma-trend'),
     /** What reconciliation does with a position found on the exchange that the bot's state does not know. */
     on_unknown_position: z.enum(['adopt', 'close']).default('adopt'),
     /** A file whose existence engages the kill switch (checked every loop). */
     kill_file: z.string().default('./data/KILL'),
-    /** Candles of history loaded for each decision (features and the strategy's warm-up). */
-    history_bars: z.number().int().min(50).default(600),
+    /** Candles of history for each decision: with `strategy: champion`, the trailing window computeLatest gets (at least the run's longest feature warm-up; the bot refuses less and names the minimum). */
+    history_bars: z.number().int().min(50).default(1100),
     /** How often the loop looks for a newly closed candle. */
     poll_seconds: z.number().positive().default(2),
+    /**
+     * Where the bot's candles come from: `auto` runs the collector in the bot's process unless another
+     * collector's heartbeat in the database is fresh; `in-process` always; `external` never (oitrader collect runs).
+     */
+    collector: z.enum(['auto', 'in-process', 'external']).default('auto'),
   })
   .prefault({});
 

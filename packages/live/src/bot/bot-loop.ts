@@ -8,8 +8,10 @@ export interface BotLoopOptions {
   timeframe: Timeframe;
   /** How often to look for a newly closed candle. */
   pollMs: number;
-  /** Wall clock (ms). */
+  /** The exchange's clock (ms): this machine's, or the simulator's market clock. */
   clock?: () => number;
+  /** Called at the top of every turn, before the clock is read (the simulator's clock is re-read from it). */
+  sync?: () => Promise<void>;
   /** Stops the loop (SIGINT/SIGTERM, --for). */
   signal?: AbortSignal;
   /** Replay: step every stored closed candle, then return (no waiting for new ones). */
@@ -31,6 +33,7 @@ export async function runBotLoop(bot: TradingBot, options: BotLoopOptions): Prom
   const log = options.log ?? silentLogger;
   let candles = 0;
   while (!options.signal?.aborted) {
+    await options.sync?.();
     const latest = await options.store.latestClosedCandle(options.symbol, options.timeframe, barMs, clock());
     if (latest !== undefined && (Number.isNaN(bot.lastCandleMs) || latest > bot.lastCandleMs)) {
       const n = await bot.stepThrough(latest);

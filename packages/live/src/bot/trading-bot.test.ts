@@ -169,6 +169,42 @@ for (const engine of await botTestEngines()) {
       assert.equal((await store.control('stp'))?.entriesStopped, false);
     });
 
+    it('no entries while the data feed is unhealthy; exits still go; a restart replays the same refusals', async () => {
+      await sql.query("DELETE FROM bot_control WHERE bot = 'hlt'");
+      const reference = await new BotStore(sql).fills('tst');
+      const firstEntry = reference[0].timeMs;
+      // Healthy until the first entry is in, then the collector's stream goes silent for the rest of the span.
+      let healthy = true;
+      const bot = makeBot(sql, { bot: 'hlt', dataHealthy: async () => healthy });
+      await bot.start(span.firstMs);
+      await bot.stepThrough(firstEntry);
+      healthy = false;
+      await bot.stepThrough(span.lastMs);
+      const store = new BotStore(sql);
+      const entries = (await store.orders('hlt')).filter((o) => o.intent === 'entry');
+      assert.equal(entries.length, 1, 'an entry was sent while the data feed was unhealthy');
+      const refused = await sql.query<{ reason: string }>("SELECT reason FROM bot_decisions WHERE bot = 'hlt' AND action = 'enter' AND NOT allowed");
+      assert.ok(refused.some((r) => /data feed unhealthy/.test(r.reason)), 'the refusal must say the data feed is unhealthy');
+      const exits = (await store.fills('hlt')).filter((f) => f.timeMs > firstEntry);
+      assert.ok(exits.length > 0, 'the open position must still be closed (by the strategy or its stop) while entries are blocked');
+      const report = await makeBot(sql, { bot: 'hlt', dataHealthy: async () => true }).start(span.firstMs);
+      assert.deepEqual(report.differences, [], 'the replay must make the same refusals as the live run (recorded with each decision)');
+    });
+
+    it('a new session looks back over warm-up candles before its start but decides only from its first candle on; a restart rebuilds it', async () => {
+      await sql.query("DELETE FROM bot_control WHERE bot = 'wrm'");
+      const start = span.firstMs + 200 * BAR;
+      const warm = makeBot(sql, { bot: 'wrm', warmupBars: 200 });
+      await warm.start(start);
+      await warm.stepThrough(start + 60 * BAR);
+      const decided = await sql.query<{ t: number }>("SELECT (extract(epoch FROM candle_time) * 1000)::float8 AS t FROM bot_decisions WHERE bot = 'wrm' ORDER BY candle_time");
+      assert.equal(Number(decided[0].t), start, 'the first decision must be on the session\'s first candle, none on warm-up candles');
+      assert.equal(decided.length, 61);
+      const report = await makeBot(sql, { bot: 'wrm', warmupBars: 200 }).start(start);
+      assert.equal(report.replayedBars, 61, 'the replay steps the session\'s candles only');
+      assert.deepEqual(report.differences, []);
+    });
+
     it('reconciliation names what the stored record has that the venue does not', async () => {
       await sql.query("UPDATE bot_positions SET qty_base = qty_base + 1000 WHERE bot = 'rst'");
       await sql.query(`INSERT INTO bot_orders (client_order_id, bot, symbol, candle_time, intent, side, type, qty_base, status) VALUES ('rst-e-SOLUSDT-zz-0', 'rst', 'SOLUSDT', now(), 'entry', 'buy', 'market', 5, 'FILLED')`);

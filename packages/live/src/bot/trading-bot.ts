@@ -12,13 +12,14 @@ import {
 } from '@oitrader/backtest';
 import type { MarketDataLoader } from '@oitrader/data';
 import type { BotControl, BotMode, BotStore, OrderIntent, StoredFill, StoredFunding, StoredOrder, StoredRiskEvent } from '../state/bot-store.ts';
+import { JournalVenue } from '../venue/journal-venue.ts';
 import { PaperVenue } from '../venue/paper-venue.ts';
-import type { Venue } from '../venue/venue.ts';
+import type { Venue, VenueAccount } from '../venue/venue.ts';
 import { BotEvents, type ReconcileReport } from './bot-events.ts';
 import { clientOrderId } from './client-id.ts';
 
 /** Named points of one candle's step where the SIGKILL tests stop the process. */
-export type CrashPoint = 'after-fill' | 'after-decide' | 'after-send' | 'after-persist';
+export type CrashPoint = 'after-fill' | 'after-decide' | 'after-entry-fill' | 'after-send' | 'after-persist';
 
 export interface TradingBotOptions {
   /** bot.name: in client order ids and every state row. */
@@ -36,13 +37,40 @@ export interface TradingBotOptions {
   loader: MarketDataLoader;
   /** Default: paper trading by the shared execution model. */
   venue?: Venue;
+  /** Candles before the session start loaded for the strategy's look-back (no decision is made on them). Default 0. */
+  warmupBars?: number;
+  /** Exchange venues: what start-up reconciliation does with a position the record does not know. */
+  onUnknownPosition?: 'adopt' | 'close';
   /** Wall clock for the stale-data rule; default: each candle's close (replays and backtest parity). */
   clock?: () => number;
   /** A file whose existence engages the kill switch. */
   killFile?: string;
+  /** False when the data feed is unhealthy (the collector's stream silent): no entries then. Asked once per live step. */
+  dataHealthy?: () => Promise<boolean>;
   log?: Logger;
-  /** Test hook: SIGKILL this process at the `count`-th time it reaches `point`. */
-  crashAt?: { point: CrashPoint; count: number };
+  /** Test hook: SIGKILL this process at the `count`-th time it reaches `point` (counting only steps that send orders when `ordersOnly`). */
+  crashAt?: { point: CrashPoint; count: number; ordersOnly?: boolean };
+  /** Per-candle inputs the strategy reads from frame columns (the ML model's probabilities); see BotSignals. */
+  signals?: BotSignals;
+}
+
+/** What a signal source gave for one candle; kept in that candle's decision detail (JSON: NaN is stored as null). */
+export interface CandleSignals {
+  /** One value per column of the source; NaN = no signal (the strategy holds). */
+  values: Record<string, number>;
+  /** What produced them (the model run and its strategy parameters), stored with the decision. */
+  source?: Record<string, unknown>;
+}
+
+/**
+ * Fills frame columns for each closed candle right before the strategy decides
+ * on it. On restart the bot replays its session with the values recorded live
+ * (`stored`), so the replay rebuilds what ran without predicting again.
+ */
+export interface BotSignals {
+  readonly columns: readonly string[];
+  /** Values for row `index` of `frame`, the candle that just closed (rows after it must not be read); `stored` is given during replay. */
+  prepare(frame: Frame, index: number, stored: CandleSignals | undefined): Promise<CandleSignals>;
 }
 
 /** Risk events that are commands (recorded at their candle's close and re-applied in replay). */
@@ -60,7 +88,6 @@ const intentOf = (order: OrderRequest): OrderIntent => (order.type === 'stop' ? 
  */
 export class TradingBot {
   readonly events = new BotEvents();
-  readonly venue: Venue;
   readonly gate: RiskManagedStrategy;
   readonly #o: TradingBotOptions;
   readonly #barMs: number;
@@ -71,17 +98,23 @@ export class TradingBot {
   /** Open time of the last candle stepped (replayed or live). */
   #lastCandleMs = Number.NaN;
   /** During replay: the commands and decision times recorded live, by candle close. */
-  #recorded: { commands: Map<number, StoredRiskEvent[]>; decidedAt: Map<number, number> } | undefined;
+  #recorded: { commands: Map<number, StoredRiskEvent[]>; decidedAt: Map<number, number>; unhealthy: Set<number>; signals: Map<number, CandleSignals> } | undefined;
+  /** The data-health answer of the step in progress (the gate asks it synchronously). */
+  #healthy = true;
   #crashCount = 0;
   #stepNowMs = 0;
   /** Funding settlements stepped (replayed or live), compared with the stored rows on start. */
   #fundingCount = 0;
+  /** The venue orders go to; during an exchange bot's start-up replay, its own record (JournalVenue). */
+  #venue: Venue;
+  readonly #realVenue: Venue;
 
   constructor(options: TradingBotOptions) {
     this.#o = options;
     this.#barMs = timeframeMs(options.timeframe);
     this.#log = options.log ?? silentLogger;
-    this.venue = options.venue ?? new PaperVenue({ ...options.execution, symbol: options.symbol, bot: options.bot, barMs: this.#barMs });
+    this.#realVenue = options.venue ?? new PaperVenue({ ...options.execution, symbol: options.symbol, bot: options.bot, barMs: this.#barMs });
+    this.#venue = this.#realVenue;
     this.gate = new RiskManagedStrategy(options.strategy, {
       limits: options.risk,
       stopLoss: options.stopLoss,
@@ -90,7 +123,12 @@ export class TradingBot {
       barMs: this.#barMs,
       feeRate: options.execution.takerFeeRate ?? 0.0005,
       now: () => this.#stepNowMs,
+      dataHealthy: () => this.#healthy,
     });
+  }
+
+  get venue(): Venue {
+    return this.#realVenue;
   }
 
   get lastCandleMs(): number {
@@ -115,22 +153,70 @@ export class TradingBot {
     const report: ReconcileReport = { replayedBars: 0, differences: [] };
     const last = this.#control.lastCandleMs;
     if (last !== undefined) {
-      const [stored, riskEvents, decisions] = await Promise.all([o.store.orders(o.bot), o.store.riskEvents(o.bot), this.#decisionTimes()]);
+      const [stored, riskEvents, decisions, signals] = await Promise.all([o.store.orders(o.bot), o.store.riskEvents(o.bot), this.#decisionTimes(), this.#storedSignals()]);
       const commands = new Map<number, StoredRiskEvent[]>();
       for (const e of riskEvents) if (COMMANDS.has(e.kind)) commands.set(e.timeMs, [...(commands.get(e.timeMs) ?? []), e]);
-      this.#recorded = { commands, decidedAt: decisions };
-      const frame = await o.loader.loadAllData(o.symbol, o.timeframe, this.#control.sessionStartMs, last + this.#barMs);
+      this.#recorded = { commands, decidedAt: decisions.decidedAt, unhealthy: decisions.unhealthy, signals };
+      const frame = this.#withSignalColumns(await o.loader.loadAllData(o.symbol, o.timeframe, this.#warmupStartMs(), last + this.#barMs));
+      const first = firstIndexFrom(frame, this.#control.sessionStartMs);
       this.#frame = frame;
       this.gate.reset(frame);
-      for (let i = 0; i < frame.length; i++) await this.#step(frame, i, false);
-      report.replayedBars = frame.length;
-      this.#recorded = undefined;
+      // An exchange bot's account lives on the exchange: its replay plays back the record instead, sending nothing.
+      if (this.#realVenue.kind === 'exchange') this.#venue = new JournalVenue(decisions.accounts, stored);
+      try {
+        for (let i = first; i < frame.length; i++) await this.#step(frame, i, false);
+      } finally {
+        this.#venue = this.#realVenue;
+        this.#recorded = undefined;
+      }
+      report.replayedBars = frame.length - first;
       if (frame.time[frame.length - 1] !== last) report.differences.push(`the stored session reached ${iso(last)} but the database has candles only to ${iso(frame.time[frame.length - 1])}`);
       report.differences.push(...(await this.#compare(stored)));
       for (const d of report.differences) this.#log.warn(`reconcile: ${d}`);
+      this.#lastCandleMs = last;
     }
+    if (this.#realVenue.resume) report.differences.push(...(await this.#settleWithExchange()));
     this.events.emit('reconciled', report);
     return report;
+  }
+
+  /**
+   * Before any decision: every order the record has open, and every id the
+   * next (unstored) candle's step could have sent before a crash, is looked
+   * up on the exchange; then position, stops and balance are reconciled.
+   * What is found is stored with the next step.
+   */
+  async #settleWithExchange(): Promise<string[]> {
+    const o = this.#o;
+    const stored = await o.store.orders(o.bot);
+    this.#orders.clear();
+    for (const s of stored) this.#orders.set(s.clientOrderId, { ...s });
+    const open = stored.filter((s) => s.status === 'NEW' || s.status === 'PARTIALLY_FILLED' || s.status === 'UNKNOWN').map((s) => s.clientOrderId);
+    const next = Number.isNaN(this.#lastCandleMs) ? this.#control!.sessionStartMs : this.#lastCandleMs + this.#barMs;
+    const inflight: string[] = [];
+    for (const intent of ['entry', 'exit', 'stop', 'target'] as const) for (const attempt of [0, 1]) inflight.push(clientOrderId(o.bot, intent, o.symbol, next, attempt));
+    const ids = [...open, ...inflight.filter((id) => !this.#orders.has(id))];
+    const position = await o.store.position(o.bot, o.symbol);
+    // The record's position plus fills it never stored (found below) is what the bot should hold.
+    const probe = await this.#realVenue.resume!({
+      clientOrderIds: ids,
+      stored: position,
+      onUnknownPosition: o.onUnknownPosition ?? 'adopt',
+      stopLoss: o.stopLoss,
+      tickSize: filtersFor(o.symbol).tickSize,
+      candleTimeMs: next,
+    });
+    for (const r of probe.recovered) {
+      const known = this.#orders.get(r.clientOrderId);
+      if (known) {
+        known.status = r.status;
+        continue;
+      }
+      const parts = r.clientOrderId.split('-');
+      const candleTimeMs = parts.length >= 5 ? parseInt(parts[parts.length - 2], 36) : next;
+      this.#orders.set(r.clientOrderId, { clientOrderId: r.clientOrderId, symbol: o.symbol, candleTimeMs, intent: r.intent, side: r.side, type: r.type, qtyBase: r.qtyBase, triggerUsd: r.triggerUsd, reduceOnly: r.reduceOnly, status: r.status, exchangeOrderId: r.exchangeOrderId });
+    }
+    return probe.differences;
   }
 
   /** Steps every closed candle after the last one stepped, up to and including the candle opening at `lastClosedMs`. */
@@ -139,10 +225,11 @@ export class TradingBot {
     if (!this.#control) throw new OitraderError('TradingBot.start must run before stepThrough');
     const from = Number.isNaN(this.#lastCandleMs) ? this.#control.sessionStartMs : this.#lastCandleMs + this.#barMs;
     if (lastClosedMs < from) return 0;
-    const fresh = await o.loader.loadAllData(o.symbol, o.timeframe, from, lastClosedMs + this.#barMs);
-    const firstNew = this.#frame ? this.#frame.length : 0;
-    this.#frame = this.#frame ? appendFrame(this.#frame, fresh) : fresh;
-    if (firstNew === 0) this.gate.reset(this.#frame);
+    const fresh = await o.loader.loadAllData(o.symbol, o.timeframe, this.#frame ? from : this.#warmupStartMs(), lastClosedMs + this.#barMs);
+    const firstNew = this.#frame ? this.#frame.length : firstIndexFrom(fresh, from);
+    const started = this.#frame !== undefined;
+    this.#frame = this.#withSignalColumns(this.#frame ? appendFrame(this.#frame, fresh) : fresh);
+    if (!started) this.gate.reset(this.#frame);
     for (let i = firstNew; i < this.#frame.length; i++) await this.#step(this.#frame, i, true);
     return this.#frame.length - firstNew;
   }
@@ -154,12 +241,13 @@ export class TradingBot {
     const close = frame.column('close')[i];
     const bar = { timeMs: t, open: frame.column('open')[i], high: frame.column('high')[i], low: frame.column('low')[i], close };
     const fundingRate = frame.has('funding_rate') ? frame.column('funding_rate')[i] : Number.NaN;
-    const fills = await this.venue.onClosedBar(bar, fundingRate);
-    const funding: StoredFunding[] = (this.venue.settledFunding?.() ?? []).map((f) => ({ ...f, symbol: o.symbol }));
+    const fills = await this.#venue.onClosedBar(bar, fundingRate);
+    const funding: StoredFunding[] = (this.#venue.settledFunding?.() ?? []).map((f) => ({ ...f, symbol: o.symbol }));
     this.#fundingCount += funding.length;
     if (fills.length > 0) this.#crash('after-fill', live);
-    let account = await this.venue.account(close);
+    let account = await this.#venue.account(close);
     this.#stepNowMs = live ? (o.clock?.() ?? closeMs) : (this.#recorded?.decidedAt.get(t) ?? closeMs);
+    this.#healthy = live ? ((await o.dataHealthy?.()) ?? true) : !this.#recorded?.unhealthy.has(t);
     let flattenDone = false;
     if (live) {
       const control = (await o.store.control(o.bot))!;
@@ -182,13 +270,20 @@ export class TradingBot {
         if (c.kind === 'stop_entries') this.gate.stopEntries(closeMs, account.equityUsd, c.message.replace(/^entries stopped: /, ''));
       }
     }
+    const seen = { qtyBase: account.qtyBase, entryPriceUsd: account.entryPriceUsd, liquidationPriceUsd: account.liquidationPriceUsd, equityUsd: account.equityUsd, walletUsd: account.walletUsd, availableUsd: account.availableUsd };
+    const signals = await o.signals?.prepare(frame, i, live ? undefined : this.#recorded?.signals.get(t));
+    for (const c of o.signals?.columns ?? []) frame.column(c)[i] = signals?.values[c] ?? Number.NaN;
     const orders = this.gate.onBar(this.#context(frame, i, account));
     const decision = this.gate.lastDecision;
-    const riskEvents = this.gate.events.splice(0).map((e) => ({ timeMs: e.timeMs, kind: e.kind, message: e.message }));
-    this.#crash('after-decide', live);
+    this.#crash('after-decide', live, orders.length > 0);
     const sent = orders.map((order) => ({ clientOrderId: clientOrderId(o.bot, intentOf(order), o.symbol, t), intent: intentOf(order), order }));
-    await this.venue.submit(sent, close, t);
-    this.#crash('after-send', live);
+    const states = await this.#venue.submit(sent, close, t);
+    if (this.#realVenue.kind === 'exchange') {
+      // The circuit breaker counts exchange refusals and unknown outcomes in a row (the replay sees the stored statuses).
+      for (const state of states) this.gate.exchangeResult(this.#stepNowMs, account.equityUsd, state.status !== 'REJECTED' && state.status !== 'UNKNOWN', state.reason ?? state.status);
+    }
+    const riskEvents = this.gate.events.splice(0).map((e) => ({ timeMs: e.timeMs, kind: e.kind, message: e.message }));
+    this.#crash('after-send', live, sent.length > 0);
     for (const s of sent) {
       this.#orders.set(s.clientOrderId, {
         clientOrderId: s.clientOrderId,
@@ -205,18 +300,19 @@ export class TradingBot {
       });
     }
     const changed: StoredOrder[] = [];
-    for (const state of this.venue.changedOrders()) {
+    for (const state of this.#venue.changedOrders()) {
       const stored = this.#orders.get(state.clientOrderId);
       if (!stored) continue;
       stored.status = state.status;
       if (!changed.includes(stored)) changed.push(stored);
     }
-    account = await this.venue.account(close);
-    const stops = await this.venue.openStops();
-    const storedFills: StoredFill[] = fills.map((f) => ({ ...f, symbol: o.symbol }));
+    // Nothing sent and nothing filled: the account read before the decision still holds (an exchange read costs request weight).
+    if (sent.length > 0 || fills.length > 0) account = await this.#venue.account(close);
+    const stops = await this.#venue.openStops();
+    const storedFills: StoredFill[] = [...fills, ...(this.#venue.takeFills?.() ?? [])].map((f) => ({ ...f, symbol: o.symbol }));
     const step = {
       candleTimeMs: t,
-      decision: decision && { symbol: o.symbol, candleTimeMs: t, ...decision, detail: { nowMs: this.#stepNowMs } },
+      decision: decision && { symbol: o.symbol, candleTimeMs: t, ...decision, detail: { nowMs: this.#stepNowMs, account: seen, ...(!this.#healthy && { dataHealthy: false }), ...(signals && { signals }) } },
       orders: changed.map((s) => ({ ...s })),
       fills: storedFills,
       funding,
@@ -229,7 +325,7 @@ export class TradingBot {
     this.#lastCandleMs = t;
     if (!live) return;
     await o.store.commitStep(o.bot, step);
-    this.#crash('after-persist', live);
+    this.#crash('after-persist', live, step.orders.length > 0);
     if (step.decision) this.events.emit('decision', step.decision);
     for (const s of step.orders) this.events.emit('order', s);
     for (const f of funding) this.events.emit('funding', f);
@@ -258,8 +354,8 @@ export class TradingBot {
       leverage: o.execution.leverage ?? 5,
       minNotionalUsd: filtersFor(o.symbol).minNotionalUsd,
       filters: filtersFor(o.symbol),
-      pendingOrders: this.venue.pendingOrders(),
-      cancel: (tag: string) => this.venue.cancel(tag),
+      pendingOrders: this.#venue.pendingOrders(),
+      cancel: (tag: string) => this.#venue.cancel(tag),
       value(column: string, barsAgo = 0): number {
         if (barsAgo < 0) throw new OitraderError(`strategy ${strategyName} asked for ${column} ${-barsAgo} bars in the future`);
         const i = index - barsAgo;
@@ -268,12 +364,47 @@ export class TradingBot {
     };
   }
 
-  async #decisionTimes(): Promise<Map<number, number>> {
-    const rows = await this.#o.store.sql.query<{ t: number; now_ms: number | null }>(
-      `SELECT (extract(epoch FROM candle_time) * 1000)::float8 AS t, (detail->>'nowMs')::float8 AS now_ms FROM bot_decisions WHERE bot = $1`,
+  #warmupStartMs(): number {
+    return this.#control!.sessionStartMs - (this.#o.warmupBars ?? 0) * this.#barMs;
+  }
+
+  /** Per stored decision: the clock it was made at and the account it saw (what an exchange bot's replay plays back). */
+  async #decisionTimes(): Promise<{ decidedAt: Map<number, number>; accounts: Map<number, VenueAccount>; unhealthy: Set<number> }> {
+    const rows = await this.#o.store.sql.query<{ t: number; now_ms: number | null; account: string | null; healthy: string | null }>(
+      `SELECT (extract(epoch FROM candle_time) * 1000)::float8 AS t, (detail->>'nowMs')::float8 AS now_ms, detail->>'account' AS account, detail->>'dataHealthy' AS healthy
+       FROM bot_decisions WHERE bot = $1`,
       [this.#o.bot],
     );
-    return new Map(rows.filter((r) => r.now_ms !== null).map((r) => [Number(r.t), Number(r.now_ms)]));
+    const decidedAt = new Map<number, number>();
+    const accounts = new Map<number, VenueAccount>();
+    const unhealthy = new Set<number>();
+    for (const r of rows) {
+      if (r.healthy === 'false') unhealthy.add(Number(r.t));
+      if (r.now_ms !== null) decidedAt.set(Number(r.t), Number(r.now_ms));
+      if (r.account) accounts.set(Number(r.t), JSON.parse(r.account, (_k, v: unknown) => (v === null ? Number.NaN : v)) as VenueAccount);
+    }
+    return { decidedAt, accounts, unhealthy };
+  }
+
+  /** The signal values each stored decision was made with, by candle open time (null → NaN: JSON has no NaN). */
+  async #storedSignals(): Promise<Map<number, CandleSignals>> {
+    const rows = await this.#o.store.sql.query<{ t: number; s: CandleSignals | string | null }>(
+      `SELECT (extract(epoch FROM candle_time) * 1000)::float8 AS t, detail->'signals' AS s FROM bot_decisions WHERE bot = $1 AND detail->'signals' IS NOT NULL`,
+      [this.#o.bot],
+    );
+    const out = new Map<number, CandleSignals>();
+    for (const r of rows) {
+      const s = typeof r.s === 'string' ? (JSON.parse(r.s) as CandleSignals) : r.s;
+      if (!s?.values) continue;
+      out.set(Number(r.t), { ...s, values: Object.fromEntries(Object.entries(s.values).map(([k, v]) => [k, v ?? Number.NaN])) });
+    }
+    return out;
+  }
+
+  /** The session frame with the signal source's columns (NaN until a candle's step fills them). */
+  #withSignalColumns(frame: Frame): Frame {
+    const missing = (this.#o.signals?.columns ?? []).filter((c) => !frame.has(c));
+    return missing.length === 0 ? frame : frame.withColumns(Object.fromEntries(missing.map((c) => [c, new Float64Array(frame.length).fill(Number.NaN)])));
   }
 
   /** Differences between the replayed venue and the stored record (orders, fills, position). */
@@ -281,13 +412,18 @@ export class TradingBot {
     const o = this.#o;
     const out: string[] = [];
     const replayed = new Map(this.#orders);
+    // An exchange bot's replay only re-derives its decisions; the order statuses are the exchange's (settled next).
+    const exchange = this.#realVenue.kind === 'exchange';
     for (const s of stored) {
       const r = replayed.get(s.clientOrderId);
-      if (!r) out.push(`order ${s.clientOrderId} (${s.intent} ${s.side} ${s.qtyBase}) is stored but the replay did not send it`);
-      else if (r.status !== s.status) out.push(`order ${s.clientOrderId}: stored ${s.status}, venue ${r.status}`);
+      if (!r) {
+        // Orders that venues place on their own (the emergency close, reconciliation's stop and close) are no decision's.
+        if (!exchange || /-0$/.test(s.clientOrderId)) out.push(`order ${s.clientOrderId} (${s.intent} ${s.side} ${s.qtyBase}) is stored but the replay did not send it`);
+      } else if (!exchange && r.status !== s.status) out.push(`order ${s.clientOrderId}: stored ${s.status}, venue ${r.status}`);
       replayed.delete(s.clientOrderId);
     }
     for (const r of replayed.values()) out.push(`order ${r.clientOrderId} (${r.intent} ${r.side} ${r.qtyBase}) was sent but never stored`);
+    if (exchange) return out;
     const fills = await o.store.fills(o.bot);
     const venueFills = this.venue instanceof PaperVenue ? this.venue.exchange.account.fills.length : fills.length;
     if (fills.length !== venueFills) out.push(`${fills.length} fills stored, the venue has ${venueFills}`);
@@ -299,11 +435,18 @@ export class TradingBot {
     return out;
   }
 
-  #crash(point: CrashPoint, live: boolean): void {
+  #crash(point: CrashPoint, live: boolean, withOrders = false): void {
     const c = this.#o.crashAt;
-    if (!live || !c || c.point !== point) return;
+    if (!live || !c || c.point !== point || (c.ordersOnly && !withOrders)) return;
     if (++this.#crashCount === c.count) process.kill(process.pid, 'SIGKILL');
   }
+}
+
+/** The first row at or after `timeMs` (the frame's length when none is). */
+function firstIndexFrom(frame: Frame, timeMs: number): number {
+  let i = 0;
+  while (i < frame.length && frame.time[i] < timeMs) i++;
+  return i;
 }
 
 /** `b`'s rows after `a`'s: one session frame grown candle by candle (same columns, later times). */

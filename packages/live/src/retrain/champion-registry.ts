@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { OitraderError, writeFileAtomic } from '@oitrader/core';
 import { listRuns } from '@oitrader/ml';
@@ -22,6 +22,16 @@ export function activeRun(modelsDir: string): string | undefined {
   if (!existsSync(file)) return undefined;
   const id = readFileSync(file, 'utf8').trim();
   return id || undefined;
+}
+
+/** Changes whenever models/ACTIVE is rewritten (a promotion or rollback): cheap enough to check on every candle. */
+export function activeStamp(modelsDir: string): string {
+  try {
+    const s = statSync(join(modelsDir, ACTIVE_FILE));
+    return `${s.mtimeMs}:${s.size}:${activeRun(modelsDir)}`;
+  } catch {
+    return 'none';
+  }
 }
 
 export function promotionHistory(modelsDir: string): PromotionEntry[] {

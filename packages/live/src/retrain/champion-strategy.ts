@@ -1,8 +1,6 @@
-import { statSync } from 'node:fs';
-import { join } from 'node:path';
 import { silentLogger, type Frame, type Logger } from '@oitrader/core';
 import type { OrderRequest, Strategy, StrategyContext } from '@oitrader/backtest';
-import { ACTIVE_FILE, activeRun } from './champion-registry.ts';
+import { activeRun, activeStamp } from './champion-registry.ts';
 
 export interface ChampionStrategyOptions {
   modelsDir: string;
@@ -11,6 +9,12 @@ export interface ChampionStrategyOptions {
   log?: Logger;
   /** Told after every swap (the Telegram bridge and the dashboard's log line). */
   onSwap?: (from: string | undefined, to: string, candleTimeMs: number) => void;
+  /**
+   * The run that decides the candle being stepped. Default: models/ACTIVE,
+   * looked at once per candle. The bot's ML wiring passes its signal source's
+   * run, so the probabilities and the strategy always come from the same model.
+   */
+  current?: () => string | undefined;
 }
 
 /**
@@ -27,7 +31,6 @@ export class ChampionStrategy implements Strategy {
   #runId: string | undefined;
   #inner: Strategy | undefined;
   #stamp = '';
-  #frame: Frame | undefined;
 
   constructor(options: ChampionStrategyOptions) {
     this.#o = options;
@@ -40,7 +43,6 @@ export class ChampionStrategy implements Strategy {
   }
 
   reset(frame: Frame): void {
-    this.#frame = frame;
     this.#inner?.reset?.(frame);
   }
 
@@ -50,13 +52,10 @@ export class ChampionStrategy implements Strategy {
   }
 
   #maybeSwap(context: StrategyContext): void {
-    const stamp = this.#activeStamp();
-    if (stamp === this.#stamp) return;
-    this.#stamp = stamp;
-    const next = activeRun(this.#o.modelsDir);
+    const next = this.#o.current ? this.#o.current() : this.#changedActive();
     if (next === undefined || next === this.#runId) return;
     const inner = this.#o.build(next);
-    inner.reset?.(this.#frame ?? context.frame);
+    inner.reset?.(context.frame);
     const from = this.#runId;
     this.#inner = inner;
     this.#runId = next;
@@ -64,12 +63,11 @@ export class ChampionStrategy implements Strategy {
     this.#o.onSwap?.(from, next, context.timeMs);
   }
 
-  #activeStamp(): string {
-    try {
-      const s = statSync(join(this.#o.modelsDir, ACTIVE_FILE));
-      return `${s.mtimeMs}:${s.size}:${activeRun(this.#o.modelsDir)}`;
-    } catch {
-      return 'none';
-    }
+  /** models/ACTIVE's run when the file changed since the last candle, else undefined. */
+  #changedActive(): string | undefined {
+    const stamp = activeStamp(this.#o.modelsDir);
+    if (stamp === this.#stamp) return undefined;
+    this.#stamp = stamp;
+    return activeRun(this.#o.modelsDir);
   }
 }

@@ -1,6 +1,7 @@
 import {
   BinanceOrderError,
   OrderNotPlacedError,
+  parseClientId,
   UnknownOutcomeError,
   type AlgoOrder,
   type Order,
@@ -10,7 +11,8 @@ import {
 import type { Bar, OrderRequest } from '@oitrader/backtest';
 import { silentLogger, type Logger } from '@oitrader/core';
 import { clientOrderId } from '../bot/client-id.ts';
-import type { OrderState, Venue, VenueAccount, VenueFill, VenueOrder } from './venue.ts';
+import { reconcileWithExchange } from './reconcile.ts';
+import type { OrderState, RecoveredOrder, ResumeInput, ResumeReport, Venue, VenueAccount, VenueFill, VenueOrder } from './venue.ts';
 
 export interface ExchangeVenueOptions {
   client: UsdmTradingApi;
@@ -19,6 +21,8 @@ export interface ExchangeVenueOptions {
   /** For the fee of a fill until the user stream reports the real commission. */
   takerFeeRate: number;
   log?: Logger;
+  /** Test hook of the SIGKILL tests: called between an entry's fill and the placing of its stop. */
+  afterEntryFill?: () => void;
 }
 
 interface RestingStop {
@@ -93,10 +97,17 @@ export class ExchangeVenue implements Venue {
   async submit(orders: VenueOrder[], _referencePriceUsd: number, timeMs: number): Promise<OrderState[]> {
     const out: OrderState[] = [];
     for (const sent of orders) {
+      if (sent.intent === 'stop' && out.some((state) => state.status === 'FILLED')) this.#o.afterEntryFill?.();
       const state = sent.order.type === 'stop' || sent.order.type === 'take_profit' ? await this.#placeConditional(sent, timeMs) : await this.#placeRegular(sent);
       out.push(state);
     }
     return out;
+  }
+
+  takeFills(): VenueFill[] {
+    const fills = this.#fills;
+    this.#fills = [];
+    return fills;
   }
 
   changedOrders(): OrderState[] {
@@ -130,6 +141,48 @@ export class ExchangeVenue implements Venue {
 
   async openStops(): Promise<Array<{ clientOrderId: string; triggerUsd: number; side: 'buy' | 'sell' }>> {
     return [...this.#stops.values()].filter((s) => s.type === 'stop').map((s) => ({ clientOrderId: s.clientAlgoId, triggerUsd: s.triggerUsd, side: s.side }));
+  }
+
+  async resume(input: ResumeInput): Promise<ResumeReport> {
+    const { client, symbol } = this.#o;
+    const recovered: RecoveredOrder[] = [];
+    for (const id of input.clientOrderIds) {
+      const parts = parseClientId(id);
+      if (!parts || parts.symbol !== symbol) continue;
+      if (parts.intent === 'stop' || parts.intent === 'target') {
+        const algo = await client.queryAlgoOrder({ clientAlgoId: id });
+        if (!algo) continue;
+        let status: string = algo.algoStatus;
+        if (algo.algoStatus === 'NEW' || algo.algoStatus === 'TRIGGERING') {
+          this.adoptStop(algo);
+          status = 'NEW';
+        } else if (algo.algoStatus === 'TRIGGERED' || algo.algoStatus === 'FINISHED') {
+          const actual = algo.actualOrderId === undefined ? undefined : await client.queryOrder(symbol, { orderId: algo.actualOrderId });
+          if (actual && actual.executedQtyBase > 0) this.#fill(actual, id, parts.intent);
+          status = 'FILLED';
+        }
+        recovered.push(this.#set({ clientOrderId: id, status, intent: parts.intent, side: side(algo.side), type: parts.intent === 'stop' ? 'stop' : 'take_profit', qtyBase: algo.qtyBase, triggerUsd: algo.triggerPriceUsd, reduceOnly: true, exchangeOrderId: String(algo.algoId) }));
+      } else {
+        const order = await client.queryOrder(symbol, { clientOrderId: id });
+        if (!order) continue;
+        if (order.executedQtyBase > 0) this.#fill(order, id, 'signal');
+        recovered.push(this.#set({ clientOrderId: id, status: order.status, intent: parts.intent, side: side(order.side), type: order.type === 'LIMIT' ? 'limit' : 'market', qtyBase: order.origQtyBase, reduceOnly: order.reduceOnly, exchangeOrderId: String(order.orderId) }));
+      }
+    }
+    const report = await reconcileWithExchange({ client, bot: this.#o.bot, symbol, stored: input.stored, onUnknownPosition: input.onUnknownPosition, stopLoss: input.stopLoss, tickSize: input.tickSize, candleTimeMs: input.candleTimeMs, log: this.#log });
+    if (report.closedWith && report.closedWith.executedQtyBase > 0) this.#fill(report.closedWith, report.closedWith.clientOrderId, 'reconcile');
+    if (report.qtyBase === 0) {
+      // Reconciliation cancelled every conditional order left on a flat book.
+      for (const id of this.#stops.keys()) this.#set({ clientOrderId: id, status: 'CANCELED' });
+      this.#stops.clear();
+    }
+    for (const stop of report.stops) {
+      if (this.#stops.has(stop.clientAlgoId)) continue;
+      this.adoptStop(stop);
+      const parts = parseClientId(stop.clientAlgoId);
+      if (parts) recovered.push(this.#set({ clientOrderId: stop.clientAlgoId, status: 'NEW', intent: 'stop', side: side(stop.side), type: 'stop', qtyBase: stop.qtyBase, triggerUsd: stop.triggerPriceUsd, reduceOnly: true, exchangeOrderId: String(stop.algoId) }));
+    }
+    return { recovered, differences: report.differences };
   }
 
   /** Starts tracking a stop found on the exchange (reconciliation adopts it). */
@@ -216,7 +269,7 @@ export class ExchangeVenue implements Venue {
     });
   }
 
-  #set(state: OrderState): OrderState {
+  #set<T extends OrderState>(state: T): T {
     this.#states.set(state.clientOrderId, state);
     this.#changed.push(state);
     return state;

@@ -1,5 +1,5 @@
 import { roundToStep } from '@oitrader/backtest';
-import type { AlgoOrder, UsdmTradingApi } from '@oitrader/binance';
+import type { AlgoOrder, Order, UsdmTradingApi } from '@oitrader/binance';
 import { silentLogger, type Logger } from '@oitrader/core';
 import { clientOrderId } from '../bot/client-id.ts';
 import type { StoredPosition } from '../state/bot-store.ts';
@@ -25,6 +25,8 @@ export interface ExchangeReconcileReport {
   /** The stops protecting the position after reconciliation (adopted into the venue). */
   stops: AlgoOrder[];
   qtyBase: number;
+  /** The market order that closed an unknown position (bot.on_unknown_position: close). */
+  closedWith?: Order;
   walletUsd: number;
   availableUsd: number;
 }
@@ -50,12 +52,13 @@ export async function reconcileWithExchange(o: ReconcileOptions): Promise<Exchan
   const [positions, algos, regular, account] = await Promise.all([client.positions(symbol), client.openAlgoOrders(symbol), client.openOrders(symbol), client.account()]);
   const position = positions.find((p) => p.symbol === symbol);
   let qty = position?.qtyBase ?? 0;
+  let closedWith: Order | undefined;
   const storedQty = o.stored?.qtyBase ?? 0;
   if (Math.abs(qty - storedQty) > 1e-12) note(`the exchange holds ${qty} ${symbol}, the bot's record ${storedQty}`);
   for (const r of regular) note(`open ${r.type} ${r.side} order ${r.clientOrderId} (${r.origQtyBase}) on the exchange`);
   if (qty !== 0 && storedQty === 0 && o.onUnknownPosition === 'close') {
     const id = clientOrderId(o.bot, 'exit', symbol, o.candleTimeMs, 2);
-    await client.placeOrder({ symbol, side: qty > 0 ? 'SELL' : 'BUY', type: 'MARKET', qtyBase: Math.abs(qty), reduceOnly: true, clientOrderId: id });
+    closedWith = await client.ensureOrder({ symbol, side: qty > 0 ? 'SELL' : 'BUY', type: 'MARKET', qtyBase: Math.abs(qty), reduceOnly: true, clientOrderId: id });
     note(`closed the unknown ${qty} ${symbol} position (bot.on_unknown_position: close) with ${id}`);
     qty = 0;
   }
@@ -70,7 +73,7 @@ export async function reconcileWithExchange(o: ReconcileOptions): Promise<Exchan
     const storedStop = o.stored?.stopUsd;
     const usable = storedStop !== undefined && (qty > 0 ? storedStop < entry : storedStop > entry);
     const trigger = usable ? storedStop : roundToStep(entry * (1 - Math.sign(qty) * o.stopLoss), o.tickSize, 'nearest');
-    const placed = await client.placeAlgoOrder({
+    const placed = await client.ensureAlgoOrder({
       symbol,
       side: qty > 0 ? 'SELL' : 'BUY',
       type: 'STOP_MARKET',
@@ -84,5 +87,5 @@ export async function reconcileWithExchange(o: ReconcileOptions): Promise<Exchan
     note(`the ${qty} ${symbol} position had no stop: placed STOP_MARKET closePosition at ${trigger}`);
   }
   log.info(`reconcile: ${symbol} position ${qty}, ${stops.length} stops, wallet ${account.totalWalletBalanceUsd} USDT, available ${account.availableBalanceUsd} USDT`);
-  return { differences, stops, qtyBase: qty, walletUsd: account.totalWalletBalanceUsd, availableUsd: account.availableBalanceUsd };
+  return { differences, stops, qtyBase: qty, closedWith, walletUsd: account.totalWalletBalanceUsd, availableUsd: account.availableBalanceUsd };
 }

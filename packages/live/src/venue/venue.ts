@@ -1,5 +1,5 @@
 import type { Bar, OrderRequest } from '@oitrader/backtest';
-import type { OrderIntent } from '../state/bot-store.ts';
+import type { OrderIntent, StoredPosition } from '../state/bot-store.ts';
 
 /** An order the bot sends, named by its deterministic client id. */
 export interface VenueOrder {
@@ -50,6 +50,35 @@ export interface OrderState {
   reason?: string;
 }
 
+/** An order the venue found by client id on restart (one the bot's record had open, or one a killed step sent but never stored). */
+export interface RecoveredOrder extends OrderState {
+  intent: OrderIntent;
+  side: 'buy' | 'sell';
+  type: OrderRequest['type'];
+  qtyBase: number;
+  triggerUsd?: number;
+  reduceOnly: boolean;
+  exchangeOrderId?: string;
+}
+
+/** What the bot knew before it stopped, for the venue to settle against the exchange before any decision. */
+export interface ResumeInput {
+  /** Client ids to look up: the record's open orders, and every id the unstored next candle could have sent. */
+  clientOrderIds: string[];
+  /** The record's position, including fills of orders `clientOrderIds` finds executed. */
+  stored: StoredPosition | undefined;
+  onUnknownPosition: 'adopt' | 'close';
+  stopLoss: number;
+  tickSize: number;
+  /** Open time of the candle the start-up belongs to (ids of orders reconciliation places). */
+  candleTimeMs: number;
+}
+
+export interface ResumeReport {
+  recovered: RecoveredOrder[];
+  differences: string[];
+}
+
 /**
  * Where the bot's orders go. `paper` fills them by the shared execution model
  * in-process; an exchange venue (sim, demo, live) sends them through the signed
@@ -80,4 +109,13 @@ export interface Venue {
   settledFunding?(): VenueFunding[];
   /** Trigger prices of the resting stops (exchange-side stops of the position). */
   openStops(): Promise<Array<{ clientOrderId: string; triggerUsd: number; side: 'buy' | 'sell' }>>;
+  /**
+   * Exchange venues, on start before any decision: look up the given client
+   * ids (fills of executed ones come with the next `onClosedBar`; resting
+   * stops are tracked again), then reconcile position, stops and balance.
+   * Paper has nothing to settle: its account is rebuilt by the replay.
+   */
+  resume?(input: ResumeInput): Promise<ResumeReport>;
+  /** Fills that happened inside `submit` (an exchange fills a MARKET order at once), to be stored with the same step. */
+  takeFills?(): VenueFill[];
 }

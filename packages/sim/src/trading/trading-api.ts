@@ -196,7 +196,11 @@ export class TradingApi {
     return keys;
   }
 
-  handle(method: string, path: string, headers: Record<string, string | string[] | undefined>, rawQuery: string, rawBody: string, now: number): TradingAnswer {
+  /**
+   * `speed` is the replay's (market ms per real ms): at 1000× a request's network time of a few real
+   * milliseconds is seconds of market time, so recvWindow and the clock-skew allowance stretch by it.
+   */
+  handle(method: string, path: string, headers: Record<string, string | string[] | undefined>, rawQuery: string, rawBody: string, now: number, speed = 0): TradingAnswer {
     const endpoint = this.#endpoints[`${method} ${path}`];
     const counts = endpoint.order ? this.#countOrder() : undefined;
     const orderHeaders: Record<string, string> = counts ? { 'x-mbx-order-count-10s': String(counts.tenS), 'x-mbx-order-count-1m': String(counts.minute) } : {};
@@ -206,7 +210,7 @@ export class TradingApi {
     const params = new URLSearchParams(rawQuery);
     for (const [k, v] of new URLSearchParams(rawBody)) params.append(k, v);
     if (!endpoint.keyOnly) {
-      const check = this.#checkSignature(rawQuery, rawBody, params, now);
+      const check = this.#checkSignature(rawQuery, rawBody, params, now, Math.max(1, speed));
       if (check) return fail(400, check.code, check.msg);
     }
     if (counts && (counts.tenS > SIM_ORDERS_PER_10S || counts.minute > SIM_ORDERS_PER_MINUTE)) return fail(429, -1015, 'Too many new orders; current limit is 300 orders per TEN_SECONDS.');
@@ -236,12 +240,12 @@ export class TradingApi {
   }
 
   /** Binance's order: timestamp present and inside recvWindow, then the signature over query + body without `signature`. */
-  #checkSignature(rawQuery: string, rawBody: string, params: URLSearchParams, now: number): { code: number; msg: string } | undefined {
+  #checkSignature(rawQuery: string, rawBody: string, params: URLSearchParams, now: number, stretch: number): { code: number; msg: string } | undefined {
     const timestamp = Number(params.get('timestamp'));
     if (!params.has('timestamp') || !Number.isInteger(timestamp)) return { code: -1102, msg: "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed." };
     const recvWindow = Number(params.get('recvWindow') ?? 5000);
     if (!(recvWindow > 0 && recvWindow <= 60_000)) return { code: -1131, msg: 'recvWindow must be less than 60000' };
-    if (timestamp >= now + 1000 || now - timestamp > recvWindow) return { code: -1021, msg: 'Timestamp for this request is outside of the recvWindow.' };
+    if (timestamp >= now + 1000 * stretch || now - timestamp > recvWindow * stretch) return { code: -1021, msg: 'Timestamp for this request is outside of the recvWindow.' };
     const signature = params.get('signature');
     const total = `${rawQuery}${rawBody}`.replace(/&?signature=[^&]*/, '');
     if (!signature) return { code: -1102, msg: "Mandatory parameter 'signature' was not sent, was empty/null, or malformed." };

@@ -1,0 +1,56 @@
+import { baselineByName, type Strategy } from '@oitrader/backtest';
+import type { Config, Logger } from '@oitrader/core';
+import type { MarketDataLoader } from '@oitrader/data';
+import type { BotSignals } from '../bot/trading-bot.ts';
+import { ChampionSignals } from './champion-signals.ts';
+
+/** bot.strategy's value that makes the promoted model run (models/ACTIVE) drive the bot. */
+export const CHAMPION_STRATEGY = 'champion';
+
+export interface BotStrategy {
+  /** TradingBotOptions.strategy */
+  strategy: Strategy;
+  /** TradingBotOptions.signals (only when a model drives the bot). */
+  signals?: BotSignals;
+  /** One line for the start-up banner. */
+  description: string;
+  /** Frees the model (the LSTM's tensors); the bot does not step after it. */
+  dispose(): void;
+}
+
+export interface BotStrategyDeps {
+  /** The bot's market-data loader. */
+  loader: MarketDataLoader;
+  log?: Logger;
+  onSwap?: (from: string | undefined, to: string, candleTimeMs: number) => void;
+}
+
+/**
+ * What `oitrader bot run` trades: `bot.strategy: champion` → the champion
+ * model run through the ML-signal strategy (probabilities per candle from
+ * ChampionSignals); any other value → that baseline.
+ */
+export async function buildBotStrategy(config: Config, deps: BotStrategyDeps): Promise<BotStrategy> {
+  if (config.bot.strategy !== CHAMPION_STRATEGY) {
+    return { strategy: baselineByName(config.bot.strategy), description: `baseline ${config.bot.strategy}`, dispose: () => undefined };
+  }
+  const signals = await ChampionSignals.open({
+    modelsDir: config.models.dir,
+    symbol: config.trading.symbol,
+    timeframe: config.bot.timeframe,
+    historyBars: config.bot.history_bars,
+    loader: deps.loader,
+    log: deps.log,
+    onSwap: deps.onSwap,
+  });
+  const p = signals.model.params;
+  return {
+    strategy: signals.strategy,
+    signals,
+    description:
+      `champion ${signals.model.runId} (models/ACTIVE in ${config.models.dir}) through ml-signal: x${p.threshold} prior ` +
+      `[${p.priors.map((x) => x.toFixed(3)).join(', ')}], stop ${p.stopAtr} ATR, target ${p.takeProfitAtr} ATR, ${p.maxBars} bars; ` +
+      `${config.bot.history_bars} candles of history per prediction`,
+    dispose: () => signals.dispose(),
+  };
+}

@@ -1,0 +1,2 @@
+/** Test support other packages' tests use (`@oitrader/live/testing`): fresh databases on both engines. */
+export { botTestEngines, dropPostgres, freshPostgresUrl, type BotTestEngine } from './engines.ts';

@@ -1,0 +1,216 @@
+/**
+ * The LSTM recurrence as two WebAssembly SIMD kernels (f32x4): the matrix
+ * product below and the gates' cell update (`gates`),
+ * assembled here from its opcodes: the project installs no WebAssembly
+ * toolchain, and the kernel is one small loop nest. For each window i of a
+ * block: a_i = p_i + h_i·U, where p_i is the (precomputed) input projection
+ * of the bar the window reads at this step, h_i its hidden state and U the
+ * recurrent kernel (units × gates, row-major). Eight f32x4 accumulators hold
+ * 32 gate columns while the units are swept, so each loaded h value feeds 32
+ * multiply-adds. Scalar JavaScript managed ~0.7 G multiply-adds/s here,
+ * below what 20,000 rows/s needs (32 steps × 32 units × 128 gates per row);
+ * with the product in SIMD, Math.tanh (2 per unit and step) took most of
+ * the rest (real set, 21,900 rows: 5,600 → 15,000 → 38,000 rows/s).
+ */
+
+/** The little of the WebAssembly JS API used here (the project's TypeScript libs do not declare it). */
+interface WasmMemory {
+  buffer: ArrayBuffer;
+}
+declare const WebAssembly: {
+  Memory: new (descriptor: { initial: number }) => WasmMemory;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: unknown };
+  validate(bytes: Uint8Array): boolean;
+};
+
+/** Memory the kernel can work in, of at least `bytes` bytes. */
+export function kernelMemory(bytes: number): WasmMemory {
+  return new WebAssembly.Memory({ initial: Math.max(1, Math.ceil(bytes / 65536)) });
+}
+
+/** Exported function: gemm(n, units, gatesBytes, u, idx, h, a) — byte addresses; idx[i] is window i's p row address. */
+export interface GemmKernel {
+  gemm(n: number, units: number, gatesBytes: number, u: number, idx: number, h: number, a: number): void;
+  /**
+   * The cell update for n windows from their pre-activations a (Keras' gate
+   * order i, f, c, o; hard-sigmoid gates, tanh): c = f·c + i·tanh(a_c),
+   * h = o·tanh(c), in place in h and c (n × units each).
+   */
+  gates(n: number, units: number, gatesBytes: number, a: number, h: number, c: number): void;
+}
+
+function uleb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let byte = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (n !== 0);
+  return out;
+}
+
+function sleb(n: number): number[] {
+  const out: number[] = [];
+  for (;;) {
+    const byte = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && (byte & 0x40) === 0) || (n === -1 && (byte & 0x40) !== 0)) {
+      out.push(byte);
+      return out;
+    }
+    out.push(byte | 0x80);
+  }
+}
+
+const section = (id: number, bytes: number[]) => [id, ...uleb(bytes.length), ...bytes];
+const vec = (items: number[][]) => [...uleb(items.length), ...items.flat()];
+const name = (s: string) => [...uleb(s.length), ...Buffer.from(s, 'utf8')];
+
+// Opcodes (WebAssembly core and SIMD proposals).
+const I32 = 0x7f;
+const V128 = 0x7b;
+const get = (l: number) => [0x20, ...uleb(l)];
+const set = (l: number) => [0x21, ...uleb(l)];
+const i32 = (v: number) => [0x41, ...sleb(v)];
+const ADD = 0x6a;
+const MUL = 0x6c;
+const GE_U = 0x4f;
+const SHL = 0x74;
+const i32Load = (offset: number) => [0x28, 2, ...uleb(offset)];
+const f32Load = (offset: number) => [0x2a, 2, ...uleb(offset)];
+const v128Load = (offset: number) => [0xfd, ...uleb(0x00), 4, ...uleb(offset)];
+const v128Store = (offset: number) => [0xfd, ...uleb(0x0b), 4, ...uleb(offset)];
+const F32X4_SPLAT = [0xfd, ...uleb(0x13)];
+const F32X4_ADD = [0xfd, ...uleb(0xe4)];
+const F32X4_MUL = [0xfd, ...uleb(0xe6)];
+const F32X4_DIV = [0xfd, ...uleb(0xe7)];
+const F32X4_MIN = [0xfd, ...uleb(0xe8)];
+const F32X4_MAX = [0xfd, ...uleb(0xe9)];
+const tee = (l: number) => [0x22, ...uleb(l)];
+/** f32x4 with every lane v. */
+const splat = (v: number) => [0x43, ...new Uint8Array(Float32Array.of(v).buffer), ...F32X4_SPLAT];
+const BLOCK = [0x02, 0x40];
+const LOOP = [0x03, 0x40];
+const END = 0x0b;
+const brIf = (depth: number) => [0x0d, ...uleb(depth)];
+const br = (depth: number) => [0x0c, ...uleb(depth)];
+
+const ACCUMULATORS = 8;
+
+/** tfjs' hardSigmoid of the f32x4 on the stack: clip(0.2·x + 0.5, 0, 1). */
+const hardSigmoid = [...splat(0.2), ...F32X4_MUL, ...splat(0.5), ...F32X4_ADD, ...splat(0), ...F32X4_MAX, ...splat(1), ...F32X4_MIN];
+
+/**
+ * tanh of the f32x4 on the stack, as Eigen and ONNX Runtime's MLAS compute
+ * it in float32: the input clamped to ±7.905311 (where float32 tanh is ±1),
+ * then a 13/6-degree rational function; within 1e-6 of Math.tanh
+ * (lstm-simd.test.ts). Uses two v128 scratch locals.
+ */
+function tanh(x: number, x2: number): number[] {
+  const odd = [-2.76076847742355e-16, 2.00018790482477e-13, -8.60467152213735e-11, 5.12229709037114e-8, 1.48572235717979e-5, 6.37261928875436e-4, 4.89352455891786e-3];
+  const even = [1.19825839466702e-6, 1.18534705686654e-4, 2.268434632439e-3, 4.89352518554385e-3];
+  const horner = (coefficients: number[]) => [...splat(coefficients[0]), ...coefficients.slice(1).flatMap((c) => [...get(x2), ...F32X4_MUL, ...splat(c), ...F32X4_ADD])];
+  return [
+    ...splat(7.90531110763549805), ...F32X4_MIN, ...splat(-7.90531110763549805), ...F32X4_MAX, ...tee(x),
+    ...get(x), ...F32X4_MUL, ...set(x2),
+    ...horner(odd), ...get(x), ...F32X4_MUL,
+    ...horner(even), ...F32X4_DIV,
+  ];
+}
+
+function gatesBody(): number[] {
+  // Parameters 0..5: n, units, gatesBytes, a, h, c. Locals: i32 r, u, ub, ar, hr; v128 cell, x, x2.
+  const [n, units, gatesBytes, a, h, c] = [0, 1, 2, 3, 4, 5];
+  const [r, u, ub, ar, hr] = [6, 7, 8, 9, 10];
+  const [cell, x, x2] = [11, 12, 13];
+  const gate = (which: number) => [...get(ar), ...get(u), ADD, ...(which > 0 ? [...get(ub), ...i32(which), MUL, ADD] : []), ...v128Load(0)];
+  const body = [
+    ...get(units), ...i32(2), SHL, ...set(ub),
+    ...i32(0), ...set(r),
+    ...BLOCK, ...LOOP,
+    ...get(r), ...get(n), GE_U, ...brIf(1),
+    ...get(a), ...get(r), ...get(gatesBytes), MUL, ADD, ...set(ar),
+    ...get(r), ...get(ub), MUL, ...set(hr),
+    ...i32(0), ...set(u),
+    ...BLOCK, ...LOOP,
+    ...get(u), ...get(ub), GE_U, ...brIf(1),
+    // cell = hs(f)·c + hs(i)·tanh(a_c)
+    ...gate(1), ...hardSigmoid, ...get(c), ...get(hr), ADD, ...get(u), ADD, ...v128Load(0), ...F32X4_MUL,
+    ...gate(0), ...hardSigmoid, ...gate(2), ...tanh(x, x2), ...F32X4_MUL, ...F32X4_ADD, ...set(cell),
+    ...get(c), ...get(hr), ADD, ...get(u), ADD, ...get(cell), ...v128Store(0),
+    // h = hs(o)·tanh(cell)
+    ...get(h), ...get(hr), ADD, ...get(u), ADD,
+    ...gate(3), ...hardSigmoid, ...get(cell), ...tanh(x, x2), ...F32X4_MUL, ...v128Store(0),
+    ...get(u), ...i32(16), ADD, ...set(u),
+    ...br(0), END, END,
+    ...get(r), ...i32(1), ADD, ...set(r),
+    ...br(0), END, END,
+    END,
+  ];
+  return [...vec([[5, I32], [3, V128]]), ...body];
+}
+
+function gemmModuleBytes(): Uint8Array {
+  // Parameters 0..6: n, units, gatesBytes, u, idx, h, a. Locals: i32 i, q, j, hp, pp, ap, up, hb; v128 acc0..7, hs.
+  const [n, units, gatesBytes, u, idx, h, a] = [0, 1, 2, 3, 4, 5, 6];
+  const [i, q, j, hp, pp, ap, up, hb] = [7, 8, 9, 10, 11, 12, 13, 14];
+  const acc = (k: number) => 15 + k;
+  const hs = 15 + ACCUMULATORS;
+  const each = (f: (k: number) => number[]) => Array.from({ length: ACCUMULATORS }, (_, k) => f(k)).flat();
+  const body = [
+    ...get(units), ...i32(2), SHL, ...set(hb),
+    ...i32(0), ...set(i),
+    ...BLOCK, ...LOOP,
+    ...get(i), ...get(n), GE_U, ...brIf(1),
+    ...get(idx), ...get(i), ...i32(2), SHL, ADD, ...i32Load(0), ...set(pp),
+    ...get(h), ...get(i), ...get(hb), MUL, ADD, ...set(hp),
+    ...get(a), ...get(i), ...get(gatesBytes), MUL, ADD, ...set(ap),
+    ...i32(0), ...set(q),
+    ...BLOCK, ...LOOP,
+    ...get(q), ...get(gatesBytes), GE_U, ...brIf(1),
+    ...each((k) => [...get(pp), ...get(q), ADD, ...v128Load(16 * k), ...set(acc(k))]),
+    ...get(u), ...get(q), ADD, ...set(up),
+    ...i32(0), ...set(j),
+    ...BLOCK, ...LOOP,
+    ...get(j), ...get(hb), GE_U, ...brIf(1),
+    ...get(hp), ...get(j), ADD, ...f32Load(0), ...F32X4_SPLAT, ...set(hs),
+    ...each((k) => [...get(acc(k)), ...get(hs), ...get(up), ...v128Load(16 * k), ...F32X4_MUL, ...F32X4_ADD, ...set(acc(k))]),
+    ...get(up), ...get(gatesBytes), ADD, ...set(up),
+    ...get(j), ...i32(4), ADD, ...set(j),
+    ...br(0), END, END,
+    ...each((k) => [...get(ap), ...get(q), ADD, ...get(acc(k)), ...v128Store(16 * k)]),
+    ...get(q), ...i32(16 * ACCUMULATORS), ADD, ...set(q),
+    ...br(0), END, END,
+    ...get(i), ...i32(1), ADD, ...set(i),
+    ...br(0), END, END,
+    END,
+  ];
+  const locals = vec([[8, I32], [ACCUMULATORS + 1, V128]]);
+  const code = [...locals, ...body];
+  const gates = gatesBody();
+  return Uint8Array.from([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(1, vec([[0x60, ...vec(Array.from({ length: 7 }, () => [I32])), 0], [0x60, ...vec(Array.from({ length: 6 }, () => [I32])), 0]])),
+    ...section(2, vec([[...name('env'), ...name('memory'), 0x02, 0x00, 1]])),
+    ...section(3, vec([[0], [1]])),
+    ...section(7, vec([[...name('gemm'), 0x00, 0], [...name('gates'), 0x00, 1]])),
+    ...section(10, vec([[...uleb(code.length), ...code], [...uleb(gates.length), ...gates]])),
+  ]);
+}
+
+/** Gate columns one pass of the kernel covers: the network's 4·units must be a multiple (units a multiple of 8). */
+export const SIMD_GATE_COLUMNS = 4 * ACCUMULATORS;
+
+let compiled: object | null | undefined;
+
+/** The kernel bound to `memory`, or undefined where WebAssembly SIMD is unavailable. */
+export function gemmKernel(memory: WasmMemory): GemmKernel | undefined {
+  if (compiled === undefined) {
+    const bytes = gemmModuleBytes();
+    compiled = WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
+  }
+  if (!compiled) return undefined;
+  return new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as GemmKernel;
+}
