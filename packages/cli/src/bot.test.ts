@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,7 +34,9 @@ describe('oitrader bot: kill -9 at every step, restart, same trades', () => {
   let dir: string;
   const config = (bot: string, extra = '') => {
     const file = join(dir, `${bot}.yaml`);
-    writeFileSync(file, `database:\n  embedded_path: ${join(dir, 'db')}\nbot:\n  name: ${bot}\n  kill_file: ${join(dir, `${bot}.KILL`)}\ntrading:\n  symbol: SOLUSDT\n${extra}`);
+    // dashboard.port 0: every bot run serves its dashboard on a free port, never one a parallel run holds;
+    // collector external: a bot run that is not a replay must not start collecting from Binance in a test.
+    writeFileSync(file, `database:\n  embedded_path: ${join(dir, 'db')}\nbot:\n  name: ${bot}\n  kill_file: ${join(dir, `${bot}.KILL`)}\n  collector: external\ndashboard:\n  port: 0\ntrading:\n  symbol: SOLUSDT\n${extra}`);
     return file;
   };
   const run = (bot: string, args: string[], env: Record<string, string> = {}, extra = ''): Run => {
@@ -46,6 +48,8 @@ describe('oitrader bot: kill -9 at every step, restart, same trades', () => {
   };
   /** The CLI in this process (no child start-up), its stdout and stderr captured. */
   const runHere = async (bot: string, args: string[], extra = ''): Promise<Run> => {
+    // The test runner reports the previous test on this process's stdout a moment after it ends: let that out first, or the capture swallows it.
+    await new Promise((r) => setTimeout(r, 100));
     const chunks: string[] = [];
     const { stdout, stderr } = process;
     const [out, err] = [stdout.write.bind(stdout), stderr.write.bind(stderr)];
@@ -130,6 +134,31 @@ describe('oitrader bot: kill -9 at every step, restart, same trades', () => {
     }
   });
 
+  it('bot run hosts the dashboard: /metrics counts the candles it steps and the page answers while it runs; SIGTERM closes it', async () => {
+    const child = spawn(process.execPath, [BIN, '--config', config('mon'), 'bot', 'run', '--from', '2025-12-02T00:00:00Z', '--for', '60'], {
+      env: { ...process.env, DATABASE_URL: '', OITRADER_DASHBOARD_TOKEN: '' },
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d));
+    child.stderr.on('data', (d: Buffer) => (out += d));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    try {
+      const url = await until(() => /dashboard: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out)?.[1], () => `no dashboard URL in the bot's output:\n${out}`);
+      // The stored candles from 00:00 to 11:55 on 2 December: 144, all stepped as the bot catches up.
+      const metrics = await until(async () => {
+        const text = await (await fetch(new URL('metrics', url))).text();
+        return /^oitrader_candles_total\{bot="mon"\} 144$/m.test(text) ? text : undefined;
+      }, () => `the bot's /metrics never counted the 144 stored candles:\n${out}`);
+      assert.match(metrics, /^oitrader_equity_usd\{bot="mon"\} \d/m);
+      assert.equal((await fetch(url)).status, 200, 'the dashboard page does not answer');
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0, `bot run did not stop cleanly on SIGTERM:\n${out}`);
+      await assert.rejects(fetch(url), 'the dashboard outlived the bot');
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
   it('kill, status, flatten and resume reach the stored bot; resume refuses while the kill file exists', async () => {
     const killed = await runHere('ref', ['bot', 'kill', '--reason', 'test']);
     assert.equal(killed.status, 0, killed.out);
@@ -139,10 +168,23 @@ describe('oitrader bot: kill -9 at every step, restart, same trades', () => {
     assert.equal(refused.status, 2, 'resume must refuse while the kill file exists');
     assert.match(refused.out, /kill file/);
     rmSync(join(dir, 'ref.KILL'));
+    assert.equal((await runHere('ref', ['bot', 'stop-entries', '--reason', 'news at 14:30'])).status, 0);
+    assert.match((await runHere('ref', ['bot', 'status'])).out, /entries: STOPPED \(news at 14:30\)/);
     assert.equal((await runHere('ref', ['bot', 'resume'])).status, 0);
+    assert.match((await runHere('ref', ['bot', 'status'])).out, /entries: allowed/, 'resume must release stop-entries');
     assert.equal((await runHere('ref', ['bot', 'flatten'])).status, 0);
     const control = await withBotStore((store) => store.control('ref'));
-    assert.deepEqual([control?.killed, control?.flattenRequested], [false, true], 'resume must clear the kill switch and flatten must be recorded');
+    assert.deepEqual([control?.killed, control?.entriesStopped, control?.flattenRequested], [false, false, true], 'resume must clear the kill switch and stop-entries, and flatten must be recorded');
     assert.equal((await runHere('nobody', ['bot', 'kill'])).status, 2, 'killing a bot that does not exist is a usage error');
   });
 });
+
+/** Polls `probe` every 200 ms until it returns a value (20 s at most). */
+async function until<T>(probe: () => T | undefined | Promise<T | undefined>, why: () => string): Promise<T> {
+  for (let i = 0; i < 100; i++) {
+    const value = await Promise.resolve(probe()).catch(() => undefined);
+    if (value !== undefined) return value;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new assert.AssertionError({ message: why() });
+}

@@ -17,6 +17,8 @@ export * from './telegram/telegram-bridge.ts';
 export * from './retrain/champion-registry.ts';
 export * from './retrain/retrain.ts';
 export * from './retrain/champion-strategy.ts';
+export * from './monitoring/attach-monitoring.ts';
+export * from './retrain/retrain-schedule.ts';
 export * from './inference/run-signals.ts';
 export * from './inference/champion-signals.ts';
 export * from './inference/bot-strategy.ts';

@@ -68,6 +68,35 @@ describe('risk-managed strategy on the real XRPUSDT sample', () => {
     assert.ok(result.position.slice(1202).some((q) => q !== 0), 'after resume the strategy trades again');
   });
 
+  it('stop-entries keeps the open position with its stop and exits, enters nothing new until resume', () => {
+    const base = options({ maxDailyLoss: 0.5, maxDrawdown: 0.9 });
+    const reference = runBacktest(frame, new RiskManagedStrategy(smaTrend(), base), { leverage: 5, initialBalanceUsd: 2000 });
+    // Stop entries at a bar where the reference holds a position, so its exit is what is tested.
+    const stopAt = reference.position.findIndex((q, i) => i > 600 && q !== 0 && reference.position[i + 1] !== 0);
+    const resumeAt = stopAt + 500;
+    const held = reference.trades.find((t) => t.entryTimeMs <= frame.time[stopAt] && t.exitTimeMs > frame.time[stopAt])!;
+    assert.ok(held, 'the reference run holds a trade at the stop-entries bar');
+    const gate = new RiskManagedStrategy(smaTrend(), base);
+    const driver: Strategy = {
+      name: 'stop-entries-driver',
+      reset: (f) => gate.reset(f),
+      onBar: (ctx) => {
+        if (ctx.timeMs === frame.time[stopAt]) gate.stopEntries(ctx.timeMs, ctx.equityUsd, 'test');
+        if (ctx.timeMs === frame.time[resumeAt]) gate.resume(ctx.timeMs, ctx.equityUsd, 'test');
+        return gate.onBar(ctx);
+      },
+    };
+    const result = runBacktest(frame, driver, { leverage: 5, initialBalanceUsd: 2000 });
+    const same = result.trades.find((t) => t.entryTimeMs === held.entryTimeMs);
+    assert.ok(same, 'the position open at stop-entries vanished');
+    assert.equal(same.exitTimeMs, held.exitTimeMs, `stop-entries changed how the open position ended (${same.reason} at ${new Date(same.exitTimeMs).toISOString()}, should be ${held.reason} at ${new Date(held.exitTimeMs).toISOString()})`);
+    assert.equal(same.reason, held.reason, 'the open position must leave by its own stop or exit, as without stop-entries');
+    const flatFrom = frame.indexAtOrAfter(held.exitTimeMs);
+    for (let i = flatFrom + 1; i <= resumeAt; i++) assert.equal(result.position[i], 0, `a position opened at bar ${i} while entries were stopped`);
+    assert.ok(reference.position.slice(flatFrom + 1, resumeAt + 1).some((q) => q !== 0), 'the reference run enters in that span, so the test can see an entry refused');
+    assert.ok(result.position.slice(resumeAt + 2).some((q) => q !== 0), 'after resume the strategy trades again');
+  });
+
   it('without the wrapper the same strategy holds positions far larger than the risk budget allows', () => {
     // Guards the test above against a wrapper that does nothing: plain sma-trend goes 5x all-in.
     const plain = runBacktest(frame, smaTrend(), { leverage: 5, initialBalanceUsd: 2000 });

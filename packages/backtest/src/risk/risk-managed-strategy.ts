@@ -10,6 +10,7 @@ import {
   observeEquity,
   recordExchangeResult,
   resume,
+  stopEntries,
   type RiskEvent,
   type RiskLimits,
   type RiskState,
@@ -106,6 +107,11 @@ export class RiskManagedStrategy implements Strategy {
   /** The kill switch (oitrader bot kill, the kill file): the next bar flattens and nothing enters until `resume`. */
   kill(nowMs: number, equityUsd: number, why: string): void {
     this.#apply(kill(this.#risk(equityUsd, nowMs), nowMs, why));
+  }
+
+  /** Stop-entries (oitrader bot stop-entries): nothing new enters until `resume`; the open position keeps its stop and exits. */
+  stopEntries(nowMs: number, equityUsd: number, why: string): void {
+    this.#apply(stopEntries(this.#risk(equityUsd, nowMs), nowMs, why));
   }
 
   resume(nowMs: number, equityUsd: number, why: string): void {

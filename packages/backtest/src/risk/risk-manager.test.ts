@@ -13,6 +13,7 @@ import {
   recordExchangeResult,
   resume,
   riskLimitsFromConfig,
+  stopEntries,
   utcDayStartMs,
   type EntryRequest,
   type RiskLimits,
@@ -199,12 +200,37 @@ describe('risk manager: data, errors and the kill switch', () => {
     assert.equal(decideEntry(resumed.state, limits(), request()).allowed, true, 'resume lifts the kill switch');
   });
 
+  it('stop-entries refuses new entries but never demands a flat book, and only resume releases it', () => {
+    const stopped = stopEntries(fresh(), T0, 'oitrader bot stop-entries');
+    assert.deepEqual(stopped.events.map((e) => e.kind), ['stop_entries']);
+    assert.equal(stopped.flatten, false, 'stop-entries must keep the open position (its stop and exits stay), not flatten it');
+    assert.equal(mustBeFlat(stopped.state, T0), false, 'stop-entries is not a halt that closes the position');
+    const refused = decideEntry(stopped.state, limits(), request());
+    assert.equal(refused.allowed, false, 'an entry went through while entries were stopped');
+    assert.match(refused.reason, /entries stopped/, 'the refusal must say why');
+    const nextDay = observeEquity(stopped.state, limits(), T0 + DAY, 2000);
+    assert.equal(nextDay.flatten, false);
+    assert.equal(decideEntry(nextDay.state, limits(), request({ nowMs: T0 + DAY, lastCandleCloseMs: T0 + DAY })).allowed, false, 'stop-entries must outlast the UTC day');
+    assert.deepEqual(stopEntries(stopped.state, T0 + 1, 'again').events, [], 'a second stop-entries is not a second event');
+    const resumed = resume(stopped.state, T0, 2000, 'oitrader bot resume');
+    assert.equal(decideEntry(resumed.state, limits(), request()).allowed, true, 'resume releases stop-entries');
+    const killedToo = stopEntries(kill(fresh(), T0, 'k').state, T0, 's');
+    assert.equal(killedToo.flatten, true, 'stop-entries must not cancel the flatten a kill switch demands');
+  });
+
+  it('a risk state saved before stop-entries existed reads as entries allowed', () => {
+    const { entriesStopped: _, ...old } = fresh();
+    assert.equal(decideEntry(old, limits(), request()).allowed, true);
+  });
+
   it('every rule step is pure: the input state is never changed', () => {
     const s = fresh();
     const copy = structuredClone(s);
     observeEquity(s, limits(), T0 + DAY, 1000);
     recordExchangeResult(s, limits({ circuitBreakerErrors: 1 }), T0, false);
     kill(s, T0, 'x');
+    stopEntries(s, T0, 'x');
+    resume(s, T0, 2000, 'x');
     decideEntry(s, limits(), request());
     assert.deepEqual(s, copy, 'a risk step mutated the caller’s state');
   });

@@ -55,9 +55,15 @@ export interface RiskState {
   breakerOpenUntilMs: number;
   /** The kill switch: cancel all, flatten, no entries until `resume`. */
   killed: boolean;
+  /**
+   * Stop-entries (freqtrade's /stopentry): no new positions until `resume`, but
+   * the open one keeps its stop and may still exit or be flattened. Absent in
+   * states saved before the rule existed, which reads as false.
+   */
+  entriesStopped?: boolean;
 }
 
-export type RiskEventKind = 'day_start' | 'daily_loss' | 'drawdown' | 'circuit_breaker' | 'kill' | 'resume' | 'flatten';
+export type RiskEventKind = 'day_start' | 'daily_loss' | 'drawdown' | 'circuit_breaker' | 'kill' | 'resume' | 'flatten' | 'stop_entries';
 
 export interface RiskEvent {
   timeMs: number;
@@ -86,6 +92,7 @@ export function initialRiskState(equityUsd: number, nowMs: number): RiskState {
     consecutiveErrors: 0,
     breakerOpenUntilMs: 0,
     killed: false,
+    entriesStopped: false,
   };
 }
 
@@ -152,12 +159,22 @@ export function kill(state: RiskState, nowMs: number, why: string): RiskUpdate {
 }
 
 /**
- * Clears the kill switch, the drawdown halt and the circuit breaker; the
+ * Stop-entries: refuses every new entry until `resume`. Unlike the kill switch
+ * it never demands a flat book, so the open position keeps its stop and its
+ * exits; `flatten` stays whatever the other halts say.
+ */
+export function stopEntries(state: RiskState, nowMs: number, why: string): RiskUpdate {
+  const events: RiskEvent[] = state.entriesStopped === true ? [] : [{ timeMs: nowMs, kind: 'stop_entries', message: `entries stopped: ${why}` }];
+  return { state: { ...state, entriesStopped: true }, events, flatten: mustBeFlat(state, nowMs) };
+}
+
+/**
+ * Clears the kill switch, stop-entries, the drawdown halt and the circuit breaker; the
  * peak restarts at the current equity so the drawdown stop does not fire
  * again at once. The daily loss halt stays until the next UTC day.
  */
 export function resume(state: RiskState, nowMs: number, equityUsd: number, why: string): RiskUpdate {
-  const next: RiskState = { ...state, killed: false, drawdownHalted: false, breakerOpenUntilMs: 0, consecutiveErrors: 0, peakEquityUsd: equityUsd };
+  const next: RiskState = { ...state, killed: false, entriesStopped: false, drawdownHalted: false, breakerOpenUntilMs: 0, consecutiveErrors: 0, peakEquityUsd: equityUsd };
   return { state: next, events: [{ timeMs: nowMs, kind: 'resume', message: `resumed: ${why}` }], flatten: mustBeFlat(next, nowMs) };
 }
 
@@ -198,6 +215,7 @@ const refuse = (reason: string): RiskDecision => ({ allowed: false, qtyBase: 0, 
 /** Reasons that block every entry regardless of its size, or undefined. */
 export function entryBlock(state: RiskState, limits: RiskLimits, nowMs: number, lastCandleCloseMs: number, dataHealthy = true): string | undefined {
   if (state.killed) return 'kill switch engaged: run `oitrader bot resume` to trade again';
+  if (state.entriesStopped === true) return 'entries stopped (oitrader bot stop-entries): the open position keeps its stop; run `oitrader bot resume` to enter again';
   if (state.drawdownHalted) return `max drawdown (${(limits.maxDrawdown * 100).toFixed(1)}%) halt: run \`oitrader bot resume\` to trade again`;
   if (nowMs < state.dailyHaltUntilMs) return `daily loss limit halt until ${new Date(state.dailyHaltUntilMs).toISOString()}`;
   if (nowMs < state.breakerOpenUntilMs) return `circuit breaker open after repeated exchange errors until ${new Date(state.breakerOpenUntilMs).toISOString()}`;

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { riskLimitsFromConfig } from '@oitrader/backtest';
 import { createLogger, OitraderError, parseUtcTimeMs, timeframeMs, type Config, type Logger } from '@oitrader/core';
 import { Collector, describeTarget, MarketDataLoader, openStore, readStreamHealth, storeTargetFromConfig, type SqlExecutor } from '@oitrader/data';
-import { BotStore, buildBotStrategy, ExchangeVenue, runBotLoop, SimMarketClock, TradingBot, wallClock, type BotStrategy, type CrashPoint, type MarketClock } from '@oitrader/live';
+import { attachMonitoring, BotStore, buildBotStrategy, ExchangeVenue, runBotLoop, SimMarketClock, TradingBot, wallClock, type BotStrategy, type CrashPoint, type MarketClock, type Monitoring } from '@oitrader/live';
 import { commandContext, type GlobalOptions } from '../context.ts';
 import type { Output } from '../output.ts';
 import { streamNames } from '@oitrader/binance';
@@ -47,12 +47,16 @@ export function registerBotCommands(program: Command): void {
     await store.setKilled(config.bot.name, true, flags.reason ?? 'oitrader bot kill');
     return [`kill switch engaged for bot ${config.bot.name}: the running bot flattens and stops entering at its next step`, { killed: true }];
   }).option('--reason <text>', 'recorded with the risk event', 'oitrader bot kill');
-  controlCommand(bot, 'resume', 'release the kill switch (and a drawdown halt); the daily-loss halt still lasts until the next UTC day', async (store, config) => {
+  controlCommand(bot, 'stop-entries', 'no new positions from the next step; the open one keeps its stop and may still exit or be flattened (`oitrader bot resume` releases it)', async (store, config, flags) => {
+    await store.stopEntries(config.bot.name, flags.reason ?? 'oitrader bot stop-entries');
+    return [`bot ${config.bot.name} opens no new positions from its next step; the open position keeps its stop`, { entriesStopped: true }];
+  }).option('--reason <text>', 'recorded with the risk event', 'oitrader bot stop-entries');
+  controlCommand(bot, 'resume', 'release the kill switch, stop-entries and a drawdown halt; the daily-loss halt still lasts until the next UTC day', async (store, config) => {
     if (existsSync(config.bot.kill_file)) {
       throw new OitraderError(`the kill file ${config.bot.kill_file} exists, so the bot stays killed`, { hint: `remove it (rm ${config.bot.kill_file}), then run oitrader bot resume`, exitCode: 2 });
     }
-    await store.setKilled(config.bot.name, false, '');
-    return [`bot ${config.bot.name} resumes trading at its next step`, { killed: false }];
+    await store.resume(config.bot.name);
+    return [`bot ${config.bot.name} resumes trading at its next step`, { killed: false, entriesStopped: false }];
   });
   controlCommand(bot, 'flatten', 'close the position at the next step without halting (the strategy may enter again)', async (store, config) => {
     await store.requestFlatten(config.bot.name);
@@ -148,6 +152,7 @@ export async function runBot(config: Config, out: Output, flags: RunFlags): Prom
   for (const s of signals) process.once(s, stop);
   if (seconds !== undefined) setTimeout(stop, seconds * 1000).unref();
   const latencies: number[] = [];
+  let monitoring: Monitoring | undefined;
   const crashAt = crashPointFromEnv();
   const entryFill = entryFillCrash(crashAt);
   let collector: Collector | undefined;
@@ -196,6 +201,7 @@ export async function runBot(config: Config, out: Output, flags: RunFlags): Prom
     out.text(`strategy: ${chosen!.description}`);
     const start = sessionStart ?? existing?.sessionStartMs ?? (await waitForFirstCandle(store, config, clock, abort.signal));
     const report = await bot.start(start);
+    monitoring = await attachMonitoring({ bot, store, config, log, replay: flags.replay });
     out.text(report.replayedBars > 0 ? `reconciled: replayed ${report.replayedBars} candles, ${report.differences.length} differences` : `session from ${new Date(start).toISOString()}${report.differences.length > 0 ? `, ${report.differences.length} differences with the exchange` : ''}`);
     for (const d of report.differences) out.text(`  difference: ${d}`);
     const listen = (running: TradingBot) => {
@@ -236,6 +242,8 @@ export async function runBot(config: Config, out: Output, flags: RunFlags): Prom
         bot = await newBot();
         listen(bot);
         const again = await bot.start(existing?.sessionStartMs ?? (await store.control(b.name))!.sessionStartMs);
+        await monitoring?.close();
+        monitoring = await attachMonitoring({ bot, store, config, log, replay: flags.replay });
         for (const d of again.differences) out.text(`  difference: ${d}`);
       }
     }
@@ -255,6 +263,7 @@ export async function runBot(config: Config, out: Output, flags: RunFlags): Prom
     out.text(`bot ${b.name} stopped after ${candles} candles: ${summary.fills} fills, position ${summary.qtyBase} ${t.symbol}, equity ${equity?.equityUsd.toFixed(2) ?? '?'} USDT`);
     return summary;
   } finally {
+    await monitoring?.close();
     for (const s of signals) process.removeListener(s, stop);
     chosen?.dispose();
     if (collector) await collector.stop();
@@ -335,6 +344,7 @@ async function printStatus(config: Config, out: Output, store: BotStore): Promis
   const last = control.lastCandleMs === undefined ? 'none' : new Date(control.lastCandleMs).toISOString();
   out.text(`bot ${name}: ${control.mode} ${control.symbol}, session from ${new Date(control.sessionStartMs).toISOString()}, last candle ${last}`);
   out.text(`kill switch: ${control.killed ? `ENGAGED (${control.killReason ?? ''})` : killFile ? `ENGAGED (kill file ${config.bot.kill_file})` : 'off'}${control.flattenRequested ? ', flatten requested' : ''}`);
+  out.text(`entries: ${control.entriesStopped ? `STOPPED (${control.entriesStoppedReason ?? ''}): the open position keeps its stop; oitrader bot resume releases it` : 'allowed'}`);
   out.text(`position: ${position ? `${position.qtyBase} @ ${position.entryPriceUsd}, stop ${position.stopUsd ?? 'none'}, liquidation ${position.liquidationPriceUsd}` : 'flat'}`);
   if (equity) out.text(`equity ${equity.equityUsd.toFixed(2)} USDT (wallet ${equity.walletUsd.toFixed(2)}, available ${equity.availableUsd.toFixed(2)}) at ${new Date(equity.timeMs).toISOString()}`);
   for (const e of events.slice(-5)) out.text(`  ${new Date(e.timeMs).toISOString()} ${e.kind}: ${e.message}`);

@@ -1,11 +1,14 @@
+import { join } from 'node:path';
 import { Command, Option } from 'commander';
-import { Cron } from 'croner';
 import { createLogger, formatUtc, OitraderError, timeframeMs, type Config } from '@oitrader/core';
 import { describeTarget, MarketDataLoader, openStore, storeTargetFromConfig } from '@oitrader/data';
-import { newestStoredCandle, retrainChallenger, rollbackChampion, TelegramBridge, type RetrainResult } from '@oitrader/live';
+import { readManifest } from '@oitrader/ml';
+import { activeRun, newestStoredCandle, RetrainSchedule, retrainChallenger, rollbackChampion, TelegramBridge, type RetrainResult } from '@oitrader/live';
 import { commandContext, type GlobalOptions } from '../context.ts';
 import type { Output } from '../output.ts';
 import { DEMO_TRAINING } from './demo.ts';
+import { loadFrame } from '../frame-source.ts';
+import { runRlTrain } from './rl.ts';
 
 interface RetrainFlags extends GlobalOptions {
   runId?: string;
@@ -14,6 +17,7 @@ interface RetrainFlags extends GlobalOptions {
   threshold: number;
   demoTraining?: boolean;
   daily?: boolean;
+  schedule?: boolean;
 }
 
 export function registerRetrainCommands(program: Command): void {
@@ -25,25 +29,27 @@ export function registerRetrainCommands(program: Command): void {
     .addOption(new Option('--horizon <bars>', 'label horizon').argParser(Number).default(48))
     .addOption(new Option('--threshold <fraction>', 'label threshold').argParser(Number).default(0.005))
     .option('--demo-training', 'the demo\'s short training (60 trees, short LSTM, no search)')
-    .option('--daily', 'stay up and retrain every day at models.retrain_at UTC (croner)')
+    .option('--schedule', 'stay up: retrain the model every day at models.retrain_at UTC and the RL agent on models.rl_retrain_cron (Sundays 01:00 UTC), one at a time')
+    .option('--daily', 'stay up and retrain only the model, every day at models.retrain_at UTC')
     .action(async (_flags, command: Command) => {
       const flags = command.optsWithGlobals<RetrainFlags>();
       const { config, out } = commandContext(flags);
-      if (!flags.daily) return out.result(await runRetrain(config, out, flags));
-      const [h, m] = config.models.retrain_at.split(':').map(Number);
-      const job = new Cron(`${m} ${h} * * *`, { timezone: 'UTC', protect: true }, async () => {
-        try {
-          await runRetrain(config, out, { ...flags, runId: undefined });
-        } catch (error) {
-          out.text(`retrain failed: ${(error as Error).message}`);
-        }
-      });
-      out.text(`retraining daily at ${config.models.retrain_at} UTC; next ${job.nextRun()?.toISOString()}`);
+      if (!flags.daily && !flags.schedule) return out.result(await runRetrain(config, out, flags));
+      const log = createLogger('retrain');
+      const schedule = new RetrainSchedule({
+        retrainAt: config.models.retrain_at,
+        rlRetrainCron: flags.schedule ? config.models.rl_retrain_cron : undefined,
+        retrainModel: () => runRetrain(config, out, { ...flags, runId: undefined }),
+        retrainAgent: () => runAgentRetrain(config, out),
+        log,
+      }).start();
+      out.text(`retraining the model daily at ${config.models.retrain_at} UTC (next ${schedule.nextRun('model')?.toISOString()})`);
+      if (flags.schedule) out.text(`retraining the RL agent on "${config.models.rl_retrain_cron}" UTC (next ${schedule.nextRun('agent')?.toISOString()}), on the champion run, keeping every agent in ${config.models.agents_dir}`);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
       });
-      job.stop();
+      await schedule.stop();
     });
 
   const models = program.commands.find((c) => c.name() === 'models');
@@ -99,4 +105,29 @@ export async function runRetrain(config: Config, out: Output, flags: Omit<Retrai
     }
   }
   return result;
+}
+
+/**
+ * The scheduled RL retrain: a new agent (`oitrader rl train` with the
+ * config's budget) on the champion run's out-of-fold predictions over the
+ * stored data. Every agent stays in models.agents_dir under its own id.
+ */
+export async function runAgentRetrain(config: Config, out: Output, load: typeof loadFrame = loadFrame): Promise<{ runId: string; dir: string }> {
+  const modelsDir = config.models.dir;
+  const champion = activeRun(modelsDir);
+  if (!champion) throw new OitraderError(`no champion model run in ${modelsDir} (models/ACTIVE): the agent observes its predictions`, { hint: 'run oitrader retrain (or oitrader train) first', exitCode: 2 });
+  const manifest = readManifest(join(modelsDir, champion));
+  const frame = await load({ symbol: manifest.symbol, timeframe: manifest.timeframe, start: '2000-01-01', end: '2100-01-01' }, config);
+  out.text(`RL retrain: a new agent on champion ${champion} (${manifest.symbol} ${manifest.timeframe}, ${frame.length} stored candles)`);
+  return runRlTrain(out, frame, {
+    modelsDir,
+    agentsDir: config.models.agents_dir,
+    modelRunId: champion,
+    algorithm: 'ppo',
+    windows: 3,
+    timestepsPerWindow: config.models.rl_retrain_timesteps,
+    nEnvs: 4,
+    seed: 0,
+    trading: config.trading,
+  });
 }

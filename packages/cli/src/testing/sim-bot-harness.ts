@@ -87,6 +87,8 @@ export class SimBotHarness {
       file,
       `database:\n  embedded_path: ${join(this.dir, 'db')}\n  url: "${this.databaseUrl ?? ''}"\n` +
         `binance:\n  rest_url: ${this.sim.restUrl}\n  ws_url: ${this.sim.wsUrl}\n  trade_rest_url: ${this.sim.restUrl}\n` +
+        // The bot serves its dashboard (dashboard.enabled): on a free port, never one another run holds.
+        `dashboard:\n  port: 0\n` +
         (yaml ?? `bot:\n  name: ${bot}\n  collector: external\n  kill_file: ${join(this.dir, `${bot}.KILL`)}\ntrading:\n  mode: sim\n  symbol: ${SYMBOL}\n`),
     );
     return file;

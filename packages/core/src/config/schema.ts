@@ -76,8 +76,12 @@ const models = z
     dir: z.string().default('./models'),
     agents_dir: z.string().default('./agents'),
     active_run: z.string().default(''),
-    /** UTC time (HH:MM) of the daily retrain (`oitrader retrain --daily`). */
+    /** UTC time (HH:MM) of the daily model retrain (`oitrader retrain --schedule`). */
     retrain_at: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM (UTC)').default('00:30'),
+    /** Cron pattern (UTC) of the RL agent's retrain in `oitrader retrain --schedule`: Sundays 01:00 by default, after that day's model retrain. */
+    rl_retrain_cron: z.string().min(1).default('0 1 * * 0'),
+    /** Environment steps per walk-forward window of the scheduled RL retrain (as `oitrader rl train --timesteps`). */
+    rl_retrain_timesteps: z.number().int().positive().default(200_000),
     /** Days of history the retrain trains on (the newest, expanding walk-forward inside). */
     retrain_days: z.number().int().min(3).default(30),
     /** A challenger is promoted only when its log loss is lower than the champion's by at least this much. */
@@ -149,6 +153,8 @@ const collector = z
 
 const dashboard = z
   .strictObject({
+    /** `oitrader bot run` serves the dashboard and /metrics from the bot's own process (attachMonitoring). */
+    enabled: z.boolean().default(true),
     /** 127.0.0.1 by default: the page is read-only for anyone who reaches it; controls need OITRADER_DASHBOARD_TOKEN. */
     host: z.string().default('127.0.0.1'),
     port: z.number().int().min(0).max(65535).default(8321),

@@ -141,6 +141,25 @@ CREATE TABLE IF NOT EXISTS bot_risk_events (
   UNIQUE (bot, time, kind)
 );`,
   },
+  {
+    version: 3,
+    name: 'bot stop-entries and funding payments',
+    // Stop-entries (no new positions, the open one keeps its stop) is a control like the kill
+    // switch; bot_funding holds one row per funding settlement the position paid or received,
+    // committed in the same step transaction as the fills, so trade PnL = price − fees + funding.
+    sql: `ALTER TABLE bot_control ADD COLUMN IF NOT EXISTS entries_stopped boolean NOT NULL DEFAULT false;
+ALTER TABLE bot_control ADD COLUMN IF NOT EXISTS entries_stopped_reason text;
+CREATE TABLE IF NOT EXISTS bot_funding (
+  bot text NOT NULL,
+  symbol text NOT NULL,
+  time timestamptz NOT NULL,
+  rate float8 NOT NULL,
+  mark_price_usd float8 NOT NULL,
+  qty_base float8 NOT NULL,
+  income_usd float8 NOT NULL,
+  PRIMARY KEY (bot, symbol, time)
+);`,
+  },
 ];
 
 const HYPERTABLES: Array<[MarketTable, string]> = [

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { EquitySnapshot, StoredDecision, StoredFill, StoredOrder, StoredRiskEvent } from '../state/bot-store.ts';
+import type { EquitySnapshot, StoredDecision, StoredFill, StoredFunding, StoredOrder, StoredRiskEvent } from '../state/bot-store.ts';
 
 /** What reconciliation found on start: every difference between the bot's record and the venue. */
 export interface ReconcileReport {
@@ -17,6 +17,8 @@ export interface BotEventMap {
   decision: [StoredDecision];
   order: [StoredOrder];
   fill: [StoredFill];
+  /** A funding settlement, emitted before the same step's fills (it settles at the candle's open, before they fill). */
+  funding: [StoredFunding];
   risk: [StoredRiskEvent];
   equity: [EquitySnapshot];
   reconciled: [ReconcileReport];

@@ -62,6 +62,18 @@ for (const engine of await botTestEngines()) {
       assert.deepEqual(stored.map(fillKey), backtest.fills.map(fillKey), 'paper fills differ from the backtester on the same candles and strategy');
       const position = await new BotStore(sql).position('tst', SAMPLE_SYMBOL);
       assert.equal(position?.qtyBase, backtest.position[backtest.position.length - 1], 'the paper position at the end differs from the backtest');
+      // Funding: one stored row per settlement the position was held over, the same money the backtester charged.
+      const funding = await new BotStore(sql).funding('tst');
+      assert.ok(funding.length > 0, 'a week of sma-trend holds positions over 8-hourly settlements; no funding was stored');
+      const income = funding.reduce((sum, f) => sum + f.incomeUsd, 0);
+      assert.ok(Math.abs(income + backtest.fundingUsd) < 1e-9, `stored funding income ${income} USDT differs from the backtester's funding paid ${backtest.fundingUsd} USDT`);
+      const equity = await sql.query<{ t: number; q: number }>("SELECT (extract(epoch FROM time) * 1000)::float8 AS t, qty_base AS q FROM bot_equity WHERE bot = 'tst'");
+      const heldAt = new Map(equity.map((r) => [Number(r.t), Number(r.q)]));
+      for (const f of funding) {
+        assert.equal(f.timeMs % (8 * 3_600_000), 0, `funding stored at ${new Date(f.timeMs).toISOString()}, not a settlement time`);
+        assert.equal(f.qtyBase, heldAt.get(f.timeMs), `funding at ${new Date(f.timeMs).toISOString()} charged on ${f.qtyBase}, but the position carried into it was ${heldAt.get(f.timeMs)}`);
+        assert.ok(Math.abs(f.incomeUsd + f.qtyBase * f.markPriceUsd * f.rate) < 1e-9, 'a long pays (income < 0) when the rate is positive');
+      }
     });
 
     it('every fill that opens a position has its stop resting from the same candle', async () => {
@@ -113,6 +125,48 @@ for (const engine of await botTestEngines()) {
         const open = equity.filter((r) => r.t >= e.timeMs + BAR && r.t <= dayEnd && r.q !== 0);
         assert.deepEqual(open, [], `positions held after the daily limit fired at ${new Date(e.timeMs).toISOString()}`);
       }
+    });
+
+    it('stop-entries keeps the open position and its stop, survives a restart, and nothing enters until resume', async () => {
+      await sql.query("DELETE FROM bot_control WHERE bot = 'stp'");
+      const store = new BotStore(sql);
+      const reference = await store.fills('tst');
+      // Step until a position is open, then stop entries.
+      const first = makeBot(sql, { bot: 'stp' });
+      await first.start(span.firstMs);
+      let t = span.firstMs + 60 * BAR;
+      await first.stepThrough(t);
+      while ((await store.position('stp', SAMPLE_SYMBOL))?.qtyBase === 0) await first.stepThrough((t += BAR));
+      const held = (await store.position('stp', SAMPLE_SYMBOL))!;
+      assert.ok(await store.stopEntries('stp', 'test'));
+      await first.stepThrough((t += BAR));
+      const stoppedAt = t;
+      const after = (await store.position('stp', SAMPLE_SYMBOL))!;
+      assert.ok((await store.riskEvents('stp')).some((e) => e.kind === 'stop_entries' && e.timeMs === stoppedAt + BAR), 'stop-entries is recorded at the candle it took effect');
+      if (after.qtyBase !== 0) {
+        assert.equal(after.qtyBase, held.qtyBase, 'stop-entries must not close or shrink the open position');
+        assert.ok(Number.isFinite(after.stopUsd), 'the open position lost its stop when entries were stopped');
+      }
+      // The process is gone; the replay must re-apply stop-entries from the recorded risk event.
+      const second = makeBot(sql, { bot: 'stp' });
+      const report = await second.start(span.firstMs);
+      assert.deepEqual(report.differences, [], 'the replay with stop-entries must rebuild exactly what was stored');
+      assert.equal(second.gate.riskState?.entriesStopped, true, 'stop-entries did not survive the restart');
+      const resumeAt = stoppedAt + 400 * BAR;
+      await second.stepThrough(resumeAt);
+      const fills = await store.fills('stp');
+      const entries = (await store.orders('stp')).filter((o) => o.intent === 'entry' && o.candleTimeMs > stoppedAt);
+      assert.deepEqual(entries, [], 'an entry was sent while entries were stopped');
+      const referenceBefore = reference.filter((f) => f.timeMs <= stoppedAt + BAR).map(fillKey);
+      assert.deepEqual(fills.filter((f) => f.timeMs <= stoppedAt + BAR).map(fillKey), referenceBefore, 'stop-entries changed what happened before it');
+      const exit = fills.find((f) => f.timeMs > stoppedAt);
+      assert.ok(exit, 'the position open at stop-entries never left (by its stop or the strategy exit)');
+      assert.equal(fillKey(exit), fillKey(reference.find((f) => f.timeMs > stoppedAt)!), 'the open position must leave exactly as without stop-entries');
+      assert.equal(reference.filter((f) => f.timeMs > stoppedAt && f.timeMs <= resumeAt).length > 1, true, 'the reference trades in that span, so a refused entry is visible');
+      assert.ok(await store.resume('stp'));
+      await second.stepThrough(resumeAt + 300 * BAR);
+      assert.ok((await store.orders('stp')).some((o) => o.intent === 'entry' && o.candleTimeMs > resumeAt), 'after resume the bot enters again');
+      assert.equal((await store.control('stp'))?.entriesStopped, false);
     });
 
     it('no entries while the data feed is unhealthy; exits still go; a restart replays the same refusals', async () => {

@@ -11,7 +11,7 @@ import {
   type StrategyContext,
 } from '@oitrader/backtest';
 import type { MarketDataLoader } from '@oitrader/data';
-import type { BotControl, BotMode, BotStore, OrderIntent, StoredFill, StoredOrder, StoredRiskEvent } from '../state/bot-store.ts';
+import type { BotControl, BotMode, BotStore, OrderIntent, StoredFill, StoredFunding, StoredOrder, StoredRiskEvent } from '../state/bot-store.ts';
 import { JournalVenue } from '../venue/journal-venue.ts';
 import { PaperVenue } from '../venue/paper-venue.ts';
 import type { Venue, VenueAccount } from '../venue/venue.ts';
@@ -73,6 +73,9 @@ export interface BotSignals {
   prepare(frame: Frame, index: number, stored: CandleSignals | undefined): Promise<CandleSignals>;
 }
 
+/** Risk events that are commands (recorded at their candle's close and re-applied in replay). */
+const COMMANDS = new Set(['kill', 'resume', 'flatten', 'stop_entries']);
+
 const intentOf = (order: OrderRequest): OrderIntent => (order.type === 'stop' ? 'stop' : order.type === 'take_profit' ? 'target' : order.reduceOnly ? 'exit' : 'entry');
 
 /**
@@ -100,6 +103,8 @@ export class TradingBot {
   #healthy = true;
   #crashCount = 0;
   #stepNowMs = 0;
+  /** Funding settlements stepped (replayed or live), compared with the stored rows on start. */
+  #fundingCount = 0;
   /** The venue orders go to; during an exchange bot's start-up replay, its own record (JournalVenue). */
   #venue: Venue;
   readonly #realVenue: Venue;
@@ -150,7 +155,7 @@ export class TradingBot {
     if (last !== undefined) {
       const [stored, riskEvents, decisions, signals] = await Promise.all([o.store.orders(o.bot), o.store.riskEvents(o.bot), this.#decisionTimes(), this.#storedSignals()]);
       const commands = new Map<number, StoredRiskEvent[]>();
-      for (const e of riskEvents) if (e.kind === 'kill' || e.kind === 'resume' || e.kind === 'flatten') commands.set(e.timeMs, [...(commands.get(e.timeMs) ?? []), e]);
+      for (const e of riskEvents) if (COMMANDS.has(e.kind)) commands.set(e.timeMs, [...(commands.get(e.timeMs) ?? []), e]);
       this.#recorded = { commands, decidedAt: decisions.decidedAt, unhealthy: decisions.unhealthy, signals };
       const frame = this.#withSignalColumns(await o.loader.loadAllData(o.symbol, o.timeframe, this.#warmupStartMs(), last + this.#barMs));
       const first = firstIndexFrom(frame, this.#control.sessionStartMs);
@@ -237,6 +242,8 @@ export class TradingBot {
     const bar = { timeMs: t, open: frame.column('open')[i], high: frame.column('high')[i], low: frame.column('low')[i], close };
     const fundingRate = frame.has('funding_rate') ? frame.column('funding_rate')[i] : Number.NaN;
     const fills = await this.#venue.onClosedBar(bar, fundingRate);
+    const funding: StoredFunding[] = (this.#venue.settledFunding?.() ?? []).map((f) => ({ ...f, symbol: o.symbol }));
+    this.#fundingCount += funding.length;
     if (fills.length > 0) this.#crash('after-fill', live);
     let account = await this.#venue.account(close);
     this.#stepNowMs = live ? (o.clock?.() ?? closeMs) : (this.#recorded?.decidedAt.get(t) ?? closeMs);
@@ -246,8 +253,11 @@ export class TradingBot {
       const control = (await o.store.control(o.bot))!;
       const killFile = o.killFile !== undefined && existsSync(o.killFile);
       const killed = control.killed || killFile;
+      const risk = this.gate.riskState;
+      // resume releases both the kill switch and stop-entries; a command given after it is applied after it.
+      if ((!killed && risk?.killed) || (!control.entriesStopped && risk?.entriesStopped === true)) this.gate.resume(closeMs, account.equityUsd, 'oitrader bot resume');
       if (killed && !this.gate.riskState?.killed) this.gate.kill(closeMs, account.equityUsd, killFile ? `kill file ${o.killFile}` : (control.killReason ?? 'oitrader bot kill'));
-      if (!killed && this.gate.riskState?.killed) this.gate.resume(closeMs, account.equityUsd, 'oitrader bot resume');
+      if (control.entriesStopped && this.gate.riskState?.entriesStopped !== true) this.gate.stopEntries(closeMs, account.equityUsd, control.entriesStoppedReason ?? 'oitrader bot stop-entries');
       if (control.flattenRequested) {
         this.gate.requestFlatten(closeMs, 'oitrader bot flatten');
         flattenDone = true;
@@ -257,6 +267,7 @@ export class TradingBot {
         if (c.kind === 'kill') this.gate.kill(closeMs, account.equityUsd, c.message.replace(/^kill switch: /, ''));
         if (c.kind === 'resume') this.gate.resume(closeMs, account.equityUsd, c.message.replace(/^resumed: /, ''));
         if (c.kind === 'flatten') this.gate.requestFlatten(closeMs, c.message.replace(/^flatten: /, ''));
+        if (c.kind === 'stop_entries') this.gate.stopEntries(closeMs, account.equityUsd, c.message.replace(/^entries stopped: /, ''));
       }
     }
     const seen = { qtyBase: account.qtyBase, entryPriceUsd: account.entryPriceUsd, liquidationPriceUsd: account.liquidationPriceUsd, equityUsd: account.equityUsd, walletUsd: account.walletUsd, availableUsd: account.availableUsd };
@@ -304,6 +315,7 @@ export class TradingBot {
       decision: decision && { symbol: o.symbol, candleTimeMs: t, ...decision, detail: { nowMs: this.#stepNowMs, account: seen, ...(!this.#healthy && { dataHealthy: false }), ...(signals && { signals }) } },
       orders: changed.map((s) => ({ ...s })),
       fills: storedFills,
+      funding,
       position: { symbol: o.symbol, qtyBase: account.qtyBase, entryPriceUsd: account.entryPriceUsd, liquidationPriceUsd: account.liquidationPriceUsd, stopUsd: stops[0]?.triggerUsd },
       equity: { timeMs: closeMs, equityUsd: account.equityUsd, walletUsd: account.walletUsd, availableUsd: account.availableUsd, qtyBase: account.qtyBase },
       riskEvents,
@@ -316,6 +328,7 @@ export class TradingBot {
     this.#crash('after-persist', live, step.orders.length > 0);
     if (step.decision) this.events.emit('decision', step.decision);
     for (const s of step.orders) this.events.emit('order', s);
+    for (const f of funding) this.events.emit('funding', f);
     for (const f of storedFills) this.events.emit('fill', f);
     for (const r of riskEvents) {
       this.events.emit('risk', r);
@@ -414,6 +427,8 @@ export class TradingBot {
     const fills = await o.store.fills(o.bot);
     const venueFills = this.venue instanceof PaperVenue ? this.venue.exchange.account.fills.length : fills.length;
     if (fills.length !== venueFills) out.push(`${fills.length} fills stored, the venue has ${venueFills}`);
+    const funding = await o.store.funding(o.bot);
+    if (funding.length !== this.#fundingCount) out.push(`${funding.length} funding settlements stored, the replay settled ${this.#fundingCount}`);
     const position = await o.store.position(o.bot, o.symbol);
     const account = await this.venue.account(this.#frame ? this.#frame.column('close')[this.#frame.length - 1] : 0);
     if (position && Math.abs(position.qtyBase - account.qtyBase) > 1e-9) out.push(`stored position ${position.qtyBase} ${o.symbol}, the venue holds ${account.qtyBase}`);

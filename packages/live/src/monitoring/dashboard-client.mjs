@@ -43,8 +43,8 @@ function render(s) {
   document.getElementById('bot-name').textContent = s.bot;
   document.getElementById('mode').textContent = s.control ? `${s.control.mode} · ${s.symbol} ${s.timeframe} · last candle ${iso(s.control.lastCandleMs)}` : 'no bot session in the database yet';
   const kill = document.getElementById('kill-badge');
-  kill.textContent = s.risk.killed ? `KILLED: ${s.control?.killReason ?? ''}` : s.control?.flattenRequested ? 'flatten requested' : 'trading';
-  kill.className = `badge ${s.risk.killed ? 'bad' : s.control?.flattenRequested ? 'warn' : ''}`;
+  kill.textContent = s.risk.killed ? `KILLED: ${s.control?.killReason ?? ''}` : s.control?.flattenRequested ? 'flatten requested' : s.risk.entriesStopped ? 'ENTRIES STOPPED' : 'trading';
+  kill.className = `badge ${s.risk.killed ? 'bad' : s.control?.flattenRequested || s.risk.entriesStopped ? 'warn' : ''}`;
   document.getElementById('updated').textContent = `updated ${iso(s.generatedAtMs)} UTC`;
 
   candles.setData(s.candles.map((c) => ({ time: sec(c.timeMs), open: c.open, high: c.high, low: c.low, close: c.close })));
@@ -89,7 +89,8 @@ function render(s) {
     ["today's PnL", `${usd(r.dayPnlUsd)} USDT`, r.dayPnlUsd >= 0 ? 'pos' : 'neg'],
     ["today's loss", `${(r.dayLossFraction * 100).toFixed(2)}% of ${r.maxDailyLoss === undefined ? '?' : `${(r.maxDailyLoss * 100).toFixed(1)}% limit`}`, r.maxDailyLoss !== undefined && r.dayLossFraction >= r.maxDailyLoss ? 'neg' : ''],
     ['kill switch', r.killed ? 'ENGAGED' : 'off', r.killed ? 'neg' : 'pos'],
-    ['entries', r.halt ? `HALTED: ${r.halt}` : 'allowed', r.halt ? 'neg' : 'pos'],
+    ['entries', r.entriesStopped ? `STOPPED (${s.control?.entriesStoppedReason ?? ''}): the open position keeps its stop` : r.halt ? `HALTED: ${r.halt}` : 'allowed', r.entriesStopped || r.halt ? 'neg' : 'pos'],
+    ['funding (session)', `${usd(s.fundingIncomeUsd)} USDT`, s.fundingIncomeUsd >= 0 ? 'pos' : 'neg'],
   ]);
   const d = s.latestDecision;
   const probs = d?.detail && typeof d.detail === 'object' ? Object.entries(d.detail).filter(([k]) => k !== 'nowMs') : [];
@@ -103,6 +104,8 @@ function render(s) {
   }));
   const c = s.champion;
   kv('champion', c ? [['model run', c.modelRun ?? 'none (baseline strategy)'], ['agent', c.agentRun ?? 'none'], ...Object.entries(c.metrics ?? {}).map(([k, v]) => [k, num(v)])] : [['model', 'none (baseline strategy)']]);
+  const pnl = (x) => [usd(x), x >= 0 ? 'pos' : 'neg'];
+  table('round-trips', ['exit', 'side', 'qty', 'entry → exit', 'gross', 'fees', 'funding', 'net', 'reason'], s.trades.slice().reverse().map((t) => [iso(t.exitTimeMs), t.side, num(t.qtyBase), `${usd(t.entryPriceUsd)} → ${usd(t.exitPriceUsd)}`, pnl(t.grossPnlUsd), usd(t.feesUsd), pnl(t.fundingIncomeUsd), pnl(t.netPnlUsd), t.exitReason]));
   table('trades', ['time', 'side', 'qty', 'price', 'fee', 'reason', 'liquidity'], s.fills.slice(-30).reverse().map((f) => [iso(f.timeMs), [f.side, f.side === 'buy' ? 'pos' : 'neg'], num(f.qtyBase), usd(f.priceUsd), usd(f.feeUsd), f.reason, f.liquidity]));
   table('risk-events', ['time', 'kind', 'message'], s.riskEvents.slice(-15).reverse().map((e) => [iso(e.timeMs), e.kind, e.message]));
 }

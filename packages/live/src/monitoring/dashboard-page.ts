@@ -44,11 +44,12 @@ button.danger{border-color:#da3633}input{background:#0d1117;color:#d8dee4;border
 <section><h2>Controls</h2>
 <div>token <input id="token" type="password" autocomplete="off" size="18"></div>
 <div style="margin-top:6px;display:flex;gap:6px;flex-wrap:wrap">
-<button data-action="resume">Resume</button><button data-action="flatten" class="danger">Flatten</button><button data-action="kill" class="danger">Kill</button>
+<button data-action="stop-entries">Stop entries</button><button data-action="resume">Resume</button><button data-action="flatten" class="danger">Flatten</button><button data-action="kill" class="danger">Kill</button>
 </div><div id="control-result"></div></section>
 <section><h2>Open orders</h2><table id="orders"></table></section>
 <section><h2>Data health</h2><table id="streams"></table><h2 style="margin-top:10px">Champion model</h2><div id="champion" class="kv"></div></section>
-<section class="wide"><h2>Recent trades (fills, with fees)</h2><table id="trades"></table></section>
+<section class="wide"><h2>Closed trades (net = price PnL − fees + funding)</h2><table id="round-trips"></table></section>
+<section class="wide"><h2>Recent fills (with fees)</h2><table id="trades"></table></section>
 <section class="wide"><h2>Risk events</h2><table id="risk-events"></table></section>
 </main>
 <script>window.OITRADER = ${config};</script>

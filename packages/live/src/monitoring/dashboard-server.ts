@@ -14,8 +14,8 @@ import { BotMetrics } from './bot-metrics.ts';
 import { dashboardPage } from './dashboard-page.ts';
 import { readDashboardState, type DashboardSource, type DashboardState } from './dashboard-state.ts';
 
-export type ControlAction = 'kill' | 'resume' | 'flatten';
-export const CONTROL_ACTIONS: readonly ControlAction[] = ['kill', 'resume', 'flatten'];
+export type ControlAction = 'kill' | 'resume' | 'flatten' | 'stop-entries';
+export const CONTROL_ACTIONS: readonly ControlAction[] = ['kill', 'resume', 'flatten', 'stop-entries'];
 
 export interface DashboardOptions extends DashboardSource {
   barMs: number;
@@ -48,7 +48,8 @@ const CLIENT_JS = new URL('./dashboard-client.mjs', import.meta.url);
 /** Writes one control to the bot's control row; the running bot carries it out at its next step. */
 export async function applyControl(store: BotStore, bot: string, action: ControlAction, who: string): Promise<boolean> {
   if (action === 'kill') return store.setKilled(bot, true, `kill from ${who}`);
-  if (action === 'resume') return store.setKilled(bot, false, '');
+  if (action === 'resume') return store.resume(bot);
+  if (action === 'stop-entries') return store.stopEntries(bot, `stop-entries from ${who}`);
   return store.requestFlatten(bot);
 }
 
@@ -111,7 +112,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
   const host = options.host ?? '127.0.0.1';
   const server = await new Promise<Server>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, hostname: host, port: options.port ?? 0 }, () => resolve(s as Server)) as Server;
-    s.once('error', (e) => reject(new OitraderError(`dashboard cannot listen on ${host}:${options.port ?? 0}: ${e.message}`, { hint: 'choose another --port', exitCode: 2 })));
+    s.once('error', (e) => reject(new OitraderError(`dashboard cannot listen on ${host}:${options.port ?? 0}: ${e.message}`, { hint: 'choose another port (--port, or dashboard.port in config.yaml; 0 = any free port), or set dashboard.enabled: false so oitrader bot run serves none', exitCode: 2 })));
   });
   const { port } = server.address() as AddressInfo;
   let last = '';

@@ -1,5 +1,6 @@
 import { readStreamHealth, type SqlExecutor, type StreamHealthRow } from '@oitrader/data';
 import type { BotControl, EquitySnapshot, StoredDecision, StoredFill, StoredOrder, StoredPosition, StoredRiskEvent } from '../state/bot-store.ts';
+import { TradeLedger, type RoundTrip } from './round-trips.ts';
 import { BotStore } from '../state/bot-store.ts';
 
 /** The champion model and agent the bot trades with, as the dashboard shows them (from the runs' manifests). */
@@ -30,6 +31,10 @@ export interface DashboardState {
   latestDecision: StoredDecision | undefined;
   equity: EquitySnapshot[];
   fills: StoredFill[];
+  /** The newest closed trades (from fills and funding): net = price PnL − fees + funding. */
+  trades: RoundTrip[];
+  /** Every funding settlement of the session (+ received, − paid). */
+  fundingIncomeUsd: number;
   riskEvents: StoredRiskEvent[];
   candles: Candle[];
   streams: StreamHealthRow[];
@@ -40,6 +45,8 @@ export interface DashboardState {
     dayLossFraction: number;
     maxDailyLoss: number | undefined;
     killed: boolean;
+    /** Stop-entries: no new positions, the open one keeps its stop (bot_control). */
+    entriesStopped: boolean;
     /** The risk manager's standing halt (daily loss, drawdown, circuit breaker) since the last day start or resume. */
     halt: string | undefined;
   };
@@ -64,10 +71,11 @@ export async function readDashboardState(source: DashboardSource): Promise<Dashb
   const store = new BotStore(source.sql);
   const limit = source.maxPoints ?? 2000;
   const control = await store.control(source.bot);
-  const [position, orders, fills, riskEvents, equity, candles, streams, decision] = await Promise.all([
+  const [position, orders, fills, funding, riskEvents, equity, candles, streams, decision] = await Promise.all([
     store.position(source.bot, source.symbol),
     store.orders(source.bot),
     store.fills(source.bot),
+    store.funding(source.bot),
     store.riskEvents(source.bot),
     readEquity(source.sql, source.bot, limit),
     readCandles(source.sql, source.symbol, source.timeframe, limit, control),
@@ -79,6 +87,7 @@ export async function readDashboardState(source: DashboardSource): Promise<Dashb
   const dayStart = last ? Math.floor((last.timeMs - 1) / DAY_MS) * DAY_MS : undefined;
   const firstToday = dayStart === undefined ? undefined : (equity.findLast((e) => e.timeMs <= dayStart) ?? equity.find((e) => e.timeMs > dayStart));
   const dayPnlUsd = last && firstToday ? last.equityUsd - firstToday.equityUsd : 0;
+  const ledger = TradeLedger.of(fills, funding);
   return {
     bot: source.bot,
     symbol: source.symbol,
@@ -90,6 +99,8 @@ export async function readDashboardState(source: DashboardSource): Promise<Dashb
     latestDecision: decision,
     equity,
     fills,
+    trades: ledger.trades.slice(-30),
+    fundingIncomeUsd: ledger.fundingIncomeUsd,
     riskEvents: riskEvents.slice(-50),
     candles,
     streams,
@@ -99,6 +110,7 @@ export async function readDashboardState(source: DashboardSource): Promise<Dashb
       dayLossFraction: firstToday && firstToday.equityUsd > 0 ? Math.max(0, -dayPnlUsd) / firstToday.equityUsd : 0,
       maxDailyLoss: source.maxDailyLoss,
       killed: control?.killed === true,
+      entriesStopped: control?.entriesStopped === true,
       halt: standingHalt(riskEvents),
     },
     champion: source.champion?.(),
@@ -149,13 +161,21 @@ async function readLatestDecision(sql: SqlExecutor, bot: string): Promise<Stored
   };
 }
 
-const HALTS = new Set(['daily_loss', 'drawdown', 'circuit_breaker']);
-
+/**
+ * The newest halt still in force: a daily-loss halt lasts until the next
+ * day_start (resume does not lift it), a drawdown halt or circuit breaker
+ * until a resume.
+ */
 function standingHalt(events: StoredRiskEvent[]): string | undefined {
+  let dayStarted = false;
+  let resumed = false;
   for (let i = events.length - 1; i >= 0; i--) {
     const e = events[i];
-    if (HALTS.has(e.kind)) return e.message;
-    if (e.kind === 'day_start' || e.kind === 'resume') return undefined;
+    if (e.kind === 'day_start') dayStarted = true;
+    if (e.kind === 'resume') resumed = true;
+    if (e.kind === 'daily_loss' && !dayStarted) return e.message;
+    if ((e.kind === 'drawdown' || e.kind === 'circuit_breaker') && !resumed) return e.message;
+    if (dayStarted && resumed) return undefined;
   }
   return undefined;
 }

@@ -89,6 +89,28 @@ describe('dashboard over a paper bot on the real SOLUSDT sample', () => {
     assert.ok(state.risk.dayLossFraction >= state.risk.maxDailyLoss - 1e-9, `the risk manager halted at the daily limit but the page shows only ${(state.risk.dayLossFraction * 100).toFixed(2)}% lost today`);
   });
 
+  it('stop-entries needs the token, keeps the open position, shows in the risk state, and resume releases it', async () => {
+    const store = new BotStore(sql);
+    assert.equal((await post(dash.url, 'stop-entries')).status, 401, 'stop-entries without a token must be refused');
+    assert.equal((await store.control('dash'))?.entriesStopped, false);
+    const before = (await store.position('dash', SAMPLE_SYMBOL))!;
+    assert.equal((await post(dash.url, 'stop-entries', TOKEN)).status, 200);
+    stepped += BAR;
+    await bot.stepThrough(stepped);
+    const state = (await (await fetch(new URL('api/state', dash.url))).json()) as { risk: { entriesStopped: boolean }; riskEvents: Array<{ kind: string; message: string }> };
+    assert.equal(state.risk.entriesStopped, true, 'the page state must show entries stopped');
+    assert.ok(state.riskEvents.some((e) => e.kind === 'stop_entries' && e.message.includes('dashboard')), 'the stop-entries risk event should say it came from the dashboard');
+    const after = (await store.position('dash', SAMPLE_SYMBOL))!;
+    if (before.qtyBase !== 0 && after.qtyBase !== 0) assert.ok(Number.isFinite(after.stopUsd), 'the open position lost its stop when entries stopped');
+    assert.equal((await post(dash.url, 'resume', TOKEN)).status, 200);
+    stepped += BAR;
+    await bot.stepThrough(stepped);
+    assert.equal((await store.control('dash'))?.entriesStopped, false, 'resume must release stop-entries');
+    assert.equal(bot.gate.riskState?.entriesStopped, false, 'the bot still refuses entries after resume');
+    const resumed = (await (await fetch(new URL('api/state', dash.url))).json()) as { risk: { halt?: string } };
+    assert.match(resumed.risk.halt ?? '', /daily loss/, 'resume does not lift the daily-loss halt, so the page must still show it');
+  });
+
   it('in headless Chromium: draws the stored trades, updates live, and a control takes effect only with the token', { skip: !existsSync(CHROMIUM) && !process.env.CI && `no Chromium at ${CHROMIUM} (apt-get install chromium)` }, async () => {
     const { chromium } = await import('playwright-core');
     const browser = await chromium.launch({
@@ -109,6 +131,9 @@ describe('dashboard over a paper bot on the real SOLUSDT sample', () => {
       assert.ok(fills.length >= 4, `smaTrend should have traded in 400 candles, made ${fills.length} fills`);
       const rows = await page.$$eval('#trades tr', (trs) => trs.length - 1);
       assert.equal(rows, Math.min(30, fills.length), 'the trades table must list the stored fills');
+      const trips = await page.evaluate<number>('window.OITRADER_STATE.trades.length');
+      assert.ok(trips > 0, 'the closed trades (with funding) are in the page state');
+      assert.equal(await page.$$eval('#round-trips tr', (trs) => trs.length - 1), trips, 'the closed-trades table lists every closed trade sent');
       const markerCount = await page.evaluate<number>('window.OITRADER_STATE.fills.length');
       assert.equal(markerCount, fills.length, 'every stored fill becomes a marker on the candles');
       // Candle bodies are drawn in the up/down colours: count those pixels on the price chart's canvases.

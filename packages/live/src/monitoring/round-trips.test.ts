@@ -41,4 +41,21 @@ describe('TradeLedger: closed trades from the stored fills', () => {
     const { closed } = l.apply(fill(3, 'buy', 3, 80, 0.3));
     assert.ok(closed && close(closed.feesUsd, 0.3 + 0.3), 'the short carries 3/5 of the reversal fill\'s fee plus its exit fee');
   });
+
+  it('funding settled while a leg is open is in its net PnL, pro rata on a partial close; a settlement at a fill\'s time belongs to the position carried in', () => {
+    const fills = [fill(0, 'buy', 4, 100, 0.2), fill(8, 'sell', 1, 104, 0.05), fill(16, 'sell', 3, 106, 0.15), fill(16, 'sell', 2, 106, 0.1)];
+    // Paid 0.4 at t=8 on 4 (before the partial close at 8), paid 0.3 at 16 on the 3 left, received 0.05 at 24 on the new short.
+    const funding = [
+      { symbol: 'SOLUSDT', timeMs: 8, rate: 0.001, markPriceUsd: 100, qtyBase: 4, incomeUsd: -0.4 },
+      { symbol: 'SOLUSDT', timeMs: 16, rate: 0.001, markPriceUsd: 100, qtyBase: 3, incomeUsd: -0.3 },
+      { symbol: 'SOLUSDT', timeMs: 24, rate: 0.00025, markPriceUsd: 100, qtyBase: -2, incomeUsd: 0.05 },
+    ];
+    const ledger = TradeLedger.of(fills.map((f) => ({ ...f, symbol: 'SOLUSDT', fillId: String(f.timeMs), clientOrderId: undefined, liquidity: 'taker' as const })), funding);
+    const [partial, rest] = ledger.trades;
+    assert.ok(close(partial.fundingIncomeUsd, -0.1), `the partial close of 1 of 4 carries a quarter of the 0.4 paid, got ${partial.fundingIncomeUsd}`);
+    assert.ok(close(partial.netPnlUsd, 4 - 0.05 - 0.05 - 0.1), `net = gross − fees + funding, got ${partial.netPnlUsd}`);
+    assert.ok(close(rest.fundingIncomeUsd, -0.3 - 0.3), `the other 3 carry 3/4 of 0.4 and all of 0.3, got ${rest.fundingIncomeUsd}`);
+    assert.ok(close(rest.netPnlUsd, rest.grossPnlUsd - rest.feesUsd - 0.6));
+    assert.ok(close(ledger.fundingIncomeUsd, -0.65), 'the ledger totals every settlement, the open short\'s too');
+  });
 });

@@ -1,4 +1,4 @@
-import type { StoredFill } from '../state/bot-store.ts';
+import type { StoredFill, StoredFunding } from '../state/bot-store.ts';
 
 /** One closed (or partly closed) leg, derived from the stored fills. */
 export interface RoundTrip {
@@ -12,6 +12,9 @@ export interface RoundTrip {
   grossPnlUsd: number;
   /** Entry fee share of the closed quantity plus the exit fee. */
   feesUsd: number;
+  /** Funding settled while the leg was open, its share of the closed quantity; Binance's income sign (+ received, − paid). */
+  fundingIncomeUsd: number;
+  /** Price PnL − fees + funding income. */
   netPnlUsd: number;
   exitReason: string;
 }
@@ -24,17 +27,26 @@ export interface FillEffect {
 }
 
 /**
- * Walks fills as one-way-mode futures do (average entry price, fees pro rata)
- * to recover closed trades with their PnL: the bot's tables keep fills, not
- * trades, and funding payments are not stored there, so PnL here is price
- * minus fees (funding shows only in equity).
+ * Walks fills and funding settlements as one-way-mode futures do (average
+ * entry price; fees and funding pro rata by the closed quantity) to recover
+ * closed trades with their PnL: the bot's tables keep fills and settlements,
+ * not trades. Net PnL = price PnL − fees + funding income.
  */
 export class TradeLedger {
   qtyBase = 0;
   entryPriceUsd = 0;
+  /** Every funding settlement applied (+ received, − paid), open or closed. */
+  fundingIncomeUsd = 0;
   #entryFeesUsd = 0;
+  #openFundingUsd = 0;
   #entryTimeMs = 0;
   readonly trades: RoundTrip[] = [];
+
+  /** A funding settlement on the open position: it belongs to the leg that is open now. */
+  applyFunding(f: Pick<StoredFunding, 'incomeUsd'>): void {
+    this.fundingIncomeUsd += f.incomeUsd;
+    if (this.qtyBase !== 0) this.#openFundingUsd += f.incomeUsd;
+  }
 
   apply(f: Pick<StoredFill, 'timeMs' | 'side' | 'qtyBase' | 'priceUsd' | 'feeUsd' | 'reason'>): FillEffect {
     const signed = f.side === 'buy' ? f.qtyBase : -f.qtyBase;
@@ -51,6 +63,7 @@ export class TradeLedger {
     const entryFeeShare = (this.#entryFeesUsd * closing) / Math.abs(this.qtyBase);
     const exitFee = (f.feeUsd * closing) / f.qtyBase;
     const gross = (f.priceUsd - this.entryPriceUsd) * closing * direction;
+    const fundingShare = (this.#openFundingUsd * closing) / Math.abs(this.qtyBase);
     const trip: RoundTrip = {
       side: direction > 0 ? 'long' : 'short',
       qtyBase: closing,
@@ -60,15 +73,18 @@ export class TradeLedger {
       exitPriceUsd: f.priceUsd,
       grossPnlUsd: gross,
       feesUsd: entryFeeShare + exitFee,
-      netPnlUsd: gross - entryFeeShare - exitFee,
+      fundingIncomeUsd: fundingShare,
+      netPnlUsd: gross - entryFeeShare - exitFee + fundingShare,
       exitReason: f.reason,
     };
     this.trades.push(trip);
     this.#entryFeesUsd -= entryFeeShare;
+    this.#openFundingUsd -= fundingShare;
     this.qtyBase += direction * -closing;
     if (Math.abs(this.qtyBase) < 1e-12) {
       this.qtyBase = 0;
       this.#entryFeesUsd = 0;
+      this.#openFundingUsd = 0;
     }
     const rest = f.qtyBase - closing;
     if (rest > 1e-12) {
@@ -79,9 +95,15 @@ export class TradeLedger {
     return { opening: false, closed: trip };
   }
 
-  static of(fills: readonly StoredFill[]): TradeLedger {
+  /** The ledger of stored fills and funding in time order; a settlement comes before a fill at the same time (it settles at the candle's open, on the position carried in). */
+  static of(fills: readonly StoredFill[], funding: readonly StoredFunding[] = []): TradeLedger {
     const ledger = new TradeLedger();
-    for (const f of fills) ledger.apply(f);
+    let k = 0;
+    for (const f of fills) {
+      while (k < funding.length && funding[k].timeMs <= f.timeMs) ledger.applyFunding(funding[k++]);
+      ledger.apply(f);
+    }
+    while (k < funding.length) ledger.applyFunding(funding[k++]);
     return ledger;
   }
 }

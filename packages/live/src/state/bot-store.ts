@@ -1,7 +1,7 @@
 import type { SqlExecutor } from '@oitrader/data';
-import type { VenueFill } from '../venue/venue.ts';
+import type { VenueFill, VenueFunding } from '../venue/venue.ts';
 
-/** The bot's tables (migration 2 in packages/data): every write of one candle's step commits together. */
+/** The bot's tables (migrations 2 and 3 in packages/data): every write of one candle's step commits together. */
 
 export type BotMode = 'paper' | 'sim' | 'demo' | 'live';
 
@@ -13,6 +13,9 @@ export interface BotControl {
   killed: boolean;
   killReason: string | undefined;
   flattenRequested: boolean;
+  /** Stop-entries: no new positions until resume; the open one keeps its stop and exits. */
+  entriesStopped: boolean;
+  entriesStoppedReason: string | undefined;
   /** Open time of the last candle whose step committed; undefined before the first. */
   lastCandleMs: number | undefined;
   state: unknown;
@@ -38,6 +41,9 @@ export interface StoredOrder {
 
 /** A venue's fill as stored, with its symbol. */
 export type StoredFill = VenueFill & { symbol: string };
+
+/** One funding settlement as stored (bot_funding), with its symbol; `incomeUsd` + received, − paid. */
+export type StoredFunding = VenueFunding & { symbol: string };
 
 export interface StoredPosition {
   symbol: string;
@@ -79,6 +85,8 @@ export interface BotStep {
   decision: StoredDecision | undefined;
   orders: StoredOrder[];
   fills: StoredFill[];
+  /** Funding settled at this candle's open on the position carried in. */
+  funding: StoredFunding[];
   position: StoredPosition;
   equity: EquitySnapshot;
   riskEvents: StoredRiskEvent[];
@@ -110,7 +118,7 @@ export class BotStore {
 
   async control(bot: string): Promise<BotControl | undefined> {
     const rows = await this.sql.query<Record<string, unknown>>(
-      `SELECT bot, mode, symbol, ${ms('session_start')} AS session_start_ms, killed, kill_reason, flatten_requested,
+      `SELECT bot, mode, symbol, ${ms('session_start')} AS session_start_ms, killed, kill_reason, flatten_requested, entries_stopped, entries_stopped_reason,
               ${ms('last_candle')} AS last_candle_ms, state FROM bot_control WHERE bot = $1`,
       [bot],
     );
@@ -124,6 +132,8 @@ export class BotStore {
       killed: r.killed === true,
       killReason: r.kill_reason === null ? undefined : String(r.kill_reason),
       flattenRequested: r.flatten_requested === true,
+      entriesStopped: r.entries_stopped === true,
+      entriesStoppedReason: r.entries_stopped_reason === null ? undefined : String(r.entries_stopped_reason),
       lastCandleMs: r.last_candle_ms === null ? undefined : num(r.last_candle_ms),
       state: typeof r.state === 'string' ? JSON.parse(r.state) : (r.state ?? undefined),
     };
@@ -132,6 +142,21 @@ export class BotStore {
   /** `oitrader bot kill` / `resume`: read by the running bot at its next step. */
   async setKilled(bot: string, killed: boolean, reason: string): Promise<boolean> {
     const rows = await this.sql.query('UPDATE bot_control SET killed = $2, kill_reason = $3, updated_at = now() WHERE bot = $1 RETURNING bot', [bot, killed, killed ? reason : null]);
+    return rows.length > 0;
+  }
+
+  /** `oitrader bot stop-entries`: no new positions from the bot's next step until resume; the open one keeps its stop. */
+  async stopEntries(bot: string, reason: string): Promise<boolean> {
+    const rows = await this.sql.query('UPDATE bot_control SET entries_stopped = true, entries_stopped_reason = $2, updated_at = now() WHERE bot = $1 RETURNING bot', [bot, reason]);
+    return rows.length > 0;
+  }
+
+  /** `oitrader bot resume`: releases the kill switch and stop-entries together (the bot also clears a drawdown halt). */
+  async resume(bot: string): Promise<boolean> {
+    const rows = await this.sql.query(
+      'UPDATE bot_control SET killed = false, kill_reason = NULL, entries_stopped = false, entries_stopped_reason = NULL, updated_at = now() WHERE bot = $1 RETURNING bot',
+      [bot],
+    );
     return rows.length > 0;
   }
 
@@ -163,6 +188,12 @@ export class BotStore {
           `INSERT INTO bot_fills (fill_id, bot, symbol, client_order_id, time, side, qty_base, price_usd, fee_usd, liquidity, reason)
            VALUES ($1, $2, $3, $4, ${ts(5)}, $6, $7, $8, $9, $10, $11) ON CONFLICT (fill_id) DO NOTHING`,
           [f.fillId, bot, f.symbol, f.clientOrderId ?? null, f.timeMs, f.side, f.qtyBase, f.priceUsd, f.feeUsd, f.liquidity, f.reason],
+        );
+      }
+      for (const f of step.funding) {
+        await tx.query(
+          `INSERT INTO bot_funding (bot, symbol, time, rate, mark_price_usd, qty_base, income_usd) VALUES ($1, $2, ${ts(3)}, $4, $5, $6, $7) ON CONFLICT (bot, symbol, time) DO NOTHING`,
+          [bot, f.symbol, f.timeMs, f.rate, f.markPriceUsd, f.qtyBase, f.incomeUsd],
         );
       }
       const p = step.position;
@@ -227,6 +258,14 @@ export class BotStore {
       liquidity: r.liquidity as 'maker' | 'taker',
       reason: String(r.reason),
     }));
+  }
+
+  async funding(bot: string): Promise<StoredFunding[]> {
+    const rows = await this.sql.query<Record<string, unknown>>(
+      `SELECT symbol, ${ms('time')} AS time_ms, rate, mark_price_usd, qty_base, income_usd FROM bot_funding WHERE bot = $1 ORDER BY time, symbol`,
+      [bot],
+    );
+    return rows.map((r) => ({ symbol: String(r.symbol), timeMs: num(r.time_ms), rate: num(r.rate), markPriceUsd: num(r.mark_price_usd), qtyBase: num(r.qty_base), incomeUsd: num(r.income_usd) }));
   }
 
   async position(bot: string, symbol: string): Promise<StoredPosition | undefined> {

@@ -7,13 +7,14 @@ import { TradingBot } from '../bot/trading-bot.ts';
 import { BotStore } from '../state/bot-store.ts';
 import { FakeTelegramApi } from '../testing/fake-telegram-api.ts';
 import { importSample, SAMPLE_SYMBOL, sampleSpan } from '../testing/sample-store.ts';
+import { TradeLedger } from '../monitoring/round-trips.ts';
 import { TelegramBridge } from './telegram-bridge.ts';
 
 const TOKEN = '123456:TEST-telegram-token-never-logged';
 const CHAT = 777001;
 const STRANGER = 666002;
 const BAR = 300_000;
-const ALERT = /^(🟢|🔴|🛑|💥|⛔|▶️|⏹|🧠|📉|✅|📊|⚠️ REPEATED)/u;
+const ALERT = /^(🟢|🔴|🛑|💥|⛔|▶️|⏹|⏸|🧠|📉|✅|📊|⚠️ REPEATED)/u;
 
 describe('Telegram bridge against a local fake Bot API', () => {
   let sql: SqlExecutor;
@@ -137,7 +138,7 @@ describe('Telegram bridge against a local fake Bot API', () => {
     const exit = await api.waitFor((m) => /^(🔴 EXIT|🛑 STOP HIT)/.test(m.text), from);
     const kinds = api.sent.slice(from).filter((m) => /^(🟢|🔴|🛑 STOP)/.test(m.text)).map((m) => (m.text.startsWith('🟢') ? 'entry' : 'exit'));
     for (let i = 1; i < kinds.length; i++) assert.notEqual(kinds[i], kinds[i - 1], `entries and exits must alternate in the chat as they did on the book: ${kinds.join(' ')}`);
-    assert.match(exit.text, /PnL [+-]\d+\.\d{2} USDT \(gross [+-]\d+\.\d{2}, fees \d+\.\d{2}\)/, 'an exit alert must carry net PnL, gross PnL and fees');
+    assert.match(exit.text, /PnL [+-]\d+\.\d{2} USDT \(gross [+-]\d+\.\d{2}, fees \d+\.\d{2}, funding [+-]\d+\.\d{2}\)/, 'an exit alert must carry net PnL, gross PnL, fees and funding');
   });
 
   it('/status, /balance, /positions, /trades, /pnl and /daily read the stored state', async () => {
@@ -148,10 +149,44 @@ describe('Telegram bridge against a local fake Bot API', () => {
     const position = (await store.position('tg', SAMPLE_SYMBOL))!;
     const pos = await ask('/positions');
     assert.ok(position.qtyBase === 0 ? pos === 'no open position' : pos.includes(String(Math.abs(position.qtyBase))), `/positions disagrees with the stored position ${position.qtyBase}: ${pos}`);
-    assert.match(await ask('/trades'), /USDT \(fees \d+\.\d{2}, \w+\)/);
-    assert.match(await ask('/pnl'), /closed trades: \d+, won \d+, fees/);
+    assert.match(await ask('/trades'), /USDT \(fees \d+\.\d{2}, funding [+-]\d+\.\d{2}, \w+\)/);
+    assert.match(await ask('/pnl'), /closed trades: \d+, won \d+, net [+-]\d+\.\d{2} USDT after fees \d+\.\d{2} and funding/);
     assert.match(await ask('/daily'), /^2025-12-0\d: [+-]\d+\.\d{2} USDT/m);
-    assert.match(await ask('/stopentry'), /not available/, '/stopentry must say plainly that this bot cannot do it');
+  });
+
+  it('a position held over funding settlements shows the stored funding in /pnl, /trades and /daily', async () => {
+    const store = new BotStore(sql);
+    const funding = await store.funding('tg');
+    assert.ok(funding.length > 0, 'smaTrend held positions over 8-hourly settlements in these days; no funding row was stored');
+    const total = funding.reduce((s, f) => s + f.incomeUsd, 0);
+    const sign = (x: number) => `${x >= 0 ? '+' : '-'}${Math.abs(x).toFixed(2)}`;
+    const pnl = await ask('/pnl');
+    assert.ok(pnl.includes(`funding settled: ${sign(total)} USDT`), `/pnl must total the ${funding.length} stored settlements (${sign(total)} USDT): ${pnl}`);
+    const ledger = TradeLedger.of(await store.fills('tg'), funding);
+    const closedFunding = ledger.trades.reduce((s, t) => s + t.fundingIncomeUsd, 0);
+    assert.ok(Math.abs(closedFunding) > 0, 'some closed trade was held over a settlement');
+    assert.ok(pnl.includes(`and funding ${sign(closedFunding)} USDT`), `/pnl's closed trades must include their funding ${sign(closedFunding)}: ${pnl}`);
+    const net = ledger.trades.reduce((s, t) => s + t.netPnlUsd, 0);
+    const priceMinusFees = ledger.trades.reduce((s, t) => s + t.grossPnlUsd - t.feesUsd, 0);
+    assert.ok(Math.abs(net - (priceMinusFees + closedFunding)) < 1e-9, 'net PnL = price PnL − fees + funding');
+    const day = new Date(funding[0].timeMs).toISOString().slice(0, 10);
+    const dayFunding = funding.filter((f) => new Date(f.timeMs).toISOString().startsWith(day)).reduce((s, f) => s + f.incomeUsd, 0);
+    assert.match(await ask('/daily'), new RegExp(`^${day}: [+-]\\d+\\.\\d{2} USDT \\(funding \\${sign(dayFunding)}\\)`, 'm'), '/daily must show each day\'s funding');
+  });
+
+  it('/stopentry stops entries at once (no confirmation), /status says so, and /resume releases it', async () => {
+    assert.match(await ask('/stopentry'), /entries stopped/);
+    const store = new BotStore(sql);
+    assert.equal((await store.control('tg'))?.entriesStopped, true, '/stopentry did not reach the bot control row');
+    const from = api.sent.length;
+    stepped += BAR;
+    await bot.stepThrough(stepped);
+    assert.match((await api.waitFor((m) => m.text.startsWith('⏸ ENTRIES STOPPED'), from)).text, /telegram/, 'the alert should say who stopped entries');
+    assert.equal(bot.gate.riskState?.entriesStopped, true, 'the bot did not stop entries at its next step');
+    assert.match(await ask('/status'), /entries: STOPPED/);
+    assert.match(await ask('/resume'), /resumed/);
+    assert.equal((await store.control('tg'))?.entriesStopped, false, '/resume must release stop-entries');
+    assert.match(await ask('/status'), /entries: allowed/);
   });
 
   it('a failed send is logged without the token, and the token never reaches any log line', async () => {

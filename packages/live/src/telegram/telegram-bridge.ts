@@ -4,7 +4,7 @@ import { Bot, type Context } from 'grammy';
 import { OitraderError, redactSecret, silentLogger, type Logger } from '@oitrader/core';
 import { staleStreams, readStreamHealth, type SqlExecutor } from '@oitrader/data';
 import type { BotEvents } from '../bot/bot-events.ts';
-import { BotStore, type StoredFill, type StoredRiskEvent } from '../state/bot-store.ts';
+import { BotStore, type StoredFill, type StoredFunding, type StoredRiskEvent } from '../state/bot-store.ts';
 import { applyControl, type ControlAction } from '../monitoring/dashboard-server.ts';
 import { TradeLedger } from '../monitoring/round-trips.ts';
 
@@ -38,6 +38,13 @@ const usd = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ?
 const signed = (x: number) => `${x >= 0 ? '+' : '-'}${Math.abs(x).toFixed(2)}`;
 const iso = (ms: number | undefined) => (ms === undefined || !Number.isFinite(ms) ? '–' : new Date(ms).toISOString().replace('T', ' ').slice(0, 16));
 
+const CONTROL_REPLIES: Record<ControlAction, string> = {
+  kill: 'kill switch engaged: the bot flattens and stops at its next step',
+  resume: 'resumed: the bot trades again from its next step (kill switch and stop-entries released)',
+  flatten: 'flatten requested: the position closes at the next step',
+  'stop-entries': 'entries stopped: no new positions from the next step; the open position keeps its stop and exits. /resume to enter again',
+};
+
 const HELP = [
   '/status – mode, last candle, kill switch, position, equity',
   '/balance – equity, wallet and available margin',
@@ -45,8 +52,8 @@ const HELP = [
   '/positions – the open position with stop and liquidation price',
   '/trades – the last closed trades with PnL and fees',
   '/daily – PnL per UTC day (last 7)',
-  '/stopentry – stop opening positions (not available in this bot yet)',
-  '/resume – release the kill switch',
+  '/stopentry – stop opening positions; the open one keeps its stop and exits (/resume releases it)',
+  '/resume – release the kill switch and stop-entries',
   '/flatten – close the position (asks /confirm)',
   '/kill – kill switch: flatten and stop trading (asks /confirm)',
   '/help – this list',
@@ -56,7 +63,7 @@ const HELP = [
  * Telegram for the operator (grammY, long polling): alerts from the bot's
  * events, commands from the one configured chat only, rate-limited, with
  * confirmation for /flatten and /kill. Controls go through the bot's control
- * row, exactly like `oitrader bot kill|resume|flatten`.
+ * row, exactly like `oitrader bot kill|resume|flatten|stop-entries`.
  */
 export class TelegramBridge {
   readonly #o: TelegramBridgeOptions;
@@ -64,7 +71,7 @@ export class TelegramBridge {
   readonly #store: BotStore;
   readonly #log: Logger;
   readonly #clock: () => number;
-  readonly #ledger = new TradeLedger();
+  #ledger = new TradeLedger();
   #pending: { action: ControlAction; untilMs: number } | undefined;
   #cron: Cron | undefined;
   #detach: (() => void) | undefined;
@@ -113,7 +120,7 @@ export class TelegramBridge {
     command('positions', () => this.positions());
     command('trades', () => this.tradesText());
     command('daily', () => this.daily());
-    command('stopentry', async () => 'stop-entries is not available: this bot has no stop-entries control yet. /kill flattens and stops all trading; /resume releases it.');
+    command('stopentry', async () => this.#control('stop-entries'));
     command('resume', async () => this.#control('resume'));
     command('kill', async () => this.#ask('kill'));
     command('flatten', async () => this.#ask('flatten'));
@@ -129,8 +136,8 @@ export class TelegramBridge {
   /** Connects (getMe), starts long polling, subscribes to the bot's events and schedules the daily summary. */
   async start(): Promise<void> {
     await this.#bot.init();
-    this.#ledgerReady = this.#store.fills(this.#o.bot).then((fills) => {
-      for (const f of fills) this.#ledger.apply(f);
+    this.#ledgerReady = Promise.all([this.#store.fills(this.#o.bot), this.#store.funding(this.#o.bot)]).then(([fills, funding]) => {
+      this.#ledger = TradeLedger.of(fills, funding);
     });
     await this.#ledgerReady;
     if (this.#o.events) this.#detach = this.#subscribe(this.#o.events);
@@ -210,6 +217,7 @@ export class TelegramBridge {
     return [
       `bot ${o.bot}: ${control.mode} ${control.symbol}, last candle ${iso(control.lastCandleMs)} UTC`,
       `kill switch: ${control.killed ? `ENGAGED (${control.killReason ?? ''})` : 'off'}${control.flattenRequested ? ', flatten requested' : ''}`,
+      `entries: ${control.entriesStopped ? `STOPPED (${control.entriesStoppedReason ?? ''}); the open position keeps its stop, /resume to enter again` : 'allowed'}`,
       `position: ${position && position.qtyBase !== 0 ? `${position.qtyBase > 0 ? 'LONG' : 'SHORT'} ${Math.abs(position.qtyBase)} @ ${usd(position.entryPriceUsd)}` : 'flat'}`,
       `equity: ${usd(equity?.equityUsd)} USDT`,
     ].join('\n');
@@ -227,13 +235,17 @@ export class TelegramBridge {
     const dayStart = Math.floor((last.timeMs - 1) / DAY_MS) * DAY_MS;
     // The day starts at the equity of the step that closed at 00:00 UTC (as the risk manager counts it).
     const [today] = await this.#o.sql.query<{ e: number }>('SELECT equity_usd AS e FROM bot_equity WHERE bot = $1 AND time <= to_timestamp($2 / 1000.0) ORDER BY time DESC LIMIT 1', [this.#o.bot, dayStart]);
-    const trades = TradeLedger.of(await this.#store.fills(this.#o.bot)).trades;
+    const ledger = await this.#storedLedger();
+    const trades = ledger.trades;
     const wins = trades.filter((t) => t.netPnlUsd > 0).length;
     const fees = trades.reduce((s, t) => s + t.feesUsd, 0);
+    const funding = trades.reduce((s, t) => s + t.fundingIncomeUsd, 0);
+    const net = trades.reduce((s, t) => s + t.netPnlUsd, 0);
     return [
       `PnL since ${iso(first.timeMs)}: ${signed(last.equityUsd - first.equityUsd)} USDT (${signed(((last.equityUsd - first.equityUsd) / first.equityUsd) * 100)}%)`,
       `today: ${signed(last.equityUsd - Number(today?.e ?? last.equityUsd))} USDT`,
-      `closed trades: ${trades.length}, won ${wins}, fees ${usd(fees)} USDT`,
+      `closed trades: ${trades.length}, won ${wins}, net ${signed(net)} USDT after fees ${usd(fees)} and funding ${signed(funding)} USDT`,
+      `funding settled: ${signed(ledger.fundingIncomeUsd)} USDT (+ received, − paid; the open position's share included)`,
     ].join('\n');
   }
 
@@ -251,25 +263,37 @@ export class TelegramBridge {
   }
 
   async tradesText(count = 5): Promise<string> {
-    const trades = TradeLedger.of(await this.#store.fills(this.#o.bot)).trades.slice(-count);
+    const trades = (await this.#storedLedger()).trades.slice(-count);
     if (trades.length === 0) return 'no closed trades yet';
     return trades
       .reverse()
-      .map((t) => `${iso(t.exitTimeMs)} ${t.side} ${t.qtyBase} ${usd(t.entryPriceUsd)}→${usd(t.exitPriceUsd)} ${signed(t.netPnlUsd)} USDT (fees ${usd(t.feesUsd)}, ${t.exitReason})`)
+      .map((t) => `${iso(t.exitTimeMs)} ${t.side} ${t.qtyBase} ${usd(t.entryPriceUsd)}→${usd(t.exitPriceUsd)} ${signed(t.netPnlUsd)} USDT (fees ${usd(t.feesUsd)}, funding ${signed(t.fundingIncomeUsd)}, ${t.exitReason})`)
       .join('\n');
   }
 
+  /** PnL per UTC day from equity (so funding is in it), with the day's funding settlements shown apart. */
   async daily(days = 7): Promise<string> {
-    const rows = await this.#o.sql.query<{ day: string; first: number; last: number }>(
-      `SELECT to_char(date_trunc('day', time - interval '1 millisecond'), 'YYYY-MM-DD') AS day,
-              (array_agg(equity_usd ORDER BY time))[1] AS first, (array_agg(equity_usd ORDER BY time DESC))[1] AS last
-       FROM bot_equity WHERE bot = $1 GROUP BY 1 ORDER BY 1 DESC LIMIT $2`,
+    const rows = await this.#o.sql.query<{ day: string; first: number; last: number; funding: number | null }>(
+      `SELECT e.day, e.first, e.last, f.funding FROM (
+         SELECT to_char(date_trunc('day', time - interval '1 millisecond'), 'YYYY-MM-DD') AS day,
+                (array_agg(equity_usd ORDER BY time))[1] AS first, (array_agg(equity_usd ORDER BY time DESC))[1] AS last
+         FROM bot_equity WHERE bot = $1 GROUP BY 1) AS e
+       LEFT JOIN (SELECT to_char(date_trunc('day', time), 'YYYY-MM-DD') AS day, sum(income_usd) AS funding FROM bot_funding WHERE bot = $1 GROUP BY 1) AS f ON f.day = e.day
+       ORDER BY e.day DESC LIMIT $2`,
       [this.#o.bot, days],
     );
     if (rows.length === 0) return 'no equity recorded yet';
     // A day's PnL runs from the previous day's last equity (or the day's first) to its last.
     const asc = rows.reverse();
-    return asc.map((r, i) => `${r.day}: ${signed(Number(r.last) - Number(i > 0 ? asc[i - 1].last : r.first))} USDT`).join('\n');
+    return asc
+      .map((r, i) => `${r.day}: ${signed(Number(r.last) - Number(i > 0 ? asc[i - 1].last : r.first))} USDT${r.funding === null ? '' : ` (funding ${signed(Number(r.funding))})`}`)
+      .join('\n');
+  }
+
+  /** Closed trades from the stored fills and funding (what a restart of the bridge would rebuild). */
+  async #storedLedger(): Promise<TradeLedger> {
+    const [fills, funding] = await Promise.all([this.#store.fills(this.#o.bot), this.#store.funding(this.#o.bot)]);
+    return TradeLedger.of(fills, funding);
   }
 
   async #equityEnds() {
@@ -291,7 +315,7 @@ export class TelegramBridge {
   async #control(action: ControlAction): Promise<string> {
     if (!(await applyControl(this.#store, this.#o.bot, action, 'telegram'))) return `no bot named "${this.#o.bot}" in the database`;
     this.#log.warn(`telegram: ${action} requested from chat ${this.#o.chatId}`);
-    return action === 'kill' ? 'kill switch engaged: the bot flattens and stops at its next step' : action === 'resume' ? 'resumed: the bot trades again from its next step' : 'flatten requested: the position closes at the next step';
+    return CONTROL_REPLIES[action];
   }
 
   #subscribe(events: BotEvents): () => void {
@@ -299,11 +323,17 @@ export class TelegramBridge {
     const queue = (work: () => Promise<void>) => {
       this.#alerts = this.#alerts.then(work).catch((e: Error) => this.#log.warn(`telegram: alert failed: ${e.message}`));
     };
+    const onFunding = (f: StoredFunding) => queue(async () => {
+      await this.#ledgerReady;
+      this.#ledger.applyFunding(f);
+    });
     const onFill = (f: StoredFill) => queue(() => this.#onFill(f));
     const onRisk = (r: StoredRiskEvent) => queue(() => this.#onRisk(r));
+    events.on('funding', onFunding);
     events.on('fill', onFill);
     events.on('risk', onRisk);
     return () => {
+      events.off('funding', onFunding);
       events.off('fill', onFill);
       events.off('risk', onRisk);
     };
@@ -316,13 +346,13 @@ export class TelegramBridge {
     const t = effect.closed;
     if (t) {
       const head = f.reason === 'stop' ? '🛑 STOP HIT' : f.reason === 'liquidation' ? '💥 LIQUIDATED' : '🔴 EXIT';
-      await this.send(`${head} ${t.side}: ${what}\nPnL ${signed(t.netPnlUsd)} USDT (gross ${signed(t.grossPnlUsd)}, fees ${usd(t.feesUsd)})`);
+      await this.send(`${head} ${t.side}: ${what}\nPnL ${signed(t.netPnlUsd)} USDT (gross ${signed(t.grossPnlUsd)}, fees ${usd(t.feesUsd)}, funding ${signed(t.fundingIncomeUsd)})`);
     }
     if (effect.opening) await this.send(`🟢 ENTRY ${this.#ledger.qtyBase > 0 ? 'LONG' : 'SHORT'} ${Math.abs(this.#ledger.qtyBase)} ${f.symbol} @ ${usd(this.#ledger.entryPriceUsd)}: ${what}`);
   }
 
   async #onRisk(r: StoredRiskEvent): Promise<void> {
-    const heads: Record<string, string> = { daily_loss: '⛔ DAILY LOSS LIMIT', drawdown: '⛔ MAX DRAWDOWN', circuit_breaker: '⛔ CIRCUIT BREAKER', kill: '🛑 KILL SWITCH', resume: '▶️ RESUMED', flatten: '⏹ FLATTEN' };
+    const heads: Record<string, string> = { daily_loss: '⛔ DAILY LOSS LIMIT', drawdown: '⛔ MAX DRAWDOWN', circuit_breaker: '⛔ CIRCUIT BREAKER', kill: '🛑 KILL SWITCH', resume: '▶️ RESUMED', flatten: '⏹ FLATTEN', stop_entries: '⏸ ENTRIES STOPPED' };
     const head = heads[r.kind];
     if (head) await this.send(`${head}: ${r.message}`);
   }

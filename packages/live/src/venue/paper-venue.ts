@@ -1,5 +1,5 @@
 import { advanceBar, SimulatedExchange, type Bar, type BarFeed, type ExecutionConfig, type OrderRequest } from '@oitrader/backtest';
-import type { OrderState, Venue, VenueAccount, VenueFill, VenueOrder } from './venue.ts';
+import type { OrderState, Venue, VenueAccount, VenueFill, VenueFunding, VenueOrder } from './venue.ts';
 
 export interface PaperVenueOptions extends Partial<Omit<ExecutionConfig, 'symbol'>> {
   symbol: string;
@@ -27,6 +27,7 @@ export class PaperVenue implements Venue {
   readonly #states = new Map<string, OrderState>();
   #changed: OrderState[] = [];
   #fillsSeen = 0;
+  #funding: VenueFunding[] = [];
 
   constructor(options: PaperVenueOptions) {
     this.exchange = new SimulatedExchange(options);
@@ -41,8 +42,13 @@ export class PaperVenue implements Venue {
     const f = this.#feed;
     [f.time[0], f.open[0], f.high[0], f.low[0], f.close[0], f.funding![0]] = [bar.timeMs, bar.open, bar.high, bar.low, bar.close, fundingRate];
     const before = [...this.#pending.entries()];
+    const [paidBefore, heldQty] = [account.fundingPaidUsd, account.qtyBase];
     // The backtester's own bar step: funding for the position carried in, then fills, stops and liquidation.
     advanceBar(this.exchange, f, 0);
+    // advanceBar settles at the bar's open, on the position carried in; a bar longer than the
+    // funding interval settles several times at once and is recorded as one row.
+    const paidUsd = account.fundingPaidUsd - paidBefore;
+    if (paidUsd !== 0) this.#funding.push({ timeMs: bar.timeMs, rate: fundingRate, markPriceUsd: bar.open, qtyBase: heldQty, incomeUsd: -paidUsd });
     const fresh = account.fills.slice(this.#fillsSeen);
     const fills: VenueFill[] = fresh.map((f, i) => ({
       fillId: `${this.#bot}-f${this.#fillsSeen + i}`,
@@ -115,6 +121,12 @@ export class PaperVenue implements Venue {
   changedOrders(): OrderState[] {
     const out = this.#changed;
     this.#changed = [];
+    return out;
+  }
+
+  settledFunding(): VenueFunding[] {
+    const out = this.#funding;
+    this.#funding = [];
     return out;
   }
 

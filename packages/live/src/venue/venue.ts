@@ -21,6 +21,19 @@ export interface VenueFill {
   reason: string;
 }
 
+/** One funding settlement of the position (Binance's FUNDING_FEE income). */
+export interface VenueFunding {
+  /** The settlement time (a multiple of the funding interval; the bar that opens there). */
+  timeMs: number;
+  /** The funding rate applied (fraction; positive: longs pay shorts). */
+  rate: number;
+  markPriceUsd: number;
+  /** The signed position that paid or received it. */
+  qtyBase: number;
+  /** Binance's income sign: + received, − paid. A trade's PnL = price PnL − fees + this. */
+  incomeUsd: number;
+}
+
 export interface VenueAccount {
   equityUsd: number;
   walletUsd: number;
@@ -87,6 +100,13 @@ export interface Venue {
   pendingOrders(): readonly OrderRequest[];
   /** Cancels the resting orders the strategy tagged `tag`; returns how many. */
   cancel(tag: string): number;
+  /**
+   * The funding settlements since the previous call (paper: the execution
+   * model's, per settlement time). A venue without it (the exchange venue,
+   * until it reads Binance's income history) leaves it out: its funding then
+   * shows only in equity.
+   */
+  settledFunding?(): VenueFunding[];
   /** Trigger prices of the resting stops (exchange-side stops of the position). */
   openStops(): Promise<Array<{ clientOrderId: string; triggerUsd: number; side: 'buy' | 'sell' }>>;
   /**
