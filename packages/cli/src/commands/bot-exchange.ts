@@ -43,8 +43,13 @@ export function tradingEndpoint(mode: ExchangeMode, b: Config['binance']): { res
     return { restUrl, apiKey: SIM_API_KEY, secret: SIM_SECRET };
   }
   const restUrl = b.trade_rest_url || (mode === 'demo' ? DEMO_REST_URL : MAINNET_REST_URL);
-  if (mode === 'demo' && new URL(restUrl).hostname === new URL(MAINNET_REST_URL).hostname) {
-    throw new OitraderError(`trading.mode demo must not send orders to the real exchange (${restUrl})`, { hint: `leave binance.trade_rest_url empty (demo trading is ${DEMO_REST_URL})`, exitCode: 2 });
+  // An allow-list, not a block-list: any other host (an alias or proxy of the real exchange) could take the same keys to real money.
+  const host = new URL(restUrl).hostname;
+  if (mode === 'demo' && host !== new URL(DEMO_REST_URL).hostname && !LOOPBACK.has(host)) {
+    throw new OitraderError(`trading.mode demo must not send orders to the real exchange (${restUrl}): demo trades only on ${DEMO_REST_URL} or a simulator on this machine`, {
+      hint: `leave binance.trade_rest_url empty (demo trading is ${DEMO_REST_URL})`,
+      exitCode: 2,
+    });
   }
   if (b.api_key === '' || b.secret === '') {
     throw new OitraderError(`trading.mode ${mode} needs an API key and secret`, {

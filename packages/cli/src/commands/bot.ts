@@ -7,7 +7,7 @@ import { Collector, describeTarget, MarketDataLoader, openStore, readStreamHealt
 import { attachMonitoring, BotStore, buildBotStrategy, ExchangeVenue, runBotLoop, SimMarketClock, TradingBot, wallClock, type BotStrategy, type CrashPoint, type MarketClock, type Monitoring } from '@oitrader/live';
 import { commandContext, type GlobalOptions } from '../context.ts';
 import type { Output } from '../output.ts';
-import { streamNames } from '@oitrader/binance';
+import { BinanceBannedError, BinanceOrderError, OrderNotPlacedError, streamNames, UnknownOutcomeError } from '@oitrader/binance';
 import { connectExchange } from './bot-exchange.ts';
 import { collectorOptions, latencyPercentiles } from './collect.ts';
 
@@ -211,8 +211,18 @@ export async function runBot(config: Config, out: Output, flags: RunFlags): Prom
     listen(bot);
     let candles = 0;
     let failures = 0;
+    let rebuild = false;
     for (;;) {
       try {
+        if (rebuild) {
+          bot = await newBot();
+          listen(bot);
+          const again = await bot.start(existing?.sessionStartMs ?? (await store.control(b.name))!.sessionStartMs);
+          await monitoring?.close();
+          monitoring = await attachMonitoring({ bot, store, config, log, replay: flags.replay });
+          for (const d of again.differences) out.text(`  difference: ${d}`);
+          rebuild = false;
+        }
         const result = await runBotLoop(bot, {
           store,
           symbol: t.symbol,
@@ -233,18 +243,15 @@ export async function runBot(config: Config, out: Output, flags: RunFlags): Prom
       } catch (error) {
         // A step that failed half-way (the exchange or the database went away) is never patched up in place:
         // the bot is rebuilt exactly as after a crash — replay, look up what was sent, reconcile — then goes on.
-        if (!exchange || error instanceof OitraderError || abort.signal.aborted) throw error;
+        // A bot that exits instead leaves its position with nothing but its stop: no exits, no halts, no kill switch.
+        if (!exchange || !worthRetrying(error) || abort.signal.aborted) throw error;
         failures++;
-        const waitMs = Math.min(60_000, 1000 * 2 ** Math.min(failures, 6));
-        log.error(`step failed (${failures} in a row): ${(error as Error).message}; restarting the bot from its record in ${waitMs / 1000} s`);
+        const banned = error instanceof BinanceBannedError ? error.retryAfterMs : 0;
+        const waitMs = Math.max(banned, Math.min(60_000, 1000 * 2 ** Math.min(failures, 6)));
+        log.error(`step failed (${failures} in a row): ${(error as Error).message}; rebuilding the bot from its record in ${Math.round(waitMs / 1000)} s`);
         await sleep(waitMs, abort.signal);
         if (abort.signal.aborted) break;
-        bot = await newBot();
-        listen(bot);
-        const again = await bot.start(existing?.sessionStartMs ?? (await store.control(b.name))!.sessionStartMs);
-        await monitoring?.close();
-        monitoring = await attachMonitoring({ bot, store, config, log, replay: flags.replay });
-        for (const d of again.differences) out.text(`  difference: ${d}`);
+        rebuild = true;
       }
     }
     const equity = await store.latestEquity(b.name);
@@ -269,6 +276,16 @@ export async function runBot(config: Config, out: Output, flags: RunFlags): Prom
     if (collector) await collector.stop();
     await sql.close();
   }
+}
+
+/**
+ * Failures a rebuilt bot can get past: the exchange or the network (unknown outcomes, refusals, rate limits,
+ * a ban once it expires), the database, a bug in one step. Not: usage and configuration errors (exit code 2),
+ * which no retry fixes.
+ */
+function worthRetrying(error: unknown): boolean {
+  if (error instanceof UnknownOutcomeError || error instanceof BinanceOrderError || error instanceof OrderNotPlacedError || error instanceof BinanceBannedError) return true;
+  return !(error instanceof OitraderError) || error.exitCode !== 2;
 }
 
 /** bot.collector: `in-process` always, `external` never, `auto` unless another collector's heartbeat in the database is fresh. */

@@ -14,7 +14,7 @@ import type { MarketDataLoader } from '@oitrader/data';
 import type { BotControl, BotMode, BotStore, OrderIntent, StoredFill, StoredFunding, StoredOrder, StoredRiskEvent } from '../state/bot-store.ts';
 import { JournalVenue } from '../venue/journal-venue.ts';
 import { PaperVenue } from '../venue/paper-venue.ts';
-import type { Venue, VenueAccount } from '../venue/venue.ts';
+import type { RecoveredOrder, Venue, VenueAccount } from '../venue/venue.ts';
 import { BotEvents, type ReconcileReport } from './bot-events.ts';
 import { clientOrderId } from './client-id.ts';
 
@@ -98,7 +98,7 @@ export class TradingBot {
   /** Open time of the last candle stepped (replayed or live). */
   #lastCandleMs = Number.NaN;
   /** During replay: the commands and decision times recorded live, by candle close. */
-  #recorded: { commands: Map<number, StoredRiskEvent[]>; decidedAt: Map<number, number>; unhealthy: Set<number>; signals: Map<number, CandleSignals> } | undefined;
+  #recorded: { commands: Map<number, StoredRiskEvent[]>; decidedAt: Map<number, number>; unhealthy: Set<number>; exchangeFailed: Set<number>; signals: Map<number, CandleSignals> } | undefined;
   /** The data-health answer of the step in progress (the gate asks it synchronously). */
   #healthy = true;
   #crashCount = 0;
@@ -156,7 +156,7 @@ export class TradingBot {
       const [stored, riskEvents, decisions, signals] = await Promise.all([o.store.orders(o.bot), o.store.riskEvents(o.bot), this.#decisionTimes(), this.#storedSignals()]);
       const commands = new Map<number, StoredRiskEvent[]>();
       for (const e of riskEvents) if (COMMANDS.has(e.kind)) commands.set(e.timeMs, [...(commands.get(e.timeMs) ?? []), e]);
-      this.#recorded = { commands, decidedAt: decisions.decidedAt, unhealthy: decisions.unhealthy, signals };
+      this.#recorded = { commands, decidedAt: decisions.decidedAt, unhealthy: decisions.unhealthy, exchangeFailed: decisions.exchangeFailed, signals };
       const frame = this.#withSignalColumns(await o.loader.loadAllData(o.symbol, o.timeframe, this.#warmupStartMs(), last + this.#barMs));
       const first = firstIndexFrom(frame, this.#control.sessionStartMs);
       this.#frame = frame;
@@ -164,7 +164,11 @@ export class TradingBot {
       // An exchange bot's account lives on the exchange: its replay plays back the record instead, sending nothing.
       if (this.#realVenue.kind === 'exchange') this.#venue = new JournalVenue(decisions.accounts, stored);
       try {
-        for (let i = first; i < frame.length; i++) await this.#step(frame, i, false);
+        for (let i = first; i < frame.length; i++) {
+          // An exchange bot replays only what it decided on: a candle the collector filled into a gap later was never stepped.
+          if (this.#venue instanceof JournalVenue && !decisions.accounts.has(frame.time[i])) continue;
+          await this.#step(frame, i, false);
+        }
       } finally {
         this.#venue = this.#realVenue;
         this.#recorded = undefined;
@@ -278,10 +282,11 @@ export class TradingBot {
     this.#crash('after-decide', live, orders.length > 0);
     const sent = orders.map((order) => ({ clientOrderId: clientOrderId(o.bot, intentOf(order), o.symbol, t), intent: intentOf(order), order }));
     const states = await this.#venue.submit(sent, close, t);
-    if (this.#realVenue.kind === 'exchange') {
-      // The circuit breaker counts exchange refusals and unknown outcomes in a row (the replay sees the stored statuses).
-      for (const state of states) this.gate.exchangeResult(this.#stepNowMs, account.equityUsd, state.status !== 'REJECTED' && state.status !== 'UNKNOWN', state.reason ?? state.status);
-    }
+    // The circuit breaker: one result per step that sent orders — failed when any was refused or its outcome
+    // unknown. Recorded with the decision, so a replay (whose journal knows only the final statuses) counts the same.
+    const failure = states.find((state) => state.status === 'REJECTED' || state.status === 'UNKNOWN');
+    const exchangeOk = live ? failure === undefined : !this.#recorded?.exchangeFailed.has(t);
+    if (this.#realVenue.kind === 'exchange' && states.length > 0) this.gate.exchangeResult(this.#stepNowMs, account.equityUsd, exchangeOk, failure ? `${failure.clientOrderId} ${failure.status} ${failure.reason ?? ''}` : '');
     const riskEvents = this.gate.events.splice(0).map((e) => ({ timeMs: e.timeMs, kind: e.kind, message: e.message }));
     this.#crash('after-send', live, sent.length > 0);
     for (const s of sent) {
@@ -299,20 +304,29 @@ export class TradingBot {
         status: 'NEW',
       });
     }
+    // Nothing sent and nothing filled: the account read before the decision still holds (an exchange read costs request weight).
+    if (sent.length > 0 || fills.length > 0) account = await this.#venue.account(close);
+    if (live && this.#venue.ensureProtected) {
+      await this.#venue.ensureProtected({ qtyBase: account.qtyBase, entryPriceUsd: account.entryPriceUsd, candleTimeMs: t, stopLoss: o.stopLoss, tickSize: filtersFor(o.symbol).tickSize, lastStopUsd: this.#lastStopTrigger(account.qtyBase) });
+    }
     const changed: StoredOrder[] = [];
     for (const state of this.#venue.changedOrders()) {
-      const stored = this.#orders.get(state.clientOrderId);
+      let stored = this.#orders.get(state.clientOrderId);
+      // An order the venue placed on its own (a protection stop, an emergency close) joins the record here.
+      if (!stored && 'intent' in state) {
+        const r = state as RecoveredOrder;
+        stored = { clientOrderId: r.clientOrderId, symbol: o.symbol, candleTimeMs: t, intent: r.intent, side: r.side, type: r.type, qtyBase: r.qtyBase, triggerUsd: r.triggerUsd, reduceOnly: r.reduceOnly, status: r.status };
+        this.#orders.set(r.clientOrderId, stored);
+      }
       if (!stored) continue;
       stored.status = state.status;
       if (!changed.includes(stored)) changed.push(stored);
     }
-    // Nothing sent and nothing filled: the account read before the decision still holds (an exchange read costs request weight).
-    if (sent.length > 0 || fills.length > 0) account = await this.#venue.account(close);
     const stops = await this.#venue.openStops();
     const storedFills: StoredFill[] = [...fills, ...(this.#venue.takeFills?.() ?? [])].map((f) => ({ ...f, symbol: o.symbol }));
     const step = {
       candleTimeMs: t,
-      decision: decision && { symbol: o.symbol, candleTimeMs: t, ...decision, detail: { nowMs: this.#stepNowMs, account: seen, ...(!this.#healthy && { dataHealthy: false }), ...(signals && { signals }) } },
+      decision: decision && { symbol: o.symbol, candleTimeMs: t, ...decision, detail: { nowMs: this.#stepNowMs, account: seen, ...(!this.#healthy && { dataHealthy: false }), ...(!exchangeOk && { exchangeOk: false }), ...(signals && { signals }) } },
       orders: changed.map((s) => ({ ...s })),
       fills: storedFills,
       funding,
@@ -364,26 +378,37 @@ export class TradingBot {
     };
   }
 
+  /** The trigger of the newest stop the bot sent on the side that closes a position of `qtyBase` (for a stop re-placed by the protection check). */
+  #lastStopTrigger(qtyBase: number): number | undefined {
+    const closing = qtyBase > 0 ? 'sell' : 'buy';
+    let found: StoredOrder | undefined;
+    for (const order of this.#orders.values()) if (order.intent === 'stop' && order.side === closing && order.triggerUsd !== undefined && (!found || order.candleTimeMs >= found.candleTimeMs)) found = order;
+    return found?.triggerUsd;
+  }
+
   #warmupStartMs(): number {
     return this.#control!.sessionStartMs - (this.#o.warmupBars ?? 0) * this.#barMs;
   }
 
   /** Per stored decision: the clock it was made at and the account it saw (what an exchange bot's replay plays back). */
-  async #decisionTimes(): Promise<{ decidedAt: Map<number, number>; accounts: Map<number, VenueAccount>; unhealthy: Set<number> }> {
-    const rows = await this.#o.store.sql.query<{ t: number; now_ms: number | null; account: string | null; healthy: string | null }>(
-      `SELECT (extract(epoch FROM candle_time) * 1000)::float8 AS t, (detail->>'nowMs')::float8 AS now_ms, detail->>'account' AS account, detail->>'dataHealthy' AS healthy
+  async #decisionTimes(): Promise<{ decidedAt: Map<number, number>; accounts: Map<number, VenueAccount>; unhealthy: Set<number>; exchangeFailed: Set<number> }> {
+    const rows = await this.#o.store.sql.query<{ t: number; now_ms: number | null; account: string | null; healthy: string | null; exchange_ok: string | null }>(
+      `SELECT (extract(epoch FROM candle_time) * 1000)::float8 AS t, (detail->>'nowMs')::float8 AS now_ms, detail->>'account' AS account, detail->>'dataHealthy' AS healthy,
+              detail->>'exchangeOk' AS exchange_ok
        FROM bot_decisions WHERE bot = $1`,
       [this.#o.bot],
     );
     const decidedAt = new Map<number, number>();
     const accounts = new Map<number, VenueAccount>();
     const unhealthy = new Set<number>();
+    const exchangeFailed = new Set<number>();
     for (const r of rows) {
       if (r.healthy === 'false') unhealthy.add(Number(r.t));
+      if (r.exchange_ok === 'false') exchangeFailed.add(Number(r.t));
       if (r.now_ms !== null) decidedAt.set(Number(r.t), Number(r.now_ms));
       if (r.account) accounts.set(Number(r.t), JSON.parse(r.account, (_k, v: unknown) => (v === null ? Number.NaN : v)) as VenueAccount);
     }
-    return { decidedAt, accounts, unhealthy };
+    return { decidedAt, accounts, unhealthy, exchangeFailed };
   }
 
   /** The signal values each stored decision was made with, by candle open time (null → NaN: JSON has no NaN). */

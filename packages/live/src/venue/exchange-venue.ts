@@ -8,7 +8,7 @@ import {
   type OrderIntent,
   type UsdmTradingApi,
 } from '@oitrader/binance';
-import type { Bar, OrderRequest } from '@oitrader/backtest';
+import { roundToStep, type Bar, type OrderRequest } from '@oitrader/backtest';
 import { silentLogger, type Logger } from '@oitrader/core';
 import { clientOrderId } from '../bot/client-id.ts';
 import { reconcileWithExchange } from './reconcile.ts';
@@ -53,6 +53,7 @@ export class ExchangeVenue implements Venue {
   readonly #states = new Map<string, OrderState>();
   #changed: OrderState[] = [];
   #fills: VenueFill[] = [];
+  readonly #unknown = new Set<string>();
 
   constructor(options: ExchangeVenueOptions) {
     this.#o = options;
@@ -62,6 +63,8 @@ export class ExchangeVenue implements Venue {
   /** Collects the fills of stops and targets that triggered since the previous candle. */
   async onClosedBar(_bar: Bar, _fundingRate: number): Promise<VenueFill[]> {
     const { client } = this.#o;
+    await this.#resolveUnknown();
+    let closed = false;
     for (const stop of [...this.#stops.values()]) {
       const algo = await client.queryAlgoOrder({ clientAlgoId: stop.clientAlgoId });
       if (algo === undefined) continue;
@@ -70,11 +73,14 @@ export class ExchangeVenue implements Venue {
         if (actual && actual.executedQtyBase > 0) this.#fill(actual, stop.clientAlgoId, stop.type === 'stop' ? 'stop' : 'target');
         this.#stops.delete(stop.clientAlgoId);
         this.#set({ clientOrderId: stop.clientAlgoId, status: 'FILLED' });
+        closed = true;
       } else if (algo.algoStatus === 'CANCELED' || algo.algoStatus === 'EXPIRED' || algo.algoStatus === 'REJECTED') {
         this.#stops.delete(stop.clientAlgoId);
         this.#set({ clientOrderId: stop.clientAlgoId, status: algo.algoStatus === 'REJECTED' ? 'REJECTED' : 'CANCELED' });
       }
     }
+    // A stop or target fired: its siblings (the target, or a stop) must not stay to close a later position.
+    if (closed) await this.#cancelStopsIfFlat();
     const fills = this.#fills;
     this.#fills = [];
     return fills;
@@ -96,10 +102,17 @@ export class ExchangeVenue implements Venue {
 
   async submit(orders: VenueOrder[], _referencePriceUsd: number, timeMs: number): Promise<OrderState[]> {
     const out: OrderState[] = [];
-    for (const sent of orders) {
+    const entry = (i: number) => orders.slice(0, i).findIndex((o) => o.intent === 'entry');
+    for (const [i, sent] of orders.entries()) {
+      const conditional = sent.order.type === 'stop' || sent.order.type === 'take_profit';
+      // A stop or target for an entry that did not fill would rest on a flat book and close a later position.
+      const e = conditional ? entry(i) : -1;
+      if (e >= 0 && (out[e].status === 'REJECTED' || out[e].status === 'CANCELED' || out[e].status === 'EXPIRED')) {
+        out.push(this.#set({ clientOrderId: sent.clientOrderId, status: 'CANCELED', reason: 'its entry did not fill' }));
+        continue;
+      }
       if (sent.intent === 'stop' && out.some((state) => state.status === 'FILLED')) this.#o.afterEntryFill?.();
-      const state = sent.order.type === 'stop' || sent.order.type === 'take_profit' ? await this.#placeConditional(sent, timeMs) : await this.#placeRegular(sent);
-      out.push(state);
+      out.push(conditional ? await this.#placeConditional(sent, timeMs) : await this.#placeRegular(sent));
     }
     return out;
   }
@@ -169,7 +182,10 @@ export class ExchangeVenue implements Venue {
         recovered.push(this.#set({ clientOrderId: id, status: order.status, intent: parts.intent, side: side(order.side), type: order.type === 'LIMIT' ? 'limit' : 'market', qtyBase: order.origQtyBase, reduceOnly: order.reduceOnly, exchangeOrderId: String(order.orderId) }));
       }
     }
-    const report = await reconcileWithExchange({ client, bot: this.#o.bot, symbol, stored: input.stored, onUnknownPosition: input.onUnknownPosition, stopLoss: input.stopLoss, tickSize: input.tickSize, candleTimeMs: input.candleTimeMs, log: this.#log });
+    // The record's position plus the fills it never stored (found above) is what the bot should hold.
+    const unstored = this.#fills.reduce((q, f) => q + (f.side === 'buy' ? f.qtyBase : -f.qtyBase), 0);
+    const stored = unstored === 0 ? input.stored : { symbol, entryPriceUsd: 0, liquidationPriceUsd: Number.NaN, stopUsd: undefined, ...input.stored, qtyBase: Math.round(((input.stored?.qtyBase ?? 0) + unstored) * 1e8) / 1e8 };
+    const report = await reconcileWithExchange({ client, bot: this.#o.bot, symbol, stored, onUnknownPosition: input.onUnknownPosition, stopLoss: input.stopLoss, tickSize: input.tickSize, candleTimeMs: input.candleTimeMs, log: this.#log });
     if (report.closedWith && report.closedWith.executedQtyBase > 0) this.#fill(report.closedWith, report.closedWith.clientOrderId, 'reconcile');
     if (report.qtyBase === 0) {
       // Reconciliation cancelled every conditional order left on a flat book.
@@ -183,6 +199,63 @@ export class ExchangeVenue implements Venue {
       if (parts) recovered.push(this.#set({ clientOrderId: stop.clientAlgoId, status: 'NEW', intent: 'stop', side: side(stop.side), type: 'stop', qtyBase: stop.qtyBase, triggerUsd: stop.triggerPriceUsd, reduceOnly: true, exchangeOrderId: String(stop.algoId) }));
     }
     return { recovered, differences: report.differences };
+  }
+
+  /**
+   * The rule "every open position has an exchange-side stop", checked at every
+   * step and not only when an entry fills: a stop whose placement had an
+   * unknown outcome, one the exchange cancelled or expired, or a refused one
+   * whose emergency close failed all end here. Looks for a resting stop on
+   * the closing side; else places one (`trading.stop_loss` from the entry,
+   * or the last known trigger when it still protects); if that is refused,
+   * closes the position; if the close fails too, says so loudly and tries
+   * again at the next step.
+   */
+  async ensureProtected(input: { qtyBase: number; entryPriceUsd: number; candleTimeMs: number; stopLoss: number; tickSize: number; lastStopUsd?: number }): Promise<void> {
+    const { client, symbol } = this.#o;
+    const closing = input.qtyBase > 0 ? 'sell' : 'buy';
+    if (input.qtyBase === 0 || [...this.#stops.values()].some((s) => s.type === 'stop' && s.side === closing)) return;
+    const resting = (await client.openAlgoOrders(symbol)).find((a) => a.orderType === 'STOP_MARKET' && side(a.side) === closing && (a.closePosition || a.qtyBase >= Math.abs(input.qtyBase)));
+    if (resting) {
+      this.adoptStop(resting);
+      return;
+    }
+    const usable = input.lastStopUsd !== undefined && (input.qtyBase > 0 ? input.lastStopUsd < input.entryPriceUsd : input.lastStopUsd > input.entryPriceUsd);
+    const trigger = usable ? input.lastStopUsd! : roundToStep(input.entryPriceUsd * (1 - Math.sign(input.qtyBase) * input.stopLoss), input.tickSize, 'nearest');
+    const id = clientOrderId(this.#o.bot, 'stop', symbol, input.candleTimeMs, 3);
+    this.#log.error(`the ${input.qtyBase} ${symbol} position has no stop on the exchange: placing STOP_MARKET closePosition at ${trigger} (${id})`);
+    const stop: VenueOrder = { clientOrderId: id, intent: 'stop', order: { type: 'stop', side: closing, qtyBase: Math.abs(input.qtyBase), triggerUsd: trigger, reduceOnly: true } };
+    const state = await this.#placeConditional(stop, input.candleTimeMs);
+    this.#recordVenueOrder(stop, state);
+    if (state.status === 'UNKNOWN') this.#unknown.add(id);
+  }
+
+  /** Orders whose outcome was unknown: looked up at every step until the exchange answers. */
+  async #resolveUnknown(): Promise<void> {
+    const { client, symbol } = this.#o;
+    for (const id of [...this.#unknown]) {
+      const parts = parseClientId(id);
+      try {
+        if (parts?.intent === 'stop' || parts?.intent === 'target') {
+          const algo = await client.queryAlgoOrder({ clientAlgoId: id });
+          if (algo && (algo.algoStatus === 'NEW' || algo.algoStatus === 'TRIGGERING')) this.adoptStop(algo);
+          this.#set({ clientOrderId: id, status: algo ? (algo.algoStatus === 'TRIGGERING' ? 'NEW' : algo.algoStatus) : 'REJECTED', reason: algo ? undefined : 'never reached the exchange' });
+        } else {
+          const order = await client.queryOrder(symbol, { clientOrderId: id });
+          if (order && order.executedQtyBase > 0) this.#fill(order, id, 'signal');
+          this.#set({ clientOrderId: id, status: order ? order.status : 'REJECTED', reason: order ? undefined : 'never reached the exchange' });
+        }
+        this.#unknown.delete(id);
+      } catch (error) {
+        this.#log.warn(`order ${id}: outcome still unknown (${(error as Error).message}); asking again at the next candle`);
+      }
+    }
+  }
+
+  /** An order the venue placed on its own (protection stop, emergency close): reported with its details so the bot's record has it. */
+  #recordVenueOrder(sent: VenueOrder, state: OrderState): void {
+    const o = sent.order;
+    this.#set({ ...state, intent: sent.intent, side: o.side, type: o.type, qtyBase: o.qtyBase, triggerUsd: o.triggerUsd, reduceOnly: o.reduceOnly === true } satisfies RecoveredOrder);
   }
 
   /** Starts tracking a stop found on the exchange (reconciliation adopts it). */
@@ -201,7 +274,9 @@ export class ExchangeVenue implements Venue {
       if (o.reduceOnly && order.status === 'FILLED') await this.#cancelStopsIfFlat();
       return this.#set({ clientOrderId: sent.clientOrderId, status: order.status });
     } catch (error) {
-      return this.#set(this.#failure(sent.clientOrderId, error));
+      const state = this.#set(this.#failure(sent.clientOrderId, error));
+      if (state.status === 'UNKNOWN') this.#unknown.add(sent.clientOrderId);
+      return state;
     }
   }
 
@@ -219,11 +294,16 @@ export class ExchangeVenue implements Venue {
           priceProtect: true,
           clientAlgoId: sent.clientOrderId,
         });
+      if (algo.algoStatus !== 'NEW' && algo.algoStatus !== 'TRIGGERING') {
+        // Found from an earlier attempt, but no longer resting: the protection check places a fresh one.
+        return this.#set({ clientOrderId: sent.clientOrderId, status: algo.algoStatus === 'REJECTED' ? 'REJECTED' : algo.algoStatus === 'CANCELED' || algo.algoStatus === 'EXPIRED' ? 'CANCELED' : 'FILLED' });
+      }
       this.adoptStop(algo, o.tag);
       return this.#set({ clientOrderId: sent.clientOrderId, status: 'NEW' });
     } catch (error) {
       const state = this.#set(this.#failure(sent.clientOrderId, error));
-      // The rule: a position without an exchange-side stop is closed at once.
+      if (state.status === 'UNKNOWN') this.#unknown.add(sent.clientOrderId);
+      // The rule: a position without an exchange-side stop is closed at once (an unknown one: the protection check decides).
       if (o.type === 'stop' && state.status === 'REJECTED') await this.#emergencyClose(sent, timeMs, state.reason ?? '');
       return state;
     }
@@ -236,7 +316,10 @@ export class ExchangeVenue implements Venue {
     const intent: OrderIntent = 'exit';
     const id = clientOrderId(this.#o.bot, intent, symbol, timeMs, 1);
     this.#log.error(`stop ${stop.clientOrderId} could not be placed (${why}): closing the ${p.qtyBase} ${symbol} position`);
-    await this.#placeRegular({ clientOrderId: id, intent, order: { type: 'market', side: p.qtyBase > 0 ? 'sell' : 'buy', qtyBase: Math.abs(p.qtyBase), reduceOnly: true } });
+    const close: VenueOrder = { clientOrderId: id, intent, order: { type: 'market', side: p.qtyBase > 0 ? 'sell' : 'buy', qtyBase: Math.abs(p.qtyBase), reduceOnly: true } };
+    const state = await this.#placeRegular(close);
+    this.#recordVenueOrder(close, state);
+    if (state.status !== 'FILLED') this.#log.error(`the emergency close ${id} of an unprotected ${p.qtyBase} ${symbol} position did not fill (${state.status} ${state.reason ?? ''}): the next step tries again`);
   }
 
   async #cancelStopsIfFlat(): Promise<void> {

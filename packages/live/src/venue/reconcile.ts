@@ -57,10 +57,13 @@ export async function reconcileWithExchange(o: ReconcileOptions): Promise<Exchan
   if (Math.abs(qty - storedQty) > 1e-12) note(`the exchange holds ${qty} ${symbol}, the bot's record ${storedQty}`);
   for (const r of regular) note(`open ${r.type} ${r.side} order ${r.clientOrderId} (${r.origQtyBase}) on the exchange`);
   if (qty !== 0 && storedQty === 0 && o.onUnknownPosition === 'close') {
-    const id = clientOrderId(o.bot, 'exit', symbol, o.candleTimeMs, 2);
-    closedWith = await client.ensureOrder({ symbol, side: qty > 0 ? 'SELL' : 'BUY', type: 'MARKET', qtyBase: Math.abs(qty), reduceOnly: true, clientOrderId: id });
-    note(`closed the unknown ${qty} ${symbol} position (bot.on_unknown_position: close) with ${id}`);
-    qty = 0;
+    // Its own id per start-up (this machine's clock in the id's time field): an earlier start-up's close, found by
+    // a shared id, would be taken for this one and the position assumed flat.
+    const id = clientOrderId(o.bot, 'exit', symbol, Date.now(), 2);
+    closedWith = await client.placeOrder({ symbol, side: qty > 0 ? 'SELL' : 'BUY', type: 'MARKET', qtyBase: Math.abs(qty), reduceOnly: true, clientOrderId: id });
+    // Flat only when the exchange says so: the stops below are cancelled on that word alone.
+    qty = (await client.positions(symbol)).find((p) => p.symbol === symbol)?.qtyBase ?? 0;
+    note(`closed the unknown position (bot.on_unknown_position: close) with ${id}: ${symbol} position now ${qty}`);
   }
   let stops = algos.filter((a) => a.orderType === 'STOP_MARKET' && (a.algoStatus === 'NEW' || a.algoStatus === 'TRIGGERING'));
   if (qty === 0 && algos.length > 0) {

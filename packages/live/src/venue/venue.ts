@@ -116,6 +116,8 @@ export interface Venue {
    * Paper has nothing to settle: its account is rebuilt by the replay.
    */
   resume?(input: ResumeInput): Promise<ResumeReport>;
+  /** Exchange venues, every live step: an open position without a resting stop gets one now, or is closed. */
+  ensureProtected?(input: { qtyBase: number; entryPriceUsd: number; candleTimeMs: number; stopLoss: number; tickSize: number; lastStopUsd?: number }): Promise<void>;
   /** Fills that happened inside `submit` (an exchange fills a MARKET order at once), to be stored with the same step. */
   takeFills?(): VenueFill[];
 }
