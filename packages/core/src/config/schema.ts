@@ -168,10 +168,12 @@ const bot = z
     timeframe: timeframe.default('5m'),
     /**
      * `champion`: the promoted model run (models.dir/ACTIVE) drives the bot through the ML-signal strategy,
-     * predicting every closed candle (a promotion takes effect at the next candle); any other value is a
-     * baseline name such as sma-trend.
+     * predicting every closed candle (a promotion takes effect at the next candle); `agent`: the trained RL
+     * agent `bot.agent` decides (docs/phase-5-live.md); any other value is a baseline name such as sma-trend.
      */
     strategy: z.string().default('sma-trend'),
+    /** With `strategy: agent`: the agent's id, a directory of models.agents_dir (its manifest names the model run it observes). */
+    agent: z.string().default(''),
     /** What reconciliation does with a position found on the exchange that the bot's state does not know. */
     on_unknown_position: z.enum(['adopt', 'close']).default('adopt'),
     /** A file whose existence engages the kill switch (checked every loop). */

@@ -1,11 +1,16 @@
-import { baselineByName, type Strategy } from '@oitrader/backtest';
-import type { Config, Logger } from '@oitrader/core';
+import { join } from 'node:path';
+import { baselineByName, riskLimitsFromConfig, type Strategy } from '@oitrader/backtest';
+import { OitraderError, type Config, type Logger } from '@oitrader/core';
 import type { MarketDataLoader } from '@oitrader/data';
 import type { BotSignals } from '../bot/trading-bot.ts';
+import { activeRun } from '../retrain/champion-registry.ts';
+import { AgentSignals } from './agent-signals.ts';
 import { ChampionSignals } from './champion-signals.ts';
 
 /** bot.strategy's value that makes the promoted model run (models/ACTIVE) drive the bot. */
 export const CHAMPION_STRATEGY = 'champion';
+/** bot.strategy's value that makes the trained RL agent bot.agent drive the bot. */
+export const AGENT_STRATEGY = 'agent';
 
 export interface BotStrategy {
   /** TradingBotOptions.strategy */
@@ -28,9 +33,11 @@ export interface BotStrategyDeps {
 /**
  * What `oitrader bot run` trades: `bot.strategy: champion` → the champion
  * model run through the ML-signal strategy (probabilities per candle from
- * ChampionSignals); any other value → that baseline.
+ * ChampionSignals); `bot.strategy: agent` → the RL agent bot.agent (AgentSignals);
+ * any other value → that baseline.
  */
 export async function buildBotStrategy(config: Config, deps: BotStrategyDeps): Promise<BotStrategy> {
+  if (config.bot.strategy === AGENT_STRATEGY) return buildAgentStrategy(config, deps);
   if (config.bot.strategy !== CHAMPION_STRATEGY) {
     return { strategy: baselineByName(config.bot.strategy), description: `baseline ${config.bot.strategy}`, dispose: () => undefined };
   }
@@ -51,6 +58,34 @@ export async function buildBotStrategy(config: Config, deps: BotStrategyDeps): P
       `champion ${signals.model.runId} (models/ACTIVE in ${config.models.dir}) through ml-signal: x${p.threshold} prior ` +
       `[${p.priors.map((x) => x.toFixed(3)).join(', ')}], stop ${p.stopAtr} ATR, target ${p.takeProfitAtr} ATR, ${p.maxBars} bars; ` +
       `${config.bot.history_bars} candles of history per prediction`,
+    dispose: () => signals.dispose(),
+  };
+}
+
+async function buildAgentStrategy(config: Config, deps: BotStrategyDeps): Promise<BotStrategy> {
+  if (config.bot.agent === '') {
+    throw new OitraderError('bot.strategy is agent but bot.agent names no agent', { hint: `set bot.agent to an agent id in ${config.models.agents_dir} (oitrader rl train makes one)`, exitCode: 2 });
+  }
+  const signals = await AgentSignals.open({
+    agentDir: join(config.models.agents_dir, config.bot.agent),
+    modelsDir: config.models.dir,
+    symbol: config.trading.symbol,
+    timeframe: config.bot.timeframe,
+    historyBars: config.bot.history_bars,
+    loader: deps.loader,
+    risk: riskLimitsFromConfig(config.trading),
+    log: deps.log,
+  });
+  const m = signals.agent.manifest;
+  const champion = activeRun(config.models.dir);
+  const a = m.env.actions;
+  return {
+    strategy: signals.strategy,
+    signals,
+    description:
+      `agent ${m.runId} (${m.algorithm}, window ${m.windows.length} of ${m.windows.length}) on model run ${m.modelRun.runId}` +
+      `${champion === m.modelRun.runId ? ' (the champion)' : `, not the champion ${champion ?? '(none)'}`}: actions HOLD/LONG/SHORT/EXIT ` +
+      `(scale-in/out masked), stop ${a.stopAtr} ATR, sized by the risk manager; ${config.bot.history_bars} candles of history per prediction`,
     dispose: () => signals.dispose(),
   };
 }

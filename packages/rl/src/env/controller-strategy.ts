@@ -18,12 +18,20 @@ export interface ControllerStrategyOptions {
   takerFeeRate?: number;
   risk?: RiskLimits;
   actions?: ActionConfig;
+  /**
+   * The row of `market` / `ml` that holds the bar being decided. Default:
+   * `ctx.index` (arrays aligned with the frame, lengths checked at reset). A
+   * live caller whose frame grows fills one-row buffers here and returns 0.
+   */
+  row?: (ctx: StrategyContext) => number;
 }
 
-/** A Strategy driven by actions (`actions` records the one taken at each bar, −1 before the first decision). */
+/** A Strategy driven by actions (`actions` records the one taken at each bar of the frame given to reset, −1 before the first decision). */
 export interface ControllerStrategy extends Strategy {
   readonly actions: Int8Array;
   readonly actionHistogram: number[];
+  /** The action taken at the latest bar (−1 before the first). */
+  readonly lastAction: number;
   readonly controller: () => TradingController;
 }
 
@@ -36,6 +44,7 @@ export interface ControllerStrategy extends Strategy {
 export function controllerStrategy(options: ControllerStrategyOptions): ControllerStrategy {
   let controller: TradingController | undefined;
   let actions = new Int8Array(0);
+  let last = -1;
   const histogram = new Array<number>(ACTION_COUNT).fill(0);
   const obs = new Float32Array(OBSERVATION_SIZE);
   const make = (frame: Frame, ctx: StrategyContext) =>
@@ -55,25 +64,30 @@ export function controllerStrategy(options: ControllerStrategyOptions): Controll
       return actions;
     },
     actionHistogram: histogram,
+    get lastAction() {
+      return last;
+    },
     controller: () => {
       if (!controller) throw new Error('the strategy has not run yet');
       return controller;
     },
     reset(frame: Frame) {
-      if (options.ml.pLong.length !== frame.length || options.market.columns[0].length !== frame.length) {
+      if (!options.row && (options.ml.pLong.length !== frame.length || options.market.columns[0].length !== frame.length)) {
         throw new Error(`strategy ${options.name}: features/predictions have ${options.ml.pLong.length} rows for ${frame.length} bars`);
       }
       controller = undefined;
       actions = new Int8Array(frame.length).fill(-1);
       histogram.fill(0);
+      last = -1;
     },
     onBar(ctx: StrategyContext): readonly OrderRequest[] {
       if (!controller) {
         controller = make(ctx.frame, ctx);
         controller.reset(ctx.equityUsd, ctx.timeMs);
       }
+      const row = options.row ? options.row(ctx) : ctx.index;
       controller.observe({
-        index: ctx.index,
+        index: row,
         timeMs: ctx.timeMs,
         closeUsd: ctx.closeUsd,
         qtyBase: ctx.qtyBase,
@@ -84,8 +98,9 @@ export function controllerStrategy(options: ControllerStrategyOptions): Controll
       });
       const mask = controller.actionMask();
       const action = options.choose(controller.observation(obs), mask, ctx.index);
-      actions[ctx.index] = action;
+      if (ctx.index < actions.length) actions[ctx.index] = action;
       histogram[action]++;
+      last = action;
       return controller.orders(action).orders;
     },
   };
