@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { BinanceOrderError } from '@oitrader/binance';
 import { clientOrderId } from '../bot/client-id.ts';
 import { FakeUsdm } from '../testing/fake-usdm.ts';
 import { ExchangeVenue } from './exchange-venue.ts';
@@ -58,6 +59,59 @@ describe('exchange venue (against an in-memory account; the wire contract is the
     const fills = await venue.onClosedBar({ ...BAR, timeMs: T + 300_000 }, Number.NaN);
     assert.deepEqual(fills.map((f) => [f.reason, f.side, f.qtyBase]), [['stop', 'sell', 10]]);
     assert.deepEqual(await venue.openStops(), []);
+  });
+});
+
+describe('exchange venue: every open position keeps a stop (checked at every step)', () => {
+  const protect = (venue: ExchangeVenue, qtyBase: number, lastStopUsd?: number) =>
+    venue.ensureProtected({ qtyBase, entryPriceUsd: 100, candleTimeMs: T + 300_000, stopLoss: 0.02, tickSize: 0.01, lastStopUsd });
+
+  it('a stop the exchange cancelled is replaced at the next step, at the last trigger, and the new stop is in the record', async () => {
+    const fake = new FakeUsdm();
+    const venue = venueOn(fake);
+    await venue.submit(entryWithStop(10, 98.5), 100, T);
+    fake.algos[0].algoStatus = 'CANCELED';
+    await venue.onClosedBar({ ...BAR, timeMs: T + 300_000 }, Number.NaN);
+    venue.changedOrders();
+    await protect(venue, 10, 98.5);
+    const resting = fake.algos.filter((a) => a.algoStatus === 'NEW');
+    assert.equal(resting.length, 1, 'the position was left without a stop');
+    assert.deepEqual([resting[0].side, resting[0].triggerPriceUsd, resting[0].closePosition], ['SELL', 98.5, true]);
+    const recorded = venue.changedOrders().filter((o) => o.clientOrderId === resting[0].clientAlgoId);
+    assert.ok(recorded.some((o) => 'intent' in o), 'the stop the venue placed on its own must reach the bot\'s record (with its intent, side and trigger)');
+    await protect(venue, 10, 98.5);
+    assert.equal(fake.algos.filter((a) => a.algoStatus === 'NEW').length, 1, 'a protected position got a second stop');
+  });
+
+  it('a position whose stop cannot be placed at all is closed', async () => {
+    const fake = new FakeUsdm();
+    const venue = venueOn(fake);
+    await fake.placeOrder({ symbol: 'SOLUSDT', side: 'BUY', type: 'MARKET', qtyBase: 10, clientOrderId: 'oit-e-SOLUSDT-x-0' });
+    fake.refuseAlgoOrders = true;
+    await protect(venue, 10);
+    assert.equal(fake.qtyBase, 0, 'an unprotectable position must be closed');
+  });
+
+  it('sends no stop or target for an entry the exchange refused', async () => {
+    const fake = new FakeUsdm();
+    fake.placeOrder = async () => {
+      throw new BinanceOrderError('/fapi/v1/order', 400, -2019, 'Margin is insufficient.');
+    };
+    const states = await venueOn(fake).submit(entryWithStop(10, 98), 100, T);
+    assert.deepEqual(states.map((s) => s.status), ['REJECTED', 'CANCELED']);
+    assert.equal(fake.algos.length, 0, 'a stop on a flat book would close the next position the moment it opens');
+  });
+
+  it('a stop that fired takes its take-profit sibling off the book', async () => {
+    const fake = new FakeUsdm();
+    const venue = venueOn(fake);
+    const target: VenueOrder = { clientOrderId: clientOrderId('oit', 'target', 'SOLUSDT', T), intent: 'target', order: { type: 'take_profit', side: 'sell', qtyBase: 10, triggerUsd: 103, reduceOnly: true } };
+    await venue.submit([...entryWithStop(10, 98), target], 100, T);
+    await venue.onClosedBar(BAR, Number.NaN);
+    fake.moveTo(97.5);
+    await venue.onClosedBar({ ...BAR, timeMs: T + 300_000 }, Number.NaN);
+    assert.equal(fake.qtyBase, 0);
+    assert.deepEqual(fake.algos.filter((a) => a.algoStatus === 'NEW').map((a) => a.clientAlgoId), [], 'the old target stays and would close a later position');
   });
 });
 
