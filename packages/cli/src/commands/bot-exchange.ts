@@ -83,6 +83,14 @@ export async function connectExchange(config: Config, out: Output, log: Logger):
     },
   });
   const symbol = config.trading.symbol;
+  if (mode !== 'sim') {
+    // A request the previous process sent just before it died may still be accepted until its timestamp + recvWindow:
+    // the start-up look-ups by client id would call it "never placed" and the step would send it again.
+    // (The simulator answers a request as it arrives, so nothing of a killed process is still on its way there.)
+    const waitMs = config.binance.recv_window_ms + 1000;
+    out.text(`waiting ${waitMs / 1000} s (recvWindow + 1 s) so that no order of a previous run can still reach the exchange`);
+    await new Promise((resolve) => setTimeout(resolve, waitMs));
+  }
   const setup = await prepareAccount(client, [symbol], config.trading.leverage);
   const fee = await client.commissionRate(symbol);
   const s = setup.symbols[0];
