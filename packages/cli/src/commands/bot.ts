@@ -174,7 +174,12 @@ export async function runBot(config: Config, out: Output, flags: RunFlags): Prom
     // A rebuilt bot (after a failed step) gets a fresh strategy: its state is rebuilt by the replay, never carried over.
     const newBot = async () => {
       chosen?.dispose();
-      chosen = await buildBotStrategy(config, { loader, log });
+      chosen = await buildBotStrategy(config, {
+        loader,
+        log,
+        // The log line is the strategy's own; the operator hears it on Telegram too.
+        onSwap: (from, to, candleTimeMs) => void monitoring?.telegram?.send(`model ${from === undefined ? 'loaded' : `swapped from ${from}`}: ${to} decides from the candle at ${new Date(candleTimeMs).toISOString()}`),
+      });
       return new TradingBot({
         bot: b.name,
         symbol: t.symbol,
