@@ -30,7 +30,7 @@ import { latencyPercentiles } from '../packages/cli/src/commands/collect.ts';
 import { silentLogger } from '../packages/core/src/index.ts';
 import { DEFAULT_RISK_LIMITS, smaTrend } from '../packages/backtest/src/index.ts';
 import { importArchive, MarketDataLoader, migrate, PgliteExecutor, PostgresExecutor, type SqlExecutor } from '../packages/data/src/index.ts';
-import { BotStore, ExchangeVenue, PaperVenue, RunSignals, TradingBot, type VenueOrder } from '../packages/live/src/index.ts';
+import { BotStore, ExchangeVenue, PaperVenue, RunSignals, TradingBot, type Venue, type VenueOrder } from '../packages/live/src/index.ts';
 import { prepareAccount, UsdmClient } from '../packages/binance/src/index.ts';
 import { loadReplayDataset, SIM_API_KEY, SIM_SECRET, SimClock, SimServer } from '../packages/sim/src/index.ts';
 import { FeatureEngineer } from '../packages/features/src/index.ts';
@@ -44,6 +44,24 @@ const GOAL_P99_MS = 100;
 const INFERENCE_GOAL_MS = 20;
 const DAY = 86_400_000;
 
+/** The benched bot: sma-trend behind the default risk limits, $2,000 at 5x, on `venue`. */
+function benchBot(sql: SqlExecutor, name: string, mode: 'paper' | 'sim', venue: Venue, clock?: () => number): TradingBot {
+  return new TradingBot({
+    bot: name,
+    symbol: SAMPLE_SYMBOL,
+    timeframe: '5m',
+    mode,
+    strategy: smaTrend(),
+    risk: DEFAULT_RISK_LIMITS,
+    stopLoss: 0.01,
+    execution: { initialBalanceUsd: 2000, leverage: 5 },
+    store: new BotStore(sql),
+    loader: new MarketDataLoader(sql, silentLogger),
+    venue,
+    clock,
+  });
+}
+
 async function measure(name: string, sql: SqlExecutor): Promise<void> {
   await importSample(sql);
   const span = await sampleSpan(sql, 30);
@@ -56,19 +74,7 @@ async function measure(name: string, sql: SqlExecutor): Promise<void> {
       return states;
     }
   }
-  const bot = new TradingBot({
-    bot: 'bench',
-    symbol: SAMPLE_SYMBOL,
-    timeframe: '5m',
-    mode: 'paper',
-    strategy: smaTrend(),
-    risk: DEFAULT_RISK_LIMITS,
-    stopLoss: 0.01,
-    execution: { initialBalanceUsd: 2000, leverage: 5 },
-    store,
-    loader: new MarketDataLoader(sql, silentLogger),
-    venue: new TimedVenue({ symbol: SAMPLE_SYMBOL, bot: 'bench', barMs: BAR, initialBalanceUsd: 2000, leverage: 5 }),
-  });
+  const bot = benchBot(sql, 'bench', 'paper', new TimedVenue({ symbol: SAMPLE_SYMBOL, bot: 'bench', barMs: BAR, initialBalanceUsd: 2000, leverage: 5 }));
   await bot.start(span.firstMs);
   const last = span.lastMs;
   const firstTimed = last - CANDLES * BAR;
@@ -133,21 +139,7 @@ async function measureOverTheWire(sql: SqlExecutor): Promise<void> {
         return states;
       }
     }
-    const store = new BotStore(sql);
-    const bot = new TradingBot({
-      bot: 'wire',
-      symbol: SAMPLE_SYMBOL,
-      timeframe: '5m',
-      mode: 'sim',
-      strategy: smaTrend(),
-      risk: DEFAULT_RISK_LIMITS,
-      stopLoss: 0.01,
-      execution: { initialBalanceUsd: 2000, leverage: 5 },
-      store,
-      loader: new MarketDataLoader(sql, silentLogger),
-      venue: new TimedExchangeVenue({ client, bot: 'wire', symbol: SAMPLE_SYMBOL, takerFeeRate: 0.0005 }),
-      clock: () => sim.clock.now(),
-    });
+    const bot = benchBot(sql, 'wire', 'sim', new TimedExchangeVenue({ client, bot: 'wire', symbol: SAMPLE_SYMBOL, takerFeeRate: 0.0005 }), () => sim.clock.now());
     await bot.start(first);
     const toAck: number[] = [];
     const toCommit: number[] = [];

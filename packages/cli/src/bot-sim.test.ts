@@ -35,7 +35,8 @@ describe('oitrader bot run, trading.mode sim: a replayed real week against the t
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('every position has its stop at every candle, the daily limit fires and holds, and the stored trades are the simulator\'s fills', async () => {
+  it('every position has its stop at every candle, the daily limit fires and holds, and the stored trades are the simulator\'s fills', async (t) => {
+    const started = Date.now();
     h.spawnBot('wk', ['--from', new Date(WEEK_START).toISOString()]);
     for (let t = WEEK_START; t < WEEK_END; t += BAR_MS) {
       assert.ok(await h.step('wk', t), `the bot stopped at ${new Date(t).toISOString()}:\n${h.output.slice(-3000)}`);
@@ -69,6 +70,11 @@ describe('oitrader bot run, trading.mode sim: a replayed real week against the t
     const exchange = h.sim.trading.engine.positionRisk('SOLUSDT', h.sim.clock.now())[0] as { positionAmt: string } | undefined;
     const stored = await h.store.position('wk', 'SOLUSDT');
     assert.equal(stored?.qtyBase ?? 0, Number(exchange?.positionAmt ?? 0), 'the bot\'s stored position differs from the exchange\'s');
+    const equity = await h.store.latestEquity('wk');
+    t.diagnostic(
+      `${(WEEK_END - WEEK_START) / BAR_MS} candles in ${((Date.now() - started) / 1000).toFixed(0)} s: ${fills.length} fills, ${entries.length} entries, ` +
+        `${limits.length} daily-limit halts (${limits.map((l) => new Date(l.timeMs).toISOString().slice(5, 16)).join(', ')}), equity ${equity?.equityUsd.toFixed(2)} USDT`,
+    );
   });
 });
 
