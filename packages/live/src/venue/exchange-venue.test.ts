@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BinanceOrderError } from '@oitrader/binance';
+import { BinanceOrderError, UnknownOutcomeError } from '@oitrader/binance';
 import { clientOrderId } from '../bot/client-id.ts';
 import { FakeUsdm } from '../testing/fake-usdm.ts';
 import { ExchangeVenue } from './exchange-venue.ts';
@@ -81,6 +81,23 @@ describe('exchange venue: every open position keeps a stop (checked at every ste
     assert.ok(recorded.some((o) => 'intent' in o), 'the stop the venue placed on its own must reach the bot\'s record (with its intent, side and trigger)');
     await protect(venue, 10, 98.5);
     assert.equal(fake.algos.filter((a) => a.algoStatus === 'NEW').length, 1, 'a protected position got a second stop');
+  });
+
+  it('a stop whose placement had an unknown outcome and that then fired has its fill recorded at the next step', async () => {
+    const fake = new FakeUsdm();
+    const venue = venueOn(fake);
+    const place = fake.placeAlgoOrder.bind(fake);
+    // The exchange takes the stop, the answer is lost.
+    fake.ensureAlgoOrder = async (o) => {
+      await place(o);
+      throw new UnknownOutcomeError('/fapi/v1/algoOrder', 'no answer within 10000 ms');
+    };
+    const states = await venue.submit(entryWithStop(10, 98), 100, T);
+    assert.deepEqual(states.map((s) => s.status), ['FILLED', 'UNKNOWN']);
+    venue.takeFills();
+    fake.moveTo(97.5);
+    const fills = await venue.onClosedBar({ ...BAR, timeMs: T + 300_000 }, Number.NaN);
+    assert.deepEqual(fills.map((f) => [f.reason, f.side, f.qtyBase]), [['stop', 'sell', 10]], 'the stop closed the position on the exchange but its fill is missing from the record');
   });
 
   it('a position whose stop cannot be placed at all is closed', async () => {

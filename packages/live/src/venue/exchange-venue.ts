@@ -50,10 +50,11 @@ export class ExchangeVenue implements Venue {
   readonly #o: ExchangeVenueOptions;
   readonly #log: Logger;
   readonly #stops = new Map<string, RestingStop>();
-  readonly #states = new Map<string, OrderState>();
   #changed: OrderState[] = [];
   #fills: VenueFill[] = [];
   readonly #unknown = new Set<string>();
+  /** Fill ids recorded by this venue. */
+  readonly #filled = new Set<string>();
 
   constructor(options: ExchangeVenueOptions) {
     this.#o = options;
@@ -68,16 +69,10 @@ export class ExchangeVenue implements Venue {
     for (const stop of [...this.#stops.values()]) {
       const algo = await client.queryAlgoOrder({ clientAlgoId: stop.clientAlgoId });
       if (algo === undefined) continue;
-      if (algo.algoStatus === 'TRIGGERED' || algo.algoStatus === 'FINISHED') {
-        const actual = algo.actualOrderId === undefined ? undefined : await client.queryOrder(this.#o.symbol, { orderId: algo.actualOrderId });
-        if (actual && actual.executedQtyBase > 0) this.#fill(actual, stop.clientAlgoId, stop.type === 'stop' ? 'stop' : 'target');
-        this.#stops.delete(stop.clientAlgoId);
-        this.#set({ clientOrderId: stop.clientAlgoId, status: 'FILLED' });
-        closed = true;
-      } else if (algo.algoStatus === 'CANCELED' || algo.algoStatus === 'EXPIRED' || algo.algoStatus === 'REJECTED') {
-        this.#stops.delete(stop.clientAlgoId);
-        this.#set({ clientOrderId: stop.clientAlgoId, status: algo.algoStatus === 'REJECTED' ? 'REJECTED' : 'CANCELED' });
-      }
+      const status = await this.#settleAlgo(algo);
+      if (status === 'NEW') continue;
+      this.#set({ clientOrderId: stop.clientAlgoId, status });
+      if (status === 'FILLED') closed = true;
     }
     // A stop or target fired: its siblings (the target, or a stop) must not stay to close a later position.
     if (closed) await this.#cancelStopsIfFlat();
@@ -165,15 +160,7 @@ export class ExchangeVenue implements Venue {
       if (parts.intent === 'stop' || parts.intent === 'target') {
         const algo = await client.queryAlgoOrder({ clientAlgoId: id });
         if (!algo) continue;
-        let status: string = algo.algoStatus;
-        if (algo.algoStatus === 'NEW' || algo.algoStatus === 'TRIGGERING') {
-          this.adoptStop(algo);
-          status = 'NEW';
-        } else if (algo.algoStatus === 'TRIGGERED' || algo.algoStatus === 'FINISHED') {
-          const actual = algo.actualOrderId === undefined ? undefined : await client.queryOrder(symbol, { orderId: algo.actualOrderId });
-          if (actual && actual.executedQtyBase > 0) this.#fill(actual, id, parts.intent);
-          status = 'FILLED';
-        }
+        const status = await this.#settleAlgo(algo);
         recovered.push(this.#set({ clientOrderId: id, status, intent: parts.intent, side: side(algo.side), type: parts.intent === 'stop' ? 'stop' : 'take_profit', qtyBase: algo.qtyBase, triggerUsd: algo.triggerPriceUsd, reduceOnly: true, exchangeOrderId: String(algo.algoId) }));
       } else {
         const order = await client.queryOrder(symbol, { clientOrderId: id });
@@ -238,8 +225,7 @@ export class ExchangeVenue implements Venue {
       try {
         if (parts?.intent === 'stop' || parts?.intent === 'target') {
           const algo = await client.queryAlgoOrder({ clientAlgoId: id });
-          if (algo && (algo.algoStatus === 'NEW' || algo.algoStatus === 'TRIGGERING')) this.adoptStop(algo);
-          this.#set({ clientOrderId: id, status: algo ? (algo.algoStatus === 'TRIGGERING' ? 'NEW' : algo.algoStatus) : 'REJECTED', reason: algo ? undefined : 'never reached the exchange' });
+          this.#set({ clientOrderId: id, status: algo ? await this.#settleAlgo(algo) : 'REJECTED', reason: algo ? undefined : 'never reached the exchange' });
         } else {
           const order = await client.queryOrder(symbol, { clientOrderId: id });
           if (order && order.executedQtyBase > 0) this.#fill(order, id, 'signal');
@@ -250,6 +236,27 @@ export class ExchangeVenue implements Venue {
         this.#log.warn(`order ${id}: outcome still unknown (${(error as Error).message}); asking again at the next candle`);
       }
     }
+  }
+
+  /**
+   * A conditional order as the exchange has it now, in the bot's words: NEW
+   * (resting: tracked), FILLED (triggered: the fill of the market order it
+   * became is recorded), CANCELED or REJECTED (no longer tracked). One reading
+   * for the per-candle check, the start-up look-ups, unknown outcomes and an
+   * order found again by its client id.
+   */
+  async #settleAlgo(algo: AlgoOrder, tag = this.#stops.get(algo.clientAlgoId)?.tag): Promise<'NEW' | 'FILLED' | 'CANCELED' | 'REJECTED'> {
+    if (algo.algoStatus === 'NEW' || algo.algoStatus === 'TRIGGERING') {
+      this.adoptStop(algo, tag);
+      return 'NEW';
+    }
+    this.#stops.delete(algo.clientAlgoId);
+    if (algo.algoStatus === 'TRIGGERED' || algo.algoStatus === 'FINISHED') {
+      const actual = algo.actualOrderId === undefined ? undefined : await this.#o.client.queryOrder(this.#o.symbol, { orderId: algo.actualOrderId });
+      if (actual && actual.executedQtyBase > 0) this.#fill(actual, algo.clientAlgoId, algo.orderType === 'TAKE_PROFIT_MARKET' ? 'target' : 'stop');
+      return 'FILLED';
+    }
+    return algo.algoStatus === 'REJECTED' ? 'REJECTED' : 'CANCELED';
   }
 
   /** An order the venue placed on its own (protection stop, emergency close): reported with its details so the bot's record has it. */
@@ -269,7 +276,7 @@ export class ExchangeVenue implements Venue {
     try {
       // ensureOrder: known to the exchange already (a re-run step after a crash) → adopted, never sent a second time.
       const order = await client.ensureOrder({ symbol, side: SIDE[o.side], type: o.type === 'limit' ? 'LIMIT' : 'MARKET', qtyBase: o.qtyBase, priceUsd: o.priceUsd, reduceOnly: o.reduceOnly, clientOrderId: sent.clientOrderId });
-      if (order.executedQtyBase > 0 && !this.#states.has(sent.clientOrderId)) this.#fill(order, sent.clientOrderId, 'signal');
+      if (order.executedQtyBase > 0) this.#fill(order, sent.clientOrderId, 'signal');
       // A position is gone: its stops on the exchange go with it.
       if (o.reduceOnly && order.status === 'FILLED') await this.#cancelStopsIfFlat();
       return this.#set({ clientOrderId: sent.clientOrderId, status: order.status });
@@ -294,12 +301,8 @@ export class ExchangeVenue implements Venue {
           priceProtect: true,
           clientAlgoId: sent.clientOrderId,
         });
-      if (algo.algoStatus !== 'NEW' && algo.algoStatus !== 'TRIGGERING') {
-        // Found from an earlier attempt, but no longer resting: the protection check places a fresh one.
-        return this.#set({ clientOrderId: sent.clientOrderId, status: algo.algoStatus === 'REJECTED' ? 'REJECTED' : algo.algoStatus === 'CANCELED' || algo.algoStatus === 'EXPIRED' ? 'CANCELED' : 'FILLED' });
-      }
-      this.adoptStop(algo, o.tag);
-      return this.#set({ clientOrderId: sent.clientOrderId, status: 'NEW' });
+      // Found from an earlier attempt but no longer resting: settled as it is (the protection check places a fresh stop).
+      return this.#set({ clientOrderId: sent.clientOrderId, status: await this.#settleAlgo(algo, o.tag) });
     } catch (error) {
       const state = this.#set(this.#failure(sent.clientOrderId, error));
       if (state.status === 'UNKNOWN') this.#unknown.add(sent.clientOrderId);
@@ -338,9 +341,13 @@ export class ExchangeVenue implements Venue {
     throw error;
   }
 
+  /** Records an executed order's fill once, however many look-ups find it. */
   #fill(order: Order, id: string, reason: string): void {
+    const fillId = `${this.#o.bot}-${order.orderId}`;
+    if (this.#filled.has(fillId)) return;
+    this.#filled.add(fillId);
     this.#fills.push({
-      fillId: `${this.#o.bot}-${order.orderId}`,
+      fillId,
       clientOrderId: id,
       timeMs: order.updateTimeMs,
       side: side(order.side),
@@ -353,7 +360,6 @@ export class ExchangeVenue implements Venue {
   }
 
   #set<T extends OrderState>(state: T): T {
-    this.#states.set(state.clientOrderId, state);
     this.#changed.push(state);
     return state;
   }
