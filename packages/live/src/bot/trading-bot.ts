@@ -10,6 +10,7 @@ import {
   type Strategy,
   type StrategyContext,
 } from '@oitrader/backtest';
+import { parseClientId } from '@oitrader/binance';
 import type { MarketDataLoader } from '@oitrader/data';
 import type { BotControl, BotMode, BotStore, OrderIntent, StoredFill, StoredFunding, StoredOrder, StoredRiskEvent } from '../state/bot-store.ts';
 import { JournalVenue } from '../venue/journal-venue.ts';
@@ -153,10 +154,10 @@ export class TradingBot {
     const report: ReconcileReport = { replayedBars: 0, differences: [] };
     const last = this.#control.lastCandleMs;
     if (last !== undefined) {
-      const [stored, riskEvents, decisions, signals] = await Promise.all([o.store.orders(o.bot), o.store.riskEvents(o.bot), this.#decisionTimes(), this.#storedSignals()]);
+      const [stored, riskEvents, decisions] = await Promise.all([o.store.orders(o.bot), o.store.riskEvents(o.bot), this.#recordedDecisions()]);
       const commands = new Map<number, StoredRiskEvent[]>();
       for (const e of riskEvents) if (COMMANDS.has(e.kind)) commands.set(e.timeMs, [...(commands.get(e.timeMs) ?? []), e]);
-      this.#recorded = { commands, decidedAt: decisions.decidedAt, unhealthy: decisions.unhealthy, exchangeFailed: decisions.exchangeFailed, signals };
+      this.#recorded = { commands, ...decisions };
       const frame = this.#withSignalColumns(await o.loader.loadAllData(o.symbol, o.timeframe, this.#warmupStartMs(), last + this.#barMs));
       const first = firstIndexFrom(frame, this.#control.sessionStartMs);
       this.#frame = frame;
@@ -210,16 +211,7 @@ export class TradingBot {
       tickSize: filtersFor(o.symbol).tickSize,
       candleTimeMs: next,
     });
-    for (const r of probe.recovered) {
-      const known = this.#orders.get(r.clientOrderId);
-      if (known) {
-        known.status = r.status;
-        continue;
-      }
-      const parts = r.clientOrderId.split('-');
-      const candleTimeMs = parts.length >= 5 ? parseInt(parts[parts.length - 2], 36) : next;
-      this.#orders.set(r.clientOrderId, { clientOrderId: r.clientOrderId, symbol: o.symbol, candleTimeMs, intent: r.intent, side: r.side, type: r.type, qtyBase: r.qtyBase, triggerUsd: r.triggerUsd, reduceOnly: r.reduceOnly, status: r.status, exchangeOrderId: r.exchangeOrderId });
-    }
+    for (const r of probe.recovered) this.#recordVenueOrder(r, next).status = r.status;
     return probe.differences;
   }
 
@@ -311,13 +303,8 @@ export class TradingBot {
     }
     const changed: StoredOrder[] = [];
     for (const state of this.#venue.changedOrders()) {
-      let stored = this.#orders.get(state.clientOrderId);
       // An order the venue placed on its own (a protection stop, an emergency close) joins the record here.
-      if (!stored && 'intent' in state) {
-        const r = state as RecoveredOrder;
-        stored = { clientOrderId: r.clientOrderId, symbol: o.symbol, candleTimeMs: t, intent: r.intent, side: r.side, type: r.type, qtyBase: r.qtyBase, triggerUsd: r.triggerUsd, reduceOnly: r.reduceOnly, status: r.status };
-        this.#orders.set(r.clientOrderId, stored);
-      }
+      const stored = 'intent' in state ? this.#recordVenueOrder(state as RecoveredOrder, t) : this.#orders.get(state.clientOrderId);
       if (!stored) continue;
       stored.status = state.status;
       if (!changed.includes(stored)) changed.push(stored);
@@ -378,6 +365,30 @@ export class TradingBot {
     };
   }
 
+  /**
+   * The record's entry for an order a venue reported with its details (found on start-up, or placed on its
+   * own); a new entry takes its candle from the client id, else `candleTimeMs`.
+   */
+  #recordVenueOrder(r: RecoveredOrder, candleTimeMs: number): StoredOrder {
+    const known = this.#orders.get(r.clientOrderId);
+    if (known) return known;
+    const stored: StoredOrder = {
+      clientOrderId: r.clientOrderId,
+      symbol: this.#o.symbol,
+      candleTimeMs: parseClientId(r.clientOrderId)?.candleTimeMs ?? candleTimeMs,
+      intent: r.intent,
+      side: r.side,
+      type: r.type,
+      qtyBase: r.qtyBase,
+      triggerUsd: r.triggerUsd,
+      reduceOnly: r.reduceOnly,
+      status: r.status,
+      exchangeOrderId: r.exchangeOrderId,
+    };
+    this.#orders.set(r.clientOrderId, stored);
+    return stored;
+  }
+
   /** The trigger of the newest stop the bot sent on the side that closes a position of `qtyBase` (for a stop re-placed by the protection check). */
   #lastStopTrigger(qtyBase: number): number | undefined {
     const closing = qtyBase > 0 ? 'sell' : 'buy';
@@ -390,40 +401,34 @@ export class TradingBot {
     return this.#control!.sessionStartMs - (this.#o.warmupBars ?? 0) * this.#barMs;
   }
 
-  /** Per stored decision: the clock it was made at and the account it saw (what an exchange bot's replay plays back). */
-  async #decisionTimes(): Promise<{ decidedAt: Map<number, number>; accounts: Map<number, VenueAccount>; unhealthy: Set<number>; exchangeFailed: Set<number> }> {
-    const rows = await this.#o.store.sql.query<{ t: number; now_ms: number | null; account: string | null; healthy: string | null; exchange_ok: string | null }>(
+  /**
+   * What each stored decision was made with, by candle open time — its clock, the account it saw (what an
+   * exchange bot's replay plays back), its data-health and exchange answers, its signal values — in one read.
+   * JSON has no NaN: null comes back as NaN.
+   */
+  async #recordedDecisions(): Promise<{ decidedAt: Map<number, number>; accounts: Map<number, VenueAccount>; unhealthy: Set<number>; exchangeFailed: Set<number>; signals: Map<number, CandleSignals> }> {
+    const rows = await this.#o.store.sql.query<{ t: number; now_ms: number | null; account: string | null; healthy: string | null; exchange_ok: string | null; signals: CandleSignals | string | null }>(
       `SELECT (extract(epoch FROM candle_time) * 1000)::float8 AS t, (detail->>'nowMs')::float8 AS now_ms, detail->>'account' AS account, detail->>'dataHealthy' AS healthy,
-              detail->>'exchangeOk' AS exchange_ok
+              detail->>'exchangeOk' AS exchange_ok, detail->'signals' AS signals
        FROM bot_decisions WHERE bot = $1`,
       [this.#o.bot],
     );
+    const nanFromNull = (_k: string, v: unknown) => (v === null ? Number.NaN : v);
     const decidedAt = new Map<number, number>();
     const accounts = new Map<number, VenueAccount>();
     const unhealthy = new Set<number>();
     const exchangeFailed = new Set<number>();
+    const signals = new Map<number, CandleSignals>();
     for (const r of rows) {
-      if (r.healthy === 'false') unhealthy.add(Number(r.t));
-      if (r.exchange_ok === 'false') exchangeFailed.add(Number(r.t));
-      if (r.now_ms !== null) decidedAt.set(Number(r.t), Number(r.now_ms));
-      if (r.account) accounts.set(Number(r.t), JSON.parse(r.account, (_k, v: unknown) => (v === null ? Number.NaN : v)) as VenueAccount);
+      const t = Number(r.t);
+      if (r.healthy === 'false') unhealthy.add(t);
+      if (r.exchange_ok === 'false') exchangeFailed.add(t);
+      if (r.now_ms !== null) decidedAt.set(t, Number(r.now_ms));
+      if (r.account) accounts.set(t, JSON.parse(r.account, nanFromNull) as VenueAccount);
+      const s = typeof r.signals === 'string' ? (JSON.parse(r.signals) as CandleSignals) : r.signals;
+      if (s?.values) signals.set(t, { ...s, values: Object.fromEntries(Object.entries(s.values).map(([k, v]) => [k, v ?? Number.NaN])) });
     }
-    return { decidedAt, accounts, unhealthy, exchangeFailed };
-  }
-
-  /** The signal values each stored decision was made with, by candle open time (null → NaN: JSON has no NaN). */
-  async #storedSignals(): Promise<Map<number, CandleSignals>> {
-    const rows = await this.#o.store.sql.query<{ t: number; s: CandleSignals | string | null }>(
-      `SELECT (extract(epoch FROM candle_time) * 1000)::float8 AS t, detail->'signals' AS s FROM bot_decisions WHERE bot = $1 AND detail->'signals' IS NOT NULL`,
-      [this.#o.bot],
-    );
-    const out = new Map<number, CandleSignals>();
-    for (const r of rows) {
-      const s = typeof r.s === 'string' ? (JSON.parse(r.s) as CandleSignals) : r.s;
-      if (!s?.values) continue;
-      out.set(Number(r.t), { ...s, values: Object.fromEntries(Object.entries(s.values).map(([k, v]) => [k, v ?? Number.NaN])) });
-    }
-    return out;
+    return { decidedAt, accounts, unhealthy, exchangeFailed, signals };
   }
 
   /** The session frame with the signal source's columns (NaN until a candle's step fills them). */
