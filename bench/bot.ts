@@ -128,8 +128,7 @@ async function measureOverTheWire(sql: SqlExecutor): Promise<void> {
   const first = span.lastMs - (CANDLES + 200) * BAR;
   const sim = await SimServer.start({ datasets: [await loadReplayDataset(SAMPLE_ARCHIVE, SAMPLE_SYMBOL)], clock: new SimClock(first + 1000, 0), weightPerMinute: 1_000_000 });
   try {
-    const clock = { now: () => sim.clock.now(), sleep: (ms: number) => sim.clock.sleep(ms), sync: async () => {} };
-    const client = new UsdmClient({ restUrl: sim.restUrl, apiKey: SIM_API_KEY, secret: SIM_SECRET, clock });
+    const client = new UsdmClient({ restUrl: sim.restUrl, apiKey: SIM_API_KEY, secret: SIM_SECRET, clock: sim.clock });
     await prepareAccount(client, [SAMPLE_SYMBOL], 5);
     let ackAt = 0;
     class TimedExchangeVenue extends ExchangeVenue {

@@ -9,6 +9,8 @@ import { dropPostgres, freshPostgresUrl } from '@oitrader/live/testing';
 import { BAR_MS, SimBotHarness } from './testing/sim-bot-harness.ts';
 
 const DAY_MS = 86_400_000;
+/** A fill as the bot stored it or the simulator made it: side, quantity and price at the exchange's precision. */
+const key = (x: { side: string; qtyBase: number; priceUsd: number }) => `${x.side} ${x.qtyBase.toFixed(3)} @ ${x.priceUsd.toFixed(4)}`;
 const BIN = fileURLToPath(new URL('../bin/oitrader.mjs', import.meta.url));
 /** A real week of SOLUSDT (2025-12-01 … 12-08) on which the default limits' daily loss fires (paper replay: Dec 1, 3, 4, 6). */
 const WEEK_START = Date.UTC(2025, 11, 1);
@@ -48,7 +50,6 @@ describe('oitrader bot run, trading.mode sim: a replayed real week against the t
     assert.deepEqual(h.unprotected, [], 'a position was open at a candle the exchange matched without its stop');
     const fills = await h.store.fills('wk');
     assert.ok(fills.length >= 10, `the bot should trade a real week with sma-trend, made ${fills.length} fills`);
-    const key = (x: { side: string; qtyBase: number; priceUsd: number }) => `${x.side} ${x.qtyBase.toFixed(3)} @ ${x.priceUsd.toFixed(4)}`;
     assert.deepEqual(fills.map(key), h.trades.map(key), 'the trades the bot stored differ from the fills the exchange made');
     fills.forEach((f, i) => assert.ok(Math.abs(f.feeUsd - h.trades[i].feeUsd) < 1e-6, `fill ${i}: stored fee ${f.feeUsd}, the exchange charged ${h.trades[i].feeUsd}`));
 
@@ -136,7 +137,6 @@ describe('oitrader bot run, trading.mode sim: kill -9 at every step of the order
         const entryTrades = h.trades.filter((t) => /-e-/.test(t.clientOrderId)).map((t) => t.clientOrderId);
         assert.equal(new Set(entryTrades).size, entryTrades.length, `an entry filled twice on the exchange: ${entryTrades.join(', ')}`);
         const fills = await h.store.fills('kb');
-        const key = (x: { side: string; qtyBase: number; priceUsd: number }) => `${x.side} ${x.qtyBase.toFixed(3)} @ ${x.priceUsd.toFixed(4)}`;
         assert.deepEqual(fills.map(key), h.trades.map(key), 'the stored trades differ from the exchange\'s fills after the restart');
         const exchange = Number(h.sim.trading.engine.positionRisk('SOLUSDT', h.sim.clock.now())[0]?.positionAmt ?? 0);
         assert.equal((await h.store.position('kb', 'SOLUSDT'))?.qtyBase ?? 0, exchange, 'the stored position differs from the exchange\'s');
@@ -184,7 +184,6 @@ describe('oitrader bot run against a free-running simulator, with its own collec
       assert.ok(stored.length > decisions.length, 'the collector backfilled the history before the session and streamed the session');
       for (const r of stored) assert.equal(Number(r.c), source.get(Number(r.t)), `stored candle ${new Date(Number(r.t)).toISOString()} differs from the exchange's`);
       const fills = await h.store.fills('co');
-      const key = (x: { side: string; qtyBase: number; priceUsd: number }) => `${x.side} ${x.qtyBase.toFixed(3)} @ ${x.priceUsd.toFixed(4)}`;
       assert.deepEqual(fills.map(key), h.trades.map(key), 'the stored trades differ from the exchange\'s fills');
     } finally {
       await h.close();

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { riskLimitsFromConfig } from '@oitrader/backtest';
 import { createLogger, OitraderError, parseUtcTimeMs, timeframeMs, type Config, type Logger } from '@oitrader/core';
 import { Collector, describeTarget, MarketDataLoader, openStore, readStreamHealth, storeTargetFromConfig, type SqlExecutor } from '@oitrader/data';
-import { attachMonitoring, BotStore, buildBotStrategy, ExchangeVenue, runBotLoop, SimMarketClock, TradingBot, wallClock, type BotStrategy, type CrashPoint, type MarketClock, type Monitoring } from '@oitrader/live';
+import { attachMonitoring, BotStore, buildBotStrategy, ExchangeVenue, runBotLoop, SimMarketClock, sleep, TradingBot, wallClock, type BotStrategy, type CrashPoint, type MarketClock, type Monitoring } from '@oitrader/live';
 import { commandContext, type GlobalOptions } from '../context.ts';
 import type { Output } from '../output.ts';
 import { BinanceBannedError, BinanceOrderError, OrderNotPlacedError, streamNames, UnknownOutcomeError } from '@oitrader/binance';
@@ -202,30 +202,35 @@ export async function runBot(config: Config, out: Output, flags: RunFlags): Prom
         crashAt,
       });
     };
-    let bot = await newBot();
-    out.text(`strategy: ${chosen!.description}`);
-    const start = sessionStart ?? existing?.sessionStartMs ?? (await waitForFirstCandle(store, config, clock, abort.signal));
-    const report = await bot.start(start);
-    monitoring = await attachMonitoring({ bot, store, config, log, replay: flags.replay });
-    out.text(report.replayedBars > 0 ? `reconciled: replayed ${report.replayedBars} candles, ${report.differences.length} differences` : `session from ${new Date(start).toISOString()}${report.differences.length > 0 ? `, ${report.differences.length} differences with the exchange` : ''}`);
-    for (const d of report.differences) out.text(`  difference: ${d}`);
     const listen = (running: TradingBot) => {
       running.events.on('fill', (f) => out.text(`fill ${new Date(f.timeMs).toISOString()} ${f.side} ${f.qtyBase} ${t.symbol} @ ${f.priceUsd} (${f.reason})`));
       running.events.on('risk', (r) => out.text(`risk ${new Date(r.timeMs).toISOString()} ${r.kind}: ${r.message}`));
     };
-    listen(bot);
+    const start = sessionStart ?? existing?.sessionStartMs ?? (await waitForFirstCandle(store, config, clock, abort.signal));
+    // The first start and every rebuild after a failed step: a fresh bot from the record, monitoring re-pointed at it.
+    const startBot = async () => {
+      const next = await newBot();
+      listen(next);
+      const report = await next.start(start);
+      await monitoring?.close();
+      monitoring = await attachMonitoring({ bot: next, store, config, log, replay: flags.replay });
+      return { bot: next, report };
+    };
+    const first = await startBot();
+    const report = first.report;
+    let bot = first.bot;
+    out.text(`strategy: ${chosen!.description}`);
+    out.text(report.replayedBars > 0 ? `reconciled: replayed ${report.replayedBars} candles, ${report.differences.length} differences` : `session from ${new Date(start).toISOString()}${report.differences.length > 0 ? `, ${report.differences.length} differences with the exchange` : ''}`);
+    for (const d of report.differences) out.text(`  difference: ${d}`);
     let candles = 0;
     let failures = 0;
     let rebuild = false;
     for (;;) {
       try {
         if (rebuild) {
-          bot = await newBot();
-          listen(bot);
-          const again = await bot.start(existing?.sessionStartMs ?? (await store.control(b.name))!.sessionStartMs);
-          await monitoring?.close();
-          monitoring = await attachMonitoring({ bot, store, config, log, replay: flags.replay });
-          for (const d of again.differences) out.text(`  difference: ${d}`);
+          const rebuilt = await startBot();
+          bot = rebuilt.bot;
+          for (const d of rebuilt.report.differences) out.text(`  difference: ${d}`);
           rebuild = false;
         }
         const result = await runBotLoop(bot, {
@@ -329,18 +334,6 @@ function pollMs(configuredMs: number, barMs: number, clock: MarketClock | undefi
   const speed = clock instanceof SimMarketClock ? clock.speed : 1;
   if (speed === 0) return 20;
   return Math.max(20, Math.min(configuredMs, barMs / speed / 5));
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
 
 /** What the bot will trade with, printed before its first order (never a key or secret). */

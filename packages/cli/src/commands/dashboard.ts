@@ -3,7 +3,7 @@ import { baselineByName, riskLimitsFromConfig } from '@oitrader/backtest';
 import { configSchema, createLogger, OitraderError, redactSecret, silentLogger, timeframeMs, type Config } from '@oitrader/core';
 import { MarketDataLoader, openStore, storeTargetFromConfig, type SqlExecutor } from '@oitrader/data';
 import { prepareAccount, UsdmClient } from '@oitrader/binance';
-import { BotStore, championInfo, ExchangeVenue, newestStoredCandle, startDashboard, TelegramBridge, TradingBot, type MarketClock, type RunningDashboard } from '@oitrader/live';
+import { BotStore, championInfo, ExchangeVenue, newestStoredCandle, startDashboard, TelegramBridge, TradingBot, type RunningDashboard } from '@oitrader/live';
 import { loadReplayDataset, SIM_API_KEY, SIM_SECRET, SimClock, SimServer } from '@oitrader/sim';
 import { commandContext, type GlobalOptions } from '../context.ts';
 import type { Output } from '../output.ts';
@@ -100,8 +100,7 @@ export async function runDemoBot(sql: SqlExecutor, out: Output, options: { symbo
   sim.trading.engine.onEvent((e) => {
     if (e.e === 'ORDER_TRADE_UPDATE' && e.o.x === 'TRADE') trades.push({ side: e.o.S.toLowerCase(), qty: Number(e.o.l).toFixed(3), price: Number(e.o.L).toFixed(4) });
   });
-  const clock: MarketClock = { now: () => sim.clock.now(), sleep: (ms) => sim.clock.sleep(ms), sync: async () => {} };
-  const client = new UsdmClient({ restUrl: sim.restUrl, apiKey: SIM_API_KEY, secret: SIM_SECRET, clock });
+  const client = new UsdmClient({ restUrl: sim.restUrl, apiKey: SIM_API_KEY, secret: SIM_SECRET, clock: sim.clock });
   await prepareAccount(client, [t.symbol], t.leverage);
   const bot = new TradingBot({
     bot: 'demo',

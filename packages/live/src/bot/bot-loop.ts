@@ -48,7 +48,8 @@ export async function runBotLoop(bot: TradingBot, options: BotLoopOptions): Prom
   return { candles };
 }
 
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+/** Waits `ms`, or less when `signal` aborts first (resolves either way: the caller looks at the signal). */
+export function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(done, ms);
     function done() {
