@@ -2,9 +2,10 @@ import { OitraderError } from '@oitrader/core';
 import { GradientBoostedTrees, type GbdtModelJson, type GbdtParams } from '../gbdt/gbdt.ts';
 import type { Matrix } from '../gbdt/matrix.ts';
 import { classificationReport, type ClassificationReport } from '../evaluation/classification-metrics.ts';
-import { balancedWeights, evaluateWalkForward, evaluateWalkForwardAsync, gbdtModel, lstmClassWeights, lstmModel, rowsOf, type EvalData, type ModelEvaluation } from '../evaluation/walk-forward-eval.ts';
+import { balancedWeights, evaluateWalkForward, gbdtModel, lstmClassWeights, range, rowsOf, type EvalData, type ModelEvaluation } from '../evaluation/walk-forward-eval.ts';
 import { LogisticRegression } from '../linear/logistic-regression.ts';
 import { LstmClassifier, type LstmJson, type LstmOptions } from '../lstm/lstm-classifier.ts';
+import { LstmTrainingThread, type LstmFit } from '../lstm/lstm-thread.ts';
 import type { Fold } from '../validation/walk-forward.ts';
 
 export interface BaseModelSpec {
@@ -143,20 +144,61 @@ export interface StackingOptions {
   onFoldModel?: (model: string, fold: Fold, fitted: GradientBoostedTrees, test: Matrix) => void;
   /** Called as each stage starts. */
   onStage?: (stage: string) => void;
+  /** Main-thread work to run while the LSTM trains on its thread (the pipeline's baselines), after the GBDTs. */
+  alongside?: () => void;
 }
 
 export async function trainStackedEnsemble(data: EvalData, folds: Fold[], specs: BaseModelSpec[] = DEFAULT_BASE_MODELS, options: StackingOptions = {}): Promise<StackingResult> {
   const k = data.numClass;
-  const bases = evaluateWalkForward(
-    data,
-    folds,
-    specs.map((s) => gbdtModel(s.name, s.params, (fold, fitted, test) => {
-      options.onStage?.(`${s.name}: fold ${fold.index + 1}/${folds.length} fitted`);
-      options.onFoldModel?.(s.name, fold, fitted, test);
-    })),
-  );
-  if (options.lstm) options.onStage?.(`LSTM: ${folds.length} walk-forward folds`);
-  if (options.lstm) bases.push(...(await evaluateWalkForwardAsync(data, folds, [lstmModel(options.lstm)])));
+  const finalRows = Uint32Array.from({ length: data.x.rows }, (_, i) => i);
+  const finalY = Float64Array.from(finalRows, (t) => data.y[t]);
+  // The LSTM's fits (each fold's, then the final one) start on their own thread first and run under everything below.
+  const thread = options.lstm ? new LstmTrainingThread(data.x, data.y) : undefined;
+  try {
+    const lstmOptions = options.lstm ?? {};
+    const lstmFolds = (thread ? folds.map((fold) => thread.fit({ trainRows: fold.train, classWeight: lstmClassWeights(Float64Array.from(fold.train, (t) => data.y[t]), k), options: lstmOptions })) : []).map(handled);
+    const lstmFinal = thread ? handled(thread.fit({ trainRows: finalRows, classWeight: lstmClassWeights(finalY, k), options: lstmOptions })) : undefined;
+    const bases = evaluateWalkForward(
+      data,
+      folds,
+      specs.map((s) => gbdtModel(s.name, s.params, (fold, fitted, test) => {
+        options.onStage?.(`${s.name}: fold ${fold.index + 1}/${folds.length} fitted`);
+        options.onFoldModel?.(s.name, fold, fitted, test);
+      })),
+    );
+    options.onStage?.('final models on every labelled row');
+    const finalBases = specs.map((s) => new GradientBoostedTrees({ ...s.params, objective: 'multiclass' }).fit(rowsOf(data.x, finalRows), finalY, { sampleWeight: balancedWeights(finalY, k) }));
+    options.alongside?.();
+    if (thread) {
+      options.onStage?.(`LSTM: waiting for its ${folds.length} walk-forward folds (training on their own thread)`);
+      const predictions = new Map<number, Float64Array>();
+      for (const [i, fit] of lstmFolds.entries()) {
+        const { json, seconds } = await fit;
+        options.onStage?.(`LSTM: fold ${i + 1}/${folds.length} fitted in ${seconds.toFixed(1)} s on its thread`);
+        const model = await LstmClassifier.fromJSON(json);
+        try {
+          predictions.set(folds[i].index, await model.predictProba(data.x, range(...folds[i].test)));
+        } finally {
+          model.dispose();
+        }
+      }
+      bases.push(...evaluateWalkForward(data, folds, [{ name: LSTM_NAME, predictFold: (fold) => predictions.get(fold.index)! }]));
+    }
+    return await stack(data, folds, specs, bases, finalBases, lstmFinal, options);
+  } finally {
+    await thread?.close();
+  }
+}
+
+/** A promise whose rejection is handled now and still thrown where it is awaited (fits are awaited in order, later ones may fail first). */
+function handled<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
+}
+
+/** The meta-model's walk-forward estimate, the choice between stack and best member, and the final ensemble. */
+async function stack(data: EvalData, folds: Fold[], specs: BaseModelSpec[], bases: ModelEvaluation[], finalBases: GradientBoostedTrees[], lstmFinal: Promise<LstmFit> | undefined, options: StackingOptions): Promise<StackingResult> {
+  const k = data.numClass;
   const oofRows: number[] = [];
   for (const fold of folds) for (let t = fold.test[0]; t < fold.test[1]; t++) oofRows.push(t);
   const oof = (rows: number[]) => metaFeatures(bases.map((b) => Float64Array.from(rows.flatMap((t) => Array.from(b.outOfFold.subarray(t * k, (t + 1) * k))))), rows.length, k);
@@ -197,16 +239,14 @@ export async function trainStackedEnsemble(data: EvalData, folds: Fold[], specs:
         : `the stack's walk-forward log-loss ${metaReport.logLoss.toFixed(4)} beats every member (best ${bases[best].name}, ${memberLoss[best].logLoss.toFixed(4)})`,
   };
 
-  options.onStage?.('final models on every labelled row');
   const allY = labels(oofRows);
   const meta = new LogisticRegression({ l2: META_L2 }).fit(oof(oofRows), allY, balancedWeights(allY, k));
-  const finalRows = Uint32Array.from({ length: data.x.rows }, (_, i) => i);
-  const finalY = Float64Array.from(finalRows, (t) => data.y[t]);
-  const finalBases = specs.map((s) => new GradientBoostedTrees({ ...s.params, objective: 'multiclass' }).fit(rowsOf(data.x, finalRows), finalY, { sampleWeight: balancedWeights(finalY, k) }));
   let lstm: { model: LstmClassifier; json: LstmJson } | undefined;
-  if (options.lstm) {
-    const model = await new LstmClassifier(options.lstm).fit(data.x, data.y, finalRows, lstmClassWeights(finalY, k));
-    lstm = { model, json: await model.toJSON() };
+  if (lstmFinal) {
+    options.onStage?.('LSTM: waiting for the final model (every labelled row)');
+    const { json, seconds } = await lstmFinal;
+    options.onStage?.(`LSTM: final model fitted in ${seconds.toFixed(1)} s on its thread`);
+    lstm = { model: await LstmClassifier.fromJSON(json), json };
   }
   const names = [...specs.map((s) => s.name), ...(lstm ? [LSTM_NAME] : [])];
   return { ensemble: new StackedEnsemble(k, names, finalBases, meta, lstm, use), bases, ensembleReport, ensembleOutOfFold, choice };

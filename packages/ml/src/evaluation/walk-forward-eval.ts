@@ -36,7 +36,8 @@ export function rowsOf(x: Matrix, rows: ArrayLike<number>): Matrix {
   return { data, rows: rows.length, cols: x.cols };
 }
 
-const range = (start: number, end: number) => Uint32Array.from({ length: end - start }, (_, i) => start + i);
+/** Row indices start … end − 1. */
+export const range = (start: number, end: number) => Uint32Array.from({ length: end - start }, (_, i) => start + i);
 
 /** Balanced class weights, n / (K · n_c), from the training labels only. */
 export function balancedWeights(labels: ArrayLike<number>, numClass: number): Float64Array {

@@ -96,7 +96,10 @@ export interface TrainedRun {
   searchEvaluations: number;
   /** One line per searched policy. */
   searchNotes: string[];
-  /** Wall time per stage (search, gbdt, lstm, final models, baselines, shap, save). */
+  /**
+   * Wall time per main-thread stage (search, gbdt, final models, baselines, waiting for the LSTM, stacking, shap, save);
+   * the LSTM trains on its own thread under the earlier stages.
+   */
   stageSeconds: Record<string, number>;
 }
 
@@ -206,10 +209,16 @@ export async function trainModelRun(dataset: TrainingDataset, options: TrainRunO
     specs = searched;
   }
   const foldShap = new Map<string, string[][]>();
+  let baselines: ModelEvaluation[] = [];
   enter('GBDT walk-forward', 'gbdt');
   const stack = await trainStackedEnsemble(data, folds, specs, {
     lstm: options.lstm === false ? undefined : { seed: options.seed, ...(typeof options.lstm === 'object' ? options.lstm : {}) },
-    onStage: (s) => enter(s, s.startsWith('LSTM') ? 'lstm' : s.startsWith('final') ? 'final models' : 'gbdt'),
+    onStage: (s) => enter(s, s.startsWith('LSTM') ? 'waiting for the LSTM' : s.startsWith('final') ? 'final models' : 'gbdt'),
+    alongside: () => {
+      enter('baselines', 'baselines');
+      baselines = evaluateWalkForward(data, folds, [logisticModel(), majorityBaseline(), persistenceBaseline()]);
+      enter('stacking', 'stacking');
+    },
     onFoldModel: (model, _fold, fitted, test) => {
       const sample: Matrix = { ...test, rows: Math.min(SHAP_ROWS, test.rows), data: test.data.subarray(0, Math.min(SHAP_ROWS, test.rows) * test.cols) };
       const list = foldShap.get(model) ?? [];
@@ -217,8 +226,6 @@ export async function trainModelRun(dataset: TrainingDataset, options: TrainRunO
       foldShap.set(model, list);
     },
   });
-  enter('baselines', 'baselines');
-  const baselines: ModelEvaluation[] = evaluateWalkForward(data, folds, [logisticModel(), majorityBaseline(), persistenceBaseline()]);
   const table: ModelRow[] = [...stack.bases, ...baselines].map((e) => ({ name: e.name, report: e.overall }));
   const ensembleName = stack.ensemble.use === 'meta' ? 'stacked ensemble (folds 2+)' : `stacked ensemble → ${stack.choice.use} (folds 2+)`;
   if (stack.ensembleReport) table.push({ name: ensembleName, report: stack.ensembleReport });
