@@ -20,3 +20,5 @@ export * from './tuning/hyperparameter-search.ts';
 export * from './registry/predictions.ts';
 export * from './pipeline/train-model-run.ts';
 export * from './tuning/bullmq-trial-runner.ts';
+export * from './pipeline/model-fits.ts';
+export * from './pipeline/bullmq-fit-runner.ts';

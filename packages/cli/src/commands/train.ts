@@ -8,7 +8,7 @@ import { inspectRuns, listRuns, loadRun, readManifest, trainModelRun, type Class
 import { promoteRun } from '@oitrader/live';
 import { commandContext, type GlobalOptions } from '../context.ts';
 import type { Output } from '../output.ts';
-import { queuedTrialRunners } from './worker.ts';
+import { queuedRunners } from './worker.ts';
 
 interface TrainFlags extends GlobalOptions {
   features: string;
@@ -38,9 +38,9 @@ export function registerTrainCommands(program: Command): void {
     .action(async (_flags, command: Command) => {
       const flags = command.optsWithGlobals<TrainFlags>();
       const { config, out } = commandContext(flags);
-      const queued = queuedTrialRunners(config, flags.features, out);
+      const queued = queuedRunners(config, flags.features, out);
       try {
-        await runTrain(out, flags.features, flags.out ?? config.models.dir, { ...flags, trialRunner: queued.factory });
+        await runTrain(out, flags.features, flags.out ?? config.models.dir, { ...flags, trialRunner: queued.trials, fitRunner: queued.fits });
       } finally {
         await queued.close();
       }
@@ -127,8 +127,9 @@ export async function runTrain(out: Output, featuresDir: string, modelsDir: stri
   for (const s of run.shapTop) out.text(`top features (mean |SHAP|) ${s.model}: ${s.top.slice(0, 5).map((t) => t.feature).join(', ')}`);
   for (const s of run.stability) out.text(`feature importance stability ${s.model}: top-10 overlap across folds ${s.overlap.toFixed(2)} (fold tops: ${s.perFold.map((f) => f[0]).join(', ')})`);
   out.text(`time per stage: ${Object.entries(run.stageSeconds).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ')}`);
+  out.text(`fit time per model, folds + final (the LSTM on its own thread, beside the others): ${Object.entries(run.fitSeconds).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ')}`);
   out.text(`saved model run ${run.runId} in ${run.dir} (report.html, oof-predictions.parquet); list with: oitrader models list --dir ${modelsDir}`);
-  out.result({ runId: run.runId, dir: run.dir, metrics: run.manifest.metrics, stageSeconds: run.stageSeconds });
+  out.result({ runId: run.runId, dir: run.dir, metrics: run.manifest.metrics, stageSeconds: run.stageSeconds, fitSeconds: run.fitSeconds });
   return run;
 }
 

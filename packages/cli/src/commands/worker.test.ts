@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { buildFeatureDataset, FEATURES_FILE, MANIFEST_FILE, readFeatureDataset, writeFeatureDataset } from '@oitrader/features';
-import { bullmqTrialRunner, evalDataOf, hyperparameterSearch, leadingRows, searchWithRunner, TRIAL_QUEUE, walkForwardFolds, type SearchOptions, type TrialDatasetRef, type TrialRecord } from '@oitrader/ml';
+import { bullmqFitRunner, bullmqTrialRunner, evalDataOf, FIT_QUEUE, hyperparameterSearch, leadingRows, searchWithRunner, trainModelRun, TRIAL_QUEUE, walkForwardFolds, type SearchOptions, type TrainRunOptions, type TrialDatasetRef, type TrialRecord } from '@oitrader/ml';
 import { realSampleFrame } from '../../../features/src/testing/frames.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/oitrader.mjs', import.meta.url));
@@ -90,9 +90,11 @@ describe('search trials fanned out over BullMQ workers on the real Redis', { ski
   after(async () => {
     for (const child of workers) if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     await Promise.all(workers.map((child) => (child.exitCode === null && child.signalCode === null ? new Promise((resolve) => child.once('exit', resolve)) : undefined)));
-    const queue = new Queue(TRIAL_QUEUE, { connection: { url: REDIS_URL }, prefix });
-    await queue.obliterate({ force: true });
-    await queue.close();
+    for (const name of [TRIAL_QUEUE, FIT_QUEUE]) {
+      const queue = new Queue(name, { connection: { url: REDIS_URL }, prefix });
+      await queue.obliterate({ force: true });
+      await queue.close();
+    }
   });
 
   it('two worker processes give the same records and the same best trial as the in-process search', async () => {
@@ -140,6 +142,26 @@ describe('search trials fanned out over BullMQ workers on the real Redis', { ski
       await runner.close();
       await events.close();
     }
+  });
+
+  it('a training run whose fits (every fold, the LSTM, the final models) go to two workers saves the same ensemble and metrics as in-process', async () => {
+    const a = startWorker();
+    const b = startWorker();
+    await Promise.all([a.waitFor('waiting for jobs'), b.waitFor('waiting for jobs')]);
+    const loaded = await readFeatureDataset(dataset.parquetPath, dataset.manifestPath);
+    const options: TrainRunOptions = { modelsDir: join(root, 'models'), folds: 2, trainShare: 0.5, embargo: 12, seed: 2, trees: 8, lstm: { epochs: 1, lookback: 8, units: 8, topFeatures: 6 } };
+    const local = await trainModelRun(loaded, { ...options, runId: 'in-process' });
+    const fanned = await trainModelRun(loaded, { ...options, runId: 'on-workers', fitRunner: (scope) => bullmqFitRunner(connection, { ...dataset, ...scope }) });
+    for (const w of [a, b]) w.child.kill('SIGTERM');
+    const saved = (dir: string) => JSON.parse(readFileSync(join(dir, 'ensemble.json'), 'utf8')) as Record<string, unknown>;
+    const [onWorkers, here] = [saved(fanned.dir), saved(local.dir)];
+    for (const key of Object.keys(here)) assert.deepEqual(onWorkers[key], here[key], `the workers trained a different ensemble: ${key} differs`);
+    assert.deepEqual(fanned.manifest.metrics, local.manifest.metrics, 'the workers gave different out-of-sample metrics');
+    assert.deepEqual(fanned.stability, local.stability);
+    const ran = a.output() + b.output();
+    assert.match(ran, /fit LSTM fold 1/, 'the LSTM folds ran on the workers');
+    assert.match(ran, /fit xgboost-style \(depth-wise\) final model/, 'the final models ran on the workers');
+    assert.ok(a.output().includes('fit ') && b.output().includes('fit '), 'both workers took fits');
   });
 
   it('a trial that fails on every try stops the search with the worker\'s reason instead of hanging', async () => {

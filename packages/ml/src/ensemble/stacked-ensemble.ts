@@ -2,10 +2,10 @@ import { OitraderError } from '@oitrader/core';
 import { GradientBoostedTrees, type GbdtModelJson, type GbdtParams } from '../gbdt/gbdt.ts';
 import type { Matrix } from '../gbdt/matrix.ts';
 import { classificationReport, type ClassificationReport } from '../evaluation/classification-metrics.ts';
-import { balancedWeights, evaluateWalkForward, gbdtModel, lstmClassWeights, range, rowsOf, type EvalData, type ModelEvaluation } from '../evaluation/walk-forward-eval.ts';
+import { balancedWeights, evaluateWalkForward, type EvalData, type ModelEvaluation } from '../evaluation/walk-forward-eval.ts';
 import { LogisticRegression } from '../linear/logistic-regression.ts';
 import { LstmClassifier, type LstmJson, type LstmOptions } from '../lstm/lstm-classifier.ts';
-import { LstmTrainingThread, type LstmFit } from '../lstm/lstm-thread.ts';
+import { decodeProba, inProcessFitRunner, type ModelFitJob, type ModelFitResult, type ModelFitRunner } from '../pipeline/model-fits.ts';
 import type { Fold } from '../validation/walk-forward.ts';
 
 export interface BaseModelSpec {
@@ -120,6 +120,8 @@ export interface StackingResult {
   ensembleOutOfFold: Float64Array;
   /** The stacked meta-model's own walk-forward report on the same rows, and each member's, that decided `ensemble.use`. */
   choice: { use: string; metaLogLoss: number; members: Array<{ name: string; logLoss: number }>; reason: string };
+  /** Seconds of fitting per member (all folds and the final model), where the fits ran. */
+  fitSeconds: Record<string, number>;
 }
 
 /**
@@ -140,64 +142,60 @@ const META_L2 = 10;
  */
 export interface StackingOptions {
   lstm?: Partial<LstmOptions>;
-  /** Called with every fold's fitted GBDT and its test rows. */
-  onFoldModel?: (model: string, fold: Fold, fitted: GradientBoostedTrees, test: Matrix) => void;
+  /** Where the fits run (default: this process, the LSTM on its own thread). */
+  runner?: ModelFitRunner;
+  /** Called with every GBDT fold model's mean |SHAP| per feature on the fold's first FOLD_SHAP_ROWS test rows. */
+  onFoldShap?: (model: string, fold: Fold, meanAbsShap: Float64Array) => void;
   /** Called as each stage starts. */
   onStage?: (stage: string) => void;
-  /** Main-thread work to run while the LSTM trains on its thread (the pipeline's baselines), after the GBDTs. */
+  /** Work for this thread while the fits run (the pipeline's baselines). */
   alongside?: () => void;
 }
 
 export async function trainStackedEnsemble(data: EvalData, folds: Fold[], specs: BaseModelSpec[] = DEFAULT_BASE_MODELS, options: StackingOptions = {}): Promise<StackingResult> {
-  const k = data.numClass;
-  const finalRows = Uint32Array.from({ length: data.x.rows }, (_, i) => i);
-  const finalY = Float64Array.from(finalRows, (t) => data.y[t]);
-  // The LSTM's fits (each fold's, then the final one) start on their own thread first and run under everything below.
-  const thread = options.lstm ? new LstmTrainingThread(data.x, data.y) : undefined;
+  const runner = options.runner ?? inProcessFitRunner(data, folds);
   try {
-    const lstmOptions = options.lstm ?? {};
-    const lstmFolds = (thread ? folds.map((fold) => thread.fit({ trainRows: fold.train, classWeight: lstmClassWeights(Float64Array.from(fold.train, (t) => data.y[t]), k), options: lstmOptions })) : []).map(handled);
-    const lstmFinal = thread ? handled(thread.fit({ trainRows: finalRows, classWeight: lstmClassWeights(finalY, k), options: lstmOptions })) : undefined;
-    const bases = evaluateWalkForward(
-      data,
-      folds,
-      specs.map((s) => gbdtModel(s.name, s.params, (fold, fitted, test) => {
-        options.onStage?.(`${s.name}: fold ${fold.index + 1}/${folds.length} fitted`);
-        options.onFoldModel?.(s.name, fold, fitted, test);
-      })),
+    // The LSTM's fits are asked for first: in this process they start on their own thread and run under everything else.
+    const jobs: ModelFitJob[] = [
+      ...(options.lstm ? [...folds.map((f) => f.index), 'final' as const].map((fold): ModelFitJob => ({ kind: 'lstm', name: LSTM_NAME, options: options.lstm!, fold })) : []),
+      ...specs.flatMap((s) => [...folds.map((f) => f.index), 'final' as const].map((fold): ModelFitJob => ({ kind: 'gbdt', name: s.name, params: s.params, fold }))),
+    ];
+    const fitSeconds: Record<string, number> = {};
+    const pending = jobs.map((job) =>
+      handled(
+        runner.fit(job).then((result) => {
+          fitSeconds[job.name] = (fitSeconds[job.name] ?? 0) + result.seconds;
+          options.onStage?.(`${job.name}: ${job.fold === 'final' ? 'final model on every labelled row' : `fold ${job.fold + 1}/${folds.length}`} fitted in ${result.seconds.toFixed(1)} s`);
+          return result;
+        }),
+      ),
     );
-    options.onStage?.('final models on every labelled row');
-    const finalBases = specs.map((s) => new GradientBoostedTrees({ ...s.params, objective: 'multiclass' }).fit(rowsOf(data.x, finalRows), finalY, { sampleWeight: balancedWeights(finalY, k) }));
     options.alongside?.();
-    if (thread) {
-      options.onStage?.(`LSTM: waiting for its ${folds.length} walk-forward folds (training on their own thread)`);
-      const predictions = new Map<number, Float64Array>();
-      for (const [i, fit] of lstmFolds.entries()) {
-        const { json, seconds } = await fit;
-        options.onStage?.(`LSTM: fold ${i + 1}/${folds.length} fitted in ${seconds.toFixed(1)} s on its thread`);
-        const model = await LstmClassifier.fromJSON(json);
-        try {
-          predictions.set(folds[i].index, await model.predictProba(data.x, range(...folds[i].test)));
-        } finally {
-          model.dispose();
-        }
-      }
-      bases.push(...evaluateWalkForward(data, folds, [{ name: LSTM_NAME, predictFold: (fold) => predictions.get(fold.index)! }]));
-    }
-    return await stack(data, folds, specs, bases, finalBases, lstmFinal, options);
+    const results = new Map<ModelFitJob, ModelFitResult>();
+    for (const [i, job] of jobs.entries()) results.set(job, await pending[i]);
+    const foldResult = (name: string, fold: Fold) => results.get(jobs.find((j) => j.name === name && j.fold === fold.index)!)!;
+    const finalResult = (name: string) => results.get(jobs.find((j) => j.name === name && j.fold === 'final')!)!;
+    for (const s of specs) for (const fold of folds) options.onFoldShap?.(s.name, fold, Float64Array.from(foldResult(s.name, fold).shap!));
+    const members = [...specs.map((s) => s.name), ...(options.lstm ? [LSTM_NAME] : [])];
+    const bases = evaluateWalkForward(data, folds, members.map((name) => ({ name, predictFold: (fold) => decodeProba(foldResult(name, fold).proba!) })));
+    const finalBases = specs.map((s) => GradientBoostedTrees.fromJSON(finalResult(s.name).model));
+    const lstmJson = options.lstm ? (finalResult(LSTM_NAME).model as LstmJson) : undefined;
+    const lstm = lstmJson ? { model: await LstmClassifier.fromJSON(lstmJson), json: lstmJson } : undefined;
+    options.onStage?.('stacking: the meta-model on the out-of-fold probabilities');
+    return { ...stack(data, folds, specs, bases, finalBases, lstm), fitSeconds };
   } finally {
-    await thread?.close();
+    if (!options.runner) await runner.close();
   }
 }
 
-/** A promise whose rejection is handled now and still thrown where it is awaited (fits are awaited in order, later ones may fail first). */
+/** A promise whose rejection is handled now and still thrown where it is awaited (results are awaited in order, a later one may fail first). */
 function handled<T>(promise: Promise<T>): Promise<T> {
   promise.catch(() => undefined);
   return promise;
 }
 
 /** The meta-model's walk-forward estimate, the choice between stack and best member, and the final ensemble. */
-async function stack(data: EvalData, folds: Fold[], specs: BaseModelSpec[], bases: ModelEvaluation[], finalBases: GradientBoostedTrees[], lstmFinal: Promise<LstmFit> | undefined, options: StackingOptions): Promise<StackingResult> {
+function stack(data: EvalData, folds: Fold[], specs: BaseModelSpec[], bases: ModelEvaluation[], finalBases: GradientBoostedTrees[], lstm: { model: LstmClassifier; json: LstmJson } | undefined): Omit<StackingResult, 'fitSeconds'> {
   const k = data.numClass;
   const oofRows: number[] = [];
   for (const fold of folds) for (let t = fold.test[0]; t < fold.test[1]; t++) oofRows.push(t);
@@ -241,13 +239,6 @@ async function stack(data: EvalData, folds: Fold[], specs: BaseModelSpec[], base
 
   const allY = labels(oofRows);
   const meta = new LogisticRegression({ l2: META_L2 }).fit(oof(oofRows), allY, balancedWeights(allY, k));
-  let lstm: { model: LstmClassifier; json: LstmJson } | undefined;
-  if (lstmFinal) {
-    options.onStage?.('LSTM: waiting for the final model (every labelled row)');
-    const { json, seconds } = await lstmFinal;
-    options.onStage?.(`LSTM: final model fitted in ${seconds.toFixed(1)} s on its thread`);
-    lstm = { model: await LstmClassifier.fromJSON(json), json };
-  }
   const names = [...specs.map((s) => s.name), ...(lstm ? [LSTM_NAME] : [])];
   return { ensemble: new StackedEnsemble(k, names, finalBases, meta, lstm, use), bases, ensembleReport, ensembleOutOfFold, choice };
 }

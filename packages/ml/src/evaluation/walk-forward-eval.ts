@@ -108,7 +108,7 @@ export function persistenceBaseline(): FoldModel {
   };
 }
 
-function padClasses(proba: Float64Array, have: number, want: number): Float64Array {
+export function padClasses(proba: Float64Array, have: number, want: number): Float64Array {
   if (have === want) return proba;
   const rows = proba.length / have;
   const out = new Float64Array(rows * want);

@@ -99,9 +99,10 @@ export class LstmClassifier {
     const cut = Math.floor(rows.length * (1 - o.validationShare));
     const fitRows = rows.slice(0, cut);
     const validRows = rows.slice(cut);
-    const model = tf.sequential();
-    model.add(tf.layers.lstm({ units: o.units, inputShape: [o.lookback, this.features.length], kernelInitializer: tf.initializers.glorotUniform({ seed: o.seed + 1 }), recurrentInitializer: tf.initializers.glorotUniform({ seed: o.seed + 2 }) }));
-    model.add(tf.layers.dense({ units: this.numClass, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: o.seed + 3 }) }));
+    // Fixed names: tfjs numbers unnamed layers per process, and the saved model must not depend on what ran before it.
+    const model = tf.sequential({ name: 'oitrader_lstm' });
+    model.add(tf.layers.lstm({ name: 'lstm', units: o.units, inputShape: [o.lookback, this.features.length], kernelInitializer: tf.initializers.glorotUniform({ seed: o.seed + 1 }), recurrentInitializer: tf.initializers.glorotUniform({ seed: o.seed + 2 }) }));
+    model.add(tf.layers.dense({ name: 'probabilities', units: this.numClass, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: o.seed + 3 }) }));
     model.compile({ optimizer: tf.train.adam(o.learningRate), loss: 'sparseCategoricalCrossentropy' });
     const xs = this.#sequences(tf, z, this.features.length, fitRows);
     const ys = tf.tensor1d(fitRows.map((t) => labels[t]), 'float32');

@@ -1,9 +1,10 @@
 import { join } from 'node:path';
 import { OitraderError } from '@oitrader/core';
-import { matrixFromColumns, type Matrix } from '../gbdt/matrix.ts';
+import { matrixFromColumns } from '../gbdt/matrix.ts';
 import type { ClassificationReport } from '../evaluation/classification-metrics.ts';
 import { evaluateWalkForward, logisticModel, majorityBaseline, persistenceBaseline, type EvalData, type ModelEvaluation } from '../evaluation/walk-forward-eval.ts';
-import { DEFAULT_BASE_MODELS, trainStackedEnsemble, type BaseModelSpec } from '../ensemble/stacked-ensemble.ts';
+import { DEFAULT_BASE_MODELS, trainStackedEnsemble, type BaseModelSpec, type StackingResult } from '../ensemble/stacked-ensemble.ts';
+import { FOLD_SHAP_ROWS, type ModelFitRunner } from './model-fits.ts';
 import { saveRun, type RunManifest } from '../registry/model-registry.ts';
 import { PREDICTIONS_FILE, encodeOutOfFoldPredictions, type FoldSpan, type OutOfFoldPredictions } from '../registry/predictions.ts';
 import { renderTrainingReport } from '../report/training-report.ts';
@@ -47,6 +48,11 @@ export interface TrainRunOptions {
    * spec, so a runner can tell workers which data to load instead of sending it.
    */
   trialRunner?: (scope: TrialScope) => TrialRunner;
+  /**
+   * Where the walk-forward and final model fits run (default: in this process,
+   * the LSTM on its own thread), given every row and the folds' spec.
+   */
+  fitRunner?: (scope: TrialScope) => ModelFitRunner;
 }
 
 /** The first `rows` rows of the matrix (labels stay whole: folds never index past `rows`); what a search and a worker evaluate on. */
@@ -97,13 +103,15 @@ export interface TrainedRun {
   /** One line per searched policy. */
   searchNotes: string[];
   /**
-   * Wall time per main-thread stage (search, gbdt, final models, baselines, waiting for the LSTM, stacking, shap, save);
-   * the LSTM trains on its own thread under the earlier stages.
+   * Wall time per stage of this thread (search, baselines, model fits — the time waited for them beyond the
+   * baselines —, stacking, shap, save); the fits themselves run on the LSTM's thread, this thread or workers.
    */
   stageSeconds: Record<string, number>;
+  /** Seconds of fitting per model (its folds and final model), where the fits ran. */
+  fitSeconds: Record<string, number>;
 }
 
-const SHAP_ROWS = 300;
+const SHAP_ROWS = FOLD_SHAP_ROWS;
 const TOP = 10;
 
 function jaccard(a: string[], b: string[]): number {
@@ -210,22 +218,29 @@ export async function trainModelRun(dataset: TrainingDataset, options: TrainRunO
   }
   const foldShap = new Map<string, string[][]>();
   let baselines: ModelEvaluation[] = [];
-  enter('GBDT walk-forward', 'gbdt');
-  const stack = await trainStackedEnsemble(data, folds, specs, {
-    lstm: options.lstm === false ? undefined : { seed: options.seed, ...(typeof options.lstm === 'object' ? options.lstm : {}) },
-    onStage: (s) => enter(s, s.startsWith('LSTM') ? 'waiting for the LSTM' : s.startsWith('final') ? 'final models' : 'gbdt'),
-    alongside: () => {
-      enter('baselines', 'baselines');
-      baselines = evaluateWalkForward(data, folds, [logisticModel(), majorityBaseline(), persistenceBaseline()]);
-      enter('stacking', 'stacking');
-    },
-    onFoldModel: (model, _fold, fitted, test) => {
-      const sample: Matrix = { ...test, rows: Math.min(SHAP_ROWS, test.rows), data: test.data.subarray(0, Math.min(SHAP_ROWS, test.rows) * test.cols) };
-      const list = foldShap.get(model) ?? [];
-      list.push(topFeatures(fitted.shapSummary(sample), dataset.names, TOP).map((t) => t.feature));
-      foldShap.set(model, list);
-    },
-  });
+  const foldSpec: WalkForwardOptions = { folds: options.folds, mode: 'expanding', trainSize, horizon, embargo: options.embargo };
+  const runner = options.fitRunner?.({ rows, folds: foldSpec });
+  enter(`model fits: ${specs.length} GBDTs${options.lstm === false ? '' : ' and the LSTM'}, ${options.folds} walk-forward folds and a final model each${runner ? ' (on the workers)' : ''}`, 'model fits');
+  let stack: StackingResult;
+  try {
+    stack = await trainStackedEnsemble(data, folds, specs, {
+      lstm: options.lstm === false ? undefined : { seed: options.seed, ...(typeof options.lstm === 'object' ? options.lstm : {}) },
+      runner,
+      onStage: (s) => enter(s, s.startsWith('stacking') ? 'stacking' : 'model fits'),
+      alongside: () => {
+        enter('baselines (walk-forward, this thread)', 'baselines');
+        baselines = evaluateWalkForward(data, folds, [logisticModel(), majorityBaseline(), persistenceBaseline()]);
+        enter('waiting for the model fits', 'model fits');
+      },
+      onFoldShap: (model, _fold, shap) => {
+        const list = foldShap.get(model) ?? [];
+        list.push(topFeatures(shap, dataset.names, TOP).map((t) => t.feature));
+        foldShap.set(model, list);
+      },
+    });
+  } finally {
+    await runner?.close();
+  }
   const table: ModelRow[] = [...stack.bases, ...baselines].map((e) => ({ name: e.name, report: e.overall }));
   const ensembleName = stack.ensemble.use === 'meta' ? 'stacked ensemble (folds 2+)' : `stacked ensemble → ${stack.choice.use} (folds 2+)`;
   if (stack.ensembleReport) table.push({ name: ensembleName, report: stack.ensembleReport });
@@ -288,5 +303,5 @@ export async function trainModelRun(dataset: TrainingDataset, options: TrainRunO
   const dir = saveRun(options.modelsDir, runManifest, stack.ensemble, { 'report.html': html, [PREDICTIONS_FILE]: encodeOutOfFoldPredictions(predictions) });
   stack.ensemble.dispose();
   enter('done', 'done');
-  return { runId, dir, manifest: runManifest, table, ensembleChoice: stack.choice.reason, shapTop, stability, searchEvaluations, searchNotes, stageSeconds };
+  return { runId, dir, manifest: runManifest, table, ensembleChoice: stack.choice.reason, shapTop, stability, searchEvaluations, searchNotes, stageSeconds, fitSeconds: stack.fitSeconds };
 }

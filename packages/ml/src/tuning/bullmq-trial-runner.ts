@@ -83,6 +83,48 @@ export function redisLabel(redisUrl: string): string {
   }
 }
 
+/** A queue this process adds jobs to and waits on (the search's trials, the training run's fits). */
+export interface JobQueue<D, R> {
+  /** Adds the job (or finds it again by id) and resolves with its result; `failed` words the error when every try failed. */
+  submit(jobId: string, name: string, data: D, failed: (reason: string) => OitraderError): Promise<R>;
+  close(): Promise<void>;
+}
+
+/**
+ * BullMQ's Queue and QueueEvents for one queue name. A job id names the work,
+ * so adding the same work twice (a rerun, a resumed run) reuses the job and its
+ * result; a job that failed in an earlier run (kept for its reason) runs again.
+ */
+export function jobQueue<D, R>(connection: QueueConnection, queueName: string, options: BullmqRunnerOptions = {}): JobQueue<D, R> {
+  const label = redisLabel(connection.redisUrl);
+  const opts = { connection: { url: connection.redisUrl, maxRetriesPerRequest: null }, prefix: connection.prefix };
+  const queue = new Queue<D, R>(queueName, opts);
+  const events = new QueueEvents(queueName, opts);
+  const attempts = options.attempts ?? 3;
+  let checked: Promise<void> | undefined;
+  const checkWorkers = async () => {
+    await events.waitUntilReady();
+    if ((await queue.getWorkersCount()) === 0) options.onNotice?.(`no worker is connected to Redis at ${label} (prefix ${connection.prefix}) yet: the work waits; start one with \`oitrader worker\``);
+  };
+  return {
+    async submit(jobId, name, data, failed) {
+      await (checked ??= checkWorkers());
+      // BullMQ derives the name's type from the data type, which a generic D leaves open.
+      const queued = await queue.add(name as never, data as never, { jobId, attempts, backoff: { type: 'fixed', delay: 1000 }, removeOnComplete: { age: 7 * 24 * 3600 }, removeOnFail: { age: 7 * 24 * 3600 } });
+      if (await queued.isFailed()) await queued.retry('failed');
+      try {
+        return (await queued.waitUntilFinished(events)) as R;
+      } catch (error) {
+        throw failed(`${(error as Error).message}`);
+      }
+    },
+    async close() {
+      await events.close();
+      await queue.close();
+    },
+  };
+}
+
 /**
  * A TrialRunner that sends each rung's evaluations to `oitrader worker` processes
  * through BullMQ and waits for all of them. Records come back in job order whatever
@@ -91,46 +133,25 @@ export function redisLabel(redisUrl: string): string {
  * result is the same).
  */
 export function bullmqTrialRunner(connection: QueueConnection, dataset: TrialDatasetRef, options: BullmqRunnerOptions = {}): BullmqTrialRunner {
-  const label = redisLabel(connection.redisUrl);
   const searchId = trialSearchId(dataset);
-  const opts = { connection: { url: connection.redisUrl, maxRetriesPerRequest: null }, prefix: connection.prefix };
-  const queue = new Queue<TrialJobData, TrialRecord>(TRIAL_QUEUE, opts);
-  const events = new QueueEvents(TRIAL_QUEUE, opts);
+  const queue = jobQueue<TrialJobData, TrialRecord>(connection, TRIAL_QUEUE, options);
   const attempts = options.attempts ?? 3;
   return {
     searchId,
-    async evaluate(jobs, onRecord) {
-      await events.waitUntilReady();
-      if ((await queue.getWorkersCount()) === 0) options.onNotice?.(`no worker is connected to Redis at ${label} (prefix ${connection.prefix}) yet: the search waits; start one with \`oitrader worker\``);
-      const added = await queue.addBulk(
-        jobs.map((job) => ({
-          name: 'trial',
-          data: { searchId, dataset, job },
-          opts: { jobId: trialJobId(searchId, job), attempts, backoff: { type: 'fixed', delay: 1000 }, removeOnComplete: { age: 7 * 24 * 3600 }, removeOnFail: { age: 7 * 24 * 3600 } },
-        })),
-      );
+    evaluate(jobs, onRecord) {
       return Promise.all(
-        added.map(async (queued, i) => {
-          // A job that failed in an earlier run (kept for its reason) runs again rather than failing this search at once.
-          if (await queued.isFailed()) await queued.retry('failed');
-          let record: TrialRecord;
-          try {
-            record = (await queued.waitUntilFinished(events)) as TrialRecord;
-          } catch (error) {
-            const job = jobs[i];
-            throw new OitraderError(`search trial ${job.trial} (${job.policy}, rung ${job.rung}) failed on a worker after ${attempts} tries: ${(error as Error).message}`, {
+        jobs.map(async (job) => {
+          const record = await queue.submit(trialJobId(searchId, job), 'trial', { searchId, dataset, job }, (reason) =>
+            new OitraderError(`search trial ${job.trial} (${job.policy}, rung ${job.rung}) failed on a worker after ${attempts} tries: ${reason}`, {
               hint: "read the worker's output; the trials already finished are in the search log and are reused on the next run",
-            });
-          }
+            }),
+          );
           onRecord?.(record);
           return record;
         }),
       );
     },
-    async close() {
-      await events.close();
-      await queue.close();
-    },
+    close: () => queue.close(),
   };
 }
 
@@ -150,42 +171,54 @@ export interface TrialWorker {
   ready(): Promise<void>;
 }
 
-/**
- * `oitrader worker`'s engine: pulls trial jobs one at a time (a trial uses a whole core),
- * loads the features file the job names (kept while the next jobs name the same file),
- * evaluates it with the same function as the in-process search and returns the record.
- */
-export function startTrialWorker(connection: QueueConnection, options: TrialWorkerOptions): TrialWorker {
-  const lockMs = options.lockMs ?? 300_000;
+/** The features file a job names, loaded once while the next jobs name the same file. */
+export function datasetCache(options: TrialWorkerOptions): (dataset: TrialDatasetRef) => Promise<TrainingDataset> {
   let cached: { key: string; data: TrainingDataset } | undefined;
-  const worker = new Worker<TrialJobData, TrialRecord>(
-    TRIAL_QUEUE,
-    async (job: Job<TrialJobData, TrialRecord>) => {
-      const { dataset, job: trial } = job.data;
-      const key = `${dataset.parquetPath}\n${dataset.manifestPath}\n${trialSearchId(dataset)}`;
-      if (cached?.key !== key) {
-        options.onEvent?.(`loading ${dataset.parquetPath}`);
-        cached = { key, data: await options.loadDataset(dataset.parquetPath, dataset.manifestPath) };
-      }
-      const data = leadingRows(evalDataOf(cached.data), dataset.rows);
-      const record = evaluateTrial(data, walkForwardFolds(dataset.rows, dataset.folds), trial);
-      options.onEvent?.(`trial ${trial.trial} ${trial.policy} rung ${trial.rung} (${trial.trees} trees): log-loss ${record.logLoss.toFixed(4)} in ${record.seconds.toFixed(1)} s`);
-      return record;
-    },
-    {
-      connection: { url: connection.redisUrl, maxRetriesPerRequest: null },
-      prefix: connection.prefix,
-      concurrency: 1,
-      lockDuration: lockMs,
-      stalledInterval: options.stalledIntervalMs ?? Math.max(1000, Math.floor(lockMs / 2)),
-      // A stalled job (its worker died) goes back to the queue this many times before it fails.
-      maxStalledCount: 3,
-    },
-  );
+  return async (dataset) => {
+    const key = `${dataset.parquetPath}\n${dataset.manifestPath}\n${trialSearchId(dataset)}`;
+    if (cached?.key !== key) {
+      options.onEvent?.(`loading ${dataset.parquetPath}`);
+      cached = { key, data: await options.loadDataset(dataset.parquetPath, dataset.manifestPath) };
+    }
+    return cached.data;
+  };
+}
+
+/** A BullMQ worker on one queue, pulling one job at a time (a job uses a whole core). */
+export function jobWorker<D, R>(connection: QueueConnection, queueName: string, work: (job: Job<D, R>) => Promise<R>, options: TrialWorkerOptions): TrialWorker {
+  const lockMs = options.lockMs ?? 300_000;
+  const worker = new Worker<D, R>(queueName, work, {
+    connection: { url: connection.redisUrl, maxRetriesPerRequest: null },
+    prefix: connection.prefix,
+    concurrency: 1,
+    lockDuration: lockMs,
+    stalledInterval: options.stalledIntervalMs ?? Math.max(1000, Math.floor(lockMs / 2)),
+    // A stalled job (its worker died) goes back to the queue this many times before it fails.
+    maxStalledCount: 3,
+  });
   worker.on('failed', (job, error) => options.onEvent?.(`job ${job?.id ?? '?'} failed: ${error.message}`));
   worker.on('error', (error) => options.onEvent?.(`worker error: ${error.message}`));
   return {
     ready: () => worker.waitUntilReady().then(() => undefined),
     close: () => worker.close(),
   };
+}
+
+/**
+ * The search's side of `oitrader worker`: evaluates a trial with the same function
+ * as the in-process search and returns the record.
+ */
+export function startTrialWorker(connection: QueueConnection, options: TrialWorkerOptions, load = datasetCache(options)): TrialWorker {
+  return jobWorker<TrialJobData, TrialRecord>(
+    connection,
+    TRIAL_QUEUE,
+    async (job) => {
+      const { dataset, job: trial } = job.data;
+      const data = leadingRows(evalDataOf(await load(dataset)), dataset.rows);
+      const record = evaluateTrial(data, walkForwardFolds(dataset.rows, dataset.folds), trial);
+      options.onEvent?.(`trial ${trial.trial} ${trial.policy} rung ${trial.rung} (${trial.trees} trees): log-loss ${record.logLoss.toFixed(4)} in ${record.seconds.toFixed(1)} s`);
+      return record;
+    },
+    options,
+  );
 }
