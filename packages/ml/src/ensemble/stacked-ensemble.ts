@@ -5,6 +5,7 @@ import { classificationReport, type ClassificationReport } from '../evaluation/c
 import { balancedWeights, evaluateWalkForward, type EvalData, type ModelEvaluation } from '../evaluation/walk-forward-eval.ts';
 import { LogisticRegression } from '../linear/logistic-regression.ts';
 import { LstmClassifier, type LstmJson, type LstmOptions } from '../lstm/lstm-classifier.ts';
+import { FitEta } from '../pipeline/fit-eta.ts';
 import { decodeProba, inProcessFitRunner, type ModelFitJob, type ModelFitResult, type ModelFitRunner } from '../pipeline/model-fits.ts';
 import type { Fold } from '../validation/walk-forward.ts';
 
@@ -161,11 +162,15 @@ export async function trainStackedEnsemble(data: EvalData, folds: Fold[], specs:
       ...specs.flatMap((s) => [...folds.map((f) => f.index), 'final' as const].map((fold): ModelFitJob => ({ kind: 'gbdt', name: s.name, params: s.params, fold }))),
     ];
     const fitSeconds: Record<string, number> = {};
+    const eta = new FitEta(jobs, (job) => (job.fold === 'final' ? data.x.rows : folds.find((f) => f.index === job.fold)!.train.length));
+    let finished = 0;
     const pending = jobs.map((job) =>
       handled(
         runner.fit(job).then((result) => {
           fitSeconds[job.name] = (fitSeconds[job.name] ?? 0) + result.seconds;
-          options.onStage?.(`${job.name}: ${job.fold === 'final' ? 'final model on every labelled row' : `fold ${job.fold + 1}/${folds.length}`} fitted in ${result.seconds.toFixed(1)} s`);
+          const left = eta.finished(job, result.seconds);
+          const progress = `fit ${++finished}/${jobs.length}${left === undefined ? '' : `, about ${duration(left)} left`}`;
+          options.onStage?.(`${job.name}: ${job.fold === 'final' ? 'final model on every labelled row' : `fold ${job.fold + 1}/${folds.length}`} fitted in ${result.seconds.toFixed(1)} s (${progress})`);
           return result;
         }),
       ),
@@ -186,6 +191,12 @@ export async function trainStackedEnsemble(data: EvalData, folds: Fold[], specs:
   } finally {
     if (!options.runner) await runner.close();
   }
+}
+
+/** 95 s → "1 min 35 s". */
+function duration(seconds: number): string {
+  const s = Math.round(seconds);
+  return s < 60 ? `${s} s` : `${Math.floor(s / 60)} min ${s % 60} s`;
 }
 
 /** A promise whose rejection is handled now and still thrown where it is awaited (results are awaited in order, a later one may fail first). */
