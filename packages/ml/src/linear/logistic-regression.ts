@@ -44,21 +44,25 @@ export class LogisticRegression {
     const width = x.cols + 1;
     const probs = new Float64Array(k);
     const margins = new Float64Array(k);
+    const cols = x.cols;
     const objective = (theta: Float64Array, grad: Float64Array): number => {
       grad.fill(0);
       let loss = 0;
       for (let r = 0; r < x.rows; r++) {
+        const row = r * cols;
         for (let c = 0; c < k; c++) {
-          let m = theta[c * width + x.cols];
-          for (let f = 0; f < x.cols; f++) m += theta[c * width + f] * z[r * x.cols + f];
+          const base = c * width;
+          let m = theta[base + cols];
+          for (let f = 0; f < cols; f++) m += theta[base + f] * z[row + f];
           margins[c] = m;
         }
         softmax(margins, 0, k, probs, 0);
         loss -= w[r] * Math.log(Math.max(probs[y[r]], 1e-300));
         for (let c = 0; c < k; c++) {
           const d = (w[r] * (probs[c] - (y[r] === c ? 1 : 0))) / totalWeight;
-          for (let f = 0; f < x.cols; f++) grad[c * width + f] += d * z[r * x.cols + f];
-          grad[c * width + x.cols] += d;
+          const base = c * width;
+          for (let f = 0; f < cols; f++) grad[base + f] += d * z[row + f];
+          grad[base + cols] += d;
         }
       }
       loss /= totalWeight;
