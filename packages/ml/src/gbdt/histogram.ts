@@ -217,10 +217,17 @@ export function accumulateLevelGains(hist: Histogram, feature: number, lastBin: 
   const offset = feature * HIST_BINS;
   const hs = hist.sum;
   const counts = hist.count;
+  // shift is a power of two: multiplying by its inverse is exact, and cheaper than dividing.
+  const shift = q.shift;
+  const invShift = 1 / shift;
+  const gs = q.gradScale;
+  const hsc = q.hessScale;
   const ms = hs[offset];
   const mn = counts ? counts[offset] : 0;
-  const mg = packedGrad(ms, q);
-  const mh = packedHess(ms, q);
+  const missing = ms !== 0 || mn !== 0;
+  const mHi = Math.floor(ms * invShift);
+  const mg = mHi * gs;
+  const mh = (ms - mHi * shift) * hsc;
   const lambda = p.lambda;
   const minData = p.minDataInLeaf;
   const minChild = p.minChildWeight;
@@ -253,11 +260,18 @@ export function accumulateLevelGains(hist: Histogram, feature: number, lastBin: 
     runStart = b;
     sl += hs[offset + b];
     if (counts) nl += counts[offset + b];
-    const gl = packedGrad(sl, q);
-    const hl = packedHess(sl, q);
+    const hi = Math.floor(sl * invShift);
+    const gl = hi * gs;
+    const hl = (sl - hi * shift) * hsc;
     let rh = totalH - hl;
     gain0 = 0.5 * (score(gl, hl, lambda) + score(totalG - gl, rh, lambda) - parentScore);
     ok0 = (!counts || (nl >= minData && totalN - nl >= minData)) && hl >= minChild && rh >= minChild ? 1 : 0;
+    if (!missing) {
+      // Nothing missing: sending missing values left changes no sum.
+      gain1 = gain0;
+      ok1 = ok0;
+      continue;
+    }
     const lg = gl + mg;
     const lh = hl + mh;
     rh = totalH - lh;
