@@ -54,27 +54,25 @@ export function buildHistogram(hist: Histogram, rowBins: Uint8Array, numFeatures
 
 /** The sibling's histogram from the parent's: parent − built child, in place into `parent` (exact: integer sums). */
 export function subtractHistogram(parent: Histogram, child: Histogram, features: Int32Array): void {
-  for (let k = 0; k < features.length; k++) {
-    const start = features[k] * HIST_BINS;
-    const end = start + HIST_BINS;
-    const p = parent.sum;
-    const c = child.sum;
-    for (let i = start; i < end; i++) p[i] -= c[i];
-    const pc = parent.count;
-    const cc = child.count;
-    if (pc && cc) for (let i = start; i < end; i++) pc[i] -= cc[i];
-  }
+  combineHistograms(parent.sum, parent.count, child.sum, child.count, features, 0, features.length, -1);
 }
 
 /** Adds `from` into `into` for the given features. */
 export function addHistogram(into: Histogram, from: Histogram, features: Int32Array): void {
-  for (let k = 0; k < features.length; k++) {
-    const start = features[k] * HIST_BINS;
-    const end = start + HIST_BINS;
-    for (let i = start; i < end; i++) into.sum[i] += from.sum[i];
-    const a = into.count;
-    const b = from.count;
-    if (a && b) for (let i = start; i < end; i++) a[i] += b[i];
+  combineHistograms(into.sum, into.count, from.sum, from.count, features, 0, features.length, 1);
+}
+
+/** into ± from over features[start, end) (sign 1 or −1). Self-contained: the worker thread runs this same source. */
+export function combineHistograms(intoSum: Float64Array, intoCount: Int32Array | undefined, fromSum: Float64Array, fromCount: Int32Array | undefined, features: Int32Array, start: number, end: number, sign: number): void {
+  for (let k = start; k < end; k++) {
+    const from = features[k] * 256;
+    const to = from + 256;
+    if (sign > 0) for (let i = from; i < to; i++) intoSum[i] += fromSum[i];
+    else for (let i = from; i < to; i++) intoSum[i] -= fromSum[i];
+    if (intoCount && fromCount) {
+      if (sign > 0) for (let i = from; i < to; i++) intoCount[i] += fromCount[i];
+      else for (let i = from; i < to; i++) intoCount[i] -= fromCount[i];
+    }
   }
 }
 
@@ -108,13 +106,14 @@ export interface SplitCandidate {
   leftSum: number;
 }
 
-const score = (g: number, h: number, lambda: number) => (g * g) / (h + lambda);
-
 /** A node's totals, in the histogram's units: packed sum and row count. */
 export interface NodeTotals {
   sum: number;
   count: number;
 }
+
+/** Entries per result of `searchSplits`: found, children score, feature, bin, missing left, left packed sum. */
+export const SPLIT_RESULT = 6;
 
 /**
  * Best split of one node over the allowed features: for every cut between
@@ -124,18 +123,42 @@ export interface NodeTotals {
  * (the fit keeps them exactly when minDataInLeaf > 1).
  */
 export function bestSplit(hist: Histogram, features: Int32Array, binCounts: Int32Array, total: NodeTotals, p: SplitParams, q: Quantisation): SplitCandidate | undefined {
+  const out = new Float64Array(SPLIT_RESULT);
+  searchSplits(hist.sum, hist.count, features, 0, features.length, binCounts, total.sum, total.count, p, q, out, 0);
+  return splitCandidate(out, 1, total, p, q);
+}
+
+/** The first best of `parts` results of `searchSplits` over consecutive feature ranges: the same split one search over all of them finds. */
+export function splitCandidate(results: Float64Array, parts: number, total: NodeTotals, p: SplitParams, q: Quantisation): SplitCandidate | undefined {
+  let best = -1;
+  for (let i = 0; i < parts; i++) {
+    const at = i * SPLIT_RESULT;
+    if (results[at] === 1 && (best < 0 || results[at + 1] > results[best + 1])) best = at;
+  }
+  if (best < 0) return undefined;
+  const totalG = packedGrad(total.sum, q);
+  const totalH = packedHess(total.sum, q);
+  const parentScore = (totalG * totalG) / (totalH + p.lambda);
+  return { gain: 0.5 * (results[best + 1] - parentScore), feature: results[best + 2], bin: results[best + 3], defaultLeft: results[best + 4] === 1, leftSum: results[best + 5] };
+}
+
+/**
+ * bestSplit over features[from, to), its result written to out[at, at +
+ * SPLIT_RESULT). Self-contained (no imports, no inner functions): the worker
+ * thread runs this same source (parallel-histogram.ts).
+ */
+export function searchSplits(sums: Float64Array, counts: Int32Array | undefined, features: Int32Array, from: number, to: number, binCounts: Int32Array, totalSum: number, totalN: number, p: SplitParams, q: Quantisation, out: Float64Array, at: number): void {
   const lambda = p.lambda;
   const minData = p.minDataInLeaf;
   const minChild = p.minChildWeight;
-  const sums = hist.sum;
-  const counts = hist.count;
   const shift = q.shift;
+  // shift is a power of two: multiplying by its inverse is exact.
   const invShift = 1 / shift;
   const gs = q.gradScale;
   const hs = q.hessScale;
-  const totalG = packedGrad(total.sum, q);
-  const totalH = packedHess(total.sum, q);
-  const totalN = total.count;
+  const totalHi = Math.floor(totalSum * invShift);
+  const totalG = totalHi * gs;
+  const totalH = (totalSum - totalHi * shift) * hs;
   const parentScore = (totalG * totalG) / (totalH + lambda);
   // A split must beat parentScore + 2γ in summed child scores (gain = ½·(children − parent) − γ).
   let bestScore = parentScore + 2 * p.gamma;
@@ -144,9 +167,9 @@ export function bestSplit(hist: Histogram, features: Int32Array, binCounts: Int3
   let bestBin = 0;
   let bestMissingLeft = false;
   let bestLs = 0;
-  for (let k = 0; k < features.length; k++) {
+  for (let k = from; k < to; k++) {
     const f = features[k];
-    const offset = f * HIST_BINS;
+    const offset = f * 256;
     const ms = sums[offset];
     const mn = counts ? counts[offset] : ms === 0 ? 0 : 1;
     const mHi = Math.floor(ms * invShift);
@@ -201,8 +224,65 @@ export function bestSplit(hist: Histogram, features: Int32Array, binCounts: Int3
       }
     }
   }
-  if (!found) return undefined;
-  return { gain: 0.5 * (bestScore - parentScore), feature: bestFeature, bin: bestBin, defaultLeft: bestMissingLeft, leftSum: bestLs };
+  out[at] = found ? 1 : 0;
+  out[at + 1] = bestScore;
+  out[at + 2] = bestFeature;
+  out[at + 3] = bestBin;
+  out[at + 4] = bestMissingLeft ? 1 : 0;
+  out[at + 5] = bestLs;
+}
+
+/** Entries per result of `searchLevelSplits`: found, gain summed over the level, feature, bin, missing left. */
+export const LEVEL_RESULT = 5;
+
+/**
+ * Best split shared by a whole level (oblivious trees) over
+ * features[from, to): the (feature, bin, default side) whose gain summed over
+ * the level's nodes is largest and above γ; written to out[at, at +
+ * LEVEL_RESULT). `sums` and `valid` are scratch of 2 × HIST_BINS + 2 entries.
+ * Self-contained: the worker thread runs this same source.
+ */
+export function searchLevelSplits(hists: Float64Array[], counts: Array<Int32Array | undefined>, totalSums: Float64Array, totalCounts: Float64Array, nodes: number, features: Int32Array, from: number, to: number, binCounts: Int32Array, p: SplitParams, q: Quantisation, sums: Float64Array, valid: Int32Array, out: Float64Array, at: number): void {
+  let found = false;
+  let bestGain = 0;
+  let bestFeature = 0;
+  let bestBin = 0;
+  let bestSide = 0;
+  for (let k = from; k < to; k++) {
+    const f = features[k];
+    const lastBin = binCounts[f];
+    sums.fill(0, 0, lastBin * 2 + 2);
+    valid.fill(0, 0, lastBin * 2 + 2);
+    for (let n = 0; n < nodes; n++) if (totalCounts[n] > 0) accumulateLevelGains(hists[n], counts[n], f, lastBin, totalSums[n], totalCounts[n], p, q, sums, valid);
+    // Prefix sums of the difference arrays: per-(bin, side) totals.
+    for (let side = 0; side < 2; side++) {
+      let s = 0;
+      let v = 0;
+      for (let b = 1; b < lastBin; b++) {
+        s += sums[b * 2 + side];
+        v += valid[b * 2 + side];
+        sums[b * 2 + side] = s;
+        valid[b * 2 + side] = v;
+      }
+    }
+    for (let b = 1; b < lastBin; b++) {
+      for (let side = 0; side < 2; side++) {
+        const gain = sums[b * 2 + side];
+        if (valid[b * 2 + side] > 0 && gain > p.gamma && (!found || gain > bestGain)) {
+          found = true;
+          bestGain = gain;
+          bestFeature = f;
+          bestBin = b;
+          bestSide = side;
+        }
+      }
+    }
+  }
+  out[at] = found ? 1 : 0;
+  out[at + 1] = bestGain;
+  out[at + 2] = bestFeature;
+  out[at + 3] = bestBin;
+  out[at + 4] = bestSide;
 }
 
 /**
@@ -210,13 +290,11 @@ export function bestSplit(hist: Histogram, features: Int32Array, binCounts: Int3
  * level-wide total, touching only the node's non-empty bins: the gain of a
  * split after an empty bin equals the gain after the previous non-empty one,
  * so each run of equal gains is written as +gain at its start and −gain at its
- * end into the difference arrays `sums` and `valid` (`finishLevelGains` turns
- * them into totals). Used by oblivious trees, whose levels share one split.
+ * end into the difference arrays `sums` and `valid` (searchLevelSplits turns
+ * them into totals). Self-contained: the worker thread runs this same source.
  */
-export function accumulateLevelGains(hist: Histogram, feature: number, lastBin: number, total: NodeTotals, p: SplitParams, q: Quantisation, sums: Float64Array, valid: Int32Array): void {
-  const offset = feature * HIST_BINS;
-  const hs = hist.sum;
-  const counts = hist.count;
+export function accumulateLevelGains(hs: Float64Array, counts: Int32Array | undefined, feature: number, lastBin: number, totalSum: number, totalN: number, p: SplitParams, q: Quantisation, sums: Float64Array, valid: Int32Array): void {
+  const offset = feature * 256;
   // shift is a power of two: multiplying by its inverse is exact, and cheaper than dividing.
   const shift = q.shift;
   const invShift = 1 / shift;
@@ -231,10 +309,10 @@ export function accumulateLevelGains(hist: Histogram, feature: number, lastBin: 
   const lambda = p.lambda;
   const minData = p.minDataInLeaf;
   const minChild = p.minChildWeight;
-  const totalG = packedGrad(total.sum, q);
-  const totalH = packedHess(total.sum, q);
-  const totalN = total.count;
-  const parentScore = score(totalG, totalH, lambda);
+  const totalHi = Math.floor(totalSum * invShift);
+  const totalG = totalHi * gs;
+  const totalH = (totalSum - totalHi * shift) * hsc;
+  const parentScore = (totalG * totalG) / (totalH + lambda);
   let sl = 0;
   let nl = 0;
   let runStart = 1;
@@ -264,7 +342,8 @@ export function accumulateLevelGains(hist: Histogram, feature: number, lastBin: 
     const gl = hi * gs;
     const hl = (sl - hi * shift) * hsc;
     let rh = totalH - hl;
-    gain0 = 0.5 * (score(gl, hl, lambda) + score(totalG - gl, rh, lambda) - parentScore);
+    const rg = totalG - gl;
+    gain0 = 0.5 * ((gl * gl) / (hl + lambda) + (rg * rg) / (rh + lambda) - parentScore);
     ok0 = (!counts || (nl >= minData && totalN - nl >= minData)) && hl >= minChild && rh >= minChild ? 1 : 0;
     if (!missing) {
       // Nothing missing: sending missing values left changes no sum.
@@ -275,21 +354,8 @@ export function accumulateLevelGains(hist: Histogram, feature: number, lastBin: 
     const lg = gl + mg;
     const lh = hl + mh;
     rh = totalH - lh;
-    gain1 = 0.5 * (score(lg, lh, lambda) + score(totalG - lg, rh, lambda) - parentScore);
+    const rg1 = totalG - lg;
+    gain1 = 0.5 * ((lg * lg) / (lh + lambda) + (rg1 * rg1) / (rh + lambda) - parentScore);
     ok1 = (!counts || (nl + mn >= minData && totalN - nl - mn >= minData)) && lh >= minChild && rh >= minChild ? 1 : 0;
-  }
-}
-
-/** Prefix-sums the difference arrays of `accumulateLevelGains` into per-(bin, side) totals, in place. */
-export function finishLevelGains(lastBin: number, sums: Float64Array, valid: Int32Array): void {
-  for (let side = 0; side < 2; side++) {
-    let s = 0;
-    let v = 0;
-    for (let b = 1; b < lastBin; b++) {
-      s += sums[b * 2 + side];
-      v += valid[b * 2 + side];
-      sums[b * 2 + side] = s;
-      valid[b * 2 + side] = v;
-    }
   }
 }
