@@ -24,29 +24,67 @@ export function newHistogram(features: number, counts: boolean): Histogram {
  * row's bins contiguously measured 1.8x faster here than one pass per
  * feature over the column-wise bins (bench/gbdt). Partitioning, which reads a
  * single feature, uses the column-wise bins. One addition per row and
- * feature: the packed gradient pair.
+ * feature: the packed gradient pair. With every feature and no row counts,
+ * bins are read four at a time (rows are padded to a multiple of 4 bytes,
+ * binning.ts) and two rows at a time: 2x fewer nanoseconds per addition
+ * than a byte at a time (more independent additions in flight).
+ * Self-contained: the worker thread runs this same source.
  */
 export function buildHistogram(hist: Histogram, rowBins: Uint8Array, numFeatures: number, features: Int32Array, rows: Uint32Array, count: number, packed: Float64Array): void {
-  const all = features.length === numFeatures;
+  const stride = (numFeatures + 3) & ~3;
   const sum = hist.sum;
   const counts = hist.count;
+  const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+  if (features.length === numFeatures && !counts && littleEndian && (rowBins.byteOffset & 3) === 0) {
+    const words = new Uint32Array(rowBins.buffer, rowBins.byteOffset, rowBins.length >> 2);
+    const perRow = stride >> 2;
+    const wordEnd = (numFeatures >> 2) << 10;
+    const tail = numFeatures & ~3;
+    let i = 0;
+    for (; i + 1 < count; i += 2) {
+      const r0 = rows[i];
+      const r1 = rows[i + 1];
+      const v0 = packed[r0];
+      const v1 = packed[r1];
+      let w0 = r0 * perRow;
+      let w1 = r1 * perRow;
+      for (let o = 0; o < wordEnd; o += 1024) {
+        const x = words[w0++];
+        const y = words[w1++];
+        sum[o | (x & 255)] += v0;
+        sum[o | (y & 255)] += v1;
+        sum[(o + 256) | ((x >>> 8) & 255)] += v0;
+        sum[(o + 256) | ((y >>> 8) & 255)] += v1;
+        sum[(o + 512) | ((x >>> 16) & 255)] += v0;
+        sum[(o + 512) | ((y >>> 16) & 255)] += v1;
+        sum[(o + 768) | (x >>> 24)] += v0;
+        sum[(o + 768) | (y >>> 24)] += v1;
+      }
+      for (let f = tail; f < numFeatures; f++) {
+        sum[(f << 8) | rowBins[r0 * stride + f]] += v0;
+        sum[(f << 8) | rowBins[r1 * stride + f]] += v1;
+      }
+    }
+    for (; i < count; i++) {
+      const r = rows[i];
+      const v = packed[r];
+      const base = r * stride;
+      for (let f = 0; f < numFeatures; f++) sum[(f << 8) | rowBins[base + f]] += v;
+    }
+    return;
+  }
   for (let i = 0; i < count; i++) {
     const r = rows[i];
     const v = packed[r];
-    const base = r * numFeatures;
-    if (all) {
-      for (let f = 0; f < numFeatures; f++) sum[(f << 8) | rowBins[base + f]] += v;
-      if (counts) for (let f = 0; f < numFeatures; f++) counts[(f << 8) | rowBins[base + f]]++;
-    } else {
+    const base = r * stride;
+    for (let k = 0; k < features.length; k++) {
+      const f = features[k];
+      sum[(f << 8) | rowBins[base + f]] += v;
+    }
+    if (counts) {
       for (let k = 0; k < features.length; k++) {
         const f = features[k];
-        sum[(f << 8) | rowBins[base + f]] += v;
-      }
-      if (counts) {
-        for (let k = 0; k < features.length; k++) {
-          const f = features[k];
-          counts[(f << 8) | rowBins[base + f]]++;
-        }
+        counts[(f << 8) | rowBins[base + f]]++;
       }
     }
   }
@@ -78,8 +116,9 @@ export function combineHistograms(intoSum: Float64Array, intoCount: Int32Array |
 
 /** Sets to zero the entries the rows hit (cheaper than a full fill when a node has few rows). */
 export function clearHistogramRows(hist: Histogram, rowBins: Uint8Array, numFeatures: number, features: Int32Array, rows: Uint32Array): void {
+  const stride = (numFeatures + 3) & ~3;
   for (let i = 0; i < rows.length; i++) {
-    const base = rows[i] * numFeatures;
+    const base = rows[i] * stride;
     for (let k = 0; k < features.length; k++) {
       const f = features[k];
       const at = (f << 8) | rowBins[base + f];
