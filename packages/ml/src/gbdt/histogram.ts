@@ -279,6 +279,8 @@ export const LEVEL_RESULT = 5;
  * features[from, to): the (feature, bin, default side) whose gain summed over
  * the level's nodes is largest and above γ; written to out[at, at +
  * LEVEL_RESULT). `sums` and `valid` are scratch of 2 × HIST_BINS + 2 entries.
+ * Node gains are summed per bin in node order, so the total does not depend
+ * on how the features were shared between threads.
  * Self-contained: the worker thread runs this same source.
  */
 export function searchLevelSplits(hists: Float64Array[], counts: Array<Int32Array | undefined>, totalSums: Float64Array, totalCounts: Float64Array, nodes: number, features: Int32Array, from: number, to: number, binCounts: Int32Array, p: SplitParams, q: Quantisation, sums: Float64Array, valid: Int32Array, out: Float64Array, at: number): void {
@@ -293,17 +295,6 @@ export function searchLevelSplits(hists: Float64Array[], counts: Array<Int32Arra
     sums.fill(0, 0, lastBin * 2 + 2);
     valid.fill(0, 0, lastBin * 2 + 2);
     for (let n = 0; n < nodes; n++) if (totalCounts[n] > 0) accumulateLevelGains(hists[n], counts[n], f, lastBin, totalSums[n], totalCounts[n], p, q, sums, valid);
-    // Prefix sums of the difference arrays: per-(bin, side) totals.
-    for (let side = 0; side < 2; side++) {
-      let s = 0;
-      let v = 0;
-      for (let b = 1; b < lastBin; b++) {
-        s += sums[b * 2 + side];
-        v += valid[b * 2 + side];
-        sums[b * 2 + side] = s;
-        valid[b * 2 + side] = v;
-      }
-    }
     for (let b = 1; b < lastBin; b++) {
       for (let side = 0; side < 2; side++) {
         const gain = sums[b * 2 + side];
@@ -325,12 +316,12 @@ export function searchLevelSplits(hists: Float64Array[], counts: Array<Int32Arra
 }
 
 /**
- * Adds one node's gains for every (bin, default side) split of `feature` to a
- * level-wide total, touching only the node's non-empty bins: the gain of a
- * split after an empty bin equals the gain after the previous non-empty one,
- * so each run of equal gains is written as +gain at its start and −gain at its
- * end into the difference arrays `sums` and `valid` (searchLevelSplits turns
- * them into totals). Self-contained: the worker thread runs this same source.
+ * Adds one node's gains for every (bin, default side) split of `feature` to
+ * the level's totals `sums` (and the number of nodes for which the split is
+ * allowed to `valid`), index bin × 2 + side (0: missing values right). The
+ * gain after an empty bin equals the gain after the previous non-empty one,
+ * so it is computed only at non-empty bins. Self-contained: the worker
+ * thread runs this same source.
  */
 export function accumulateLevelGains(hs: Float64Array, counts: Int32Array | undefined, feature: number, lastBin: number, totalSum: number, totalN: number, p: SplitParams, q: Quantisation, sums: Float64Array, valid: Int32Array): void {
   const offset = feature * 256;
@@ -354,47 +345,40 @@ export function accumulateLevelGains(hs: Float64Array, counts: Int32Array | unde
   const parentScore = (totalG * totalG) / (totalH + lambda);
   let sl = 0;
   let nl = 0;
-  let runStart = 1;
-  // Gain and validity of the current run, missing values right (0) and left (1).
+  // Gain and validity at the current bin, missing values right (0) and left (1).
   let gain0 = 0;
   let gain1 = 0;
   let ok0 = 0;
   let ok1 = 0;
-  for (let b = 1; b <= lastBin; b++) {
-    const end = b === lastBin;
-    if (!end && b > 1 && hs[offset + b] === 0 && (!counts || counts[offset + b] === 0)) continue;
-    if (b > 1) {
-      sums[runStart * 2] += gain0;
-      sums[b * 2] -= gain0;
-      sums[runStart * 2 + 1] += gain1;
-      sums[b * 2 + 1] -= gain1;
-      valid[runStart * 2] += ok0;
-      valid[b * 2] -= ok0;
-      valid[runStart * 2 + 1] += ok1;
-      valid[b * 2 + 1] -= ok1;
+  for (let b = 1; b < lastBin; b++) {
+    const v = hs[offset + b];
+    // Bin 1 always: even when empty it is the split with only missing values on the left.
+    if (b === 1 || v !== 0 || (counts && counts[offset + b] !== 0)) {
+      sl += v;
+      if (counts) nl += counts[offset + b];
+      const hi = Math.floor(sl * invShift);
+      const gl = hi * gs;
+      const hl = (sl - hi * shift) * hsc;
+      let rh = totalH - hl;
+      const rg = totalG - gl;
+      gain0 = 0.5 * ((gl * gl) / (hl + lambda) + (rg * rg) / (rh + lambda) - parentScore);
+      ok0 = (!counts || (nl >= minData && totalN - nl >= minData)) && hl >= minChild && rh >= minChild ? 1 : 0;
+      if (missing) {
+        const lg = gl + mg;
+        const lh = hl + mh;
+        rh = totalH - lh;
+        const rg1 = totalG - lg;
+        gain1 = 0.5 * ((lg * lg) / (lh + lambda) + (rg1 * rg1) / (rh + lambda) - parentScore);
+        ok1 = (!counts || (nl + mn >= minData && totalN - nl - mn >= minData)) && lh >= minChild && rh >= minChild ? 1 : 0;
+      } else {
+        // Nothing missing: sending missing values left changes no sum.
+        gain1 = gain0;
+        ok1 = ok0;
+      }
     }
-    if (end) break;
-    runStart = b;
-    sl += hs[offset + b];
-    if (counts) nl += counts[offset + b];
-    const hi = Math.floor(sl * invShift);
-    const gl = hi * gs;
-    const hl = (sl - hi * shift) * hsc;
-    let rh = totalH - hl;
-    const rg = totalG - gl;
-    gain0 = 0.5 * ((gl * gl) / (hl + lambda) + (rg * rg) / (rh + lambda) - parentScore);
-    ok0 = (!counts || (nl >= minData && totalN - nl >= minData)) && hl >= minChild && rh >= minChild ? 1 : 0;
-    if (!missing) {
-      // Nothing missing: sending missing values left changes no sum.
-      gain1 = gain0;
-      ok1 = ok0;
-      continue;
-    }
-    const lg = gl + mg;
-    const lh = hl + mh;
-    rh = totalH - lh;
-    const rg1 = totalG - lg;
-    gain1 = 0.5 * ((lg * lg) / (lh + lambda) + (rg1 * rg1) / (rh + lambda) - parentScore);
-    ok1 = (!counts || (nl + mn >= minData && totalN - nl - mn >= minData)) && lh >= minChild && rh >= minChild ? 1 : 0;
+    sums[b * 2] += gain0;
+    sums[b * 2 + 1] += gain1;
+    valid[b * 2] += ok0;
+    valid[b * 2 + 1] += ok1;
   }
 }
