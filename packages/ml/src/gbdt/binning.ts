@@ -63,16 +63,19 @@ export function binOf(cuts: Float32Array, value: number): number {
 /**
  * The binned matrix twice, in one row-major pass over the values:
  * column-wise (one Uint8Array per feature, for partitioning) and row-major
- * (`rowBins[row * features + feature]`, for histograms).
+ * (`rowBins[row * stride + feature]`, for histograms), each row padded to
+ * `stride` = features rounded up to a multiple of 4 (histogram.ts reads
+ * four bins per load).
  */
 export function binMatrix(x: Matrix, cuts: Float32Array[]): { columns: Uint8Array[]; rowBins: Uint8Array } {
   const columns = Array.from({ length: x.cols }, () => new Uint8Array(x.rows));
-  const rowBins = new Uint8Array(x.rows * x.cols);
+  const stride = (x.cols + 3) & ~3;
+  const rowBins = new Uint8Array(x.rows * stride);
   for (let r = 0; r < x.rows; r++) {
     const base = r * x.cols;
     for (let c = 0; c < x.cols; c++) {
       const b = binOf(cuts[c], x.data[base + c]);
-      rowBins[base + c] = b;
+      rowBins[r * stride + c] = b;
       columns[c][r] = b;
     }
   }

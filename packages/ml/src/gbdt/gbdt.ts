@@ -125,7 +125,7 @@ export class GradientBoostedTrees {
       for (let i = 0; i < ex.rows; i++) for (let c = 0; c < k; c++) evalSet.margins[i * k + c] = this.baseScore[c];
     }
     const random = seededRandom(p.seed);
-    const parallel = p.nThreads >= 2 && x.rows >= 4096 ? new ParallelHistogramBuilder(rowBins, x.rows, x.cols, p.minDataInLeaf > 1) : undefined;
+    const parallel = p.nThreads >= 2 && x.rows >= 4096 ? new ParallelHistogramBuilder(rowBins, x.rows, x.cols, p.minDataInLeaf > 1, binCounts, p) : undefined;
     try {
       this.#boost(x, y, weight, evalSet, bins, rowBins, cuts, binCounts, random, parallel);
     } finally {

@@ -1,5 +1,5 @@
-import { accumulateLevelGains, bestSplit, buildHistogram, clearHistogramRows, finishLevelGains, HIST_BINS, newHistogram, subtractHistogram, type Histogram, type SplitParams } from './histogram.ts';
-import type { ParallelHistogramBuilder } from './parallel-histogram.ts';
+import { bestSplit, buildHistogram, clearHistogramRows, HIST_BINS, LEVEL_RESULT, newHistogram, searchLevelSplits, subtractHistogram, type Histogram, type SplitCandidate, type SplitParams } from './histogram.ts';
+import type { ParallelHistogramBuilder, SharedHistogram } from './parallel-histogram.ts';
 import type { Quantisation } from './quantise.ts';
 import { TreeBuilder, type Tree } from './tree.ts';
 
@@ -109,7 +109,7 @@ class Grower {
 
   /** A histogram of rows order[start, start + count). Pooled buffers are kept all-zero by `release`. */
   histogram(start: number, count: number): Histogram {
-    const hist = this.#pool.pop() ?? newHistogram(this.data.bins.length, this.data.counts);
+    const hist = this.#pool.pop() ?? this.data.parallel?.newHistogram() ?? newHistogram(this.data.bins.length, this.data.counts);
     if (this.data.parallel) this.data.parallel.build(hist, this.features, start, count);
     else buildHistogram(hist, this.data.rowBins, this.data.bins.length, this.features, this.order.subarray(start, start + count), count, this.data.packed);
     return hist;
@@ -180,7 +180,8 @@ class Grower {
         large.hist = this.histogram(large.start, large.count);
         this.release(parent, parentNode);
       } else if (needLarge) {
-        subtractHistogram(parent, smallHist, this.features);
+        if (this.data.parallel) this.data.parallel.combine(parent as SharedHistogram, smallHist as SharedHistogram, this.features, -1);
+        else subtractHistogram(parent, smallHist, this.features);
         large.hist = parent;
         large.direct = false;
       } else this.release(parent, parentNode);
@@ -208,16 +209,22 @@ class Grower {
     this.#pool.push(hist);
   }
 
-  best(node: Node) {
-    return bestSplit(node.hist as Histogram, this.features, this.data.binCounts, node, this.params, this.data.quantisation);
+  /** Best split of each node (all have histograms), searched on both threads when there are two. */
+  bestSplits(nodes: Node[]): Array<SplitCandidate | undefined> {
+    const { parallel, binCounts, quantisation } = this.data;
+    if (parallel) return parallel.bestSplits(nodes.map((node) => node.hist as SharedHistogram), nodes, this.features, quantisation);
+    return nodes.map((node) => bestSplit(node.hist as Histogram, this.features, binCounts, node, this.params, quantisation));
   }
 
   growDepthwise(root: Node): void {
     let level = [root];
     while (level.length > 0) {
       const next: Node[] = [];
+      const searched = level.filter((node) => node.hist !== undefined && node.depth < this.params.maxDepth);
+      const splits = this.bestSplits(searched);
       for (const node of level) {
-        const split = node.hist !== undefined && node.depth < this.params.maxDepth ? this.best(node) : undefined;
+        const at = searched.indexOf(node);
+        const split = at >= 0 ? splits[at] : undefined;
         if (split) next.push(...this.split(node, split.feature, split.bin, split.defaultLeft, split.gain));
         else {
           this.release(node.hist, node);
@@ -230,25 +237,28 @@ class Grower {
 
   growLeafwise(root: Node): void {
     const maxDepth = this.params.maxDepth > 0 ? this.params.maxDepth : Number.POSITIVE_INFINITY;
-    const open: Array<{ node: Node; split: NonNullable<ReturnType<Grower['best']>> }> = [];
-    const consider = (node: Node) => {
-      const split = node.hist !== undefined && node.depth < maxDepth ? this.best(node) : undefined;
-      if (split) open.push({ node, split });
-      else {
-        this.release(node.hist, node);
-        node.hist = undefined;
+    const open: Array<{ node: Node; split: SplitCandidate }> = [];
+    const consider = (nodes: Node[]) => {
+      const searched = nodes.filter((node) => node.hist !== undefined && node.depth < maxDepth);
+      const splits = this.bestSplits(searched);
+      for (const node of nodes) {
+        const at = searched.indexOf(node);
+        const split = at >= 0 ? splits[at] : undefined;
+        if (split) open.push({ node, split });
+        else {
+          this.release(node.hist, node);
+          node.hist = undefined;
+        }
       }
     };
-    consider(root);
+    consider([root]);
     let leaves = 1;
     while (leaves < this.params.numLeaves && open.length > 0) {
       let k = 0;
       for (let i = 1; i < open.length; i++) if (open[i].split.gain > open[k].split.gain) k = i;
       const [{ node, split }] = open.splice(k, 1);
-      const [left, right] = this.split(node, split.feature, split.bin, split.defaultLeft, split.gain);
+      consider(this.split(node, split.feature, split.bin, split.defaultLeft, split.gain));
       leaves++;
-      consider(left);
-      consider(right);
     }
     for (const { node } of open) {
       this.release(node.hist, node);
@@ -256,29 +266,24 @@ class Grower {
     }
   }
 
+  /** The level's shared split: the (feature, bin, default side) with the largest gain summed over its nodes. */
+  levelSplit(level: Node[]): { feature: number; bin: number; defaultLeft: boolean; gain: number } | undefined {
+    const { parallel, binCounts, quantisation } = this.data;
+    const found = parallel?.levelSplit(level.map((node) => node.hist as SharedHistogram), level, this.features, quantisation);
+    if (found) return found.found ? found : undefined;
+    const totalSums = Float64Array.from(level, (node) => node.sum);
+    const totalCounts = Float64Array.from(level, (node) => node.count);
+    const out = new Float64Array(LEVEL_RESULT);
+    const hists = level.map((node) => node.hist as Histogram);
+    searchLevelSplits(hists.map((h) => h.sum), hists.map((h) => h.count), totalSums, totalCounts, level.length, this.features, 0, this.features.length, binCounts, this.params, quantisation, new Float64Array(2 * HIST_BINS + 2), new Int32Array(2 * HIST_BINS + 2), out, 0);
+    return out[0] === 1 ? { gain: out[1], feature: out[2], bin: out[3], defaultLeft: out[4] === 1 } : undefined;
+  }
+
   /** One (feature, bin, default side) for the whole level, chosen by the summed gain over the level's nodes. */
   growOblivious(root: Node): void {
     let level = [root];
     for (let depth = 0; depth < this.params.maxDepth; depth++) {
-      let best: { feature: number; bin: number; defaultLeft: boolean; gain: number } | undefined;
-      const sums = new Float64Array(514);
-      const valid = new Int32Array(514);
-      for (let k = 0; k < this.features.length; k++) {
-        const f = this.features[k];
-        const lastBin = this.data.binCounts[f];
-        sums.fill(0, 0, lastBin * 2 + 2);
-        valid.fill(0, 0, lastBin * 2 + 2);
-        for (const node of level) {
-          if (node.count > 0) accumulateLevelGains(node.hist as Histogram, f, lastBin, node, this.params, this.data.quantisation, sums, valid);
-        }
-        finishLevelGains(lastBin, sums, valid);
-        for (let b = 1; b < lastBin; b++) {
-          for (let side = 0; side < 2; side++) {
-            const gain = sums[b * 2 + side];
-            if (valid[b * 2 + side] > 0 && gain > this.params.gamma && (best === undefined || gain > best.gain)) best = { feature: f, bin: b, defaultLeft: side === 1, gain };
-          }
-        }
-      }
+      const best = this.levelSplit(level);
       if (!best) break;
       const next: Node[] = [];
       for (const node of level) next.push(...this.split(node, best.feature, best.bin, best.defaultLeft, best.gain / level.length, true));
