@@ -93,6 +93,13 @@ export function scalarKernel(memory: { buffer: ArrayBuffer }): GemmKernel {
         }
       }
     },
+    addRows(n, gatesBytes, idxAt, delta, src) {
+      const gates = gatesBytes / 4;
+      for (let r = 0; r < n; r++) {
+        const to = (idx[idxAt / 4 + r] + delta) / 4;
+        for (let g = 0; g < gates; g++) f[to + g] += f[src / 4 + r * gates + g];
+      }
+    },
   };
 }
 

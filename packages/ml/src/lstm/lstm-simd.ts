@@ -47,6 +47,8 @@ export interface GemmKernel {
    * derivative 0.2 where 0 ≤ 0.2·x + 0.5 ≤ 1, as tfjs' clipByValue gradient.
    */
   gatesBackward(n: number, units: number, gatesBytes: number, a: number, cPrev: number, c: number, dh: number, dc: number, da: number): void;
+  /** For each of n rows of src (gatesBytes each): adds it into the row at idx[r] + delta (rows may repeat: they sum). */
+  addRows(n: number, gatesBytes: number, idx: number, delta: number, src: number): void;
 }
 
 function uleb(n: number): number[] {
@@ -210,6 +212,31 @@ function gatesBackwardBody(): number[] {
   return [...vec([[5, I32], [7, V128]]), ...body];
 }
 
+function addRowsBody(): number[] {
+  // Parameters 0..4: n, gatesBytes, idx, delta, src. Locals: i32 r, q, d.
+  const [n, gatesBytes, idx, delta, src] = [0, 1, 2, 3, 4];
+  const [r, q, d] = [5, 6, 7];
+  const body = [
+    ...i32(0), ...set(r),
+    ...BLOCK, ...LOOP,
+    ...get(r), ...get(n), GE_U, ...brIf(1),
+    ...get(idx), ...get(r), ...i32(2), SHL, ADD, ...i32Load(0), ...get(delta), ADD, ...set(d),
+    ...i32(0), ...set(q),
+    ...BLOCK, ...LOOP,
+    ...get(q), ...get(gatesBytes), GE_U, ...brIf(1),
+    ...get(d), ...get(q), ADD,
+    ...get(d), ...get(q), ADD, ...v128Load(0),
+    ...get(src), ...get(q), ADD, ...v128Load(0), ...F32X4_ADD, ...v128Store(0),
+    ...get(q), ...i32(16), ADD, ...set(q),
+    ...br(0), END, END,
+    ...get(src), ...get(gatesBytes), ADD, ...set(src),
+    ...get(r), ...i32(1), ADD, ...set(r),
+    ...br(0), END, END,
+    END,
+  ];
+  return [...vec([[3, I32]]), ...body];
+}
+
 function gemmModuleBytes(): Uint8Array {
   // Parameters 0..6: n, units, gatesBytes, u, idx, h, a. Locals: i32 i, q, j, hp, pp, ap, up, hb; v128 acc0..7, hs.
   const [n, units, gatesBytes, u, idx, h, a] = [0, 1, 2, 3, 4, 5, 6];
@@ -249,14 +276,15 @@ function gemmModuleBytes(): Uint8Array {
   const code = [...locals, ...body];
   const gates = gatesBody();
   const backward = gatesBackwardBody();
+  const addRows = addRowsBody();
   const type = (params: number) => [0x60, ...vec(Array.from({ length: params }, () => [I32])), 0];
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([type(7), type(6), type(9)])),
+    ...section(1, vec([type(7), type(6), type(9), type(5)])),
     ...section(2, vec([[...name('env'), ...name('memory'), 0x02, 0x00, 1]])),
-    ...section(3, vec([[0], [1], [2]])),
-    ...section(7, vec([[...name('gemm'), 0x00, 0], [...name('gates'), 0x00, 1], [...name('gatesBackward'), 0x00, 2]])),
-    ...section(10, vec([[...uleb(code.length), ...code], [...uleb(gates.length), ...gates], [...uleb(backward.length), ...backward]])),
+    ...section(3, vec([[0], [1], [2], [3]])),
+    ...section(7, vec([[...name('gemm'), 0x00, 0], [...name('gates'), 0x00, 1], [...name('gatesBackward'), 0x00, 2], [...name('addRows'), 0x00, 3]])),
+    ...section(10, vec([[...uleb(code.length), ...code], [...uleb(gates.length), ...gates], [...uleb(backward.length), ...backward], [...uleb(addRows.length), ...addRows]])),
   ]);
 }
 

@@ -160,7 +160,7 @@ export function lossAndGradient(w: LstmWeights, z: Float64Array, lookback: numbe
 }
 
 /** Byte addresses (or, in `create`, float counts) of the regions of SimdGradient's memory. */
-type Layout = Record<'u' | 'ut' | 'w' | 'bias' | 'zero' | 'idxZero' | 'idxBias' | 'idx' | 'z' | 'zt' | 'p' | 'h' | 'c' | 'a' | 'da' | 'dh' | 'dc' | 'ht' | 'du' | 'dp' | 'dw', number>;
+type Layout = Record<'u' | 'ut' | 'w' | 'bias' | 'zero' | 'idxZero' | 'idxBias' | 'idxDu' | 'idx' | 'z' | 'zt' | 'p' | 'h' | 'c' | 'a' | 'da' | 'dh' | 'dc' | 'ht' | 'du' | 'dp' | 'dw', number>;
 
 /**
  * The float32 gradient of one batch at a time in WebAssembly memory, laid
@@ -181,7 +181,6 @@ class SimdGradient {
   readonly #stamp: Int32Array;
   readonly #slotOf: Int32Array;
   readonly #barOf: Int32Array;
-  readonly #slot: Int32Array;
   #stampNow = 0;
   readonly #p: Float64Array;
   readonly #dp: Float64Array;
@@ -198,7 +197,6 @@ class SimdGradient {
     this.#stamp = new Int32Array(bars);
     this.#slotOf = new Int32Array(bars);
     this.#barOf = new Int32Array(maxBatch * lookback);
-    this.#slot = new Int32Array(maxBatch * lookback);
     this.#p = new Float64Array(classes);
     this.#dp = new Float64Array(classes);
   }
@@ -209,7 +207,7 @@ class SimdGradient {
     const gates = 4 * units;
     if (gates % SIMD_GATE_COLUMNS !== 0) return undefined;
     const windows = maxBatch * lookback;
-    const sizes: Layout = { u: units * gates, ut: gates * units, w: inputs * gates, bias: gates, zero: gates, idxZero: Math.max(maxBatch, units, inputs), idxBias: windows, idx: windows, z: windows * inputs, zt: inputs * windows, p: windows * gates, h: (lookback + 1) * maxBatch * units, c: (lookback + 1) * maxBatch * units, a: windows * gates, da: windows * gates, dh: maxBatch * units, dc: maxBatch * units, ht: units * windows, du: units * gates, dp: windows * gates, dw: inputs * gates };
+    const sizes: Layout = { u: units * gates, ut: gates * units, w: inputs * gates, bias: gates, zero: gates, idxZero: Math.max(maxBatch, units, inputs), idxBias: windows, idxDu: units, idx: windows, z: windows * inputs, zt: inputs * windows, p: windows * gates, h: (lookback + 1) * maxBatch * units, c: (lookback + 1) * maxBatch * units, a: windows * gates, da: windows * gates, dh: maxBatch * units, dc: maxBatch * units, ht: units * maxBatch, du: units * gates, dp: windows * gates, dw: inputs * gates };
     const at = { ...sizes };
     let top = 0;
     for (const [key, floats] of Object.entries(sizes) as [keyof Layout, number][]) {
@@ -222,6 +220,7 @@ class SimdGradient {
     const g = new SimdGradient(kernel, memory, at, inputs, units, lookback, maxBatch, bars, w.classes);
     g.#idx.fill(at.zero, at.idxZero / 4, at.idxZero / 4 + sizes.idxZero);
     g.#idx.fill(at.bias, at.idxBias / 4, at.idxBias / 4 + sizes.idxBias);
+    for (let j = 0; j < units; j++) g.#idx[at.idxDu / 4 + j] = at.du + j * gates * 4;
     return g;
   }
 
@@ -256,9 +255,7 @@ class SimdGradient {
           this.#slotOf[bar] = bars;
           this.#barOf[bars++] = bar;
         }
-        const slot = this.#slotOf[bar];
-        this.#slot[s * n + i] = slot;
-        idx[at.idx / 4 + s * n + i] = at.p + slot * gates * 4;
+        idx[at.idx / 4 + s * n + i] = at.p + this.#slotOf[bar] * gates * 4;
       }
     }
     for (let b = 0; b < bars; b++) {
@@ -288,27 +285,22 @@ class SimdGradient {
       loss += weight * headBackward(w, f, (at.h + lookback * hRow) / 4 + i * units, labels[rows[i]], weight / n, grad, f, at.dh / 4 + i * units, this.#p, this.#dp);
     }
     f.fill(0, at.dc / 4, at.dc / 4 + n * units);
+    f.fill(0, at.du / 4, at.du / 4 + units * gates);
     for (let s = lookback - 1; s >= 0; s--) {
       k.gatesBackward(n, units, gates * 4, at.a + s * aRow, at.c + s * hRow, at.c + (s + 1) * hRow, at.dh, at.dc, at.da + s * aRow);
-      if (s > 0) this.#gemm(units).gemm(n, gates, units * 4, at.ut, at.idxZero, at.da + s * aRow, at.dh);
-    }
-    // dU = Σ_s h_(s−1)ᵀ·da_s over steps 1… (step 0 starts from h = 0), as one product over hᵀ.
-    const m = (lookback - 1) * n;
-    for (let s = 1; s < lookback; s++) {
+      if (s === 0) break; // h before step 0 is zero: no dU, and no dh to carry further
+      this.#gemm(units).gemm(n, gates, units * 4, at.ut, at.idxZero, at.da + s * aRow, at.dh);
+      // dU += h_(s−1)ᵀ·da_s, while da_s is in cache (the product wants hᵀ: units × n).
       for (let i = 0; i < n; i++) {
         const from = (at.h + s * hRow) / 4 + i * units;
-        for (let j = 0; j < units; j++) f[at.ht / 4 + j * m + (s - 1) * n + i] = f[from + j];
+        for (let j = 0; j < units; j++) f[at.ht / 4 + j * n + i] = f[from + j];
       }
+      this.#gemm(gates).gemm(units, n, gates * 4, at.da + s * aRow, at.idxDu, at.ht, at.du);
     }
-    this.#gemm(gates).gemm(units, m, gates * 4, at.da + aRow, at.idxZero, at.ht, at.du);
     // dW = Σ_bars zᵀ·dp, dp being the sum of da over the (window, step)s that read the bar.
     const dp = at.dp / 4;
     f.fill(0, dp, dp + bars * gates);
-    for (let r = 0; r < lookback * n; r++) {
-      const to = dp + this.#slot[r] * gates;
-      const from = at.da / 4 + r * gates;
-      for (let g = 0; g < gates; g++) f[to + g] += f[from + g];
-    }
+    k.addRows(lookback * n, gates * 4, at.idx, at.dp - at.p, at.da);
     this.#gemm(gates).gemm(inputs, bars, gates * 4, at.dp, at.idxZero, at.zt, at.dw);
     grad.bias.fill(0);
     for (let b = 0; b < bars; b++) for (let g = 0; g < gates; g++) grad.bias[g] += f[dp + b * gates + g];
