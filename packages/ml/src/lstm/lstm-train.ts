@@ -175,8 +175,8 @@ class SimdGradient {
   readonly #f: Float32Array;
   readonly #idx: Int32Array;
   readonly #kernel: GemmKernel;
-  /** For products whose output is not a multiple of SIMD_GATE_COLUMNS wide (dh when units is not a multiple of 32). */
-  readonly #scalar: GemmKernel;
+  /** dh = da·Uᵀ is units wide: the SIMD product needs a multiple of SIMD_GATE_COLUMNS, else the scalar one runs it. */
+  readonly #dhKernel: GemmKernel;
   readonly #at: Layout;
   readonly #stamp: Int32Array;
   readonly #slotOf: Int32Array;
@@ -187,7 +187,7 @@ class SimdGradient {
 
   constructor(kernel: GemmKernel, memory: { buffer: ArrayBuffer }, at: Layout, inputs: number, units: number, lookback: number, maxBatch: number, bars: number, classes: number) {
     this.#kernel = kernel;
-    this.#scalar = scalarKernel(memory);
+    this.#dhKernel = units % SIMD_GATE_COLUMNS === 0 ? kernel : scalarKernel(memory);
     this.#f = new Float32Array(memory.buffer);
     this.#idx = new Int32Array(memory.buffer);
     this.#at = at;
@@ -222,10 +222,6 @@ class SimdGradient {
     g.#idx.fill(at.bias, at.idxBias / 4, at.idxBias / 4 + sizes.idxBias);
     for (let j = 0; j < units; j++) g.#idx[at.idxDu / 4 + j] = at.du + j * gates * 4;
     return g;
-  }
-
-  #gemm(columns: number): GemmKernel {
-    return columns % SIMD_GATE_COLUMNS === 0 ? this.#kernel : this.#scalar;
   }
 
   /** Same contract as lossAndGradient, in float32. */
@@ -266,7 +262,7 @@ class SimdGradient {
         f[at.zt / 4 + q * bars + b] = v;
       }
     }
-    this.#gemm(gates).gemm(bars, inputs, gates * 4, at.w, at.idxBias, at.z, at.p);
+    k.gemm(bars, inputs, gates * 4, at.w, at.idxBias, at.z, at.p);
     // Forward: slot s of h and c holds the state before step s (slot 0: zeros).
     const hRow = n * units * 4;
     const aRow = n * gates * 4;
@@ -289,19 +285,19 @@ class SimdGradient {
     for (let s = lookback - 1; s >= 0; s--) {
       k.gatesBackward(n, units, gates * 4, at.a + s * aRow, at.c + s * hRow, at.c + (s + 1) * hRow, at.dh, at.dc, at.da + s * aRow);
       if (s === 0) break; // h before step 0 is zero: no dU, and no dh to carry further
-      this.#gemm(units).gemm(n, gates, units * 4, at.ut, at.idxZero, at.da + s * aRow, at.dh);
+      this.#dhKernel.gemm(n, gates, units * 4, at.ut, at.idxZero, at.da + s * aRow, at.dh);
       // dU += h_(s−1)ᵀ·da_s, while da_s is in cache (the product wants hᵀ: units × n).
       for (let i = 0; i < n; i++) {
         const from = (at.h + s * hRow) / 4 + i * units;
         for (let j = 0; j < units; j++) f[at.ht / 4 + j * n + i] = f[from + j];
       }
-      this.#gemm(gates).gemm(units, n, gates * 4, at.da + s * aRow, at.idxDu, at.ht, at.du);
+      k.gemm(units, n, gates * 4, at.da + s * aRow, at.idxDu, at.ht, at.du);
     }
     // dW = Σ_bars zᵀ·dp, dp being the sum of da over the (window, step)s that read the bar.
     const dp = at.dp / 4;
     f.fill(0, dp, dp + bars * gates);
     k.addRows(lookback * n, gates * 4, at.idx, at.dp - at.p, at.da);
-    this.#gemm(gates).gemm(inputs, bars, gates * 4, at.dp, at.idxZero, at.zt, at.dw);
+    k.gemm(inputs, bars, gates * 4, at.dp, at.idxZero, at.zt, at.dw);
     grad.bias.fill(0);
     for (let b = 0; b < bars; b++) for (let g = 0; g < gates; g++) grad.bias[g] += f[dp + b * gates + g];
     grad.kernel.set(f.subarray(at.dw / 4, at.dw / 4 + inputs * gates));
