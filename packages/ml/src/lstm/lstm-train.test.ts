@@ -23,12 +23,15 @@ function randomSet(bars: number, inputs: number, seed: number) {
 }
 
 describe('LSTM training (backpropagation through time + Adam)', () => {
-  it('has analytic gradients equal to finite differences, with saturated hard-sigmoid gates and class weights', () => {
+  for (const clipped of [false, true]) it(`has analytic gradients equal to finite differences, with saturated hard-sigmoid gates and class weights${clipped ? ', where the loss clips a probability below 1e-7' : ''}`, () => {
     const lookback = 4;
     const w = randomWeights(3, 2, 3, 1.6, 21);
+    // Class 0 far below 1e-7: its windows' loss is the constant −log(1e-7), and no window's gradient flows through p_0.
+    if (clipped) w.denseBias[0] = -30;
     const { z, labels } = randomSet(12, 3, 22);
     const classWeight = [0.5, 1, 2.5];
     const rows = [3, 4, 7, 11, 9];
+    assert.ok(rows.some((t) => labels[t] === 0) && rows.some((t) => labels[t] !== 0), 'the batch must hold class 0 and other classes');
     const batch: Batch = { rows, labels, sampleWeight: Float64Array.from(labels, (c) => classWeight[c]) };
     const grad = copyWeights(w);
     lossAndGradient(w, z, lookback, batch, grad);
