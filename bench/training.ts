@@ -1,51 +1,72 @@
 /**
- * bench/training: LSTM training throughput (samples/s) on TensorFlow.js's
- * WASM backend against its plain CPU backend (the reference), and the fit
- * time of the three GBDT base models inside the walk-forward pipeline on the
- * bundled sample's Phase 2 features; and the stacked ensemble's prediction
- * speed on the real SOLUSDT 5m + OI set (bench/real-solusdt.ts): rows/s over
- * the last 21,900 rows, per member, and the single-row latency the bot pays
- * each candle (goals, issue 17: >= 20,000 rows/s and < 20 ms); and
- * `oitrader train` with its defaults on that set, per stage (goal < 3 min).
+ * bench/training: LSTM training throughput (samples/s) of our hand-written
+ * trainer (lstm-train.ts) against TensorFlow.js's model.fit on its WASM
+ * backend (the reference it replaced), and the fit time of the three GBDT
+ * base models inside the walk-forward pipeline on the bundled sample's
+ * Phase 2 features; and the stacked ensemble's prediction speed on the real
+ * SOLUSDT 5m + OI set (bench/real-solusdt.ts): rows/s over the last 21,900
+ * rows, per member, and the single-row latency the bot pays each candle
+ * (goals, issue 17: >= 20,000 rows/s and < 20 ms); and `oitrader train`
+ * with its defaults on that set, per stage (goal < 3 min).
  *   npm run bench:training
  */
 import { loadavg } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { buildFeatureDataset } from '../packages/features/src/index.ts';
 import { realSampleFrame } from '../packages/features/src/testing/frames.ts';
-import { DEFAULT_BASE_MODELS, evaluateWalkForward, gbdtModel, GradientBoostedTrees, LogisticRegression, LstmClassifier, matrix, matrixFromColumns, StackedEnsemble, walkForwardFolds } from '../packages/ml/src/index.ts';
+import { DEFAULT_BASE_MODELS, DEFAULT_LSTM, evaluateWalkForward, forwardWeights, gbdtModel, GradientBoostedTrees, LogisticRegression, LstmClassifier, lstmNetwork, matrix, matrixFromColumns, seededRandom, StackedEnsemble, walkForwardFolds } from '../packages/ml/src/index.ts';
+import { LstmTrainer } from '../packages/ml/src/lstm/lstm-train.ts';
 import { realSolusdt } from './real-solusdt.ts';
 import { tensorflow } from '../packages/ml/src/lstm/tf.ts';
 import { trainTimeOnRealSet } from './train-time.ts';
 
 const SAMPLES = 2000;
-const LOOKBACK = 32;
-const FEATURES = 16;
+const LOOKBACK = DEFAULT_LSTM.lookback;
+const FEATURES = DEFAULT_LSTM.topFeatures;
 
-async function lstmSamplesPerSecond(backend: 'wasm' | 'cpu'): Promise<number> {
-  if (backend === 'wasm') await tensorflow();
-  else await tf.setBackend('cpu');
-  const model = tf.sequential();
-  model.add(tf.layers.lstm({ units: 32, inputShape: [LOOKBACK, FEATURES], kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }), recurrentInitializer: tf.initializers.glorotUniform({ seed: 2 }) }));
-  model.add(tf.layers.dense({ units: 3, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }));
-  model.compile({ optimizer: tf.train.adam(1e-3), loss: 'sparseCategoricalCrossentropy' });
-  const x = tf.randomNormal([SAMPLES, LOOKBACK, FEATURES], 0, 1, 'float32', 5);
-  const y = tf.randomUniform([SAMPLES], 0, 3, 'int32', 6).cast('float32');
-  await model.fit(x, y, { epochs: 1, batchSize: 64, shuffle: false, verbose: 0 }); // warm-up
-  const started = performance.now();
-  await model.fit(x, y, { epochs: 2, batchSize: 64, shuffle: false, verbose: 0 });
-  const rate = (2 * SAMPLES) / ((performance.now() - started) / 1000);
-  tf.dispose([x, y]);
-  model.dispose();
-  return rate;
+/**
+ * The default network's training on SAMPLES windows sliding over
+ * SAMPLES + LOOKBACK − 1 bars of random inputs (as fit trains: one window
+ * per row), one warm-up epoch, then `epochs` timed ones.
+ */
+async function lstmSamplesPerSecond(trainer: 'ours' | 'tfjs', epochs: number): Promise<number> {
+  await tensorflow();
+  const random = seededRandom(5);
+  const bars = SAMPLES + LOOKBACK - 1;
+  const z = Float64Array.from({ length: bars * FEATURES }, () => random() * 2 - 1);
+  const labels = Float64Array.from({ length: bars }, () => Math.floor(random() * 3));
+  const rows = Int32Array.from({ length: SAMPLES }, (_, i) => LOOKBACK - 1 + i);
+  const model = lstmNetwork(tf, DEFAULT_LSTM, FEATURES, 3);
+  try {
+    if (trainer === 'ours') {
+      const ours = new LstmTrainer(forwardWeights(model)!, z, { lookback: LOOKBACK, batchSize: DEFAULT_LSTM.batchSize, learningRate: DEFAULT_LSTM.learningRate });
+      ours.epoch(rows, labels);
+      const started = performance.now();
+      for (let e = 0; e < epochs; e++) ours.epoch(rows, labels);
+      return (epochs * SAMPLES) / ((performance.now() - started) / 1000);
+    }
+    const windows = new Float32Array(SAMPLES * LOOKBACK * FEATURES);
+    rows.forEach((t, i) => windows.set(z.subarray((t - LOOKBACK + 1) * FEATURES, (t + 1) * FEATURES), i * LOOKBACK * FEATURES));
+    const x = tf.tensor3d(windows, [SAMPLES, LOOKBACK, FEATURES]);
+    const y = tf.tensor1d(Float32Array.from(rows, (t) => labels[t]));
+    const fit = { batchSize: DEFAULT_LSTM.batchSize, shuffle: false, verbose: 0 as const };
+    await model.fit(x, y, { ...fit, epochs: 1 });
+    const started = performance.now();
+    await model.fit(x, y, { ...fit, epochs });
+    const rate = (epochs * SAMPLES) / ((performance.now() - started) / 1000);
+    tf.dispose([x, y]);
+    return rate;
+  } finally {
+    model.dispose();
+  }
 }
 
-const wasm = await lstmSamplesPerSecond('wasm');
-const cpu = await lstmSamplesPerSecond('cpu');
+const reference = await lstmSamplesPerSecond('tfjs', 2);
+const ours = await lstmSamplesPerSecond('ours', 5);
 console.log(`bench/training: node ${process.version}`);
-console.log(`LSTM(32) training, ${LOOKBACK} steps × ${FEATURES} features, batch 64:`);
-console.log(`  tfjs WASM backend (ours):      ${Math.round(wasm).toLocaleString('en-US').padStart(8)} samples/s`);
-console.log(`  tfjs CPU backend (reference):  ${Math.round(cpu).toLocaleString('en-US').padStart(8)} samples/s   ratio ${(wasm / cpu).toFixed(1)}x`);
+console.log(`LSTM(${DEFAULT_LSTM.units}) training, ${LOOKBACK} steps × ${FEATURES} features, batch ${DEFAULT_LSTM.batchSize} (load average ${loadavg()[0].toFixed(1)} on 2 cores):`);
+console.log(`  ours (BPTT + Adam, WebAssembly SIMD):   ${Math.round(ours).toLocaleString('en-US').padStart(8)} samples/s   ${(ours / reference).toFixed(1)}x the reference`);
+console.log(`  tfjs model.fit, WASM backend (reference): ${Math.round(reference).toLocaleString('en-US').padStart(6)} samples/s`);
 
 const d = buildFeatureDataset(realSampleFrame());
 const data = { x: matrixFromColumns(d.table.columns, d.table.names, d.start, d.end), y: d.labels.slice(d.start, d.end), forwardReturn: d.forwardReturn.slice(d.start, d.end), numClass: 3, horizon: 48 };
@@ -64,8 +85,6 @@ for (const spec of DEFAULT_BASE_MODELS) {
  * weights do not change the work a prediction does.
  */
 async function ensemblePrediction(): Promise<void> {
-  // The CPU-backend reference above switched tfjs away from WASM; predict as the product does.
-  await tf.setBackend('wasm');
   const set = await realSolusdt();
   const k = 3;
   const trainRows = set.x.rows - 21_900;

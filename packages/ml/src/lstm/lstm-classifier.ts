@@ -4,6 +4,7 @@ import { GradientBoostedTrees } from '../gbdt/gbdt.ts';
 import type { Matrix } from '../gbdt/matrix.ts';
 import { StandardScaler } from '../linear/standard-scaler.ts';
 import { lstmForward, type LstmWeights } from './lstm-forward.ts';
+import { copyWeights, LstmTrainer } from './lstm-train.ts';
 import { tensorflow } from './tf.ts';
 
 export interface LstmOptions {
@@ -99,36 +100,39 @@ export class LstmClassifier {
     const cut = Math.floor(rows.length * (1 - o.validationShare));
     const fitRows = rows.slice(0, cut);
     const validRows = rows.slice(cut);
-    // Fixed names: tfjs numbers unnamed layers per process, and the saved model must not depend on what ran before it.
-    const model = tf.sequential({ name: 'oitrader_lstm' });
-    model.add(tf.layers.lstm({ name: 'lstm', units: o.units, inputShape: [o.lookback, this.features.length], kernelInitializer: tf.initializers.glorotUniform({ seed: o.seed + 1 }), recurrentInitializer: tf.initializers.glorotUniform({ seed: o.seed + 2 }) }));
-    model.add(tf.layers.dense({ name: 'probabilities', units: this.numClass, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: o.seed + 3 }) }));
-    model.compile({ optimizer: tf.train.adam(o.learningRate), loss: 'sparseCategoricalCrossentropy' });
-    const xs = this.#sequences(tf, z, this.features.length, fitRows);
-    const ys = tf.tensor1d(fitRows.map((t) => labels[t]), 'float32');
-    const xv = this.#sequences(tf, z, this.features.length, validRows);
-    let best = Number.POSITIVE_INFINITY;
-    let bestWeights: TF.Tensor[] | undefined;
-    let sinceBest = 0;
-    try {
-      for (let epoch = 0; epoch < o.epochs && sinceBest < o.patience; epoch++) {
-        await model.fit(xs, ys, { epochs: 1, batchSize: o.batchSize, shuffle: false, verbose: 0, classWeight });
-        const probs = tf.tidy(() => (model.predict(xv) as TF.Tensor).dataSync());
-        let loss = 0;
-        validRows.forEach((t, i) => (loss -= Math.log(Math.max(probs[i * this.numClass + labels[t]], 1e-15))));
-        loss /= validRows.length;
-        if (loss < best - 1e-6) {
-          best = loss;
-          sinceBest = 0;
-          bestWeights?.forEach((w) => w.dispose());
-          bestWeights = model.getWeights().map((w) => w.clone());
-        } else sinceBest++;
+    const model = lstmNetwork(tf, o, this.features.length, this.numClass);
+    const initial = forwardWeights(model)!;
+    let sampleWeight: Float64Array | undefined;
+    if (classWeight) {
+      sampleWeight = new Float64Array(labels.length);
+      for (const t of fitRows) {
+        const weight = classWeight[labels[t]];
+        if (weight === undefined) throw new OitraderError(`classWeight has no weight for class ${labels[t]}, which the training rows contain`);
+        sampleWeight[t] = weight;
       }
-      if (bestWeights) model.setWeights(bestWeights);
-    } finally {
-      bestWeights?.forEach((w) => w.dispose());
-      tf.dispose([xs, ys, xv]);
     }
+    const trainer = new LstmTrainer(initial, z, { lookback: o.lookback, batchSize: o.batchSize, learningRate: o.learningRate });
+    const probs = new Float64Array(validRows.length * this.numClass);
+    let best = Number.POSITIVE_INFINITY;
+    let bestWeights: LstmWeights | undefined;
+    let sinceBest = 0;
+    for (let epoch = 0; epoch < o.epochs && sinceBest < o.patience; epoch++) {
+      trainer.epoch(fitRows, labels, sampleWeight);
+      lstmForward(trainer.weights, z, validRows, o.lookback, probs);
+      let loss = 0;
+      validRows.forEach((t, i) => (loss -= Math.log(Math.max(probs[i * this.numClass + labels[t]], 1e-15))));
+      loss /= validRows.length;
+      if (loss < best - 1e-6) {
+        best = loss;
+        sinceBest = 0;
+        bestWeights = copyWeights(trainer.weights);
+      } else sinceBest++;
+    }
+    const trained = bestWeights ?? trainer.weights;
+    const shapes = model.getWeights().map((w) => w.shape);
+    const tensors = [trained.kernel, trained.recurrent, trained.bias, trained.dense, trained.denseBias].map((a, i) => tf.tensor(Float32Array.from(a), shapes[i]));
+    model.setWeights(tensors);
+    tf.dispose(tensors);
     this.#model?.dispose();
     this.#model = model;
     this.#weights = forwardWeights(model);
@@ -215,11 +219,27 @@ export class LstmClassifier {
 }
 
 /**
+ * The network `fit` trains, as tfjs layers: an LSTM (tfjs defaults: tanh,
+ * hard-sigmoid gates, unit forget bias) with seeded Glorot-uniform kernels,
+ * then a softmax dense layer, compiled as tfjs would train it (Adam, sparse
+ * categorical cross-entropy). Its initial weights are where training starts,
+ * and it carries the trained weights for saving and for networkProba.
+ */
+export function lstmNetwork(tf: typeof TF, o: LstmOptions, inputs: number, classes: number): TF.Sequential {
+  // Fixed names: tfjs numbers unnamed layers per process, and the saved model must not depend on what ran before it.
+  const model = tf.sequential({ name: 'oitrader_lstm' });
+  model.add(tf.layers.lstm({ name: 'lstm', units: o.units, inputShape: [o.lookback, inputs], kernelInitializer: tf.initializers.glorotUniform({ seed: o.seed + 1 }), recurrentInitializer: tf.initializers.glorotUniform({ seed: o.seed + 2 }) }));
+  model.add(tf.layers.dense({ name: 'probabilities', units: classes, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: o.seed + 3 }) }));
+  model.compile({ optimizer: tf.train.adam(o.learningRate), loss: 'sparseCategoricalCrossentropy' });
+  return model;
+}
+
+/**
  * The weights of the network `fit` builds (LSTM with tanh and hard-sigmoid
  * gates, bias, no dropout; dense softmax) as lstmForward reads them;
  * undefined for any other layout, which then predicts through tfjs.
  */
-function forwardWeights(model: TF.LayersModel): LstmWeights | undefined {
+export function forwardWeights(model: TF.LayersModel): LstmWeights | undefined {
   const [lstm, dense] = model.layers;
   if (model.layers.length !== 2 || lstm.getClassName() !== 'LSTM' || dense.getClassName() !== 'Dense') return undefined;
   const l = lstm.getConfig();

@@ -33,9 +33,15 @@ export interface LstmWeights {
 const BLOCK = 256;
 
 /** tfjs' hardSigmoid: clip(0.2·x + 0.5, 0, 1). */
-function hardSigmoid(x: number): number {
+export function hardSigmoid(x: number): number {
   const y = 0.2 * x + 0.5;
   return y <= 0 ? 0 : y >= 1 ? 1 : y;
+}
+
+/** The hard sigmoid's derivative as tfjs' clipByValue gradient gives it: 0.2 where 0 ≤ 0.2·x + 0.5 ≤ 1 (ends included). */
+export function hardSigmoidSlope(x: number): number {
+  const y = 0.2 * x + 0.5;
+  return y >= 0 && y <= 1 ? 0.2 : 0;
 }
 
 /** The kernel's contract in plain JavaScript (where WebAssembly SIMD is missing, or the units are not a multiple of 8). */
@@ -66,6 +72,32 @@ export function scalarKernel(memory: { buffer: ArrayBuffer }): GemmKernel {
           f[c / 4 + hr + u] = cell;
           f[h / 4 + hr + u] = hardSigmoid(f[ar + 3 * units + u]) * Math.tanh(cell);
         }
+      }
+    },
+    gatesBackward(n, units, gatesBytes, a, cPrev, c, dh, dc, da) {
+      const gates = gatesBytes / 4;
+      for (let r = 0; r < n; r++) {
+        const ar = a / 4 + r * gates;
+        const dr = da / 4 + r * gates;
+        const hr = r * units;
+        for (let u = 0; u < units; u++) {
+          const tc = Math.tanh(f[c / 4 + hr + u]);
+          const g = Math.tanh(f[ar + 2 * units + u]);
+          const dhu = f[dh / 4 + hr + u];
+          const dcs = f[dc / 4 + hr + u] + dhu * hardSigmoid(f[ar + 3 * units + u]) * (1 - tc * tc);
+          f[dr + 3 * units + u] = dhu * tc * hardSigmoidSlope(f[ar + 3 * units + u]);
+          f[dr + 2 * units + u] = dcs * hardSigmoid(f[ar + u]) * (1 - g * g);
+          f[dr + u] = dcs * g * hardSigmoidSlope(f[ar + u]);
+          f[dr + units + u] = dcs * f[cPrev / 4 + hr + u] * hardSigmoidSlope(f[ar + units + u]);
+          f[dc / 4 + hr + u] = dcs * hardSigmoid(f[ar + units + u]);
+        }
+      }
+    },
+    addRows(n, gatesBytes, idxAt, delta, src) {
+      const gates = gatesBytes / 4;
+      for (let r = 0; r < n; r++) {
+        const to = (idx[idxAt / 4 + r] + delta) / 4;
+        for (let g = 0; g < gates; g++) f[to + g] += f[src / 4 + r * gates + g];
       }
     },
   };

@@ -53,4 +53,28 @@ describe('LSTM recurrence kernel (WebAssembly SIMD)', () => {
       assert.ok(Math.abs(f[H / 4 + j] - g[H / 4 + j]) < 1e-6, `hidden state ${j}: SIMD ${f[H / 4 + j]}, scalar ${g[H / 4 + j]}`);
     }
   });
+
+  it('backpropagates through the cell update like the scalar loop, within 1e-5, including saturated gates', () => {
+    const units = 8;
+    const gates = 4 * units;
+    const n = 5;
+    const [A, CP, C, DH, DC, DA] = [0, 4096, 8192, 12288, 16384, 20480];
+    const random = seededRandom(13);
+    const simdMemory = kernelMemory(65536);
+    const scalarMemory = kernelMemory(65536);
+    const f = new Float32Array(simdMemory.buffer);
+    for (let j = 0; j < n * gates; j++) f[A / 4 + j] = (random() * 2 - 1) * (j % 3 === 0 ? 6 : 2);
+    for (const at of [CP, C, DH, DC]) for (let j = 0; j < n * units; j++) f[at / 4 + j] = (random() * 2 - 1) * 2;
+    new Float32Array(scalarMemory.buffer).set(f);
+    gemmKernel(simdMemory)!.gatesBackward(n, units, gates * 4, A, CP, C, DH, DC, DA);
+    scalarKernel(scalarMemory).gatesBackward(n, units, gates * 4, A, CP, C, DH, DC, DA);
+    const g = new Float32Array(scalarMemory.buffer);
+    let zeros = 0;
+    for (let j = 0; j < n * gates; j++) {
+      if (g[DA / 4 + j] === 0) zeros++;
+      assert.ok(Math.abs(f[DA / 4 + j] - g[DA / 4 + j]) < 1e-5, `pre-activation gradient ${j}: SIMD ${f[DA / 4 + j]}, scalar ${g[DA / 4 + j]}`);
+    }
+    for (let j = 0; j < n * units; j++) assert.ok(Math.abs(f[DC / 4 + j] - g[DC / 4 + j]) < 1e-5, `cell gradient ${j}: SIMD ${f[DC / 4 + j]}, scalar ${g[DC / 4 + j]}`);
+    assert.ok(zeros > 0, 'some gates must be saturated (zero gradient) for the test to cover the clip');
+  });
 });

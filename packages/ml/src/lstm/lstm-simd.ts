@@ -38,6 +38,17 @@ export interface GemmKernel {
    * h = o·tanh(c), in place in h and c (n × units each).
    */
   gates(n: number, units: number, gatesBytes: number, a: number, h: number, c: number): void;
+  /**
+   * One step of backpropagation through the cell update, for n windows:
+   * from the step's pre-activations a, the cell states before (cPrev) and
+   * after (c), the loss gradient on the hidden state dh and on the cell
+   * state dc (in place: on return, the gradient on cPrev), writes the
+   * gradient on the pre-activations to da (n × gates). Hard-sigmoid
+   * derivative 0.2 where 0 ≤ 0.2·x + 0.5 ≤ 1, as tfjs' clipByValue gradient.
+   */
+  gatesBackward(n: number, units: number, gatesBytes: number, a: number, cPrev: number, c: number, dh: number, dc: number, da: number): void;
+  /** For each of n rows of src (gatesBytes each): adds it into the row at idx[r] + delta (rows may repeat: they sum). */
+  addRows(n: number, gatesBytes: number, idx: number, delta: number, src: number): void;
 }
 
 function uleb(n: number): number[] {
@@ -88,6 +99,10 @@ const F32X4_MUL = [0xfd, ...uleb(0xe6)];
 const F32X4_DIV = [0xfd, ...uleb(0xe7)];
 const F32X4_MIN = [0xfd, ...uleb(0xe8)];
 const F32X4_MAX = [0xfd, ...uleb(0xe9)];
+const F32X4_SUB = [0xfd, ...uleb(0xe5)];
+const F32X4_LE = [0xfd, ...uleb(0x45)];
+const F32X4_GE = [0xfd, ...uleb(0x46)];
+const V128_AND = [0xfd, ...uleb(0x4e)];
 const tee = (l: number) => [0x22, ...uleb(l)];
 /** f32x4 with every lane v. */
 const splat = (v: number) => [0x43, ...new Uint8Array(Float32Array.of(v).buffer), ...F32X4_SPLAT];
@@ -152,6 +167,76 @@ function gatesBody(): number[] {
   return [...vec([[5, I32], [3, V128]]), ...body];
 }
 
+function gatesBackwardBody(): number[] {
+  // Parameters 0..8: n, units, gatesBytes, a, cPrev, c, dh, dc, da. Locals: i32 r, u, ub, ar, hr; v128 tc, ao, dcs, dhv, y, x, x2.
+  const [n, units, gatesBytes, a, cPrev, c, dh, dc, da] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const [r, u, ub, ar, hr] = [9, 10, 11, 12, 13];
+  const [tc, ao, dcs, dhv, y, x, x2] = [14, 15, 16, 17, 18, 19, 20];
+  const gateAt = (base: number, which: number) => [...get(base), ...get(ar), ADD, ...get(u), ADD, ...(which > 0 ? [...get(ub), ...i32(which), MUL, ADD] : [])];
+  const gate = (which: number) => [...gateAt(a, which), ...v128Load(0)];
+  const unitAt = (base: number) => [...get(base), ...get(hr), ADD, ...get(u), ADD];
+  // 0.2 where the hard sigmoid of the f32x4 on the stack is unclipped, else 0.
+  const hardSigmoidSlope = [...splat(0.2), ...F32X4_MUL, ...splat(0.5), ...F32X4_ADD, ...tee(y), ...splat(0), ...F32X4_GE, ...get(y), ...splat(1), ...F32X4_LE, ...V128_AND, ...splat(0.2), ...V128_AND];
+  const oneMinusSquare = (l: number) => [...splat(1), ...get(l), ...get(l), ...F32X4_MUL, ...F32X4_SUB];
+  const body = [
+    ...get(units), ...i32(2), SHL, ...set(ub),
+    ...i32(0), ...set(r),
+    ...BLOCK, ...LOOP,
+    ...get(r), ...get(n), GE_U, ...brIf(1),
+    ...get(r), ...get(gatesBytes), MUL, ...set(ar),
+    ...get(r), ...get(ub), MUL, ...set(hr),
+    ...i32(0), ...set(u),
+    ...BLOCK, ...LOOP,
+    ...get(u), ...get(ub), GE_U, ...brIf(1),
+    ...unitAt(c), ...v128Load(0), ...tanh(x, x2), ...set(tc),
+    ...unitAt(dh), ...v128Load(0), ...set(dhv),
+    ...gate(3), ...hardSigmoid, ...set(ao),
+    // dcs = dc + dh·o·(1 − tanh²(c))
+    ...unitAt(dc), ...v128Load(0), ...get(dhv), ...get(ao), ...F32X4_MUL, ...oneMinusSquare(tc), ...F32X4_MUL, ...F32X4_ADD, ...set(dcs),
+    // da_o = dh·tanh(c)·hs'(a_o)
+    ...gateAt(da, 3), ...get(dhv), ...get(tc), ...F32X4_MUL, ...gate(3), ...hardSigmoidSlope, ...F32X4_MUL, ...v128Store(0),
+    // da_c = dcs·hs(a_i)·(1 − tanh²(a_c)); x keeps tanh(a_c) for da_i
+    ...gateAt(da, 2), ...get(dcs), ...gate(0), ...hardSigmoid, ...F32X4_MUL, ...gate(2), ...tanh(x, x2), ...set(ao), ...oneMinusSquare(ao), ...F32X4_MUL, ...v128Store(0),
+    // da_i = dcs·tanh(a_c)·hs'(a_i)
+    ...gateAt(da, 0), ...get(dcs), ...get(ao), ...F32X4_MUL, ...gate(0), ...hardSigmoidSlope, ...F32X4_MUL, ...v128Store(0),
+    // da_f = dcs·cPrev·hs'(a_f)
+    ...gateAt(da, 1), ...get(dcs), ...unitAt(cPrev), ...v128Load(0), ...F32X4_MUL, ...gate(1), ...hardSigmoidSlope, ...F32X4_MUL, ...v128Store(0),
+    // dc ← dcs·hs(a_f)
+    ...unitAt(dc), ...get(dcs), ...gate(1), ...hardSigmoid, ...F32X4_MUL, ...v128Store(0),
+    ...get(u), ...i32(16), ADD, ...set(u),
+    ...br(0), END, END,
+    ...get(r), ...i32(1), ADD, ...set(r),
+    ...br(0), END, END,
+    END,
+  ];
+  return [...vec([[5, I32], [7, V128]]), ...body];
+}
+
+function addRowsBody(): number[] {
+  // Parameters 0..4: n, gatesBytes, idx, delta, src. Locals: i32 r, q, d.
+  const [n, gatesBytes, idx, delta, src] = [0, 1, 2, 3, 4];
+  const [r, q, d] = [5, 6, 7];
+  const body = [
+    ...i32(0), ...set(r),
+    ...BLOCK, ...LOOP,
+    ...get(r), ...get(n), GE_U, ...brIf(1),
+    ...get(idx), ...get(r), ...i32(2), SHL, ADD, ...i32Load(0), ...get(delta), ADD, ...set(d),
+    ...i32(0), ...set(q),
+    ...BLOCK, ...LOOP,
+    ...get(q), ...get(gatesBytes), GE_U, ...brIf(1),
+    ...get(d), ...get(q), ADD,
+    ...get(d), ...get(q), ADD, ...v128Load(0),
+    ...get(src), ...get(q), ADD, ...v128Load(0), ...F32X4_ADD, ...v128Store(0),
+    ...get(q), ...i32(16), ADD, ...set(q),
+    ...br(0), END, END,
+    ...get(src), ...get(gatesBytes), ADD, ...set(src),
+    ...get(r), ...i32(1), ADD, ...set(r),
+    ...br(0), END, END,
+    END,
+  ];
+  return [...vec([[3, I32]]), ...body];
+}
+
 function gemmModuleBytes(): Uint8Array {
   // Parameters 0..6: n, units, gatesBytes, u, idx, h, a. Locals: i32 i, q, j, hp, pp, ap, up, hb; v128 acc0..7, hs.
   const [n, units, gatesBytes, u, idx, h, a] = [0, 1, 2, 3, 4, 5, 6];
@@ -190,13 +275,16 @@ function gemmModuleBytes(): Uint8Array {
   const locals = vec([[8, I32], [ACCUMULATORS + 1, V128]]);
   const code = [...locals, ...body];
   const gates = gatesBody();
+  const backward = gatesBackwardBody();
+  const addRows = addRowsBody();
+  const type = (params: number) => [0x60, ...vec(Array.from({ length: params }, () => [I32])), 0];
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([[0x60, ...vec(Array.from({ length: 7 }, () => [I32])), 0], [0x60, ...vec(Array.from({ length: 6 }, () => [I32])), 0]])),
+    ...section(1, vec([type(7), type(6), type(9), type(5)])),
     ...section(2, vec([[...name('env'), ...name('memory'), 0x02, 0x00, 1]])),
-    ...section(3, vec([[0], [1]])),
-    ...section(7, vec([[...name('gemm'), 0x00, 0], [...name('gates'), 0x00, 1]])),
-    ...section(10, vec([[...uleb(code.length), ...code], [...uleb(gates.length), ...gates]])),
+    ...section(3, vec([[0], [1], [2], [3]])),
+    ...section(7, vec([[...name('gemm'), 0x00, 0], [...name('gates'), 0x00, 1], [...name('gatesBackward'), 0x00, 2], [...name('addRows'), 0x00, 3]])),
+    ...section(10, vec([[...uleb(code.length), ...code], [...uleb(gates.length), ...gates], [...uleb(backward.length), ...backward], [...uleb(addRows.length), ...addRows]])),
   ]);
 }
 
