@@ -1,7 +1,6 @@
 import { GradientBoostedTrees, type GbdtParams } from '../gbdt/gbdt.ts';
 import type { Matrix } from '../gbdt/matrix.ts';
 import { LogisticRegression } from '../linear/logistic-regression.ts';
-import { LstmClassifier, type LstmOptions } from '../lstm/lstm-classifier.ts';
 import type { Fold } from '../validation/walk-forward.ts';
 import { classificationReport, type ClassificationReport } from './classification-metrics.ts';
 
@@ -46,18 +45,19 @@ export function balancedWeights(labels: ArrayLike<number>, numClass: number): Fl
   return Float64Array.from(labels, (c) => labels.length / (numClass * Math.max(1, counts[c])));
 }
 
-/** `onFit` sees each fold's fitted model and its test rows (e.g. to explain every fold's model). */
-export function gbdtModel(name: string, params: Partial<GbdtParams>, onFit?: (fold: Fold, model: GradientBoostedTrees, test: Matrix) => void): FoldModel {
-  return {
-    name,
-    predictFold(fold, data) {
-      const y = Float64Array.from(fold.train, (t) => data.y[t]);
-      const model = new GradientBoostedTrees({ ...params, objective: 'multiclass' }).fit(rowsOf(data.x, fold.train), y, { sampleWeight: balancedWeights(y, data.numClass) });
-      const test = rowsOf(data.x, range(...fold.test));
-      onFit?.(fold, model, test);
-      return padClasses(model.predictProba(test), model.numClass, data.numClass);
-    },
-  };
+/** A multiclass GBDT fitted on `rows` with balanced class weights, as every fit of the pipeline is. */
+export function fitGbdt(data: EvalData, rows: ArrayLike<number>, params: Partial<GbdtParams>): GradientBoostedTrees {
+  const y = Float64Array.from(rows, (t) => data.y[t]);
+  return new GradientBoostedTrees({ ...params, objective: 'multiclass' }).fit(rowsOf(data.x, rows), y, { sampleWeight: balancedWeights(y, data.numClass) });
+}
+
+/** The probabilities of a fold's model on the fold's test rows, padded to every class. */
+export function foldTestProba(data: EvalData, fold: Fold, model: GradientBoostedTrees, test = rowsOf(data.x, range(...fold.test))): Float64Array {
+  return padClasses(model.predictProba(test), model.numClass, data.numClass);
+}
+
+export function gbdtModel(name: string, params: Partial<GbdtParams>): FoldModel {
+  return { name, predictFold: (fold, data) => foldTestProba(data, fold, fitGbdt(data, fold.train, params)) };
 }
 
 export function logisticModel(): FoldModel {
@@ -108,7 +108,7 @@ export function persistenceBaseline(): FoldModel {
   };
 }
 
-export function padClasses(proba: Float64Array, have: number, want: number): Float64Array {
+function padClasses(proba: Float64Array, have: number, want: number): Float64Array {
   if (have === want) return proba;
   const rows = proba.length / have;
   const out = new Float64Array(rows * want);
@@ -143,36 +143,4 @@ export function lstmClassWeights(labels: ArrayLike<number>, numClass: number): R
   const byClass: Record<number, number> = {};
   for (let i = 0; i < labels.length; i++) byClass[labels[i]] = weights[i];
   return byClass;
-}
-
-/** The LSTM as a walk-forward model: it reads the bars before each row, so it gets the whole table and the row indices. */
-export function lstmModel(options: Partial<LstmOptions> = {}): AsyncFoldModel {
-  return {
-    name: 'LSTM',
-    async predictFold(fold, data) {
-      const model = new LstmClassifier(options);
-      try {
-        await model.fit(data.x, data.y, fold.train, lstmClassWeights(Float64Array.from(fold.train, (t) => data.y[t]), data.numClass));
-        return await model.predictProba(data.x, range(...fold.test));
-      } finally {
-        model.dispose();
-      }
-    },
-  };
-}
-
-export interface AsyncFoldModel {
-  name: string;
-  predictFold(fold: Fold, data: EvalData): Promise<Float64Array>;
-}
-
-/** evaluateWalkForward for models that predict asynchronously (the LSTM). */
-export async function evaluateWalkForwardAsync(data: EvalData, folds: Fold[], models: AsyncFoldModel[]): Promise<ModelEvaluation[]> {
-  const results: ModelEvaluation[] = [];
-  for (const model of models) {
-    const predictions = new Map<number, Float64Array>();
-    for (const fold of folds) predictions.set(fold.index, await model.predictFold(fold, data));
-    results.push(...evaluateWalkForward(data, folds, [{ name: model.name, predictFold: (fold) => predictions.get(fold.index) as Float64Array }]));
-  }
-  return results;
 }

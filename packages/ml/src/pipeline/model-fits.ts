@@ -1,6 +1,6 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { GradientBoostedTrees, type GbdtModelJson, type GbdtParams } from '../gbdt/gbdt.ts';
-import { balancedWeights, lstmClassWeights, padClasses, range, rowsOf, type EvalData } from '../evaluation/walk-forward-eval.ts';
+import type { GbdtModelJson, GbdtParams } from '../gbdt/gbdt.ts';
+import { fitGbdt, foldTestProba, lstmClassWeights, range, rowsOf, type EvalData } from '../evaluation/walk-forward-eval.ts';
 import { LstmClassifier, type LstmJson, type LstmOptions } from '../lstm/lstm-classifier.ts';
 import { LstmTrainingThread } from '../lstm/lstm-thread.ts';
 import type { Fold } from '../validation/walk-forward.ts';
@@ -57,13 +57,11 @@ function foldOf(folds: Fold[], index: number): Fold {
 /** A GBDT fit with balanced class weights, as the pipeline has always fitted them. */
 export function runGbdtFit(data: EvalData, folds: Fold[], job: Extract<ModelFitJob, { kind: 'gbdt' }>): ModelFitResult {
   const started = performance.now();
-  const rows = trainRowsOf(data, folds, job.fold);
-  const y = Float64Array.from(rows, (t) => data.y[t]);
-  const model = new GradientBoostedTrees({ ...job.params, objective: 'multiclass' }).fit(rowsOf(data.x, rows), y, { sampleWeight: balancedWeights(y, data.numClass) });
+  const model = fitGbdt(data, trainRowsOf(data, folds, job.fold), job.params);
   if (job.fold === 'final') return { model: model.toJSON(), seconds: (performance.now() - started) / 1000 };
   const fold = foldOf(folds, job.fold);
   const test = rowsOf(data.x, range(...fold.test));
-  const proba = padClasses(model.predictProba(test), model.numClass, data.numClass);
+  const proba = foldTestProba(data, fold, model, test);
   const sample = { ...test, rows: Math.min(FOLD_SHAP_ROWS, test.rows), data: test.data.subarray(0, Math.min(FOLD_SHAP_ROWS, test.rows) * test.cols) };
   return { proba: encodeProba(proba), shap: Array.from(model.shapSummary(sample)), seconds: (performance.now() - started) / 1000 };
 }
