@@ -201,6 +201,9 @@ export function searchSplits(sums: Float64Array, counts: Int32Array | undefined,
   const parentScore = (totalG * totalG) / (totalH + lambda);
   // A split must beat parentScore + 2γ in summed child scores (gain = ½·(children − parent) − γ).
   let bestScore = parentScore + 2 * p.gamma;
+  // Slightly below bestScore: a candidate whose exact score beats bestScore always passes
+  // screen × (H_L+λ)(H_R+λ) ≤ G_L²(H_R+λ) + G_R²(H_L+λ) (a few ulps of rounding either way).
+  let screen = bestScore * (bestScore > 0 ? 1 - 1e-9 : 1 + 1e-9);
   let found = false;
   let bestFeature = 0;
   let bestBin = 0;
@@ -232,15 +235,21 @@ export function searchSplits(sums: Float64Array, counts: Int32Array | undefined,
       let dataOk = !counts || (nl >= minData && totalN - nl >= minData);
       if (dataOk && hl >= minChild && rh >= minChild) {
         const rg = totalG - gl;
-        const children = (gl * gl) / (hl + lambda) + (rg * rg) / (rh + lambda);
-        if (children > bestScore) {
-          bestScore = children;
+        const a = hl + lambda;
+        const c = rh + lambda;
+        // Cross-multiplied screen without divisions; the exact score decides as before.
+        if ((gl * gl) * c + (rg * rg) * a >= screen * (a * c)) {
+          const children = (gl * gl) / a + (rg * rg) / c;
+          if (children > bestScore) {
+            bestScore = children;
+            screen = bestScore * (bestScore > 0 ? 1 - 1e-9 : 1 + 1e-9);
           found = true;
           bestFeature = f;
           bestBin = b;
           // Without missing values in the node, future missing values go to the heavier child.
-          bestMissingLeft = mn === 0 && hl >= rh;
-          bestLs = sl;
+            bestMissingLeft = mn === 0 && hl >= rh;
+            bestLs = sl;
+          }
         }
       }
       if (mn > 0) {
@@ -250,14 +259,19 @@ export function searchSplits(sums: Float64Array, counts: Int32Array | undefined,
         dataOk = !counts || (nl + mn >= minData && totalN - nl - mn >= minData);
         if (dataOk && lh >= minChild && rh >= minChild) {
           const rg = totalG - lg;
-          const children = (lg * lg) / (lh + lambda) + (rg * rg) / (rh + lambda);
-          if (children > bestScore) {
-            bestScore = children;
-            found = true;
-            bestFeature = f;
-            bestBin = b;
-            bestMissingLeft = true;
-            bestLs = sl + ms;
+          const a = lh + lambda;
+          const c = rh + lambda;
+          if ((lg * lg) * c + (rg * rg) * a >= screen * (a * c)) {
+            const children = (lg * lg) / a + (rg * rg) / c;
+            if (children > bestScore) {
+              bestScore = children;
+              screen = bestScore * (bestScore > 0 ? 1 - 1e-9 : 1 + 1e-9);
+              found = true;
+              bestFeature = f;
+              bestBin = b;
+              bestMissingLeft = true;
+              bestLs = sl + ms;
+            }
           }
         }
       }
