@@ -1,5 +1,5 @@
-import { bestSplit, buildHistogram, clearHistogramRows, HIST_BINS, LEVEL_RESULT, newHistogram, searchLevelSplits, subtractHistogram, type Histogram, type SplitCandidate, type SplitParams } from './histogram.ts';
-import type { ParallelHistogramBuilder, SharedHistogram } from './parallel-histogram.ts';
+import { bestSplit, buildHistogram, clearHistogramRows, HIST_BINS, LEVEL_RESULT, newHistogram, searchLevelSplits, subtractHistogram, type Histogram, type NodeTask, type SplitCandidate, type SplitParams } from './histogram.ts';
+import { MIN_PARALLEL_ROWS, type ParallelHistogramBuilder, type SharedHistogram } from './parallel-histogram.ts';
 import type { Quantisation } from './quantise.ts';
 import { TreeBuilder, type Tree } from './tree.ts';
 
@@ -52,6 +52,12 @@ interface Node {
   hist: Histogram | undefined;
   /** Built from the node's own rows (so only bins those rows hit are non-zero), not by subtraction. */
   direct: boolean;
+  /** `hist` is all-zero and still to be built from the node's rows (by the next `settle`). */
+  build: boolean;
+  /** `hist` is the parent's, still to have this sibling's histogram subtracted (by the next `settle`). */
+  minus: Histogram | undefined;
+  /** `hist` is kept only for the sibling's subtraction: released once that is done, never searched. */
+  helper: boolean;
 }
 
 /**
@@ -94,7 +100,7 @@ class Grower {
       h += this.data.hess[this.order[i]];
       sum += this.data.packed[this.order[i]];
     }
-    const root: Node = { id: this.builder.addNode(h, this.leafValue(g, h)), start: 0, count, g, h, sum, depth: 0, hist: this.histogram(0, count), direct: true };
+    const root: Node = { id: this.builder.addNode(h, this.leafValue(g, h)), start: 0, count, g, h, sum, depth: 0, hist: this.histogram(0, count), direct: true, build: false, minus: undefined, helper: false };
     this.nodes.push(root);
     if (this.params.policy === 'oblivious') this.growOblivious(root);
     else if (this.params.policy === 'leafwise') this.growLeafwise(root);
@@ -113,6 +119,15 @@ class Grower {
     if (this.data.parallel) this.data.parallel.build(hist, this.features, start, count);
     else buildHistogram(hist, this.data.rowBins, this.data.bins.length, this.features, this.order.subarray(start, start + count), count, this.data.packed);
     return hist;
+  }
+
+  /** Gives a child an all-zero histogram: built now when large enough for the row-parallel build, else by the next `settle`. */
+  #attach(node: Node): void {
+    if (this.data.parallel && node.count >= MIN_PARALLEL_ROWS) node.hist = this.histogram(node.start, node.count);
+    else {
+      node.hist = this.#pool.pop() ?? this.data.parallel?.newHistogram() ?? newHistogram(this.data.bins.length, this.data.counts);
+      node.build = true;
+    }
   }
 
   /**
@@ -162,8 +177,8 @@ class Grower {
     const leftId = this.builder.addNode(lh, this.leafValue(lg, lh));
     const rightId = this.builder.addNode(rh, this.leafValue(rg, rh));
     this.builder.split(node.id, feature, this.data.cuts[feature][bin - 1], defaultLeft, gain, leftId, rightId);
-    const left: Node = { id: leftId, start: node.start, count: leftCount, g: lg, h: lh, sum: ls, depth: node.depth + 1, hist: undefined, direct: true };
-    const right: Node = { id: rightId, start: node.start + leftCount, count: rightCount, g: rg, h: rh, sum: node.sum - ls, depth: node.depth + 1, hist: undefined, direct: true };
+    const left: Node = { id: leftId, start: node.start, count: leftCount, g: lg, h: lh, sum: ls, depth: node.depth + 1, hist: undefined, direct: true, build: false, minus: undefined, helper: false };
+    const right: Node = { id: rightId, start: node.start + leftCount, count: rightCount, g: rg, h: rh, sum: node.sum - ls, depth: node.depth + 1, hist: undefined, direct: true, build: false, minus: undefined, helper: false };
     this.nodes.push(left, right);
     const [small, large] = leftCount <= rightCount ? [left, right] : [right, left];
     // Oblivious levels split every node, so each child keeps a histogram while levels remain.
@@ -172,20 +187,17 @@ class Grower {
     const parent = node.hist as Histogram;
     const parentNode = { ...node };
     node.hist = undefined;
-    if (needSmall || needLarge) {
-      const smallHist = this.histogram(small.start, small.count);
-      if (needSmall) small.hist = smallHist;
-      if (needLarge && this.#sparse(large.count)) {
-        // Few rows: building directly costs less than subtracting (and clearing) a full histogram.
-        large.hist = this.histogram(large.start, large.count);
-        this.release(parent, parentNode);
-      } else if (needLarge) {
-        if (this.data.parallel) this.data.parallel.combine(parent as SharedHistogram, smallHist as SharedHistogram, this.features, -1);
-        else subtractHistogram(parent, smallHist, this.features);
-        large.hist = parent;
-        large.direct = false;
-      } else this.release(parent, parentNode);
-      if (!needSmall) this.release(smallHist, small);
+    // Few rows: building directly costs less than subtracting (and clearing) a full histogram.
+    const largeDirect = needLarge && this.#sparse(large.count);
+    if (needSmall || (needLarge && !largeDirect)) {
+      this.#attach(small);
+      small.helper = !needSmall;
+    }
+    if (largeDirect) this.#attach(large);
+    if (needLarge && !largeDirect) {
+      large.hist = parent;
+      large.minus = small.hist;
+      large.direct = false;
     } else this.release(parent, parentNode);
     return [left, right];
   }
@@ -209,22 +221,46 @@ class Grower {
     this.#pool.push(hist);
   }
 
-  /** Best split of each node (all have histograms), searched on both threads when there are two. */
-  bestSplits(nodes: Node[]): Array<SplitCandidate | undefined> {
+  /**
+   * Completes the nodes' histograms (pending builds, then pending sibling
+   * subtractions) and returns the best split of each node for which `search`
+   * holds (undefined for the others and for nodes without a histogram); on
+   * both threads, as one task, when there are two. Helpers are released.
+   */
+  settle(nodes: Node[], search: (node: Node) => boolean): Array<SplitCandidate | undefined> {
     const { parallel, binCounts, quantisation } = this.data;
-    if (parallel) return parallel.bestSplits(nodes.map((node) => node.hist as SharedHistogram), nodes, this.features, quantisation);
-    return nodes.map((node) => bestSplit(node.hist as Histogram, this.features, binCounts, node, this.params, quantisation));
+    const withHist = nodes.filter((node) => node.hist !== undefined);
+    // Builds first: a subtraction's sibling is then built before it, also across task groups.
+    const ordered = [...withHist.filter((node) => node.build), ...withHist.filter((node) => !node.build)];
+    const tasks: NodeTask[] = ordered.map((node) => ({ hist: node.hist as Histogram, build: node.build, minus: node.minus, search: !node.helper && search(node), start: node.start, count: node.count, sum: node.sum }));
+    let found: Array<SplitCandidate | undefined>;
+    if (parallel && tasks.length > 0) found = parallel.searchNodes(tasks, this.features, quantisation);
+    else {
+      const { rowBins, packed } = this.data;
+      for (const task of tasks) if (task.build) buildHistogram(task.hist, rowBins, this.data.bins.length, this.features, this.order.subarray(task.start, task.start + task.count), task.count, packed);
+      for (const task of tasks) if (task.minus) subtractHistogram(task.hist, task.minus, this.features);
+      found = tasks.map((task) => (task.search ? bestSplit(task.hist, this.features, binCounts, task, this.params, quantisation) : undefined));
+    }
+    const splits = new Map<Node, SplitCandidate | undefined>();
+    ordered.forEach((node, i) => splits.set(node, found[i]));
+    for (const node of ordered) {
+      node.build = false;
+      node.minus = undefined;
+      if (node.helper) {
+        this.release(node.hist, node);
+        node.hist = undefined;
+      }
+    }
+    return nodes.map((node) => splits.get(node));
   }
 
   growDepthwise(root: Node): void {
     let level = [root];
     while (level.length > 0) {
       const next: Node[] = [];
-      const searched = level.filter((node) => node.hist !== undefined && node.depth < this.params.maxDepth);
-      const splits = this.bestSplits(searched);
-      for (const node of level) {
-        const at = searched.indexOf(node);
-        const split = at >= 0 ? splits[at] : undefined;
+      const splits = this.settle(level, (node) => node.depth < this.params.maxDepth);
+      for (const [at, node] of level.entries()) {
+        const split = splits[at];
         if (split) next.push(...this.split(node, split.feature, split.bin, split.defaultLeft, split.gain));
         else {
           this.release(node.hist, node);
@@ -239,11 +275,9 @@ class Grower {
     const maxDepth = this.params.maxDepth > 0 ? this.params.maxDepth : Number.POSITIVE_INFINITY;
     const open: Array<{ node: Node; split: SplitCandidate }> = [];
     const consider = (nodes: Node[]) => {
-      const searched = nodes.filter((node) => node.hist !== undefined && node.depth < maxDepth);
-      const splits = this.bestSplits(searched);
-      for (const node of nodes) {
-        const at = searched.indexOf(node);
-        const split = at >= 0 ? splits[at] : undefined;
+      const splits = this.settle(nodes, (node) => node.depth < maxDepth);
+      for (const [at, node] of nodes.entries()) {
+        const split = splits[at];
         if (split) open.push({ node, split });
         else {
           this.release(node.hist, node);
@@ -287,6 +321,7 @@ class Grower {
       if (!best) break;
       const next: Node[] = [];
       for (const node of level) next.push(...this.split(node, best.feature, best.bin, best.defaultLeft, best.gain / level.length, true));
+      this.settle(next, () => false);
       level = next;
     }
     for (const node of level) {
