@@ -176,7 +176,7 @@ class Grower {
   }
 
   /** Splits a node; children get histograms (the smaller one built, the larger by subtraction) when they can split further. */
-  split(node: Node, feature: number, bin: number, defaultLeft: boolean, gain: number, oblivious = false): [Node, Node] {
+  split(node: Node, feature: number, bin: number, defaultLeft: boolean, gain: number, oblivious = false, final = false): [Node, Node] {
     const leftCount = this.partition(node, feature, bin, defaultLeft);
     const rightCount = node.count - leftCount;
     const [lg, lh, ls] = this.#leftSums;
@@ -190,8 +190,9 @@ class Grower {
     this.nodes.push(left, right);
     const [small, large] = leftCount <= rightCount ? [left, right] : [right, left];
     // Oblivious levels split every node, so each child keeps a histogram while levels remain.
-    const needLarge = oblivious ? node.depth + 1 < this.params.maxDepth : this.splittable(large.depth, large.count);
-    const needSmall = oblivious ? needLarge : this.splittable(small.depth, small.count);
+    // `final`: the tree's last split (leaf-wise at numLeaves), whose children are never split.
+    const needLarge = oblivious ? node.depth + 1 < this.params.maxDepth : !final && this.splittable(large.depth, large.count);
+    const needSmall = oblivious ? needLarge : !final && this.splittable(small.depth, small.count);
     const parent = node.hist as Histogram;
     const parentNode = { ...node };
     node.hist = undefined;
@@ -299,7 +300,7 @@ class Grower {
       let k = 0;
       for (let i = 1; i < open.length; i++) if (open[i].split.gain > open[k].split.gain) k = i;
       const [{ node, split }] = open.splice(k, 1);
-      consider(this.split(node, split.feature, split.bin, split.defaultLeft, split.gain));
+      consider(this.split(node, split.feature, split.bin, split.defaultLeft, split.gain, false, leaves + 1 >= this.params.numLeaves));
       leaves++;
     }
     for (const { node } of open) {
