@@ -162,7 +162,8 @@ class Grower {
       h += hess[row] * m;
       s += packed[row] * m;
     }
-    order.set(scratch.subarray(0, r), l);
+    // A loop, not order.set: order is shared memory (two threads), where set copies more slowly.
+    for (let k = 0; k < r; k++) order[l + k] = scratch[k];
     this.#leftSums[0] = g;
     this.#leftSums[1] = h;
     this.#leftSums[2] = s;
