@@ -1,5 +1,5 @@
-import { bestSplit, buildHistogram, clearHistogramRows, HIST_BINS, LEVEL_RESULT, newHistogram, searchLevelSplits, subtractHistogram, type Histogram, type SplitCandidate, type SplitParams } from './histogram.ts';
-import type { ParallelHistogramBuilder, SharedHistogram } from './parallel-histogram.ts';
+import { bestSplit, buildHistogram, clearHistogramRows, HIST_BINS, LEVEL_RESULT, newHistogram, searchLevelSplits, subtractHistogram, type Histogram, type NodeTask, type SplitCandidate, type SplitParams } from './histogram.ts';
+import { MIN_PARALLEL_ROWS, type ParallelHistogramBuilder, type SharedHistogram } from './parallel-histogram.ts';
 import type { Quantisation } from './quantise.ts';
 import { TreeBuilder, type Tree } from './tree.ts';
 
@@ -52,6 +52,12 @@ interface Node {
   hist: Histogram | undefined;
   /** Built from the node's own rows (so only bins those rows hit are non-zero), not by subtraction. */
   direct: boolean;
+  /** `hist` is all-zero and still to be built from the node's rows (by the next `settle`). */
+  build: boolean;
+  /** `hist` is the parent's, still to have this sibling's histogram subtracted (by the next `settle`). */
+  minus: Histogram | undefined;
+  /** `hist` is kept only for the sibling's subtraction: released once that is done, never searched. */
+  helper: boolean;
 }
 
 /**
@@ -94,7 +100,7 @@ class Grower {
       h += this.data.hess[this.order[i]];
       sum += this.data.packed[this.order[i]];
     }
-    const root: Node = { id: this.builder.addNode(h, this.leafValue(g, h)), start: 0, count, g, h, sum, depth: 0, hist: this.histogram(0, count), direct: true };
+    const root: Node = { id: this.builder.addNode(h, this.leafValue(g, h)), start: 0, count, g, h, sum, depth: 0, hist: this.histogram(0, count), direct: true, build: false, minus: undefined, helper: false };
     this.nodes.push(root);
     if (this.params.policy === 'oblivious') this.growOblivious(root);
     else if (this.params.policy === 'leafwise') this.growLeafwise(root);
@@ -115,6 +121,15 @@ class Grower {
     return hist;
   }
 
+  /** Gives a child an all-zero histogram: built now when large enough for the row-parallel build, else by the next `settle`. */
+  #attach(node: Node): void {
+    if (this.data.parallel && node.count >= MIN_PARALLEL_ROWS) node.hist = this.histogram(node.start, node.count);
+    else {
+      node.hist = this.#pool.pop() ?? this.data.parallel?.newHistogram() ?? newHistogram(this.data.bins.length, this.data.counts);
+      node.build = true;
+    }
+  }
+
   /**
    * Reorders node rows in place: rows going left first. Returns the left
    * count; the left rows' exact gradient and hessian sums and their packed
@@ -123,23 +138,32 @@ class Grower {
   partition(node: Node, feature: number, bin: number, defaultLeft: boolean): number {
     const column = this.data.bins[feature];
     const { grad, hess, packed } = this.data;
+    const order = this.order;
+    const scratch = this.#scratch;
+    const dl = defaultLeft ? 1 : 0;
     let l = node.start;
     let r = 0;
     let g = 0;
     let h = 0;
     let s = 0;
+    // Branch-free (which side a row goes is a coin flip to the branch predictor): every row is
+    // written to both sides and added times 0 or 1 (x·0 is ±0, which leaves a sum unchanged).
     for (let i = node.start; i < node.start + node.count; i++) {
-      const row = this.order[i];
+      const row = order[i];
       const b = column[row];
-      const goesLeft = b === 0 ? defaultLeft : b <= bin;
-      if (goesLeft) {
-        this.order[l++] = row;
-        g += grad[row];
-        h += hess[row];
-        s += packed[row];
-      } else this.#scratch[r++] = row;
+      const below = ((bin - b) >>> 31) ^ 1;
+      const missing = (b - 1) >>> 31;
+      const m = below ^ (missing & (below ^ dl));
+      order[l] = row;
+      scratch[r] = row;
+      l += m;
+      r += 1 - m;
+      g += grad[row] * m;
+      h += hess[row] * m;
+      s += packed[row] * m;
     }
-    this.order.set(this.#scratch.subarray(0, r), l);
+    // A loop, not order.set: order is shared memory (two threads), where set copies more slowly.
+    for (let k = 0; k < r; k++) order[l + k] = scratch[k];
     this.#leftSums[0] = g;
     this.#leftSums[1] = h;
     this.#leftSums[2] = s;
@@ -153,7 +177,7 @@ class Grower {
   }
 
   /** Splits a node; children get histograms (the smaller one built, the larger by subtraction) when they can split further. */
-  split(node: Node, feature: number, bin: number, defaultLeft: boolean, gain: number, oblivious = false): [Node, Node] {
+  split(node: Node, feature: number, bin: number, defaultLeft: boolean, gain: number, oblivious = false, final = false): [Node, Node] {
     const leftCount = this.partition(node, feature, bin, defaultLeft);
     const rightCount = node.count - leftCount;
     const [lg, lh, ls] = this.#leftSums;
@@ -162,30 +186,28 @@ class Grower {
     const leftId = this.builder.addNode(lh, this.leafValue(lg, lh));
     const rightId = this.builder.addNode(rh, this.leafValue(rg, rh));
     this.builder.split(node.id, feature, this.data.cuts[feature][bin - 1], defaultLeft, gain, leftId, rightId);
-    const left: Node = { id: leftId, start: node.start, count: leftCount, g: lg, h: lh, sum: ls, depth: node.depth + 1, hist: undefined, direct: true };
-    const right: Node = { id: rightId, start: node.start + leftCount, count: rightCount, g: rg, h: rh, sum: node.sum - ls, depth: node.depth + 1, hist: undefined, direct: true };
+    const left: Node = { id: leftId, start: node.start, count: leftCount, g: lg, h: lh, sum: ls, depth: node.depth + 1, hist: undefined, direct: true, build: false, minus: undefined, helper: false };
+    const right: Node = { id: rightId, start: node.start + leftCount, count: rightCount, g: rg, h: rh, sum: node.sum - ls, depth: node.depth + 1, hist: undefined, direct: true, build: false, minus: undefined, helper: false };
     this.nodes.push(left, right);
     const [small, large] = leftCount <= rightCount ? [left, right] : [right, left];
     // Oblivious levels split every node, so each child keeps a histogram while levels remain.
-    const needLarge = oblivious ? node.depth + 1 < this.params.maxDepth : this.splittable(large.depth, large.count);
-    const needSmall = oblivious ? needLarge : this.splittable(small.depth, small.count);
+    // `final`: the tree's last split (leaf-wise at numLeaves), whose children are never split.
+    const needLarge = oblivious ? node.depth + 1 < this.params.maxDepth : !final && this.splittable(large.depth, large.count);
+    const needSmall = oblivious ? needLarge : !final && this.splittable(small.depth, small.count);
     const parent = node.hist as Histogram;
     const parentNode = { ...node };
     node.hist = undefined;
-    if (needSmall || needLarge) {
-      const smallHist = this.histogram(small.start, small.count);
-      if (needSmall) small.hist = smallHist;
-      if (needLarge && this.#sparse(large.count)) {
-        // Few rows: building directly costs less than subtracting (and clearing) a full histogram.
-        large.hist = this.histogram(large.start, large.count);
-        this.release(parent, parentNode);
-      } else if (needLarge) {
-        if (this.data.parallel) this.data.parallel.combine(parent as SharedHistogram, smallHist as SharedHistogram, this.features, -1);
-        else subtractHistogram(parent, smallHist, this.features);
-        large.hist = parent;
-        large.direct = false;
-      } else this.release(parent, parentNode);
-      if (!needSmall) this.release(smallHist, small);
+    // Few rows: building directly costs less than subtracting (and clearing) a full histogram.
+    const largeDirect = needLarge && this.#sparse(large.count);
+    if (needSmall || (needLarge && !largeDirect)) {
+      this.#attach(small);
+      small.helper = !needSmall;
+    }
+    if (largeDirect) this.#attach(large);
+    if (needLarge && !largeDirect) {
+      large.hist = parent;
+      large.minus = small.hist;
+      large.direct = false;
     } else this.release(parent, parentNode);
     return [left, right];
   }
@@ -209,22 +231,46 @@ class Grower {
     this.#pool.push(hist);
   }
 
-  /** Best split of each node (all have histograms), searched on both threads when there are two. */
-  bestSplits(nodes: Node[]): Array<SplitCandidate | undefined> {
+  /**
+   * Completes the nodes' histograms (pending builds, then pending sibling
+   * subtractions) and returns the best split of each node for which `search`
+   * holds (undefined for the others and for nodes without a histogram); on
+   * both threads, as one task, when there are two. Helpers are released.
+   */
+  settle(nodes: Node[], search: (node: Node) => boolean): Array<SplitCandidate | undefined> {
     const { parallel, binCounts, quantisation } = this.data;
-    if (parallel) return parallel.bestSplits(nodes.map((node) => node.hist as SharedHistogram), nodes, this.features, quantisation);
-    return nodes.map((node) => bestSplit(node.hist as Histogram, this.features, binCounts, node, this.params, quantisation));
+    const withHist = nodes.filter((node) => node.hist !== undefined);
+    // Builds first: a subtraction's sibling is then built before it, also across task groups.
+    const ordered = [...withHist.filter((node) => node.build), ...withHist.filter((node) => !node.build)];
+    const tasks: NodeTask[] = ordered.map((node) => ({ hist: node.hist as Histogram, build: node.build, minus: node.minus, search: !node.helper && search(node), start: node.start, count: node.count, sum: node.sum }));
+    let found: Array<SplitCandidate | undefined>;
+    if (parallel && tasks.length > 0) found = parallel.searchNodes(tasks, this.features, quantisation);
+    else {
+      const { rowBins, packed } = this.data;
+      for (const task of tasks) if (task.build) buildHistogram(task.hist, rowBins, this.data.bins.length, this.features, this.order.subarray(task.start, task.start + task.count), task.count, packed);
+      for (const task of tasks) if (task.minus) subtractHistogram(task.hist, task.minus, this.features);
+      found = tasks.map((task) => (task.search ? bestSplit(task.hist, this.features, binCounts, task, this.params, quantisation) : undefined));
+    }
+    const splits = new Map<Node, SplitCandidate | undefined>();
+    ordered.forEach((node, i) => splits.set(node, found[i]));
+    for (const node of ordered) {
+      node.build = false;
+      node.minus = undefined;
+      if (node.helper) {
+        this.release(node.hist, node);
+        node.hist = undefined;
+      }
+    }
+    return nodes.map((node) => splits.get(node));
   }
 
   growDepthwise(root: Node): void {
     let level = [root];
     while (level.length > 0) {
       const next: Node[] = [];
-      const searched = level.filter((node) => node.hist !== undefined && node.depth < this.params.maxDepth);
-      const splits = this.bestSplits(searched);
-      for (const node of level) {
-        const at = searched.indexOf(node);
-        const split = at >= 0 ? splits[at] : undefined;
+      const splits = this.settle(level, (node) => node.depth < this.params.maxDepth);
+      for (const [at, node] of level.entries()) {
+        const split = splits[at];
         if (split) next.push(...this.split(node, split.feature, split.bin, split.defaultLeft, split.gain));
         else {
           this.release(node.hist, node);
@@ -239,11 +285,9 @@ class Grower {
     const maxDepth = this.params.maxDepth > 0 ? this.params.maxDepth : Number.POSITIVE_INFINITY;
     const open: Array<{ node: Node; split: SplitCandidate }> = [];
     const consider = (nodes: Node[]) => {
-      const searched = nodes.filter((node) => node.hist !== undefined && node.depth < maxDepth);
-      const splits = this.bestSplits(searched);
-      for (const node of nodes) {
-        const at = searched.indexOf(node);
-        const split = at >= 0 ? splits[at] : undefined;
+      const splits = this.settle(nodes, (node) => node.depth < maxDepth);
+      for (const [at, node] of nodes.entries()) {
+        const split = splits[at];
         if (split) open.push({ node, split });
         else {
           this.release(node.hist, node);
@@ -257,7 +301,7 @@ class Grower {
       let k = 0;
       for (let i = 1; i < open.length; i++) if (open[i].split.gain > open[k].split.gain) k = i;
       const [{ node, split }] = open.splice(k, 1);
-      consider(this.split(node, split.feature, split.bin, split.defaultLeft, split.gain));
+      consider(this.split(node, split.feature, split.bin, split.defaultLeft, split.gain, false, leaves + 1 >= this.params.numLeaves));
       leaves++;
     }
     for (const { node } of open) {
@@ -287,6 +331,7 @@ class Grower {
       if (!best) break;
       const next: Node[] = [];
       for (const node of level) next.push(...this.split(node, best.feature, best.bin, best.defaultLeft, best.gain / level.length, true));
+      this.settle(next, () => false);
       level = next;
     }
     for (const node of level) {

@@ -90,6 +90,72 @@ export function buildHistogram(hist: Histogram, rowBins: Uint8Array, numFeatures
   }
 }
 
+/**
+ * buildHistogram for features[from, to) only, over rows order[start, start +
+ * count): one feature chunk of a node's histogram, so the two threads can
+ * build a small node's histogram by features with nothing to merge.
+ * Self-contained: the worker thread runs this same source.
+ */
+export function buildHistogramFeatures(sum: Float64Array, counts: Int32Array | undefined, rowBins: Uint8Array, numFeatures: number, features: Int32Array, from: number, to: number, order: Uint32Array, start: number, count: number, packed: Float64Array): void {
+  const stride = (numFeatures + 3) & ~3;
+  const end = start + count;
+  const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+  // Every feature in order and whole 4-byte words: bins read four at a time, two rows at a time (as buildHistogram).
+  if (!counts && littleEndian && (from & 3) === 0 && features[from] === from && features[to - 1] === to - 1 && features.length === numFeatures && (rowBins.byteOffset & 3) === 0) {
+    const words = new Uint32Array(rowBins.buffer, rowBins.byteOffset, rowBins.length >> 2);
+    const perRow = stride >> 2;
+    const w0 = from >> 2;
+    const w1 = to >> 2;
+    const tail = to & ~3;
+    let i = start;
+    for (; i + 1 < end; i += 2) {
+      const r0 = order[i];
+      const r1 = order[i + 1];
+      const v0 = packed[r0];
+      const v1 = packed[r1];
+      let a = r0 * perRow + w0;
+      let b = r1 * perRow + w0;
+      for (let o = w0 << 10; o < w1 << 10; o += 1024) {
+        const x = words[a++];
+        const y = words[b++];
+        sum[o | (x & 255)] += v0;
+        sum[o | (y & 255)] += v1;
+        sum[(o + 256) | ((x >>> 8) & 255)] += v0;
+        sum[(o + 256) | ((y >>> 8) & 255)] += v1;
+        sum[(o + 512) | ((x >>> 16) & 255)] += v0;
+        sum[(o + 512) | ((y >>> 16) & 255)] += v1;
+        sum[(o + 768) | (x >>> 24)] += v0;
+        sum[(o + 768) | (y >>> 24)] += v1;
+      }
+      for (let f = tail; f < to; f++) {
+        sum[(f << 8) | rowBins[r0 * stride + f]] += v0;
+        sum[(f << 8) | rowBins[r1 * stride + f]] += v1;
+      }
+    }
+    for (; i < end; i++) {
+      const r = order[i];
+      const v = packed[r];
+      for (let f = from; f < to; f++) sum[(f << 8) | rowBins[r * stride + f]] += v;
+    }
+    return;
+  }
+  for (let i = start; i < end; i++) {
+    const r = order[i];
+    const v = packed[r];
+    const base = r * stride;
+    for (let k = from; k < to; k++) {
+      const f = features[k];
+      sum[(f << 8) | rowBins[base + f]] += v;
+    }
+    if (counts) {
+      for (let k = from; k < to; k++) {
+        const f = features[k];
+        counts[(f << 8) | rowBins[base + f]]++;
+      }
+    }
+  }
+}
+
 /** The sibling's histogram from the parent's: parent − built child, in place into `parent` (exact: integer sums). */
 export function subtractHistogram(parent: Histogram, child: Histogram, features: Int32Array): void {
   combineHistograms(parent.sum, parent.count, child.sum, child.count, features, 0, features.length, -1);
@@ -151,6 +217,25 @@ export interface NodeTotals {
   count: number;
 }
 
+/**
+ * One node's part of a split-search task: optionally build its histogram
+ * (all-zero) from its rows order[start, start + count), then optionally
+ * subtract a sibling's histogram built by an earlier task or earlier in
+ * this one (parent − sibling), then optionally search it. Nodes to build
+ * come before nodes to subtract from.
+ */
+export interface NodeTask {
+  hist: Histogram;
+  build: boolean;
+  minus: Histogram | undefined;
+  search: boolean;
+  start: number;
+  /** Rows, also the node's row count for minDataInLeaf. */
+  count: number;
+  /** Packed (gradient, hessian) sum of the node's rows. */
+  sum: number;
+}
+
 /** Entries per result of `searchSplits`: found, children score, feature, bin, missing left, left packed sum. */
 export const SPLIT_RESULT = 6;
 
@@ -201,6 +286,9 @@ export function searchSplits(sums: Float64Array, counts: Int32Array | undefined,
   const parentScore = (totalG * totalG) / (totalH + lambda);
   // A split must beat parentScore + 2γ in summed child scores (gain = ½·(children − parent) − γ).
   let bestScore = parentScore + 2 * p.gamma;
+  // Slightly below bestScore: a candidate whose exact score beats bestScore always passes
+  // screen × (H_L+λ)(H_R+λ) ≤ G_L²(H_R+λ) + G_R²(H_L+λ) (a few ulps of rounding either way).
+  let screen = bestScore * (bestScore > 0 ? 1 - 1e-9 : 1 + 1e-9);
   let found = false;
   let bestFeature = 0;
   let bestBin = 0;
@@ -232,15 +320,21 @@ export function searchSplits(sums: Float64Array, counts: Int32Array | undefined,
       let dataOk = !counts || (nl >= minData && totalN - nl >= minData);
       if (dataOk && hl >= minChild && rh >= minChild) {
         const rg = totalG - gl;
-        const children = (gl * gl) / (hl + lambda) + (rg * rg) / (rh + lambda);
-        if (children > bestScore) {
-          bestScore = children;
+        const a = hl + lambda;
+        const c = rh + lambda;
+        // Cross-multiplied screen without divisions; the exact score decides as before.
+        if ((gl * gl) * c + (rg * rg) * a >= screen * (a * c)) {
+          const children = (gl * gl) / a + (rg * rg) / c;
+          if (children > bestScore) {
+            bestScore = children;
+            screen = bestScore * (bestScore > 0 ? 1 - 1e-9 : 1 + 1e-9);
           found = true;
           bestFeature = f;
           bestBin = b;
           // Without missing values in the node, future missing values go to the heavier child.
-          bestMissingLeft = mn === 0 && hl >= rh;
-          bestLs = sl;
+            bestMissingLeft = mn === 0 && hl >= rh;
+            bestLs = sl;
+          }
         }
       }
       if (mn > 0) {
@@ -250,14 +344,19 @@ export function searchSplits(sums: Float64Array, counts: Int32Array | undefined,
         dataOk = !counts || (nl + mn >= minData && totalN - nl - mn >= minData);
         if (dataOk && lh >= minChild && rh >= minChild) {
           const rg = totalG - lg;
-          const children = (lg * lg) / (lh + lambda) + (rg * rg) / (rh + lambda);
-          if (children > bestScore) {
-            bestScore = children;
-            found = true;
-            bestFeature = f;
-            bestBin = b;
-            bestMissingLeft = true;
-            bestLs = sl + ms;
+          const a = lh + lambda;
+          const c = rh + lambda;
+          if ((lg * lg) * c + (rg * rg) * a >= screen * (a * c)) {
+            const children = (lg * lg) / a + (rg * rg) / c;
+            if (children > bestScore) {
+              bestScore = children;
+              screen = bestScore * (bestScore > 0 ? 1 - 1e-9 : 1 + 1e-9);
+              found = true;
+              bestFeature = f;
+              bestBin = b;
+              bestMissingLeft = true;
+              bestLs = sl + ms;
+            }
           }
         }
       }

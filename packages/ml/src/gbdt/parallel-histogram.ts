@@ -2,6 +2,7 @@ import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import {
   accumulateLevelGains,
   buildHistogram,
+  buildHistogramFeatures,
   combineHistograms,
   HIST_BINS,
   LEVEL_RESULT,
@@ -10,14 +11,14 @@ import {
   SPLIT_RESULT,
   splitCandidate,
   type Histogram,
-  type NodeTotals,
+  type NodeTask,
   type SplitCandidate,
   type SplitParams,
 } from './histogram.ts';
 import type { Quantisation } from './quantise.ts';
 
 /** Below this many rows a node's histogram is built on one thread: handing off costs more than it saves. */
-const MIN_PARALLEL_ROWS = 2048;
+export const MIN_PARALLEL_ROWS = 2048;
 /** Rows per claimed piece of work: small enough that a thread preempted mid-chunk holds the other up briefly. */
 const CHUNK_ROWS = 512;
 /** Features per claimed piece of split search, subtraction or merging. */
@@ -28,6 +29,7 @@ const MAX_NODES = 256;
 // control[0]: state. control[1]: job. control[2..3]: start, count (rows). control[4]: next chunk
 // to claim (Atomics.add). control[5]: chunks the worker did. control[6]: feature count.
 // control[7]: chunks. control[8]: nodes. control[9..10]: histogram ids (into, from). control[11]: sign.
+// nodeInfo per node of a search: first row, rows, flags (1: build, 2: search), id to subtract (−1: none).
 const IDLE = 0;
 const TASK = 1;
 const RUNNING = 2;
@@ -48,10 +50,11 @@ const PARTIAL = 0;
 // functions in __name, hence the stand-in; the kernels have none today).
 const WORKER_SOURCE = `
 const { workerData, receiveMessageOnPort } = require('node:worker_threads');
-const { control, numbers, rowBins, packed, order, features, binCounts, nodeIds, nodeSums, nodeCounts, results, port, numFeatures, params } = workerData;
+const { control, numbers, rowBins, packed, order, features, binCounts, nodeIds, nodeSums, nodeCounts, nodeInfo, results, port, numFeatures, params } = workerData;
 const __name = (f) => f;
 const BINS = ${HIST_BINS}, CHUNK_ROWS = ${CHUNK_ROWS}, CHUNK_FEATURES = ${CHUNK_FEATURES}, SPLIT_RESULT = ${SPLIT_RESULT}, LEVEL_RESULT = ${LEVEL_RESULT};
 ${buildHistogram.toString()}
+${buildHistogramFeatures.toString()}
 ${combineHistograms.toString()}
 ${searchSplits.toString()}
 ${searchLevelSplits.toString()}
@@ -70,6 +73,7 @@ const levelValid = new Int32Array(2 * BINS + 2);
 const q = { shift: 0, gradScale: 0, hessScale: 0 };
 const hists = [];
 const histCounts = [];
+const minus = [];
 for (;;) {
   const state = Atomics.load(control, 0);
   if (state === ${EXIT}) break;
@@ -82,8 +86,9 @@ for (;;) {
   const into = job === ${COMBINE} ? histogram(control[9]) : undefined;
   const from = job === ${COMBINE} ? histogram(control[10]) : undefined;
   if (job === ${SEARCH} || job === ${LEVEL}) {
-    hists.length = 0; histCounts.length = 0;
+    hists.length = 0; histCounts.length = 0; minus.length = 0;
     for (let n = 0; n < nodes; n++) { const h = histogram(nodeIds[n]); hists.push(h.sum); histCounts.push(h.count); }
+    if (job === ${SEARCH}) for (let n = 0; n < nodes; n++) minus.push(nodeInfo[n * 4 + 3] >= 0 ? histogram(nodeInfo[n * 4 + 3]) : undefined);
   }
   let done = 0;
   for (;;) {
@@ -99,7 +104,11 @@ for (;;) {
     } else {
       const k0 = c * CHUNK_FEATURES, k1 = Math.min(nFeatures, k0 + CHUNK_FEATURES);
       if (job === ${COMBINE}) combineHistograms(into.sum, into.count, from.sum, from.count, features, k0, k1, control[11]);
-      else if (job === ${SEARCH}) for (let n = 0; n < nodes; n++) searchSplits(hists[n], histCounts[n], features, k0, k1, binCounts, nodeSums[n], nodeCounts[n], params, q, results, (n * chunks + c) * SPLIT_RESULT);
+      else if (job === ${SEARCH}) {
+        for (let n = 0; n < nodes; n++) if (nodeInfo[n * 4 + 2] & 1) buildHistogramFeatures(hists[n], histCounts[n], rowBins, numFeatures, features, k0, k1, order, nodeInfo[n * 4], nodeInfo[n * 4 + 1], packed);
+        for (let n = 0; n < nodes; n++) if (minus[n]) combineHistograms(hists[n], histCounts[n], minus[n].sum, minus[n].count, features, k0, k1, -1);
+        for (let n = 0; n < nodes; n++) if (nodeInfo[n * 4 + 2] & 2) searchSplits(hists[n], histCounts[n], features, k0, k1, binCounts, nodeSums[n], nodeCounts[n], params, q, results, (n * chunks + c) * SPLIT_RESULT);
+      }
       else searchLevelSplits(hists, histCounts, nodeSums, nodeCounts, nodes, features, k0, k1, binCounts, params, q, levelSums, levelValid, results, c * LEVEL_RESULT);
     }
     done++;
@@ -143,6 +152,7 @@ export class ParallelHistogramBuilder {
   readonly #nodeIds = new Int32Array(shared(MAX_NODES * 4));
   readonly #nodeSums = new Float64Array(shared(MAX_NODES * 8));
   readonly #nodeCounts = new Float64Array(shared(MAX_NODES * 8));
+  readonly #nodeInfo = new Int32Array(shared(MAX_NODES * 4 * 4));
   readonly #results: Float64Array;
   readonly #partial: SharedHistogram;
   readonly #port: MessagePort;
@@ -178,6 +188,7 @@ export class ParallelHistogramBuilder {
         nodeIds: this.#nodeIds,
         nodeSums: this.#nodeSums,
         nodeCounts: this.#nodeCounts,
+        nodeInfo: this.#nodeInfo,
         results: this.#results,
         port: channel.port2,
         numFeatures,
@@ -225,36 +236,45 @@ export class ParallelHistogramBuilder {
     });
   }
 
-  /** bestSplit of each node (its histogram and totals). */
-  bestSplits(hists: SharedHistogram[], totals: NodeTotals[], features: Int32Array, q: Quantisation): Array<SplitCandidate | undefined> {
+  /**
+   * Runs the tasks (histograms to build, siblings to subtract, nodes to
+   * search; see NodeTask) as one job cut by features, so a small node's
+   * histogram, its sibling's subtraction and both searches cost one hand-off
+   * to the worker. Returns each task's best split (undefined when not searched).
+   */
+  searchNodes(tasks: NodeTask[], features: Int32Array, q: Quantisation): Array<SplitCandidate | undefined> {
     const out: Array<SplitCandidate | undefined> = [];
     const chunks = Math.ceil(features.length / CHUNK_FEATURES);
     const results = this.#results;
-    for (let first = 0; first < hists.length; first += MAX_NODES) {
-      const nodes = Math.min(MAX_NODES, hists.length - first);
-      const sums: Float64Array[] = [];
-      const counts: Array<Int32Array | undefined> = [];
+    const info = this.#nodeInfo;
+    for (let first = 0; first < tasks.length; first += MAX_NODES) {
+      const nodes = Math.min(MAX_NODES, tasks.length - first);
+      const group = tasks.slice(first, first + nodes);
       for (let n = 0; n < nodes; n++) {
-        const hist = hists[first + n];
-        this.#nodeIds[n] = hist.id;
-        this.#nodeSums[n] = totals[first + n].sum;
-        this.#nodeCounts[n] = totals[first + n].count;
-        sums.push(hist.sum);
-        counts.push(hist.count);
+        const task = group[n];
+        this.#nodeIds[n] = (task.hist as SharedHistogram).id;
+        this.#nodeSums[n] = task.sum;
+        this.#nodeCounts[n] = task.count;
+        info[n * 4] = task.start;
+        info[n * 4 + 1] = task.count;
+        info[n * 4 + 2] = (task.build ? 1 : 0) | (task.search ? 2 : 0);
+        info[n * 4 + 3] = task.minus ? (task.minus as SharedHistogram).id : -1;
       }
       this.#control[8] = nodes;
       this.#run(SEARCH, features, chunks, (c) => {
         const k0 = c * CHUNK_FEATURES;
         const k1 = Math.min(features.length, k0 + CHUNK_FEATURES);
-        for (let n = 0; n < nodes; n++) searchSplits(sums[n], counts[n], features, k0, k1, this.#binCounts, this.#nodeSums[n], this.#nodeCounts[n], this.#params, q, results, (n * chunks + c) * SPLIT_RESULT);
+        for (const task of group) if (task.build) buildHistogramFeatures(task.hist.sum, task.hist.count, this.rowBins, this.#numFeatures, features, k0, k1, this.order, task.start, task.count, this.packed);
+        for (const task of group) if (task.minus) combineHistograms(task.hist.sum, task.hist.count, task.minus.sum, task.minus.count, features, k0, k1, -1);
+        for (let n = 0; n < nodes; n++) if (group[n].search) searchSplits(group[n].hist.sum, group[n].hist.count, features, k0, k1, this.#binCounts, group[n].sum, group[n].count, this.#params, q, results, (n * chunks + c) * SPLIT_RESULT);
       }, q);
-      for (let n = 0; n < nodes; n++) out.push(splitCandidate(results.subarray(n * chunks * SPLIT_RESULT), chunks, totals[first + n], this.#params, q));
+      for (let n = 0; n < nodes; n++) out.push(group[n].search ? splitCandidate(results.subarray(n * chunks * SPLIT_RESULT), chunks, group[n], this.#params, q) : undefined);
     }
     return out;
   }
 
   /** The split shared by a level (oblivious trees), or undefined when the level has more nodes than one task takes. */
-  levelSplit(hists: SharedHistogram[], totals: NodeTotals[], features: Int32Array, q: Quantisation): { found: boolean; gain: number; feature: number; bin: number; defaultLeft: boolean } | undefined {
+  levelSplit(hists: SharedHistogram[], totals: Array<{ sum: number; count: number }>, features: Int32Array, q: Quantisation): { found: boolean; gain: number; feature: number; bin: number; defaultLeft: boolean } | undefined {
     if (hists.length > MAX_NODES) return undefined;
     const nodes = hists.length;
     const sums: Float64Array[] = [];
