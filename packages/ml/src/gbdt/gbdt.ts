@@ -1,8 +1,9 @@
 import { OitraderError } from '@oitrader/core';
-import { binMatrix, computeCuts } from './binning.ts';
+import { binFeatures } from './binning.ts';
 import { growTree, type GrowPolicy } from './grow.ts';
 import type { Histogram } from './histogram.ts';
 import { ParallelHistogramBuilder } from './parallel-histogram.ts';
+import { HistogramArena, splitKernel, splitKernelModule, type SplitKernel } from './split-kernel.ts';
 import { seededRandom, type Matrix } from './matrix.ts';
 import { quantisation, quantiseGradients } from './quantise.ts';
 import { evalLoss, gradients, sigmoid, softmax, type ObjectiveName } from './objectives.ts';
@@ -114,8 +115,7 @@ export class GradientBoostedTrees {
     const weight = options.sampleWeight ? this.#checkWeights(options.sampleWeight, x.rows) : undefined;
     const k = this.treesPerRound;
     this.baseScore = this.#initialScore(y, weight);
-    const cuts = computeCuts(x, p.maxBins);
-    const { columns: bins, rowBins } = binMatrix(x, cuts);
+    const { cuts, columns: bins, rowBins } = binFeatures(x, p.maxBins);
     const binCounts = Int32Array.from(cuts, (c) => c.length + 1);
     let evalSet: { x: Matrix; y: Float64Array; weight?: Float64Array; margins: Float64Array } | undefined;
     if (options.eval) {
@@ -125,9 +125,12 @@ export class GradientBoostedTrees {
       for (let i = 0; i < ex.rows; i++) for (let c = 0; c < k; c++) evalSet.margins[i * k + c] = this.baseScore[c];
     }
     const random = seededRandom(p.seed);
-    const parallel = p.nThreads >= 2 && x.rows >= 4096 ? new ParallelHistogramBuilder(rowBins, x.rows, x.cols, p.minDataInLeaf > 1, binCounts, p) : undefined;
+    const kernelModule = splitKernelModule();
+    const arena = kernelModule ? new HistogramArena(kernelModule, 2) : undefined;
+    const kernel = kernelModule && arena ? splitKernel(kernelModule, arena.memory, arena.scratchByte(0)) : undefined;
+    const parallel = p.nThreads >= 2 && x.rows >= 4096 ? new ParallelHistogramBuilder(rowBins, x.rows, x.cols, p.minDataInLeaf > 1, binCounts, p, arena, kernel) : undefined;
     try {
-      this.#boost(x, y, weight, evalSet, bins, rowBins, cuts, binCounts, random, parallel);
+      this.#boost(x, y, weight, evalSet, bins, rowBins, cuts, binCounts, random, parallel, arena, kernel);
     } finally {
       parallel?.close();
     }
@@ -145,6 +148,8 @@ export class GradientBoostedTrees {
     binCounts: Int32Array,
     random: () => number,
     parallel: ParallelHistogramBuilder | undefined,
+    arena: HistogramArena | undefined,
+    kernel: SplitKernel | undefined,
   ): void {
     const p = this.params;
     const k = this.treesPerRound;
@@ -176,7 +181,7 @@ export class GradientBoostedTrees {
         const features = p.colsampleBytree >= 1 ? allFeatures : sampleFeatures(x.cols, p.colsampleBytree, random);
         // With every row in the tree, its leaves' row ranges update the margins (no second walk down the tree).
         const everyRow = count === x.rows;
-        const tree = growTree({ bins, rowBins, cuts, binCounts, grad, hess, packed, quantisation: q, counts: p.minDataInLeaf > 1, parallel, pool }, { ...p, policy: p.growPolicy }, order, count, features, everyRow ? (v, start, n) => {
+        const tree = growTree({ bins, rowBins, cuts, binCounts, grad, hess, packed, quantisation: q, counts: p.minDataInLeaf > 1, parallel, pool, arena, kernel }, { ...p, policy: p.growPolicy }, order, count, features, everyRow ? (v, start, n) => {
           for (let i = start; i < start + n; i++) margins[order[i] * k + c] += v;
         } : undefined);
         this.trees.push(tree);

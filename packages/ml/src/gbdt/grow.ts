@@ -1,6 +1,7 @@
 import { bestSplit, buildHistogram, clearHistogramRows, HIST_BINS, LEVEL_RESULT, newHistogram, searchLevelSplits, subtractHistogram, type Histogram, type NodeTask, type SplitCandidate, type SplitParams } from './histogram.ts';
 import { MIN_PARALLEL_ROWS, type ParallelHistogramBuilder, type SharedHistogram } from './parallel-histogram.ts';
 import type { Quantisation } from './quantise.ts';
+import type { HistogramArena, SplitKernel } from './split-kernel.ts';
 import { TreeBuilder, type Tree } from './tree.ts';
 
 /**
@@ -36,8 +37,11 @@ export interface GrowData {
   counts: boolean;
   /** When set, histograms of large nodes are built on two threads (it owns packed and order). */
   parallel?: ParallelHistogramBuilder;
-  /** All-zero histogram buffers shared by the trees of one fit (a node's is ~F × 6 KB). */
+  /** All-zero histogram buffers shared by the trees of one fit (a node's is ~F × 2 KB). */
   pool?: Histogram[];
+  /** Where new histograms go (when not made by `parallel`), and the split kernel that searches them; none where the runtime lacks WebAssembly SIMD. */
+  arena?: HistogramArena;
+  kernel?: SplitKernel;
 }
 
 interface Node {
@@ -115,17 +119,21 @@ class Grower {
 
   /** A histogram of rows order[start, start + count). Pooled buffers are kept all-zero by `release`. */
   histogram(start: number, count: number): Histogram {
-    const hist = this.#pool.pop() ?? this.data.parallel?.newHistogram() ?? newHistogram(this.data.bins.length, this.data.counts);
+    const hist = this.#newHistogram();
     if (this.data.parallel) this.data.parallel.build(hist, this.features, start, count);
     else buildHistogram(hist, this.data.rowBins, this.data.bins.length, this.features, this.order.subarray(start, start + count), count, this.data.packed);
     return hist;
+  }
+
+  #newHistogram(): Histogram {
+    return this.#pool.pop() ?? this.data.parallel?.newHistogram() ?? newHistogram(this.data.bins.length, this.data.counts, this.data.arena);
   }
 
   /** Gives a child an all-zero histogram: built now when large enough for the row-parallel build, else by the next `settle`. */
   #attach(node: Node): void {
     if (this.data.parallel && node.count >= MIN_PARALLEL_ROWS) node.hist = this.histogram(node.start, node.count);
     else {
-      node.hist = this.#pool.pop() ?? this.data.parallel?.newHistogram() ?? newHistogram(this.data.bins.length, this.data.counts);
+      node.hist = this.#newHistogram();
       node.build = true;
     }
   }
@@ -249,7 +257,7 @@ class Grower {
       const { rowBins, packed } = this.data;
       for (const task of tasks) if (task.build) buildHistogram(task.hist, rowBins, this.data.bins.length, this.features, this.order.subarray(task.start, task.start + task.count), task.count, packed);
       for (const task of tasks) if (task.minus) subtractHistogram(task.hist, task.minus, this.features);
-      found = tasks.map((task) => (task.search ? bestSplit(task.hist, this.features, binCounts, task, this.params, quantisation) : undefined));
+      found = tasks.map((task) => (task.search ? bestSplit(task.hist, this.features, binCounts, task, this.params, quantisation, this.data.kernel) : undefined));
     }
     const splits = new Map<Node, SplitCandidate | undefined>();
     ordered.forEach((node, i) => splits.set(node, found[i]));

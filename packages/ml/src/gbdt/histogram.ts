@@ -1,4 +1,5 @@
 import { packedGrad, packedHess, type Quantisation } from './quantise.ts';
+import type { HistogramArena, SplitKernel } from './split-kernel.ts';
 
 /** Bins per feature in a histogram: the missing bin + up to 255 value bins. */
 export const HIST_BINS = 256;
@@ -12,10 +13,14 @@ export const HIST_BINS = 256;
 export interface Histogram {
   sum: Float64Array;
   count: Int32Array | undefined;
+  /** `sum` lives in the split kernel's memory (split-kernel.ts), so the kernel can search it. */
+  inKernelMemory?: boolean;
 }
 
-export function newHistogram(features: number, counts: boolean): Histogram {
-  return { sum: new Float64Array(features * HIST_BINS), count: counts ? new Int32Array(features * HIST_BINS) : undefined };
+/** An all-zero histogram; in the arena when one is given and has room. */
+export function newHistogram(features: number, counts: boolean, arena?: HistogramArena): Histogram {
+  const inArena = arena?.allocate(features * HIST_BINS);
+  return { sum: inArena ?? new Float64Array(features * HIST_BINS), count: counts ? new Int32Array(features * HIST_BINS) : undefined, inKernelMemory: inArena !== undefined };
 }
 
 /**
@@ -246,9 +251,10 @@ export const SPLIT_RESULT = 6;
  * Row counts are checked against minDataInLeaf when the histogram has them
  * (the fit keeps them exactly when minDataInLeaf > 1).
  */
-export function bestSplit(hist: Histogram, features: Int32Array, binCounts: Int32Array, total: NodeTotals, p: SplitParams, q: Quantisation): SplitCandidate | undefined {
+export function bestSplit(hist: Histogram, features: Int32Array, binCounts: Int32Array, total: NodeTotals, p: SplitParams, q: Quantisation, kernel?: SplitKernel): SplitCandidate | undefined {
   const out = new Float64Array(SPLIT_RESULT);
-  searchSplits(hist.sum, hist.count, features, 0, features.length, binCounts, total.sum, total.count, p, q, out, 0);
+  if (kernel && hist.inKernelMemory && !hist.count) searchSplitsKernel(kernel, hist.sum, features, 0, features.length, binCounts, total.sum, p, q, out, 0);
+  else searchSplits(hist.sum, hist.count, features, 0, features.length, binCounts, total.sum, total.count, p, q, out, 0);
   return splitCandidate(out, 1, total, p, q);
 }
 
@@ -359,6 +365,85 @@ export function searchSplits(sums: Float64Array, counts: Int32Array | undefined,
             }
           }
         }
+      }
+    }
+  }
+  out[at] = found ? 1 : 0;
+  out[at + 1] = bestScore;
+  out[at + 2] = bestFeature;
+  out[at + 3] = bestBin;
+  out[at + 4] = bestMissingLeft ? 1 : 0;
+  out[at + 5] = bestLs;
+}
+
+/**
+ * searchSplits on the WebAssembly kernel (split-kernel.ts), for histograms
+ * in the kernel's memory and without row counts: features two at a time,
+ * and each pair's per-lane bests merged in feature order keeping the first
+ * best, so the result is the one searchSplits finds. Self-contained: the
+ * worker thread runs this same source.
+ */
+export function searchSplitsKernel(kernel: SplitKernel, sums: Float64Array, features: Int32Array, from: number, to: number, binCounts: Int32Array, totalSum: number, p: SplitParams, q: Quantisation, out: Float64Array, at: number): void {
+  const shift = q.shift;
+  const invShift = 1 / shift;
+  const gs = q.gradScale;
+  const hs = q.hessScale;
+  const totalHi = Math.floor(totalSum * invShift);
+  const totalG = totalHi * gs;
+  const totalH = (totalSum - totalHi * shift) * hs;
+  const parentScore = (totalG * totalG) / (totalH + p.lambda);
+  let bestScore = parentScore + 2 * p.gamma;
+  let found = false;
+  let bestFeature = 0;
+  let bestBin = 0;
+  let bestMissingLeft = false;
+  let bestLs = 0;
+  const s = kernel.scratch;
+  s[0] = totalG;
+  s[1] = totalH;
+  s[2] = p.lambda;
+  s[3] = p.minChildWeight;
+  s[4] = gs;
+  s[5] = hs;
+  s[6] = shift;
+  s[7] = invShift;
+  s[9] = 1 - 1e-9;
+  s[10] = 1 + 1e-9;
+  const base = sums.byteOffset;
+  for (let k = from; k < to; k += 2) {
+    const fa = features[k];
+    const pair = k + 1 < to;
+    const fb = pair ? features[k + 1] : fa;
+    const lastA = binCounts[fa];
+    const lastB = pair ? binCounts[fb] : 0;
+    const msa = sums[fa * 256];
+    const msb = pair ? sums[fb * 256] : 0;
+    const hiA = Math.floor(msa * invShift);
+    const hiB = Math.floor(msb * invShift);
+    s[8] = bestScore;
+    s[12] = lastA;
+    s[13] = lastB;
+    s[14] = msa;
+    s[15] = msb;
+    s[16] = hiA * gs;
+    s[17] = hiB * gs;
+    s[18] = (msa - hiA * shift) * hs;
+    s[19] = (msb - hiB * shift) * hs;
+    kernel.pair(base + fa * 2048, base + fb * 2048, kernel.scratchByte, lastA > lastB ? lastA : lastB, msa !== 0 || msb !== 0 ? 1 : 0);
+    for (let lane = 0; lane < (pair ? 2 : 1); lane++) {
+      // A lane's bin is 0 unless it found a split above the score it started from.
+      if (s[22 + lane] === 0 || !(s[20 + lane] > bestScore)) continue;
+      bestScore = s[20 + lane];
+      found = true;
+      bestFeature = lane === 0 ? fa : fb;
+      bestBin = s[22 + lane];
+      bestLs = s[26 + lane];
+      if (s[24 + lane] === 1) bestMissingLeft = true;
+      else {
+        // Without missing values in the node, future missing values go to the heavier child.
+        const hi = Math.floor(bestLs * invShift);
+        const hl = (bestLs - hi * shift) * hs;
+        bestMissingLeft = (lane === 0 ? msa : msb) === 0 && hl >= totalH - hl;
       }
     }
   }

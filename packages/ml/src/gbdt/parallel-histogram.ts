@@ -8,6 +8,7 @@ import {
   LEVEL_RESULT,
   searchLevelSplits,
   searchSplits,
+  searchSplitsKernel,
   SPLIT_RESULT,
   splitCandidate,
   type Histogram,
@@ -16,6 +17,7 @@ import {
   type SplitParams,
 } from './histogram.ts';
 import type { Quantisation } from './quantise.ts';
+import { SCRATCH_DOUBLES, type HistogramArena, type SplitKernel } from './split-kernel.ts';
 
 /** Below this many rows a node's histogram is built on one thread: handing off costs more than it saves. */
 export const MIN_PARALLEL_ROWS = 2048;
@@ -50,13 +52,15 @@ const PARTIAL = 0;
 // functions in __name, hence the stand-in; the kernels have none today).
 const WORKER_SOURCE = `
 const { workerData, receiveMessageOnPort } = require('node:worker_threads');
-const { control, numbers, rowBins, packed, order, features, binCounts, nodeIds, nodeSums, nodeCounts, nodeInfo, results, port, numFeatures, params } = workerData;
+const { control, numbers, rowBins, packed, order, features, binCounts, nodeIds, nodeSums, nodeCounts, nodeInfo, results, port, numFeatures, params, kernelModule, kernelMemory, scratchByte } = workerData;
 const __name = (f) => f;
+const kernel = kernelModule ? { pair: new WebAssembly.Instance(kernelModule, { env: { memory: kernelMemory } }).exports.pair, scratch: new Float64Array(kernelMemory.buffer, scratchByte, ${SCRATCH_DOUBLES}), scratchByte } : undefined;
 const BINS = ${HIST_BINS}, CHUNK_ROWS = ${CHUNK_ROWS}, CHUNK_FEATURES = ${CHUNK_FEATURES}, SPLIT_RESULT = ${SPLIT_RESULT}, LEVEL_RESULT = ${LEVEL_RESULT};
 ${buildHistogram.toString()}
 ${buildHistogramFeatures.toString()}
 ${combineHistograms.toString()}
 ${searchSplits.toString()}
+${searchSplitsKernel.toString()}
 ${searchLevelSplits.toString()}
 ${accumulateLevelGains.toString()}
 const histograms = new Map();
@@ -73,6 +77,7 @@ const levelValid = new Int32Array(2 * BINS + 2);
 const q = { shift: 0, gradScale: 0, hessScale: 0 };
 const hists = [];
 const histCounts = [];
+const inKernel = [];
 const minus = [];
 for (;;) {
   const state = Atomics.load(control, 0);
@@ -86,8 +91,8 @@ for (;;) {
   const into = job === ${COMBINE} ? histogram(control[9]) : undefined;
   const from = job === ${COMBINE} ? histogram(control[10]) : undefined;
   if (job === ${SEARCH} || job === ${LEVEL}) {
-    hists.length = 0; histCounts.length = 0; minus.length = 0;
-    for (let n = 0; n < nodes; n++) { const h = histogram(nodeIds[n]); hists.push(h.sum); histCounts.push(h.count); }
+    hists.length = 0; histCounts.length = 0; inKernel.length = 0; minus.length = 0;
+    for (let n = 0; n < nodes; n++) { const h = histogram(nodeIds[n]); hists.push(h.sum); histCounts.push(h.count); inKernel.push(h.inKernelMemory); }
     if (job === ${SEARCH}) for (let n = 0; n < nodes; n++) minus.push(nodeInfo[n * 4 + 3] >= 0 ? histogram(nodeInfo[n * 4 + 3]) : undefined);
   }
   let done = 0;
@@ -107,7 +112,11 @@ for (;;) {
       else if (job === ${SEARCH}) {
         for (let n = 0; n < nodes; n++) if (nodeInfo[n * 4 + 2] & 1) buildHistogramFeatures(hists[n], histCounts[n], rowBins, numFeatures, features, k0, k1, order, nodeInfo[n * 4], nodeInfo[n * 4 + 1], packed);
         for (let n = 0; n < nodes; n++) if (minus[n]) combineHistograms(hists[n], histCounts[n], minus[n].sum, minus[n].count, features, k0, k1, -1);
-        for (let n = 0; n < nodes; n++) if (nodeInfo[n * 4 + 2] & 2) searchSplits(hists[n], histCounts[n], features, k0, k1, binCounts, nodeSums[n], nodeCounts[n], params, q, results, (n * chunks + c) * SPLIT_RESULT);
+        for (let n = 0; n < nodes; n++) {
+          if (!(nodeInfo[n * 4 + 2] & 2)) continue;
+          if (kernel && inKernel[n] && !histCounts[n]) searchSplitsKernel(kernel, hists[n], features, k0, k1, binCounts, nodeSums[n], params, q, results, (n * chunks + c) * SPLIT_RESULT);
+          else searchSplits(hists[n], histCounts[n], features, k0, k1, binCounts, nodeSums[n], nodeCounts[n], params, q, results, (n * chunks + c) * SPLIT_RESULT);
+        }
       }
       else searchLevelSplits(hists, histCounts, nodeSums, nodeCounts, nodes, features, k0, k1, binCounts, params, q, levelSums, levelValid, results, c * LEVEL_RESULT);
     }
@@ -159,9 +168,14 @@ export class ParallelHistogramBuilder {
   readonly #worker: Worker;
   readonly #levelSums = new Float64Array(2 * HIST_BINS + 2);
   readonly #levelValid = new Int32Array(2 * HIST_BINS + 2);
+  readonly #arena: HistogramArena | undefined;
+  readonly #kernel: SplitKernel | undefined;
   #nextId = PARTIAL;
 
-  constructor(rowBins: Uint8Array, rows: number, numFeatures: number, counts: boolean, binCounts: Int32Array, params: SplitParams) {
+  /** With an arena, histograms live in it and the split kernel searches them on both threads (`kernel` is this thread's; the worker makes its own). */
+  constructor(rowBins: Uint8Array, rows: number, numFeatures: number, counts: boolean, binCounts: Int32Array, params: SplitParams, arena?: HistogramArena, kernel?: SplitKernel) {
+    this.#arena = arena;
+    this.#kernel = kernel;
     this.rowBins = new Uint8Array(shared(rowBins.length));
     this.rowBins.set(rowBins);
     this.packed = new Float64Array(shared(rows * 8));
@@ -193,6 +207,9 @@ export class ParallelHistogramBuilder {
         port: channel.port2,
         numFeatures,
         params: this.#params,
+        kernelModule: kernel && arena ? arena.module : undefined,
+        kernelMemory: kernel && arena ? arena.memory : undefined,
+        scratchByte: arena ? arena.scratchByte(1) : 0,
       },
       transferList: [channel.port2],
     });
@@ -204,8 +221,9 @@ export class ParallelHistogramBuilder {
   /** An all-zero histogram the worker can read and write. */
   newHistogram(): SharedHistogram {
     const size = this.#numFeatures * HIST_BINS;
-    const hist = { id: this.#nextId++, sum: new Float64Array(shared(size * 8)), count: this.#counts ? new Int32Array(shared(size * 4)) : undefined };
-    this.#port.postMessage({ id: hist.id, hist: { sum: hist.sum, count: hist.count } });
+    const inArena = this.#kernel ? this.#arena?.allocate(size) : undefined;
+    const hist = { id: this.#nextId++, sum: inArena ?? new Float64Array(shared(size * 8)), count: this.#counts ? new Int32Array(shared(size * 4)) : undefined, inKernelMemory: inArena !== undefined };
+    this.#port.postMessage({ id: hist.id, hist: { sum: hist.sum, count: hist.count, inKernelMemory: hist.inKernelMemory } });
     return hist;
   }
 
@@ -266,7 +284,12 @@ export class ParallelHistogramBuilder {
         const k1 = Math.min(features.length, k0 + CHUNK_FEATURES);
         for (const task of group) if (task.build) buildHistogramFeatures(task.hist.sum, task.hist.count, this.rowBins, this.#numFeatures, features, k0, k1, this.order, task.start, task.count, this.packed);
         for (const task of group) if (task.minus) combineHistograms(task.hist.sum, task.hist.count, task.minus.sum, task.minus.count, features, k0, k1, -1);
-        for (let n = 0; n < nodes; n++) if (group[n].search) searchSplits(group[n].hist.sum, group[n].hist.count, features, k0, k1, this.#binCounts, group[n].sum, group[n].count, this.#params, q, results, (n * chunks + c) * SPLIT_RESULT);
+        for (let n = 0; n < nodes; n++) {
+          const task = group[n];
+          if (!task.search) continue;
+          if (this.#kernel && task.hist.inKernelMemory && !task.hist.count) searchSplitsKernel(this.#kernel, task.hist.sum, features, k0, k1, this.#binCounts, task.sum, this.#params, q, results, (n * chunks + c) * SPLIT_RESULT);
+          else searchSplits(task.hist.sum, task.hist.count, features, k0, k1, this.#binCounts, task.sum, task.count, this.#params, q, results, (n * chunks + c) * SPLIT_RESULT);
+        }
       }, q);
       for (let n = 0; n < nodes; n++) out.push(group[n].search ? splitCandidate(results.subarray(n * chunks * SPLIT_RESULT), chunks, group[n], this.#params, q) : undefined);
     }

@@ -13,16 +13,7 @@
  * the rest (real set, 21,900 rows: 5,600 → 15,000 → 38,000 rows/s).
  */
 
-/** The little of the WebAssembly JS API used here (the project's TypeScript libs do not declare it). */
-interface WasmMemory {
-  buffer: ArrayBuffer;
-}
-declare const WebAssembly: {
-  Memory: new (descriptor: { initial: number }) => WasmMemory;
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: unknown };
-  validate(bytes: Uint8Array): boolean;
-};
+import { ADD, BLOCK, br, brIf, END, f32Load, GE_U, get, i32, I32, i32Load, LOOP, moduleBytes, MUL, set, SHL, tee, uleb, V128, v128Load, v128Store, vec, WebAssembly, type WasmMemory } from '../wasm-assembler.ts';
 
 /** Memory the kernel can work in, of at least `bytes` bytes. */
 export function kernelMemory(bytes: number): WasmMemory {
@@ -51,48 +42,6 @@ export interface GemmKernel {
   addRows(n: number, gatesBytes: number, idx: number, delta: number, src: number): void;
 }
 
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (n !== 0);
-  return out;
-}
-
-function sleb(n: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const byte = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && (byte & 0x40) === 0) || (n === -1 && (byte & 0x40) !== 0)) {
-      out.push(byte);
-      return out;
-    }
-    out.push(byte | 0x80);
-  }
-}
-
-const section = (id: number, bytes: number[]) => [id, ...uleb(bytes.length), ...bytes];
-const vec = (items: number[][]) => [...uleb(items.length), ...items.flat()];
-const name = (s: string) => [...uleb(s.length), ...Buffer.from(s, 'utf8')];
-
-// Opcodes (WebAssembly core and SIMD proposals).
-const I32 = 0x7f;
-const V128 = 0x7b;
-const get = (l: number) => [0x20, ...uleb(l)];
-const set = (l: number) => [0x21, ...uleb(l)];
-const i32 = (v: number) => [0x41, ...sleb(v)];
-const ADD = 0x6a;
-const MUL = 0x6c;
-const GE_U = 0x4f;
-const SHL = 0x74;
-const i32Load = (offset: number) => [0x28, 2, ...uleb(offset)];
-const f32Load = (offset: number) => [0x2a, 2, ...uleb(offset)];
-const v128Load = (offset: number) => [0xfd, ...uleb(0x00), 4, ...uleb(offset)];
-const v128Store = (offset: number) => [0xfd, ...uleb(0x0b), 4, ...uleb(offset)];
 const F32X4_SPLAT = [0xfd, ...uleb(0x13)];
 const F32X4_ADD = [0xfd, ...uleb(0xe4)];
 const F32X4_MUL = [0xfd, ...uleb(0xe6)];
@@ -103,14 +52,8 @@ const F32X4_SUB = [0xfd, ...uleb(0xe5)];
 const F32X4_LE = [0xfd, ...uleb(0x45)];
 const F32X4_GE = [0xfd, ...uleb(0x46)];
 const V128_AND = [0xfd, ...uleb(0x4e)];
-const tee = (l: number) => [0x22, ...uleb(l)];
 /** f32x4 with every lane v. */
 const splat = (v: number) => [0x43, ...new Uint8Array(Float32Array.of(v).buffer), ...F32X4_SPLAT];
-const BLOCK = [0x02, 0x40];
-const LOOP = [0x03, 0x40];
-const END = 0x0b;
-const brIf = (depth: number) => [0x0d, ...uleb(depth)];
-const br = (depth: number) => [0x0c, ...uleb(depth)];
 
 const ACCUMULATORS = 8;
 
@@ -277,14 +220,11 @@ function gemmModuleBytes(): Uint8Array {
   const gates = gatesBody();
   const backward = gatesBackwardBody();
   const addRows = addRowsBody();
-  const type = (params: number) => [0x60, ...vec(Array.from({ length: params }, () => [I32])), 0];
-  return Uint8Array.from([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([type(7), type(6), type(9), type(5)])),
-    ...section(2, vec([[...name('env'), ...name('memory'), 0x02, 0x00, 1]])),
-    ...section(3, vec([[0], [1], [2], [3]])),
-    ...section(7, vec([[...name('gemm'), 0x00, 0], [...name('gates'), 0x00, 1], [...name('gatesBackward'), 0x00, 2], [...name('addRows'), 0x00, 3]])),
-    ...section(10, vec([[...uleb(code.length), ...code], [...uleb(gates.length), ...gates], [...uleb(backward.length), ...backward], [...uleb(addRows.length), ...addRows]])),
+  return moduleBytes([
+    { name: 'gemm', params: 7, code },
+    { name: 'gates', params: 6, code: gates },
+    { name: 'gatesBackward', params: 9, code: backward },
+    { name: 'addRows', params: 5, code: addRows },
   ]);
 }
 

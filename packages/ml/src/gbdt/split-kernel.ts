@@ -1,0 +1,209 @@
+/**
+ * Split search as a WebAssembly SIMD kernel (f64x2): two features at once,
+ * one per lane, swept bin by bin exactly as histogram.ts's `searchSplits`
+ * sweeps one — the same float64 operations in the same order, so the split
+ * found is the same to the last bit (split-kernel.test.ts). Leaf-wise trees
+ * search every new leaf (about twice the nodes of a depth-wise tree of the
+ * same size), so the search is where their fit time went: scalar
+ * JavaScript spent ~4.3 ns per (feature, bin); the kernel ~1.5 ns.
+ *
+ * The kernel reads histograms in place, so they live in a shared
+ * WebAssembly memory (`HistogramArena`) that both threads of a fit see.
+ */
+import { ADD, BLOCK, br, brIf, END, f64, f64Load, GE_U, get, i32, I32, IF, LOOP, moduleBytes, PAGE_BYTES, set, SHL, simd, V128, v128Load, v128Store, vec, WebAssembly, type WasmMemory } from '../wasm-assembler.ts';
+
+/** Float64 slots of a thread's scratch block (inputs, then the kernel's per-lane results). */
+export const SCRATCH_DOUBLES = 32;
+export const SCRATCH_BYTES = SCRATCH_DOUBLES * 8;
+
+// Scratch layout, in float64 slots: scalars 0..10; lane pairs (feature A, feature B) from 12.
+const TOTAL_G = 0;
+const TOTAL_H = 1;
+const LAMBDA = 2;
+const MIN_CHILD = 3;
+const GRAD_SCALE = 4;
+const HESS_SCALE = 5;
+const SHIFT = 6;
+const INV_SHIFT = 7;
+const START_SCORE = 8;
+const SCREEN_ABOVE = 9;
+const SCREEN_BELOW = 10;
+const LAST_BIN = 12;
+const MISSING_SUM = 14;
+const MISSING_G = 16;
+const MISSING_H = 18;
+const OUT_SCORE = 20;
+const OUT_BIN = 22;
+const OUT_LEFT = 24;
+const OUT_SUM = 26;
+
+// f64x2 and v128 opcodes (WebAssembly SIMD).
+const F64X2_SPLAT = simd(0x14);
+const F64X2_REPLACE_LANE1 = [...simd(0x22), 1];
+const F64X2_NE = simd(0x48);
+const F64X2_LT = simd(0x49);
+const F64X2_GT = simd(0x4a);
+const F64X2_GE = simd(0x4c);
+const V128_AND = simd(0x4e);
+const V128_BITSELECT = simd(0x52);
+const V128_ANY_TRUE = simd(0x53);
+const F64X2_FLOOR = simd(0x75);
+const F64X2_ADD = simd(0xf0);
+const F64X2_SUB = simd(0xf1);
+const F64X2_MUL = simd(0xf2);
+const F64X2_DIV = simd(0xf3);
+
+/**
+ * pair(histA, histB, scratch, lastBin, missing): sweeps bins 1..lastBin−1
+ * of two features' histograms (byte addresses of their 256 float64 sums)
+ * with the node's totals and parameters from scratch; per lane, keeps the
+ * best children score above START_SCORE (first best on ties), its bin,
+ * whether missing values went left, and the packed sum going left.
+ * `missing` = 0 skips the missing-left sweep (no lane has missing values).
+ */
+function pairBody(): number[] {
+  const [histA, histB, scratch, lastBin, missing] = [0, 1, 2, 3, 4];
+  let next = 5;
+  const [off, end] = [next++, next++];
+  const v128 = () => next++;
+  const [totG, totH, lambda, minChild, gs, hs, shift, inv, above, below, one, zero] = Array.from({ length: 12 }, v128);
+  const [lanes, ms, mg, mh, hasMissing] = Array.from({ length: 5 }, v128);
+  const [sl, bin, best, screen, bestBin, bestLeft, bestSum] = Array.from({ length: 7 }, v128);
+  const [v, nonEmpty, hi, gl, hl, lg, lh, rg, rh, a, c, pass, children, better] = Array.from({ length: 14 }, v128);
+  const locals = vec([[2, I32], [next - 7, V128]]);
+  const scalar = (slot: number) => [...get(scratch), ...f64Load(slot * 8), ...F64X2_SPLAT];
+  const lane = (slot: number) => [...get(scratch), ...v128Load(slot * 8)];
+  const op = (x: number, y: number, code: number[]) => [...get(x), ...get(y), ...code];
+  // screen = best · (best > 0 ? 1 − 1e−9 : 1 + 1e−9), as searchSplits.
+  const rescreen = [...get(above), ...get(below), ...op(best, zero, F64X2_GT), ...V128_BITSELECT, ...get(best), ...F64X2_MUL, ...set(screen)];
+  /** One side's candidate (left gradient/hessian in lgx/lhx), kept where it passes and beats the lane's best. */
+  const candidate = (lgx: number, lhx: number, mask: number[], left: number[], sum: number[]) => [
+    ...op(totH, lhx, F64X2_SUB), ...set(rh),
+    ...op(totG, lgx, F64X2_SUB), ...set(rg),
+    ...op(lhx, lambda, F64X2_ADD), ...set(a),
+    ...op(rh, lambda, F64X2_ADD), ...set(c),
+    // (gl·gl)·c + (rg·rg)·a ≥ screen·(a·c), and both children heavy enough.
+    ...op(lgx, lgx, F64X2_MUL), ...get(c), ...F64X2_MUL, ...op(rg, rg, F64X2_MUL), ...get(a), ...F64X2_MUL, ...F64X2_ADD,
+    ...get(screen), ...op(a, c, F64X2_MUL), ...F64X2_MUL, ...F64X2_GE,
+    ...mask, ...V128_AND,
+    ...op(lhx, minChild, F64X2_GE), ...V128_AND,
+    ...op(rh, minChild, F64X2_GE), ...V128_AND,
+    ...set(pass),
+    ...get(pass), ...V128_ANY_TRUE, ...IF,
+    ...op(lgx, lgx, F64X2_MUL), ...get(a), ...F64X2_DIV, ...op(rg, rg, F64X2_MUL), ...get(c), ...F64X2_DIV, ...F64X2_ADD, ...set(children),
+    ...op(children, best, F64X2_GT), ...get(pass), ...V128_AND, ...set(better),
+    ...get(children), ...get(best), ...get(better), ...V128_BITSELECT, ...set(best),
+    ...rescreen,
+    ...get(bin), ...get(bestBin), ...get(better), ...V128_BITSELECT, ...set(bestBin),
+    ...left, ...get(bestLeft), ...get(better), ...V128_BITSELECT, ...set(bestLeft),
+    ...sum, ...get(bestSum), ...get(better), ...V128_BITSELECT, ...set(bestSum),
+    END,
+  ];
+  const body = [
+    ...scalar(TOTAL_G), ...set(totG), ...scalar(TOTAL_H), ...set(totH), ...scalar(LAMBDA), ...set(lambda), ...scalar(MIN_CHILD), ...set(minChild),
+    ...scalar(GRAD_SCALE), ...set(gs), ...scalar(HESS_SCALE), ...set(hs), ...scalar(SHIFT), ...set(shift), ...scalar(INV_SHIFT), ...set(inv),
+    ...scalar(SCREEN_ABOVE), ...set(above), ...scalar(SCREEN_BELOW), ...set(below),
+    ...f64(1), ...F64X2_SPLAT, ...set(one), ...f64(0), ...F64X2_SPLAT, ...set(zero),
+    ...lane(LAST_BIN), ...set(lanes), ...lane(MISSING_SUM), ...set(ms), ...lane(MISSING_G), ...set(mg), ...lane(MISSING_H), ...set(mh),
+    ...op(ms, zero, F64X2_NE), ...set(hasMissing),
+    ...get(zero), ...set(sl), ...get(one), ...set(bin),
+    ...scalar(START_SCORE), ...set(best), ...rescreen,
+    ...get(zero), ...set(bestBin), ...get(zero), ...set(bestLeft), ...get(zero), ...set(bestSum),
+    ...i32(8), ...set(off),
+    ...get(lastBin), ...i32(3), SHL, ...set(end),
+    ...BLOCK, ...LOOP,
+    ...get(off), ...get(end), GE_U, ...brIf(1),
+    ...get(histA), ...get(off), ADD, ...f64Load(0), ...F64X2_SPLAT,
+    ...get(histB), ...get(off), ADD, ...f64Load(0), ...F64X2_REPLACE_LANE1, ...set(v),
+    // A bin holds rows when its sum is non-zero (searchSplits skips the others), and exists below the lane's last bin.
+    ...op(v, zero, F64X2_NE), ...op(bin, lanes, F64X2_LT), ...V128_AND, ...set(nonEmpty),
+    ...op(sl, v, F64X2_ADD), ...set(sl),
+    ...op(sl, inv, F64X2_MUL), ...F64X2_FLOOR, ...set(hi),
+    ...op(hi, gs, F64X2_MUL), ...set(gl),
+    ...get(sl), ...op(hi, shift, F64X2_MUL), ...F64X2_SUB, ...get(hs), ...F64X2_MUL, ...set(hl),
+    // Missing values right.
+    ...candidate(gl, hl, get(nonEmpty), get(zero), get(sl)),
+    // Missing values left, where the lane has any.
+    ...get(missing), ...IF,
+    ...op(gl, mg, F64X2_ADD), ...set(lg),
+    ...op(hl, mh, F64X2_ADD), ...set(lh),
+    ...candidate(lg, lh, [...op(nonEmpty, hasMissing, V128_AND)], get(one), op(sl, ms, F64X2_ADD)),
+    END,
+    ...op(bin, one, F64X2_ADD), ...set(bin),
+    ...get(off), ...i32(8), ADD, ...set(off),
+    ...br(0), END, END,
+    ...get(scratch), ...get(best), ...v128Store(OUT_SCORE * 8),
+    ...get(scratch), ...get(bestBin), ...v128Store(OUT_BIN * 8),
+    ...get(scratch), ...get(bestLeft), ...v128Store(OUT_LEFT * 8),
+    ...get(scratch), ...get(bestSum), ...v128Store(OUT_SUM * 8),
+    END,
+  ];
+  return [...locals, ...body];
+}
+
+/** The compiled kernel module, or null where this runtime lacks WebAssembly SIMD or shared memory. */
+let compiled: object | null | undefined;
+
+export function splitKernelModule(): object | undefined {
+  if (compiled === undefined) {
+    try {
+      const bytes = moduleBytes([{ name: 'pair', params: 5, code: pairBody() }], true);
+      compiled = WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
+    } catch {
+      compiled = null;
+    }
+  }
+  return compiled ?? undefined;
+}
+
+/** What a thread needs to run the kernel: its instance's `pair` and its own scratch block. */
+export interface SplitKernel {
+  pair(histA: number, histB: number, scratch: number, lastBin: number, missing: number): void;
+  scratch: Float64Array;
+  scratchByte: number;
+}
+
+export function splitKernel(module: object, memory: WasmMemory, scratchByte: number): SplitKernel {
+  const { pair } = new WebAssembly.Instance(module, { env: { memory } }).exports as { pair: SplitKernel['pair'] };
+  return { pair, scratch: new Float64Array(memory.buffer, scratchByte, SCRATCH_DOUBLES), scratchByte };
+}
+
+/** Largest arena: 1 GiB of histograms (3,700 of 140 features); past it, histograms are ordinary memory searched in JavaScript. */
+const MAX_PAGES = 16384;
+
+/**
+ * One fit's histograms in a shared WebAssembly memory, with a scratch block
+ * per thread at its start. Allocation only grows (the fit's histogram pool
+ * recycles buffers); views made before a growth stay valid (shared memory
+ * is never moved).
+ */
+export class HistogramArena {
+  readonly memory: WasmMemory;
+  readonly module: object;
+  #next: number;
+
+  constructor(module: object, threads: number) {
+    this.module = module;
+    this.memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
+    this.#next = threads * SCRATCH_BYTES;
+  }
+
+  /** Byte address of thread t's scratch block. */
+  scratchByte(thread: number): number {
+    return thread * SCRATCH_BYTES;
+  }
+
+  /** `doubles` float64 values, all zero, in the arena; undefined when the arena is full. */
+  allocate(doubles: number): Float64Array | undefined {
+    const start = Math.ceil(this.#next / 64) * 64;
+    const end = start + doubles * 8;
+    const have = this.memory.buffer.byteLength;
+    if (end > have) {
+      const pages = Math.ceil((end - have) / PAGE_BYTES);
+      if (have / PAGE_BYTES + pages > MAX_PAGES) return undefined;
+      this.memory.grow(pages);
+    }
+    this.#next = end;
+    return new Float64Array(this.memory.buffer, start, doubles);
+  }
+}
