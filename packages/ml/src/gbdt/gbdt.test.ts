@@ -117,6 +117,25 @@ describe('GradientBoostedTrees: determinism and persistence', () => {
     });
   }
 
+  it('the WebAssembly kernels change no byte of any model: every policy, 1 and 2 threads, missing values, a feature subset, against the JavaScript engine', () => {
+    // 27 features: a tail of 3 features past the last whole 4-byte word, handled outside the kernel.
+    const big = dataset(6000, 27, threeClass, 17, 0.03);
+    const fit = (growPolicy: 'depthwise' | 'leafwise' | 'oblivious', nThreads: number, extra: object) =>
+      JSON.stringify(new GradientBoostedTrees({ objective: 'multiclass', growPolicy, nEstimators: 6, maxDepth: growPolicy === 'leafwise' ? 0 : 5, numLeaves: 24, nThreads, ...extra }).fit(big.x, big.y).toJSON().trees);
+    const cases = [['depthwise', {}], ['leafwise', {}], ['oblivious', {}], ['leafwise', { colsampleBytree: 0.6, subsample: 0.9 }]] as const;
+    const withKernels = cases.map(([policy, extra]) => [fit(policy, 1, extra), fit(policy, 2, extra)]);
+    process.env.OITRADER_GBDT_KERNELS = '0';
+    try {
+      cases.forEach(([policy, extra], i) => {
+        const javascript = fit(policy, 2, extra);
+        assert.equal(withKernels[i][0], javascript, `${policy} ${JSON.stringify(extra)}: kernels on 1 thread vs JavaScript`);
+        assert.equal(withKernels[i][1], javascript, `${policy} ${JSON.stringify(extra)}: kernels on 2 threads vs JavaScript`);
+      });
+    } finally {
+      delete process.env.OITRADER_GBDT_KERNELS;
+    }
+  });
+
   it('minDataInLeaf is a hard floor: no leaf of a leaf-wise tree holds fewer training rows', () => {
     const big = dataset(6000, 6, threeClass, 21, 0.02);
     const model = new GradientBoostedTrees({ objective: 'multiclass', growPolicy: 'leafwise', maxDepth: 0, numLeaves: 63, minDataInLeaf: 150, minChildWeight: 0, nEstimators: 5 }).fit(big.x, big.y);

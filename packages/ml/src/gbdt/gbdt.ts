@@ -3,7 +3,7 @@ import { binFeatures } from './binning.ts';
 import { growTree, type GrowPolicy } from './grow.ts';
 import type { Histogram } from './histogram.ts';
 import { ParallelHistogramBuilder } from './parallel-histogram.ts';
-import { HistogramArena, splitKernel, splitKernelModule, type SplitKernel } from './split-kernel.ts';
+import { kernelFitMemory, type KernelFitMemory } from './kernels.ts';
 import { seededRandom, type Matrix } from './matrix.ts';
 import { quantisation, quantiseGradients } from './quantise.ts';
 import { evalLoss, gradients, sigmoid, softmax, type ObjectiveName } from './objectives.ts';
@@ -125,12 +125,11 @@ export class GradientBoostedTrees {
       for (let i = 0; i < ex.rows; i++) for (let c = 0; c < k; c++) evalSet.margins[i * k + c] = this.baseScore[c];
     }
     const random = seededRandom(p.seed);
-    const kernelModule = splitKernelModule();
-    const arena = kernelModule ? new HistogramArena(kernelModule, 2) : undefined;
-    const kernel = kernelModule && arena ? splitKernel(kernelModule, arena.memory, arena.scratchByte(0)) : undefined;
-    const parallel = p.nThreads >= 2 && x.rows >= 4096 ? new ParallelHistogramBuilder(rowBins, x.rows, x.cols, p.minDataInLeaf > 1, binCounts, p, arena, kernel) : undefined;
+    // The WebAssembly kernels' memory (kernels.ts); without it (no WebAssembly SIMD here), the same fit in JavaScript.
+    const memory = kernelFitMemory(rowBins, x.rows);
+    const parallel = p.nThreads >= 2 && x.rows >= 4096 ? new ParallelHistogramBuilder(rowBins, x.rows, x.cols, p.minDataInLeaf > 1, binCounts, p, memory) : undefined;
     try {
-      this.#boost(x, y, weight, evalSet, bins, rowBins, cuts, binCounts, random, parallel, arena, kernel);
+      this.#boost(x, y, weight, evalSet, bins, memory?.rowBins ?? rowBins, cuts, binCounts, random, parallel, memory);
     } finally {
       parallel?.close();
     }
@@ -148,8 +147,7 @@ export class GradientBoostedTrees {
     binCounts: Int32Array,
     random: () => number,
     parallel: ParallelHistogramBuilder | undefined,
-    arena: HistogramArena | undefined,
-    kernel: SplitKernel | undefined,
+    memory: KernelFitMemory | undefined,
   ): void {
     const p = this.params;
     const k = this.treesPerRound;
@@ -157,12 +155,12 @@ export class GradientBoostedTrees {
     for (let i = 0; i < x.rows; i++) for (let c = 0; c < k; c++) margins[i * k + c] = this.baseScore[c];
     const grad = new Float64Array(x.rows);
     const hess = new Float64Array(x.rows);
-    const packed = parallel?.packed ?? new Float64Array(x.rows);
+    const packed = parallel?.packed ?? memory?.packed ?? new Float64Array(x.rows);
     const q = quantisation(x.rows);
     // Stochastic rounding has its own stream so row and feature sampling stay as they were.
     const roundingRandom = seededRandom((p.seed ^ 0x5bd1e995) >>> 0);
     const probs = new Float64Array(x.rows * k);
-    const order = parallel?.order ?? new Uint32Array(x.rows);
+    const order = parallel?.order ?? memory?.order ?? new Uint32Array(x.rows);
     const pool: Histogram[] = [];
     const allFeatures = Int32Array.from({ length: x.cols }, (_, i) => i);
     this.trees = [];
@@ -181,7 +179,7 @@ export class GradientBoostedTrees {
         const features = p.colsampleBytree >= 1 ? allFeatures : sampleFeatures(x.cols, p.colsampleBytree, random);
         // With every row in the tree, its leaves' row ranges update the margins (no second walk down the tree).
         const everyRow = count === x.rows;
-        const tree = growTree({ bins, rowBins, cuts, binCounts, grad, hess, packed, quantisation: q, counts: p.minDataInLeaf > 1, parallel, pool, arena, kernel }, { ...p, policy: p.growPolicy }, order, count, features, everyRow ? (v, start, n) => {
+        const tree = growTree({ bins, rowBins, cuts, binCounts, grad, hess, packed, quantisation: q, counts: p.minDataInLeaf > 1, parallel, pool, arena: memory?.arena, kernel: memory?.kernel }, { ...p, policy: p.growPolicy }, order, count, features, everyRow ? (v, start, n) => {
           for (let i = start; i < start + n; i++) margins[order[i] * k + c] += v;
         } : undefined);
         this.trees.push(tree);

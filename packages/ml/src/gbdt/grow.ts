@@ -1,7 +1,7 @@
 import { bestSplit, buildHistogram, clearHistogramRows, HIST_BINS, LEVEL_RESULT, newHistogram, searchLevelSplits, subtractHistogram, type Histogram, type NodeTask, type SplitCandidate, type SplitParams } from './histogram.ts';
 import { MIN_PARALLEL_ROWS, type ParallelHistogramBuilder, type SharedHistogram } from './parallel-histogram.ts';
 import type { Quantisation } from './quantise.ts';
-import type { HistogramArena, SplitKernel } from './split-kernel.ts';
+import type { HistogramArena, GbdtKernel } from './kernels.ts';
 import { TreeBuilder, type Tree } from './tree.ts';
 
 /**
@@ -41,7 +41,7 @@ export interface GrowData {
   pool?: Histogram[];
   /** Where new histograms go (when not made by `parallel`), and the split kernel that searches them; none where the runtime lacks WebAssembly SIMD. */
   arena?: HistogramArena;
-  kernel?: SplitKernel;
+  kernel?: GbdtKernel;
 }
 
 interface Node {
@@ -121,7 +121,7 @@ class Grower {
   histogram(start: number, count: number): Histogram {
     const hist = this.#newHistogram();
     if (this.data.parallel) this.data.parallel.build(hist, this.features, start, count);
-    else buildHistogram(hist, this.data.rowBins, this.data.bins.length, this.features, this.order.subarray(start, start + count), count, this.data.packed);
+    else buildHistogram(hist, this.data.rowBins, this.data.bins.length, this.features, this.order.subarray(start, start + count), count, this.data.packed, this.data.kernel);
     return hist;
   }
 
@@ -255,8 +255,9 @@ class Grower {
     if (parallel && tasks.length > 0) found = parallel.searchNodes(tasks, this.features, quantisation);
     else {
       const { rowBins, packed } = this.data;
-      for (const task of tasks) if (task.build) buildHistogram(task.hist, rowBins, this.data.bins.length, this.features, this.order.subarray(task.start, task.start + task.count), task.count, packed);
-      for (const task of tasks) if (task.minus) subtractHistogram(task.hist, task.minus, this.features);
+      const kernel = this.data.kernel;
+      for (const task of tasks) if (task.build) buildHistogram(task.hist, rowBins, this.data.bins.length, this.features, this.order.subarray(task.start, task.start + task.count), task.count, packed, kernel);
+      for (const task of tasks) if (task.minus) subtractHistogram(task.hist, task.minus, this.features, kernel);
       found = tasks.map((task) => (task.search ? bestSplit(task.hist, this.features, binCounts, task, this.params, quantisation, this.data.kernel) : undefined));
     }
     const splits = new Map<Node, SplitCandidate | undefined>();

@@ -1,5 +1,5 @@
 import { packedGrad, packedHess, type Quantisation } from './quantise.ts';
-import type { HistogramArena, SplitKernel } from './split-kernel.ts';
+import type { HistogramArena, GbdtKernel } from './kernels.ts';
 
 /** Bins per feature in a histogram: the missing bin + up to 255 value bins. */
 export const HIST_BINS = 256;
@@ -13,7 +13,7 @@ export const HIST_BINS = 256;
 export interface Histogram {
   sum: Float64Array;
   count: Int32Array | undefined;
-  /** `sum` lives in the split kernel's memory (split-kernel.ts), so the kernel can search it. */
+  /** `sum` lives in the split kernel's memory (kernels.ts), so the kernel can search it. */
   inKernelMemory?: boolean;
 }
 
@@ -35,10 +35,19 @@ export function newHistogram(features: number, counts: boolean, arena?: Histogra
  * than a byte at a time (more independent additions in flight).
  * Self-contained: the worker thread runs this same source.
  */
-export function buildHistogram(hist: Histogram, rowBins: Uint8Array, numFeatures: number, features: Int32Array, rows: Uint32Array, count: number, packed: Float64Array): void {
+export function buildHistogram(hist: Histogram, rowBins: Uint8Array, numFeatures: number, features: Int32Array, rows: Uint32Array, count: number, packed: Float64Array, kernel?: GbdtKernel): void {
   const stride = (numFeatures + 3) & ~3;
   const sum = hist.sum;
   const counts = hist.count;
+  // The kernel (kernels.ts) when the histogram, bins, rows and gradients are in its memory: whole 4-feature words there, the rest here.
+  if (kernel && hist.inKernelMemory && !counts && features.length === numFeatures) {
+    const words = numFeatures >> 2;
+    if (words > 0) kernel.build(sum.byteOffset, rowBins.byteOffset, stride, rows.byteOffset, count, packed.byteOffset, words);
+    for (let f = words << 2; f < numFeatures; f++) {
+      for (let i = 0; i < count; i++) sum[(f << 8) | rowBins[rows[i] * stride + f]] += packed[rows[i]];
+    }
+    return;
+  }
   const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
   if (features.length === numFeatures && !counts && littleEndian && (rowBins.byteOffset & 3) === 0) {
     const words = new Uint32Array(rowBins.buffer, rowBins.byteOffset, rowBins.length >> 2);
@@ -101,9 +110,19 @@ export function buildHistogram(hist: Histogram, rowBins: Uint8Array, numFeatures
  * build a small node's histogram by features with nothing to merge.
  * Self-contained: the worker thread runs this same source.
  */
-export function buildHistogramFeatures(sum: Float64Array, counts: Int32Array | undefined, rowBins: Uint8Array, numFeatures: number, features: Int32Array, from: number, to: number, order: Uint32Array, start: number, count: number, packed: Float64Array): void {
+export function buildHistogramFeatures(sum: Float64Array, counts: Int32Array | undefined, rowBins: Uint8Array, numFeatures: number, features: Int32Array, from: number, to: number, order: Uint32Array, start: number, count: number, packed: Float64Array, kernel?: GbdtKernel): void {
   const stride = (numFeatures + 3) & ~3;
   const end = start + count;
+  // The kernel, given only when `sum` is in its memory (as buildHistogram).
+  if (kernel && !counts && features.length === numFeatures && (from & 3) === 0) {
+    const w0 = from >> 2;
+    const w1 = to >> 2;
+    if (w1 > w0) kernel.build(sum.byteOffset + w0 * 8192, rowBins.byteOffset + w0 * 4, stride, order.byteOffset + start * 4, count, packed.byteOffset, w1 - w0);
+    for (let f = w1 << 2; f < to; f++) {
+      for (let i = start; i < end; i++) sum[(f << 8) | rowBins[order[i] * stride + f]] += packed[order[i]];
+    }
+    return;
+  }
   const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
   // Every feature in order and whole 4-byte words: bins read four at a time, two rows at a time (as buildHistogram).
   if (!counts && littleEndian && (from & 3) === 0 && features[from] === from && features[to - 1] === to - 1 && features.length === numFeatures && (rowBins.byteOffset & 3) === 0) {
@@ -162,8 +181,8 @@ export function buildHistogramFeatures(sum: Float64Array, counts: Int32Array | u
 }
 
 /** The sibling's histogram from the parent's: parent − built child, in place into `parent` (exact: integer sums). */
-export function subtractHistogram(parent: Histogram, child: Histogram, features: Int32Array): void {
-  combineHistograms(parent.sum, parent.count, child.sum, child.count, features, 0, features.length, -1);
+export function subtractHistogram(parent: Histogram, child: Histogram, features: Int32Array, kernel?: GbdtKernel): void {
+  combineHistograms(parent.sum, parent.count, child.sum, child.count, features, 0, features.length, -1, parent.inKernelMemory && child.inKernelMemory ? kernel : undefined);
 }
 
 /** Adds `from` into `into` for the given features. */
@@ -171,8 +190,17 @@ export function addHistogram(into: Histogram, from: Histogram, features: Int32Ar
   combineHistograms(into.sum, into.count, from.sum, from.count, features, 0, features.length, 1);
 }
 
-/** into ± from over features[start, end) (sign 1 or −1). Self-contained: the worker thread runs this same source. */
-export function combineHistograms(intoSum: Float64Array, intoCount: Int32Array | undefined, fromSum: Float64Array, fromCount: Int32Array | undefined, features: Int32Array, start: number, end: number, sign: number): void {
+/**
+ * into ± from over features[start, end) (sign 1 or −1); on the kernel (given
+ * only when both are in its memory) when those features are consecutive.
+ * Self-contained: the worker thread runs this same source.
+ */
+export function combineHistograms(intoSum: Float64Array, intoCount: Int32Array | undefined, fromSum: Float64Array, fromCount: Int32Array | undefined, features: Int32Array, start: number, end: number, sign: number, kernel?: GbdtKernel): void {
+  if (kernel && !intoCount && end > start && features[end - 1] - features[start] === end - 1 - start) {
+    const offset = features[start] * 2048;
+    kernel.combine(intoSum.byteOffset + offset, fromSum.byteOffset + offset, (end - start) * 2048, sign < 0 ? 1 : 0);
+    return;
+  }
   for (let k = start; k < end; k++) {
     const from = features[k] * 256;
     const to = from + 256;
@@ -251,7 +279,7 @@ export const SPLIT_RESULT = 6;
  * Row counts are checked against minDataInLeaf when the histogram has them
  * (the fit keeps them exactly when minDataInLeaf > 1).
  */
-export function bestSplit(hist: Histogram, features: Int32Array, binCounts: Int32Array, total: NodeTotals, p: SplitParams, q: Quantisation, kernel?: SplitKernel): SplitCandidate | undefined {
+export function bestSplit(hist: Histogram, features: Int32Array, binCounts: Int32Array, total: NodeTotals, p: SplitParams, q: Quantisation, kernel?: GbdtKernel): SplitCandidate | undefined {
   const out = new Float64Array(SPLIT_RESULT);
   if (kernel && hist.inKernelMemory && !hist.count) searchSplitsKernel(kernel, hist.sum, features, 0, features.length, binCounts, total.sum, p, q, out, 0);
   else searchSplits(hist.sum, hist.count, features, 0, features.length, binCounts, total.sum, total.count, p, q, out, 0);
@@ -377,13 +405,13 @@ export function searchSplits(sums: Float64Array, counts: Int32Array | undefined,
 }
 
 /**
- * searchSplits on the WebAssembly kernel (split-kernel.ts), for histograms
+ * searchSplits on the WebAssembly kernel (kernels.ts), for histograms
  * in the kernel's memory and without row counts: features two at a time,
  * and each pair's per-lane bests merged in feature order keeping the first
  * best, so the result is the one searchSplits finds. Self-contained: the
  * worker thread runs this same source.
  */
-export function searchSplitsKernel(kernel: SplitKernel, sums: Float64Array, features: Int32Array, from: number, to: number, binCounts: Int32Array, totalSum: number, p: SplitParams, q: Quantisation, out: Float64Array, at: number): void {
+export function searchSplitsKernel(kernel: GbdtKernel, sums: Float64Array, features: Int32Array, from: number, to: number, binCounts: Int32Array, totalSum: number, p: SplitParams, q: Quantisation, out: Float64Array, at: number): void {
   const shift = q.shift;
   const invShift = 1 / shift;
   const gs = q.gradScale;

@@ -17,7 +17,7 @@ import {
   type SplitParams,
 } from './histogram.ts';
 import type { Quantisation } from './quantise.ts';
-import { SCRATCH_DOUBLES, type HistogramArena, type SplitKernel } from './split-kernel.ts';
+import { SCRATCH_DOUBLES, type GbdtKernel, type HistogramArena, type KernelFitMemory } from './kernels.ts';
 
 /** Below this many rows a node's histogram is built on one thread: handing off costs more than it saves. */
 export const MIN_PARALLEL_ROWS = 2048;
@@ -52,9 +52,10 @@ const PARTIAL = 0;
 // functions in __name, hence the stand-in; the kernels have none today).
 const WORKER_SOURCE = `
 const { workerData, receiveMessageOnPort } = require('node:worker_threads');
-const { control, numbers, rowBins, packed, order, features, binCounts, nodeIds, nodeSums, nodeCounts, nodeInfo, results, port, numFeatures, params, kernelModule, kernelMemory, scratchByte } = workerData;
+const { control, numbers, rowBins, packed, order, features: sharedFeatures, binCounts, nodeIds, nodeSums, nodeCounts, nodeInfo, results, port, numFeatures, params, kernelModule, kernelMemory, scratchByte } = workerData;
 const __name = (f) => f;
-const kernel = kernelModule ? { pair: new WebAssembly.Instance(kernelModule, { env: { memory: kernelMemory } }).exports.pair, scratch: new Float64Array(kernelMemory.buffer, scratchByte, ${SCRATCH_DOUBLES}), scratchByte } : undefined;
+const kernel = kernelModule ? { ...new WebAssembly.Instance(kernelModule, { env: { memory: kernelMemory } }).exports, scratch: new Float64Array(kernelMemory.buffer, scratchByte, ${SCRATCH_DOUBLES}), scratchByte } : undefined;
+const inKernelMemory = (...hists) => (kernel && hists.every((h) => h.inKernelMemory) ? kernel : undefined);
 const BINS = ${HIST_BINS}, CHUNK_ROWS = ${CHUNK_ROWS}, CHUNK_FEATURES = ${CHUNK_FEATURES}, SPLIT_RESULT = ${SPLIT_RESULT}, LEVEL_RESULT = ${LEVEL_RESULT};
 ${buildHistogram.toString()}
 ${buildHistogramFeatures.toString()}
@@ -86,6 +87,8 @@ for (;;) {
   // Too late if the main thread already took every chunk and closed the task.
   if (Atomics.compareExchange(control, 0, ${TASK}, ${RUNNING}) !== ${TASK}) continue;
   const job = control[1], start = control[2], count = control[3], nFeatures = control[6], chunks = control[7], nodes = control[8];
+  // The task's features are the first nFeatures of the shared array (its length is every feature's count).
+  const features = sharedFeatures.subarray(0, nFeatures);
   q.shift = numbers[0]; q.gradScale = numbers[1]; q.hessScale = numbers[2];
   const partial = histogram(${PARTIAL});
   const into = job === ${COMBINE} ? histogram(control[9]) : undefined;
@@ -105,13 +108,13 @@ for (;;) {
         if (partial.count) for (let k = 0; k < nFeatures; k++) partial.count.fill(0, features[k] * BINS, (features[k] + 1) * BINS);
       }
       const first = start + c * CHUNK_ROWS, n = Math.min(start + count, first + CHUNK_ROWS) - first;
-      buildHistogram(partial, rowBins, numFeatures, features, order.subarray(first, first + n), n, packed);
+      buildHistogram(partial, rowBins, numFeatures, features, order.subarray(first, first + n), n, packed, kernel);
     } else {
       const k0 = c * CHUNK_FEATURES, k1 = Math.min(nFeatures, k0 + CHUNK_FEATURES);
-      if (job === ${COMBINE}) combineHistograms(into.sum, into.count, from.sum, from.count, features, k0, k1, control[11]);
+      if (job === ${COMBINE}) combineHistograms(into.sum, into.count, from.sum, from.count, features, k0, k1, control[11], inKernelMemory(into, from));
       else if (job === ${SEARCH}) {
-        for (let n = 0; n < nodes; n++) if (nodeInfo[n * 4 + 2] & 1) buildHistogramFeatures(hists[n], histCounts[n], rowBins, numFeatures, features, k0, k1, order, nodeInfo[n * 4], nodeInfo[n * 4 + 1], packed);
-        for (let n = 0; n < nodes; n++) if (minus[n]) combineHistograms(hists[n], histCounts[n], minus[n].sum, minus[n].count, features, k0, k1, -1);
+        for (let n = 0; n < nodes; n++) if (nodeInfo[n * 4 + 2] & 1) buildHistogramFeatures(hists[n], histCounts[n], rowBins, numFeatures, features, k0, k1, order, nodeInfo[n * 4], nodeInfo[n * 4 + 1], packed, inKernel[n] ? kernel : undefined);
+        for (let n = 0; n < nodes; n++) if (minus[n]) combineHistograms(hists[n], histCounts[n], minus[n].sum, minus[n].count, features, k0, k1, -1, inKernel[n] && minus[n].inKernelMemory ? kernel : undefined);
         for (let n = 0; n < nodes; n++) {
           if (!(nodeInfo[n * 4 + 2] & 2)) continue;
           if (kernel && inKernel[n] && !histCounts[n]) searchSplitsKernel(kernel, hists[n], features, k0, k1, binCounts, nodeSums[n], params, q, results, (n * chunks + c) * SPLIT_RESULT);
@@ -169,17 +172,23 @@ export class ParallelHistogramBuilder {
   readonly #levelSums = new Float64Array(2 * HIST_BINS + 2);
   readonly #levelValid = new Int32Array(2 * HIST_BINS + 2);
   readonly #arena: HistogramArena | undefined;
-  readonly #kernel: SplitKernel | undefined;
+  readonly #kernel: GbdtKernel | undefined;
   #nextId = PARTIAL;
 
-  /** With an arena, histograms live in it and the split kernel searches them on both threads (`kernel` is this thread's; the worker makes its own). */
-  constructor(rowBins: Uint8Array, rows: number, numFeatures: number, counts: boolean, binCounts: Int32Array, params: SplitParams, arena?: HistogramArena, kernel?: SplitKernel) {
-    this.#arena = arena;
-    this.#kernel = kernel;
-    this.rowBins = new Uint8Array(shared(rowBins.length));
-    this.rowBins.set(rowBins);
-    this.packed = new Float64Array(shared(rows * 8));
-    this.order = new Uint32Array(shared(rows * 4));
+  /** With kernel memory, the data and histograms live in it and the kernels do the work on both threads (the worker instantiates its own). */
+  constructor(rowBins: Uint8Array, rows: number, numFeatures: number, counts: boolean, binCounts: Int32Array, params: SplitParams, memory?: KernelFitMemory) {
+    this.#arena = memory?.arena;
+    this.#kernel = memory?.kernel;
+    if (memory) {
+      this.rowBins = memory.rowBins;
+      this.packed = memory.packed;
+      this.order = memory.order;
+    } else {
+      this.rowBins = new Uint8Array(shared(rowBins.length));
+      this.rowBins.set(rowBins);
+      this.packed = new Float64Array(shared(rows * 8));
+      this.order = new Uint32Array(shared(rows * 4));
+    }
     this.#numFeatures = numFeatures;
     this.#counts = counts;
     this.#params = { lambda: params.lambda, gamma: params.gamma, minChildWeight: params.minChildWeight, minDataInLeaf: params.minDataInLeaf };
@@ -207,9 +216,9 @@ export class ParallelHistogramBuilder {
         port: channel.port2,
         numFeatures,
         params: this.#params,
-        kernelModule: kernel && arena ? arena.module : undefined,
-        kernelMemory: kernel && arena ? arena.memory : undefined,
-        scratchByte: arena ? arena.scratchByte(1) : 0,
+        kernelModule: memory?.arena.module,
+        kernelMemory: memory?.arena.memory,
+        scratchByte: memory?.arena.scratchByte(1) ?? 0,
       },
       transferList: [channel.port2],
     });
@@ -230,7 +239,7 @@ export class ParallelHistogramBuilder {
   /** Same contract as buildHistogram over `order[start, start + count)`. */
   build(hist: Histogram, features: Int32Array, start: number, count: number): void {
     if (count < MIN_PARALLEL_ROWS) {
-      buildHistogram(hist, this.rowBins, this.#numFeatures, features, this.order.subarray(start, start + count), count, this.packed);
+      buildHistogram(hist, this.rowBins, this.#numFeatures, features, this.order.subarray(start, start + count), count, this.packed, this.#kernel);
       return;
     }
     this.#control[2] = start;
@@ -238,7 +247,7 @@ export class ParallelHistogramBuilder {
     const workerChunks = this.#run(BUILD, features, Math.ceil(count / CHUNK_ROWS), (c) => {
       const from = start + c * CHUNK_ROWS;
       const n = Math.min(start + count, from + CHUNK_ROWS) - from;
-      buildHistogram(hist, this.rowBins, this.#numFeatures, features, this.order.subarray(from, from + n), n, this.packed);
+      buildHistogram(hist, this.rowBins, this.#numFeatures, features, this.order.subarray(from, from + n), n, this.packed, this.#kernel);
     });
     if (workerChunks > 0) this.combine(hist as SharedHistogram, this.#partial, features, 1);
   }
@@ -250,7 +259,7 @@ export class ParallelHistogramBuilder {
     this.#control[11] = sign;
     this.#run(COMBINE, features, Math.ceil(features.length / CHUNK_FEATURES), (c) => {
       const k0 = c * CHUNK_FEATURES;
-      combineHistograms(into.sum, into.count, from.sum, from.count, features, k0, Math.min(features.length, k0 + CHUNK_FEATURES), sign);
+      combineHistograms(into.sum, into.count, from.sum, from.count, features, k0, Math.min(features.length, k0 + CHUNK_FEATURES), sign, into.inKernelMemory && from.inKernelMemory ? this.#kernel : undefined);
     });
   }
 
@@ -282,8 +291,9 @@ export class ParallelHistogramBuilder {
       this.#run(SEARCH, features, chunks, (c) => {
         const k0 = c * CHUNK_FEATURES;
         const k1 = Math.min(features.length, k0 + CHUNK_FEATURES);
-        for (const task of group) if (task.build) buildHistogramFeatures(task.hist.sum, task.hist.count, this.rowBins, this.#numFeatures, features, k0, k1, this.order, task.start, task.count, this.packed);
-        for (const task of group) if (task.minus) combineHistograms(task.hist.sum, task.hist.count, task.minus.sum, task.minus.count, features, k0, k1, -1);
+        const kernel = this.#kernel;
+        for (const task of group) if (task.build) buildHistogramFeatures(task.hist.sum, task.hist.count, this.rowBins, this.#numFeatures, features, k0, k1, this.order, task.start, task.count, this.packed, task.hist.inKernelMemory ? kernel : undefined);
+        for (const task of group) if (task.minus) combineHistograms(task.hist.sum, task.hist.count, task.minus.sum, task.minus.count, features, k0, k1, -1, task.hist.inKernelMemory && task.minus.inKernelMemory ? kernel : undefined);
         for (let n = 0; n < nodes; n++) {
           const task = group[n];
           if (!task.search) continue;

@@ -3,9 +3,9 @@ import { describe, it } from 'node:test';
 import { HIST_BINS, searchSplits, searchSplitsKernel, SPLIT_RESULT, type SplitParams } from './histogram.ts';
 import { seededRandom } from './matrix.ts';
 import { quantisation } from './quantise.ts';
-import { HistogramArena, splitKernel, splitKernelModule } from './split-kernel.ts';
+import { HistogramArena, gbdtKernel, gbdtKernelModule } from './kernels.ts';
 
-const module = splitKernelModule();
+const module = gbdtKernelModule();
 
 /**
  * A node's histogram over `features` features from `rows` random rows:
@@ -39,7 +39,7 @@ describe('split search kernel (WebAssembly SIMD)', { skip: module ? false : 'thi
     const random = seededRandom(11);
     const features = 13;
     const arena = new HistogramArena(module as object, 1);
-    const kernel = splitKernel(module as object, arena.memory, arena.scratchByte(0));
+    const kernel = gbdtKernel(module as object, arena.memory, arena.scratchByte(0));
     const sums = arena.allocate(features * HIST_BINS) as Float64Array;
     const lastBins = Int32Array.from({ length: features }, (_, f) => (f === 5 ? 2 : f === 7 ? 17 : 256));
     const allFeatures = Int32Array.from({ length: features }, (_, f) => f);
