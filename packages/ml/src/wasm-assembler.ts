@@ -63,6 +63,7 @@ export const GE_U = 0x4f;
 export const LT_S = 0x48;
 export const SHL = 0x74;
 export const i32Load = (offset: number) => [0x28, 2, ...uleb(offset)];
+export const i32Store = (offset: number) => [0x36, 2, ...uleb(offset)];
 export const f32Load = (offset: number) => [0x2a, 2, ...uleb(offset)];
 export const f64Load = (offset: number) => [0x2b, 3, ...uleb(offset)];
 export const f64Store = (offset: number) => [0x39, 3, ...uleb(offset)];

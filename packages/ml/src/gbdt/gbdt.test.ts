@@ -117,12 +117,13 @@ describe('GradientBoostedTrees: determinism and persistence', () => {
     });
   }
 
-  it('the WebAssembly kernels change no byte of any model: every policy, 1 and 2 threads, missing values, a feature subset, against the JavaScript engine', () => {
+  it('the WebAssembly kernels change no byte of any model: every policy, 1 and 2 threads, missing values, a feature subset, row counts, against the JavaScript engine', () => {
     // 27 features: a tail of 3 features past the last whole 4-byte word, handled outside the kernel.
     const big = dataset(6000, 27, threeClass, 17, 0.03);
     const fit = (growPolicy: 'depthwise' | 'leafwise' | 'oblivious', nThreads: number, extra: object) =>
       JSON.stringify(new GradientBoostedTrees({ objective: 'multiclass', growPolicy, nEstimators: 6, maxDepth: growPolicy === 'leafwise' ? 0 : 5, numLeaves: 24, nThreads, ...extra }).fit(big.x, big.y).toJSON().trees);
-    const cases = [['depthwise', {}], ['leafwise', {}], ['oblivious', {}], ['leafwise', { colsampleBytree: 0.6, subsample: 0.9 }]] as const;
+    // minDataInLeaf > 1: histograms with row counts (the kernels' counted variants).
+    const cases = [['depthwise', {}], ['leafwise', {}], ['oblivious', {}], ['leafwise', { colsampleBytree: 0.6, subsample: 0.9 }], ['leafwise', { minDataInLeaf: 20 }], ['depthwise', { minDataInLeaf: 5, colsampleBytree: 0.8 }], ['oblivious', { minDataInLeaf: 10 }]] as const;
     const withKernels = cases.map(([policy, extra]) => [fit(policy, 1, extra), fit(policy, 2, extra)]);
     process.env.OITRADER_GBDT_KERNELS = '0';
     try {

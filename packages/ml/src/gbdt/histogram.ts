@@ -19,8 +19,9 @@ export interface Histogram {
 
 /** An all-zero histogram; in the arena when one is given and has room. */
 export function newHistogram(features: number, counts: boolean, arena?: HistogramArena): Histogram {
-  const inArena = arena?.allocate(features * HIST_BINS);
-  return { sum: inArena ?? new Float64Array(features * HIST_BINS), count: counts ? new Int32Array(features * HIST_BINS) : undefined, inKernelMemory: inArena !== undefined };
+  const size = features * HIST_BINS;
+  const inArena = arena?.histogram(size, counts);
+  return inArena ?? { sum: new Float64Array(size), count: counts ? new Int32Array(size) : undefined, inKernelMemory: false };
 }
 
 /**
@@ -40,11 +41,16 @@ export function buildHistogram(hist: Histogram, rowBins: Uint8Array, numFeatures
   const sum = hist.sum;
   const counts = hist.count;
   // The kernel (kernels.ts) when the histogram, bins, rows and gradients are in its memory: whole 4-feature words there, the rest here.
-  if (kernel && hist.inKernelMemory && !counts && features.length === numFeatures) {
+  if (kernel && hist.inKernelMemory && features.length === numFeatures) {
     const words = numFeatures >> 2;
-    if (words > 0) kernel.build(sum.byteOffset, rowBins.byteOffset, stride, rows.byteOffset, count, packed.byteOffset, words);
+    if (words > 0 && counts) kernel.buildCounted(sum.byteOffset, rowBins.byteOffset, stride, rows.byteOffset, count, packed.byteOffset, words, counts.byteOffset);
+    else if (words > 0) kernel.build(sum.byteOffset, rowBins.byteOffset, stride, rows.byteOffset, count, packed.byteOffset, words);
     for (let f = words << 2; f < numFeatures; f++) {
-      for (let i = 0; i < count; i++) sum[(f << 8) | rowBins[rows[i] * stride + f]] += packed[rows[i]];
+      for (let i = 0; i < count; i++) {
+        const at = (f << 8) | rowBins[rows[i] * stride + f];
+        sum[at] += packed[rows[i]];
+        if (counts) counts[at]++;
+      }
     }
     return;
   }
@@ -114,12 +120,17 @@ export function buildHistogramFeatures(sum: Float64Array, counts: Int32Array | u
   const stride = (numFeatures + 3) & ~3;
   const end = start + count;
   // The kernel, given only when `sum` is in its memory (as buildHistogram).
-  if (kernel && !counts && features.length === numFeatures && (from & 3) === 0) {
+  if (kernel && features.length === numFeatures && (from & 3) === 0) {
     const w0 = from >> 2;
     const w1 = to >> 2;
-    if (w1 > w0) kernel.build(sum.byteOffset + w0 * 8192, rowBins.byteOffset + w0 * 4, stride, order.byteOffset + start * 4, count, packed.byteOffset, w1 - w0);
+    if (w1 > w0 && counts) kernel.buildCounted(sum.byteOffset + w0 * 8192, rowBins.byteOffset + w0 * 4, stride, order.byteOffset + start * 4, count, packed.byteOffset, w1 - w0, counts.byteOffset + w0 * 4096);
+    else if (w1 > w0) kernel.build(sum.byteOffset + w0 * 8192, rowBins.byteOffset + w0 * 4, stride, order.byteOffset + start * 4, count, packed.byteOffset, w1 - w0);
     for (let f = w1 << 2; f < to; f++) {
-      for (let i = start; i < end; i++) sum[(f << 8) | rowBins[order[i] * stride + f]] += packed[order[i]];
+      for (let i = start; i < end; i++) {
+        const at = (f << 8) | rowBins[order[i] * stride + f];
+        sum[at] += packed[order[i]];
+        if (counts) counts[at]++;
+      }
     }
     return;
   }
@@ -196,9 +207,10 @@ export function addHistogram(into: Histogram, from: Histogram, features: Int32Ar
  * Self-contained: the worker thread runs this same source.
  */
 export function combineHistograms(intoSum: Float64Array, intoCount: Int32Array | undefined, fromSum: Float64Array, fromCount: Int32Array | undefined, features: Int32Array, start: number, end: number, sign: number, kernel?: GbdtKernel): void {
-  if (kernel && !intoCount && end > start && features[end - 1] - features[start] === end - 1 - start) {
+  if (kernel && end > start && features[end - 1] - features[start] === end - 1 - start) {
     const offset = features[start] * 2048;
     kernel.combine(intoSum.byteOffset + offset, fromSum.byteOffset + offset, (end - start) * 2048, sign < 0 ? 1 : 0);
+    if (intoCount && fromCount) kernel.combineCounts(intoCount.byteOffset + offset / 2, fromCount.byteOffset + offset / 2, (end - start) * 1024, sign < 0 ? 1 : 0);
     return;
   }
   for (let k = start; k < end; k++) {
@@ -281,7 +293,7 @@ export const SPLIT_RESULT = 6;
  */
 export function bestSplit(hist: Histogram, features: Int32Array, binCounts: Int32Array, total: NodeTotals, p: SplitParams, q: Quantisation, kernel?: GbdtKernel): SplitCandidate | undefined {
   const out = new Float64Array(SPLIT_RESULT);
-  if (kernel && hist.inKernelMemory && !hist.count) searchSplitsKernel(kernel, hist.sum, features, 0, features.length, binCounts, total.sum, p, q, out, 0);
+  if (kernel && hist.inKernelMemory) searchSplitsKernel(kernel, hist.sum, hist.count, features, 0, features.length, binCounts, total.sum, total.count, p, q, out, 0);
   else searchSplits(hist.sum, hist.count, features, 0, features.length, binCounts, total.sum, total.count, p, q, out, 0);
   return splitCandidate(out, 1, total, p, q);
 }
@@ -405,13 +417,13 @@ export function searchSplits(sums: Float64Array, counts: Int32Array | undefined,
 }
 
 /**
- * searchSplits on the WebAssembly kernel (kernels.ts), for histograms
- * in the kernel's memory and without row counts: features two at a time,
+ * searchSplits on the WebAssembly kernel (kernels.ts), for histograms (and
+ * row counts, if any) in the kernel's memory: features two at a time,
  * and each pair's per-lane bests merged in feature order keeping the first
  * best, so the result is the one searchSplits finds. Self-contained: the
  * worker thread runs this same source.
  */
-export function searchSplitsKernel(kernel: GbdtKernel, sums: Float64Array, features: Int32Array, from: number, to: number, binCounts: Int32Array, totalSum: number, p: SplitParams, q: Quantisation, out: Float64Array, at: number): void {
+export function searchSplitsKernel(kernel: GbdtKernel, sums: Float64Array, counts: Int32Array | undefined, features: Int32Array, from: number, to: number, binCounts: Int32Array, totalSum: number, totalN: number, p: SplitParams, q: Quantisation, out: Float64Array, at: number): void {
   const shift = q.shift;
   const invShift = 1 / shift;
   const gs = q.gradScale;
@@ -437,7 +449,10 @@ export function searchSplitsKernel(kernel: GbdtKernel, sums: Float64Array, featu
   s[7] = invShift;
   s[9] = 1 - 1e-9;
   s[10] = 1 + 1e-9;
+  s[11] = p.minDataInLeaf;
+  s[28] = totalN;
   const base = sums.byteOffset;
+  const countBase = counts ? counts.byteOffset : 0;
   for (let k = from; k < to; k += 2) {
     const fa = features[k];
     const pair = k + 1 < to;
@@ -457,7 +472,15 @@ export function searchSplitsKernel(kernel: GbdtKernel, sums: Float64Array, featu
     s[17] = hiB * gs;
     s[18] = (msa - hiA * shift) * hs;
     s[19] = (msb - hiB * shift) * hs;
-    kernel.pair(base + fa * 2048, base + fb * 2048, kernel.scratchByte, lastA > lastB ? lastA : lastB, msa !== 0 || msb !== 0 ? 1 : 0);
+    // Rows with missing values: counted when there are counts, else a non-zero sum stands for some (as searchSplits).
+    const mna = counts ? counts[fa * 256] : msa === 0 ? 0 : 1;
+    const mnb = counts ? (pair ? counts[fb * 256] : 0) : msb === 0 ? 0 : 1;
+    const lastBin = lastA > lastB ? lastA : lastB;
+    if (counts) {
+      s[30] = mna;
+      s[31] = mnb;
+      kernel.pairCounted(base + fa * 2048, base + fb * 2048, kernel.scratchByte, lastBin, mna > 0 || mnb > 0 ? 1 : 0, countBase + fa * 1024, countBase + fb * 1024);
+    } else kernel.pair(base + fa * 2048, base + fb * 2048, kernel.scratchByte, lastBin, mna > 0 || mnb > 0 ? 1 : 0);
     for (let lane = 0; lane < (pair ? 2 : 1); lane++) {
       // A lane's bin is 0 unless it found a split above the score it started from.
       if (s[22 + lane] === 0 || !(s[20 + lane] > bestScore)) continue;
@@ -471,7 +494,7 @@ export function searchSplitsKernel(kernel: GbdtKernel, sums: Float64Array, featu
         // Without missing values in the node, future missing values go to the heavier child.
         const hi = Math.floor(bestLs * invShift);
         const hl = (bestLs - hi * shift) * hs;
-        bestMissingLeft = (lane === 0 ? msa : msb) === 0 && hl >= totalH - hl;
+        bestMissingLeft = (lane === 0 ? mna : mnb) === 0 && hl >= totalH - hl;
       }
     }
   }

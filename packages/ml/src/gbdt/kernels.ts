@@ -19,7 +19,7 @@
  * The kernel reads histograms in place, so they live in a shared
  * WebAssembly memory (`HistogramArena`) that both threads of a fit see.
  */
-import { ADD, BLOCK, br, brIf, ELSE, END, f64, F64, f64Load, f64Store, GE_U, get, i32, I32, i32Load, IF, LOOP, moduleBytes, MUL, PAGE_BYTES, set, SHL, simd, tee, V128, v128Load, v128Store, vec, WebAssembly, type WasmMemory } from '../wasm-assembler.ts';
+import { ADD, BLOCK, br, brIf, ELSE, END, f64, F64, f64Load, f64Store, GE_U, get, i32, I32, i32Load, i32Store, IF, LOOP, moduleBytes, MUL, PAGE_BYTES, set, SHL, simd, tee, V128, v128Load, v128Store, vec, WebAssembly, type WasmMemory } from '../wasm-assembler.ts';
 
 /** Float64 slots of a thread's scratch block (inputs, then the kernel's per-lane results). */
 export const SCRATCH_DOUBLES = 32;
@@ -37,6 +37,8 @@ const INV_SHIFT = 7;
 const START_SCORE = 8;
 const SCREEN_ABOVE = 9;
 const SCREEN_BELOW = 10;
+const MIN_DATA = 11;
+const TOTAL_N = 28;
 const LAST_BIN = 12;
 const MISSING_SUM = 14;
 const MISSING_G = 16;
@@ -45,6 +47,7 @@ const OUT_SCORE = 20;
 const OUT_BIN = 22;
 const OUT_LEFT = 24;
 const OUT_SUM = 26;
+const MISSING_N = 30;
 
 // f64x2 and v128 opcodes (WebAssembly SIMD).
 const F64X2_SPLAT = simd(0x14);
@@ -54,6 +57,12 @@ const F64X2_LT = simd(0x49);
 const F64X2_GT = simd(0x4a);
 const F64X2_GE = simd(0x4c);
 const V128_AND = simd(0x4e);
+const V128_OR = simd(0x50);
+const I32X4_SPLAT = simd(0x11);
+const I32X4_REPLACE_LANE1 = [...simd(0x1c), 1];
+const I32X4_ADD = simd(0xae);
+const I32X4_SUB = simd(0xb1);
+const F64X2_CONVERT_LOW_I32X4_S = simd(0xfe);
 const V128_BITSELECT = simd(0x52);
 const V128_ANY_TRUE = simd(0x53);
 const F64X2_FLOOR = simd(0x75);
@@ -69,17 +78,22 @@ const F64X2_DIV = simd(0xf3);
  * best children score above START_SCORE (first best on ties), its bin,
  * whether missing values went left, and the packed sum going left.
  * `missing` = 0 skips the missing-left sweep (no lane has missing values).
+ * `counted` (pairCounted(…, countA, countB)): with the features' row counts
+ * (256 int32 each), a bin holds rows when its sum or count is non-zero, and
+ * both children must keep MIN_DATA rows, as searchSplits with counts.
  */
-function pairBody(): number[] {
-  const [histA, histB, scratch, lastBin, missing] = [0, 1, 2, 3, 4];
-  let next = 5;
-  const [off, end] = [next++, next++];
+function pairBody(counted: boolean): number[] {
+  const [histA, histB, scratch, lastBin, missing, countA, countB] = [0, 1, 2, 3, 4, 5, 6];
+  let next = counted ? 7 : 5;
+  const [off, end, countOff] = [next++, next++, next++];
+  const firstV128 = next;
   const v128 = () => next++;
   const [totG, totH, lambda, minChild, gs, hs, shift, inv, above, below, one, zero] = Array.from({ length: 12 }, v128);
   const [lanes, ms, mg, mh, hasMissing] = Array.from({ length: 5 }, v128);
   const [sl, bin, best, screen, bestBin, bestLeft, bestSum] = Array.from({ length: 7 }, v128);
   const [v, nonEmpty, hi, gl, hl, lg, lh, rg, rh, a, c, pass, children, better] = Array.from({ length: 14 }, v128);
-  const locals = vec([[2, I32], [next - 7, V128]]);
+  const [minData, totalN, mn, n, nl] = Array.from({ length: 5 }, v128);
+  const locals = vec([[3, I32], [next - firstV128, V128]]);
   const scalar = (slot: number) => [...get(scratch), ...f64Load(slot * 8), ...F64X2_SPLAT];
   const lane = (slot: number) => [...get(scratch), ...v128Load(slot * 8)];
   const op = (x: number, y: number, code: number[]) => [...get(x), ...get(y), ...code];
@@ -114,7 +128,10 @@ function pairBody(): number[] {
     ...scalar(SCREEN_ABOVE), ...set(above), ...scalar(SCREEN_BELOW), ...set(below),
     ...f64(1), ...F64X2_SPLAT, ...set(one), ...f64(0), ...F64X2_SPLAT, ...set(zero),
     ...lane(LAST_BIN), ...set(lanes), ...lane(MISSING_SUM), ...set(ms), ...lane(MISSING_G), ...set(mg), ...lane(MISSING_H), ...set(mh),
-    ...op(ms, zero, F64X2_NE), ...set(hasMissing),
+    // A lane has missing values when its missing bin has rows: by count when counted, else by a non-zero sum (as searchSplits).
+    ...(counted
+      ? [...scalar(MIN_DATA), ...set(minData), ...scalar(TOTAL_N), ...set(totalN), ...lane(MISSING_N), ...set(mn), ...op(mn, zero, F64X2_GT), ...set(hasMissing), ...get(zero), ...set(nl), ...i32(4), ...set(countOff)]
+      : [...op(ms, zero, F64X2_NE), ...set(hasMissing)]),
     ...get(zero), ...set(sl), ...get(one), ...set(bin),
     ...scalar(START_SCORE), ...set(best), ...rescreen,
     ...get(zero), ...set(bestBin), ...get(zero), ...set(bestLeft), ...get(zero), ...set(bestSum),
@@ -124,22 +141,34 @@ function pairBody(): number[] {
     ...get(off), ...get(end), GE_U, ...brIf(1),
     ...get(histA), ...get(off), ADD, ...f64Load(0), ...F64X2_SPLAT,
     ...get(histB), ...get(off), ADD, ...f64Load(0), ...F64X2_REPLACE_LANE1, ...set(v),
-    // A bin holds rows when its sum is non-zero (searchSplits skips the others), and exists below the lane's last bin.
-    ...op(v, zero, F64X2_NE), ...op(bin, lanes, F64X2_LT), ...V128_AND, ...set(nonEmpty),
+    // A bin holds rows when its sum (or count) is non-zero (searchSplits skips the others), and exists below the lane's last bin.
+    ...(counted
+      ? [
+          ...get(countA), ...get(countOff), ADD, ...i32Load(0), ...I32X4_SPLAT,
+          ...get(countB), ...get(countOff), ADD, ...i32Load(0), ...I32X4_REPLACE_LANE1, ...F64X2_CONVERT_LOW_I32X4_S, ...set(n),
+          ...op(v, zero, F64X2_NE), ...op(n, zero, F64X2_NE), ...V128_OR, ...op(bin, lanes, F64X2_LT), ...V128_AND, ...set(nonEmpty),
+          ...op(nl, n, F64X2_ADD), ...set(nl),
+        ]
+      : [...op(v, zero, F64X2_NE), ...op(bin, lanes, F64X2_LT), ...V128_AND, ...set(nonEmpty)]),
     ...op(sl, v, F64X2_ADD), ...set(sl),
     ...op(sl, inv, F64X2_MUL), ...F64X2_FLOOR, ...set(hi),
     ...op(hi, gs, F64X2_MUL), ...set(gl),
     ...get(sl), ...op(hi, shift, F64X2_MUL), ...F64X2_SUB, ...get(hs), ...F64X2_MUL, ...set(hl),
-    // Missing values right.
-    ...candidate(gl, hl, get(nonEmpty), get(zero), get(sl)),
+    // Missing values right (counted: nl ≥ minData and totalN − nl ≥ minData).
+    ...candidate(gl, hl, counted ? [...get(nonEmpty), ...op(nl, minData, F64X2_GE), ...V128_AND, ...op(totalN, nl, F64X2_SUB), ...get(minData), ...F64X2_GE, ...V128_AND] : get(nonEmpty), get(zero), get(sl)),
     // Missing values left, where the lane has any.
     ...get(missing), ...IF,
     ...op(gl, mg, F64X2_ADD), ...set(lg),
     ...op(hl, mh, F64X2_ADD), ...set(lh),
-    ...candidate(lg, lh, [...op(nonEmpty, hasMissing, V128_AND)], get(one), op(sl, ms, F64X2_ADD)),
+    // (counted: nl + mn ≥ minData and (totalN − nl) − mn ≥ minData).
+    ...candidate(lg, lh, [
+      ...op(nonEmpty, hasMissing, V128_AND),
+      ...(counted ? [...op(nl, mn, F64X2_ADD), ...get(minData), ...F64X2_GE, ...V128_AND, ...op(totalN, nl, F64X2_SUB), ...get(mn), ...F64X2_SUB, ...get(minData), ...F64X2_GE, ...V128_AND] : []),
+    ], get(one), op(sl, ms, F64X2_ADD)),
     END,
     ...op(bin, one, F64X2_ADD), ...set(bin),
     ...get(off), ...i32(8), ADD, ...set(off),
+    ...(counted ? [...get(countOff), ...i32(4), ADD, ...set(countOff)] : []),
     ...br(0), END, END,
     ...get(scratch), ...get(best), ...v128Store(OUT_SCORE * 8),
     ...get(scratch), ...get(bestBin), ...v128Store(OUT_BIN * 8),
@@ -161,13 +190,17 @@ const F64_ADD = 0xa0;
  * from the row's bins at `bins` + row × stride; feature k of the range
  * adds to hist + k × 2048 bytes. As buildHistogram's word loop.
  */
-function buildBody(): number[] {
-  const [hist, bins, stride, order, count, packed, words] = [0, 1, 2, 3, 4, 5, 6];
-  const [i, row, at, w, o, x, a] = [7, 8, 9, 10, 11, 12, 13];
-  const v = 14;
+function buildBody(counted: boolean): number[] {
+  const [hist, bins, stride, order, count, packed, words, counts] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const first = counted ? 8 : 7;
+  const [i, row, at, w, o, x, a, oc] = Array.from({ length: 8 }, (_, k) => first + k);
+  const v = first + 8;
+  const binOf = (shift: number) => [...get(x), ...(shift ? [...i32(shift), SHR_U] : []), ...(shift < 24 ? [...i32(255), AND] : [])];
   const addAt = (shift: number, base: number) => [
-    ...get(o), ...(base ? [...i32(base), ADD] : []), ...get(x), ...(shift ? [...i32(shift), SHR_U] : []), ...(shift < 24 ? [...i32(255), AND] : []), ...i32(3), SHL, ADD, ...tee(a),
+    ...get(o), ...(base ? [...i32(base), ADD] : []), ...binOf(shift), ...i32(3), SHL, ADD, ...tee(a),
     ...get(a), ...f64Load(0), ...get(v), F64_ADD, ...f64Store(0),
+    // The row count beside it: int32 bins, so half the byte offsets.
+    ...(counted ? [...get(oc), ...(base ? [...i32(base >> 1), ADD] : []), ...binOf(shift), ...i32(2), SHL, ADD, ...tee(a), ...get(a), ...i32Load(0), ...i32(1), ADD, ...i32Store(0)] : []),
   ];
   const body = [
     ...i32(0), ...set(i),
@@ -177,6 +210,7 @@ function buildBody(): number[] {
     ...get(packed), ...get(row), ...i32(3), SHL, ADD, ...f64Load(0), ...set(v),
     ...get(bins), ...get(row), ...get(stride), MUL, ADD, ...set(at),
     ...get(hist), ...set(o),
+    ...(counted ? [...get(counts), ...set(oc)] : []),
     ...i32(0), ...set(w),
     ...BLOCK, ...LOOP,
     ...get(w), ...get(words), GE_U, ...brIf(1),
@@ -184,17 +218,22 @@ function buildBody(): number[] {
     ...addAt(0, 0), ...addAt(8, 2048), ...addAt(16, 4096), ...addAt(24, 6144),
     ...get(at), ...i32(4), ADD, ...set(at),
     ...get(o), ...i32(8192), ADD, ...set(o),
+    ...(counted ? [...get(oc), ...i32(4096), ADD, ...set(oc)] : []),
     ...get(w), ...i32(1), ADD, ...set(w),
     ...br(0), END, END,
     ...get(i), ...i32(1), ADD, ...set(i),
     ...br(0), END, END,
     END,
   ];
-  return [...vec([[7, I32], [1, F64]]), ...body];
+  return [...vec([[8, I32], [1, F64]]), ...body];
 }
 
-/** combine(into, from, bytes, subtract): into ± from over `bytes` bytes of float64 (a multiple of 16), two at a time. */
-function combineBody(): number[] {
+/**
+ * combine(into, from, bytes, subtract): into ± from over `bytes` bytes of
+ * float64 (a multiple of 16), two at a time; combineCounts the same over
+ * int32 row counts, four at a time.
+ */
+function combineBody(add: number[], sub: number[]): number[] {
   const [into, from, bytes, subtract] = [0, 1, 2, 3];
   const at = 4;
   const loop = (op: number[]) => [
@@ -206,7 +245,7 @@ function combineBody(): number[] {
     ...get(at), ...i32(16), ADD, ...set(at),
     ...br(0), END, END,
   ];
-  const body = [...get(subtract), ...IF, ...loop(F64X2_SUB), ELSE, ...loop(F64X2_ADD), END, END];
+  const body = [...get(subtract), ...IF, ...loop(sub), ELSE, ...loop(add), END, END];
   return [...vec([[1, I32]]), ...body];
 }
 
@@ -219,9 +258,12 @@ export function gbdtKernelModule(): object | undefined {
   if (compiled === undefined) {
     try {
       const bytes = moduleBytes([
-        { name: 'pair', params: 5, code: pairBody() },
-        { name: 'build', params: 7, code: buildBody() },
-        { name: 'combine', params: 4, code: combineBody() },
+        { name: 'pair', params: 5, code: pairBody(false) },
+        { name: 'pairCounted', params: 7, code: pairBody(true) },
+        { name: 'build', params: 7, code: buildBody(false) },
+        { name: 'buildCounted', params: 8, code: buildBody(true) },
+        { name: 'combine', params: 4, code: combineBody(F64X2_ADD, F64X2_SUB) },
+        { name: 'combineCounts', params: 4, code: combineBody(I32X4_ADD, I32X4_SUB) },
       ], true);
       compiled = WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
     } catch {
@@ -234,15 +276,18 @@ export function gbdtKernelModule(): object | undefined {
 /** What a thread needs to run the kernels: its instance's functions (byte addresses for pointers) and its own scratch block. */
 export interface GbdtKernel {
   pair(histA: number, histB: number, scratch: number, lastBin: number, missing: number): void;
+  pairCounted(histA: number, histB: number, scratch: number, lastBin: number, missing: number, countA: number, countB: number): void;
   build(hist: number, bins: number, stride: number, order: number, count: number, packed: number, words: number): void;
+  buildCounted(hist: number, bins: number, stride: number, order: number, count: number, packed: number, words: number, counts: number): void;
   combine(into: number, from: number, bytes: number, subtract: number): void;
+  combineCounts(into: number, from: number, bytes: number, subtract: number): void;
   scratch: Float64Array;
   scratchByte: number;
 }
 
 export function gbdtKernel(module: object, memory: WasmMemory, scratchByte: number): GbdtKernel {
-  const { pair, build, combine } = new WebAssembly.Instance(module, { env: { memory } }).exports as Pick<GbdtKernel, 'pair' | 'build' | 'combine'>;
-  return { pair, build, combine, scratch: new Float64Array(memory.buffer, scratchByte, SCRATCH_DOUBLES), scratchByte };
+  const exports = new WebAssembly.Instance(module, { env: { memory } }).exports as Omit<GbdtKernel, 'scratch' | 'scratchByte'>;
+  return { ...exports, scratch: new Float64Array(memory.buffer, scratchByte, SCRATCH_DOUBLES), scratchByte };
 }
 
 /** Largest arena: 1 GiB of histograms (3,700 of 140 features); past it, histograms are ordinary memory searched in JavaScript. */
@@ -270,10 +315,12 @@ export class HistogramArena {
     return thread * SCRATCH_BYTES;
   }
 
-  /** `doubles` float64 values, all zero, in the arena; undefined when the arena is full. */
-  allocate(doubles: number): Float64Array | undefined {
-    const start = this.allocateBytes(doubles * 8);
-    return start === undefined ? undefined : new Float64Array(this.memory.buffer, start, doubles);
+  /** An all-zero histogram (and row counts) in the arena, for the kernels; undefined when the arena is full. */
+  histogram(size: number, counts: boolean): { sum: Float64Array; count: Int32Array | undefined; inKernelMemory: true } | undefined {
+    const sum = this.allocateBytes(size * 8);
+    const count = counts ? this.allocateBytes(size * 4) : 0;
+    if (sum === undefined || count === undefined) return undefined;
+    return { sum: new Float64Array(this.memory.buffer, sum, size), count: counts ? new Int32Array(this.memory.buffer, count, size) : undefined, inKernelMemory: true };
   }
 
   /** The address of `bytes` zero bytes in the arena (64-byte aligned); undefined when the arena is full. */

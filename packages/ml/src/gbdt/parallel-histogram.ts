@@ -117,7 +117,7 @@ for (;;) {
         for (let n = 0; n < nodes; n++) if (minus[n]) combineHistograms(hists[n], histCounts[n], minus[n].sum, minus[n].count, features, k0, k1, -1, inKernel[n] && minus[n].inKernelMemory ? kernel : undefined);
         for (let n = 0; n < nodes; n++) {
           if (!(nodeInfo[n * 4 + 2] & 2)) continue;
-          if (kernel && inKernel[n] && !histCounts[n]) searchSplitsKernel(kernel, hists[n], features, k0, k1, binCounts, nodeSums[n], params, q, results, (n * chunks + c) * SPLIT_RESULT);
+          if (kernel && inKernel[n]) searchSplitsKernel(kernel, hists[n], histCounts[n], features, k0, k1, binCounts, nodeSums[n], nodeCounts[n], params, q, results, (n * chunks + c) * SPLIT_RESULT);
           else searchSplits(hists[n], histCounts[n], features, k0, k1, binCounts, nodeSums[n], nodeCounts[n], params, q, results, (n * chunks + c) * SPLIT_RESULT);
         }
       }
@@ -230,8 +230,8 @@ export class ParallelHistogramBuilder {
   /** An all-zero histogram the worker can read and write. */
   newHistogram(): SharedHistogram {
     const size = this.#numFeatures * HIST_BINS;
-    const inArena = this.#kernel ? this.#arena?.allocate(size) : undefined;
-    const hist = { id: this.#nextId++, sum: inArena ?? new Float64Array(shared(size * 8)), count: this.#counts ? new Int32Array(shared(size * 4)) : undefined, inKernelMemory: inArena !== undefined };
+    const inArena = this.#kernel ? this.#arena?.histogram(size, this.#counts) : undefined;
+    const hist = { id: this.#nextId++, ...(inArena ?? { sum: new Float64Array(shared(size * 8)), count: this.#counts ? new Int32Array(shared(size * 4)) : undefined, inKernelMemory: false }) };
     this.#port.postMessage({ id: hist.id, hist: { sum: hist.sum, count: hist.count, inKernelMemory: hist.inKernelMemory } });
     return hist;
   }
@@ -297,7 +297,7 @@ export class ParallelHistogramBuilder {
         for (let n = 0; n < nodes; n++) {
           const task = group[n];
           if (!task.search) continue;
-          if (this.#kernel && task.hist.inKernelMemory && !task.hist.count) searchSplitsKernel(this.#kernel, task.hist.sum, features, k0, k1, this.#binCounts, task.sum, this.#params, q, results, (n * chunks + c) * SPLIT_RESULT);
+          if (this.#kernel && task.hist.inKernelMemory) searchSplitsKernel(this.#kernel, task.hist.sum, task.hist.count, features, k0, k1, this.#binCounts, task.sum, task.count, this.#params, q, results, (n * chunks + c) * SPLIT_RESULT);
           else searchSplits(task.hist.sum, task.hist.count, features, k0, k1, this.#binCounts, task.sum, task.count, this.#params, q, results, (n * chunks + c) * SPLIT_RESULT);
         }
       }, q);
