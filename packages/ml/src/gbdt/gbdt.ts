@@ -126,10 +126,10 @@ export class GradientBoostedTrees {
     }
     const random = seededRandom(p.seed);
     // The WebAssembly kernels' memory (kernels.ts); without it (no WebAssembly SIMD here), the same fit in JavaScript.
-    const memory = kernelFitMemory(rowBins, x.rows);
+    const memory = kernelFitMemory(rowBins, bins, x.rows);
     const parallel = p.nThreads >= 2 && x.rows >= 4096 ? new ParallelHistogramBuilder(rowBins, x.rows, x.cols, p.minDataInLeaf > 1, binCounts, p, memory) : undefined;
     try {
-      this.#boost(x, y, weight, evalSet, bins, memory?.rowBins ?? rowBins, cuts, binCounts, random, parallel, memory);
+      this.#boost(x, y, weight, evalSet, memory?.columns ?? bins, memory?.rowBins ?? rowBins, cuts, binCounts, random, parallel, memory);
     } finally {
       parallel?.close();
     }
@@ -153,8 +153,8 @@ export class GradientBoostedTrees {
     const k = this.treesPerRound;
     const margins = new Float64Array(x.rows * k);
     for (let i = 0; i < x.rows; i++) for (let c = 0; c < k; c++) margins[i * k + c] = this.baseScore[c];
-    const grad = new Float64Array(x.rows);
-    const hess = new Float64Array(x.rows);
+    const grad = memory?.grad ?? new Float64Array(x.rows);
+    const hess = memory?.hess ?? new Float64Array(x.rows);
     const packed = parallel?.packed ?? memory?.packed ?? new Float64Array(x.rows);
     const q = quantisation(x.rows);
     // Stochastic rounding has its own stream so row and feature sampling stay as they were.
@@ -179,7 +179,7 @@ export class GradientBoostedTrees {
         const features = p.colsampleBytree >= 1 ? allFeatures : sampleFeatures(x.cols, p.colsampleBytree, random);
         // With every row in the tree, its leaves' row ranges update the margins (no second walk down the tree).
         const everyRow = count === x.rows;
-        const tree = growTree({ bins, rowBins, cuts, binCounts, grad, hess, packed, quantisation: q, counts: p.minDataInLeaf > 1, parallel, pool, arena: memory?.arena, kernel: memory?.kernel }, { ...p, policy: p.growPolicy }, order, count, features, everyRow ? (v, start, n) => {
+        const tree = growTree({ bins, rowBins, cuts, binCounts, grad, hess, packed, quantisation: q, counts: p.minDataInLeaf > 1, parallel, pool, arena: memory?.arena, kernel: memory?.kernel, scratch: memory?.scratch }, { ...p, policy: p.growPolicy }, order, count, features, everyRow ? (v, start, n) => {
           for (let i = start; i < start + n; i++) margins[order[i] * k + c] += v;
         } : undefined);
         this.trees.push(tree);

@@ -42,6 +42,12 @@ export interface GrowData {
   /** Where new histograms go (when not made by `parallel`), and the split kernel that searches them; none where the runtime lacks WebAssembly SIMD. */
   arena?: HistogramArena;
   kernel?: GbdtKernel;
+  /**
+   * Room for a node's right rows while partitioning (rows long). Given with
+   * `kernel` when the fit's bins, gradients, order and this are all in the
+   * kernels' memory: the partition then runs there too.
+   */
+  scratch?: Uint32Array;
 }
 
 interface Node {
@@ -91,7 +97,7 @@ class Grower {
     readonly order: Uint32Array,
     readonly features: Int32Array,
   ) {
-    this.#scratch = new Uint32Array(order.length);
+    this.#scratch = data.scratch ?? new Uint32Array(order.length);
     this.#pool = data.pool ?? [];
   }
 
@@ -145,6 +151,16 @@ class Grower {
    */
   partition(node: Node, feature: number, bin: number, defaultLeft: boolean): number {
     const column = this.data.bins[feature];
+    const kernel = this.data.kernel;
+    if (kernel && this.data.scratch) {
+      const { grad, hess, packed } = this.data;
+      kernel.partition(this.order.byteOffset + node.start * 4, node.count, column.byteOffset, bin, defaultLeft ? 1 : 0, grad.byteOffset, hess.byteOffset, packed.byteOffset, this.#scratch.byteOffset, kernel.scratchByte);
+      const out = kernel.scratch;
+      this.#leftSums[0] = out[1];
+      this.#leftSums[1] = out[2];
+      this.#leftSums[2] = out[3];
+      return out[0];
+    }
     const { grad, hess, packed } = this.data;
     const order = this.order;
     const scratch = this.#scratch;

@@ -249,6 +249,58 @@ function combineBody(add: number[], sub: number[]): number[] {
   return [...vec([[1, I32]]), ...body];
 }
 
+const I32_LE_U = 0x4d;
+const I32_EQZ = 0x45;
+const I32_SUB = 0x6b;
+const I32_SHR_U = 0x76;
+const SELECT = 0x1b;
+const F64_MUL = 0xa2;
+const F64_CONVERT_I32_U = 0xb8;
+const i32Load8 = [0x2d, 0, 0];
+const MEMORY_COPY = [0xfc, 0x0a, 0x00, 0x00];
+
+/**
+ * partition(order, count, column, bin, defaultLeft, grad, hess, packed,
+ * scratch, out): grow.ts's partition of a node's rows (`count` row numbers
+ * at `order`) by one feature's column of bins — rows with bin ≤ `bin` left,
+ * missing (bin 0) rows to the default side — stable, left rows first, in
+ * place (right rows through `scratch`); the left rows' gradient, hessian and
+ * packed sums accumulated in the same order and with the same float64
+ * operations as there. Writes the left count and the three sums to out[0..4).
+ */
+function partitionBody(): number[] {
+  const [order, count, column, bin, defaultLeft, grad, hess, packed, scratch, out] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  const [at, end, l, r, row, b, m] = [10, 11, 12, 13, 14, 15, 16];
+  const [g, h, sum, mf] = [17, 18, 19, 20];
+  const addTimesM = (base: number, acc: number) => [...get(acc), ...get(base), ...get(row), ...i32(3), SHL, ADD, ...f64Load(0), ...get(mf), F64_MUL, F64_ADD, ...set(acc)];
+  const body = [
+    ...get(order), ...tee(at), ...tee(l), ...get(count), ...i32(2), SHL, ADD, ...set(end),
+    ...get(scratch), ...set(r),
+    ...BLOCK, ...LOOP,
+    ...get(at), ...get(end), GE_U, ...brIf(1),
+    ...get(at), ...i32Load(0), ...set(row),
+    ...get(column), ...get(row), ADD, ...i32Load8, ...set(b),
+    // m = missing ? defaultLeft : b ≤ bin
+    ...get(defaultLeft), ...get(b), ...get(bin), I32_LE_U, ...get(b), I32_EQZ, SELECT, ...set(m),
+    ...get(l), ...get(row), ...i32Store(0),
+    ...get(r), ...get(row), ...i32Store(0),
+    ...get(l), ...get(m), ...i32(2), SHL, ADD, ...set(l),
+    ...get(r), ...i32(1), ...get(m), I32_SUB, ...i32(2), SHL, ADD, ...set(r),
+    ...get(m), F64_CONVERT_I32_U, ...set(mf),
+    ...addTimesM(grad, g), ...addTimesM(hess, h), ...addTimesM(packed, sum),
+    ...get(at), ...i32(4), ADD, ...set(at),
+    ...br(0), END, END,
+    // The right rows after the left ones.
+    ...get(l), ...get(scratch), ...get(r), ...get(scratch), I32_SUB, ...MEMORY_COPY,
+    ...get(out), ...get(l), ...get(order), I32_SUB, ...i32(2), I32_SHR_U, F64_CONVERT_I32_U, ...f64Store(0),
+    ...get(out), ...get(g), ...f64Store(8),
+    ...get(out), ...get(h), ...f64Store(16),
+    ...get(out), ...get(sum), ...f64Store(24),
+    END,
+  ];
+  return [...vec([[7, I32], [4, F64]]), ...body];
+}
+
 /** The compiled kernel module, or null where this runtime lacks WebAssembly SIMD or shared memory. */
 let compiled: object | null | undefined;
 
@@ -264,6 +316,7 @@ export function gbdtKernelModule(): object | undefined {
         { name: 'buildCounted', params: 8, code: buildBody(true) },
         { name: 'combine', params: 4, code: combineBody(F64X2_ADD, F64X2_SUB) },
         { name: 'combineCounts', params: 4, code: combineBody(I32X4_ADD, I32X4_SUB) },
+        { name: 'partition', params: 10, code: partitionBody() },
       ], true);
       compiled = WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
     } catch {
@@ -281,6 +334,7 @@ export interface GbdtKernel {
   buildCounted(hist: number, bins: number, stride: number, order: number, count: number, packed: number, words: number, counts: number): void;
   combine(into: number, from: number, bytes: number, subtract: number): void;
   combineCounts(into: number, from: number, bytes: number, subtract: number): void;
+  partition(order: number, count: number, column: number, bin: number, defaultLeft: number, grad: number, hess: number, packed: number, scratch: number, out: number): void;
   scratch: Float64Array;
   scratchByte: number;
 }
@@ -344,21 +398,40 @@ export interface KernelFitMemory {
   /** The main thread's kernel (scratch block 0; the worker thread uses block 1). */
   kernel: GbdtKernel;
   rowBins: Uint8Array;
+  /** Column-wise bins, one per feature (for partitioning). */
+  columns: Uint8Array[];
   packed: Float64Array;
+  grad: Float64Array;
+  hess: Float64Array;
   order: Uint32Array;
+  /** A node's right rows during a partition. */
+  scratch: Uint32Array;
 }
 
 /** Kernel memory for a fit of `rows` rows with these bins; undefined where the runtime has no kernels or the data does not fit the arena. */
-export function kernelFitMemory(rowBins: Uint8Array, rows: number): KernelFitMemory | undefined {
+export function kernelFitMemory(rowBins: Uint8Array, columns: Uint8Array[], rows: number): KernelFitMemory | undefined {
   const module = gbdtKernelModule();
   if (!module) return undefined;
   const arena = new HistogramArena(module, 2);
-  const bins = arena.allocateBytes(rowBins.length);
-  const packed = arena.allocateBytes(rows * 8);
-  const order = arena.allocateBytes(rows * 4);
-  if (bins === undefined || packed === undefined || order === undefined) return undefined;
+  const at = {
+    rowBins: arena.allocateBytes(rowBins.length),
+    columns: arena.allocateBytes(columns.length * rows),
+    packed: arena.allocateBytes(rows * 8),
+    grad: arena.allocateBytes(rows * 8),
+    hess: arena.allocateBytes(rows * 8),
+    order: arena.allocateBytes(rows * 4),
+    scratch: arena.allocateBytes(rows * 4),
+  };
+  if (Object.values(at).some((address) => address === undefined)) return undefined;
   const buffer = arena.memory.buffer;
-  const binsView = new Uint8Array(buffer, bins, rowBins.length);
+  const binsView = new Uint8Array(buffer, at.rowBins, rowBins.length);
   binsView.set(rowBins);
-  return { arena, kernel: gbdtKernel(module, arena.memory, arena.scratchByte(0)), rowBins: binsView, packed: new Float64Array(buffer, packed, rows), order: new Uint32Array(buffer, order, rows) };
+  const columnViews = columns.map((column, f) => {
+    const view = new Uint8Array(buffer, (at.columns as number) + f * rows, rows);
+    view.set(column);
+    return view;
+  });
+  const f64 = (address: number | undefined) => new Float64Array(buffer, address, rows);
+  const u32 = (address: number | undefined) => new Uint32Array(buffer, address, rows);
+  return { arena, kernel: gbdtKernel(module, arena.memory, arena.scratchByte(0)), rowBins: binsView, columns: columnViews, packed: f64(at.packed), grad: f64(at.grad), hess: f64(at.hess), order: u32(at.order), scratch: u32(at.scratch) };
 }
