@@ -132,6 +132,7 @@ export class GradientBoostedTrees {
       this.#boost(x, y, weight, evalSet, memory?.columns ?? bins, memory?.rowBins ?? rowBins, cuts, binCounts, random, parallel, memory);
     } finally {
       parallel?.close();
+      memory?.arena.release();
     }
     return this;
   }

@@ -87,6 +87,20 @@ describe('split search kernel (WebAssembly SIMD)', { skip: module ? false : 'thi
     assert.ok(differentFeatures > 0);
   });
 
+  it('a released arena is the next fit\'s, emptied: every byte a fit wrote is zero again', () => {
+    const first = HistogramArena.acquire(module as object);
+    const { sum } = first.histogram(HIST_BINS * 10, false) ?? assert.fail('arena full');
+    sum.fill(7);
+    const start = sum.byteOffset;
+    first.release();
+    const second = HistogramArena.acquire(module as object);
+    assert.equal(second, first, 'the idle arena is reused, not a new shared memory made');
+    const again = second.histogram(HIST_BINS * 10, false) ?? assert.fail('arena full');
+    assert.equal(again.sum.byteOffset, start, 'allocation starts over');
+    assert.ok(again.sum.every((v) => v === 0), 'what the last fit wrote is cleared');
+    second.release();
+  });
+
   it('allocates zeroed histograms in one growing shared memory, and says when it is full', () => {
     const arena = new HistogramArena(module as object, 2);
     const a = arena.histogram(HIST_BINS * 140, false)?.sum as Float64Array;

@@ -344,6 +344,10 @@ export function gbdtKernel(module: object, memory: WasmMemory, scratchByte: numb
   return { ...exports, scratch: new Float64Array(memory.buffer, scratchByte, SCRATCH_DOUBLES), scratchByte };
 }
 
+/** Idle arenas kept for the next fits (one fit at a time per thread; two leave room for a nested one). */
+const KEPT_ARENAS = 2;
+const idleArenas: HistogramArena[] = [];
+
 /** Largest arena: 1 GiB of histograms (3,700 of 140 features); past it, histograms are ordinary memory searched in JavaScript. */
 const MAX_PAGES = 16384;
 
@@ -356,12 +360,31 @@ const MAX_PAGES = 16384;
 export class HistogramArena {
   readonly memory: WasmMemory;
   readonly module: object;
+  readonly #start: number;
   #next: number;
 
   constructor(module: object, threads: number) {
     this.module = module;
     this.memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
-    this.#next = threads * SCRATCH_BYTES;
+    this.#start = threads * SCRATCH_BYTES;
+    this.#next = this.#start;
+  }
+
+  /**
+   * An arena for a fit: a finished fit's, emptied, when there is one. Each
+   * shared memory reserves address space for its maximum; a search that
+   * made one per fit would leave V8 waiting on the garbage collector to
+   * free hundreds of them.
+   */
+  static acquire(module: object): HistogramArena {
+    return idleArenas.pop() ?? new HistogramArena(module, 2);
+  }
+
+  /** Back to the idle arenas, all-zero again (only the bytes a fit used are cleared). Nothing may use its views afterwards. */
+  release(): void {
+    new Uint8Array(this.memory.buffer, 0, this.#next).fill(0);
+    this.#next = this.#start;
+    if (idleArenas.length < KEPT_ARENAS && !idleArenas.includes(this)) idleArenas.push(this);
   }
 
   /** Byte address of thread t's scratch block. */
@@ -412,7 +435,7 @@ export interface KernelFitMemory {
 export function kernelFitMemory(rowBins: Uint8Array, columns: Uint8Array[], rows: number): KernelFitMemory | undefined {
   const module = gbdtKernelModule();
   if (!module) return undefined;
-  const arena = new HistogramArena(module, 2);
+  const arena = HistogramArena.acquire(module);
   const at = {
     rowBins: arena.allocateBytes(rowBins.length),
     columns: arena.allocateBytes(columns.length * rows),
@@ -422,7 +445,10 @@ export function kernelFitMemory(rowBins: Uint8Array, columns: Uint8Array[], rows
     order: arena.allocateBytes(rows * 4),
     scratch: arena.allocateBytes(rows * 4),
   };
-  if (Object.values(at).some((address) => address === undefined)) return undefined;
+  if (Object.values(at).some((address) => address === undefined)) {
+    arena.release();
+    return undefined;
+  }
   const buffer = arena.memory.buffer;
   const binsView = new Uint8Array(buffer, at.rowBins, rowBins.length);
   binsView.set(rowBins);
