@@ -1,3 +1,4 @@
+import { OitraderError } from '@oitrader/core';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import {
   accumulateLevelGains,
@@ -31,6 +32,7 @@ const MAX_NODES = 256;
 // control[0]: state. control[1]: job. control[2..3]: start, count (rows). control[4]: next chunk
 // to claim (Atomics.add). control[5]: chunks the worker did. control[6]: feature count.
 // control[7]: chunks. control[8]: nodes. control[9..10]: histogram ids (into, from). control[11]: sign.
+// control[13]: 1 when the worker failed within the task (its chunks are not to be trusted).
 // nodeInfo per node of a search: first row, rows, flags (1: build, 2: search), id to subtract (−1: none).
 const IDLE = 0;
 const TASK = 1;
@@ -54,7 +56,13 @@ const WORKER_SOURCE = `
 const { workerData, receiveMessageOnPort } = require('node:worker_threads');
 const { control, numbers, rowBins, packed, order, features: sharedFeatures, binCounts, nodeIds, nodeSums, nodeCounts, nodeInfo, results, port, numFeatures, params, kernelModule, kernelMemory, scratchByte } = workerData;
 const __name = (f) => f;
-const kernel = kernelModule ? { ...new WebAssembly.Instance(kernelModule, { env: { memory: kernelMemory } }).exports, scratch: new Float64Array(kernelMemory.buffer, scratchByte, ${SCRATCH_DOUBLES}), scratchByte } : undefined;
+// Without its kernel instance this thread runs the same functions in JavaScript: the same sums and splits.
+let kernel;
+try {
+  kernel = kernelModule ? { ...new WebAssembly.Instance(kernelModule, { env: { memory: kernelMemory } }).exports, scratch: new Float64Array(kernelMemory.buffer, scratchByte, ${SCRATCH_DOUBLES}), scratchByte } : undefined;
+} catch {
+  kernel = undefined;
+}
 const inKernelMemory = (...hists) => (kernel && hists.every((h) => h.inKernelMemory) ? kernel : undefined);
 const BINS = ${HIST_BINS}, CHUNK_ROWS = ${CHUNK_ROWS}, CHUNK_FEATURES = ${CHUNK_FEATURES}, SPLIT_RESULT = ${SPLIT_RESULT}, LEVEL_RESULT = ${LEVEL_RESULT};
 ${buildHistogram.toString()}
@@ -99,6 +107,7 @@ for (;;) {
     if (job === ${SEARCH}) for (let n = 0; n < nodes; n++) minus.push(nodeInfo[n * 4 + 3] >= 0 ? histogram(nodeInfo[n * 4 + 3]) : undefined);
   }
   let done = 0;
+  try {
   for (;;) {
     const c = Atomics.add(control, 4, 1);
     if (c >= chunks) break;
@@ -124,6 +133,10 @@ for (;;) {
       else searchLevelSplits(hists, histCounts, nodeSums, nodeCounts, nodes, features, k0, k1, binCounts, params, q, levelSums, levelValid, results, c * LEVEL_RESULT);
     }
     done++;
+  }
+  } catch {
+    // A chunk left undone: the main thread must not use this task's result.
+    control[13] = 1;
   }
   control[5] = done;
   Atomics.store(control, 0, ${DONE});
@@ -222,6 +235,10 @@ export class ParallelHistogramBuilder {
       },
       transferList: [channel.port2],
     });
+    // A worker that dies before taking a task leaves every chunk to this thread (the same model);
+    // one that fails within a task says so through control[13]. Without a listener its error event
+    // would end the process.
+    this.#worker.on('error', () => undefined);
     this.#worker.unref();
     this.#port.unref();
     this.#partial = this.newHistogram();
@@ -346,6 +363,7 @@ export class ParallelHistogramBuilder {
     }
     control[1] = job;
     control[5] = 0;
+    control[13] = 0;
     control[6] = features.length;
     control[7] = chunks;
     Atomics.store(control, 4, 0);
@@ -361,6 +379,7 @@ export class ParallelHistogramBuilder {
     if (Atomics.compareExchange(control, 0, TASK, CLOSED) !== TASK) {
       for (let state = Atomics.load(control, 0); state !== DONE; state = Atomics.load(control, 0)) Atomics.wait(control, 0, state, 1000);
       workerChunks = control[5];
+      if (control[13] !== 0) throw new OitraderError('the GBDT worker thread failed in the middle of a fit', { hint: 'fit with nThreads: 1 to use one thread' });
     }
     Atomics.store(control, 0, IDLE);
     return workerChunks;
