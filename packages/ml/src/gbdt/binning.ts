@@ -96,7 +96,8 @@ export function binFeatures(x: Matrix, maxBins = 255, sampleRows = 200_000): Bin
       let j = 0;
       for (let i = 0; i < n; i++) {
         const v = values[i];
-        while (j < columnCuts.length && columnCuts[j] <= v) j++;
+        // !(v < cut), not cut <= v: a NaN cut (−Inf and +Inf its only neighbours) counts as passed, as binOf counts it.
+        while (j < columnCuts.length && !(v < columnCuts[j])) j++;
         column[order[i]] = j + 1;
       }
     }

@@ -1,3 +1,4 @@
+import { OitraderError } from '@oitrader/core';
 import type { Tree } from './tree.ts';
 
 /**
@@ -46,6 +47,8 @@ export function compileForest(trees: Tree[], columns: number): Forest {
     f.column[t] = t % columns;
     // Breadth-first from the root: children are given consecutive slots as their parent is placed.
     const slotOf = new Int32Array(tree.left.length);
+    const placed = new Uint8Array(tree.left.length);
+    placed[0] = 1;
     const queue = [0];
     let next = at + 1;
     slotOf[0] = at;
@@ -60,6 +63,10 @@ export function compileForest(trees: Tree[], columns: number): Forest {
         f.left[slot] = -1;
         continue;
       }
+      // Model loading refuses a node with two parents; a tree built otherwise must not hang a walk either.
+      if (placed[tree.left[n]] || placed[tree.right[n]] || tree.left[n] === tree.right[n]) throw new OitraderError(`tree ${t}: node reached twice, not a tree`);
+      placed[tree.left[n]] = 1;
+      placed[tree.right[n]] = 1;
       f.left[slot] = next;
       slotOf[tree.left[n]] = next;
       slotOf[tree.right[n]] = next + 1;

@@ -6,6 +6,7 @@ import { xgboostPredict, xgboostTrain, xgboostUnavailable } from './python-bridg
 import { leafIndex, type Tree } from './tree.ts';
 import { treeShap } from './tree-shap.ts';
 import { fromXgboostJson, stringifyXgboostJson } from './xgboost-json.ts';
+import { binFeatures, binOf, computeCuts } from './binning.ts';
 
 const POLICIES = ['depthwise', 'leafwise', 'oblivious'] as const;
 
@@ -137,6 +138,32 @@ describe('GradientBoostedTrees: determinism and persistence', () => {
     }
   });
 
+  it('binning by sorting gives the cuts and bins of the binary search, on awkward columns (±Infinity only, ±0, ties, missing values, sampled cuts)', () => {
+    const random = seededRandom(21);
+    const columns: Array<(i: number) => number> = [
+      (i) => (i % 2 ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY),
+      (i) => (i % 3 === 0 ? -0 : i % 3 === 1 ? 0 : 1),
+      () => Math.round(random() * 4),
+      () => (random() < 0.3 ? Number.NaN : random()),
+      (i) => (i % 5 === 0 ? Number.POSITIVE_INFINITY : random() * 1e6),
+      () => Number.NaN,
+    ];
+    for (const sampleRows of [200_000, 700]) {
+      const rows = 3000;
+      const data = new Float32Array(rows * columns.length);
+      for (let r = 0; r < rows; r++) columns.forEach((column, c) => (data[r * columns.length + c] = column(r)));
+      const x = matrix(data, rows, columns.length);
+      const binned = binFeatures(x, 255, sampleRows);
+      const cuts = computeCuts(x, 255, sampleRows);
+      columns.forEach((_, c) => {
+        assert.deepEqual(Array.from(binned.cuts[c]), Array.from(cuts[c]), `column ${c}: cuts`);
+        for (let r = 0; r < rows; r++) assert.equal(binned.columns[c][r], binOf(cuts[c], data[r * columns.length + c]), `column ${c} row ${r}`);
+      });
+      // Only ±Infinity: a single (NaN) cut and one value bin for all, so no split on it.
+      assert.ok(binned.columns[0].every((b) => b === binned.columns[0][0]), 'a ±Infinity-only column is one bin');
+    }
+  });
+
   it('minDataInLeaf is a hard floor: no leaf of a leaf-wise tree holds fewer training rows', () => {
     const big = dataset(6000, 6, threeClass, 21, 0.02);
     const model = new GradientBoostedTrees({ objective: 'multiclass', growPolicy: 'leafwise', maxDepth: 0, numLeaves: 63, minDataInLeaf: 150, minChildWeight: 0, nEstimators: 5 }).fit(big.x, big.y);
@@ -159,6 +186,10 @@ describe('GradientBoostedTrees: determinism and persistence', () => {
     const badChild = structuredClone(json);
     badChild.trees[0].left[0] = 0;
     assert.throws(() => GradientBoostedTrees.fromJSON(badChild), /child index out of range/);
+    // Both children of the root the same node: a walk over such a "tree" could loop forever.
+    const twoParents = structuredClone(json);
+    twoParents.trees[0].right[0] = twoParents.trees[0].left[0];
+    assert.throws(() => GradientBoostedTrees.fromJSON(twoParents), /is the child of two splits: not a tree/);
     const model = GradientBoostedTrees.fromJSON(json);
     assert.throws(() => model.predictProba(matrix(new Float32Array(10), 2, 5)), /input has 5 features, the model was trained on 6/);
   });

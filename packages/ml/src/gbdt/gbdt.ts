@@ -403,12 +403,17 @@ function validateTree(t: GbdtModelJson['trees'][number], index: number, numFeatu
   const fields = ['right', 'feature', 'threshold', 'defaultLeft', 'value', 'cover', 'gain'] as const;
   if (n === 0) throw new OitraderError(`tree ${index} has no nodes`);
   for (const f of fields) if (!Array.isArray(t[f]) || t[f].length !== n) throw new OitraderError(`tree ${index}: field "${f}" must have ${n} entries`);
+  const hasParent = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
     const isLeaf = t.left[i] === -1;
     if (isLeaf !== (t.right[i] === -1)) throw new OitraderError(`tree ${index} node ${i}: a node needs both children or none`);
     if (!isLeaf) {
       if (!(t.left[i] > i && t.left[i] < n && t.right[i] > i && t.right[i] < n)) throw new OitraderError(`tree ${index} node ${i}: child index out of range (children must come after their parent)`);
       if (!(t.feature[i] >= 0 && t.feature[i] < numFeatures)) throw new OitraderError(`tree ${index} node ${i}: feature ${t.feature[i]} is outside the model's ${numFeatures} features`);
+      for (const child of [t.left[i], t.right[i]]) {
+        if (hasParent[child]) throw new OitraderError(`tree ${index} node ${child} is the child of two splits: not a tree`);
+        hasParent[child] = 1;
+      }
     }
   }
   return {

@@ -346,6 +346,8 @@ export function gbdtKernel(module: object, memory: WasmMemory, scratchByte: numb
 
 /** Idle arenas kept for the next fits (one fit at a time per thread; two leave room for a nested one). */
 const KEPT_ARENAS = 2;
+/** Arenas grown past this are not kept (a shared memory never shrinks): the many small fits of a search reuse theirs, a large fit returns its memory. */
+const KEPT_ARENA_BYTES = 32 * 1024 * 1024;
 const idleArenas: HistogramArena[] = [];
 
 /** Largest arena: 1 GiB of histograms (3,700 of 140 features); past it, histograms are ordinary memory searched in JavaScript. */
@@ -384,7 +386,9 @@ export class HistogramArena {
   release(): void {
     new Uint8Array(this.memory.buffer, 0, this.#next).fill(0);
     this.#next = this.#start;
-    if (idleArenas.length < KEPT_ARENAS && !idleArenas.includes(this)) idleArenas.push(this);
+    // Only two-thread arenas of a modest size are kept: a large fit's memory goes back with its arena.
+    const keep = this.#start === 2 * SCRATCH_BYTES && this.memory.buffer.byteLength <= KEPT_ARENA_BYTES;
+    if (keep && idleArenas.length < KEPT_ARENAS && !idleArenas.includes(this)) idleArenas.push(this);
   }
 
   /** Byte address of thread t's scratch block. */
@@ -408,7 +412,12 @@ export class HistogramArena {
     if (end > have) {
       const pages = Math.ceil((end - have) / PAGE_BYTES);
       if (have / PAGE_BYTES + pages > MAX_PAGES) return undefined;
-      this.memory.grow(pages);
+      try {
+        this.memory.grow(pages);
+      } catch {
+        // The system would not commit the pages: the caller falls back to ordinary memory.
+        return undefined;
+      }
     }
     this.#next = end;
     return start;

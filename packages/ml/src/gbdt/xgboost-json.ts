@@ -130,6 +130,8 @@ function convertTree(t: XgbTree, index: number, numFeatures: number): Tree {
     cover: Float64Array.from(t.sum_hessian ?? new Array<number>(n).fill(1)),
     gain: Float64Array.from(t.loss_changes ?? new Array<number>(n).fill(0)),
   };
+  // Each node the child of one split at most: a node reached twice (or a loop) is not a tree, and walking it could loop forever.
+  const hasParent = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
     if (tree.left[i] === -1) {
       tree.feature[i] = -1;
@@ -138,6 +140,10 @@ function convertTree(t: XgbTree, index: number, numFeatures: number): Tree {
     } else {
       if (!(t.split_indices[i] >= 0 && t.split_indices[i] < numFeatures)) throw new OitraderError(`XGBoost tree ${index} node ${i} splits on feature ${t.split_indices[i]} of ${numFeatures}`);
       if (!(tree.left[i] > 0 && tree.left[i] < n && tree.right[i] > 0 && tree.right[i] < n)) throw new OitraderError(`XGBoost tree ${index} node ${i} has a child outside the tree`);
+      for (const child of [tree.left[i], tree.right[i]]) {
+        if (hasParent[child]) throw new OitraderError(`XGBoost tree ${index} node ${child} is the child of two splits: not a tree`);
+        hasParent[child] = 1;
+      }
       tree.feature[i] = t.split_indices[i];
       tree.threshold[i] = t.split_conditions[i];
     }
