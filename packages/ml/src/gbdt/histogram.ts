@@ -293,8 +293,7 @@ export const SPLIT_RESULT = 6;
  */
 export function bestSplit(hist: Histogram, features: Int32Array, binCounts: Int32Array, total: NodeTotals, p: SplitParams, q: Quantisation, kernel?: GbdtKernel): SplitCandidate | undefined {
   const out = new Float64Array(SPLIT_RESULT);
-  if (kernel && hist.inKernelMemory) searchSplitsKernel(kernel, hist.sum, hist.count, features, 0, features.length, binCounts, total.sum, total.count, p, q, out, 0);
-  else searchSplits(hist.sum, hist.count, features, 0, features.length, binCounts, total.sum, total.count, p, q, out, 0);
+  searchSplits(hist.sum, hist.count, features, 0, features.length, binCounts, total.sum, total.count, p, q, out, 0, hist.inKernelMemory ? kernel : undefined);
   return splitCandidate(out, 1, total, p, q);
 }
 
@@ -314,10 +313,15 @@ export function splitCandidate(results: Float64Array, parts: number, total: Node
 
 /**
  * bestSplit over features[from, to), its result written to out[at, at +
- * SPLIT_RESULT). Self-contained (no imports, no inner functions): the worker
- * thread runs this same source (parallel-histogram.ts).
+ * SPLIT_RESULT). With `kernel` (given only when the histogram, and its row
+ * counts if any, are in the kernel's memory) the sweep runs on the
+ * WebAssembly kernel (kernels.ts): features two at a time, each pair's
+ * per-lane bests merged in feature order keeping the first best, so the
+ * result is the one the JavaScript sweep finds. Self-contained (no imports,
+ * no inner functions): the worker thread runs this same source
+ * (parallel-histogram.ts).
  */
-export function searchSplits(sums: Float64Array, counts: Int32Array | undefined, features: Int32Array, from: number, to: number, binCounts: Int32Array, totalSum: number, totalN: number, p: SplitParams, q: Quantisation, out: Float64Array, at: number): void {
+export function searchSplits(sums: Float64Array, counts: Int32Array | undefined, features: Int32Array, from: number, to: number, binCounts: Int32Array, totalSum: number, totalN: number, p: SplitParams, q: Quantisation, out: Float64Array, at: number, kernel?: GbdtKernel): void {
   const lambda = p.lambda;
   const minData = p.minDataInLeaf;
   const minChild = p.minChildWeight;
@@ -340,161 +344,134 @@ export function searchSplits(sums: Float64Array, counts: Int32Array | undefined,
   let bestBin = 0;
   let bestMissingLeft = false;
   let bestLs = 0;
-  for (let k = from; k < to; k++) {
-    const f = features[k];
-    const offset = f * 256;
-    const ms = sums[offset];
-    const mn = counts ? counts[offset] : ms === 0 ? 0 : 1;
-    const mHi = Math.floor(ms * invShift);
-    const mg = mHi * gs;
-    const mh = (ms - mHi * shift) * hs;
-    let sl = 0;
-    let nl = 0;
-    const lastBin = binCounts[f];
-    for (let b = 1; b < lastBin; b++) {
-      const v = sums[offset + b];
-      const n = counts ? counts[offset + b] : 0;
-      // An empty bin changes no sum: the split after it equals the split before it.
-      if (v === 0 && n === 0) continue;
-      sl += v;
-      nl += n;
-      const hi = Math.floor(sl * invShift);
-      const gl = hi * gs;
-      const hl = (sl - hi * shift) * hs;
-      // Missing values right.
-      let rh = totalH - hl;
-      let dataOk = !counts || (nl >= minData && totalN - nl >= minData);
-      if (dataOk && hl >= minChild && rh >= minChild) {
-        const rg = totalG - gl;
-        const a = hl + lambda;
-        const c = rh + lambda;
-        // Cross-multiplied screen without divisions; the exact score decides as before.
-        if ((gl * gl) * c + (rg * rg) * a >= screen * (a * c)) {
-          const children = (gl * gl) / a + (rg * rg) / c;
-          if (children > bestScore) {
-            bestScore = children;
-            screen = bestScore * (bestScore > 0 ? 1 - 1e-9 : 1 + 1e-9);
-          found = true;
-          bestFeature = f;
-          bestBin = b;
+  if (kernel) {
+    const s = kernel.scratch;
+    s[0] = totalG;
+    s[1] = totalH;
+    s[2] = p.lambda;
+    s[3] = p.minChildWeight;
+    s[4] = gs;
+    s[5] = hs;
+    s[6] = shift;
+    s[7] = invShift;
+    s[9] = 1 - 1e-9;
+    s[10] = 1 + 1e-9;
+    s[11] = p.minDataInLeaf;
+    s[28] = totalN;
+    const base = sums.byteOffset;
+    const countBase = counts ? counts.byteOffset : 0;
+    for (let k = from; k < to; k += 2) {
+      const fa = features[k];
+      const pair = k + 1 < to;
+      const fb = pair ? features[k + 1] : fa;
+      const lastA = binCounts[fa];
+      const lastB = pair ? binCounts[fb] : 0;
+      const msa = sums[fa * 256];
+      const msb = pair ? sums[fb * 256] : 0;
+      const hiA = Math.floor(msa * invShift);
+      const hiB = Math.floor(msb * invShift);
+      s[8] = bestScore;
+      s[12] = lastA;
+      s[13] = lastB;
+      s[14] = msa;
+      s[15] = msb;
+      s[16] = hiA * gs;
+      s[17] = hiB * gs;
+      s[18] = (msa - hiA * shift) * hs;
+      s[19] = (msb - hiB * shift) * hs;
+      // Rows with missing values: counted when there are counts, else a non-zero sum stands for some (as the JavaScript sweep below).
+      const mna = counts ? counts[fa * 256] : msa === 0 ? 0 : 1;
+      const mnb = counts ? (pair ? counts[fb * 256] : 0) : msb === 0 ? 0 : 1;
+      const lastBin = lastA > lastB ? lastA : lastB;
+      if (counts) {
+        s[30] = mna;
+        s[31] = mnb;
+        kernel.pairCounted(base + fa * 2048, base + fb * 2048, kernel.scratchByte, lastBin, mna > 0 || mnb > 0 ? 1 : 0, countBase + fa * 1024, countBase + fb * 1024);
+      } else kernel.pair(base + fa * 2048, base + fb * 2048, kernel.scratchByte, lastBin, mna > 0 || mnb > 0 ? 1 : 0);
+      for (let lane = 0; lane < (pair ? 2 : 1); lane++) {
+        // A lane's bin is 0 unless it found a split above the score it started from.
+        if (s[22 + lane] === 0 || !(s[20 + lane] > bestScore)) continue;
+        bestScore = s[20 + lane];
+        found = true;
+        bestFeature = lane === 0 ? fa : fb;
+        bestBin = s[22 + lane];
+        bestLs = s[26 + lane];
+        if (s[24 + lane] === 1) bestMissingLeft = true;
+        else {
           // Without missing values in the node, future missing values go to the heavier child.
-            bestMissingLeft = mn === 0 && hl >= rh;
-            bestLs = sl;
-          }
-        }
-      }
-      if (mn > 0) {
-        const lg = gl + mg;
-        const lh = hl + mh;
-        rh = totalH - lh;
-        dataOk = !counts || (nl + mn >= minData && totalN - nl - mn >= minData);
-        if (dataOk && lh >= minChild && rh >= minChild) {
-          const rg = totalG - lg;
-          const a = lh + lambda;
-          const c = rh + lambda;
-          if ((lg * lg) * c + (rg * rg) * a >= screen * (a * c)) {
-            const children = (lg * lg) / a + (rg * rg) / c;
-            if (children > bestScore) {
-              bestScore = children;
-              screen = bestScore * (bestScore > 0 ? 1 - 1e-9 : 1 + 1e-9);
-              found = true;
-              bestFeature = f;
-              bestBin = b;
-              bestMissingLeft = true;
-              bestLs = sl + ms;
-            }
-          }
+          const hi = Math.floor(bestLs * invShift);
+          const hl = (bestLs - hi * shift) * hs;
+          bestMissingLeft = (lane === 0 ? mna : mnb) === 0 && hl >= totalH - hl;
         }
       }
     }
-  }
-  out[at] = found ? 1 : 0;
-  out[at + 1] = bestScore;
-  out[at + 2] = bestFeature;
-  out[at + 3] = bestBin;
-  out[at + 4] = bestMissingLeft ? 1 : 0;
-  out[at + 5] = bestLs;
-}
-
-/**
- * searchSplits on the WebAssembly kernel (kernels.ts), for histograms (and
- * row counts, if any) in the kernel's memory: features two at a time,
- * and each pair's per-lane bests merged in feature order keeping the first
- * best, so the result is the one searchSplits finds. Self-contained: the
- * worker thread runs this same source.
- */
-export function searchSplitsKernel(kernel: GbdtKernel, sums: Float64Array, counts: Int32Array | undefined, features: Int32Array, from: number, to: number, binCounts: Int32Array, totalSum: number, totalN: number, p: SplitParams, q: Quantisation, out: Float64Array, at: number): void {
-  const shift = q.shift;
-  const invShift = 1 / shift;
-  const gs = q.gradScale;
-  const hs = q.hessScale;
-  const totalHi = Math.floor(totalSum * invShift);
-  const totalG = totalHi * gs;
-  const totalH = (totalSum - totalHi * shift) * hs;
-  const parentScore = (totalG * totalG) / (totalH + p.lambda);
-  let bestScore = parentScore + 2 * p.gamma;
-  let found = false;
-  let bestFeature = 0;
-  let bestBin = 0;
-  let bestMissingLeft = false;
-  let bestLs = 0;
-  const s = kernel.scratch;
-  s[0] = totalG;
-  s[1] = totalH;
-  s[2] = p.lambda;
-  s[3] = p.minChildWeight;
-  s[4] = gs;
-  s[5] = hs;
-  s[6] = shift;
-  s[7] = invShift;
-  s[9] = 1 - 1e-9;
-  s[10] = 1 + 1e-9;
-  s[11] = p.minDataInLeaf;
-  s[28] = totalN;
-  const base = sums.byteOffset;
-  const countBase = counts ? counts.byteOffset : 0;
-  for (let k = from; k < to; k += 2) {
-    const fa = features[k];
-    const pair = k + 1 < to;
-    const fb = pair ? features[k + 1] : fa;
-    const lastA = binCounts[fa];
-    const lastB = pair ? binCounts[fb] : 0;
-    const msa = sums[fa * 256];
-    const msb = pair ? sums[fb * 256] : 0;
-    const hiA = Math.floor(msa * invShift);
-    const hiB = Math.floor(msb * invShift);
-    s[8] = bestScore;
-    s[12] = lastA;
-    s[13] = lastB;
-    s[14] = msa;
-    s[15] = msb;
-    s[16] = hiA * gs;
-    s[17] = hiB * gs;
-    s[18] = (msa - hiA * shift) * hs;
-    s[19] = (msb - hiB * shift) * hs;
-    // Rows with missing values: counted when there are counts, else a non-zero sum stands for some (as searchSplits).
-    const mna = counts ? counts[fa * 256] : msa === 0 ? 0 : 1;
-    const mnb = counts ? (pair ? counts[fb * 256] : 0) : msb === 0 ? 0 : 1;
-    const lastBin = lastA > lastB ? lastA : lastB;
-    if (counts) {
-      s[30] = mna;
-      s[31] = mnb;
-      kernel.pairCounted(base + fa * 2048, base + fb * 2048, kernel.scratchByte, lastBin, mna > 0 || mnb > 0 ? 1 : 0, countBase + fa * 1024, countBase + fb * 1024);
-    } else kernel.pair(base + fa * 2048, base + fb * 2048, kernel.scratchByte, lastBin, mna > 0 || mnb > 0 ? 1 : 0);
-    for (let lane = 0; lane < (pair ? 2 : 1); lane++) {
-      // A lane's bin is 0 unless it found a split above the score it started from.
-      if (s[22 + lane] === 0 || !(s[20 + lane] > bestScore)) continue;
-      bestScore = s[20 + lane];
-      found = true;
-      bestFeature = lane === 0 ? fa : fb;
-      bestBin = s[22 + lane];
-      bestLs = s[26 + lane];
-      if (s[24 + lane] === 1) bestMissingLeft = true;
-      else {
-        // Without missing values in the node, future missing values go to the heavier child.
-        const hi = Math.floor(bestLs * invShift);
-        const hl = (bestLs - hi * shift) * hs;
-        bestMissingLeft = (lane === 0 ? mna : mnb) === 0 && hl >= totalH - hl;
+  } else {
+    for (let k = from; k < to; k++) {
+      const f = features[k];
+      const offset = f * 256;
+      const ms = sums[offset];
+      const mn = counts ? counts[offset] : ms === 0 ? 0 : 1;
+      const mHi = Math.floor(ms * invShift);
+      const mg = mHi * gs;
+      const mh = (ms - mHi * shift) * hs;
+      let sl = 0;
+      let nl = 0;
+      const lastBin = binCounts[f];
+      for (let b = 1; b < lastBin; b++) {
+        const v = sums[offset + b];
+        const n = counts ? counts[offset + b] : 0;
+        // An empty bin changes no sum: the split after it equals the split before it.
+        if (v === 0 && n === 0) continue;
+        sl += v;
+        nl += n;
+        const hi = Math.floor(sl * invShift);
+        const gl = hi * gs;
+        const hl = (sl - hi * shift) * hs;
+        // Missing values right.
+        let rh = totalH - hl;
+        let dataOk = !counts || (nl >= minData && totalN - nl >= minData);
+        if (dataOk && hl >= minChild && rh >= minChild) {
+          const rg = totalG - gl;
+          const a = hl + lambda;
+          const c = rh + lambda;
+          // Cross-multiplied screen without divisions; the exact score decides as before.
+          if ((gl * gl) * c + (rg * rg) * a >= screen * (a * c)) {
+            const children = (gl * gl) / a + (rg * rg) / c;
+            if (children > bestScore) {
+              bestScore = children;
+              screen = bestScore * (bestScore > 0 ? 1 - 1e-9 : 1 + 1e-9);
+            found = true;
+            bestFeature = f;
+            bestBin = b;
+            // Without missing values in the node, future missing values go to the heavier child.
+              bestMissingLeft = mn === 0 && hl >= rh;
+              bestLs = sl;
+            }
+          }
+        }
+        if (mn > 0) {
+          const lg = gl + mg;
+          const lh = hl + mh;
+          rh = totalH - lh;
+          dataOk = !counts || (nl + mn >= minData && totalN - nl - mn >= minData);
+          if (dataOk && lh >= minChild && rh >= minChild) {
+            const rg = totalG - lg;
+            const a = lh + lambda;
+            const c = rh + lambda;
+            if ((lg * lg) * c + (rg * rg) * a >= screen * (a * c)) {
+              const children = (lg * lg) / a + (rg * rg) / c;
+              if (children > bestScore) {
+                bestScore = children;
+                screen = bestScore * (bestScore > 0 ? 1 - 1e-9 : 1 + 1e-9);
+                found = true;
+                bestFeature = f;
+                bestBin = b;
+                bestMissingLeft = true;
+                bestLs = sl + ms;
+              }
+            }
+          }
+        }
       }
     }
   }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { HIST_BINS, searchSplits, searchSplitsKernel, SPLIT_RESULT, type SplitParams } from './histogram.ts';
+import { HIST_BINS, searchSplits, SPLIT_RESULT, type SplitParams } from './histogram.ts';
 import { seededRandom } from './matrix.ts';
 import { quantisation } from './quantise.ts';
 import { HistogramArena, gbdtKernel, gbdtKernelModule } from './kernels.ts';
@@ -63,7 +63,7 @@ describe('split search kernel (WebAssembly SIMD)', { skip: module ? false : 'thi
         const expected = new Float64Array(SPLIT_RESULT);
         const actual = new Float64Array(SPLIT_RESULT);
         searchSplits(sums, withCounts, allFeatures, from, to, lastBins, total, rows, params, q, expected, 0);
-        searchSplitsKernel(kernel, sums, withCounts, allFeatures, from, to, lastBins, total, rows, params, q, actual, 0);
+        searchSplits(sums, withCounts, allFeatures, from, to, lastBins, total, rows, params, q, actual, 0, kernel);
         assert.deepEqual(Array.from(actual), Array.from(expected), `trial ${trial}, features [${from}, ${to}), ${rows} rows${withCounts ? ', counts' : ''}`);
         if (expected[0] === 1) {
           found++;
@@ -76,7 +76,7 @@ describe('split search kernel (WebAssembly SIMD)', { skip: module ? false : 'thi
       const expected = new Float64Array(SPLIT_RESULT);
       const actual = new Float64Array(SPLIT_RESULT);
       searchSplits(sums, withCounts, subset, 0, subset.length, lastBins, total, rows, params, q, expected, 0);
-      searchSplitsKernel(kernel, sums, withCounts, subset, 0, subset.length, lastBins, total, rows, params, q, actual, 0);
+      searchSplits(sums, withCounts, subset, 0, subset.length, lastBins, total, rows, params, q, actual, 0, kernel);
       assert.deepEqual(Array.from(actual), Array.from(expected), `trial ${trial}, feature subset`);
       if (expected[2] !== 1) differentFeatures++;
     }

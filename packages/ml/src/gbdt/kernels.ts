@@ -80,7 +80,7 @@ const F64X2_DIV = simd(0xf3);
  * `missing` = 0 skips the missing-left sweep (no lane has missing values).
  * `counted` (pairCounted(…, countA, countB)): with the features' row counts
  * (256 int32 each), a bin holds rows when its sum or count is non-zero, and
- * both children must keep MIN_DATA rows, as searchSplits with counts.
+ * both children must keep MIN_DATA rows, as searchSplits's JavaScript sweep with counts.
  */
 function pairBody(counted: boolean): number[] {
   const [histA, histB, scratch, lastBin, missing, countA, countB] = [0, 1, 2, 3, 4, 5, 6];

@@ -9,7 +9,6 @@ import {
   LEVEL_RESULT,
   searchLevelSplits,
   searchSplits,
-  searchSplitsKernel,
   SPLIT_RESULT,
   splitCandidate,
   type Histogram,
@@ -69,7 +68,6 @@ ${buildHistogram.toString()}
 ${buildHistogramFeatures.toString()}
 ${combineHistograms.toString()}
 ${searchSplits.toString()}
-${searchSplitsKernel.toString()}
 ${searchLevelSplits.toString()}
 ${accumulateLevelGains.toString()}
 const histograms = new Map();
@@ -124,11 +122,7 @@ for (;;) {
       else if (job === ${SEARCH}) {
         for (let n = 0; n < nodes; n++) if (nodeInfo[n * 4 + 2] & 1) buildHistogramFeatures(hists[n], histCounts[n], rowBins, numFeatures, features, k0, k1, order, nodeInfo[n * 4], nodeInfo[n * 4 + 1], packed, inKernel[n] ? kernel : undefined);
         for (let n = 0; n < nodes; n++) if (minus[n]) combineHistograms(hists[n], histCounts[n], minus[n].sum, minus[n].count, features, k0, k1, -1, inKernel[n] && minus[n].inKernelMemory ? kernel : undefined);
-        for (let n = 0; n < nodes; n++) {
-          if (!(nodeInfo[n * 4 + 2] & 2)) continue;
-          if (kernel && inKernel[n]) searchSplitsKernel(kernel, hists[n], histCounts[n], features, k0, k1, binCounts, nodeSums[n], nodeCounts[n], params, q, results, (n * chunks + c) * SPLIT_RESULT);
-          else searchSplits(hists[n], histCounts[n], features, k0, k1, binCounts, nodeSums[n], nodeCounts[n], params, q, results, (n * chunks + c) * SPLIT_RESULT);
-        }
+        for (let n = 0; n < nodes; n++) if (nodeInfo[n * 4 + 2] & 2) searchSplits(hists[n], histCounts[n], features, k0, k1, binCounts, nodeSums[n], nodeCounts[n], params, q, results, (n * chunks + c) * SPLIT_RESULT, inKernel[n] ? kernel : undefined);
       }
       else searchLevelSplits(hists, histCounts, nodeSums, nodeCounts, nodes, features, k0, k1, binCounts, params, q, levelSums, levelValid, results, c * LEVEL_RESULT);
     }
@@ -313,9 +307,7 @@ export class ParallelHistogramBuilder {
         for (const task of group) if (task.minus) combineHistograms(task.hist.sum, task.hist.count, task.minus.sum, task.minus.count, features, k0, k1, -1, task.hist.inKernelMemory && task.minus.inKernelMemory ? kernel : undefined);
         for (let n = 0; n < nodes; n++) {
           const task = group[n];
-          if (!task.search) continue;
-          if (this.#kernel && task.hist.inKernelMemory) searchSplitsKernel(this.#kernel, task.hist.sum, task.hist.count, features, k0, k1, this.#binCounts, task.sum, task.count, this.#params, q, results, (n * chunks + c) * SPLIT_RESULT);
-          else searchSplits(task.hist.sum, task.hist.count, features, k0, k1, this.#binCounts, task.sum, task.count, this.#params, q, results, (n * chunks + c) * SPLIT_RESULT);
+          if (task.search) searchSplits(task.hist.sum, task.hist.count, features, k0, k1, this.#binCounts, task.sum, task.count, this.#params, q, results, (n * chunks + c) * SPLIT_RESULT, task.hist.inKernelMemory ? kernel : undefined);
         }
       }, q);
       for (let n = 0; n < nodes; n++) out.push(group[n].search ? splitCandidate(results.subarray(n * chunks * SPLIT_RESULT), chunks, group[n], this.#params, q) : undefined);
