@@ -1,14 +1,49 @@
 import { OitraderError, timeframeMs, type Frame } from '@oitrader/core';
-import { SimulatedExchange, type ExecutionConfig } from '../execution/exchange.ts';
-import type { Fill, Trade } from '../execution/account.ts';
-import type { Bar, Rejection } from '../execution/exchange.ts';
-import type { Strategy, StrategyContext } from './strategy.ts';
+import {
+  advanceBar,
+  barFeed,
+  bundledInstruments,
+  ExposureExecution,
+  RiskEngine,
+  type Bar,
+  type BarFeed,
+  type ExecutionConfig,
+  type Fill,
+  type InstrumentDecision,
+  type InstrumentMarket,
+  type InstrumentProvider,
+  type InstrumentStep,
+  type Intent,
+  type PortfolioSnapshot,
+  type PositionSnapshot,
+  type RefusalCode,
+  type Rejection,
+  type RiskEvent,
+  type RiskLimits,
+  type RiskRule,
+  type Strategy,
+  type StrategyContext,
+  type Trade,
+  SimulatedExchange,
+} from '@oitrader/trading';
 
-export interface BacktestOptions extends Partial<Omit<ExecutionConfig, 'symbol'>> {
+/** The risk engine a backtest runs its strategy's intents through: the bot's rules and limits. */
+export interface BacktestRisk {
+  limits: RiskLimits;
+  /** trading.stop_loss: the stop of an entry whose strategy names none. */
+  stopLoss: number;
+  rules?: readonly RiskRule[];
+}
+
+export interface BacktestOptions extends Partial<ExecutionConfig> {
   /** Funding settles every this many ms, at multiples of it (Binance: 8 h for most symbols). */
   fundingIntervalMs?: number;
-  /** Close any open position at the last bar's close (default true), so every cost is in the trade list. */
+  /** Close any open position at the instrument's last bar's close (default true), so every cost is in the trade list. */
   closeAtEnd?: boolean;
+  /** The risk engine (the bot's rules); absent = the strategy's raw intents sized by exposure, no stops, no halts (`--no-risk`). */
+  risk?: BacktestRisk;
+  /** Where instruments come from (default: the bundled snapshot). */
+  instruments?: InstrumentProvider;
 }
 
 export interface BacktestResult {
@@ -21,7 +56,7 @@ export interface BacktestResult {
   close: Float64Array;
   /** Equity (wallet + unrealised PnL at the close) after each bar. */
   equity: Float64Array;
-  /** Signed position size after each bar. */
+  /** Signed position size after each bar (a portfolio: gross notional / equity). */
   position: Float64Array;
   trades: Trade[];
   fills: Fill[];
@@ -31,144 +66,298 @@ export interface BacktestResult {
   fundingUsd: number;
   liquidations: number;
   turnoverUsd: number;
+  /** Whether the run went through the risk engine. */
+  managed: boolean;
+  /** Entries the risk engine refused, by reason (empty for an unmanaged run). */
+  refusals: Partial<Record<RefusalCode, number>>;
+  /** The risk engine's events: halts, day starts, commands. */
+  riskEvents: RiskEvent[];
 }
 
-const HOUR = 3_600_000;
-
-/** A frame's price and funding columns, as `advanceBar` reads them. */
-export interface BarFeed {
-  time: Float64Array;
-  open: Float64Array;
-  high: Float64Array;
-  low: Float64Array;
-  close: Float64Array;
-  funding: Float64Array | undefined;
-  fundingIntervalMs: number;
-  fundingsPerBar: number;
+/** A backtest of several instruments on one wallet: the portfolio, and each instrument's contribution. */
+export interface PortfolioBacktestResult {
+  portfolio: BacktestResult;
+  /** Per instrument: its trades and fills; equity = initial balance + its contribution (net PnL, realised and open) over the portfolio's time line. */
+  instruments: BacktestResult[];
 }
 
-export function barFeed(frame: Frame, fundingIntervalMs = 8 * HOUR): BarFeed {
-  return {
-    time: frame.time,
-    open: frame.column('open'),
-    high: frame.column('high'),
-    low: frame.column('low'),
-    close: frame.column('close'),
-    funding: frame.has('funding_rate') ? frame.column('funding_rate') : undefined,
-    fundingIntervalMs,
-    fundingsPerBar: Math.max(1, Math.floor(timeframeMs(frame.timeframe) / fundingIntervalMs)),
-  };
-}
+/** Builds each instrument's strategy (a strategy keeps per-instrument state). */
+export type StrategyFactory = (symbol: string) => Strategy;
 
-/**
- * Plays bar `index` on the exchange: funding for the position carried in,
- * then the bar's fills, stops and liquidation. The one bar step shared by
- * the backtester and the RL environment (which steps bar by bar).
- */
-export function advanceBar(exchange: SimulatedExchange, feed: BarFeed, index: number, bar: Bar = { timeMs: 0, open: 0, high: 0, low: 0, close: 0 }): void {
-  const t = feed.time[index];
-  const funding = feed.funding;
-  // Funding at a settlement time is paid by whoever holds the position at that instant,
-  // i.e. before this bar's orders (placed after the previous close) fill.
-  if (funding !== undefined && exchange.account.qtyBase !== 0 && t % feed.fundingIntervalMs === 0 && Number.isFinite(funding[index])) {
-    for (let k = 0; k < feed.fundingsPerBar; k++) exchange.settleFunding(funding[index], feed.open[index]);
-  }
-  bar.timeMs = t;
-  bar.open = feed.open[index];
-  bar.high = feed.high[index];
-  bar.low = feed.low[index];
-  bar.close = feed.close[index];
-  exchange.processBar(bar);
+interface Leg {
+  symbol: string;
+  frame: Frame;
+  feed: BarFeed;
+  market: InstrumentMarket;
+  strategy: Strategy;
+  context: StrategyContext;
+  /** Row of `frame` at the current time (−1 before its first bar). */
+  row: number;
+  last: number;
+  step: InstrumentStep;
+  snapshot: PositionSnapshot;
+  /** The portfolio row each of the frame's rows sits at. */
+  positionByRow: Float64Array;
+  contribution: Float64Array;
 }
 
 /**
- * Event-driven backtest over a Frame: for each bar, settle funding for the
- * position carried in, execute pending orders against the bar, mark to the
- * close, then ask the strategy for orders that execute from the next bar.
+ * Event-driven backtest of one instrument: for each bar, settle funding for
+ * the position carried in, execute pending orders against the bar, mark to
+ * the close, then ask the strategy for intents, which the risk engine (or,
+ * without `risk`, exposure sizing) turns into orders that execute from the
+ * next bar.
  */
 export function runBacktest(frame: Frame, strategy: Strategy, options: BacktestOptions = {}): BacktestResult {
   if (frame.length < 2) throw new OitraderError('a backtest needs at least 2 bars');
-  const exchange = new SimulatedExchange({ ...options, symbol: frame.symbol });
-  const account = exchange.account;
-  const feed = barFeed(frame, options.fundingIntervalMs);
-  const close = feed.close;
-  const n = frame.length;
+  const result = runPortfolioBacktest([frame], () => strategy, options);
+  const leg = result.instruments[0];
+  return { ...result.portfolio, symbol: frame.symbol, time: frame.time, close: frame.column('close'), position: leg.position };
+}
+
+/**
+ * The backtest of several instruments (one timeframe) against one
+ * portfolio: every instrument's bars are played at their time, then the
+ * strategies of the instruments that have a bar decide together — one risk
+ * engine, one wallet, so the budget one takes another cannot. An instrument
+ * whose data ends earlier is closed at its last bar (with `closeAtEnd`).
+ */
+export function runPortfolioBacktest(frames: readonly Frame[], strategyFor: StrategyFactory, options: BacktestOptions = {}): PortfolioBacktestResult {
+  if (frames.length === 0) throw new OitraderError('a backtest needs at least one instrument');
+  const timeframe = frames[0].timeframe;
+  for (const f of frames) {
+    if (f.timeframe !== timeframe) throw new OitraderError(`every instrument of a portfolio backtest shares one timeframe: ${f.symbol} is ${f.timeframe}, ${frames[0].symbol} ${timeframe}`, { exitCode: 2 });
+    if (f.length < 2) throw new OitraderError(`a backtest needs at least 2 bars, ${f.symbol} has ${f.length}`, { exitCode: 2 });
+  }
+  if (new Set(frames.map((f) => f.symbol)).size !== frames.length) throw new OitraderError('each instrument may appear once in a portfolio backtest', { exitCode: 2 });
+  const instruments = options.instruments ?? bundledInstruments();
+  const exchange = new SimulatedExchange(options, instruments);
+  const portfolio = exchange.portfolio;
+  const barMs = timeframeMs(timeframe);
+  const executor = options.risk
+    ? new RiskEngine({ limits: { ...options.risk.limits, leverage: Math.min(options.risk.limits.leverage, exchange.config.leverage) }, stopLoss: options.risk.stopLoss, rules: options.risk.rules, instruments, feeRate: exchange.config.takerFeeRate })
+    : new ExposureExecution(instruments, exchange.config.leverage);
+  const timeline = unionTimeline(frames);
+  const n = timeline.length;
   const equity = new Float64Array(n);
-  const position = new Float64Array(n);
-  const bar = { timeMs: 0, open: 0, high: 0, low: 0, close: 0 };
-  let index = 0;
-  const context: StrategyContext = {
+  const gross = new Float64Array(n);
+  const snapshot: PortfolioSnapshot & { positions: PositionSnapshot[] } = { equityUsd: 0, availableUsd: 0, positions: [] };
+  let nowMs = 0;
+  const legs: Leg[] = frames.map((frame) => {
+    const market = exchange.market(frame.symbol);
+    const leg = {
+      symbol: frame.symbol,
+      frame,
+      feed: barFeed(frame, options.fundingIntervalMs),
+      market,
+      strategy: strategyFor(frame.symbol),
+      row: -1,
+      last: frame.length - 1,
+      step: { symbol: frame.symbol, timeMs: 0, closeUsd: 0, intents: NONE, lastCandleCloseMs: 0 },
+      snapshot: { symbol: frame.symbol, qtyBase: 0, entryPriceUsd: 0, marginUsd: 0, markUsd: Number.NaN },
+      positionByRow: new Float64Array(frame.length),
+      contribution: new Float64Array(n),
+    } as Leg;
+    leg.context = strategyContext(leg, exchange, executor, snapshot, () => nowMs);
+    snapshot.positions.push(leg.snapshot);
+    return leg;
+  });
+  for (const leg of legs) leg.strategy.reset?.(leg.frame);
+  const bar: Bar = { timeMs: 0, open: 0, high: 0, low: 0, close: 0 };
+  const deciding: Leg[] = [];
+  const steps: InstrumentStep[] = [];
+  const refusals: Partial<Record<RefusalCode, number>> = {};
+  const riskEvents: RiskEvent[] = [];
+  for (let k = 0; k < n; k++) {
+    const t = timeline[k];
+    deciding.length = 0;
+    for (const leg of legs) {
+      if (leg.row + 1 > leg.last || leg.frame.time[leg.row + 1] !== t) continue;
+      const i = ++leg.row;
+      advanceBar(leg.market, leg.feed, i, bar);
+      const p = leg.market.position;
+      if (i === leg.last && options.closeAtEnd !== false && p.qtyBase !== 0) {
+        leg.market.cancelAll();
+        portfolio.fill(leg.symbol, t, p.qtyBase > 0 ? 'sell' : 'buy', Math.abs(p.qtyBase), leg.feed.close[i], exchange.config.takerFeeRate, 'taker', 'end');
+      }
+      leg.positionByRow[i] = p.qtyBase;
+      if (i < leg.last) deciding.push(leg);
+    }
+    const equityUsd = portfolio.equityUsd();
+    equity[k] = equityUsd;
+    gross[k] = equityUsd > 0 ? portfolio.grossExposureUsd() / equityUsd : 0;
+    for (const leg of legs) leg.contribution[k] = contributionUsd(leg.market);
+    if (deciding.length === 0) continue;
+    nowMs = t + barMs;
+    snapshot.equityUsd = equityUsd;
+    snapshot.availableUsd = portfolio.availableUsd();
+    for (const leg of legs) syncSnapshot(leg);
+    executor.mark(nowMs, equityUsd);
+    steps.length = 0;
+    for (const leg of deciding) {
+      const s = leg.step;
+      s.timeMs = t;
+      s.closeUsd = leg.feed.close[leg.row];
+      s.lastCandleCloseMs = nowMs;
+      s.intents = leg.strategy.onBar(leg.context) ?? NONE;
+      steps.push(s);
+    }
+    const decisions = executor.decide(nowMs, snapshot, steps);
+    for (let d = 0; d < decisions.length; d++) applyDecision(decisions[d], deciding[d], t, refusals);
+    if (executor instanceof RiskEngine && executor.events.length > 0) riskEvents.push(...executor.events.splice(0));
+  }
+  const strategyName = legs[0].strategy.name;
+  const base = {
+    strategy: strategyName,
+    timeframe,
+    initialBalanceUsd: exchange.config.initialBalanceUsd,
+    config: exchange.config,
+    managed: options.risk !== undefined,
+  };
+  const closes = frames.length === 1 ? frames[0].column('close') : new Float64Array(n).fill(Number.NaN);
+  const portfolioResult: BacktestResult = {
+    ...base,
+    symbol: frames.map((f) => f.symbol).join(','),
+    time: timeline,
+    close: closes,
+    equity,
+    position: gross,
+    trades: portfolio.trades,
+    fills: portfolio.fills,
+    rejections: exchange.rejections,
+    rejectionCount: exchange.rejectionCount,
+    feesUsd: portfolio.feesPaidUsd,
+    fundingUsd: portfolio.fundingPaidUsd,
+    liquidations: portfolio.liquidations,
+    turnoverUsd: portfolio.turnoverUsd,
+    refusals,
+    riskEvents,
+  };
+  const perInstrument = legs.map((leg): BacktestResult => {
+    const p = leg.market.position;
+    const trades = portfolio.trades.filter((x) => x.symbol === leg.symbol);
+    const fills = portfolio.fills.filter((x) => x.symbol === leg.symbol);
+    const rejections = exchange.rejections.filter((x) => x.symbol === leg.symbol);
+    const contribution = Float64Array.from(leg.contribution, (c) => base.initialBalanceUsd + c);
+    return {
+      ...base,
+      symbol: leg.symbol,
+      time: frames.length === 1 ? leg.frame.time : timeline,
+      close: frames.length === 1 ? leg.frame.column('close') : onTimeline(leg.frame, timeline),
+      equity: frames.length === 1 ? equity : contribution,
+      position: frames.length === 1 ? leg.positionByRow : onTimeline(leg.frame, timeline, leg.positionByRow, true),
+      trades,
+      fills,
+      rejections,
+      rejectionCount: rejections.length,
+      feesUsd: p.feesPaidUsd,
+      fundingUsd: p.fundingPaidUsd,
+      liquidations: p.liquidations,
+      turnoverUsd: fills.reduce((s, f) => s + f.qtyBase * f.priceUsd, 0),
+      refusals: {},
+      riskEvents: [],
+    };
+  });
+  return { portfolio: portfolioResult, instruments: perInstrument };
+}
+
+const NONE: readonly Intent[] = [];
+
+function applyDecision(d: InstrumentDecision, leg: Leg, t: number, refusals: Partial<Record<RefusalCode, number>>): void {
+  if (d.code !== undefined) refusals[d.code] = (refusals[d.code] ?? 0) + 1;
+  for (const tag of d.cancelTags) leg.market.cancel(tag);
+  const close = leg.feed.close[leg.row];
+  for (const order of d.orders) leg.market.submit(t, order, close);
+}
+
+function syncSnapshot(leg: Leg): void {
+  const p = leg.market.position;
+  const s = leg.snapshot;
+  s.qtyBase = p.qtyBase;
+  s.entryPriceUsd = p.entryPriceUsd;
+  s.marginUsd = p.marginUsd;
+  s.markUsd = p.markUsd;
+}
+
+/** An instrument's net result so far: realised PnL − fees − funding, plus its open position's unrealised PnL. */
+function contributionUsd(market: InstrumentMarket): number {
+  const p = market.position;
+  const open = p.qtyBase === 0 ? 0 : p.unrealisedPnlUsd(p.markUsd);
+  return p.realisedPnlUsd - p.feesPaidUsd - p.fundingPaidUsd + open;
+}
+
+function strategyContext(leg: Leg, exchange: SimulatedExchange, executor: RiskEngine | ExposureExecution, snapshot: PortfolioSnapshot, now: () => number): StrategyContext {
+  const { frame, market } = leg;
+  const close = leg.feed.close;
+  const position = market.position;
+  const portfolio = exchange.portfolio;
+  const strategyName = leg.strategy.name;
+  const engine = executor instanceof RiskEngine ? executor : undefined;
+  return {
+    symbol: leg.symbol,
     frame,
     get index() {
-      return index;
+      return leg.row;
     },
     get timeMs() {
-      return frame.time[index];
+      return frame.time[leg.row];
     },
     get closeUsd() {
-      return close[index];
+      return close[leg.row];
     },
     get qtyBase() {
-      return account.qtyBase;
+      return position.qtyBase;
     },
     get entryPriceUsd() {
-      return account.entryPriceUsd;
+      return position.entryPriceUsd;
     },
     get liquidationPriceUsd() {
-      return account.liquidationPriceUsd;
+      return position.liquidationPriceUsd;
     },
     get equityUsd() {
-      return account.equityUsd(close[index]);
+      return snapshot.equityUsd;
     },
     get availableUsd() {
-      return account.availableUsd();
+      return portfolio.availableUsd();
     },
-    leverage: exchange.config.leverage,
-    minNotionalUsd: exchange.filters.minNotionalUsd,
-    filters: exchange.filters,
-    get pendingOrders() {
-      return exchange.pendingOrders;
+    leverage: position.leverage,
+    instrument: market.instrument,
+    get risk() {
+      const state = engine?.state;
+      const book = engine?.book(leg.symbol);
+      return {
+        tradingState: engine?.tradingState(now()) ?? 'ACTIVE',
+        flattening: engine?.flattening ?? false,
+        stopUsd: book?.stopUsd ?? Number.NaN,
+        scaleIns: book?.scaleIns ?? 0,
+        peakEquityUsd: state?.peakEquityUsd ?? snapshot.equityUsd,
+        dayStartEquityUsd: state?.dayStartEquityUsd ?? snapshot.equityUsd,
+      };
     },
-    cancel: (tag: string) => exchange.cancel(tag),
+    check: (intent: Intent) => executor.check(now(), snapshot, { symbol: leg.symbol, timeMs: frame.time[leg.row], closeUsd: close[leg.row], lastCandleCloseMs: now() }, intent),
     value(column: string, barsAgo = 0): number {
-      if (barsAgo < 0) throw new OitraderError(`strategy ${strategy.name} asked for ${column} ${-barsAgo} bars in the future`);
-      const i = index - barsAgo;
+      if (barsAgo < 0) throw new OitraderError(`strategy ${strategyName} asked for ${column} ${-barsAgo} bars in the future`);
+      const i = leg.row - barsAgo;
       return i < 0 ? Number.NaN : frame.column(column)[i];
     },
   };
-  strategy.reset?.(frame);
-  for (index = 0; index < n; index++) {
-    const t = frame.time[index];
-    advanceBar(exchange, feed, index, bar);
-    if (index === n - 1 && options.closeAtEnd !== false && account.qtyBase !== 0) {
-      exchange.cancelAll();
-      const qty = Math.abs(account.qtyBase);
-      account.fill(t, account.qtyBase > 0 ? 'sell' : 'buy', qty, close[index], exchange.config.takerFeeRate, 'taker', 'end');
-    }
-    equity[index] = account.equityUsd(close[index]);
-    position[index] = account.qtyBase;
-    if (index < n - 1) {
-      const orders = strategy.onBar(context);
-      if (orders !== undefined) for (const order of orders) exchange.submit(t, order, close[index]);
-    }
+}
+
+/** Every bar time of every frame, ascending, once. */
+function unionTimeline(frames: readonly Frame[]): Float64Array {
+  if (frames.length === 1) return frames[0].time;
+  const all = new Set<number>();
+  for (const f of frames) for (const t of f.time) all.add(t);
+  return Float64Array.from([...all].sort((a, b) => a - b));
+}
+
+/** A frame's column (default close) on the portfolio's time line: the latest value at or before each time (`zeroBefore`: 0 before the first). */
+function onTimeline(frame: Frame, timeline: Float64Array, values: Float64Array = frame.column('close'), zeroAfter = false): Float64Array {
+  const out = new Float64Array(timeline.length);
+  let j = -1;
+  for (let k = 0; k < timeline.length; k++) {
+    while (j + 1 < frame.length && frame.time[j + 1] <= timeline[k]) j++;
+    out[k] = j < 0 ? (zeroAfter ? 0 : Number.NaN) : values[j];
   }
-  return {
-    strategy: strategy.name,
-    symbol: frame.symbol,
-    timeframe: frame.timeframe,
-    initialBalanceUsd: exchange.config.initialBalanceUsd,
-    config: exchange.config,
-    time: frame.time,
-    close,
-    equity,
-    position,
-    trades: account.trades,
-    fills: account.fills,
-    rejections: exchange.rejections,
-    rejectionCount: exchange.rejectionCount,
-    feesUsd: account.feesPaidUsd,
-    fundingUsd: account.fundingPaidUsd,
-    liquidations: account.liquidations,
-    turnoverUsd: account.turnoverUsd,
-  };
+  return out;
 }

@@ -1,14 +1,21 @@
 import { OitraderError } from '@oitrader/core';
-import type { OrderRequest } from '../execution/exchange.ts';
-import { ordersForExposure, type Strategy, type StrategyContext } from '../engine/strategy.ts';
+import { enter, exit, type Intent, type Strategy, type StrategyContext } from '@oitrader/trading';
 
-const NONE: readonly OrderRequest[] = [];
+const NONE: readonly Intent[] = [];
+const LONG: readonly Intent[] = Object.freeze([enter('long', { exposure: 1 })]);
+const SHORT: readonly Intent[] = Object.freeze([enter('short', { exposure: 1 })]);
+const FLAT: readonly Intent[] = Object.freeze([exit()]);
+
+/** The intent that moves the position toward `target` (−1 short, 0 flat, +1 long) at full exposure. */
+function toward(target: number): readonly Intent[] {
+  return target > 0 ? LONG : target < 0 ? SHORT : FLAT;
+}
 
 /** Goes long at full exposure on the first bar and holds. */
 export function buyAndHold(): Strategy {
   return {
     name: 'buy-and-hold',
-    onBar: (ctx) => (ctx.qtyBase === 0 && ctx.index === 0 ? ordersForExposure(ctx, 1) : NONE),
+    onBar: (ctx) => (ctx.qtyBase === 0 && ctx.index === 0 ? toward(1) : NONE),
   };
 }
 
@@ -24,7 +31,7 @@ export function randomStrategy(seed = 1, tradeProbability = 0.02): Strategy {
   return {
     name: `random(seed=${seed})`,
     reset: () => (state = seed),
-    onBar: (ctx) => (random() < tradeProbability ? ordersForExposure(ctx, [-1, 0, 1][Math.floor(random() * 3)]) : NONE),
+    onBar: () => (random() < tradeProbability ? toward([-1, 0, 1][Math.floor(random() * 3)]) : NONE),
   };
 }
 
@@ -47,8 +54,7 @@ export function oiTrend(lookback = 12, threshold = 0.002): Strategy {
       if (oiChange > threshold && priceChange > threshold) target = 1;
       else if (oiChange > threshold && priceChange < -threshold) target = -1;
       else if (!Number.isFinite(oiChange)) target = 0;
-      const current = Math.sign(ctx.qtyBase);
-      return target === current ? NONE : ordersForExposure(ctx, target);
+      return target === Math.sign(ctx.qtyBase) ? NONE : toward(target);
     },
   };
 }
@@ -64,7 +70,7 @@ export function smaTrend(period = 48): Strategy {
       if (ctx.index >= period) sum -= ctx.value('close', period);
       if (ctx.index < period - 1) return NONE;
       const target = ctx.closeUsd > sum / period ? 1 : -1;
-      return target === Math.sign(ctx.qtyBase) ? NONE : ordersForExposure(ctx, target);
+      return target === Math.sign(ctx.qtyBase) ? NONE : toward(target);
     },
   };
 }

@@ -1,6 +1,5 @@
 import { OitraderError, type Frame } from '@oitrader/core';
-import type { OrderRequest } from '../execution/exchange.ts';
-import type { Strategy, StrategyContext } from '../engine/strategy.ts';
+import { enter, exit, type Intent, type Strategy, type StrategyContext } from '@oitrader/trading';
 
 /** Frame columns holding the model's class probabilities at each bar's close (NaN = no prediction). */
 export const PROBABILITY_COLUMNS = ['p_short', 'p_neutral', 'p_long'] as const;
@@ -59,14 +58,15 @@ export function mlSignalDirection(pShort: number, pNeutral: number, pLong: numbe
  * Trades a model's class probabilities (frame columns p_short, p_neutral,
  * p_long): enters in the signal's direction with a stop and a take-profit at
  * ATR multiples, exits on the opposite signal or after `maxBars`. It only
- * says direction, stop and target: wrap it in RiskManagedStrategy, which sizes
- * the entry so the stop costs risk_per_trade of equity, caps leverage and
- * applies the halts (the same wrapper the bot runs).
+ * says direction, stop and target: the risk engine sizes the entry so the
+ * stop costs risk_per_trade of equity, caps leverage and applies the halts
+ * (the same engine the bot runs).
  */
 export function mlSignal(params: MlSignalParams): Strategy {
   let atr: Float64Array = new Float64Array(0);
   let entryIndex = -1;
-  const NONE: readonly OrderRequest[] = [];
+  const NONE: readonly Intent[] = [];
+  const EXIT: readonly Intent[] = [exit()];
   return {
     name: `ml-signal(x${params.threshold} prior, stop ${params.stopAtr} ATR, target ${params.takeProfitAtr} ATR, ${params.maxBars} bars)`,
     reset(frame) {
@@ -83,7 +83,7 @@ export function mlSignal(params: MlSignalParams): Strategy {
         const expired = ctx.index - entryIndex >= params.maxBars;
         if (direction === -current || expired) {
           entryIndex = -1;
-          return [{ type: 'market', side: current > 0 ? 'sell' : 'buy', qtyBase: Math.abs(ctx.qtyBase), reduceOnly: true }];
+          return EXIT;
         }
         return NONE;
       }
@@ -91,15 +91,8 @@ export function mlSignal(params: MlSignalParams): Strategy {
       if (ctx.index >= atr.length) atr = wilderAtr(ctx.frame, params.atrPeriod);
       const a = atr[ctx.index];
       if (direction === 0 || !(a > 0)) return NONE;
-      const side = direction > 0 ? 'buy' : 'sell';
-      const exit = direction > 0 ? 'sell' : 'buy';
-      // The quantity here is a placeholder the risk manager replaces (it sizes from the stop distance).
-      const orders: OrderRequest[] = [
-        { type: 'market', side, qtyBase: 1 },
-        { type: 'stop', side: exit, qtyBase: 1, triggerUsd: ctx.closeUsd - direction * params.stopAtr * a, reduceOnly: true },
-      ];
-      if (params.takeProfitAtr > 0) orders.push({ type: 'take_profit', side: exit, qtyBase: 1, triggerUsd: ctx.closeUsd + direction * params.takeProfitAtr * a, reduceOnly: true });
-      return orders;
+      const target = params.takeProfitAtr > 0 ? ctx.closeUsd + direction * params.takeProfitAtr * a : undefined;
+      return [enter(direction > 0 ? 'long' : 'short', { stopUsd: ctx.closeUsd - direction * params.stopAtr * a, ...(target !== undefined && { targetUsd: target }) })];
     },
   };
 }

@@ -68,6 +68,18 @@ const trading = z
     circuit_breaker_cooldown_seconds: z.number().positive().default(900),
     /** The exchange-side stop of every position, as a fraction of the entry price. */
     stop_loss: fraction(0.5).default(0.02),
+    /** Portfolio rules (the risk engine, docs/phase-5-live.md): positions open at once across every symbol. */
+    max_open_positions: z.number().int().min(1).default(3),
+    /** Σ |notional| of every position ≤ this × equity; absent = trading.leverage. */
+    max_gross_exposure: z.number().positive().max(125).optional(),
+    /** Σ over positions of size × stop distance ≤ this fraction of equity (the risk budget). */
+    max_total_risk: fraction(1).default(0.06),
+    /** One instrument may hold at most this share of the risk budget (1 = no limit). */
+    max_instrument_risk_share: fraction(1).default(1),
+    /** No new entry on a symbol for this long after one of its positions was stopped out (freqtrade's StoplossGuard); 0 = off. */
+    cooldown_after_stop_minutes: z.number().min(0).default(0),
+    /** Scale-ins on top of an entry (the RL agent's SCALE_IN); a hard ceiling whatever the strategy asks. */
+    max_scale_ins: z.number().int().min(0).default(2),
   })
   .prefault({});
 

@@ -1,6 +1,6 @@
-import { OitraderError } from '@oitrader/core';
+import type { LeverageBracket } from './leverage-brackets.ts';
 
-/** Binance exchangeInfo filters that decide whether an order is valid. */
+/** The exchange filters that decide whether an order is valid (Binance exchangeInfo: PRICE_FILTER, LOT_SIZE, MIN_NOTIONAL). */
 export interface SymbolFilters {
   symbol: string;
   /** PRICE_FILTER.tickSize */
@@ -14,20 +14,13 @@ export interface SymbolFilters {
 }
 
 /**
- * Snapshot of Binance USDⓈ-M exchangeInfo filters for the bundled symbols.
- * Refresh with GET /fapi/v1/exchangeInfo before trading live.
+ * One tradable contract as the venue defines it: its order filters and its
+ * maintenance-margin brackets. Comes from an InstrumentProvider — the
+ * exchange's own tables for live trading, the bundled snapshot offline.
  */
-export const SYMBOL_FILTERS: Record<string, SymbolFilters> = {
-  BTCUSDT: { symbol: 'BTCUSDT', tickSize: 0.1, stepSize: 0.001, minQty: 0.001, minNotionalUsd: 100 },
-  ETHUSDT: { symbol: 'ETHUSDT', tickSize: 0.01, stepSize: 0.001, minQty: 0.001, minNotionalUsd: 20 },
-  SOLUSDT: { symbol: 'SOLUSDT', tickSize: 0.01, stepSize: 1, minQty: 1, minNotionalUsd: 5 },
-  XRPUSDT: { symbol: 'XRPUSDT', tickSize: 0.0001, stepSize: 0.1, minQty: 0.1, minNotionalUsd: 5 },
-};
-
-export function filtersFor(symbol: string): SymbolFilters {
-  const filters = SYMBOL_FILTERS[symbol];
-  if (!filters) throw new OitraderError(`no exchange filters for ${symbol}`, { hint: `bundled: ${Object.keys(SYMBOL_FILTERS).join(', ')}` });
-  return filters;
+export interface Instrument extends SymbolFilters {
+  /** Maintenance-margin brackets (Binance GET /fapi/v1/leverageBracket), lowest notional first. */
+  brackets: LeverageBracket[];
 }
 
 const decimalsCache = new Map<number, number>();

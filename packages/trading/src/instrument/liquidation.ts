@@ -1,4 +1,4 @@
-import { bracketForNotional, type LeverageBracket } from '../exchange/leverage-brackets.ts';
+import { bracketForNotional, type LeverageBracket } from './leverage-brackets.ts';
 
 /**
  * Binance isolated-margin liquidation price, one-way mode:
