@@ -1,4 +1,4 @@
-import { SYMBOL_FILTERS } from '@oitrader/backtest';
+import type { InstrumentProvider } from '@oitrader/trading';
 import type { Kline } from '@oitrader/binance';
 import { DAY_MS, timeframeMs, isTimeframe, type Timeframe } from '@oitrader/core';
 import type { ReplayDataset } from './replay-dataset.ts';
@@ -27,6 +27,8 @@ export interface RouteContext {
   now: number;
   /** The request-weight limit per real-time minute this simulator enforces (and publishes in exchangeInfo). */
   weightPerMinute: number;
+  /** The instruments the trading engine enforces: their filters are what exchangeInfo publishes. */
+  instruments: InstrumentProvider;
 }
 
 const PERIODS = ['5m', '15m', '30m', '1h', '2h', '4h', '6h', '12h', '1d'];
@@ -117,11 +119,11 @@ export function latestFunding(ds: ReplayDataset, now: number): { rate: number; n
 }
 
 /**
- * exchangeInfo filters: the execution model's (what the matching engine
- * enforces) for the symbols it knows, else a generic altcoin set.
+ * exchangeInfo filters: the instruments' (what the matching engine
+ * enforces) for the symbols it trades, else a generic altcoin set.
  */
-function symbolFilters(symbol: string): Array<Record<string, string>> {
-  const f = SYMBOL_FILTERS[symbol] ?? { tickSize: 0.0001, stepSize: 0.1, minQty: 0.1, minNotionalUsd: 5 };
+function symbolFilters(symbol: string, instruments: InstrumentProvider): Array<Record<string, string>> {
+  const f = instruments.has(symbol) ? instruments.instrument(symbol) : { tickSize: 0.0001, stepSize: 0.1, minQty: 0.1, minNotionalUsd: 5 };
   return [
     { filterType: 'PRICE_FILTER', minPrice: String(f.tickSize), maxPrice: '1000000', tickSize: String(f.tickSize) },
     { filterType: 'LOT_SIZE', minQty: String(f.minQty), maxQty: '10000000', stepSize: String(f.stepSize) },
@@ -248,7 +250,7 @@ export const ROUTES: Record<string, Route> = {
         marginAsset: 'USDT',
         pricePrecision: 4,
         quantityPrecision: 1,
-        filters: symbolFilters(ds.symbol),
+        filters: symbolFilters(ds.symbol, ctx.instruments),
       })),
     }),
   },

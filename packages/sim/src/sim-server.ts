@@ -12,6 +12,7 @@ import { TradingEngine, type TradingOptions } from './trading/engine.ts';
 import { TradingApi } from './trading/trading-api.ts';
 import { UserHub } from './trading/user-hub.ts';
 import type { StreamBase } from '@oitrader/binance';
+import type { InstrumentProvider } from '@oitrader/trading';
 
 /** The simulator's API key and secret when none are configured (documented in docs/phase-5-exchange.md). */
 export const SIM_API_KEY = 'sim-api-key';
@@ -30,6 +31,8 @@ export interface SimServerOptions {
   tickMs?: number;
   /** The trading account (signed endpoints, user stream); default key/secret SIM_API_KEY/SIM_SECRET, 2,000 USDT. */
   trading?: Partial<TradingOptions>;
+  /** The instruments traded and published on exchangeInfo / leverageBracket (default: the bundled snapshot). */
+  instruments?: InstrumentProvider;
 }
 
 export interface SimStats {
@@ -70,7 +73,7 @@ export class SimServer {
     this.clock = options.clock;
     this.#datasets = new Map(options.datasets.map((d) => [d.symbol, d]));
     this.hub = new StreamHub(this.#datasets, this.faults.ws, options.clock.now());
-    const engine = new TradingEngine(this.#datasets, { apiKey: SIM_API_KEY, secret: SIM_SECRET, ...options.trading }, options.clock);
+    const engine = new TradingEngine(this.#datasets, { apiKey: SIM_API_KEY, secret: SIM_SECRET, ...options.trading, ...(options.instruments && { instruments: options.instruments }) }, options.clock);
     this.trading = new TradingApi(engine, this.faults.trading);
     engine.onEvent((event) => this.userHub.send(event));
     this.trading.onListenKeyGone = (key) => this.userHub.expire(key, this.clock.now());
@@ -182,7 +185,7 @@ export class SimServer {
         if (answer.hang) return;
         return send(res, answer.status, answer.body, { ...weightHeader, ...answer.headers });
       }
-      const body = JSON.stringify(route!.handle({ datasets: this.#datasets, now: this.clock.now(), weightPerMinute: this.#options.weightPerMinute ?? 2400 }, url.searchParams));
+      const body = JSON.stringify(route!.handle({ datasets: this.#datasets, now: this.clock.now(), weightPerMinute: this.#options.weightPerMinute ?? 2400, instruments: this.trading.engine.instruments }, url.searchParams));
       if (this.faults.rest.malformedBodies > 0) {
         this.faults.rest.malformedBodies--;
         return sendText(res, 200, body.slice(0, Math.max(1, Math.floor(body.length / 2))), weightHeader);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Strategy } from './strategy.ts';
+import type { Strategy } from '@oitrader/trading';
 import { runBacktest } from './backtester.ts';
 import { BASELINES, buyAndHold, flat, smaTrend } from '../strategies/baselines.ts';
 import { computeMetrics, deflatedSharpe } from '../metrics/metrics.ts';
@@ -73,7 +73,7 @@ describe('metrics', () => {
     let e = 1000;
     returns.forEach((r, i) => (equity[i] = e *= 1 + r));
     const time = Float64Array.from(returns.map((_, i) => Date.UTC(2024, 0, 1) + i * 3_600_000));
-    return { strategy: 's', symbol: 'SOLUSDT', timeframe: '1h', initialBalanceUsd: 1000, time, equity, close: equity, position: new Float64Array(returns.length).fill(1), trades: [], fills: [], rejections: [], rejectionCount: 0, feesUsd: 0, fundingUsd: 0, liquidations: 0, turnoverUsd: 0, config: {} as never };
+    return { strategy: 's', symbol: 'SOLUSDT', timeframe: '1h', initialBalanceUsd: 1000, time, equity, close: equity, position: new Float64Array(returns.length).fill(1), trades: [], fills: [], rejections: [], rejectionCount: 0, feesUsd: 0, fundingUsd: 0, liquidations: 0, turnoverUsd: 0, config: {} as never, managed: false, refusals: {}, riskEvents: [] };
   };
 
   it('annualises Sharpe with the number of bars in a 365-day year', () => {

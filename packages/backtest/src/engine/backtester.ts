@@ -13,6 +13,7 @@ import {
   type InstrumentMarket,
   type InstrumentProvider,
   type InstrumentStep,
+  type IntentExecutor,
   type Intent,
   type PortfolioSnapshot,
   type PositionSnapshot,
@@ -25,6 +26,8 @@ import {
   type StrategyContext,
   type Trade,
   SimulatedExchange,
+  simulatedContext,
+  stoppedOutBy,
 } from '@oitrader/trading';
 
 /** The risk engine a backtest runs its strategy's intents through: the bot's rules and limits. */
@@ -44,6 +47,14 @@ export interface BacktestOptions extends Partial<ExecutionConfig> {
   risk?: BacktestRisk;
   /** Where instruments come from (default: the bundled snapshot). */
   instruments?: InstrumentProvider;
+  /** Operator commands at given bars (open time): the kill-switch drill, stop-entries, resume, flatten — as the bot applies them before deciding. */
+  commands?: readonly BacktestCommand[];
+}
+
+export interface BacktestCommand {
+  atMs: number;
+  kind: 'kill' | 'resume' | 'stop_entries' | 'flatten';
+  why: string;
 }
 
 export interface BacktestResult {
@@ -134,7 +145,7 @@ export function runPortfolioBacktest(frames: readonly Frame[], strategyFor: Stra
   const exchange = new SimulatedExchange(options, instruments);
   const portfolio = exchange.portfolio;
   const barMs = timeframeMs(timeframe);
-  const executor = options.risk
+  const executor: IntentExecutor = options.risk
     ? new RiskEngine({ limits: { ...options.risk.limits, leverage: Math.min(options.risk.limits.leverage, exchange.config.leverage) }, stopLoss: options.risk.stopLoss, rules: options.risk.rules, instruments, feeRate: exchange.config.takerFeeRate })
     : new ExposureExecution(instruments, exchange.config.leverage);
   const timeline = unionTimeline(frames);
@@ -158,7 +169,7 @@ export function runPortfolioBacktest(frames: readonly Frame[], strategyFor: Stra
       positionByRow: new Float64Array(frame.length),
       contribution: new Float64Array(n),
     } as Leg;
-    leg.context = strategyContext(leg, exchange, executor, snapshot, () => nowMs);
+    leg.context = simulatedContext({ symbol: frame.symbol, frame, market, portfolio, executor, snapshot, strategyName: leg.strategy.name, row: () => leg.row, now: () => nowMs });
     snapshot.positions.push(leg.snapshot);
     return leg;
   });
@@ -174,7 +185,9 @@ export function runPortfolioBacktest(frames: readonly Frame[], strategyFor: Stra
     for (const leg of legs) {
       if (leg.row + 1 > leg.last || leg.frame.time[leg.row + 1] !== t) continue;
       const i = ++leg.row;
+      const fillsBefore = portfolio.fills.length;
       advanceBar(leg.market, leg.feed, i, bar);
+      leg.step.stoppedOut = portfolio.fills.length === fillsBefore ? undefined : stoppedOutBy(portfolio.fills, leg.symbol, fillsBefore);
       const p = leg.market.position;
       if (i === leg.last && options.closeAtEnd !== false && p.qtyBase !== 0) {
         leg.market.cancelAll();
@@ -192,6 +205,7 @@ export function runPortfolioBacktest(frames: readonly Frame[], strategyFor: Stra
     snapshot.equityUsd = equityUsd;
     snapshot.availableUsd = portfolio.availableUsd();
     for (const leg of legs) syncSnapshot(leg);
+    if (options.commands && executor instanceof RiskEngine) for (const c of options.commands) if (c.atMs === t) applyCommand(executor, c, nowMs, equityUsd);
     executor.mark(nowMs, equityUsd);
     steps.length = 0;
     for (const leg of deciding) {
@@ -270,6 +284,13 @@ function applyDecision(d: InstrumentDecision, leg: Leg, t: number, refusals: Par
   for (const order of d.orders) leg.market.submit(t, order, close);
 }
 
+function applyCommand(engine: RiskEngine, c: BacktestCommand, nowMs: number, equityUsd: number): void {
+  if (c.kind === 'kill') engine.kill(nowMs, equityUsd, c.why);
+  else if (c.kind === 'resume') engine.resume(nowMs, equityUsd, c.why);
+  else if (c.kind === 'stop_entries') engine.stopEntries(nowMs, equityUsd, c.why);
+  else engine.requestFlatten(nowMs, c.why);
+}
+
 function syncSnapshot(leg: Leg): void {
   const p = leg.market.position;
   const s = leg.snapshot;
@@ -284,63 +305,6 @@ function contributionUsd(market: InstrumentMarket): number {
   const p = market.position;
   const open = p.qtyBase === 0 ? 0 : p.unrealisedPnlUsd(p.markUsd);
   return p.realisedPnlUsd - p.feesPaidUsd - p.fundingPaidUsd + open;
-}
-
-function strategyContext(leg: Leg, exchange: SimulatedExchange, executor: RiskEngine | ExposureExecution, snapshot: PortfolioSnapshot, now: () => number): StrategyContext {
-  const { frame, market } = leg;
-  const close = leg.feed.close;
-  const position = market.position;
-  const portfolio = exchange.portfolio;
-  const strategyName = leg.strategy.name;
-  const engine = executor instanceof RiskEngine ? executor : undefined;
-  return {
-    symbol: leg.symbol,
-    frame,
-    get index() {
-      return leg.row;
-    },
-    get timeMs() {
-      return frame.time[leg.row];
-    },
-    get closeUsd() {
-      return close[leg.row];
-    },
-    get qtyBase() {
-      return position.qtyBase;
-    },
-    get entryPriceUsd() {
-      return position.entryPriceUsd;
-    },
-    get liquidationPriceUsd() {
-      return position.liquidationPriceUsd;
-    },
-    get equityUsd() {
-      return snapshot.equityUsd;
-    },
-    get availableUsd() {
-      return portfolio.availableUsd();
-    },
-    leverage: position.leverage,
-    instrument: market.instrument,
-    get risk() {
-      const state = engine?.state;
-      const book = engine?.book(leg.symbol);
-      return {
-        tradingState: engine?.tradingState(now()) ?? 'ACTIVE',
-        flattening: engine?.flattening ?? false,
-        stopUsd: book?.stopUsd ?? Number.NaN,
-        scaleIns: book?.scaleIns ?? 0,
-        peakEquityUsd: state?.peakEquityUsd ?? snapshot.equityUsd,
-        dayStartEquityUsd: state?.dayStartEquityUsd ?? snapshot.equityUsd,
-      };
-    },
-    check: (intent: Intent) => executor.check(now(), snapshot, { symbol: leg.symbol, timeMs: frame.time[leg.row], closeUsd: close[leg.row], lastCandleCloseMs: now() }, intent),
-    value(column: string, barsAgo = 0): number {
-      if (barsAgo < 0) throw new OitraderError(`strategy ${strategyName} asked for ${column} ${-barsAgo} bars in the future`);
-      const i = leg.row - barsAgo;
-      return i < 0 ? Number.NaN : frame.column(column)[i];
-    },
-  };
 }
 
 /** Every bar time of every frame, ascending, once. */

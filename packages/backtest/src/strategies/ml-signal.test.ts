@@ -1,13 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Frame } from '@oitrader/core';
-import { runBacktest } from '../engine/backtester.ts';
-import { ordersForExposure, type Strategy } from '../engine/strategy.ts';
-import { bracketsFor } from '../exchange/leverage-brackets.ts';
-import { filtersFor } from '../exchange/symbol-filters.ts';
-import { SimulatedExchange } from '../execution/exchange.ts';
-import { DEFAULT_RISK_LIMITS } from '../risk/risk-manager.ts';
-import { RiskManagedStrategy } from '../risk/risk-managed-strategy.ts';
+import { DEFAULT_RISK_LIMITS, enter, singleMarket, type EnterIntent, type Strategy } from '@oitrader/trading';
+import { runBacktest, type BacktestOptions } from '../engine/backtester.ts';
 import { mlSignal, mlSignalDirection, wilderAtr } from './ml-signal.ts';
 
 const T0 = Date.UTC(2026, 0, 5);
@@ -31,17 +26,13 @@ function fixture(bars: Array<[number, number, number, number]>, pLongAt: Record<
 
 const flatBars = (n: number): Array<[number, number, number, number]> => Array.from({ length: n }, () => [100, 100.5, 99.5, 100]);
 
-function wrapped(params: Partial<Parameters<typeof mlSignal>[0]> = {}): Strategy {
-  return new RiskManagedStrategy(mlSignal({ threshold: 1.2, priors: PRIORS, stopAtr: 2, takeProfitAtr: 3, maxBars: 48, atrPeriod: 14, ...params }), {
-    limits: DEFAULT_RISK_LIMITS,
-    stopLoss: 0.02,
-    filters: filtersFor('SOLUSDT'),
-    brackets: bracketsFor('SOLUSDT'),
-    barMs: M5,
-  });
+function strategy(params: Partial<Parameters<typeof mlSignal>[0]> = {}): Strategy {
+  return mlSignal({ threshold: 1.2, priors: PRIORS, stopAtr: 2, takeProfitAtr: 3, maxBars: 48, atrPeriod: 14, ...params });
 }
 
-const exact = { halfSpreadBps: 0, impactBpsPer100k: 0, closeAtEnd: false };
+const exact: BacktestOptions = { halfSpreadBps: 0, impactBpsPer100k: 0, closeAtEnd: false };
+/** Through the risk engine with the default limits (the bot's rules), as every ML-signal backtest runs. */
+const managed: BacktestOptions = { ...exact, risk: { limits: DEFAULT_RISK_LIMITS, stopLoss: 0.02 } };
 
 describe('ML-signal strategy', () => {
   it('fires only when LONG/SHORT is the top class and beats threshold × its prior', () => {
@@ -72,13 +63,11 @@ describe('ML-signal strategy', () => {
     grown.reset!(full.slice(0, 10));
     for (const index of [20, 27, 39]) {
       // Each step sees a new Frame object holding every candle up to the one just closed, as appendFrame builds it.
-      const orders = grown.onBar(contextAt(full.slice(0, index + 1), index)) ?? [];
-      const stop = orders.find((o) => o.type === 'stop');
-      const target = orders.find((o) => o.type === 'take_profit');
-      assert.ok(stop && target, `no entry with stop and target at bar ${index} of the grown frame: the strategy lost its ATR`);
+      const [intent] = grown.onBar(contextAt(full.slice(0, index + 1), index)) ?? [];
+      assert.ok(intent?.kind === 'enter' && intent.stopUsd !== undefined && intent.targetUsd !== undefined, `no entry with stop and target at bar ${index} of the grown frame: the strategy lost its ATR`);
       const close = full.column('close')[index];
-      assert.equal(stop.triggerUsd, close - 2 * atr[index], `stop at bar ${index} is not 2 ATR below the close (ATR of the grown frame)`);
-      assert.equal(target.triggerUsd, close + 3 * atr[index], `target at bar ${index} is not 3 ATR above the close`);
+      assert.equal(intent.stopUsd, close - 2 * atr[index], `stop at bar ${index} is not 2 ATR below the close (ATR of the grown frame)`);
+      assert.equal(intent.targetUsd, close + 3 * atr[index], `target at bar ${index} is not 3 ATR above the close`);
     }
   });
 
@@ -87,7 +76,7 @@ describe('ML-signal strategy', () => {
     // Bar 20 closes with a LONG signal; bar 21 fills the entry at 100; bar 22 gaps down through the stop.
     bars[22] = [95, 95.5, 94, 95];
     const frame = fixture(bars, { 20: 0.6 });
-    const result = runBacktest(frame, wrapped(), exact);
+    const result = runBacktest(frame, strategy(), managed);
     const atr = wilderAtr(frame, 14)[20];
     const stop = Math.round((100 - 2 * atr) * 100) / 100;
     assert.equal(result.trades.length, 1, 'one trade: entered on the signal, stopped out');
@@ -103,7 +92,7 @@ describe('ML-signal strategy', () => {
     const bars = flatBars(30);
     bars[23] = [100.2, 104, 100, 103.5];
     const frame = fixture(bars, { 20: 0.6 });
-    const result = runBacktest(frame, wrapped(), exact);
+    const result = runBacktest(frame, strategy(), managed);
     assert.equal(result.trades.length, 1);
     assert.equal(result.trades[0].reason, 'target');
     const atr = wilderAtr(frame, 14)[20];
@@ -113,7 +102,7 @@ describe('ML-signal strategy', () => {
 
   it('exits after the label horizon when neither stop nor target is hit', () => {
     const frame = fixture(flatBars(40), { 5: 0.6, 20: 0.6 });
-    const result = runBacktest(frame, wrapped({ maxBars: 10, atrPeriod: 3 }), exact);
+    const result = runBacktest(frame, strategy({ maxBars: 10, atrPeriod: 3 }), managed);
     assert.ok(result.trades.length >= 1);
     const first = result.trades[0];
     assert.equal((first.exitTimeMs - first.entryTimeMs) / M5, 11, 'entered on bar 6, exit decided at the close of bar 16, filled at the open of bar 17');
@@ -122,7 +111,7 @@ describe('ML-signal strategy', () => {
 
 describe('orders and groups in the execution model', () => {
   it('a market order that closes the position cancels its stop and take-profit at once', () => {
-    const ex = new SimulatedExchange({ symbol: 'SOLUSDT', halfSpreadBps: 0, impactBpsPer100k: 0 });
+    const ex = singleMarket({ symbol: 'SOLUSDT', halfSpreadBps: 0, impactBpsPer100k: 0 });
     ex.submit(T0, { type: 'market', side: 'buy', qtyBase: 10 }, 100);
     ex.submit(T0, { type: 'stop', side: 'sell', qtyBase: 10, triggerUsd: 95, reduceOnly: true }, 100);
     ex.submit(T0, { type: 'take_profit', side: 'sell', qtyBase: 10, triggerUsd: 110, reduceOnly: true }, 100);
@@ -135,31 +124,22 @@ describe('orders and groups in the execution model', () => {
     assert.equal(ex.pendingOrders.length, 0);
   });
 
-  it('a strategy can cancel and replace its own tagged orders', () => {
-    const frame = fixture(flatBars(10), {});
-    let step = 0;
-    const strategy: Strategy = {
-      name: 'cancel-replace',
-      onBar: (ctx) => {
-        step++;
-        if (step === 1) return [{ type: 'limit', side: 'buy', qtyBase: 1, priceUsd: 90, tag: 'entry' }];
-        if (step === 2) {
-          assert.equal(ctx.pendingOrders.length, 1);
-          assert.equal(ctx.cancel('entry'), 1, 'the resting limit is cancelled');
-          return [{ type: 'limit', side: 'buy', qtyBase: 1, priceUsd: 99.6, tag: 'entry' }];
-        }
-        return [];
-      },
-    };
-    const result = runBacktest(frame, strategy, exact);
-    assert.equal(result.fills.length, 1);
-    assert.equal(result.fills[0].priceUsd, 99.6, 'only the replacement filled');
+  it('the execution model cancels and replaces resting orders by tag (a scale-in replaces the position\'s stop this way)', () => {
+    const ex = singleMarket({ symbol: 'SOLUSDT', halfSpreadBps: 0, impactBpsPer100k: 0 });
+    ex.submit(T0, { type: 'limit', side: 'buy', qtyBase: 1, priceUsd: 90, tag: 'entry' }, 100);
+    ex.processBar({ timeMs: T0, open: 100, high: 100.5, low: 99.5, close: 100 });
+    assert.equal(ex.cancel('entry'), 1, 'the resting limit is cancelled');
+    ex.submit(T0 + M5, { type: 'limit', side: 'buy', qtyBase: 1, priceUsd: 99.6, tag: 'entry' }, 100);
+    ex.processBar({ timeMs: T0 + M5, open: 100, high: 100.5, low: 89, close: 100 });
+    assert.equal(ex.account.fills.length, 1);
+    assert.equal(ex.account.fills[0].priceUsd, 99.6, 'only the replacement filled');
   });
 
   it('baseline sizing rounds to the quantity step first and never re-sends what the filters refuse', () => {
     // A $30 account on SOLUSDT (step 1) at 100: 30 × 5 × 0.98 / 100 = 1.47 → 1 SOL.
     const frame = fixture(flatBars(10), {});
-    const strategy: Strategy = { name: 'long', onBar: (ctx) => ordersForExposure(ctx, 1) };
+    const intents: readonly EnterIntent[] = [enter('long', { exposure: 1 })];
+    const strategy: Strategy = { name: 'long', onBar: () => intents };
     const result = runBacktest(frame, strategy, { ...exact, initialBalanceUsd: 30 });
     assert.equal(result.rejectionCount, 0, 'nothing the exchange refuses is sent');
     assert.equal(result.fills.length, 1);

@@ -1,7 +1,7 @@
 import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
-import { riskLimitsFromConfig } from '@oitrader/backtest';
+import { riskLimitsFromConfig } from '@oitrader/trading';
 import { createLogger, OitraderError, parseUtcTimeMs, timeframeMs, type Config, type Logger } from '@oitrader/core';
 import { Collector, describeTarget, MarketDataLoader, openStore, readStreamHealth, storeTargetFromConfig, type SqlExecutor } from '@oitrader/data';
 import { attachMonitoring, BotStore, buildBotStrategy, ExchangeVenue, runBotLoop, SimMarketClock, sleep, TradingBot, wallClock, type BotStrategy, type CrashPoint, type MarketClock, type Monitoring } from '@oitrader/live';
@@ -182,22 +182,20 @@ export async function runBot(config: Config, out: Output, flags: RunFlags): Prom
       });
       return new TradingBot({
         bot: b.name,
-        symbol: t.symbol,
+        instruments: [{ symbol: t.symbol, strategy: chosen.strategy, signals: chosen.signals }],
         timeframe: b.timeframe,
         mode: t.mode,
-        strategy: chosen.strategy,
-        signals: chosen.signals,
         risk: riskLimitsFromConfig(t),
         stopLoss: t.stop_loss,
         execution: { initialBalanceUsd: t.initial_balance, leverage: t.leverage },
         store,
         loader,
         warmupBars: b.history_bars,
-        venue: exchange && new ExchangeVenue({ client: exchange.client, bot: b.name, symbol: t.symbol, takerFeeRate: exchange.takerFeeRate, log, afterEntryFill: entryFill }),
+        venue: exchange && new ExchangeVenue({ client: exchange.client, bot: b.name, symbols: [t.symbol], takerFeeRate: exchange.takerFeeRate, log, afterEntryFill: entryFill }),
         onUnknownPosition: b.on_unknown_position,
         clock: flags.replay ? undefined : () => clock.now(),
         killFile: b.kill_file,
-        dataHealthy: flags.replay ? undefined : () => klineStreamHealthy(config, sql),
+        dataHealthy: flags.replay ? undefined : (symbol) => klineStreamHealthy(config, sql, symbol),
         log,
         crashAt,
       });
@@ -311,8 +309,8 @@ async function wantsOwnCollector(mode: Config['bot']['collector'], config: Confi
  * longer than trading.stale_after_seconds (plus two heartbeats, the write interval). No heartbeat row at
  * all (nothing collects on this machine) leaves the stale-candle rule to judge the data.
  */
-async function klineStreamHealthy(config: Config, sql: SqlExecutor): Promise<boolean> {
-  const stream = streamNames.kline(config.trading.symbol, config.bot.timeframe);
+async function klineStreamHealthy(config: Config, sql: SqlExecutor, symbol: string): Promise<boolean> {
+  const stream = streamNames.kline(symbol, config.bot.timeframe);
   const row = (await readStreamHealth(sql)).find((r) => r.stream === stream);
   return row === undefined || Date.now() - row.lastMessageAtMs <= config.trading.stale_after_seconds * 1000 + 2 * config.collector.heartbeat_seconds * 1000;
 }
@@ -354,10 +352,10 @@ async function printStatus(config: Config, out: Output, store: BotStore): Promis
     out.text(`no bot named "${name}" yet (oitrader bot run starts one)`);
     return { bot: name, exists: false };
   }
-  const [position, equity, events] = await Promise.all([store.position(name, control.symbol), store.latestEquity(name), store.riskEvents(name)]);
+  const [position, equity, events] = await Promise.all([store.position(name, control.symbols[0]), store.latestEquity(name), store.riskEvents(name)]);
   const killFile = existsSync(config.bot.kill_file);
   const last = control.lastCandleMs === undefined ? 'none' : new Date(control.lastCandleMs).toISOString();
-  out.text(`bot ${name}: ${control.mode} ${control.symbol}, session from ${new Date(control.sessionStartMs).toISOString()}, last candle ${last}`);
+  out.text(`bot ${name}: ${control.mode} ${control.symbols.join(',')}, session from ${new Date(control.sessionStartMs).toISOString()}, last candle ${last}`);
   out.text(`kill switch: ${control.killed ? `ENGAGED (${control.killReason ?? ''})` : killFile ? `ENGAGED (kill file ${config.bot.kill_file})` : 'off'}${control.flattenRequested ? ', flatten requested' : ''}`);
   out.text(`entries: ${control.entriesStopped ? `STOPPED (${control.entriesStoppedReason ?? ''}): the open position keeps its stop; oitrader bot resume releases it` : 'allowed'}`);
   out.text(`position: ${position ? `${position.qtyBase} @ ${position.entryPriceUsd}, stop ${position.stopUsd ?? 'none'}, liquidation ${position.liquidationPriceUsd}` : 'flat'}`);

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { baselineByName, riskLimitsFromConfig } from '@oitrader/backtest';
+import { baselineByName } from '@oitrader/backtest';
+import { riskLimitsFromConfig } from '@oitrader/trading';
 import { configSchema, createLogger, OitraderError, redactSecret, silentLogger, timeframeMs, type Config } from '@oitrader/core';
 import { MarketDataLoader, openStore, storeTargetFromConfig, type SqlExecutor } from '@oitrader/data';
 import { prepareAccount, UsdmClient } from '@oitrader/binance';
@@ -104,16 +105,15 @@ export async function runDemoBot(sql: SqlExecutor, out: Output, options: { symbo
   await prepareAccount(client, [t.symbol], t.leverage);
   const bot = new TradingBot({
     bot: 'demo',
-    symbol: t.symbol,
+    instruments: [{ symbol: t.symbol, strategy: baselineByName(config.bot.strategy) }],
     timeframe: config.bot.timeframe,
     mode: 'sim',
-    strategy: baselineByName(config.bot.strategy),
     risk: riskLimitsFromConfig(t),
     stopLoss: t.stop_loss,
     execution: { initialBalanceUsd: t.initial_balance, leverage: t.leverage },
     store,
     loader: new MarketDataLoader(sql, silentLogger),
-    venue: new ExchangeVenue({ client, bot: 'demo', symbol: t.symbol, takerFeeRate: (await client.commissionRate(t.symbol)).takerRate }),
+    venue: new ExchangeVenue({ client, bot: 'demo', symbols: [t.symbol], takerFeeRate: (await client.commissionRate(t.symbol)).takerRate }),
     clock: () => sim.clock.now(),
   });
   const dash = await startDashboard({

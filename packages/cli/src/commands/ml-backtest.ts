@@ -1,21 +1,6 @@
 import { join } from 'node:path';
-import {
-  baselineByName,
-  bracketsFor,
-  computeMetrics,
-  DEFAULT_ML_SIGNAL,
-  filtersFor,
-  formatSummary,
-  mlSignal,
-  renderHtmlReport,
-  reportJson,
-  riskLimitsFromConfig,
-  RiskManagedStrategy,
-  runBacktest,
-  type BacktestOptions,
-  type MlSignalParams,
-  type ReportEntry,
-} from '@oitrader/backtest';
+import { baselineByName, computeMetrics, DEFAULT_ML_SIGNAL, formatSummary, mlSignal, renderHtmlReport, reportJson, runBacktest, type BacktestOptions, type MlSignalParams, type ReportEntry } from '@oitrader/backtest';
+import { riskLimitsFromConfig, type Strategy } from '@oitrader/trading';
 import { DataError, formatUtc, OitraderError, timeframeMs, writeFileAtomic, type Config, type Frame } from '@oitrader/core';
 import { FEATURE_SET_VERSION, FeatureEngineer, TargetEngineer } from '@oitrader/features';
 import { alignPredictions, assertOutOfSample, finalKnownUntilMs, loadRun, matrixFromColumns, readManifest, readOutOfFoldPredictions, type FoldSpan } from '@oitrader/ml';
@@ -134,17 +119,15 @@ export async function runMlSignalBacktest(out: Output, frame: Frame, options: Ml
   // Class priors from labels already known before the validation window opens (causal).
   const priors = new TargetEngineer().classPriors(frame, { horizon, threshold: manifest.labels.threshold }, validationSpan[0]);
 
-  const filters = filtersFor(frame.symbol);
-  const brackets = bracketsFor(frame.symbol);
-  const limits = riskLimitsFromConfig(options.trading);
   const params = { ...DEFAULT_ML_SIGNAL, maxBars: horizon, ...options.params, priors };
-  const strategyFor = (threshold: number) =>
-    new RiskManagedStrategy(mlSignal({ ...params, threshold }), { limits, stopLoss: options.trading.stop_loss, filters, brackets, barMs, feeRate: options.execution.takerFeeRate });
+  const strategyFor = (threshold: number) => mlSignal({ ...params, threshold });
+  // The ML-signal strategy trades through the risk engine the bot runs; the baselines trade unmanaged, as published.
+  const managed: BacktestOptions = { ...options.execution, risk: { limits: riskLimitsFromConfig(options.trading), stopLoss: options.trading.stop_loss } };
   const searchEvaluations = Number(manifest.metrics.searchEvaluations ?? 0);
   const trials = THRESHOLD_GRID.length + searchEvaluations;
 
   const validation = THRESHOLD_GRID.map((threshold) => {
-    const metrics = computeMetrics(runBacktest(validationFrame, strategyFor(threshold), options.execution), { trials });
+    const metrics = computeMetrics(runBacktest(validationFrame, strategyFor(threshold), managed), { trials });
     return { threshold, sharpe: metrics.sharpe, trades: metrics.trades, returnPct: metrics.totalReturn * 100 };
   });
   // A threshold with a handful of trades proves nothing; one with none is the strategy standing aside (Sharpe 0):
@@ -153,9 +136,9 @@ export async function runMlSignalBacktest(out: Output, frame: Frame, options: Ml
   const pool = eligible.length > 0 ? eligible : validation.filter((v) => Number.isFinite(v.sharpe));
   const chosen = (pool.length > 0 ? pool : validation).reduce((a, b) => (b.sharpe > a.sharpe ? b : a));
 
-  const strategies = [strategyFor(chosen.threshold), ...ML_BASELINES.map((name) => baselineByName(name))];
-  const test: ReportEntry[] = strategies.map((strategy) => {
-    const result = runBacktest(testFrame, strategy, options.execution);
+  const strategies: Array<[Strategy, BacktestOptions]> = [[strategyFor(chosen.threshold), managed], ...ML_BASELINES.map((name): [Strategy, BacktestOptions] => [baselineByName(name), options.execution])];
+  const test: ReportEntry[] = strategies.map(([strategy, runOptions]) => {
+    const result = runBacktest(testFrame, strategy, runOptions);
     return { result, metrics: computeMetrics(result, { trials: trials + ML_BASELINES.length }) };
   });
   const ml = test[0].metrics;

@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
-import { formatSummary, riskLimitsFromConfig } from '@oitrader/backtest';
+import { formatSummary } from '@oitrader/backtest';
+import { riskLimitsFromConfig } from '@oitrader/trading';
 import { formatUtc, OitraderError, parseUtcTimeMs, writeFileAtomic, type Config, type Frame } from '@oitrader/core';
 import { FEATURE_SET_VERSION } from '@oitrader/features';
 import { readOutOfFoldPredictions, type RunManifest } from '@oitrader/ml';

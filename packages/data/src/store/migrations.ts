@@ -160,6 +160,16 @@ CREATE TABLE IF NOT EXISTS bot_funding (
   PRIMARY KEY (bot, symbol, time)
 );`,
   },
+  {
+    version: 4,
+    name: 'bot risk events per symbol with their command detail',
+    // The portfolio bot: a risk event may belong to one symbol (a forced exit), and a command keeps its
+    // own words in `detail` so a replay never parses them back out of the message.
+    sql: `ALTER TABLE bot_risk_events ADD COLUMN IF NOT EXISTS symbol text;
+ALTER TABLE bot_risk_events ADD COLUMN IF NOT EXISTS detail jsonb;
+ALTER TABLE bot_risk_events DROP CONSTRAINT IF EXISTS bot_risk_events_bot_time_kind_key;
+CREATE UNIQUE INDEX IF NOT EXISTS bot_risk_events_key ON bot_risk_events (bot, time, kind, (coalesce(symbol, '')));`,
+  },
 ];
 
 const HYPERTABLES: Array<[MarketTable, string]> = [

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { bracketsFor, DEFAULT_RISK_LIMITS, filtersFor, RiskManagedStrategy, runBacktest, smaTrend } from '@oitrader/backtest';
+import { runBacktest, smaTrend } from '@oitrader/backtest';
+import { DEFAULT_RISK_LIMITS, type Strategy } from '@oitrader/trading';
 import { silentLogger } from '@oitrader/core';
 import { MarketDataLoader, type SqlExecutor } from '@oitrader/data';
 import { BotStore } from '../state/bot-store.ts';
@@ -12,19 +13,19 @@ const BAR = 300_000;
 const RISK = { ...DEFAULT_RISK_LIMITS, maxDailyLoss: 0.03, maxDrawdown: 0.5 };
 const EXECUTION = { initialBalanceUsd: 2000, leverage: 5 };
 
-function makeBot(sql: SqlExecutor, overrides: Partial<TradingBotOptions> = {}): TradingBot {
+function makeBot(sql: SqlExecutor, overrides: Partial<TradingBotOptions> & { strategy?: Strategy } = {}): TradingBot {
+  const { strategy = smaTrend(), ...rest } = overrides;
   return new TradingBot({
     bot: 'tst',
-    symbol: SAMPLE_SYMBOL,
+    instruments: [{ symbol: SAMPLE_SYMBOL, strategy }],
     timeframe: '5m',
     mode: 'paper',
-    strategy: smaTrend(),
     risk: RISK,
     stopLoss: 0.01,
     execution: EXECUTION,
     store: new BotStore(sql),
     loader: new MarketDataLoader(sql, silentLogger),
-    ...overrides,
+    ...rest,
   });
 }
 
@@ -55,8 +56,7 @@ for (const engine of await botTestEngines()) {
       }
       await bot.stepThrough(span.lastMs);
       const frame = await new MarketDataLoader(sql, silentLogger).loadAllData(SAMPLE_SYMBOL, '5m', span.firstMs, span.lastMs + BAR);
-      const gate = new RiskManagedStrategy(smaTrend(), { limits: RISK, stopLoss: 0.01, filters: filtersFor(SAMPLE_SYMBOL), brackets: bracketsFor(SAMPLE_SYMBOL), barMs: BAR, feeRate: 0.0005 });
-      const backtest = runBacktest(frame, gate, { ...EXECUTION, closeAtEnd: false });
+      const backtest = runBacktest(frame, smaTrend(), { ...EXECUTION, closeAtEnd: false, risk: { limits: RISK, stopLoss: 0.01 } });
       const stored = await new BotStore(sql).fills('tst');
       assert.ok(backtest.fills.length > 10, `the backtest should trade on a real week, made ${backtest.fills.length} fills`);
       assert.deepEqual(stored.map(fillKey), backtest.fills.map(fillKey), 'paper fills differ from the backtester on the same candles and strategy');
@@ -151,7 +151,8 @@ for (const engine of await botTestEngines()) {
       const second = makeBot(sql, { bot: 'stp' });
       const report = await second.start(span.firstMs);
       assert.deepEqual(report.differences, [], 'the replay with stop-entries must rebuild exactly what was stored');
-      assert.equal(second.gate.riskState?.entriesStopped, true, 'stop-entries did not survive the restart');
+      assert.ok(second.engine.state?.halts.some((h) => h.code === 'stop_entries'), 'stop-entries did not survive the restart');
+      assert.equal(second.engine.tradingState(stoppedAt + BAR), 'REDUCING');
       const resumeAt = stoppedAt + 400 * BAR;
       await second.stepThrough(resumeAt);
       const fills = await store.fills('stp');

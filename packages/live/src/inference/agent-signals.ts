@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { PROBABILITY_COLUMNS, type RiskLimits } from '@oitrader/backtest';
+import { PROBABILITY_COLUMNS } from '@oitrader/backtest';
+import type { RiskLimits } from '@oitrader/trading';
 import { OitraderError, timeframeMs, type Frame, type Logger, type Timeframe } from '@oitrader/core';
 import type { MarketDataLoader } from '@oitrader/data';
 import { FEATURE_SET_VERSION, FeatureEngineer } from '@oitrader/features';
-import { ACTION_COUNT, controllerStrategy, loadAgent, MARKET_FEATURES, SCALE_IN, SCALE_OUT, type ActionChooser, type ControllerStrategy, type LoadedAgent } from '@oitrader/rl';
+import { controllerStrategy, loadAgent, MARKET_FEATURES, type ActionChooser, type ControllerStrategy, type LoadedAgent } from '@oitrader/rl';
 import type { BotSignals, CandleSignals } from '../bot/trading-bot.ts';
 import { RunSignals } from './run-signals.ts';
 
@@ -20,9 +21,8 @@ export interface AgentSignalsOptions {
   timeframe: Timeframe;
   historyBars: number;
   loader: MarketDataLoader;
-  /** The bot's risk limits: the agent's controller masks and observes under the rules the gate applies. */
+  /** The bot's risk limits: the agent observes its daily PnL against the bot's daily-loss limit (the engine's mask does the rest). */
   risk: RiskLimits;
-  takerFeeRate?: number;
   log?: Logger;
 }
 
@@ -35,21 +35,14 @@ export interface AgentSource {
 }
 
 /**
- * The agent's choice: the newest window's network, greedy, over the
- * controller's mask without SCALE_IN / SCALE_OUT. The bot's risk manager (the
- * gate) takes only a direction from its inner strategy, so scaling orders
- * would be dropped while the controller counted them: masking them keeps the
- * agent's observation (units, stop distance) equal to the real position.
+ * The agent's choice: the newest window's network, greedy, over the risk
+ * engine's mask — all six actions, as the env trained and the backtest scored
+ * it: the bot's risk engine carries out scale-ins and scale-outs as it does
+ * there.
  */
 export function agentChooser(agent: LoadedAgent): ActionChooser {
   const net = agent.nets[agent.nets.length - 1];
-  const allowed = new Uint8Array(ACTION_COUNT);
-  return (obs, mask) => {
-    allowed.set(mask);
-    allowed[SCALE_IN] = 0;
-    allowed[SCALE_OUT] = 0;
-    return net.act(obs, allowed);
-  };
+  return (obs, mask) => net.act(obs, mask);
 }
 
 /**
@@ -85,8 +78,7 @@ export class AgentSignals implements BotSignals {
       market,
       ml,
       choose: agentChooser(agent),
-      takerFeeRate: o.takerFeeRate,
-      risk: o.risk,
+      maxDailyLoss: o.risk.maxDailyLoss,
       actions: agent.manifest.env.actions,
       // The bot's frame grows: the candle's inputs are copied from its columns (filled by prepare) into one-row buffers.
       row: (ctx) => {

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { baselineByName, riskLimitsFromConfig, type Strategy } from '@oitrader/backtest';
+import { baselineByName } from '@oitrader/backtest';
+import { riskLimitsFromConfig, type Strategy } from '@oitrader/trading';
 import { OitraderError, type Config, type Logger } from '@oitrader/core';
 import type { MarketDataLoader } from '@oitrader/data';
 import type { BotSignals } from '../bot/trading-bot.ts';
@@ -84,8 +85,8 @@ async function buildAgentStrategy(config: Config, deps: BotStrategyDeps): Promis
     signals,
     description:
       `agent ${m.runId} (${m.algorithm}, window ${m.windows.length} of ${m.windows.length}) on model run ${m.modelRun.runId}` +
-      `${champion === m.modelRun.runId ? ' (the champion)' : `, not the champion ${champion ?? '(none)'}`}: actions HOLD/LONG/SHORT/EXIT ` +
-      `(scale-in/out masked), stop ${a.stopAtr} ATR, sized by the risk manager; ${config.bot.history_bars} candles of history per prediction`,
+      `${champion === m.modelRun.runId ? ' (the champion)' : `, not the champion ${champion ?? '(none)'}`}: actions HOLD/LONG/SHORT/EXIT/SCALE_IN/SCALE_OUT ` +
+      `through the risk engine, stop ${a.stopAtr} ATR; ${config.bot.history_bars} candles of history per prediction`,
     dispose: () => signals.dispose(),
   };
 }

@@ -1,5 +1,5 @@
 import { silentLogger, type Frame, type Logger } from '@oitrader/core';
-import type { OrderRequest, Strategy, StrategyContext } from '@oitrader/backtest';
+import type { Intent, Strategy, StrategyContext } from '@oitrader/trading';
 import { activeRun, activeStamp } from './champion-registry.ts';
 
 export interface ChampionStrategyOptions {
@@ -46,7 +46,7 @@ export class ChampionStrategy implements Strategy {
     this.#inner?.reset?.(frame);
   }
 
-  onBar(context: StrategyContext): readonly OrderRequest[] | undefined {
+  onBar(context: StrategyContext): readonly Intent[] | undefined {
     this.#maybeSwap(context);
     return this.#inner?.onBar(context);
   }

@@ -1,14 +1,15 @@
 import type { SqlExecutor } from '@oitrader/data';
 import type { VenueFill, VenueFunding } from '../venue/venue.ts';
 
-/** The bot's tables (migrations 2 and 3 in packages/data): every write of one candle's step commits together. */
+/** The bot's tables (migrations 2–4 in packages/data): every write of one candle's step commits together. */
 
 export type BotMode = 'paper' | 'sim' | 'demo' | 'live';
 
 export interface BotControl {
   bot: string;
   mode: BotMode;
-  symbol: string;
+  /** The symbols the bot trades, in its configured order. */
+  symbols: string[];
   sessionStartMs: number;
   killed: boolean;
   killReason: string | undefined;
@@ -39,11 +40,11 @@ export interface StoredOrder {
   exchangeOrderId?: string;
 }
 
-/** A venue's fill as stored, with its symbol. */
-export type StoredFill = VenueFill & { symbol: string };
+/** A venue's fill as stored. */
+export type StoredFill = VenueFill;
 
-/** One funding settlement as stored (bot_funding), with its symbol; `incomeUsd` + received, − paid. */
-export type StoredFunding = VenueFunding & { symbol: string };
+/** One funding settlement as stored (bot_funding); `incomeUsd` + received, − paid. */
+export type StoredFunding = VenueFunding;
 
 export interface StoredPosition {
   symbol: string;
@@ -59,6 +60,8 @@ export interface StoredDecision {
   action: string;
   allowed: boolean;
   reason: string;
+  /** The risk engine's refusal code, when it refused. */
+  code?: string;
   qtyBase: number;
   priceUsd: number;
   stopUsd: number;
@@ -70,6 +73,7 @@ export interface EquitySnapshot {
   equityUsd: number;
   walletUsd: number;
   availableUsd: number;
+  /** The one symbol's position of a one-symbol bot; a portfolio's Σ |notional| / equity (gross exposure). */
   qtyBase: number;
 }
 
@@ -77,17 +81,23 @@ export interface StoredRiskEvent {
   timeMs: number;
   kind: string;
   message: string;
+  /** The symbol of a per-symbol event (a forced exit); absent for the account's. */
+  symbol?: string;
+  /** A command's own words, kept apart from the message (replays read this, never the message). */
+  why?: string;
 }
 
 /** Everything one closed candle's step wrote: committed in one transaction, so a crash leaves the step whole or absent. */
 export interface BotStep {
   candleTimeMs: number;
-  decision: StoredDecision | undefined;
+  /** One per symbol stepped at this candle. */
+  decisions: StoredDecision[];
   orders: StoredOrder[];
   fills: StoredFill[];
-  /** Funding settled at this candle's open on the position carried in. */
+  /** Funding settled at this candle's open on the positions carried in. */
   funding: StoredFunding[];
-  position: StoredPosition;
+  /** Every symbol stepped at this candle. */
+  positions: StoredPosition[];
   equity: EquitySnapshot;
   riskEvents: StoredRiskEvent[];
   state: unknown;
@@ -108,10 +118,10 @@ export class BotStore {
   }
 
   /** The bot's control row; created with this session start when the bot has none. */
-  async ensureSession(bot: string, mode: BotMode, symbol: string, sessionStartMs: number): Promise<BotControl> {
+  async ensureSession(bot: string, mode: BotMode, symbols: readonly string[], sessionStartMs: number): Promise<BotControl> {
     await this.sql.query(
       `INSERT INTO bot_control (bot, mode, symbol, session_start) VALUES ($1, $2, $3, ${ts(4)}) ON CONFLICT (bot) DO NOTHING`,
-      [bot, mode, symbol, sessionStartMs],
+      [bot, mode, symbols.join(','), sessionStartMs],
     );
     return (await this.control(bot))!;
   }
@@ -127,7 +137,7 @@ export class BotStore {
     return {
       bot: String(r.bot),
       mode: r.mode as BotMode,
-      symbol: String(r.symbol),
+      symbols: String(r.symbol).split(','),
       sessionStartMs: num(r.session_start_ms),
       killed: r.killed === true,
       killReason: r.kill_reason === null ? undefined : String(r.kill_reason),
@@ -167,12 +177,11 @@ export class BotStore {
 
   async commitStep(bot: string, step: BotStep): Promise<void> {
     await this.sql.transaction(async (tx) => {
-      const d = step.decision;
-      if (d) {
+      for (const d of step.decisions) {
         await tx.query(
           `INSERT INTO bot_decisions (bot, symbol, candle_time, action, allowed, reason, qty_base, price_usd, stop_usd, detail)
            VALUES ($1, $2, ${ts(3)}, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (bot, symbol, candle_time) DO NOTHING`,
-          [bot, d.symbol, d.candleTimeMs, d.action, d.allowed, d.reason, finiteOrNull(d.qtyBase), finiteOrNull(d.priceUsd), finiteOrNull(d.stopUsd), d.detail === undefined ? null : JSON.stringify(d.detail)],
+          [bot, d.symbol, d.candleTimeMs, d.action, d.allowed, d.reason, finiteOrNull(d.qtyBase), finiteOrNull(d.priceUsd), finiteOrNull(d.stopUsd), d.detail === undefined && d.code === undefined ? null : JSON.stringify({ ...(d.detail as object), ...(d.code !== undefined && { code: d.code }) })],
         );
       }
       for (const o of step.orders) {
@@ -196,20 +205,28 @@ export class BotStore {
           [bot, f.symbol, f.timeMs, f.rate, f.markPriceUsd, f.qtyBase, f.incomeUsd],
         );
       }
-      const p = step.position;
-      await tx.query(
-        `INSERT INTO bot_positions (bot, symbol, qty_base, entry_price_usd, liquidation_price_usd, stop_usd) VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (bot, symbol) DO UPDATE SET qty_base = EXCLUDED.qty_base, entry_price_usd = EXCLUDED.entry_price_usd,
-           liquidation_price_usd = EXCLUDED.liquidation_price_usd, stop_usd = EXCLUDED.stop_usd, updated_at = now()`,
-        [bot, p.symbol, p.qtyBase, p.entryPriceUsd, finiteOrNull(p.liquidationPriceUsd), finiteOrNull(p.stopUsd)],
-      );
+      for (const p of step.positions) {
+        await tx.query(
+          `INSERT INTO bot_positions (bot, symbol, qty_base, entry_price_usd, liquidation_price_usd, stop_usd) VALUES ($1, $2, $3, $4, $5, $6)
+           ON CONFLICT (bot, symbol) DO UPDATE SET qty_base = EXCLUDED.qty_base, entry_price_usd = EXCLUDED.entry_price_usd,
+             liquidation_price_usd = EXCLUDED.liquidation_price_usd, stop_usd = EXCLUDED.stop_usd, updated_at = now()`,
+          [bot, p.symbol, p.qtyBase, p.entryPriceUsd, finiteOrNull(p.liquidationPriceUsd), finiteOrNull(p.stopUsd)],
+        );
+      }
       const e = step.equity;
       await tx.query(
         `INSERT INTO bot_equity (bot, time, equity_usd, wallet_usd, available_usd, qty_base) VALUES ($1, ${ts(2)}, $3, $4, $5, $6) ON CONFLICT (bot, time) DO NOTHING`,
         [bot, e.timeMs, e.equityUsd, e.walletUsd, e.availableUsd, e.qtyBase],
       );
       for (const r of step.riskEvents) {
-        await tx.query(`INSERT INTO bot_risk_events (bot, time, kind, message) VALUES ($1, ${ts(2)}, $3, $4) ON CONFLICT (bot, time, kind) DO NOTHING`, [bot, r.timeMs, r.kind, r.message]);
+        await tx.query(`INSERT INTO bot_risk_events (bot, time, kind, message, symbol, detail) VALUES ($1, ${ts(2)}, $3, $4, $5, $6) ON CONFLICT DO NOTHING`, [
+          bot,
+          r.timeMs,
+          r.kind,
+          r.message,
+          r.symbol ?? null,
+          r.why === undefined ? null : JSON.stringify({ why: r.why }),
+        ]);
       }
       await tx.query(
         `UPDATE bot_control SET last_candle = ${ts(2)}, state = $3, flatten_requested = flatten_requested AND NOT $4, updated_at = now() WHERE bot = $1`,
@@ -276,8 +293,8 @@ export class BotStore {
   }
 
   async riskEvents(bot: string): Promise<StoredRiskEvent[]> {
-    const rows = await this.sql.query<Record<string, unknown>>(`SELECT ${ms('time')} AS time_ms, kind, message FROM bot_risk_events WHERE bot = $1 ORDER BY time, id`, [bot]);
-    return rows.map((r) => ({ timeMs: num(r.time_ms), kind: String(r.kind), message: String(r.message) }));
+    const rows = await this.sql.query<Record<string, unknown>>(`SELECT ${ms('time')} AS time_ms, kind, message, symbol, detail->>'why' AS why FROM bot_risk_events WHERE bot = $1 ORDER BY time, id`, [bot]);
+    return rows.map((r) => ({ timeMs: num(r.time_ms), kind: String(r.kind), message: String(r.message), ...(r.symbol !== null && { symbol: String(r.symbol) }), ...(r.why !== null && { why: String(r.why) }) }));
   }
 
   async latestEquity(bot: string): Promise<EquitySnapshot | undefined> {
@@ -292,6 +309,15 @@ export class BotStore {
   async decisionCount(bot: string): Promise<number> {
     const rows = await this.sql.query<{ n: number }>('SELECT count(*)::float8 AS n FROM bot_decisions WHERE bot = $1', [bot]);
     return Number(rows[0].n);
+  }
+
+  /** Per symbol, the open time of its newest candle that has closed by `nowMs` (absent: none stored). */
+  async latestClosedCandles(symbols: readonly string[], timeframe: string, barMs: number, nowMs: number): Promise<Map<string, number>> {
+    const rows = await this.sql.query<{ symbol: string; t: number | null }>(
+      `SELECT symbol, ${ms('max(time)')} AS t FROM ohlcv WHERE symbol = ANY($1::text[]) AND timeframe = $2 AND time <= ${ts(3)} GROUP BY symbol`,
+      [[...symbols], timeframe, nowMs - barMs],
+    );
+    return new Map(rows.filter((r) => r.t !== null).map((r) => [String(r.symbol), Number(r.t)]));
   }
 
   /** Open time of the newest candle that has closed by `nowMs`, or undefined when none is stored. */

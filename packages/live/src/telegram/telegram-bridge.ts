@@ -215,7 +215,7 @@ export class TelegramBridge {
     const [control, position, equity] = await Promise.all([this.#store.control(o.bot), this.#store.position(o.bot, o.symbol), this.#store.latestEquity(o.bot)]);
     if (!control) return `no bot named "${o.bot}" has run yet`;
     return [
-      `bot ${o.bot}: ${control.mode} ${control.symbol}, last candle ${iso(control.lastCandleMs)} UTC`,
+      `bot ${o.bot}: ${control.mode} ${control.symbols.join(',')}, last candle ${iso(control.lastCandleMs)} UTC`,
       `kill switch: ${control.killed ? `ENGAGED (${control.killReason ?? ''})` : 'off'}${control.flattenRequested ? ', flatten requested' : ''}`,
       `entries: ${control.entriesStopped ? `STOPPED (${control.entriesStoppedReason ?? ''}); the open position keeps its stop, /resume to enter again` : 'allowed'}`,
       `position: ${position && position.qtyBase !== 0 ? `${position.qtyBase > 0 ? 'LONG' : 'SHORT'} ${Math.abs(position.qtyBase)} @ ${usd(position.entryPriceUsd)}` : 'flat'}`,

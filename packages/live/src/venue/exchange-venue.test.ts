@@ -9,7 +9,7 @@ import type { VenueOrder } from './venue.ts';
 
 const T = Date.UTC(2025, 11, 1, 12, 0);
 const BAR = { timeMs: T, open: 100, high: 100, low: 100, close: 100 };
-const venueOn = (fake: FakeUsdm) => new ExchangeVenue({ client: fake, bot: 'oit', symbol: 'SOLUSDT', takerFeeRate: 0.0005 });
+const venueOn = (fake: FakeUsdm) => new ExchangeVenue({ client: fake, bot: 'oit', symbols: ['SOLUSDT'], takerFeeRate: 0.0005 });
 const entryWithStop = (qty: number, stop: number): VenueOrder[] => [
   { clientOrderId: clientOrderId('oit', 'entry', 'SOLUSDT', T), intent: 'entry', order: { type: 'market', side: 'buy', qtyBase: qty } },
   { clientOrderId: clientOrderId('oit', 'stop', 'SOLUSDT', T), intent: 'stop', order: { type: 'stop', side: 'sell', qtyBase: qty, triggerUsd: stop, reduceOnly: true } },
@@ -19,22 +19,22 @@ describe('exchange venue (against an in-memory account; the wire contract is the
   it('places the entry as MARKET and its stop right after as an Algo Order API STOP_MARKET closePosition on the mark price', async () => {
     const fake = new FakeUsdm();
     const venue = venueOn(fake);
-    const states = await venue.submit(entryWithStop(10, 98), 100, T);
+    const states = await venue.submit('SOLUSDT', entryWithStop(10, 98), 100, T);
     assert.deepEqual(states.map((s) => s.status), ['FILLED', 'NEW']);
     assert.equal(fake.qtyBase, 10);
     const [stop] = fake.algos;
     assert.equal(stop.orderType, 'STOP_MARKET', 'a stop must go through the Algo Order API (/fapi/v1/order refuses it since 2025-12-09)');
     assert.ok(stop.closePosition && stop.workingType === 'MARK_PRICE', 'the stop closes the whole position on the mark price');
     assert.equal(stop.triggerPriceUsd, 98);
-    const fills = await venue.onClosedBar(BAR, Number.NaN);
+    const fills = await venue.onClosedBar('SOLUSDT', BAR, Number.NaN);
     assert.equal(fills.length, 1, 'the entry fill is reported at the next candle');
   });
 
   it('a step re-run after a crash finds its orders by client id and sends nothing twice', async () => {
     const fake = new FakeUsdm();
-    await venueOn(fake).submit(entryWithStop(10, 98), 100, T);
+    await venueOn(fake).submit('SOLUSDT', entryWithStop(10, 98), 100, T);
     const restarted = venueOn(fake);
-    const states = await restarted.submit(entryWithStop(10, 98), 100, T);
+    const states = await restarted.submit('SOLUSDT', entryWithStop(10, 98), 100, T);
     assert.deepEqual(states.map((s) => s.status), ['FILLED', 'NEW']);
     assert.equal(fake.orders.length, 1, 'the entry was sent twice: a double position after a restart');
     assert.equal(fake.algos.length, 1, 'the stop was sent twice');
@@ -44,7 +44,7 @@ describe('exchange venue (against an in-memory account; the wire contract is the
   it('closes the position at once when its stop cannot be placed', async () => {
     const fake = new FakeUsdm();
     fake.refuseAlgoOrders = true;
-    const states = await venueOn(fake).submit(entryWithStop(10, 98), 100, T);
+    const states = await venueOn(fake).submit('SOLUSDT', entryWithStop(10, 98), 100, T);
     assert.equal(states[1].status, 'REJECTED');
     assert.equal(fake.qtyBase, 0, 'a position without an exchange-side stop must not stay open');
     assert.ok(fake.orders.some((o) => o.reduceOnly && o.side === 'SELL'), 'the close is a reduce-only market order');
@@ -53,25 +53,25 @@ describe('exchange venue (against an in-memory account; the wire contract is the
   it('reports a triggered stop as a stop fill and forgets the stop', async () => {
     const fake = new FakeUsdm();
     const venue = venueOn(fake);
-    await venue.submit(entryWithStop(10, 98), 100, T);
-    await venue.onClosedBar(BAR, Number.NaN);
+    await venue.submit('SOLUSDT', entryWithStop(10, 98), 100, T);
+    await venue.onClosedBar('SOLUSDT', BAR, Number.NaN);
     fake.moveTo(97.5);
-    const fills = await venue.onClosedBar({ ...BAR, timeMs: T + 300_000 }, Number.NaN);
+    const fills = await venue.onClosedBar('SOLUSDT', { ...BAR, timeMs: T + 300_000 }, Number.NaN);
     assert.deepEqual(fills.map((f) => [f.reason, f.side, f.qtyBase]), [['stop', 'sell', 10]]);
-    assert.deepEqual(await venue.openStops(), []);
+    assert.deepEqual(await venue.openStops('SOLUSDT'), []);
   });
 });
 
 describe('exchange venue: every open position keeps a stop (checked at every step)', () => {
   const protect = (venue: ExchangeVenue, qtyBase: number, lastStopUsd?: number) =>
-    venue.ensureProtected({ qtyBase, entryPriceUsd: 100, candleTimeMs: T + 300_000, stopLoss: 0.02, tickSize: 0.01, lastStopUsd });
+    venue.ensureProtected({ symbol: 'SOLUSDT', qtyBase, entryPriceUsd: 100, candleTimeMs: T + 300_000, stopLoss: 0.02, tickSize: 0.01, lastStopUsd });
 
   it('a stop the exchange cancelled is replaced at the next step, at the last trigger, and the new stop is in the record', async () => {
     const fake = new FakeUsdm();
     const venue = venueOn(fake);
-    await venue.submit(entryWithStop(10, 98.5), 100, T);
+    await venue.submit('SOLUSDT', entryWithStop(10, 98.5), 100, T);
     fake.algos[0].algoStatus = 'CANCELED';
-    await venue.onClosedBar({ ...BAR, timeMs: T + 300_000 }, Number.NaN);
+    await venue.onClosedBar('SOLUSDT', { ...BAR, timeMs: T + 300_000 }, Number.NaN);
     venue.changedOrders();
     await protect(venue, 10, 98.5);
     const resting = fake.algos.filter((a) => a.algoStatus === 'NEW');
@@ -92,11 +92,11 @@ describe('exchange venue: every open position keeps a stop (checked at every ste
       await place(o);
       throw new UnknownOutcomeError('/fapi/v1/algoOrder', 'no answer within 10000 ms');
     };
-    const states = await venue.submit(entryWithStop(10, 98), 100, T);
+    const states = await venue.submit('SOLUSDT', entryWithStop(10, 98), 100, T);
     assert.deepEqual(states.map((s) => s.status), ['FILLED', 'UNKNOWN']);
     venue.takeFills();
     fake.moveTo(97.5);
-    const fills = await venue.onClosedBar({ ...BAR, timeMs: T + 300_000 }, Number.NaN);
+    const fills = await venue.onClosedBar('SOLUSDT', { ...BAR, timeMs: T + 300_000 }, Number.NaN);
     assert.deepEqual(fills.map((f) => [f.reason, f.side, f.qtyBase]), [['stop', 'sell', 10]], 'the stop closed the position on the exchange but its fill is missing from the record');
   });
 
@@ -114,7 +114,7 @@ describe('exchange venue: every open position keeps a stop (checked at every ste
     fake.placeOrder = async () => {
       throw new BinanceOrderError('/fapi/v1/order', 400, -2019, 'Margin is insufficient.');
     };
-    const states = await venueOn(fake).submit(entryWithStop(10, 98), 100, T);
+    const states = await venueOn(fake).submit('SOLUSDT', entryWithStop(10, 98), 100, T);
     assert.deepEqual(states.map((s) => s.status), ['REJECTED', 'CANCELED']);
     assert.equal(fake.algos.length, 0, 'a stop on a flat book would close the next position the moment it opens');
   });
@@ -123,10 +123,10 @@ describe('exchange venue: every open position keeps a stop (checked at every ste
     const fake = new FakeUsdm();
     const venue = venueOn(fake);
     const target: VenueOrder = { clientOrderId: clientOrderId('oit', 'target', 'SOLUSDT', T), intent: 'target', order: { type: 'take_profit', side: 'sell', qtyBase: 10, triggerUsd: 103, reduceOnly: true } };
-    await venue.submit([...entryWithStop(10, 98), target], 100, T);
-    await venue.onClosedBar(BAR, Number.NaN);
+    await venue.submit('SOLUSDT', [...entryWithStop(10, 98), target], 100, T);
+    await venue.onClosedBar('SOLUSDT', BAR, Number.NaN);
     fake.moveTo(97.5);
-    await venue.onClosedBar({ ...BAR, timeMs: T + 300_000 }, Number.NaN);
+    await venue.onClosedBar('SOLUSDT', { ...BAR, timeMs: T + 300_000 }, Number.NaN);
     assert.equal(fake.qtyBase, 0);
     assert.deepEqual(fake.algos.filter((a) => a.algoStatus === 'NEW').map((a) => a.clientAlgoId), [], 'the old target stays and would close a later position');
   });
@@ -155,7 +155,7 @@ describe('start-up reconciliation with the exchange', () => {
 
   it('keeps a closePosition stop although Binance reports its quantity as 0, and places no second one', async () => {
     const fake = new FakeUsdm();
-    await venueOn(fake).submit(entryWithStop(10, 98), 100, T);
+    await venueOn(fake).submit('SOLUSDT', entryWithStop(10, 98), 100, T);
     assert.equal(fake.algos[0].qtyBase, 0);
     const report = await reconcileWithExchange({ ...base, client: fake, stored: { symbol: 'SOLUSDT', qtyBase: 10, entryPriceUsd: 100, liquidationPriceUsd: 81, stopUsd: 98 }, onUnknownPosition: 'adopt' });
     assert.deepEqual(report.differences, [], 'a recorded position with its closePosition stop is in order');

@@ -8,16 +8,17 @@ import {
   type OrderIntent,
   type UsdmTradingApi,
 } from '@oitrader/binance';
-import { roundToStep, type Bar, type OrderRequest } from '@oitrader/backtest';
+import { roundToStep, type Bar } from '@oitrader/trading';
 import { silentLogger, type Logger } from '@oitrader/core';
 import { clientOrderId } from '../bot/client-id.ts';
 import { reconcileWithExchange } from './reconcile.ts';
-import type { OrderState, RecoveredOrder, ResumeInput, ResumeReport, Venue, VenueAccount, VenueFill, VenueOrder } from './venue.ts';
+import type { OrderState, ProtectionInput, RecoveredOrder, ResumeInput, ResumeReport, Venue, VenueAccount, VenueFill, VenueOrder } from './venue.ts';
 
 export interface ExchangeVenueOptions {
   client: UsdmTradingApi;
   bot: string;
-  symbol: string;
+  /** Every symbol the bot trades on this account. */
+  symbols: readonly string[];
   /** For the fee of a fill until the user stream reports the real commission. */
   takerFeeRate: number;
   log?: Logger;
@@ -27,6 +28,7 @@ export interface ExchangeVenueOptions {
 
 interface RestingStop {
   clientAlgoId: string;
+  symbol: string;
   side: 'buy' | 'sell';
   triggerUsd: number;
   type: 'stop' | 'take_profit';
@@ -38,7 +40,7 @@ const side = (s: string): 'buy' | 'sell' => (s === 'BUY' ? 'buy' : 'sell');
 
 /**
  * Orders through the signed USDⓈ-M trading client (sim, demo or live: the same
- * wire). An entry is a MARKET order; its stop goes on right after the fill as
+ * wire), for every symbol the bot trades on one account. An entry is a MARKET order; its stop goes on right after the fill as
  * an Algo Order API STOP_MARKET with closePosition (Binance refuses conditional
  * types on /fapi/v1/order since 2025-12-09); if the stop cannot be placed the
  * position is closed at once. Every order is first looked up by its client id,
@@ -61,12 +63,13 @@ export class ExchangeVenue implements Venue {
     this.#log = options.log ?? silentLogger;
   }
 
-  /** Collects the fills of stops and targets that triggered since the previous candle. */
-  async onClosedBar(_bar: Bar, _fundingRate: number): Promise<VenueFill[]> {
+  /** Collects the fills of the symbol's stops and targets that triggered since the previous candle. */
+  async onClosedBar(symbol: string, _bar: Bar, _fundingRate: number): Promise<VenueFill[]> {
     const { client } = this.#o;
-    await this.#resolveUnknown();
+    await this.#resolveUnknown(symbol);
     let closed = false;
     for (const stop of [...this.#stops.values()]) {
+      if (stop.symbol !== symbol) continue;
       const algo = await client.queryAlgoOrder({ clientAlgoId: stop.clientAlgoId });
       if (algo === undefined) continue;
       const status = await this.#settleAlgo(algo);
@@ -75,27 +78,34 @@ export class ExchangeVenue implements Venue {
       if (status === 'FILLED') closed = true;
     }
     // A stop or target fired: its siblings (the target, or a stop) must not stay to close a later position.
-    if (closed) await this.#cancelStopsIfFlat();
-    const fills = this.#fills;
-    this.#fills = [];
+    if (closed) await this.#cancelStopsIfFlat(symbol);
+    const fills = this.#fills.filter((f) => f.symbol === symbol);
+    this.#fills = this.#fills.filter((f) => f.symbol !== symbol);
     return fills;
   }
 
-  async account(_markPriceUsd: number): Promise<VenueAccount> {
-    const { client, symbol } = this.#o;
-    const [account, positions] = await Promise.all([client.account(), client.positions(symbol)]);
-    const p = positions.find((x) => x.symbol === symbol);
+  async account(): Promise<VenueAccount> {
+    const { client, symbols } = this.#o;
+    const [account, positions] = await Promise.all([client.account(), symbols.length === 1 ? client.positions(symbols[0]) : client.positions()]);
     return {
       equityUsd: account.totalMarginBalanceUsd,
       walletUsd: account.totalWalletBalanceUsd,
       availableUsd: account.availableBalanceUsd,
-      qtyBase: p?.qtyBase ?? 0,
-      entryPriceUsd: p?.entryPriceUsd ?? 0,
-      liquidationPriceUsd: p && p.qtyBase !== 0 ? p.liquidationPriceUsd : Number.NaN,
+      positions: symbols.map((symbol) => {
+        const p = positions.find((x) => x.symbol === symbol);
+        return {
+          symbol,
+          qtyBase: p?.qtyBase ?? 0,
+          entryPriceUsd: p?.entryPriceUsd ?? 0,
+          liquidationPriceUsd: p && p.qtyBase !== 0 ? p.liquidationPriceUsd : Number.NaN,
+          marginUsd: p?.isolatedMarginUsd ?? 0,
+          markPriceUsd: p?.markPriceUsd ?? Number.NaN,
+        };
+      }),
     };
   }
 
-  async submit(orders: VenueOrder[], _referencePriceUsd: number, timeMs: number): Promise<OrderState[]> {
+  async submit(symbol: string, orders: VenueOrder[], _referencePriceUsd: number, timeMs: number): Promise<OrderState[]> {
     const out: OrderState[] = [];
     const entry = (i: number) => orders.slice(0, i).findIndex((o) => o.intent === 'entry');
     for (const [i, sent] of orders.entries()) {
@@ -107,7 +117,7 @@ export class ExchangeVenue implements Venue {
         continue;
       }
       if (sent.intent === 'stop' && out.some((state) => state.status === 'FILLED')) this.#o.afterEntryFill?.();
-      out.push(conditional ? await this.#placeConditional(sent, timeMs) : await this.#placeRegular(sent));
+      out.push(conditional ? await this.#placeConditional(symbol, sent, timeMs) : await this.#placeRegular(symbol, sent));
     }
     return out;
   }
@@ -124,68 +134,74 @@ export class ExchangeVenue implements Venue {
     return out;
   }
 
-  async findOrder(id: string): Promise<OrderState | undefined> {
-    const { client, symbol } = this.#o;
+  async findOrder(symbol: string, id: string): Promise<OrderState | undefined> {
+    const { client } = this.#o;
     const order = await client.queryOrder(symbol, { clientOrderId: id });
     if (order) return { clientOrderId: id, status: order.status };
     const algo = await client.queryAlgoOrder({ clientAlgoId: id });
     return algo ? { clientOrderId: id, status: algo.algoStatus } : undefined;
   }
 
-  pendingOrders(): readonly OrderRequest[] {
-    return [...this.#stops.values()].map((s) => ({ type: s.type, side: s.side, qtyBase: 0, triggerUsd: s.triggerUsd, reduceOnly: true, tag: s.tag }));
-  }
-
-  /** Resting conditional orders are cancelled on the exchange by the bot's reconciliation; here the tag is dropped from tracking. */
-  cancel(tag: string): number {
-    const matching = [...this.#stops.values()].filter((s) => s.tag === tag);
+  /**
+   * Cancels the symbol's resting conditional orders of a kind, and waits for the exchange to confirm: the risk
+   * engine replaces a position's stop this way (tag `stop`: every resting stop of the symbol, adopted ones too —
+   * Binance keeps one closePosition stop per side), so the old one is gone before the new one is placed.
+   */
+  async cancel(symbol: string, tag: string): Promise<number> {
+    const matching = [...this.#stops.values()].filter((s) => s.symbol === symbol && (s.tag === tag || (tag === 'stop' && s.type === 'stop')));
     for (const s of matching) {
-      void this.#o.client.cancelAlgoOrder({ clientAlgoId: s.clientAlgoId }).catch((error: Error) => this.#log.warn(`cancel ${s.clientAlgoId}: ${error.message}`));
+      await this.#o.client.cancelAlgoOrder({ clientAlgoId: s.clientAlgoId });
       this.#stops.delete(s.clientAlgoId);
       this.#set({ clientOrderId: s.clientAlgoId, status: 'CANCELED' });
     }
     return matching.length;
   }
 
-  async openStops(): Promise<Array<{ clientOrderId: string; triggerUsd: number; side: 'buy' | 'sell' }>> {
-    return [...this.#stops.values()].filter((s) => s.type === 'stop').map((s) => ({ clientOrderId: s.clientAlgoId, triggerUsd: s.triggerUsd, side: s.side }));
+  async openStops(symbol: string): Promise<Array<{ clientOrderId: string; triggerUsd: number; side: 'buy' | 'sell' }>> {
+    return [...this.#stops.values()].filter((s) => s.symbol === symbol && s.type === 'stop').map((s) => ({ clientOrderId: s.clientAlgoId, triggerUsd: s.triggerUsd, side: s.side }));
   }
 
   async resume(input: ResumeInput): Promise<ResumeReport> {
-    const { client, symbol } = this.#o;
+    const { client } = this.#o;
     const recovered: RecoveredOrder[] = [];
+    const traded = new Set(input.instruments.map((i) => i.symbol));
     for (const id of input.clientOrderIds) {
       const parts = parseClientId(id);
-      if (!parts || parts.symbol !== symbol) continue;
+      if (!parts || !traded.has(parts.symbol)) continue;
       if (parts.intent === 'stop' || parts.intent === 'target') {
         const algo = await client.queryAlgoOrder({ clientAlgoId: id });
         if (!algo) continue;
         const status = await this.#settleAlgo(algo);
         recovered.push(this.#set({ clientOrderId: id, status, intent: parts.intent, side: side(algo.side), type: parts.intent === 'stop' ? 'stop' : 'take_profit', qtyBase: algo.qtyBase, triggerUsd: algo.triggerPriceUsd, reduceOnly: true, exchangeOrderId: String(algo.algoId) }));
       } else {
-        const order = await client.queryOrder(symbol, { clientOrderId: id });
+        const order = await client.queryOrder(parts.symbol, { clientOrderId: id });
         if (!order) continue;
         if (order.executedQtyBase > 0) this.#fill(order, id, 'signal');
         recovered.push(this.#set({ clientOrderId: id, status: order.status, intent: parts.intent, side: side(order.side), type: order.type === 'LIMIT' ? 'limit' : 'market', qtyBase: order.origQtyBase, reduceOnly: order.reduceOnly, exchangeOrderId: String(order.orderId) }));
       }
     }
-    // The record's position plus the fills it never stored (found above) is what the bot should hold.
-    const unstored = this.#fills.reduce((q, f) => q + (f.side === 'buy' ? f.qtyBase : -f.qtyBase), 0);
-    const stored = unstored === 0 ? input.stored : { symbol, entryPriceUsd: 0, liquidationPriceUsd: Number.NaN, stopUsd: undefined, ...input.stored, qtyBase: Math.round(((input.stored?.qtyBase ?? 0) + unstored) * 1e8) / 1e8 };
-    const report = await reconcileWithExchange({ client, bot: this.#o.bot, symbol, stored, onUnknownPosition: input.onUnknownPosition, stopLoss: input.stopLoss, tickSize: input.tickSize, candleTimeMs: input.candleTimeMs, log: this.#log });
-    if (report.closedWith && report.closedWith.executedQtyBase > 0) this.#fill(report.closedWith, report.closedWith.clientOrderId, 'reconcile');
-    if (report.qtyBase === 0) {
-      // Reconciliation cancelled every conditional order left on a flat book.
-      for (const id of this.#stops.keys()) this.#set({ clientOrderId: id, status: 'CANCELED' });
-      this.#stops.clear();
+    const differences: string[] = [];
+    for (const instrument of input.instruments) {
+      const { symbol } = instrument;
+      // The record's position plus the fills it never stored (found above) is what the bot should hold.
+      const unstored = this.#fills.filter((f) => f.symbol === symbol).reduce((q, f) => q + (f.side === 'buy' ? f.qtyBase : -f.qtyBase), 0);
+      const stored = unstored === 0 ? instrument.stored : { symbol, entryPriceUsd: 0, liquidationPriceUsd: Number.NaN, stopUsd: undefined, ...instrument.stored, qtyBase: Math.round(((instrument.stored?.qtyBase ?? 0) + unstored) * 1e8) / 1e8 };
+      const report = await reconcileWithExchange({ client, bot: this.#o.bot, symbol, stored, onUnknownPosition: input.onUnknownPosition, stopLoss: input.stopLoss, tickSize: instrument.tickSize, candleTimeMs: input.candleTimeMs, log: this.#log });
+      differences.push(...report.differences);
+      if (report.closedWith && report.closedWith.executedQtyBase > 0) this.#fill(report.closedWith, report.closedWith.clientOrderId, 'reconcile');
+      if (report.qtyBase === 0) {
+        // Reconciliation cancelled every conditional order left on a flat book.
+        for (const [id, stop] of this.#stops) if (stop.symbol === symbol) this.#set({ clientOrderId: id, status: 'CANCELED' });
+        for (const [id, stop] of [...this.#stops]) if (stop.symbol === symbol) this.#stops.delete(id);
+      }
+      for (const stop of report.stops) {
+        if (this.#stops.has(stop.clientAlgoId)) continue;
+        this.adoptStop(stop);
+        const parts = parseClientId(stop.clientAlgoId);
+        if (parts) recovered.push(this.#set({ clientOrderId: stop.clientAlgoId, status: 'NEW', intent: 'stop', side: side(stop.side), type: 'stop', qtyBase: stop.qtyBase, triggerUsd: stop.triggerPriceUsd, reduceOnly: true, exchangeOrderId: String(stop.algoId) }));
+      }
     }
-    for (const stop of report.stops) {
-      if (this.#stops.has(stop.clientAlgoId)) continue;
-      this.adoptStop(stop);
-      const parts = parseClientId(stop.clientAlgoId);
-      if (parts) recovered.push(this.#set({ clientOrderId: stop.clientAlgoId, status: 'NEW', intent: 'stop', side: side(stop.side), type: 'stop', qtyBase: stop.qtyBase, triggerUsd: stop.triggerPriceUsd, reduceOnly: true, exchangeOrderId: String(stop.algoId) }));
-    }
-    return { recovered, differences: report.differences };
+    return { recovered, differences };
   }
 
   /**
@@ -198,10 +214,11 @@ export class ExchangeVenue implements Venue {
    * closes the position; if the close fails too, says so loudly and tries
    * again at the next step.
    */
-  async ensureProtected(input: { qtyBase: number; entryPriceUsd: number; candleTimeMs: number; stopLoss: number; tickSize: number; lastStopUsd?: number }): Promise<void> {
-    const { client, symbol } = this.#o;
+  async ensureProtected(input: ProtectionInput): Promise<void> {
+    const { client } = this.#o;
+    const { symbol } = input;
     const closing = input.qtyBase > 0 ? 'sell' : 'buy';
-    if (input.qtyBase === 0 || [...this.#stops.values()].some((s) => s.type === 'stop' && s.side === closing)) return;
+    if (input.qtyBase === 0 || [...this.#stops.values()].some((s) => s.symbol === symbol && s.type === 'stop' && s.side === closing)) return;
     const resting = (await client.openAlgoOrders(symbol)).find((a) => a.orderType === 'STOP_MARKET' && side(a.side) === closing && (a.closePosition || a.qtyBase >= Math.abs(input.qtyBase)));
     if (resting) {
       this.adoptStop(resting);
@@ -212,16 +229,17 @@ export class ExchangeVenue implements Venue {
     const id = clientOrderId(this.#o.bot, 'stop', symbol, input.candleTimeMs, 3);
     this.#log.error(`the ${input.qtyBase} ${symbol} position has no stop on the exchange: placing STOP_MARKET closePosition at ${trigger} (${id})`);
     const stop: VenueOrder = { clientOrderId: id, intent: 'stop', order: { type: 'stop', side: closing, qtyBase: Math.abs(input.qtyBase), triggerUsd: trigger, reduceOnly: true } };
-    const state = await this.#placeConditional(stop, input.candleTimeMs);
+    const state = await this.#placeConditional(symbol, stop, input.candleTimeMs);
     this.#recordVenueOrder(stop, state);
     if (state.status === 'UNKNOWN') this.#unknown.add(id);
   }
 
-  /** Orders whose outcome was unknown: looked up at every step until the exchange answers. */
-  async #resolveUnknown(): Promise<void> {
-    const { client, symbol } = this.#o;
+  /** The symbol's orders whose outcome was unknown: looked up at every step until the exchange answers. */
+  async #resolveUnknown(symbol: string): Promise<void> {
+    const { client } = this.#o;
     for (const id of [...this.#unknown]) {
       const parts = parseClientId(id);
+      if (parts?.symbol !== symbol) continue;
       try {
         if (parts?.intent === 'stop' || parts?.intent === 'target') {
           const algo = await client.queryAlgoOrder({ clientAlgoId: id });
@@ -252,7 +270,7 @@ export class ExchangeVenue implements Venue {
     }
     this.#stops.delete(algo.clientAlgoId);
     if (algo.algoStatus === 'TRIGGERED' || algo.algoStatus === 'FINISHED') {
-      const actual = algo.actualOrderId === undefined ? undefined : await this.#o.client.queryOrder(this.#o.symbol, { orderId: algo.actualOrderId });
+      const actual = algo.actualOrderId === undefined ? undefined : await this.#o.client.queryOrder(algo.symbol, { orderId: algo.actualOrderId });
       if (actual && actual.executedQtyBase > 0) this.#fill(actual, algo.clientAlgoId, algo.orderType === 'TAKE_PROFIT_MARKET' ? 'target' : 'stop');
       return 'FILLED';
     }
@@ -267,18 +285,18 @@ export class ExchangeVenue implements Venue {
 
   /** Starts tracking a stop found on the exchange (reconciliation adopts it). */
   adoptStop(algo: AlgoOrder, tag?: string): void {
-    this.#stops.set(algo.clientAlgoId, { clientAlgoId: algo.clientAlgoId, side: side(algo.side), triggerUsd: algo.triggerPriceUsd, type: algo.orderType === 'TAKE_PROFIT_MARKET' ? 'take_profit' : 'stop', tag });
+    this.#stops.set(algo.clientAlgoId, { clientAlgoId: algo.clientAlgoId, symbol: algo.symbol, side: side(algo.side), triggerUsd: algo.triggerPriceUsd, type: algo.orderType === 'TAKE_PROFIT_MARKET' ? 'take_profit' : 'stop', tag });
   }
 
-  async #placeRegular(sent: VenueOrder): Promise<OrderState> {
-    const { client, symbol } = this.#o;
+  async #placeRegular(symbol: string, sent: VenueOrder): Promise<OrderState> {
+    const { client } = this.#o;
     const o = sent.order;
     try {
       // ensureOrder: known to the exchange already (a re-run step after a crash) → adopted, never sent a second time.
       const order = await client.ensureOrder({ symbol, side: SIDE[o.side], type: o.type === 'limit' ? 'LIMIT' : 'MARKET', qtyBase: o.qtyBase, priceUsd: o.priceUsd, reduceOnly: o.reduceOnly, clientOrderId: sent.clientOrderId });
       if (order.executedQtyBase > 0) this.#fill(order, sent.clientOrderId, 'signal');
       // A position is gone: its stops on the exchange go with it.
-      if (o.reduceOnly && order.status === 'FILLED') await this.#cancelStopsIfFlat();
+      if (o.reduceOnly && order.status === 'FILLED') await this.#cancelStopsIfFlat(symbol);
       return this.#set({ clientOrderId: sent.clientOrderId, status: order.status });
     } catch (error) {
       const state = this.#set(this.#failure(sent.clientOrderId, error));
@@ -287,8 +305,8 @@ export class ExchangeVenue implements Venue {
     }
   }
 
-  async #placeConditional(sent: VenueOrder, timeMs: number): Promise<OrderState> {
-    const { client, symbol } = this.#o;
+  async #placeConditional(symbol: string, sent: VenueOrder, timeMs: number): Promise<OrderState> {
+    const { client } = this.#o;
     const o = sent.order;
     try {
       const algo = await client.ensureAlgoOrder({
@@ -307,31 +325,35 @@ export class ExchangeVenue implements Venue {
       const state = this.#set(this.#failure(sent.clientOrderId, error));
       if (state.status === 'UNKNOWN') this.#unknown.add(sent.clientOrderId);
       // The rule: a position without an exchange-side stop is closed at once (an unknown one: the protection check decides).
-      if (o.type === 'stop' && state.status === 'REJECTED') await this.#emergencyClose(sent, timeMs, state.reason ?? '');
+      if (o.type === 'stop' && state.status === 'REJECTED') await this.#emergencyClose(symbol, sent, timeMs, state.reason ?? '');
       return state;
     }
   }
 
-  async #emergencyClose(stop: VenueOrder, timeMs: number, why: string): Promise<void> {
-    const { client, symbol } = this.#o;
+  async #emergencyClose(symbol: string, stop: VenueOrder, timeMs: number, why: string): Promise<void> {
+    const { client } = this.#o;
     const [p] = (await client.positions(symbol)).filter((x) => x.symbol === symbol && x.qtyBase !== 0);
     if (!p) return;
     const intent: OrderIntent = 'exit';
     const id = clientOrderId(this.#o.bot, intent, symbol, timeMs, 1);
     this.#log.error(`stop ${stop.clientOrderId} could not be placed (${why}): closing the ${p.qtyBase} ${symbol} position`);
     const close: VenueOrder = { clientOrderId: id, intent, order: { type: 'market', side: p.qtyBase > 0 ? 'sell' : 'buy', qtyBase: Math.abs(p.qtyBase), reduceOnly: true } };
-    const state = await this.#placeRegular(close);
+    const state = await this.#placeRegular(symbol, close);
     this.#recordVenueOrder(close, state);
     if (state.status !== 'FILLED') this.#log.error(`the emergency close ${id} of an unprotected ${p.qtyBase} ${symbol} position did not fill (${state.status} ${state.reason ?? ''}): the next step tries again`);
   }
 
-  async #cancelStopsIfFlat(): Promise<void> {
-    const { client, symbol } = this.#o;
+  async #cancelStopsIfFlat(symbol: string): Promise<void> {
+    const { client } = this.#o;
+    const mine = [...this.#stops.values()].filter((s) => s.symbol === symbol);
+    if (mine.length === 0) return;
     const flat = (await client.positions(symbol)).every((p) => p.symbol !== symbol || p.qtyBase === 0);
-    if (!flat || this.#stops.size === 0) return;
+    if (!flat) return;
     await client.cancelAllAlgoOrders(symbol);
-    for (const id of this.#stops.keys()) this.#set({ clientOrderId: id, status: 'CANCELED' });
-    this.#stops.clear();
+    for (const s of mine) {
+      this.#set({ clientOrderId: s.clientAlgoId, status: 'CANCELED' });
+      this.#stops.delete(s.clientAlgoId);
+    }
   }
 
   #failure(id: string, error: unknown): OrderState {
@@ -348,6 +370,7 @@ export class ExchangeVenue implements Venue {
     this.#filled.add(fillId);
     this.#fills.push({
       fillId,
+      symbol: order.symbol,
       clientOrderId: id,
       timeMs: order.updateTimeMs,
       side: side(order.side),

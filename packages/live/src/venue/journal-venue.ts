@@ -1,14 +1,14 @@
-import type { Bar, OrderRequest } from '@oitrader/backtest';
 import { OitraderError } from '@oitrader/core';
+import type { Bar } from '@oitrader/trading';
 import type { StoredOrder } from '../state/bot-store.ts';
 import type { OrderState, Venue, VenueAccount, VenueOrder } from './venue.ts';
 
 /**
  * The bot's own record played back, for rebuilding an exchange bot's
- * strategy and risk state on restart: each candle's account is the one its
- * decision saw (stored with the decision), orders are answered with their
- * stored status, and nothing reaches the exchange. What happened on the
- * exchange since is settled afterwards by `Venue.resume`.
+ * strategies and risk state on restart: each step's account is the one its
+ * decisions saw (stored with them), orders are answered with their stored
+ * status, and nothing reaches the exchange. What happened on the exchange
+ * since is settled afterwards by `Venue.resume`.
  */
 export class JournalVenue implements Venue {
   readonly kind = 'exchange' as const;
@@ -22,7 +22,7 @@ export class JournalVenue implements Venue {
     this.#orders = new Map(orders.map((o) => [o.clientOrderId, o]));
   }
 
-  async onClosedBar(bar: Bar): Promise<[]> {
+  async onClosedBar(_symbol: string, bar: Bar): Promise<[]> {
     this.#candleMs = bar.timeMs;
     return [];
   }
@@ -38,10 +38,14 @@ export class JournalVenue implements Venue {
     return account;
   }
 
-  async submit(orders: VenueOrder[]): Promise<OrderState[]> {
+  async submit(_symbol: string, orders: VenueOrder[]): Promise<OrderState[]> {
     const states = orders.map((o) => ({ clientOrderId: o.clientOrderId, status: this.#orders.get(o.clientOrderId)?.status ?? 'NEW' }));
     this.#changed.push(...states);
     return states;
+  }
+
+  async cancel(): Promise<number> {
+    return 0;
   }
 
   changedOrders(): OrderState[] {
@@ -50,17 +54,9 @@ export class JournalVenue implements Venue {
     return out;
   }
 
-  async findOrder(clientOrderId: string): Promise<OrderState | undefined> {
+  async findOrder(_symbol: string, clientOrderId: string): Promise<OrderState | undefined> {
     const o = this.#orders.get(clientOrderId);
     return o && { clientOrderId, status: o.status };
-  }
-
-  pendingOrders(): readonly OrderRequest[] {
-    return [];
-  }
-
-  cancel(): number {
-    return 0;
   }
 
   async openStops(): Promise<[]> {

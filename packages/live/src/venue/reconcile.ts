@@ -1,4 +1,4 @@
-import { roundToStep } from '@oitrader/backtest';
+import { roundToStep } from '@oitrader/trading';
 import type { AlgoOrder, Order, UsdmTradingApi } from '@oitrader/binance';
 import { silentLogger, type Logger } from '@oitrader/core';
 import { clientOrderId } from '../bot/client-id.ts';

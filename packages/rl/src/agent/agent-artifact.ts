@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OitraderError, writeDirectoryAtomic } from '@oitrader/core';
+import { DEFAULT_RISK_LIMITS, type RiskLimits } from '@oitrader/trading';
 import { ActorCritic, type ActorCriticJson } from '../algo/actor-critic.ts';
 import type { OnPolicyConfig, UpdateLog } from '../algo/on-policy.ts';
 import { ACTIONS } from '../env/actions.ts';
@@ -55,6 +56,16 @@ export interface AgentManifest {
   windows: AgentWindow[];
   codeVersion: string;
   metrics: Record<string, unknown>;
+}
+
+/**
+ * The risk limits an agent was trained under, as RiskLimits: an agent saved
+ * before a limit existed gets that limit's default (every later limit is a
+ * portfolio rule a one-symbol agent never reached).
+ */
+export function agentRiskLimits(manifest: AgentManifest): RiskLimits {
+  const known = Object.fromEntries(Object.entries(manifest.env.risk).filter(([k, v]) => k in DEFAULT_RISK_LIMITS && typeof v === 'number' && Number.isFinite(v)));
+  return { ...DEFAULT_RISK_LIMITS, ...known };
 }
 
 export interface LoadedAgent {

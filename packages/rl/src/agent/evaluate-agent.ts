@@ -1,17 +1,5 @@
-import {
-  baselineByName,
-  bracketsFor,
-  computeMetrics,
-  DEFAULT_ML_SIGNAL,
-  filtersFor,
-  mlSignal,
-  RiskManagedStrategy,
-  runBacktest,
-  type BacktestOptions,
-  type ReportEntry,
-  type RiskLimits,
-  type Strategy,
-} from '@oitrader/backtest';
+import { baselineByName, computeMetrics, DEFAULT_ML_SIGNAL, mlSignal, runBacktest, type BacktestOptions, type ReportEntry } from '@oitrader/backtest';
+import type { Strategy } from '@oitrader/trading';
 import { OitraderError, timeframeMs, type Frame } from '@oitrader/core';
 import { TargetEngineer } from '@oitrader/features';
 import type { OutOfFoldPredictions } from '@oitrader/ml';
@@ -19,7 +7,7 @@ import { ACTION_COUNT } from '../env/actions.ts';
 import { controllerStrategy, type ControllerStrategy } from '../env/controller-strategy.ts';
 import { alignOutOfSample, sliceMarket, sliceSignal } from '../env/ml-signal.ts';
 import { marketColumns } from '../env/observation.ts';
-import type { LoadedAgent } from './agent-artifact.ts';
+import { agentRiskLimits, type LoadedAgent } from './agent-artifact.ts';
 
 /** Baselines run next to the agent on the same out-of-sample bars. */
 export const AGENT_BASELINES = ['flat', 'buy-and-hold', 'oi-trend'] as const;
@@ -82,7 +70,9 @@ export function backtestAgent(agent: LoadedAgent, frame: Frame, predictions: Out
     halfSpreadBps: env.halfSpreadBps,
     fundingIntervalMs: options.fundingIntervalMs,
   };
-  const risk = env.risk as unknown as RiskLimits;
+  // The agent is scored through the risk engine it trained under, with all six actions: what it would trade live.
+  const risk = agentRiskLimits(manifest);
+  const managed: BacktestOptions = { ...execution, risk: { limits: risk, stopLoss: options.stopLoss ?? 0.02 } };
   const probabilities = frame.withColumns({ p_short: ml.pShort, p_neutral: ml.pNeutral, p_long: ml.pLong });
 
   const agentOn = (start: number, end: number, name: string): ControllerStrategy =>
@@ -90,8 +80,7 @@ export function backtestAgent(agent: LoadedAgent, frame: Frame, predictions: Out
       name,
       market: sliceMarket(market, start, end),
       ml: sliceSignal(ml, start, end),
-      takerFeeRate: env.takerFeeRate,
-      risk,
+      maxDailyLoss: risk.maxDailyLoss,
       actions: env.actions,
       // Bar i of the slice is frame row start + i; it is traded by the window whose test block holds it.
       choose: (obs, mask, i) => {
@@ -101,16 +90,16 @@ export function backtestAgent(agent: LoadedAgent, frame: Frame, predictions: Out
       },
     });
 
-  const baselines = (start: number): Strategy[] => {
-    const list: Strategy[] = AGENT_BASELINES.map((name) => baselineByName(name));
-    if (options.labels) list.push(mlSignalBaseline(frame, start, options.labels, risk, options.stopLoss ?? 0.02, env.takerFeeRate));
+  const baselines = (start: number): Array<{ strategy: Strategy; options: BacktestOptions }> => {
+    const list: Array<{ strategy: Strategy; options: BacktestOptions }> = AGENT_BASELINES.map((name) => ({ strategy: baselineByName(name), options: execution }));
+    if (options.labels) list.push({ strategy: mlSignalBaseline(frame, start, options.labels), options: managed });
     return list;
   };
   const run = (start: number, end: number, name: string) => {
     const slice = probabilities.slice(start, end);
     const agentStrategy = agentOn(start, end, name);
-    const entries = [agentStrategy, ...baselines(start)].map((s) => {
-      const result = runBacktest(slice, s, execution);
+    const entries = [{ strategy: agentStrategy as Strategy, options: managed }, ...baselines(start)].map((s) => {
+      const result = runBacktest(slice, s.strategy, s.options);
       return { result, metrics: computeMetrics(result, { trials: options.trials }) };
     });
     return { entries, strategy: agentStrategy };
@@ -131,14 +120,13 @@ export function backtestAgent(agent: LoadedAgent, frame: Frame, predictions: Out
   };
 }
 
-/** The ML-signal strategy with class priors from labels whose horizon ended before `start` (causal), under the risk manager. */
-function mlSignalBaseline(frame: Frame, start: number, labels: { horizon: number; threshold: number }, limits: RiskLimits, stopLoss: number, feeRate: number): Strategy {
+/** The ML-signal strategy with class priors from labels whose horizon ended before `start` (causal); it runs through the risk engine. */
+function mlSignalBaseline(frame: Frame, start: number, labels: { horizon: number; threshold: number }): Strategy {
   const target = new TargetEngineer().createClassificationTarget(frame, labels);
   const barMs = timeframeMs(frame.timeframe);
   const counts = [0, 0, 0];
   for (let t = 0; t < frame.length; t++) if (frame.time[t] + labels.horizon * barMs < frame.time[start] && !Number.isNaN(target[t])) counts[target[t]]++;
   const total = counts[0] + counts[1] + counts[2];
   const priors = (total > 0 ? counts.map((c) => c / total) : [1 / 3, 1 / 3, 1 / 3]) as [number, number, number];
-  const params = { ...DEFAULT_ML_SIGNAL, maxBars: labels.horizon, priors };
-  return new RiskManagedStrategy(mlSignal(params), { limits, stopLoss, filters: filtersFor(frame.symbol), brackets: bracketsFor(frame.symbol), barMs, feeRate });
+  return mlSignal({ ...DEFAULT_ML_SIGNAL, maxBars: labels.horizon, priors });
 }

@@ -130,7 +130,7 @@ export function trainAgentWalkForward(spec: AgentTrainSpec): TrainedAgent {
       takerFeeRate: exec.takerFeeRate,
       makerFeeRate: exec.makerFeeRate,
       halfSpreadBps: exec.halfSpreadBps,
-      risk: { ...env.controller.setup.risk },
+      risk: { ...env.risk },
       actions: spec.env?.actions ?? DEFAULT_ACTION_CONFIG,
       reward: { ...DEFAULT_REWARD, ...spec.env?.reward },
       episodeBars: env.episodeBars,

@@ -1,10 +1,8 @@
-import { timeframeMs, type Frame } from '@oitrader/core';
-import type { OrderRequest, Strategy, StrategyContext } from '@oitrader/backtest';
-import { filtersFor, bracketsFor } from '@oitrader/backtest';
+import type { Frame } from '@oitrader/core';
+import type { Intent, Strategy, StrategyContext } from '@oitrader/trading';
 import { ACTION_COUNT } from './actions.ts';
 import { TradingController, type ActionConfig, type MlSignal } from './controller.ts';
 import { OBSERVATION_SIZE, type MarketColumns } from './observation.ts';
-import type { RiskLimits } from '@oitrader/backtest';
 
 /** Chooses an action from the observation and mask at a bar's close. */
 export type ActionChooser = (obs: Float32Array, mask: Uint8Array, index: number) => number;
@@ -15,8 +13,8 @@ export interface ControllerStrategyOptions {
   market: MarketColumns;
   ml: MlSignal;
   choose: ActionChooser;
-  takerFeeRate?: number;
-  risk?: RiskLimits;
+  /** trading.max_daily_loss the agent observes its daily PnL against (the env's). */
+  maxDailyLoss: number;
   actions?: ActionConfig;
   /**
    * The row of `market` / `ml` that holds the bar being decided. Default:
@@ -36,10 +34,10 @@ export interface ControllerStrategy extends Strategy {
 }
 
 /**
- * Runs the RL decision layer inside the backtester: the same
- * TradingController as the env (observation, mask, risk rules, orders), fed
- * from the backtest's StrategyContext, so a backtest of an agent executes the
- * orders the env would have sent.
+ * The RL decision layer as a Strategy: the same TradingController as the
+ * env (observation, the risk engine's mask, intents), fed from the runner's
+ * StrategyContext — so a backtest or the bot trading an agent sends the risk
+ * engine exactly the intents the env did.
  */
 export function controllerStrategy(options: ControllerStrategyOptions): ControllerStrategy {
   let controller: TradingController | undefined;
@@ -47,17 +45,6 @@ export function controllerStrategy(options: ControllerStrategyOptions): Controll
   let last = -1;
   const histogram = new Array<number>(ACTION_COUNT).fill(0);
   const obs = new Float32Array(OBSERVATION_SIZE);
-  const make = (frame: Frame, ctx: StrategyContext) =>
-    new TradingController(options.market, options.ml, {
-      initialBalanceUsd: ctx.equityUsd,
-      leverage: ctx.leverage,
-      barMs: timeframeMs(frame.timeframe),
-      takerFeeRate: options.takerFeeRate ?? 0.0005,
-      filters: filtersFor(frame.symbol),
-      brackets: bracketsFor(frame.symbol),
-      risk: options.risk,
-      actions: options.actions,
-    });
   return {
     name: options.name,
     get actions() {
@@ -80,28 +67,14 @@ export function controllerStrategy(options: ControllerStrategyOptions): Controll
       histogram.fill(0);
       last = -1;
     },
-    onBar(ctx: StrategyContext): readonly OrderRequest[] {
-      if (!controller) {
-        controller = make(ctx.frame, ctx);
-        controller.reset(ctx.equityUsd, ctx.timeMs);
-      }
-      const row = options.row ? options.row(ctx) : ctx.index;
-      controller.observe({
-        index: row,
-        timeMs: ctx.timeMs,
-        closeUsd: ctx.closeUsd,
-        qtyBase: ctx.qtyBase,
-        entryPriceUsd: ctx.entryPriceUsd,
-        liquidationPriceUsd: ctx.liquidationPriceUsd,
-        equityUsd: ctx.equityUsd,
-        availableUsd: ctx.availableUsd,
-      });
-      const mask = controller.actionMask();
-      const action = options.choose(controller.observation(obs), mask, ctx.index);
+    onBar(ctx: StrategyContext): readonly Intent[] {
+      controller ??= new TradingController(options.market, options.ml, { initialBalanceUsd: ctx.equityUsd, leverage: ctx.leverage, maxDailyLoss: options.maxDailyLoss, actions: options.actions });
+      controller.observe(ctx, options.row ? options.row(ctx) : ctx.index);
+      const action = options.choose(controller.observation(obs), controller.actionMask(), ctx.index);
       if (ctx.index < actions.length) actions[ctx.index] = action;
       histogram[action]++;
       last = action;
-      return controller.orders(action).orders;
+      return controller.intents(action).intents;
     },
   };
 }

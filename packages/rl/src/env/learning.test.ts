@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { runBacktest } from '@oitrader/backtest';
+import { DEFAULT_RISK_LIMITS } from '@oitrader/trading';
 import { trainPpo } from '../algo/ppo.ts';
 import { controllerStrategy } from './controller-strategy.ts';
 import { alignOutOfSample, sliceMarket, sliceSignal } from './ml-signal.ts';
@@ -19,8 +20,8 @@ function trainAndTest(accuracy: number, driftPerBar: number) {
   const market = marketColumns(frame);
   const envs = Array.from({ length: 4 }, () => new FuturesTradingEnv(frame, ml, { startIndex: 300, endIndex: TRAIN_END, episodeBars: 512, market }));
   const { net, logs } = trainPpo(envs, { totalTimesteps: 20_480, nSteps: 512, batchSize: 256, nEpochs: 4, seed: 1, entCoef: 0.01, learningRate: 1e-3 });
-  const strategy = controllerStrategy({ name: 'ppo', market: sliceMarket(market, TRAIN_END, frame.length), ml: sliceSignal(ml, TRAIN_END, frame.length), choose: (o, m) => net.act(o, m) });
-  const result = runBacktest(frame.slice(TRAIN_END), strategy);
+  const strategy = controllerStrategy({ name: 'ppo', market: sliceMarket(market, TRAIN_END, frame.length), ml: sliceSignal(ml, TRAIN_END, frame.length), maxDailyLoss: DEFAULT_RISK_LIMITS.maxDailyLoss, choose: (o, m) => net.act(o, m) });
+  const result = runBacktest(frame.slice(TRAIN_END), strategy, { risk: { limits: DEFAULT_RISK_LIMITS, stopLoss: 0.02 } });
   const pLong = ml.pLong.subarray(TRAIN_END);
   let inPosition = 0;
   let withSignal = 0;

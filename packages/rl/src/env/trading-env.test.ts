@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { runBacktest } from '@oitrader/backtest';
+import { DEFAULT_RISK_LIMITS } from '@oitrader/trading';
 import { EXIT, HOLD, LONG, SCALE_IN, SCALE_OUT, SHORT } from './actions.ts';
 import { controllerStrategy } from './controller-strategy.ts';
 import { alignOutOfSample, sliceMarket, sliceSignal } from './ml-signal.ts';
@@ -56,15 +57,15 @@ describe('FuturesTradingEnv', () => {
     assert.equal(mask[EXIT], 1, 'EXIT must be allowed while long');
     const r = env.step(SHORT);
     assert.equal(r.info.valid, false, 'a masked action must be reported invalid');
-    assert.ok(env.exchange.account.qtyBase > 0, 'a masked SHORT must not touch the long');
+    assert.ok(env.exchange.market(frame.symbol).position.qtyBase > 0, 'a masked SHORT must not touch the long');
   });
 
   it('every entry rests a stop on the exchange, sized by risk_per_trade', () => {
     const env = new FuturesTradingEnv(frame, alignOutOfSample(predictions, frame), { startIndex: WARMUP });
     env.reset(undefined, WARMUP);
     env.step(LONG);
-    const a = env.exchange.account;
-    const stops = env.exchange.pendingOrders.filter((o) => o.type === 'stop');
+    const a = env.exchange.market(frame.symbol).position;
+    const stops = env.exchange.market(frame.symbol).pendingOrders.filter((o) => o.type === 'stop');
     assert.equal(stops.length, 1, 'a long without an exchange-side stop');
     assert.equal(stops[0].side, 'sell');
     assert.equal(stops[0].qtyBase, a.qtyBase, 'the stop must cover the whole position');
@@ -73,17 +74,17 @@ describe('FuturesTradingEnv', () => {
   });
 
   it('a daily loss at the limit flattens the position and blocks entries for the rest of the UTC day', () => {
-    const env = new FuturesTradingEnv(frame, alignOutOfSample(predictions, frame), { startIndex: WARMUP, risk: { riskPerTrade: 0.02, leverage: 5, maxDailyLoss: 0.0005, maxDrawdown: 0.5, minLiquidationDistance: 1, staleAfterMs: 600_000, circuitBreakerErrors: 5, circuitBreakerCooldownMs: 1 } });
+    const env = new FuturesTradingEnv(frame, alignOutOfSample(predictions, frame), { startIndex: WARMUP, risk: { ...DEFAULT_RISK_LIMITS, maxDailyLoss: 0.0005, maxDrawdown: 0.5, minLiquidationDistance: 1, staleAfterMs: 600_000, circuitBreakerCooldownMs: 1 } });
     env.reset(undefined, WARMUP);
     let halted = false;
     for (let k = 0; k < 200 && !halted; k++) {
       const mask = env.actionMask();
       env.step(mask[LONG] ? LONG : HOLD);
-      halted = env.controller.riskEvents.some((e) => e.kind === 'daily_loss');
+      halted = env.engine.events.some((e) => e.kind === 'daily_loss');
     }
     assert.ok(halted, 'a 0.05 % daily limit never fired');
     env.step(HOLD);
-    assert.equal(env.exchange.account.qtyBase, 0, 'the halt must flatten the position');
+    assert.equal(env.exchange.market(frame.symbol).position.qtyBase, 0, 'the halt must flatten the position');
     assert.deepEqual(Array.from(env.actionMask()), [1, 0, 0, 0, 0, 0], 'only HOLD while halted');
   });
 
@@ -99,14 +100,16 @@ describe('FuturesTradingEnv', () => {
       env.step(action);
     }
     const end = WARMUP + plan.length + 1;
-    const strategy = controllerStrategy({ name: 'replay', market: sliceMarket(env.market, WARMUP, end), ml: sliceSignal(ml, WARMUP, end), choose: (_o, _m, i) => taken[i] ?? HOLD });
-    const bt = runBacktest(frame.slice(WARMUP, end), strategy, { closeAtEnd: false });
-    const a = env.exchange.account;
+    const strategy = controllerStrategy({ name: 'replay', market: sliceMarket(env.market, WARMUP, end), ml: sliceSignal(ml, WARMUP, end), maxDailyLoss: env.risk.maxDailyLoss, choose: (_o, _m, i) => taken[i] ?? HOLD });
+    const bt = runBacktest(frame.slice(WARMUP, end), strategy, { closeAtEnd: false, risk: { limits: env.risk, stopLoss: 0.02 } });
+    assert.deepEqual([...strategy.actionHistogram], taken.reduce((h, x) => (h[x]++, h), [0, 0, 0, 0, 0, 0]), 'the backtest took other actions than the env (the masks differ)');
+    const p = env.exchange.portfolio;
+    const a = { fills: p.fills, trades: p.trades, feesPaidUsd: p.feesPaidUsd, fundingPaidUsd: p.fundingPaidUsd, equityUsd: () => p.equityUsd() };
     assert.ok(a.fills.length >= 6, `the plan should trade, got ${a.fills.length} fills`);
     assert.deepEqual(bt.fills, a.fills, 'env and backtester filled different orders');
     assert.deepEqual(bt.trades, a.trades, 'env and backtester booked different trades');
     assert.equal(bt.feesUsd, a.feesPaidUsd, 'fees differ');
     assert.equal(bt.fundingUsd, a.fundingPaidUsd, 'funding differs');
-    assert.equal(bt.equity[bt.equity.length - 1], a.equityUsd(frame.column('close')[end - 1]), 'final equity differs');
+    assert.equal(bt.equity[bt.equity.length - 1], a.equityUsd(), 'final equity differs');
   });
 });

@@ -1,11 +1,20 @@
 import {
   advanceBar,
-  barFeed,
+  bundledInstruments,
+  DEFAULT_RISK_LIMITS,
+  RiskEngine,
+  simulatedContext,
   SimulatedExchange,
   type BarFeed,
   type ExecutionConfig,
+  type InstrumentMarket,
+  type InstrumentStep,
+  type PortfolioSnapshot,
+  type PositionSnapshot,
   type RiskLimits,
-} from '@oitrader/backtest';
+  type StrategyContext,
+} from '@oitrader/trading';
+import { barFeed } from '@oitrader/trading';
 import { OitraderError, timeframeMs, type Frame } from '@oitrader/core';
 import { seededRandom } from '@oitrader/ml';
 import type { Env, StepResult } from '../algo/env.ts';
@@ -29,7 +38,7 @@ export const DEFAULT_REWARD: RewardConfig = { scale: 100, drawdownPenalty: 1, tu
 
 export interface TradingEnvOptions {
   initialBalanceUsd?: number;
-  execution?: Partial<Omit<ExecutionConfig, 'symbol' | 'initialBalanceUsd'>>;
+  execution?: Partial<Omit<ExecutionConfig, 'initialBalanceUsd'>>;
   risk?: RiskLimits;
   actions?: ActionConfig;
   reward?: Partial<RewardConfig>;
@@ -89,9 +98,17 @@ export class FuturesTradingEnv implements Env<TradingInfo> {
   readonly initialBalanceUsd: number;
   /** The execution model's settings (fees, slippage, leverage) every episode uses. */
   readonly execution: ExecutionConfig;
+  /** The risk limits the engine applies (the bot's, recorded in the agent's manifest). */
+  readonly risk: RiskLimits;
   #exchange!: SimulatedExchange;
+  #book!: InstrumentMarket;
+  #engine!: RiskEngine;
+  #context!: StrategyContext;
+  readonly #snapshot: PortfolioSnapshot & { positions: PositionSnapshot[] };
+  readonly #step: InstrumentStep;
   readonly #feed: BarFeed;
   readonly #options: TradingEnvOptions;
+  readonly #barMs: number;
   #random: () => number;
   #index = 0;
   #episodeStart = 0;
@@ -114,27 +131,42 @@ export class FuturesTradingEnv implements Env<TradingInfo> {
     this.reward = { ...DEFAULT_REWARD, ...options.reward };
     this.market = options.market ?? marketColumns(frame);
     this.#feed = barFeed(frame, options.fundingIntervalMs);
-    const probe = this.#newExchange();
-    this.execution = probe.config;
-    this.controller = new TradingController(this.market, ml, {
-      initialBalanceUsd: this.initialBalanceUsd,
-      leverage: probe.config.leverage,
-      barMs: timeframeMs(frame.timeframe),
-      takerFeeRate: probe.config.takerFeeRate,
-      filters: probe.filters,
-      brackets: probe.brackets,
-      risk: options.risk,
-      actions: options.actions,
-    });
+    this.#barMs = timeframeMs(frame.timeframe);
+    this.execution = new SimulatedExchange({ ...options.execution, initialBalanceUsd: this.initialBalanceUsd }).config;
+    const risk = options.risk ?? DEFAULT_RISK_LIMITS;
+    this.risk = { ...DEFAULT_RISK_LIMITS, ...risk, leverage: Math.min(risk.leverage, this.execution.leverage) };
+    this.#snapshot = { equityUsd: this.initialBalanceUsd, availableUsd: this.initialBalanceUsd, positions: [{ symbol: frame.symbol, qtyBase: 0, entryPriceUsd: 0, marginUsd: 0, markUsd: Number.NaN }] };
+    this.#step = { symbol: frame.symbol, timeMs: 0, closeUsd: 0, intents: [], lastCandleCloseMs: 0 };
+    this.#newEpisode();
+    this.controller = new TradingController(this.market, ml, { initialBalanceUsd: this.initialBalanceUsd, leverage: this.execution.leverage, maxDailyLoss: this.risk.maxDailyLoss, actions: options.actions });
     this.#random = seededRandom(0);
   }
 
-  #newExchange(): SimulatedExchange {
-    return new SimulatedExchange({ ...this.#options.execution, initialBalanceUsd: this.initialBalanceUsd, symbol: this.frame.symbol });
+  /** A fresh wallet, market and risk engine for an episode. */
+  #newEpisode(): void {
+    this.#exchange = new SimulatedExchange({ ...this.#options.execution, initialBalanceUsd: this.initialBalanceUsd });
+    this.#book = this.#exchange.market(this.frame.symbol);
+    this.#engine = new RiskEngine({ limits: this.risk, instruments: bundledInstruments(), stopLoss: 0.02, feeRate: this.execution.takerFeeRate });
+    this.#context = simulatedContext({
+      symbol: this.frame.symbol,
+      frame: this.frame,
+      market: this.#book,
+      portfolio: this.#exchange.portfolio,
+      executor: this.#engine,
+      snapshot: this.#snapshot,
+      strategyName: 'rl-env',
+      row: () => this.#index,
+      now: () => this.frame.time[this.#index] + this.#barMs,
+    });
   }
 
   get exchange(): SimulatedExchange {
     return this.#exchange;
+  }
+
+  /** The episode's risk engine. */
+  get engine(): RiskEngine {
+    return this.#engine;
   }
 
   get index(): number {
@@ -147,11 +179,11 @@ export class FuturesTradingEnv implements Env<TradingInfo> {
     const latest = this.endIndex - 1 - this.episodeBars;
     this.#episodeStart = startAt ?? this.startIndex + Math.floor(this.#random() * (latest - this.startIndex + 1));
     this.#index = this.#episodeStart;
-    this.#exchange = this.#newExchange();
+    this.#newEpisode();
     this.#lastTurnover = 0;
     this.#lastLiquidations = 0;
     this.#terms = { logReturn: 0, drawdownPenalty: 0, turnoverPenalty: 0, liquidationPenalty: 0, invalid: 0 };
-    this.controller.reset(this.initialBalanceUsd, this.frame.time[this.#index]);
+    this.controller.reset();
     this.#equity = this.initialBalanceUsd;
     this.#observe();
     return this.controller.observation(this.#obs).slice();
@@ -161,37 +193,47 @@ export class FuturesTradingEnv implements Env<TradingInfo> {
     return this.controller.actionMask();
   }
 
+  /** The account at the close of the current bar, through the risk engine's mark, into the controller. */
   #observe(): void {
-    const a = this.#exchange.account;
-    const i = this.#index;
-    const close = this.#feed.close[i];
-    this.controller.observe({
-      index: i,
-      timeMs: this.frame.time[i],
-      closeUsd: close,
-      qtyBase: a.qtyBase,
-      entryPriceUsd: a.entryPriceUsd,
-      liquidationPriceUsd: a.liquidationPriceUsd,
-      equityUsd: a.equityUsd(close),
-      availableUsd: a.availableUsd(),
-    });
+    const p = this.#book.position;
+    const s = this.#snapshot;
+    const nowMs = this.frame.time[this.#index] + this.#barMs;
+    s.equityUsd = this.#exchange.portfolio.equityUsd();
+    s.availableUsd = this.#exchange.portfolio.availableUsd();
+    const snap = s.positions[0];
+    snap.qtyBase = p.qtyBase;
+    snap.entryPriceUsd = p.entryPriceUsd;
+    snap.marginUsd = p.marginUsd;
+    snap.markUsd = p.markUsd;
+    this.#engine.mark(nowMs, s.equityUsd);
+    this.controller.observe(this.#context, this.#index);
   }
 
   step(action: number): StepResult<TradingInfo> {
     const i = this.#index;
-    const { orders, valid } = this.controller.orders(action);
+    const { intents, valid } = this.controller.intents(action);
     if (!valid) this.#terms.invalid++;
-    for (const order of orders) this.#exchange.submit(this.frame.time[i], order, this.#feed.close[i]);
-    const drawdownBefore = 1 - this.#equity / this.controller.riskState.peakEquityUsd;
+    const nowMs = this.frame.time[i] + this.#barMs;
+    const step = this.#step;
+    step.timeMs = this.frame.time[i];
+    step.closeUsd = this.#feed.close[i];
+    step.lastCandleCloseMs = nowMs;
+    step.intents = intents;
+    const [decision] = this.#engine.decide(nowMs, this.#snapshot, [step]);
+    for (const tag of decision.cancelTags) this.#book.cancel(tag);
+    for (const order of decision.orders) this.#book.submit(this.frame.time[i], order, this.#feed.close[i]);
+    this.#engine.events.length = 0;
+    const peakBefore = this.#engine.state!.peakEquityUsd;
+    const drawdownBefore = 1 - this.#equity / peakBefore;
     this.#index = i + 1;
-    advanceBar(this.#exchange, this.#feed, this.#index);
-    const account = this.#exchange.account;
-    const equity = account.equityUsd(this.#feed.close[this.#index]);
+    advanceBar(this.#book, this.#feed, this.#index);
+    const portfolio = this.#exchange.portfolio;
     this.#observe();
-    const drawdownAfter = 1 - equity / this.controller.riskState.peakEquityUsd;
+    const equity = this.#snapshot.equityUsd;
+    const drawdownAfter = 1 - equity / this.#engine.state!.peakEquityUsd;
     const logReturn = Math.log(Math.max(equity, 1e-9) / Math.max(this.#equity, 1e-9));
-    const turnover = (account.turnoverUsd - this.#lastTurnover) / Math.max(this.#equity, 1e-9);
-    const liquidated = account.liquidations - this.#lastLiquidations;
+    const turnover = (portfolio.turnoverUsd - this.#lastTurnover) / Math.max(this.#equity, 1e-9);
+    const liquidated = portfolio.liquidations - this.#lastLiquidations;
     const dd = this.reward.drawdownPenalty * Math.max(0, drawdownAfter - drawdownBefore);
     const to = this.reward.turnoverPenalty * turnover;
     const liq = this.reward.liquidationPenalty * liquidated;
@@ -201,8 +243,8 @@ export class FuturesTradingEnv implements Env<TradingInfo> {
     this.#terms.liquidationPenalty += liq;
     const reward = this.reward.scale * (logReturn - dd - to - liq);
     this.#equity = equity;
-    this.#lastTurnover = account.turnoverUsd;
-    this.#lastLiquidations = account.liquidations;
+    this.#lastTurnover = portfolio.turnoverUsd;
+    this.#lastLiquidations = portfolio.liquidations;
     const terminated = equity < (this.#options.ruinFraction ?? 0.1) * this.initialBalanceUsd;
     const truncated = !terminated && (this.#index - this.#episodeStart >= this.episodeBars || this.#index >= this.endIndex - 1);
     const info: TradingInfo = { index: this.#index, equityUsd: equity, valid };
@@ -214,10 +256,10 @@ export class FuturesTradingEnv implements Env<TradingInfo> {
         drawdownPenalty: this.#terms.drawdownPenalty,
         turnoverPenalty: this.#terms.turnoverPenalty,
         liquidationPenalty: this.#terms.liquidationPenalty,
-        feesUsd: account.feesPaidUsd,
-        fundingUsd: account.fundingPaidUsd,
-        trades: account.trades.length,
-        liquidations: account.liquidations,
+        feesUsd: portfolio.feesPaidUsd,
+        fundingUsd: portfolio.fundingPaidUsd,
+        trades: portfolio.trades.length,
+        liquidations: portfolio.liquidations,
         invalidActions: this.#terms.invalid,
       };
     }

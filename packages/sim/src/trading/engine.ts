@@ -1,4 +1,4 @@
-import { DEFAULT_EXECUTION, SimulatedExchange, filtersFor, roundToStep, type Fill, type SymbolFilters } from '@oitrader/backtest';
+import { bundledInstruments, DEFAULT_EXECUTION, roundToStep, SimulatedExchange, type Fill, type InstrumentMarket, type InstrumentProvider, type SymbolFilters } from '@oitrader/trading';
 import type { Kline, WireAccount, WireAccountUpdate, WireAlgoOrder, WireAlgoUpdate, WireOrder, WireOrderTradeUpdate, WirePosition, WireSymbolConfig, WireUserEvent } from '@oitrader/binance';
 import { datasetSpan, type ReplayDataset } from '../replay-dataset.ts';
 import { SimApiError } from '../rest-routes.ts';
@@ -6,8 +6,9 @@ import { SimApiError } from '../rest-routes.ts';
 /**
  * The simulator's matching engine. It owns order and algo-order records with
  * Binance's ids and statuses; prices, fees, slippage, funding, margin and
- * liquidation are the backtester's execution model (`SimulatedExchange` +
- * `IsolatedAccount`), one per symbol, not a second implementation:
+ * liquidation are the backtester's execution model — one SimulatedExchange:
+ * one wallet (Portfolio) and one InstrumentMarket per symbol, so margin one
+ * position holds is not available to another (-2019), as on Binance:
  * - a MARKET order (or a marketable LIMIT) fills at once at the current price
  *   (the forming candle's open) through the model's taker price;
  * - at each candle close, resting LIMIT orders and untriggered conditional
@@ -25,6 +26,8 @@ export interface TradingOptions {
   initialBalanceUsd?: number;
   /** Binance's default for a new symbol is 20x cross; the bot's start-up checks change both. */
   defaultLeverage?: number;
+  /** The instruments it trades (filters and brackets, served on exchangeInfo and leverageBracket); default the bundled snapshot. */
+  instruments?: InstrumentProvider;
 }
 
 interface OrderRec {
@@ -73,9 +76,7 @@ interface Book {
   ds: ReplayDataset;
   bars: Kline[];
   filters: SymbolFilters;
-  exchange: SimulatedExchange;
-  /** Wallet the current exchange instance started from (the exchange is rebuilt when leverage changes). */
-  baseWalletUsd: number;
+  market: InstrumentMarket;
   leverage: number;
   marginType: 'ISOLATED' | 'CROSSED';
   /** Index of the next candle to match. */
@@ -126,7 +127,8 @@ export class TradingEngine {
   readonly #orders: OrderRec[] = [];
   readonly #algos: AlgoRec[] = [];
   readonly #listeners = new Set<(event: WireUserEvent) => void>();
-  readonly #initialBalanceUsd: number;
+  readonly #exchange: SimulatedExchange;
+  readonly instruments: InstrumentProvider;
   #nextOrderId = 8_100_000_001;
   #nextAlgoId = 3_000_001;
   #nextTradeId = 1;
@@ -138,17 +140,15 @@ export class TradingEngine {
     const nowMs = clock.now();
     this.apiKey = options.apiKey;
     this.secret = options.secret;
-    this.#initialBalanceUsd = options.initialBalanceUsd ?? 2000;
+    this.instruments = options.instruments ?? bundledInstruments();
+    const leverage = options.defaultLeverage ?? 20;
+    this.#exchange = new SimulatedExchange({ ...DEFAULT_EXECUTION, initialBalanceUsd: options.initialBalanceUsd ?? 2000, leverage }, this.instruments);
     for (const ds of datasets.values()) {
-      let filters: SymbolFilters;
-      try {
-        filters = filtersFor(ds.symbol);
-      } catch {
-        continue; // no exchange rules for this symbol: market data only
-      }
+      // No exchange rules for this symbol: market data only.
+      if (!this.instruments.has(ds.symbol)) continue;
+      const market = this.#exchange.market(ds.symbol);
       const bars = ds.klines.get(datasetSpan(ds).interval) ?? [];
-      const leverage = options.defaultLeverage ?? 20;
-      const book: Book = { ds, bars, filters, exchange: this.#exchange(ds.symbol, this.#initialBalanceUsd, leverage), baseWalletUsd: this.#initialBalanceUsd, leverage, marginType: 'CROSSED', next: 0 };
+      const book: Book = { ds, bars, filters: market.instrument, market, leverage, marginType: 'CROSSED', next: 0 };
       book.next = Math.max(0, barIndexAt(bars, nowMs));
       this.#books.set(ds.symbol, book);
     }
@@ -190,9 +190,7 @@ export class TradingEngine {
   // ------------------------------------------------------------------ account
 
   walletUsd(): number {
-    let wallet = this.#initialBalanceUsd;
-    for (const b of this.#books.values()) wallet += b.exchange.account.walletUsd - b.baseWalletUsd;
-    return wallet;
+    return this.#exchange.portfolio.walletUsd;
   }
 
   account(nowMs: number): WireAccount {
@@ -200,7 +198,7 @@ export class TradingEngine {
     let margin = 0;
     const positions: WireAccount['positions'] = [];
     for (const [symbol, b] of this.#books) {
-      const a = b.exchange.account;
+      const a = b.market.position;
       const u = a.qtyBase === 0 ? 0 : a.unrealisedPnlUsd(this.price(symbol, nowMs));
       upnl += u;
       margin += a.marginUsd;
@@ -232,7 +230,7 @@ export class TradingEngine {
     const out: WirePosition[] = [];
     for (const [s, b] of this.#books) {
       if (symbol !== undefined && s !== symbol) continue;
-      const a = b.exchange.account;
+      const a = b.market.position;
       const hasOrders = this.#orders.some((o) => o.symbol === s && OPEN.has(o.status)) || this.#algos.some((o) => o.symbol === s && o.status === 'NEW');
       if (a.qtyBase === 0 && !hasOrders) continue;
       const mark = this.price(s, nowMs);
@@ -271,12 +269,11 @@ export class TradingEngine {
 
   setLeverage(symbol: string, leverage: number): Record<string, unknown> {
     const b = this.book(symbol);
-    if (!Number.isInteger(leverage) || leverage < 1 || leverage > b.exchange.brackets[0].initialLeverage) throw new SimApiError(400, -4028, `Leverage ${leverage} is not valid`);
+    if (!Number.isInteger(leverage) || leverage < 1 || leverage > b.market.instrument.brackets[0].initialLeverage) throw new SimApiError(400, -4028, `Leverage ${leverage} is not valid`);
     if (leverage !== b.leverage) {
-      // The execution model fixes leverage per account; the simulator rebuilds it, which it can do only while flat.
-      if (b.exchange.account.qtyBase !== 0) throw new SimApiError(400, -4161, 'Leverage reduction is not supported in Isolated Margin Mode with open positions.');
-      const wallet = b.exchange.account.walletUsd;
-      this.#adoptExchange(b, this.#exchange(symbol, wallet, leverage), wallet);
+      // The execution model's position keeps its leverage while open (its margin was locked at it).
+      if (b.market.position.qtyBase !== 0) throw new SimApiError(400, -4161, 'Leverage reduction is not supported in Isolated Margin Mode with open positions.');
+      b.market.position.setLeverage(leverage);
       b.leverage = leverage;
     }
     return { leverage, maxNotionalValue: '1000000', symbol };
@@ -286,13 +283,14 @@ export class TradingEngine {
     const b = this.book(symbol);
     if (marginType !== 'ISOLATED' && marginType !== 'CROSSED') throw new SimApiError(400, -1102, "Mandatory parameter 'marginType' was not sent, was empty/null, or malformed.");
     if (b.marginType === marginType) throw new SimApiError(400, -4046, 'No need to change margin type.');
-    if (b.exchange.account.qtyBase !== 0) throw new SimApiError(400, -4048, 'Margin type cannot be changed if there exists position.');
+    if (b.market.position.qtyBase !== 0) throw new SimApiError(400, -4048, 'Margin type cannot be changed if there exists position.');
     if (this.#orders.some((o) => o.symbol === symbol && OPEN.has(o.status))) throw new SimApiError(400, -4047, 'Margin type cannot be changed if there exists open orders.');
     b.marginType = marginType;
   }
 
   commission(symbol: string): Record<string, unknown> {
-    const { config } = this.book(symbol).exchange;
+    this.book(symbol);
+    const { config } = this.#exchange;
     return { symbol, makerCommissionRate: String(config.makerFeeRate), takerCommissionRate: String(config.takerFeeRate) };
   }
 
@@ -310,7 +308,7 @@ export class TradingEngine {
       if (p.priceUsd === undefined) throw new SimApiError(400, -1102, "Mandatory parameter 'price' was not sent, was empty/null, or malformed.");
       if (!onStep(p.priceUsd, b.filters.tickSize)) throw new SimApiError(400, -1111, 'Precision is over the maximum defined for this asset.');
     }
-    const a = b.exchange.account;
+    const a = b.market.position;
     const closable = p.side === 'BUY' ? Math.max(0, -a.qtyBase) : Math.max(0, a.qtyBase);
     if (p.reduceOnly && closable === 0) throw new SimApiError(400, -2022, 'ReduceOnly Order is rejected.');
     const refPrice = p.type === 'LIMIT' ? p.priceUsd! : price;
@@ -428,13 +426,9 @@ export class TradingEngine {
 
   // ------------------------------------------------------------------ matching
 
-  #exchange(symbol: string, walletUsd: number, leverage: number): SimulatedExchange {
-    return new SimulatedExchange({ ...DEFAULT_EXECUTION, symbol, initialBalanceUsd: walletUsd, leverage });
-  }
-
-  #adoptExchange(b: Book, exchange: SimulatedExchange, baseWalletUsd: number): void {
-    b.exchange = exchange;
-    b.baseWalletUsd = baseWalletUsd;
+  /** The leverage bracket table the engine trades `symbol` under (served on GET /fapi/v1/leverageBracket). */
+  brackets(symbol: string) {
+    return this.book(symbol).market.instrument.brackets;
   }
 
   #checkClientId(id: string, symbol: string): void {
@@ -447,11 +441,11 @@ export class TradingEngine {
     if (!onStep(qty, b.filters.stepSize)) throw new SimApiError(400, -1111, 'Precision is over the maximum defined for this asset.');
   }
 
-  /** The execution model's own margin and bracket rule, mapped to Binance's codes. */
+  /** The execution model's own margin and bracket rule (the one wallet across every symbol), mapped to Binance's codes. */
   #checkMargin(b: Book, side: 'BUY' | 'SELL', qty: number, price: number): void {
-    const refusal = b.exchange.account.refusal(side === 'BUY' ? qty : -qty, price, b.exchange.config.takerFeeRate);
+    const refusal = this.#exchange.portfolio.refusal(b.ds.symbol, side === 'BUY' ? qty : -qty, price, this.#exchange.config.takerFeeRate);
     if (refusal === undefined) return;
-    if (refusal.includes('allows at most')) throw new SimApiError(400, -2027, 'Exceeded the maximum allowable position at current leverage.');
+    if (refusal.code === 'bracket_leverage') throw new SimApiError(400, -2027, 'Exceeded the maximum allowable position at current leverage.');
     throw new SimApiError(400, -2019, 'Margin is insufficient.');
   }
 
@@ -470,20 +464,20 @@ export class TradingEngine {
   }
 
   #processBar(b: Book, bar: Kline): void {
-    const ex = b.exchange;
+    const ex = b.market;
     for (const f of b.ds.funding) {
       // Binance's funding times can carry a few ms past the hour: a funding inside the candle settles at its open.
-      if (f.time >= bar.openTime && f.time <= bar.closeTime && ex.account.qtyBase !== 0) {
+      if (f.time >= bar.openTime && f.time <= bar.closeTime && ex.position.qtyBase !== 0) {
         ex.settleFunding(f.fundingRate, f.markPrice ?? bar.open);
         this.#emitAccount(b, 'FUNDING_FEE', bar.openTime);
       }
     }
-    const requests: Parameters<SimulatedExchange['submit']>[1][] = [];
+    const requests: Parameters<InstrumentMarket['submit']>[1][] = [];
     for (const o of this.#orders) {
       if (o.symbol !== b.ds.symbol || o.type !== 'LIMIT' || !OPEN.has(o.status) || o.timeMs > bar.closeTime) continue;
       requests.push({ type: 'limit', side: lower(o.side), qtyBase: o.qtyBase - o.executedQtyBase, priceUsd: o.priceUsd, reduceOnly: o.reduceOnly, tag: `o:${o.orderId}` });
     }
-    const pos = ex.account.qtyBase;
+    const pos = ex.position.qtyBase;
     for (const a of this.#algos) {
       if (a.symbol !== b.ds.symbol || a.status !== 'NEW' || a.createTimeMs > bar.closeTime) continue;
       // closePosition closes whatever position there is when it triggers; with none (or on the wrong side) it waits.
@@ -492,19 +486,20 @@ export class TradingEngine {
       requests.push({ type: a.orderType === 'STOP_MARKET' ? 'stop' : 'take_profit', side: lower(a.side), qtyBase: qty, triggerUsd: a.triggerPriceUsd, reduceOnly: a.closePosition || a.reduceOnly, tag: `a:${a.algoId}` });
     }
     if (requests.length > 0) this.#runModel(b, requests, { timeMs: bar.closeTime, open: bar.open, high: bar.high, low: bar.low, close: bar.close }, bar.open);
-    else if (ex.account.qtyBase !== 0) this.#runModel(b, [], { timeMs: bar.closeTime, open: bar.open, high: bar.high, low: bar.low, close: bar.close }, bar.open);
+    else if (ex.position.qtyBase !== 0) this.#runModel(b, [], { timeMs: bar.closeTime, open: bar.open, high: bar.high, low: bar.low, close: bar.close }, bar.open);
   }
 
   /** Hands `requests` to the execution model for one bar and maps its fills back to orders. */
-  #runModel(b: Book, requests: Parameters<SimulatedExchange['submit']>[1][], bar: { timeMs: number; open: number; high: number; low: number; close: number }, refPrice: number): void {
-    const ex = b.exchange;
+  #runModel(b: Book, requests: Parameters<InstrumentMarket['submit']>[1][], bar: { timeMs: number; open: number; high: number; low: number; close: number }, refPrice: number): void {
+    const ex = b.market;
+    const portfolio = this.#exchange.portfolio;
     ex.cancelAll();
     for (const r of requests) ex.submit(bar.timeMs, r, refPrice);
-    const fillsBefore = ex.account.fills.length;
-    let shadow = { qty: ex.account.qtyBase, entry: ex.account.entryPriceUsd };
+    const fillsBefore = portfolio.fills.length;
+    let shadow = { qty: ex.position.qtyBase, entry: ex.position.entryPriceUsd };
     ex.processBar(bar);
     ex.cancelAll();
-    const fills = ex.account.fills.slice(fillsBefore);
+    const fills = portfolio.fills.slice(fillsBefore);
     for (const fill of fills) {
       const signed = fill.side === 'buy' ? fill.qtyBase : -fill.qtyBase;
       const closing = shadow.qty !== 0 && Math.sign(signed) !== Math.sign(shadow.qty) ? Math.min(Math.abs(signed), Math.abs(shadow.qty)) : 0;
@@ -674,7 +669,7 @@ export class TradingEngine {
   }
 
   #emitAccount(b: Book, reason: string, timeMs: number): void {
-    const a = b.exchange.account;
+    const a = b.market.position;
     const event: WireAccountUpdate = {
       e: 'ACCOUNT_UPDATE',
       E: timeMs,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { SimulatedExchange } from '@oitrader/backtest';
+import { singleMarket } from '@oitrader/trading';
 import { BinanceOrderError, UsdmClient, UserDataStream, createSigner, makeClientId, type UserDataEvent, type UserStreamStatus } from '@oitrader/binance';
 import { SimClock } from '../sim-clock.ts';
 import { SimServer } from '../sim-server.ts';
@@ -67,7 +67,7 @@ describe('order lifecycle contract: UsdmClient against the simulator', () => {
     assert.equal(entry.status, 'FILLED');
     assert.equal(entry.executedQtyBase, 10);
     // The backtester's model, run by hand on the same decisions, is what the simulator must reproduce.
-    const model = new SimulatedExchange({ symbol: 'SOLUSDT', leverage: 5 });
+    const model = singleMarket({ symbol: 'SOLUSDT', leverage: 5 });
     model.submit(0, { type: 'market', side: 'buy', qtyBase: 10 }, 100);
     model.processBar({ timeMs: 0, open: 100, high: 100, low: 100, close: 100 });
     assert.ok(Math.abs(entry.avgPriceUsd - model.account.fills[0].priceUsd) < 1e-6, `entry at ${entry.avgPriceUsd}, the model says ${model.account.fills[0].priceUsd}`);

@@ -78,7 +78,7 @@ export class TradingApi {
           (p.get('symbol') ? [symbol(p)] : e.symbols()).map((s) => ({
             symbol: s,
             notionalCoef: 1,
-            brackets: e.book(s).exchange.brackets.map((b, i) => ({ bracket: i + 1, initialLeverage: b.initialLeverage, notionalCap: b.notionalCapUsd, notionalFloor: b.notionalFloorUsd, maintMarginRatio: b.maintMarginRatio, cum: b.cumUsd })),
+            brackets: e.brackets(s).map((b, i) => ({ bracket: i + 1, initialLeverage: b.initialLeverage, notionalCap: b.notionalCapUsd, notionalFloor: b.notionalFloorUsd, maintMarginRatio: b.maintMarginRatio, cum: b.cumUsd })),
           })),
       },
       'POST /fapi/v1/leverage': { weight: 1, handle: (p) => e.setLeverage(symbol(p), Number(required(p, 'leverage'))) },

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { OitraderError } from '@oitrader/core';
-import { SimulatedExchange, type Bar } from './exchange.ts';
+import { singleMarket } from '../testing/single-market.ts';
+import type { Bar } from './simulated-exchange.ts';
 
 const T = Date.UTC(2024, 0, 1);
 const bar = (i: number, open: number, high: number, low: number, close: number): Bar => ({ timeMs: T + i * 300_000, open, high, low, close });
-const exchange = (overrides = {}) => new SimulatedExchange({ symbol: 'SOLUSDT', halfSpreadBps: 0, impactBpsPer100k: 0, ...overrides });
+const exchange = (overrides = {}) => singleMarket({ symbol: 'SOLUSDT', halfSpreadBps: 0, impactBpsPer100k: 0, ...overrides });
 
 describe('reliability: a liquidation never fills outside the bar, and settings that invent money are refused (issue 18 item 6)', () => {
   it('a long whose bar gaps below the liquidation price is liquidated at the open and loses exactly its margin', () => {

@@ -1,19 +1,20 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { applyFilters, filtersFor, roundToStep } from '../exchange/symbol-filters.ts';
-import { bracketsFor, LEVERAGE_BRACKETS } from '../exchange/leverage-brackets.ts';
-import { isolatedLiquidationPrice } from './liquidation.ts';
-import { SimulatedExchange, type Bar } from './exchange.ts';
+import { applyFilters, roundToStep } from '../instrument/instrument.ts';
+import { BUNDLED_INSTRUMENTS, bundledInstruments } from '../instrument/bundled-instruments.ts';
+import { isolatedLiquidationPrice } from '../instrument/liquidation.ts';
+import { singleMarket } from '../testing/single-market.ts';
+import { SimulatedExchange, type Bar } from './simulated-exchange.ts';
 
 const T = Date.UTC(2024, 0, 1);
 const bar = (i: number, open: number, high: number, low: number, close: number): Bar => ({ timeMs: T + i * 300_000, open, high, low, close });
 /** SOLUSDT, 5x, $2,000, no spread/impact so prices are exact. */
-const exchange = (overrides = {}) => new SimulatedExchange({ symbol: 'SOLUSDT', halfSpreadBps: 0, impactBpsPer100k: 0, ...overrides });
+const exchange = (overrides = {}) => singleMarket({ symbol: 'SOLUSDT', halfSpreadBps: 0, impactBpsPer100k: 0, ...overrides });
 const close = (a: number, b: number, tol = 1e-9) => Math.abs(a - b) <= tol;
 
 describe('leverage brackets', () => {
   it('every shipped table satisfies cum_i = cum_(i-1) + floor_i * (mmr_i - mmr_(i-1))', () => {
-    for (const [symbol, brackets] of Object.entries(LEVERAGE_BRACKETS)) {
+    for (const { symbol, brackets } of BUNDLED_INSTRUMENTS) {
       for (let i = 1; i < brackets.length; i++) {
         const expected = brackets[i - 1].cumUsd + brackets[i].notionalFloorUsd * (brackets[i].maintMarginRatio - brackets[i - 1].maintMarginRatio);
         assert.ok(close(brackets[i].cumUsd, expected, 1e-6), `${symbol} bracket ${i + 1}: cum ${brackets[i].cumUsd} should be ${expected}`);
@@ -110,7 +111,7 @@ describe('execution model: hand-computed scenarios', () => {
     assert.equal(roundToStep(10.7, 1, 'down'), 10);
     assert.equal(roundToStep(0.3, 0.1, 'down'), 0.3, 'binary noise must not lose a step');
     assert.equal(roundToStep(1.23456, 0.0001, 'up'), 1.2346);
-    const xrp = filtersFor('XRPUSDT');
+    const xrp = bundledInstruments().instrument('XRPUSDT');
     assert.deepEqual(applyFilters(xrp, 'buy', 123.456, 1.23456, false), { ok: true, qtyBase: 123.4, priceUsd: 1.2345 });
     const small = applyFilters(xrp, 'buy', 4, 1, false);
     assert.equal(small.ok, false);
@@ -184,8 +185,62 @@ describe('execution model: hand-computed scenarios', () => {
   });
 
   it('the liquidation price is consistent with the bracket it implies', () => {
-    const brackets = bracketsFor('BTCUSDT');
+    const brackets = bundledInstruments().instrument('BTCUSDT').brackets;
     const lp = isolatedLiquidationPrice(brackets, 10, 60_000, 600_000 / 20);
     assert.ok(lp > 57_000 && lp < 60_000, `20x long liquidates ~4-5% below entry, got ${lp}`);
+  });
+});
+
+describe('execution model: several instruments on one wallet', () => {
+  const twoMarkets = () => {
+    const ex = new SimulatedExchange({ halfSpreadBps: 0, impactBpsPer100k: 0, leverage: 5 });
+    return { ex, sol: ex.market('SOLUSDT'), btc: ex.market('BTCUSDT') };
+  };
+
+  it('every position takes its margin from the one wallet: what one holds the other cannot use', () => {
+    const { ex, sol, btc } = twoMarkets();
+    // 8,000 USDT of SOL at 5x locks 1,600 of the 2,000 wallet (+ 4 fee).
+    sol.submit(T, { type: 'market', side: 'buy', qtyBase: 80 }, 100);
+    sol.processBar(bar(0, 100, 100, 100, 100));
+    assert.ok(close(ex.portfolio.availableUsd(), 2000 - 4 - 1600), `available ${ex.portfolio.availableUsd()}`);
+    // 3,000 USDT of BTC needs 600 margin: only ~396 is left. Alone on a fresh wallet it would be accepted.
+    btc.submit(T, { type: 'market', side: 'buy', qtyBase: 0.05 }, 60_000);
+    btc.processBar(bar(0, 60_000, 60_000, 60_000, 60_000));
+    assert.equal(btc.position.qtyBase, 0, 'the second position must not use margin the first one holds');
+    assert.match(ex.rejections[0].reason, /needs 601\.50 USDT margin and fee, 396\.00 available/);
+    const alone = new SimulatedExchange({ halfSpreadBps: 0, impactBpsPer100k: 0 }).market('BTCUSDT');
+    alone.submit(T, { type: 'market', side: 'buy', qtyBase: 0.05 }, 60_000);
+    alone.processBar(bar(0, 60_000, 60_000, 60_000, 60_000));
+    assert.equal(alone.position.qtyBase, 0.05);
+  });
+
+  it('equity is the one wallet plus every open position at its own mark; funding and fees hit the wallet and each instrument\'s own totals', () => {
+    const { ex, sol, btc } = twoMarkets();
+    sol.submit(T, { type: 'market', side: 'buy', qtyBase: 10 }, 100);
+    btc.submit(T, { type: 'market', side: 'sell', qtyBase: 0.01 }, 60_000);
+    sol.processBar(bar(0, 100, 100, 100, 110));
+    btc.processBar(bar(0, 60_000, 60_000, 60_000, 59_000));
+    const fees = 10 * 100 * 0.0005 + 0.01 * 60_000 * 0.0005;
+    assert.ok(close(ex.portfolio.equityUsd(), 2000 - fees + 10 * 10 + 0.01 * 1000), `equity ${ex.portfolio.equityUsd()}`);
+    sol.settleFunding(0.0001, 110);
+    btc.settleFunding(0.0001, 59_000);
+    assert.ok(close(sol.position.fundingPaidUsd, 10 * 110 * 0.0001), 'the long pays');
+    assert.ok(close(btc.position.fundingPaidUsd, -0.01 * 59_000 * 0.0001), 'the short receives');
+    assert.ok(close(ex.portfolio.fundingPaidUsd, sol.position.fundingPaidUsd + btc.position.fundingPaidUsd));
+    assert.ok(close(ex.portfolio.feesPaidUsd, sol.position.feesPaidUsd + btc.position.feesPaidUsd));
+    assert.ok(close(ex.portfolio.grossExposureUsd(), 10 * 110 + 0.01 * 59_000));
+  });
+
+  it('a liquidation loses only that position\'s isolated margin; the other position and the rest of the wallet stay', () => {
+    const { ex, sol, btc } = twoMarkets();
+    sol.submit(T, { type: 'market', side: 'buy', qtyBase: 10 }, 100);
+    btc.submit(T, { type: 'market', side: 'buy', qtyBase: 0.01 }, 60_000);
+    sol.processBar(bar(0, 100, 100, 100, 100));
+    btc.processBar(bar(0, 60_000, 60_000, 60_000, 60_000));
+    sol.processBar(bar(1, 70, 72, 69, 71));
+    assert.equal(sol.position.liquidations, 1);
+    assert.equal(btc.position.qtyBase, 0.01, 'the BTC position is untouched');
+    const fees = 10 * 100 * 0.0005 + 0.01 * 60_000 * 0.0005;
+    assert.ok(close(ex.portfolio.walletUsd, 2000 - fees - 200), `wallet ${ex.portfolio.walletUsd}: only SOL's 200 margin is lost`);
   });
 });

@@ -3,6 +3,8 @@ import type { InstrumentProvider } from '../instrument/instrument-provider.ts';
 import type { OrderRequest } from '../execution/simulated-exchange.ts';
 import type { ExitReason } from '../portfolio/portfolio.ts';
 import type { Intent } from '../strategy/intent.ts';
+import type { IntentExecutor } from '../strategy/intent-executor.ts';
+import type { RiskView } from '../strategy/strategy.ts';
 import { isRefusal, refusal, type Refusal, type RefusalCode } from './refusal.ts';
 import type { EntryEnv, EntryProposal, InstrumentRiskState, RiskRule } from './risk-rule.ts';
 import type { RiskLimits } from './risk-limits.ts';
@@ -80,6 +82,8 @@ export interface Verdict {
   allowed: boolean;
   qtyBase: number;
   refusal?: Refusal;
+  /** An allowed entry as the rules sized it (its leverage, stop and liquidation price). */
+  proposal?: EntryProposal;
 }
 
 export interface RiskEngineOptions {
@@ -132,7 +136,7 @@ interface Totals {
  * strategy's score ranks them. Pure computation: the caller passes the clock
  * and the account, and persists `snapshot()`.
  */
-export class RiskEngine {
+export class RiskEngine implements IntentExecutor {
   readonly limits: RiskLimits;
   readonly rules: readonly RiskRule[];
   readonly instruments: InstrumentProvider;
@@ -167,6 +171,18 @@ export class RiskEngine {
 
   tradingState(nowMs: number): TradingState {
     return this.#state ? tradingState(this.#state, nowMs) : 'ACTIVE';
+  }
+
+  riskView(symbol: string, nowMs: number, equityUsd: number): RiskView {
+    const book = this.#books.get(symbol);
+    return {
+      tradingState: this.tradingState(nowMs),
+      flattening: this.#markFlatten,
+      stopUsd: book?.stopUsd ?? Number.NaN,
+      scaleIns: book?.scaleIns ?? 0,
+      peakEquityUsd: this.#state?.peakEquityUsd ?? equityUsd,
+      dayStartEquityUsd: this.#state?.dayStartEquityUsd ?? equityUsd,
+    };
   }
 
   book(symbol: string): InstrumentRiskState {
@@ -275,6 +291,7 @@ export class RiskEngine {
 
   /** Would `intent` pass now? The same evaluation `decide` runs, without committing anything. */
   check(nowMs: number, portfolio: PortfolioSnapshot, step: Omit<InstrumentStep, 'intents'>, intent: Intent): Verdict {
+    this.#risk(portfolio.equityUsd, nowMs);
     const book = this.#books.get(step.symbol) ?? newBook();
     const position = portfolio.positions.find((p) => p.symbol === step.symbol);
     const q = position?.qtyBase ?? 0;
@@ -295,7 +312,7 @@ export class RiskEngine {
         if (intent.kind === 'scale_in' && q === 0) return { allowed: false, qtyBase: 0, refusal: refusal('no_position', `${step.symbol} has no position to scale into`) };
         const proposal = this.#proposal(step, intent, q);
         const out = this.#evaluate(proposal, nowMs, step, book, position, this.#totals(portfolio));
-        return isRefusal(out) ? { allowed: false, qtyBase: 0, refusal: out } : { allowed: true, qtyBase: out.qtyBase };
+        return isRefusal(out) ? { allowed: false, qtyBase: 0, refusal: out } : { allowed: true, qtyBase: out.qtyBase, proposal: out };
       }
     }
   }
@@ -368,7 +385,11 @@ export class RiskEngine {
     if (this.#markFlatten || flattenAll || b.flattenDue) {
       const why = this.#flattenReason(nowMs, b.flattenDue || flattenAll);
       b.flattenDue = false;
-      if (q === 0) return decision('hold', false, 'halted');
+      if (q === 0) {
+        // An entry asked for while a halt demands a flat book is refused by that halt.
+        const halted = intent && intent.kind !== 'exit' && this.#state ? haltRefusal(activeHalts(this.#state, nowMs), this.limits) : undefined;
+        return halted ? { ...decision('hold', false, halted.message), code: halted.code } : decision('hold', false, 'halted');
+      }
       b.closing = true;
       return decision('flatten', true, this.#markEvents.map((e) => e.message).join('; ') || 'halted', Math.abs(q), Number.NaN, close(why));
     }
@@ -505,6 +526,22 @@ export class RiskEngine {
   #risk(equityUsd: number, nowMs: number): AccountRiskState {
     return (this.#state ??= initialRiskState(equityUsd, nowMs));
   }
+}
+
+/**
+ * Whether `symbol`'s position ended at its stop or a liquidation among a
+ * step's fills (for InstrumentStep.stoppedOut): true; other fills only:
+ * false; no fill of the symbol: undefined (the engine then infers it).
+ */
+export function stoppedOutBy(fills: ReadonlyArray<{ symbol: string; reason: string }>, symbol: string, from = 0): boolean | undefined {
+  let any = false;
+  for (let i = from; i < fills.length; i++) {
+    const f = fills[i];
+    if (f.symbol !== symbol) continue;
+    any = true;
+    if (f.reason === 'stop' || f.reason === 'liquidation') return true;
+  }
+  return any ? false : undefined;
 }
 
 function lastIntent(intents: readonly Intent[]): Intent | undefined {

@@ -3,6 +3,8 @@ import type { InstrumentProvider } from '../instrument/instrument-provider.ts';
 import type { OrderRequest } from '../execution/simulated-exchange.ts';
 import type { InstrumentDecision, InstrumentStep, PortfolioSnapshot, Verdict } from '../risk/risk-engine.ts';
 import type { Intent } from './intent.ts';
+import type { IntentExecutor } from './intent-executor.ts';
+import type { RiskView } from './strategy.ts';
 
 /**
  * A strategy's intents without the risk engine (`oitrader backtest --no-risk`,
@@ -10,7 +12,7 @@ import type { Intent } from './intent.ts';
  * (default 1) × equity × leverage of notional in one market order — a flip
  * included — with no stop, no sizing rule and no halt. Never used to trade.
  */
-export class ExposureExecution {
+export class ExposureExecution implements IntentExecutor {
   readonly #instruments: InstrumentProvider;
   readonly #leverage: number;
 
@@ -21,6 +23,10 @@ export class ExposureExecution {
 
   mark(): boolean {
     return false;
+  }
+
+  riskView(_symbol: string, _nowMs: number, equityUsd: number): RiskView {
+    return { tradingState: 'ACTIVE', flattening: false, stopUsd: Number.NaN, scaleIns: 0, peakEquityUsd: equityUsd, dayStartEquityUsd: equityUsd };
   }
 
   check(_nowMs: number, portfolio: PortfolioSnapshot, step: Omit<InstrumentStep, 'intents'>, intent: Intent): Verdict {

@@ -1,28 +1,22 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { runBacktest } from '../engine/backtester.ts';
-import type { Strategy } from '../engine/strategy.ts';
-import { bracketsFor } from '../exchange/leverage-brackets.ts';
-import { filtersFor } from '../exchange/symbol-filters.ts';
+import { DEFAULT_RISK_LIMITS, type RiskLimits } from '@oitrader/trading';
+import { runBacktest, type BacktestCommand, type BacktestOptions } from './backtester.ts';
 import { smaTrend } from '../strategies/baselines.ts';
 import { realSampleFrame } from '../testing/real-sample.ts';
-import { RiskManagedStrategy, type RiskManagedOptions } from './risk-managed-strategy.ts';
-import { DEFAULT_RISK_LIMITS, type RiskLimits } from './risk-manager.ts';
 
 const frame = realSampleFrame();
-const options = (limits: Partial<RiskLimits> = {}): RiskManagedOptions => ({
-  limits: { ...DEFAULT_RISK_LIMITS, ...limits },
-  stopLoss: 0.01,
-  filters: filtersFor('XRPUSDT'),
-  brackets: bracketsFor('XRPUSDT'),
-  barMs: 300_000,
-  feeRate: 0.0005,
+const managed = (limits: Partial<RiskLimits> = {}, commands: BacktestCommand[] = []): BacktestOptions => ({
+  leverage: 5,
+  initialBalanceUsd: 2000,
+  risk: { limits: { ...DEFAULT_RISK_LIMITS, ...limits }, stopLoss: 0.01 },
+  commands,
 });
+const loose = { maxDailyLoss: 0.5, maxDrawdown: 0.9 };
 
-describe('risk-managed strategy on the real XRPUSDT sample', () => {
+describe('a strategy through the risk engine on the real XRPUSDT sample', () => {
   it('every entry carries its stop from the bar it fills, and a stopped trade loses about risk_per_trade', () => {
-    const gate = new RiskManagedStrategy(smaTrend(), options({ maxDailyLoss: 0.5, maxDrawdown: 0.9 }));
-    const result = runBacktest(frame, gate, { leverage: 5, initialBalanceUsd: 2000 });
+    const result = runBacktest(frame, smaTrend(), managed(loose));
     assert.ok(result.trades.length > 5, `sma-trend should trade on a week of 5m bars, made ${result.trades.length} trades`);
     const stopped = result.trades.filter((t) => t.reason === 'stop');
     assert.ok(stopped.length > 0, 'a 1% stop on XRP 5m bars must fire at least once in a week');
@@ -32,13 +26,13 @@ describe('risk-managed strategy on the real XRPUSDT sample', () => {
       assert.ok(lossPct > 0.005 && lossPct < 0.04, `a stopped trade lost ${(lossPct * 100).toFixed(2)}% of the start equity; the risk budget is 2%`);
     }
     assert.equal(result.liquidations, 0, 'a stop at 1% with 5x must never let a position reach liquidation');
+    assert.equal(result.managed, true);
   });
 
-  it('the daily loss limit flattens the book and keeps it flat for the rest of the UTC day', () => {
+  it('the daily loss limit flattens the book and keeps it flat for the rest of the UTC day, and the fill says why', () => {
     // A tiny limit so the real week crosses it: after it fires no position is open until the next UTC day.
-    const gate = new RiskManagedStrategy(smaTrend(), options({ maxDailyLoss: 0.005, maxDrawdown: 0.9 }));
-    const result = runBacktest(frame, gate, { leverage: 5, initialBalanceUsd: 2000 });
-    const fired = gate.events.filter((e) => e.kind === 'daily_loss');
+    const result = runBacktest(frame, smaTrend(), managed({ maxDailyLoss: 0.005, maxDrawdown: 0.9 }));
+    const fired = result.riskEvents.filter((e) => e.kind === 'daily_loss');
     assert.ok(fired.length > 0, 'a 0.5% daily limit must fire on a week of sma-trend trading');
     for (const event of fired) {
       const dayEnd = Math.floor(event.timeMs / 86_400_000) * 86_400_000 + 86_400_000;
@@ -48,45 +42,30 @@ describe('risk-managed strategy on the real XRPUSDT sample', () => {
         assert.equal(result.position[i], 0, `position ${result.position[i]} open at ${new Date(frame.time[i]).toISOString()} after the daily limit fired at ${new Date(event.timeMs).toISOString()}`);
       }
     }
+    assert.ok(result.trades.some((t) => t.reason === 'daily_loss'), 'a position closed by the daily halt is labelled daily_loss, not signal');
+    assert.ok((result.refusals.daily_loss ?? 0) > 0, 'entries refused by the halt are counted by reason');
   });
 
   it('the kill switch flattens and nothing enters until resume', () => {
-    const gate = new RiskManagedStrategy(smaTrend(), options({ maxDailyLoss: 0.5, maxDrawdown: 0.9 }));
-    const killAt = frame.time[800];
-    const resumeAt = frame.time[1200];
-    const driver: Strategy = {
-      name: 'kill-driver',
-      reset: (f) => gate.reset(f),
-      onBar: (ctx) => {
-        if (ctx.timeMs === killAt) gate.kill(ctx.timeMs, ctx.equityUsd, 'test');
-        if (ctx.timeMs === resumeAt) gate.resume(ctx.timeMs, ctx.equityUsd, 'test');
-        return gate.onBar(ctx);
-      },
-    };
-    const result = runBacktest(frame, driver, { leverage: 5, initialBalanceUsd: 2000 });
+    const result = runBacktest(frame, smaTrend(), managed(loose, [
+      { atMs: frame.time[800], kind: 'kill', why: 'test' },
+      { atMs: frame.time[1200], kind: 'resume', why: 'test' },
+    ]));
     for (let i = 802; i <= 1200; i++) assert.equal(result.position[i], 0, `position open at bar ${i} while the kill switch was engaged`);
     assert.ok(result.position.slice(1202).some((q) => q !== 0), 'after resume the strategy trades again');
   });
 
   it('stop-entries keeps the open position with its stop and exits, enters nothing new until resume', () => {
-    const base = options({ maxDailyLoss: 0.5, maxDrawdown: 0.9 });
-    const reference = runBacktest(frame, new RiskManagedStrategy(smaTrend(), base), { leverage: 5, initialBalanceUsd: 2000 });
+    const reference = runBacktest(frame, smaTrend(), managed(loose));
     // Stop entries at a bar where the reference holds a position, so its exit is what is tested.
     const stopAt = reference.position.findIndex((q, i) => i > 600 && q !== 0 && reference.position[i + 1] !== 0);
     const resumeAt = stopAt + 500;
     const held = reference.trades.find((t) => t.entryTimeMs <= frame.time[stopAt] && t.exitTimeMs > frame.time[stopAt])!;
     assert.ok(held, 'the reference run holds a trade at the stop-entries bar');
-    const gate = new RiskManagedStrategy(smaTrend(), base);
-    const driver: Strategy = {
-      name: 'stop-entries-driver',
-      reset: (f) => gate.reset(f),
-      onBar: (ctx) => {
-        if (ctx.timeMs === frame.time[stopAt]) gate.stopEntries(ctx.timeMs, ctx.equityUsd, 'test');
-        if (ctx.timeMs === frame.time[resumeAt]) gate.resume(ctx.timeMs, ctx.equityUsd, 'test');
-        return gate.onBar(ctx);
-      },
-    };
-    const result = runBacktest(frame, driver, { leverage: 5, initialBalanceUsd: 2000 });
+    const result = runBacktest(frame, smaTrend(), managed(loose, [
+      { atMs: frame.time[stopAt], kind: 'stop_entries', why: 'test' },
+      { atMs: frame.time[resumeAt], kind: 'resume', why: 'test' },
+    ]));
     const same = result.trades.find((t) => t.entryTimeMs === held.entryTimeMs);
     assert.ok(same, 'the position open at stop-entries vanished');
     assert.equal(same.exitTimeMs, held.exitTimeMs, `stop-entries changed how the open position ended (${same.reason} at ${new Date(same.exitTimeMs).toISOString()}, should be ${held.reason} at ${new Date(held.exitTimeMs).toISOString()})`);
@@ -97,11 +76,12 @@ describe('risk-managed strategy on the real XRPUSDT sample', () => {
     assert.ok(result.position.slice(resumeAt + 2).some((q) => q !== 0), 'after resume the strategy trades again');
   });
 
-  it('without the wrapper the same strategy holds positions far larger than the risk budget allows', () => {
-    // Guards the test above against a wrapper that does nothing: plain sma-trend goes 5x all-in.
+  it('without the engine the same strategy holds positions far larger than the risk budget allows', () => {
+    // Guards the tests above against an engine that does nothing: plain sma-trend goes 5x all-in.
     const plain = runBacktest(frame, smaTrend(), { leverage: 5, initialBalanceUsd: 2000 });
-    const gated = runBacktest(frame, new RiskManagedStrategy(smaTrend(), options({ maxDailyLoss: 0.5, maxDrawdown: 0.9 })), { leverage: 5, initialBalanceUsd: 2000 });
+    const gated = runBacktest(frame, smaTrend(), managed(loose));
     const maxNotional = (r: typeof plain) => Math.max(...r.trades.map((t) => t.qtyBase * t.entryPriceUsd));
-    assert.ok(maxNotional(gated) < maxNotional(plain), 'the risk wrapper must size below the all-in 5x of the bare strategy');
+    assert.ok(maxNotional(gated) < maxNotional(plain), 'the risk engine must size below the all-in 5x of the bare strategy');
+    assert.equal(plain.managed, false);
   });
 });
