@@ -28,7 +28,8 @@ import { DirectorySource } from '../packages/binance/src/index.ts';
 import { DEMO_TRAINING } from '../packages/cli/src/commands/demo.ts';
 import { latencyPercentiles } from '../packages/cli/src/commands/collect.ts';
 import { silentLogger } from '../packages/core/src/index.ts';
-import { DEFAULT_RISK_LIMITS, smaTrend } from '../packages/backtest/src/index.ts';
+import { smaTrend } from '../packages/backtest/src/index.ts';
+import { DEFAULT_RISK_LIMITS } from '../packages/trading/src/index.ts';
 import { importArchive, MarketDataLoader, migrate, PgliteExecutor, PostgresExecutor, type SqlExecutor } from '../packages/data/src/index.ts';
 import { BotStore, ExchangeVenue, PaperVenue, RunSignals, TradingBot, type Venue, type VenueOrder } from '../packages/live/src/index.ts';
 import { prepareAccount, UsdmClient } from '../packages/binance/src/index.ts';
@@ -48,10 +49,9 @@ const DAY = 86_400_000;
 function benchBot(sql: SqlExecutor, name: string, mode: 'paper' | 'sim', venue: Venue, clock?: () => number): TradingBot {
   return new TradingBot({
     bot: name,
-    symbol: SAMPLE_SYMBOL,
+    instruments: [{ symbol: SAMPLE_SYMBOL, strategy: smaTrend() }],
     timeframe: '5m',
     mode,
-    strategy: smaTrend(),
     risk: DEFAULT_RISK_LIMITS,
     stopLoss: 0.01,
     execution: { initialBalanceUsd: 2000, leverage: 5 },
@@ -68,13 +68,13 @@ async function measure(name: string, sql: SqlExecutor): Promise<void> {
   const store = new BotStore(sql);
   let sentAt = 0;
   class TimedVenue extends PaperVenue {
-    override async submit(orders: VenueOrder[], referencePriceUsd: number, timeMs: number) {
-      const states = await super.submit(orders, referencePriceUsd, timeMs);
+    override async submit(symbol: string, orders: VenueOrder[], referencePriceUsd: number, timeMs: number) {
+      const states = await super.submit(symbol, orders, referencePriceUsd, timeMs);
       sentAt = performance.now();
       return states;
     }
   }
-  const bot = benchBot(sql, 'bench', 'paper', new TimedVenue({ symbol: SAMPLE_SYMBOL, bot: 'bench', barMs: BAR, initialBalanceUsd: 2000, leverage: 5 }));
+  const bot = benchBot(sql, 'bench', 'paper', new TimedVenue({ bot: 'bench', barMs: BAR, initialBalanceUsd: 2000, leverage: 5 }));
   await bot.start(span.firstMs);
   const last = span.lastMs;
   const firstTimed = last - CANDLES * BAR;
@@ -132,13 +132,13 @@ async function measureOverTheWire(sql: SqlExecutor): Promise<void> {
     await prepareAccount(client, [SAMPLE_SYMBOL], 5);
     let ackAt = 0;
     class TimedExchangeVenue extends ExchangeVenue {
-      override async submit(orders: VenueOrder[], referencePriceUsd: number, timeMs: number) {
-        const states = await super.submit(orders, referencePriceUsd, timeMs);
+      override async submit(symbol: string, orders: VenueOrder[], referencePriceUsd: number, timeMs: number) {
+        const states = await super.submit(symbol, orders, referencePriceUsd, timeMs);
         if (orders.length > 0) ackAt = performance.now();
         return states;
       }
     }
-    const bot = benchBot(sql, 'wire', 'sim', new TimedExchangeVenue({ client, bot: 'wire', symbol: SAMPLE_SYMBOL, takerFeeRate: 0.0005 }), () => sim.clock.now());
+    const bot = benchBot(sql, 'wire', 'sim', new TimedExchangeVenue({ client, bot: 'wire', symbols: [SAMPLE_SYMBOL], takerFeeRate: 0.0005 }), () => sim.clock.now());
     await bot.start(first);
     const toAck: number[] = [];
     const toCommit: number[] = [];

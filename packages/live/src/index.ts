@@ -22,3 +22,4 @@ export * from './retrain/retrain-schedule.ts';
 export * from './inference/run-signals.ts';
 export * from './inference/champion-signals.ts';
 export * from './inference/bot-strategy.ts';
+export * from './venue/binance-instrument-provider.ts';

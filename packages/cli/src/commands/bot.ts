@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { riskLimitsFromConfig } from '@oitrader/trading';
 import { createLogger, OitraderError, parseUtcTimeMs, timeframeMs, type Config, type Logger } from '@oitrader/core';
 import { Collector, describeTarget, MarketDataLoader, openStore, readStreamHealth, storeTargetFromConfig, type SqlExecutor } from '@oitrader/data';
-import { attachMonitoring, BotStore, buildBotStrategy, ExchangeVenue, runBotLoop, SimMarketClock, sleep, TradingBot, wallClock, type BotStrategy, type CrashPoint, type MarketClock, type Monitoring } from '@oitrader/live';
+import { attachMonitoring, BinanceInstrumentProvider, BotStore, buildBotStrategy, ExchangeVenue, runBotLoop, SimMarketClock, sleep, TradingBot, wallClock, type BotStrategy, type CrashPoint, type MarketClock, type Monitoring } from '@oitrader/live';
 import { commandContext, type GlobalOptions } from '../context.ts';
 import type { Output } from '../output.ts';
 import { BinanceBannedError, BinanceOrderError, OrderNotPlacedError, streamNames, UnknownOutcomeError } from '@oitrader/binance';
@@ -143,6 +143,9 @@ export async function runBot(config: Config, out: Output, flags: RunFlags): Prom
   printLimits(config, out);
   const exchange = t.mode === 'paper' ? undefined : await connectExchange(config, out, log);
   const clock = exchange?.clock ?? wallClock;
+  // On an exchange the instruments' rules are the exchange's own (refreshed daily and after a refusal); paper uses the bundled snapshot.
+  const instruments = exchange && (await BinanceInstrumentProvider.load({ client: exchange.client, symbols: [t.symbol], clock: () => clock.now(), log }));
+  if (instruments) out.text(`instrument rules: ${instruments.source}`);
   const { sql } = await openStore(target);
   const store = new BotStore(sql);
   const barMs = timeframeMs(b.timeframe);
@@ -191,7 +194,8 @@ export async function runBot(config: Config, out: Output, flags: RunFlags): Prom
         store,
         loader,
         warmupBars: b.history_bars,
-        venue: exchange && new ExchangeVenue({ client: exchange.client, bot: b.name, symbols: [t.symbol], takerFeeRate: exchange.takerFeeRate, log, afterEntryFill: entryFill }),
+        instrumentProvider: instruments,
+        venue: exchange && new ExchangeVenue({ client: exchange.client, bot: b.name, symbols: [t.symbol], takerFeeRate: exchange.takerFeeRate, log, afterEntryFill: entryFill, onRefusal: (e) => instruments?.noteRefusal(e) }),
         onUnknownPosition: b.on_unknown_position,
         clock: flags.replay ? undefined : () => clock.now(),
         killFile: b.kill_file,

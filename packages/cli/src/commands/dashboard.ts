@@ -4,7 +4,7 @@ import { riskLimitsFromConfig } from '@oitrader/trading';
 import { configSchema, createLogger, OitraderError, redactSecret, silentLogger, timeframeMs, type Config } from '@oitrader/core';
 import { MarketDataLoader, openStore, storeTargetFromConfig, type SqlExecutor } from '@oitrader/data';
 import { prepareAccount, UsdmClient } from '@oitrader/binance';
-import { BotStore, championInfo, ExchangeVenue, newestStoredCandle, startDashboard, TelegramBridge, TradingBot, type RunningDashboard } from '@oitrader/live';
+import { BinanceInstrumentProvider, BotStore, championInfo, ExchangeVenue, newestStoredCandle, startDashboard, TelegramBridge, TradingBot, type RunningDashboard } from '@oitrader/live';
 import { loadReplayDataset, SIM_API_KEY, SIM_SECRET, SimClock, SimServer } from '@oitrader/sim';
 import { commandContext, type GlobalOptions } from '../context.ts';
 import type { Output } from '../output.ts';
@@ -103,6 +103,7 @@ export async function runDemoBot(sql: SqlExecutor, out: Output, options: { symbo
   });
   const client = new UsdmClient({ restUrl: sim.restUrl, apiKey: SIM_API_KEY, secret: SIM_SECRET, clock: sim.clock });
   await prepareAccount(client, [t.symbol], t.leverage);
+  const instruments = await BinanceInstrumentProvider.load({ client, symbols: [t.symbol], clock: () => sim.clock.now() });
   const bot = new TradingBot({
     bot: 'demo',
     instruments: [{ symbol: t.symbol, strategy: baselineByName(config.bot.strategy) }],
@@ -113,7 +114,8 @@ export async function runDemoBot(sql: SqlExecutor, out: Output, options: { symbo
     execution: { initialBalanceUsd: t.initial_balance, leverage: t.leverage },
     store,
     loader: new MarketDataLoader(sql, silentLogger),
-    venue: new ExchangeVenue({ client, bot: 'demo', symbols: [t.symbol], takerFeeRate: (await client.commissionRate(t.symbol)).takerRate }),
+    instrumentProvider: instruments,
+    venue: new ExchangeVenue({ client, bot: 'demo', symbols: [t.symbol], onRefusal: (e) => instruments.noteRefusal(e), takerFeeRate: (await client.commissionRate(t.symbol)).takerRate }),
     clock: () => sim.clock.now(),
   });
   const dash = await startDashboard({

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { baselineByName, computeMetrics, DEFAULT_ML_SIGNAL, formatSummary, mlSignal, renderHtmlReport, reportJson, runBacktest, type BacktestOptions, type MlSignalParams, type ReportEntry } from '@oitrader/backtest';
 import { riskLimitsFromConfig, type Strategy } from '@oitrader/trading';
-import { DataError, formatUtc, OitraderError, timeframeMs, writeFileAtomic, type Config, type Frame } from '@oitrader/core';
+import { DataError, formatUtc, OitraderError, writeFileAtomic, type Config, type Frame } from '@oitrader/core';
 import { FEATURE_SET_VERSION, FeatureEngineer, TargetEngineer } from '@oitrader/features';
 import { alignPredictions, assertOutOfSample, finalKnownUntilMs, loadRun, matrixFromColumns, readManifest, readOutOfFoldPredictions, type FoldSpan } from '@oitrader/ml';
 import type { Output } from '../output.ts';
@@ -74,7 +74,6 @@ export async function runMlSignalBacktest(out: Output, frame: Frame, options: Ml
     throw new DataError(`model run ${options.runId} has out-of-fold ensemble predictions for ${folds.length} fold(s); ml-signal needs 2: one to choose the threshold, one to trade`, { hint: 'train with --folds 3 or more' });
   }
   const horizon = manifest.labels.horizon;
-  const barMs = timeframeMs(frame.timeframe);
   const finalKnownUntil = finalKnownUntilMs(manifest);
   const fresh = options.requestedStartMs !== undefined && options.requestedStartMs > finalKnownUntil;
   // Out-of-fold: the earlier half of the test windows chooses the threshold, the later half is traded.

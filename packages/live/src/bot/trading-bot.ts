@@ -2,10 +2,10 @@ import { existsSync } from 'node:fs';
 import { Frame, OitraderError, silentLogger, timeframeMs, type Logger, type Timeframe } from '@oitrader/core';
 import {
   bundledInstruments,
+  isRefreshing,
   RiskEngine,
   stoppedOutBy,
   type ExecutionConfig,
-  type Instrument,
   type InstrumentDecision,
   type InstrumentProvider,
   type InstrumentStep,
@@ -99,7 +99,6 @@ interface Leg {
   symbol: string;
   strategy: Strategy;
   signals: BotSignals | undefined;
-  instrument: Instrument;
   frame: Frame | undefined;
   /** Row of `frame` holding the candle at the time of the step in progress. */
   row: number;
@@ -175,7 +174,9 @@ export class TradingBot {
       feeRate: options.execution.takerFeeRate ?? 0.0005,
     });
     this.#legs = options.instruments.map((i) => {
-      const leg = { symbol: i.symbol, strategy: i.strategy, signals: i.signals, instrument: this.#instruments.instrument(i.symbol), frame: undefined, row: -1, next: 0, healthy: true } as unknown as Leg;
+      // Unknown to the instrument provider (not listed, or not in the bundled snapshot): refused here, before any session starts.
+      this.#instruments.instrument(i.symbol);
+      const leg = { symbol: i.symbol, strategy: i.strategy, signals: i.signals, frame: undefined, row: -1, next: 0, healthy: true } as unknown as Leg;
       leg.context = this.#context(leg);
       return leg;
     });
@@ -255,7 +256,7 @@ export class TradingBot {
     const inflight: string[] = [];
     for (const leg of this.#legs) for (const intent of ['entry', 'exit', 'stop', 'target'] as const) for (const attempt of [0, 1]) inflight.push(clientOrderId(o.bot, intent, leg.symbol, next, attempt));
     const ids = [...open, ...inflight.filter((id) => !this.#orders.has(id))];
-    const instruments = await Promise.all(this.#legs.map(async (leg) => ({ symbol: leg.symbol, stored: await o.store.position(o.bot, leg.symbol), tickSize: leg.instrument.tickSize })));
+    const instruments = await Promise.all(this.#legs.map(async (leg) => ({ symbol: leg.symbol, stored: await o.store.position(o.bot, leg.symbol), tickSize: this.#instruments.instrument(leg.symbol).tickSize })));
     const probe = await this.#realVenue.resume!({ clientOrderIds: ids, instruments, onUnknownPosition: o.onUnknownPosition ?? 'adopt', stopLoss: o.stopLoss, candleTimeMs: next });
     for (const r of probe.recovered) this.#recordVenueOrder(r, next).status = r.status;
     return probe.differences;
@@ -309,6 +310,8 @@ export class TradingBot {
     const o = this.#o;
     const legs = this.#legsAt(t, live);
     if (legs.length === 0) return;
+    // The exchange's rules are re-read between steps (daily, or after a refusal that says one changed), never inside one.
+    if (live && isRefreshing(this.#instruments)) await this.#instruments.refreshIfDue(o.clock?.() ?? t + this.#barMs);
     const closeMs = t + this.#barMs;
     const marks = new Map<string, number>();
     const fills: StoredFill[] = [];
@@ -382,7 +385,7 @@ export class TradingBot {
     if (live && this.#venue.ensureProtected) {
       for (const leg of legs) {
         const p = positionIn(account, leg.symbol);
-        await this.#venue.ensureProtected({ symbol: leg.symbol, qtyBase: p.qtyBase, entryPriceUsd: p.entryPriceUsd, candleTimeMs: t, stopLoss: o.stopLoss, tickSize: leg.instrument.tickSize, lastStopUsd: this.#lastStopTrigger(leg.symbol, p.qtyBase) });
+        await this.#venue.ensureProtected({ symbol: leg.symbol, qtyBase: p.qtyBase, entryPriceUsd: p.entryPriceUsd, candleTimeMs: t, stopLoss: o.stopLoss, tickSize: this.#instruments.instrument(leg.symbol).tickSize, lastStopUsd: this.#lastStopTrigger(leg.symbol, p.qtyBase) });
       }
     }
     const changed: StoredOrder[] = [];
@@ -478,7 +481,12 @@ export class TradingBot {
   }
 
   #context(leg: Leg): StrategyContext {
-    const bot = this;
+    // Getters read the step in progress; these closures reach the bot's private state (a getter's `this` is the context).
+    const account = () => this.#snapshot;
+    const seen = () => this.#seen;
+    const risk = () => this.engine.riskView(leg.symbol, this.#stepNowMs, this.#snapshot.equityUsd);
+    const leverage = this.#o.execution.leverage ?? 5;
+    const instruments = this.#instruments;
     const snap = () => this.#snapshot.positions.find((p) => p.symbol === leg.symbol);
     const strategyName = leg.strategy.name;
     return {
@@ -502,20 +510,20 @@ export class TradingBot {
         return snap()?.entryPriceUsd ?? 0;
       },
       get liquidationPriceUsd() {
-        return positionIn(bot.#seen, leg.symbol).liquidationPriceUsd;
+        return positionIn(seen(), leg.symbol).liquidationPriceUsd;
       },
       get equityUsd() {
-        return bot.#snapshot.equityUsd;
+        return account().equityUsd;
       },
       get availableUsd() {
-        return bot.#snapshot.availableUsd;
+        return account().availableUsd;
       },
-      get leverage() {
-        return bot.#o.execution.leverage ?? 5;
+      leverage,
+      get instrument() {
+        return instruments.instrument(leg.symbol);
       },
-      instrument: leg.instrument,
       get risk() {
-        return bot.engine.riskView(leg.symbol, bot.#stepNowMs, bot.#snapshot.equityUsd);
+        return risk();
       },
       check: (intent: Intent) =>
         this.engine.check(this.#stepNowMs, this.#snapshot, { symbol: leg.symbol, timeMs: leg.frame!.time[leg.row], closeUsd: leg.frame!.column('close')[leg.row], lastCandleCloseMs: leg.frame!.time[leg.row] + this.#barMs, dataHealthy: leg.healthy }, intent),

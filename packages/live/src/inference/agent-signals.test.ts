@@ -4,12 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DirectorySource } from '@oitrader/binance';
-import { bracketsFor, filtersFor, RiskManagedStrategy, riskLimitsFromConfig, runBacktest } from '@oitrader/backtest';
+import { runBacktest } from '@oitrader/backtest';
+import { riskLimitsFromConfig } from '@oitrader/trading';
 import { configSchema, Frame, silentLogger, type Config, type OitraderError } from '@oitrader/core';
 import { importArchive, MarketDataLoader, migrate, PgliteExecutor, type SqlExecutor } from '@oitrader/data';
 import { FEATURE_SET_VERSION, FeatureEngineer } from '@oitrader/features';
 import { loadRun, matrixFromColumns } from '@oitrader/ml';
-import { controllerStrategy, marketColumns, saveAgent, sliceMarket, syntheticMarket, trainAgentWalkForward } from '@oitrader/rl';
+import { controllerStrategy, EXIT, HOLD, LONG, MARKET_FEATURES, marketColumns, SCALE_IN, SCALE_OUT, SHORT, saveAgent, sliceMarket, syntheticMarket, trainAgentWalkForward, type ActionChooser } from '@oitrader/rl';
 import { TradingBot, type BotSignals, type CandleSignals } from '../bot/trading-bot.ts';
 import { promoteRun } from '../retrain/champion-registry.ts';
 import { BotStore } from '../state/bot-store.ts';
@@ -78,7 +79,7 @@ describe('bot.strategy agent: a trained RL agent drives the bot (real SOLUSDT sa
   };
   const makeBot = (name: string, signals: BotSignals & { strategy: AgentSignals['strategy'] }) => {
     const t = config().trading;
-    return new TradingBot({ bot: name, symbol: SAMPLE_SYMBOL, timeframe: '5m', mode: 'paper', strategy: signals.strategy, signals, risk: riskLimitsFromConfig(t), stopLoss: t.stop_loss, execution: EXECUTION, store: new BotStore(sql), loader });
+    return new TradingBot({ bot: name, instruments: [{ symbol: SAMPLE_SYMBOL, strategy: signals.strategy, signals }], timeframe: '5m', mode: 'paper', risk: riskLimitsFromConfig(t), stopLoss: t.stop_loss, execution: EXECUTION, store: new BotStore(sql), loader });
   };
   const decisions = async (bot: string) =>
     (await sql.query<{ t: number; detail: { signals?: CandleSignals } | string }>(`SELECT (extract(epoch FROM candle_time) * 1000)::float8 AS t, detail FROM bot_decisions WHERE bot = $1 ORDER BY candle_time`, [bot])).map((r) => ({
@@ -86,7 +87,7 @@ describe('bot.strategy agent: a trained RL agent drives the bot (real SOLUSDT sa
       ...(typeof r.detail === 'string' ? (JSON.parse(r.detail) as { signals?: CandleSignals }) : r.detail),
     }));
 
-  it('parity: the bot with the agent makes the orders and fills of controllerStrategy run by the backtester on batch inputs over the same candles', async () => {
+  it('parity: the bot with the agent makes the orders and fills of controllerStrategy run by the backtester on batch inputs over the same candles — all six actions, one risk engine', async () => {
     const built = await open();
     assert.match(built.description, /^agent ag-1 \(ppo, window 2 of 2\) on model run run-a \(the champion\)/);
     const bot = makeBot('aga', built.signals);
@@ -127,11 +128,10 @@ describe('bot.strategy agent: a trained RL agent drives the bot (real SOLUSDT sa
       market: sliceMarket(market, s, history.length),
       ml: { pShort: ml.pShort.subarray(s), pNeutral: ml.pNeutral.subarray(s), pLong: ml.pLong.subarray(s) },
       choose: agentChooser(built.signals.agent),
-      risk: riskLimitsFromConfig(t),
+      maxDailyLoss: t.max_daily_loss,
       actions: built.signals.agent.manifest.env.actions,
     });
-    const gate = new RiskManagedStrategy(reference, { limits: riskLimitsFromConfig(t), stopLoss: t.stop_loss, filters: filtersFor(SAMPLE_SYMBOL), brackets: bracketsFor(SAMPLE_SYMBOL), barMs: BAR, feeRate: 0.0005 });
-    const backtest = runBacktest(session, gate, { ...EXECUTION, closeAtEnd: false });
+    const backtest = runBacktest(session, reference, { ...EXECUTION, closeAtEnd: false, risk: { limits: riskLimitsFromConfig(t), stopLoss: t.stop_loss } });
     // The backtester decides every bar but the last (its orders would have no bar to fill in); the bot decided that one too.
     const live = [...built.signals.strategy.actionHistogram];
     live[built.signals.strategy.lastAction]--;
@@ -140,6 +140,58 @@ describe('bot.strategy agent: a trained RL agent drives the bot (real SOLUSDT sa
     const fills = await new BotStore(sql).fills('aga');
     assert.ok(backtest.fills.length >= 4, `the agent should trade on two real days, the backtest made ${backtest.fills.length} fills`);
     assert.deepEqual(fills.map(fillKey), backtest.fills.map(fillKey), 'the bot traded differently from the backtester on the same candles and inputs');
+    built.dispose();
+  });
+
+  it('parity with every action: a policy that scales in and out trades the same orders in the bot and in the backtest (the bot masks nothing the env allowed)', async () => {
+    const built = await open();
+    // Scripted: at each bar the first allowed action of a rotating preference, so SCALE_IN and SCALE_OUT are taken whenever the risk engine allows them.
+    const preference = [SCALE_IN, SCALE_OUT, LONG, SHORT, SCALE_IN, HOLD, EXIT, HOLD];
+    const scripted: ActionChooser = (_obs, mask, i) => [...preference.slice(i % preference.length), ...preference].find((a) => mask[a] === 1) ?? HOLD;
+    const oneRow = () => new Float64Array(1);
+    const market = { names: MARKET_FEATURES, columns: MARKET_FEATURES.map(oneRow), unavailable: [] };
+    const ml = { pShort: oneRow(), pNeutral: oneRow(), pLong: oneRow() };
+    const t = config().trading;
+    const live = controllerStrategy({
+      name: 'scripted',
+      market,
+      ml,
+      choose: scripted,
+      maxDailyLoss: t.max_daily_loss,
+      row: (ctx) => {
+        ml.pShort[0] = ctx.value('p_short');
+        ml.pNeutral[0] = ctx.value('p_neutral');
+        ml.pLong[0] = ctx.value('p_long');
+        AGENT_MARKET_COLUMNS.forEach((c, f) => (market.columns[f][0] = ctx.value(c)));
+        return 0;
+      },
+    });
+    const bot = makeBot('agx', { columns: built.signals.columns, prepare: (f, i, s) => built.signals.prepare(f, i, s), strategy: live });
+    await bot.start(SESSION.fromMs);
+    await bot.stepThrough(SESSION.toMs);
+    // The reference: the same policy over batch inputs in the backtester, through the same risk engine.
+    const history = await loader.loadAllData(SAMPLE_SYMBOL, '5m', START, SESSION.toMs + BAR);
+    const stored = await decisions('agx');
+    const s = history.indexAtOrAfter(SESSION.fromMs);
+    const session = history.slice(s);
+    const pick = (k: string) => Float64Array.from(stored, (d) => d.signals!.values[k] ?? Number.NaN);
+    const reference = controllerStrategy({
+      name: 'scripted reference',
+      market: { names: MARKET_FEATURES, columns: AGENT_MARKET_COLUMNS.map((c) => pick(c)), unavailable: [] },
+      ml: { pShort: pick('p_short'), pNeutral: pick('p_neutral'), pLong: pick('p_long') },
+      choose: scripted,
+      maxDailyLoss: t.max_daily_loss,
+    });
+    const backtest = runBacktest(session, reference, { ...EXECUTION, closeAtEnd: false, risk: { limits: riskLimitsFromConfig(t), stopLoss: t.stop_loss } });
+    const used = reference.actionHistogram;
+    assert.ok(used[SCALE_IN] > 0 && used[SCALE_OUT] > 0, `the policy should scale in and out on two real days: ${used}`);
+    const liveUsed = [...live.actionHistogram];
+    liveUsed[live.lastAction]--;
+    assert.deepEqual(liveUsed, used, 'the bot took other actions than the backtest: it masks or refuses what the backtest allowed');
+    const fills = await new BotStore(sql).fills('agx');
+    assert.deepEqual(fills.map(fillKey), backtest.fills.map(fillKey), 'the bot traded the scale actions differently from the backtester');
+    const orders = (await new BotStore(sql).orders('agx')).filter((o) => o.intent === 'entry');
+    assert.ok(orders.length > used[LONG] + used[SHORT], 'scale-ins must reach the venue as their own entry orders');
     built.dispose();
   });
 

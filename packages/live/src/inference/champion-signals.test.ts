@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DirectorySource } from '@oitrader/binance';
-import { bracketsFor, DEFAULT_RISK_LIMITS, filtersFor, mlSignal, RiskManagedStrategy, runBacktest } from '@oitrader/backtest';
+import { mlSignal, runBacktest } from '@oitrader/backtest';
+import { DEFAULT_RISK_LIMITS } from '@oitrader/trading';
 import { configSchema, createLogger, Frame, OitraderError, silentLogger } from '@oitrader/core';
 import { importArchive, MarketDataLoader, migrate, PgliteExecutor, type SqlExecutor } from '@oitrader/data';
 import { FEATURE_SET_VERSION, FeatureEngineer } from '@oitrader/features';
@@ -49,7 +50,7 @@ describe('bot.strategy champion: the promoted model drives the bot (real SOLUSDT
 
   const openSignals = (log = silentLogger) => ChampionSignals.open({ modelsDir, symbol: SAMPLE_SYMBOL, timeframe: '5m', historyBars: HISTORY, loader, log });
   const makeBot = (name: string, signals: BotSignals & { strategy: ChampionSignals['strategy'] }) =>
-    new TradingBot({ bot: name, symbol: SAMPLE_SYMBOL, timeframe: '5m', mode: 'paper', strategy: signals.strategy, signals, risk: RISK, stopLoss: 0.01, execution: EXECUTION, store: new BotStore(sql), loader });
+    new TradingBot({ bot: name, instruments: [{ symbol: SAMPLE_SYMBOL, strategy: signals.strategy, signals }], timeframe: '5m', mode: 'paper', risk: RISK, stopLoss: 0.01, execution: EXECUTION, store: new BotStore(sql), loader });
   const decisions = async (bot: string) =>
     (await sql.query<{ t: number; detail: { nowMs: number; signals?: CandleSignals } }>(`SELECT (extract(epoch FROM candle_time) * 1000)::float8 AS t, detail FROM bot_decisions WHERE bot = $1 ORDER BY candle_time`, [bot])).map((r) => ({
       t: Number(r.t),
@@ -91,8 +92,7 @@ describe('bot.strategy champion: the promoted model drives the bot (real SOLUSDT
       }
     }
     const params = signals.model.params;
-    const gate = new RiskManagedStrategy(mlSignal(params), { limits: RISK, stopLoss: 0.01, filters: filtersFor(SAMPLE_SYMBOL), brackets: bracketsFor(SAMPLE_SYMBOL), barMs: BAR, feeRate: 0.0005 });
-    const backtest = runBacktest(session, gate, { ...EXECUTION, closeAtEnd: false });
+    const backtest = runBacktest(session, mlSignal(params), { ...EXECUTION, closeAtEnd: false, risk: { limits: RISK, stopLoss: 0.01 } });
     const fills = await new BotStore(sql).fills('mla');
     assert.ok(backtest.fills.length >= 4, `the ML-signal strategy should trade on two real days, the backtest made ${backtest.fills.length} fills`);
     assert.deepEqual(fills.map(fillKey), backtest.fills.map(fillKey), 'the bot traded differently from the backtester on the same candles and probabilities');

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { riskLimitsFromConfig, smaTrend } from '@oitrader/backtest';
+import { smaTrend } from '@oitrader/backtest';
+import { riskLimitsFromConfig } from '@oitrader/trading';
 import { createLogger, OitraderError, parseConfig, silentLogger, type Config } from '@oitrader/core';
 import { MarketDataLoader, PgliteExecutor, migrate, type SqlExecutor } from '@oitrader/data';
 import { TradingBot } from '../bot/trading-bot.ts';
@@ -25,10 +26,9 @@ const configFor = (name: string, extra: Record<string, unknown> = {}): Config =>
 function makeBot(sql: SqlExecutor, config: Config): TradingBot {
   return new TradingBot({
     bot: config.bot.name,
-    symbol: config.trading.symbol,
+    instruments: [{ symbol: config.trading.symbol, strategy: smaTrend() }],
     timeframe: config.bot.timeframe,
     mode: 'paper',
-    strategy: smaTrend(),
     risk: riskLimitsFromConfig(config.trading),
     stopLoss: config.trading.stop_loss,
     execution: { initialBalanceUsd: config.trading.initial_balance, leverage: config.trading.leverage },

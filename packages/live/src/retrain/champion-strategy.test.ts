@@ -3,7 +3,8 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { DEFAULT_RISK_LIMITS, smaTrend, type Strategy } from '@oitrader/backtest';
+import { smaTrend } from '@oitrader/backtest';
+import { DEFAULT_RISK_LIMITS, type Strategy } from '@oitrader/trading';
 import { createLogger, silentLogger } from '@oitrader/core';
 import { MarketDataLoader, migrate, PgliteExecutor, type SqlExecutor } from '@oitrader/data';
 import { TradingBot } from '../bot/trading-bot.ts';
@@ -43,10 +44,9 @@ describe('the bot swaps to a promoted model at the next candle, without a restar
     const span = await sampleSpan(sql, 2);
     const bot = new TradingBot({
       bot: 'swap',
-      symbol: SAMPLE_SYMBOL,
+      instruments: [{ symbol: SAMPLE_SYMBOL, strategy }],
       timeframe: '5m',
       mode: 'paper',
-      strategy,
       risk: { ...DEFAULT_RISK_LIMITS, maxDailyLoss: 0.05, maxDrawdown: 0.5 },
       stopLoss: 0.01,
       execution: { initialBalanceUsd: 2000, leverage: 5 },

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { DEFAULT_RISK_LIMITS, smaTrend } from '@oitrader/backtest';
+import { smaTrend } from '@oitrader/backtest';
+import { DEFAULT_RISK_LIMITS } from '@oitrader/trading';
 import { createLogger, silentLogger } from '@oitrader/core';
 import { MarketDataLoader, PgliteExecutor, migrate, type SqlExecutor } from '@oitrader/data';
 import { TradingBot } from '../bot/trading-bot.ts';
@@ -31,10 +32,9 @@ describe('Telegram bridge against a local fake Bot API', () => {
     const span = await sampleSpan(sql, 3);
     bot = new TradingBot({
       bot: 'tg',
-      symbol: SAMPLE_SYMBOL,
+      instruments: [{ symbol: SAMPLE_SYMBOL, strategy: smaTrend() }],
       timeframe: '5m',
       mode: 'paper',
-      strategy: smaTrend(),
       risk: { ...DEFAULT_RISK_LIMITS, maxDailyLoss: 0.03, maxDrawdown: 0.5 },
       stopLoss: 0.01,
       execution: { initialBalanceUsd: 2000, leverage: 5 },
@@ -182,7 +182,7 @@ describe('Telegram bridge against a local fake Bot API', () => {
     stepped += BAR;
     await bot.stepThrough(stepped);
     assert.match((await api.waitFor((m) => m.text.startsWith('⏸ ENTRIES STOPPED'), from)).text, /telegram/, 'the alert should say who stopped entries');
-    assert.equal(bot.gate.riskState?.entriesStopped, true, 'the bot did not stop entries at its next step');
+    assert.ok(bot.engine.state?.halts.some((h) => h.code === 'stop_entries'), 'the bot did not stop entries at its next step');
     assert.match(await ask('/status'), /entries: STOPPED/);
     assert.match(await ask('/resume'), /resumed/);
     assert.equal((await store.control('tg'))?.entriesStopped, false, '/resume must release stop-entries');

@@ -24,6 +24,8 @@ export interface ExchangeVenueOptions {
   log?: Logger;
   /** Test hook of the SIGKILL tests: called between an entry's fill and the placing of its stop. */
   afterEntryFill?: () => void;
+  /** Told every refusal the exchange gave (the instrument provider re-reads rules a refusal says changed). */
+  onRefusal?: (error: unknown) => void;
 }
 
 interface RestingStop {
@@ -357,6 +359,7 @@ export class ExchangeVenue implements Venue {
   }
 
   #failure(id: string, error: unknown): OrderState {
+    if (error instanceof BinanceOrderError || error instanceof OrderNotPlacedError) this.#o.onRefusal?.(error);
     if (error instanceof UnknownOutcomeError) return { clientOrderId: id, status: 'UNKNOWN', reason: error.message };
     if (error instanceof OrderNotPlacedError) return { clientOrderId: id, status: 'REJECTED', reason: error.message };
     if (error instanceof BinanceOrderError) return { clientOrderId: id, status: 'REJECTED', reason: `${error.code} ${error.message}` };

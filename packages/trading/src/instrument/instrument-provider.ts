@@ -51,3 +51,11 @@ export class StaticInstrumentProvider implements InstrumentProvider {
     return new StaticInstrumentProvider([...this.#bySymbol.values()].filter((i) => i.symbol !== instrument.symbol).concat(instrument), this.source);
   }
 }
+
+/** A provider whose rules come from a venue and are re-read (daily, or when a refusal says they changed). */
+export interface RefreshingInstrumentProvider extends InstrumentProvider {
+  /** Re-reads the rules when they are due; true when it did. */
+  refreshIfDue(nowMs: number): Promise<boolean>;
+}
+
+export const isRefreshing = (p: InstrumentProvider): p is RefreshingInstrumentProvider => typeof (p as Partial<RefreshingInstrumentProvider>).refreshIfDue === 'function';

@@ -19,3 +19,10 @@ export function bracketForNotional(brackets: LeverageBracket[], notionalUsd: num
 export function maxLeverageFor(brackets: LeverageBracket[], notionalUsd: number): number {
   return bracketForNotional(brackets, notionalUsd).initialLeverage;
 }
+
+/** The largest position notional a position at `leverage` may reach: the cap of the highest bracket allowing that leverage (0 when none does). */
+export function maxNotionalAtLeverage(brackets: LeverageBracket[], leverage: number): number {
+  let cap = 0;
+  for (const b of brackets) if (b.initialLeverage >= leverage) cap = Math.max(cap, b.notionalCapUsd);
+  return cap;
+}

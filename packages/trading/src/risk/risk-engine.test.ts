@@ -92,18 +92,19 @@ describe('risk engine: leverage', () => {
     assert.ok(d.qtyBase * 100 <= 300 * 5, `notional ${d.qtyBase * 100} USDT needs more than the 300 USDT available at 5x`);
   });
 
-  it('never uses more leverage than the exchange bracket allows for the notional', () => {
+  it('keeps the position within what the exchange allows at the account\'s leverage (the cap of the brackets allowing it; -2027 beyond)', () => {
     const brackets: LeverageBracket[] = [
       { initialLeverage: 10, notionalFloorUsd: 0, notionalCapUsd: 1000, maintMarginRatio: 0.01, cumUsd: 0 },
       { initialLeverage: 2, notionalFloorUsd: 1000, notionalCapUsd: 1e12, maintMarginRatio: 0.05, cumUsd: 40 },
     ];
     const instruments = bundledInstruments().with({ ...bundledInstruments().instrument('SOLUSDT'), brackets });
-    const d = entry(engineWith(limits({ leverage: 10, minLiquidationDistance: 1 }), instruments), { stopPriceUsd: 99.9 });
-    assert.equal(d.allowed, true, d.refusal?.message);
-    const notional = d.qtyBase * 100;
-    const allowed = notional < 1000 ? 10 : 2;
-    assert.ok(d.proposal!.leverage <= allowed, `sized for ${d.proposal!.leverage}x but the bracket of ${notional} USDT allows ${allowed}x`);
-    assert.ok(notional <= 2000 * allowed, `notional ${notional} USDT exceeds ${allowed}x of equity`);
+    const at10 = entry(engineWith(limits({ leverage: 10, minLiquidationDistance: 1 }), instruments), { stopPriceUsd: 99.9 });
+    assert.equal(at10.allowed, true, at10.refusal?.message);
+    assert.ok(at10.qtyBase * 100 <= 1000, `at 10x the exchange allows 1,000 USDT of position, sized ${at10.qtyBase * 100}`);
+    const at2 = entry(engineWith(limits({ leverage: 2, minLiquidationDistance: 1 }), instruments), { stopPriceUsd: 99.9 });
+    assert.ok(at2.qtyBase * 100 > 1000 && at2.qtyBase * 100 <= 2000 * 2, `at 2x the bracket no longer binds, equity × 2 does: ${at2.qtyBase * 100}`);
+    const tooHigh = entry(engineWith(limits({ leverage: 20 }), instruments), { stopPriceUsd: 99.9 });
+    assert.equal(tooHigh.refusal?.code, 'no_margin', 'no bracket allows 20x: nothing can be opened');
   });
 
   it('refuses when the liquidation price is not far enough beyond the stop', () => {
