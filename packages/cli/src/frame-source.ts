@@ -15,7 +15,7 @@ export interface FrameFlags {
 /** The options every command that reads a MarketDataLoader frame shares. */
 export function addFrameOptions(command: Command): Command {
   return command
-    .option('--symbol <symbol>', 'symbol (default: trading.symbol)', symbolFlag('--symbol'))
+    .option('--symbol <symbol>', 'symbol (default: trading.symbol, the first of trading.symbols)', symbolFlag('--symbol'))
     .option('--timeframe <tf>', 'bar size', '5m')
     .option('--start <date>', 'first bar (UTC)', '2000-01-01')
     .option('--end <date>', 'stop before (UTC)', '2100-01-01')
@@ -29,6 +29,21 @@ export async function loadFrame(flags: FrameFlags, config: Config): Promise<Fram
   try {
     const { frame } = await new MarketDataLoader(sql).load(flags.symbol ?? config.trading.symbol, timeframe, startMs, endMs);
     return frame;
+  } finally {
+    await sql.close();
+  }
+}
+
+/** Several symbols' frames over one window and timeframe, from one store connection. */
+export async function loadFrames(symbols: readonly string[], flags: Omit<FrameFlags, 'symbol'>, config: Config): Promise<Frame[]> {
+  const [timeframe, startMs, endMs] = [parseTimeframe(flags.timeframe), parseUtcTimeMs(flags.start), parseUtcTimeMs(flags.end)];
+  checkWindow(startMs, endMs);
+  const { sql } = await openStore(flags.demoDb ? { embeddedPath: DEMO_DB } : storeTargetFromConfig(config));
+  try {
+    const loader = new MarketDataLoader(sql);
+    const frames: Frame[] = [];
+    for (const symbol of symbols) frames.push((await loader.load(symbol, timeframe, startMs, endMs)).frame);
+    return frames;
   } finally {
     await sql.close();
   }

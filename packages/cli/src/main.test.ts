@@ -71,9 +71,41 @@ describe('oitrader backtest', () => {
     const files = readdirSync(dir).sort();
     assert.deepEqual(files, ['backtest-buy-and-hold-XRPUSDT-5m.html', 'backtest-buy-and-hold-XRPUSDT-5m.json'], 'no temporary file may be left behind');
     const json = JSON.parse(readFileSync(join(dir, files[1]), 'utf8')) as Array<{ strategy: string; trades: unknown[] }>;
-    assert.equal(json.length, 5);
+    assert.equal(json.length, 6, 'the strategy, the four other baselines and the 1x buy-and-hold benchmark');
     assert.equal(json[0].strategy, 'buy-and-hold');
     assert.equal(json[0].trades.length, 1);
+    assert.equal(json[5].strategy, 'buy-and-hold 1x');
+  });
+
+  it('backtests several symbols on one wallet: a portfolio result and each symbol\'s contribution that add up, through the risk engine', async () => {
+    const { realOpenInterestFrame } = await import('../../backtest/src/testing/real-sample.ts');
+    const { runBacktestReport, riskFromConfig } = await import('./commands/backtest.ts');
+    const { createOutput } = await import('./output.ts');
+    const { parseConfig } = await import('@oitrader/core');
+    const { readFileSync, readdirSync } = await import('node:fs');
+    const dir = mkdtempSync(join(tmpdir(), 'oitrader-portfolio-'));
+    const frames = [realOpenInterestFrame('SOLUSDT', 20), realOpenInterestFrame('BTCUSDT', 20)];
+    const config = parseConfig({});
+    const { entries, instruments } = runBacktestReport(createOutput({ quiet: true }), frames, 'sma-trend', true, dir, { leverage: 5, initialBalanceUsd: 2000, risk: riskFromConfig(config) });
+    const portfolio = entries[0];
+    assert.equal(portfolio.result.symbol, 'SOLUSDT,BTCUSDT');
+    assert.equal(portfolio.result.managed, true);
+    assert.deepEqual(instruments.map((e) => e.result.symbol), ['SOLUSDT', 'BTCUSDT']);
+    assert.ok(instruments.every((e) => e.metrics.trades > 0), 'both symbols trade on 20 real days');
+    const sum = instruments.reduce((s, e) => s + e.metrics.pnlUsd, 0);
+    assert.ok(Math.abs(sum - portfolio.metrics.pnlUsd) < 1e-6, `the symbols' contributions (${sum.toFixed(4)}) must add up to the portfolio's PnL (${portfolio.metrics.pnlUsd.toFixed(4)}): one wallet`);
+    assert.equal(portfolio.result.trades.length, instruments[0].result.trades.length + instruments[1].result.trades.length);
+    const benchmark = entries.find((e) => e.result.strategy === 'buy-and-hold 1x')!;
+    assert.equal(benchmark.result.liquidations, 0, 'the 1x benchmark is never liquidated');
+    assert.equal(benchmark.result.trades.length, 2, 'the benchmark holds each symbol once, equal weight');
+    const notional = benchmark.result.trades.map((t) => t.qtyBase * t.entryPriceUsd);
+    // Each gets 1/2 × 0.98 of the wallet, rounded down to its step (0.001 BTC is ~90 USDT).
+    benchmark.result.trades.forEach((t, i) => assert.ok(notional[i] <= 980 && notional[i] > 980 - (t.symbol === 'BTCUSDT' ? 0.001 : 1) * t.entryPriceUsd, `equal weight at 1x: ${notional}`));
+    const files = readdirSync(dir).sort();
+    assert.deepEqual(files, ['backtest-sma-trend-SOLUSDT-BTCUSDT-5m.html', 'backtest-sma-trend-SOLUSDT-BTCUSDT-5m.json']);
+    const json = JSON.parse(readFileSync(join(dir, files[1]), 'utf8')) as { portfolio: Array<{ strategy: string }>; instruments: Array<{ symbol: string }> };
+    assert.deepEqual(json.instruments.map((i) => i.symbol), ['SOLUSDT', 'BTCUSDT']);
+    assert.equal(json.portfolio[0].strategy, 'sma-trend(48)');
   });
 });
 

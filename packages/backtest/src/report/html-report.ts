@@ -134,8 +134,24 @@ export const METRIC_ROWS: Array<[string, (m: Metrics) => string]> = [
   ['worst day', (m) => pct(m.daily.worstDay)],
 ];
 
-/** A self-contained HTML page: no script, no external asset, readable offline. `extraHtml` goes at the end (callers' own sections). */
-export function renderHtmlReport(title: string, entries: ReportEntry[], extraHtml = ''): string {
+/** A portfolio backtest's per-symbol section: each symbol's contribution on the one wallet, its price and fills. */
+function instrumentsSection(instruments: ReportEntry[], colors: string[]): string {
+  const first = instruments[0].result;
+  const rows = instruments.map(({ result: r, metrics: m }) => `<tr><td>${escapeHtml(r.symbol)}</td><td class="${m.pnlUsd >= 0 ? 'pos' : 'neg'}">${usd(m.pnlUsd)}</td><td>${pct(m.pnlUsd / r.initialBalanceUsd)}</td><td>${m.trades}</td><td>${pct(m.winRate)}</td><td>${usd(m.feesUsd)}</td><td>${usd(m.fundingUsd)}</td><td>${m.liquidations}</td><td>${pct(m.exposure)}</td></tr>`);
+  const table = `<table><thead><tr><th>symbol</th><th>net contribution (USDT)</th><th>of the wallet</th><th>trades</th><th>win rate</th><th>fees</th><th>funding</th><th>liquidations</th><th>time in a position</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+  const curves = lineChart(first.time, instruments.map((e, i) => ({ values: Float64Array.from(e.result.equity, (x) => x - e.result.initialBalanceUsd), color: colors[i % colors.length], label: `${e.result.symbol} net USDT` })));
+  const prices = instruments.map(({ result: r }) => {
+    const markers = r.fills.map((f) => ({ timeMs: f.timeMs, price: f.priceUsd, color: f.side === 'buy' ? '#16a34a' : '#dc2626', up: f.side === 'buy' }));
+    return `<h3>${escapeHtml(r.symbol)}</h3>${lineChart(r.time, [{ values: r.close, color: '#374151', label: `${r.symbol} close` }], { markers, height: 200 })}`;
+  });
+  return `<h2>Per symbol (one wallet)</h2>${table}<h2>Contribution over time (USDT)</h2>${curves}<h2>Prices and fills</h2>${prices.join('')}`;
+}
+
+/**
+ * A self-contained HTML page: no script, no external asset, readable offline. `extraHtml` goes at the end
+ * (callers' own sections); `instruments` adds a portfolio's per-symbol section.
+ */
+export function renderHtmlReport(title: string, entries: ReportEntry[], extraHtml = '', instruments?: ReportEntry[]): string {
   const [main] = entries;
   const r = main.result;
   const colors = ['#2563eb', '#9ca3af', '#f59e0b', '#10b981', '#ef4444', '#8b5cf6'];
@@ -160,7 +176,7 @@ slippage ${c.halfSpreadBps} bp + ${c.impactBpsPer100k} bp per 100k USDT · fundi
 <h2>Summary, side by side with baselines</h2>${comparison}
 <h2>Equity (USDT)</h2>${lineChart(r.time, entries.map((e, i) => ({ values: e.result.equity, color: colors[i % colors.length], label: e.result.strategy })))}
 <h2>Drawdown (%)</h2>${lineChart(r.time, [{ values: drawdown(r.equity), color: '#dc2626', label: `${r.strategy} drawdown %` }], { height: 160, fill: true })}
-<h2>Price and ${escapeHtml(r.strategy)} fills</h2>${lineChart(r.time, [{ values: r.close, color: '#374151', label: `${r.symbol} close` }], { markers })}
+${instruments ? `<h2>Gross exposure (× equity)</h2>${lineChart(r.time, [{ values: r.position, color: '#6b7280', label: 'Σ |notional| / equity' }], { height: 140 })}${instrumentsSection(instruments, colors)}` : `<h2>Price and ${escapeHtml(r.strategy)} fills</h2>${lineChart(r.time, [{ values: r.close, color: '#374151', label: `${r.symbol} close` }], { markers })}`}
 <h2>Monthly returns (${escapeHtml(r.strategy)})</h2>${monthlyTable(r)}
 <h2>Trades (${escapeHtml(r.strategy)})</h2>${tradesTable(r)}
 ${r.rejectionCount > 0 ? `<h2>Rejected orders</h2><p>${r.rejectionCount} rejected; first: ${escapeHtml(r.rejections[0].reason)}</p>` : ''}
@@ -181,6 +197,10 @@ export function reportJson(entries: ReportEntry[]): unknown {
     execution: result.config,
     metrics,
     trades: result.trades.map((t) => ({ ...t, entryTime: formatUtc(t.entryTimeMs), exitTime: formatUtc(t.exitTimeMs) })),
+    fills: result.fills.map((f) => ({ ...f, time: formatUtc(f.timeMs) })),
+    managed: result.managed,
+    refusals: result.refusals,
+    riskEvents: result.riskEvents.map((e) => ({ ...e, time: formatUtc(e.timeMs) })),
     rejectionCount: result.rejectionCount,
     rejections: result.rejections.map((x) => ({ time: formatUtc(x.timeMs), reason: x.reason, order: x.order })),
   }));

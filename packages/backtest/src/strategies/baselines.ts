@@ -11,11 +11,12 @@ function toward(target: number): readonly Intent[] {
   return target > 0 ? LONG : target < 0 ? SHORT : FLAT;
 }
 
-/** Goes long at full exposure on the first bar and holds. */
-export function buyAndHold(): Strategy {
+/** Goes long on the first bar and holds: at full exposure, or at `exposure` of equity × leverage (1/N each: an equal-weight portfolio). */
+export function buyAndHold(exposure = 1): Strategy {
+  const intents: readonly Intent[] = exposure === 1 ? LONG : Object.freeze([enter('long', { exposure })]);
   return {
-    name: 'buy-and-hold',
-    onBar: (ctx) => (ctx.qtyBase === 0 && ctx.index === 0 ? toward(1) : NONE),
+    name: exposure === 1 ? 'buy-and-hold' : `buy-and-hold ${(exposure * 100).toFixed(0)}%`,
+    onBar: (ctx) => (ctx.qtyBase === 0 && ctx.index === 0 ? intents : NONE),
   };
 }
 

@@ -3,22 +3,27 @@ import { Command, Option } from 'commander';
 import {
   BASELINES,
   baselineByName,
+  buyAndHold,
   computeMetrics,
   formatSummary,
   renderHtmlReport,
   reportJson,
-  runBacktest,
+  runPortfolioBacktest,
   type BacktestOptions,
+  type PortfolioBacktestResult,
   type ReportEntry,
 } from '@oitrader/backtest';
-import { numberFlag, OitraderError, parseUtcTimeMs, writeFileAtomic, type Frame } from '@oitrader/core';
+import { numberFlag, OitraderError, parseUtcTimeMs, symbolFlag, writeFileAtomic, type Config, type Frame } from '@oitrader/core';
+import { riskLimitsFromConfig } from '@oitrader/trading';
 import { runMlSignalBacktest } from './ml-backtest.ts';
 import { commandContext, type GlobalOptions } from '../context.ts';
-import { addFrameOptions, loadFrame, type FrameFlags } from '../frame-source.ts';
+import { addFrameOptions, loadFrame, loadFrames, type FrameFlags } from '../frame-source.ts';
 import type { Output } from '../output.ts';
 
 interface BacktestFlags extends GlobalOptions, FrameFlags {
   strategy: string;
+  symbols?: string[];
+  risk: boolean;
   leverage?: number;
   balance?: number;
   takerFee?: number;
@@ -30,11 +35,16 @@ interface BacktestFlags extends GlobalOptions, FrameFlags {
   modelsDir?: string;
 }
 
+/** The benchmark every backtest shows: buy-and-hold at 1x, equal-weight over the symbols (never liquidated, no stops). */
+export const BENCHMARK = 'buy-and-hold 1x';
+
 export function registerBacktestCommand(program: Command): void {
   const command = program
     .command('backtest')
-    .description('backtest a strategy with Binance fees, funding, slippage and liquidation; print a summary, write HTML + JSON reports')
+    .description('backtest a strategy on one symbol or a portfolio (one wallet, one risk engine) with Binance fees, funding, slippage and liquidation; print a summary, write HTML + JSON reports')
     .option('--strategy <name>', `strategy to test: ml-signal (with --model), ${Object.keys(BASELINES).join(', ')}`, 'sma-trend')
+    .option('--symbols <list>', 'several symbols on one wallet, comma-separated (default: trading.symbols, or --symbol)', (value: string) => value.split(',').map((s) => symbolFlag('--symbols')(s.trim())))
+    .option('--no-risk', 'run the strategy\'s raw intents sized by exposure, without the risk engine the bot trades through (no stops, no halts)')
     .option('--model <run-id>', 'ml-signal: the model run whose out-of-fold predictions it trades')
     .option('--models-dir <dir>', 'ml-signal: models directory (default: models.dir)');
   addFrameOptions(command)
@@ -45,6 +55,14 @@ export function registerBacktestCommand(program: Command): void {
     .addOption(new Option('--spread-bps <bps>', 'half-spread paid per taker fill, 0..1000').argParser(numberFlag('--spread-bps', 'bps')).default(1))
     .option('--no-baselines', 'do not run the baselines side by side')
     .option('--out <dir>', 'report directory', 'reports')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  oitrader backtest --strategy oi-trend --symbol SOLUSDT --start 2025-12-01
+  oitrader backtest --symbols SOLUSDT,BTCUSDT --strategy sma-trend --json
+  oitrader backtest --strategy ml-signal --model <run-id>`,
+    )
     .action(async (_flags, cmd: Command) => {
       const flags = cmd.optsWithGlobals<BacktestFlags>();
       const { config, out } = commandContext(flags);
@@ -57,6 +75,7 @@ export function registerBacktestCommand(program: Command): void {
       };
       if (flags.strategy === 'ml-signal') {
         if (!flags.model) throw new OitraderError('--strategy ml-signal needs --model <run-id>', { hint: 'see oitrader models list', exitCode: 2 });
+        if (flags.symbols && flags.symbols.length > 1) throw new OitraderError('--strategy ml-signal backtests one symbol (its model run\'s)', { hint: 'drop --symbols; the run names its symbol', exitCode: 2 });
         const source = cmd.getOptionValueSource.bind(cmd);
         const frame = await loadFrame({ ...flags, start: '2000-01-01', end: '2100-01-01' }, config);
         await runMlSignalBacktest(out, frame, {
@@ -70,22 +89,74 @@ export function registerBacktestCommand(program: Command): void {
         });
         return;
       }
-      const frame = await loadFrame(flags, config);
-      runBacktestReport(out, frame, flags.strategy, flags.baselines, flags.out, execution);
+      baselineByName(flags.strategy);
+      const symbols = flags.symbols ?? (flags.symbol ? [flags.symbol] : config.trading.symbols);
+      const frames = await loadFrames(symbols, flags, config);
+      runBacktestReport(out, frames, flags.strategy, flags.baselines, flags.out, { ...execution, ...(flags.risk && { risk: riskFromConfig(config) }) });
     });
 }
 
-/** Runs the strategy (and the baselines), prints the summary and writes the reports. */
-export function runBacktestReport(out: Output, frame: Frame, strategyName: string, withBaselines: boolean, dir: string, options: BacktestOptions): ReportEntry[] {
+/** The risk engine a backtest runs through by default: the bot's own limits and stop (config.yaml trading:). */
+export function riskFromConfig(config: Config): NonNullable<BacktestOptions['risk']> {
+  return { limits: riskLimitsFromConfig(config.trading), stopLoss: config.trading.stop_loss };
+}
+
+export interface BacktestReport {
+  entries: ReportEntry[];
+  /** Per symbol of the tested strategy: its contribution on the one wallet. */
+  instruments: ReportEntry[];
+}
+
+/**
+ * Runs the strategy (and the baselines, in the same mode: managed or raw, plus
+ * the 1x equal-weight buy-and-hold benchmark) over one or several symbols on
+ * one wallet, prints the summary and writes the reports.
+ */
+export function runBacktestReport(out: Output, frames: Frame | readonly Frame[], strategyName: string, withBaselines: boolean, dir: string, options: BacktestOptions): BacktestReport {
+  const list = Array.isArray(frames) ? (frames as readonly Frame[]) : [frames as Frame];
   const names = [strategyName, ...(withBaselines ? Object.keys(BASELINES).filter((n) => n !== strategyName) : [])];
-  const results = names.map((name) => runBacktest(frame, baselineByName(name), options));
+  const runs: PortfolioBacktestResult[] = names.map((name) => runPortfolioBacktest(list, () => baselineByName(name), options));
+  // The benchmark a trader compares with: 1x, equal weight, held — never sized by the risk engine, never liquidated.
+  const benchmark = runPortfolioBacktest(list, () => buyAndHold(1 / list.length), { ...options, leverage: 1, risk: undefined });
+  benchmark.portfolio.strategy = BENCHMARK;
+  runs.push(benchmark);
   // Every strategy tried counts as a trial for the deflated Sharpe ratio.
-  const entries = results.map((result) => ({ result, metrics: computeMetrics(result, { trials: names.length }) }));
-  const base = join(dir, `backtest-${strategyName}-${frame.symbol}-${frame.timeframe}`);
-  writeFileAtomic(`${base}.html`, renderHtmlReport(`oitrader backtest: ${strategyName} on ${frame.symbol} ${frame.timeframe}`, entries));
-  writeFileAtomic(`${base}.json`, `${JSON.stringify(reportJson(entries), null, 2)}\n`);
+  const trials = runs.length;
+  const entries: ReportEntry[] = runs.map((r) => ({ result: r.portfolio, metrics: computeMetrics(r.portfolio, { trials }) }));
+  const instruments: ReportEntry[] = runs[0].instruments.map((result) => ({ result, metrics: computeMetrics(result, { trials }) }));
+  const symbols = list.map((f) => f.symbol).join(',');
+  const timeframe = list[0].timeframe;
+  const mode = options.risk ? 'through the risk engine' : 'unmanaged (--no-risk)';
+  const base = join(dir, `backtest-${strategyName}-${list.map((f) => f.symbol).join('-')}-${timeframe}`);
+  const title = `oitrader backtest: ${strategyName} on ${symbols} ${timeframe}${list.length > 1 ? ' (one wallet)' : ''}, ${mode}`;
+  writeFileAtomic(`${base}.html`, renderHtmlReport(title, entries, '', list.length > 1 ? instruments : undefined));
+  writeFileAtomic(`${base}.json`, `${JSON.stringify(list.length > 1 ? { portfolio: reportJson(entries), instruments: reportJson(instruments) } : reportJson(entries), null, 2)}\n`);
+  out.text(`${strategyName} on ${symbols} ${timeframe}, ${mode}`);
   out.text(formatSummary(entries));
+  if (list.length > 1) out.text(formatContributions(instruments, options.initialBalanceUsd ?? 2000));
+  const main = entries[0];
+  if (main.result.managed && main.metrics.trades === 0) out.text(`stood aside: no trade was taken${refusalLine(main.result.refusals)}`);
   out.text(`report: ${base}.html (and .json)`);
-  out.result({ report: `${base}.html`, json: `${base}.json`, strategies: entries.map((e) => ({ strategy: e.result.strategy, metrics: e.metrics })) });
-  return entries;
+  out.result({
+    report: `${base}.html`,
+    json: `${base}.json`,
+    managed: main.result.managed,
+    strategies: entries.map((e) => ({ strategy: e.result.strategy, symbols: e.result.symbol, metrics: e.metrics, refusals: e.result.refusals })),
+    ...(list.length > 1 && { instruments: instruments.map((e) => ({ symbol: e.result.symbol, contributionUsd: e.metrics.pnlUsd, metrics: e.metrics })) }),
+  });
+  return { entries, instruments };
+}
+
+/** Each symbol's share of the portfolio's result on the one wallet. */
+function formatContributions(instruments: ReportEntry[], initialUsd: number): string {
+  const lines = instruments.map((e) => {
+    const m = e.metrics;
+    return `  ${e.result.symbol.padEnd(10)} net ${m.pnlUsd.toFixed(2).padStart(10)} USDT (${((m.pnlUsd / initialUsd) * 100).toFixed(2).padStart(7)}% of the wallet)  trades ${String(m.trades).padStart(4)}  fees ${m.feesUsd.toFixed(2).padStart(8)}  funding ${m.fundingUsd.toFixed(2).padStart(7)}`;
+  });
+  return ['per-symbol contribution (one wallet):', ...lines].join('\n');
+}
+
+function refusalLine(refusals: Partial<Record<string, number>>): string {
+  const top = Object.entries(refusals).sort((a, b) => (b[1] ?? 0) - (a[1] ?? 0));
+  return top.length === 0 ? ' (the strategy never asked to enter)' : `; entries refused: ${top.map(([code, n]) => `${code} ×${n}`).join(', ')}`;
 }

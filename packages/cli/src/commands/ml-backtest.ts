@@ -44,7 +44,7 @@ function sliceByTime(frame: Frame, [fromMs, toMs]: [number, number]): Frame {
 }
 
 /** The run's final ensemble on features computed fresh (causal, on the whole frame), only for bars from `fromMs`. */
-async function freshProbabilities(runDir: string, frame: Frame, fromMs: number): Promise<Record<string, Float64Array>> {
+export async function freshProbabilities(runDir: string, frame: Frame, fromMs: number): Promise<Record<string, Float64Array>> {
   const table = new FeatureEngineer().engineerAllFeatures(frame);
   const { manifest, ensemble } = await loadRun(runDir, { featureSetVersion: FEATURE_SET_VERSION, features: table.names });
   try {

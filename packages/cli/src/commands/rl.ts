@@ -1,16 +1,17 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
-import { formatSummary } from '@oitrader/backtest';
+import { formatSummary, renderHtmlReport, reportJson, type ReportEntry } from '@oitrader/backtest';
 import { riskLimitsFromConfig } from '@oitrader/trading';
 import { formatUtc, OitraderError, parseUtcTimeMs, writeFileAtomic, type Config, type Frame } from '@oitrader/core';
 import { FEATURE_SET_VERSION } from '@oitrader/features';
-import { readOutOfFoldPredictions, type RunManifest } from '@oitrader/ml';
+import { finalKnownUntilMs, readOutOfFoldPredictions, type RunManifest } from '@oitrader/ml';
 import {
   ACTIONS,
   AGENT_BASELINES,
   agentReportJson,
   backtestAgent,
+  backtestAgentAfterSpan,
   listAgents,
   loadAgent,
   readTrainingLogs,
@@ -23,6 +24,7 @@ import {
 import { commandContext, type GlobalOptions } from '../context.ts';
 import { addFrameOptions, loadFrame, type FrameFlags } from '../frame-source.ts';
 import type { Output } from '../output.ts';
+import { freshProbabilities } from './ml-backtest.ts';
 
 interface RlTrainFlags extends GlobalOptions, FrameFlags {
   model: string;
@@ -129,14 +131,32 @@ export function registerRlCommands(program: Command): void {
     .option('--agents-dir <dir>', 'agents directory (default: models.agents_dir)')
     .option('--models-dir <dir>', 'models directory (default: models.dir)')
     .option('--out <dir>', 'report directory', 'reports');
-  addFrameOptions(backtest).action(async (_flags, command: Command) => {
-    const flags = command.optsWithGlobals<GlobalOptions & FrameFlags & { agent: string; agentsDir?: string; modelsDir?: string; out: string }>();
-    const { config, out } = commandContext(flags);
-    const agentsDir = flags.agentsDir ?? config.models.agents_dir;
-    const peek = loadAgent(join(agentsDir, flags.agent), { featureSetVersion: FEATURE_SET_VERSION });
-    const frame = await loadFrame(wholeSpan({ ...flags, symbol: flags.symbol ?? peek.manifest.symbol, timeframe: peek.manifest.timeframe }), config);
-    await runRlBacktest(out, frame, { agentsDir, modelsDir: flags.modelsDir ?? config.models.dir, agentId: flags.agent, outDir: flags.out, stopLoss: config.trading.stop_loss });
-  });
+  addFrameOptions(backtest)
+    .addHelpText(
+      'after',
+      `
+By default the agent is scored on its walk-forward test windows (each bar by the window agent that never saw it).
+With --start (and --end) after every span its model run and its windows trained on, the newest window is scored on
+those bars with fresh predictions, through the bot's risk engine — what bot.strategy: agent would trade there.
+
+Examples:
+  oitrader rl backtest --agent 20261207-101500
+  oitrader rl backtest --agent 20261207-101500 --start 2026-03-01 --end 2026-04-01`,
+    )
+    .action(async (_flags, command: Command) => {
+      const flags = command.optsWithGlobals<GlobalOptions & FrameFlags & { agent: string; agentsDir?: string; modelsDir?: string; out: string }>();
+      const { config, out } = commandContext(flags);
+      const agentsDir = flags.agentsDir ?? config.models.agents_dir;
+      const peek = loadAgent(join(agentsDir, flags.agent), { featureSetVersion: FEATURE_SET_VERSION });
+      const frame = await loadFrame(wholeSpan({ ...flags, symbol: flags.symbol ?? peek.manifest.symbol, timeframe: peek.manifest.timeframe }), config);
+      const source = command.getOptionValueSource.bind(command);
+      const options = { agentsDir, modelsDir: flags.modelsDir ?? config.models.dir, agentId: flags.agent, outDir: flags.out, stopLoss: config.trading.stop_loss };
+      if (source('start') === 'cli' || source('end') === 'cli') {
+        await runRlBacktestAfterSpan(out, frame, { ...options, config, startMs: source('start') === 'cli' ? parseUtcTimeMs(flags.start) : undefined, endMs: source('end') === 'cli' ? parseUtcTimeMs(flags.end) : undefined });
+        return;
+      }
+      await runRlBacktest(out, frame, options);
+    });
 
   rl.command('list')
     .description('list trained agents')
@@ -233,5 +253,55 @@ export async function runRlBacktest(out: Output, frame: Frame, options: RlBackte
   out.text(`Deflated Sharpe counts ${trials} trials (${agentTrials} window agents trained in ${options.agentsDir}, ${AGENT_BASELINES.length + 1} baselines)`);
   out.text(`report: ${base}.html (and .json)`);
   out.result({ report: `${base}.html`, json: `${base}.json`, strategies: result.combined.map((e) => ({ strategy: e.result.strategy, metrics: e.metrics })), actionHistogram: result.combinedHistogram });
+  return result;
+}
+
+/**
+ * `rl backtest --start [--end]`: the agent on bars after every span its model run and its windows trained on,
+ * with the run's final models predicting them fresh, through the bot's risk engine (config.yaml trading:).
+ * Bars anything of the agent was trained on are refused, never scored.
+ */
+export async function runRlBacktestAfterSpan(out: Output, frame: Frame, options: RlBacktestOptions & { config: Config; startMs: number | undefined; endMs: number | undefined }): Promise<{ entries: ReportEntry[]; actionHistogram: number[] }> {
+  const dir = join(options.agentsDir, options.agentId);
+  const peek = loadAgent(dir, { featureSetVersion: FEATURE_SET_VERSION, symbol: frame.symbol });
+  const runDir = join(options.modelsDir, peek.manifest.modelRun.runId);
+  const run = readRunManifest(options.modelsDir, peek.manifest.modelRun.runId);
+  const agent = loadAgent(dir, { featureSetVersion: run.featureSetVersion, modelRunId: run.runId, symbol: frame.symbol });
+  const m = agent.manifest;
+  const seenUntil = Math.max(finalKnownUntilMs(run), m.windows[m.windows.length - 1].trainEndMs);
+  const from = options.startMs ?? seenUntil + 1;
+  if (from <= seenUntil) {
+    throw new OitraderError(`agent ${m.runId} and its model run ${run.runId} trained on bars up to ${formatUtc(seenUntil)}: --start ${formatUtc(from)} would score bars they saw`, {
+      hint: `pass --start after ${formatUtc(seenUntil)}, or drop --start/--end to score the walk-forward test windows`,
+      exitCode: 2,
+    });
+  }
+  const start = frame.indexAtOrAfter(from);
+  const end = options.endMs === undefined ? frame.length : frame.indexAtOrAfter(options.endMs);
+  if (end - start < 2) throw new OitraderError(`no bars to score between ${formatUtc(from)} and ${options.endMs === undefined ? 'the newest stored' : formatUtc(options.endMs)}`, { hint: 'import newer data (oitrader data import / collect) or widen --start/--end', exitCode: 2 });
+  const proba = await freshProbabilities(runDir, frame, frame.time[start]);
+  const ml = { pShort: proba.p_short, pNeutral: proba.p_neutral, pLong: proba.p_long };
+  const t = options.config.trading;
+  const agentTrials = listAgents(options.agentsDir).reduce((s, id) => s + (JSON.parse(readFileSync(join(options.agentsDir, id, 'manifest.json'), 'utf8')) as AgentManifest).windows.length, 0);
+  const trials = agentTrials + AGENT_BASELINES.length;
+  const result = backtestAgentAfterSpan(agent, frame, {
+    ml,
+    start,
+    end,
+    execution: { initialBalanceUsd: t.initial_balance, leverage: t.leverage },
+    risk: { limits: riskLimitsFromConfig(t), stopLoss: t.stop_loss },
+    trials,
+  });
+  const span = `${formatUtc(frame.time[start])} .. ${formatUtc(frame.time[end - 1])}`;
+  const base = join(options.outDir, `rl-backtest-${m.runId}-${frame.symbol}-${frame.timeframe}-after-span`);
+  const title = `oitrader rl backtest: agent ${m.runId} (window ${m.windows.length}) on ${frame.symbol} ${frame.timeframe}, ${span} — after every trained span, fresh predictions, the bot's risk engine`;
+  writeFileAtomic(`${base}.html`, renderHtmlReport(title, result.entries));
+  writeFileAtomic(`${base}.json`, `${JSON.stringify({ agent: m.runId, modelRun: run.runId, afterSpan: true, span, actionHistogram: Object.fromEntries(ACTIONS.map((a, i) => [a, result.actionHistogram[i]])), strategies: reportJson(result.entries) }, null, 2)}\n`);
+  out.text(`agent ${m.runId} (${m.algorithm.toUpperCase()}, window ${m.windows.length}, model run ${run.runId}) on ${span}: every bar after what the agent and its run trained on (≤ ${formatUtc(seenUntil)}); fresh predictions; the bot's risk engine`);
+  out.text(formatSummary(result.entries));
+  const total = result.actionHistogram.reduce((s, x) => s + x, 0) || 1;
+  out.text(`agent actions: ${ACTIONS.map((a, i) => `${a} ${result.actionHistogram[i]} (${((100 * result.actionHistogram[i]) / total).toFixed(1)}%)`).join(', ')}`);
+  out.text(`report: ${base}.html (and .json)`);
+  out.result({ report: `${base}.html`, json: `${base}.json`, afterSpan: true, span, strategies: result.entries.map((e) => ({ strategy: e.result.strategy, metrics: e.metrics })), actionHistogram: result.actionHistogram });
   return result;
 }

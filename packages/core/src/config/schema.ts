@@ -47,7 +47,10 @@ const database = z
 
 const trading = z
   .strictObject({
+    /** The symbol of a one-symbol setup; with `symbols` it is the first of them. */
     symbol: symbol.default('SOLUSDT'),
+    /** The portfolio the bot trades on one account and the backtest's default (a list replaces `symbol`). */
+    symbols: z.array(symbol).min(1).max(20).optional(),
     initial_balance: NUMBER_RULES.balanceUsd.default(2000),
     leverage: NUMBER_RULES.leverage.default(5),
     risk_per_trade: fraction(0.1).default(0.02),
@@ -81,6 +84,9 @@ const trading = z
     /** Scale-ins on top of an entry (the RL agent's SCALE_IN); a hard ceiling whatever the strategy asks. */
     max_scale_ins: z.number().int().min(0).default(2),
   })
+  .refine((t) => t.symbols === undefined || new Set(t.symbols).size === t.symbols.length, { message: 'trading.symbols lists a symbol twice', path: ['symbols'] })
+  // `symbols` replaces `symbol`: the one-symbol name everywhere a single symbol is meant is the list's first.
+  .transform((t) => (t.symbols === undefined ? { ...t, symbols: [t.symbol] } : { ...t, symbols: t.symbols, symbol: t.symbols[0] }))
   .prefault({});
 
 const models = z

@@ -5,6 +5,7 @@ import { TargetEngineer } from '@oitrader/features';
 import type { OutOfFoldPredictions } from '@oitrader/ml';
 import { ACTION_COUNT } from '../env/actions.ts';
 import { controllerStrategy, type ControllerStrategy } from '../env/controller-strategy.ts';
+import type { MlSignal } from '../env/controller.ts';
 import { alignOutOfSample, sliceMarket, sliceSignal } from '../env/ml-signal.ts';
 import { marketColumns } from '../env/observation.ts';
 import { agentRiskLimits, type LoadedAgent } from './agent-artifact.ts';
@@ -129,4 +130,48 @@ function mlSignalBaseline(frame: Frame, start: number, labels: { horizon: number
   const total = counts[0] + counts[1] + counts[2];
   const priors = (total > 0 ? counts.map((c) => c / total) : [1 / 3, 1 / 3, 1 / 3]) as [number, number, number];
   return mlSignal({ ...DEFAULT_ML_SIGNAL, maxBars: labels.horizon, priors });
+}
+
+export interface FreshAgentBacktestOptions {
+  /** The model run's probabilities predicted fresh for rows [start, end) (NaN elsewhere): bars after every span the run trained on. */
+  ml: MlSignal;
+  start: number;
+  end: number;
+  /** The execution model the bot trades under (trading.initial_balance, leverage, fees). */
+  execution: BacktestOptions;
+  /** The risk engine the bot trades through (config.yaml trading:). */
+  risk: NonNullable<BacktestOptions['risk']>;
+  trials: number;
+}
+
+/**
+ * Scores an agent on bars after every span its model run and its windows
+ * trained on, exactly as `bot.strategy: agent` trades them: the newest
+ * window's network, greedy, all six actions, through the bot's risk engine;
+ * flat, buy-and-hold and oi-trend on the same bars beside it.
+ */
+export function backtestAgentAfterSpan(agent: LoadedAgent, frame: Frame, options: FreshAgentBacktestOptions): { entries: ReportEntry[]; actionHistogram: number[]; actions: Int8Array } {
+  const { manifest, nets } = agent;
+  if (frame.symbol !== manifest.symbol || frame.timeframe !== manifest.timeframe) {
+    throw new OitraderError(`agent ${manifest.runId} trades ${manifest.symbol} ${manifest.timeframe}, the data is ${frame.symbol} ${frame.timeframe}`, { hint: `pass --symbol ${manifest.symbol} --timeframe ${manifest.timeframe}`, exitCode: 2 });
+  }
+  const lastTrained = manifest.windows[manifest.windows.length - 1].trainEndMs;
+  if (frame.time[options.start] <= lastTrained) throw new OitraderError(`agent ${manifest.runId} trained on bars up to ${new Date(lastTrained).toISOString()}: it is scored only after them`, { exitCode: 2 });
+  const { start, end } = options;
+  const net = nets[nets.length - 1];
+  const strategy = controllerStrategy({
+    name: `${manifest.algorithm}-agent (window ${nets.length})`,
+    market: sliceMarket(marketColumns(frame), start, end),
+    ml: sliceSignal(options.ml, start, end),
+    maxDailyLoss: options.risk.limits.maxDailyLoss,
+    actions: manifest.env.actions,
+    choose: (obs, mask) => net.act(obs, mask),
+  });
+  const slice = frame.slice(start, end);
+  const runs: Array<[Strategy, BacktestOptions]> = [[strategy, { ...options.execution, risk: options.risk }], ...AGENT_BASELINES.map((name): [Strategy, BacktestOptions] => [baselineByName(name), options.execution])];
+  const entries = runs.map(([s, o]) => {
+    const result = runBacktest(slice, s, o);
+    return { result, metrics: computeMetrics(result, { trials: options.trials }) };
+  });
+  return { entries, actionHistogram: [...strategy.actionHistogram], actions: strategy.actions };
 }
