@@ -43,6 +43,20 @@ const PLANS: SymbolPlan[] = [
     funding: { file: 'binance-um-funding/BTCUSDT-fundingRate-2019-2026.csv.gz', time: 'funding_time', rate: 'funding_rate', intervalHours: 8 },
     endMs: Date.UTC(2026, 1, 19, 17, 0),
   },
+  {
+    symbol: 'ETHUSDT',
+    klines: { '5m': 'binance-um-klines/ETHUSDT-5m-2025-2026.csv.gz', '1h': 'binance-um-klines/ETHUSDT-1h.csv.gz' },
+    oi: 'binance-um-open-interest/ETHUSDT-oi-5m.csv.gz',
+    funding: { file: 'binance-um-funding/ETHUSDT-fundingRate-2019-2026.csv.gz', time: 'funding_time', rate: 'funding_rate', intervalHours: 8 },
+    endMs: Date.UTC(2026, 1, 19, 17, 0),
+  },
+  {
+    symbol: 'DOGEUSDT',
+    klines: { '5m': 'binance-um-klines/DOGEUSDT-5m.csv.gz', '1h': 'binance-um-klines/DOGEUSDT-1h.csv.gz' },
+    oi: 'binance-um-open-interest/DOGEUSDT-oi-5m.csv.gz',
+    funding: { file: 'binance-um-funding/DOGEUSDT-fundingRate-vision-2025-2026.csv.gz', time: 'calc_time', rate: 'funding_rate', intervalHours: 8 },
+    endMs: Date.UTC(2026, 1, 19, 17, 0),
+  },
 ];
 
 function readCsv(file: string): { header: string[]; rows: string[][] } {

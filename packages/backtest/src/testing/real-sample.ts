@@ -54,13 +54,13 @@ export function realSampleFrame(): Frame {
 const REAL_ARCHIVE = fileURLToPath(new URL('../../../../data/sample/binance-archive/futures/um', import.meta.url));
 
 /**
- * The first `days` days of the bundled real sample (SOLUSDT or BTCUSDT, Dec
+ * The first `days` days of the bundled real sample (SOLUSDT, BTCUSDT, ETHUSDT or DOGEUSDT, Dec
  * 2025 on) read straight from its archive zips: 5m candles, 5m open interest
  * and funding joined as MarketDataLoader does — bar t (open time) holds the
  * open interest stamped at its close and the last funding rate settled by it.
  * No database needed.
  */
-export function realOpenInterestFrame(symbol: 'SOLUSDT' | 'BTCUSDT' = 'SOLUSDT', days = 20): Frame {
+export function realOpenInterestFrame(symbol: 'SOLUSDT' | 'BTCUSDT' | 'ETHUSDT' | 'DOGEUSDT' = 'SOLUSDT', days = 20): Frame {
   const endMs = Date.UTC(2025, 11, 1) + days * 86_400_000;
   const list = (dir: string) => readdirSync(join(REAL_ARCHIVE, dir)).filter((f) => f.endsWith('.zip')).sort().map((f) => join(REAL_ARCHIVE, dir, f));
   const candles = list(`monthly/klines/${symbol}/5m`).flatMap(csvRows).filter((r) => Number(r[0]) < endMs);
