@@ -15,7 +15,7 @@ import { runTrain } from './train.ts';
 import { runDemoBot } from './dashboard.ts';
 import { runCheck, runImport, runShow } from './data.ts';
 
-/** The bundled real sample: SOLUSDT + BTCUSDT with open interest (see data/sample/README.md). */
+/** The bundled real sample: SOLUSDT, BTCUSDT, ETHUSDT and DOGEUSDT with open interest (see data/sample/README.md). */
 export const SAMPLE_ARCHIVE = fileURLToPath(new URL('../../../../data/sample/binance-archive', import.meta.url));
 
 /** The demo's span: the whole bundled SOLUSDT sample. */
@@ -36,7 +36,7 @@ export const DEMO_RL = { windows: 3, timestepsPerWindow: 16_384, nEnvs: 4, episo
 export function registerDemoCommand(program: Command): void {
   program
     .command('demo')
-    .description('run the pipeline end to end on the bundled real sample (SOLUSDT + BTCUSDT with open interest) in an embedded database (data/demo/db)')
+    .description('run the pipeline end to end on the bundled real sample (SOLUSDT, BTCUSDT, ETHUSDT, DOGEUSDT with open interest) in an embedded database (data/demo/db)')
     .option('--fresh', 'delete the demo database first')
     .option('--dashboard', 'leave the paper bot\'s dashboard up at the end (until Ctrl-C)')
     .action(async (_flags, command: Command) => {
@@ -45,7 +45,7 @@ export function registerDemoCommand(program: Command): void {
       const started = Date.now();
       const elapsed = () => `${((Date.now() - started) / 1000).toFixed(0)} s`;
       if (flags.fresh && existsSync(DEMO_DB)) rmSync(DEMO_DB, { recursive: true, force: true });
-      out.text('== phase 1: import the bundled real sample (Binance SOLUSDT + BTCUSDT perpetuals, Dec 2025 – Feb 2026, 5m open interest) into embedded PGlite');
+      out.text('== phase 1: import the bundled real sample (Binance SOLUSDT, BTCUSDT, ETHUSDT, DOGEUSDT perpetuals, Dec 2025 – Feb 2026, 5m open interest) into embedded PGlite');
       const { sql } = await openStore({ embeddedPath: DEMO_DB });
       try {
         const report = await runImport(sql, out, new DirectorySource(SAMPLE_ARCHIVE), { verifyChecksums: true }, ['15m', '1h', '4h', '1d']);
