@@ -1,5 +1,6 @@
 export * from './engine/backtester.ts';
 export * from './strategies/baselines.ts';
+export * from './strategies/strategy-source.ts';
 export * from './metrics/normal.ts';
 export * from './metrics/metrics.ts';
 export * from './report/html-report.ts';

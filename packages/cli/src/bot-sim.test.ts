@@ -149,6 +149,50 @@ describe('oitrader bot run, trading.mode sim: kill -9 at every step of the order
   }
 });
 
+/**
+ * An overloaded exchange: every MARKET order is acknowledged NEW and fills 4 s later (the simulator's fill
+ * delay, longer than the bot watches a fill within its step, and than many stepped candles). The bot must not
+ * enter again while its entry rests, hold the stop back until the fill, and store the exchange's fills.
+ */
+describe('oitrader bot run, trading.mode sim: fills delayed past the candle', () => {
+  it('one entry at a time, its stop placed at the fill, the position never above one entry\'s size', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'oitrader-botdelay-'));
+    const url = await freshPostgresUrl();
+    const h = await SimBotHarness.start(dir, SPAN_START, SPAN_END, url);
+    try {
+      h.sim.faults.trading.fillDelayMs = 4000;
+      const yaml = `bot:\n  name: dl\n  collector: external\n  kill_file: ${join(dir, 'dl.KILL')}\n  unfilled_entry_timeout_candles: 200\ntrading:\n  mode: sim\n  symbol: SOLUSDT\n`;
+      h.spawnBot('dl', ['--from', new Date(SPAN_START).toISOString()], {}, yaml);
+      for (let t = SPAN_START; t < SPAN_END; t += BAR_MS) assert.ok(await h.step('dl', t), `the bot stopped at ${new Date(t).toISOString()}:\n${h.output.slice(-3000)}`);
+      assert.equal((await h.stopBot()).code, 0, h.output.slice(-2000));
+
+      const orders = await h.store.orders('dl');
+      const entries = orders.filter((o) => o.intent === 'entry');
+      assert.ok(entries.length >= 2, `sma-trend enters several times in half a day, sent ${entries.length} entries`);
+      let position = 0;
+      const largestEntry = Math.max(...entries.map((o) => o.qtyBase));
+      for (const trade of h.trades) {
+        position += trade.side === 'buy' ? trade.qtyBase : -trade.qtyBase;
+        assert.ok(Math.abs(position) <= largestEntry + 1e-9, `the exchange position reached ${position} SOLUSDT, above one entry (${largestEntry}): entries stacked`);
+      }
+      const refused = await h.store.sql.query("SELECT 1 FROM bot_decisions WHERE bot = 'dl' AND NOT allowed AND detail->>'code' = 'entry_resting'");
+      assert.ok(refused.length > 0, 'while an entry rested the strategy wanted in again; the entry_resting rule must have refused it');
+      for (const e of entries.filter((o) => o.status === 'FILLED')) {
+        const stop = orders.find((o) => o.intent === 'stop' && o.candleTimeMs === e.candleTimeMs);
+        assert.ok(stop && stop.status !== 'PENDING', `the entry ${e.clientOrderId} filled but its stop ${stop?.clientOrderId} was never placed (${stop?.status})`);
+      }
+      const fills = await h.store.fills('dl');
+      assert.deepEqual(fills.map(key), h.trades.map(key), 'the stored trades differ from the exchange\'s delayed fills');
+      const exchange = Number(h.sim.trading.engine.positionRisk('SOLUSDT', h.sim.clock.now())[0]?.positionAmt ?? 0);
+      assert.equal((await h.store.position('dl', 'SOLUSDT'))?.qtyBase ?? 0, exchange, 'the stored position differs from the exchange\'s');
+    } finally {
+      await h.close();
+      if (url) await dropPostgres(url);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 async function waitThenKill(h: SimBotHarness, condition: () => boolean): Promise<void> {
   while (h.running && !condition()) await new Promise((r) => setTimeout(r, 2));
   // Give the hung request a moment to be the one in flight, then kill the process mid-wait.

@@ -27,8 +27,8 @@ interface Run {
  * an embedded database on disk: the bot is killed at each step of a candle's
  * order lifecycle, restarted, and must end with exactly the trades of a bot
  * that was never killed — no duplicate order, no position without its stop,
- * its record equal to the venue's. (The venue here is paper: the exchange
- * venue joins these tests when the trading simulator is in main.)
+ * its record equal to the venue's. Two symbols share the wallet, as a
+ * portfolio bot runs. (The exchange venue: bot-sim.test.ts.)
  */
 describe('oitrader bot: kill -9 at every step, restart, same trades', () => {
   let dir: string;
@@ -36,7 +36,7 @@ describe('oitrader bot: kill -9 at every step, restart, same trades', () => {
     const file = join(dir, `${bot}.yaml`);
     // dashboard.port 0: every bot run serves its dashboard on a free port, never one a parallel run holds;
     // collector external: a bot run that is not a replay must not start collecting from Binance in a test.
-    writeFileSync(file, `database:\n  embedded_path: ${join(dir, 'db')}\nbot:\n  name: ${bot}\n  kill_file: ${join(dir, `${bot}.KILL`)}\n  collector: external\ndashboard:\n  port: 0\ntrading:\n  symbol: SOLUSDT\n${extra}`);
+    writeFileSync(file, `database:\n  embedded_path: ${join(dir, 'db')}\nbot:\n  name: ${bot}\n  kill_file: ${join(dir, `${bot}.KILL`)}\n  collector: external\ndashboard:\n  port: 0\ntrading:\n  symbols: [SOLUSDT, BTCUSDT]\n${extra}`);
     return file;
   };
   const run = (bot: string, args: string[], env: Record<string, string> = {}, extra = ''): Run => {
@@ -74,13 +74,13 @@ describe('oitrader bot: kill -9 at every step, restart, same trades', () => {
       await sql.close();
     }
   };
-  const fillKeys = (bot: string) => withBotStore(async (s) => (await s.fills(bot)).map((f) => `${f.timeMs} ${f.side} ${f.qtyBase} ${f.priceUsd} ${f.reason}`));
+  const fillKeys = (bot: string) => withBotStore(async (s) => (await s.fills(bot)).map((f) => `${f.timeMs} ${f.symbol} ${f.side} ${f.qtyBase} ${f.priceUsd} ${f.reason}`));
   let reference: string[];
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'oitrader-bot-'));
     const { sql } = await openStore({ embeddedPath: join(dir, 'db') });
-    await importArchive(sql, new DirectorySource(SAMPLE_ARCHIVE), { symbols: ['SOLUSDT'], timeframes: ['5m'], datasets: ['klines', 'fundingRate'], startMs: Date.UTC(2025, 11, 1), endMs: Date.UTC(2025, 11, 31) });
+    await importArchive(sql, new DirectorySource(SAMPLE_ARCHIVE), { symbols: ['SOLUSDT', 'BTCUSDT'], timeframes: ['5m'], datasets: ['klines', 'fundingRate'], startMs: Date.UTC(2025, 11, 1), endMs: Date.UTC(2025, 11, 31) });
     // A day and a half of real candles keeps each child run short.
     await sql.query("DELETE FROM ohlcv WHERE time >= '2025-12-02T12:00:00Z'");
     await sql.close();
@@ -88,6 +88,7 @@ describe('oitrader bot: kill -9 at every step, restart, same trades', () => {
     assert.equal(straight.status, 0, straight.out);
     reference = await fillKeys('ref');
     assert.ok(reference.length >= 6, `the reference run should trade on a day and a half of real candles, made ${reference.length} fills`);
+    assert.deepEqual(new Set(reference.map((k) => k.split(' ')[1])), new Set(['SOLUSDT', 'BTCUSDT']), 'the reference run should trade both symbols on its one wallet');
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -111,9 +112,11 @@ describe('oitrader bot: kill -9 at every step, restart, same trades', () => {
       await withBotStore(async (store) => {
         const orders = await store.orders(bot);
         const entries = orders.filter((o) => o.intent === 'entry');
-        assert.equal(new Set(entries.map((o) => o.candleTimeMs)).size, entries.length, 'two entries for one candle: a decision was sent twice');
-        const position = await store.position(bot, 'SOLUSDT');
-        if (position && position.qtyBase !== 0) assert.ok(position.stopUsd !== undefined, `position ${position.qtyBase} SOLUSDT has no stop`);
+        assert.equal(new Set(entries.map((o) => `${o.symbol} ${o.candleTimeMs}`)).size, entries.length, 'two entries for one symbol and candle: a decision was sent twice');
+        for (const symbol of ['SOLUSDT', 'BTCUSDT']) {
+          const position = await store.position(bot, symbol);
+          if (position && position.qtyBase !== 0) assert.ok(position.stopUsd !== undefined, `position ${position.qtyBase} ${symbol} has no stop`);
+        }
       });
     });
   }

@@ -115,10 +115,11 @@ describe('oitrader train and models', () => {
     const { buildFeatureDataset, writeFeatureDataset, FEATURES_FILE, MANIFEST_FILE } = await import('@oitrader/features');
     const { runTrain } = await import('./commands/train.ts');
     const { createOutput } = await import('./output.ts');
-    const { readFileSync, readdirSync } = await import('node:fs');
+    const { existsSync, readFileSync, readdirSync } = await import('node:fs');
     const root = mkdtempSync(join(tmpdir(), 'oitrader-train-'));
     const features = join(root, 'features');
-    writeFeatureDataset(buildFeatureDataset(realSampleFrame()), join(features, FEATURES_FILE), join(features, MANIFEST_FILE));
+    const { datasetEngineer } = await import('@oitrader/features');
+    writeFeatureDataset(buildFeatureDataset(realSampleFrame(), undefined, datasetEngineer({ calendar: true })), join(features, FEATURES_FILE), join(features, MANIFEST_FILE));
     const models = join(root, 'models');
     const { runId } = await runTrain(createOutput({ quiet: true }), features, models, { folds: 3, trainShare: 0.4, embargo: 12, seed: 0, runId: 'test-run', searchTrials: 2 });
     assert.equal(runId, 'test-run');
@@ -150,8 +151,18 @@ describe('oitrader train and models', () => {
     const file = configFile(`models:\n  dir: ${models}\n`);
     // main() reports process.exitCode; start from a clean one so only promote's outcome is measured.
     process.exitCode = 0;
+    assert.equal(await main(['node', 'oitrader', '--config', file, '--quiet', 'models', 'promote', 'test-run']), 2, 'a run never backtested out of sample is not promoted without --force');
+    const { writeTradingResult } = await import('./commands/trading-result.ts');
+    const result = { runId: 'test-run', evaluatedAt: '', symbol: 'XRPUSDT', source: 'out-of-fold' as const, testSpan: ['a', 'b'] as [string, string], threshold: 1.2, sharpe: -1, deflatedSharpe: 0, buyAndHoldReturnPct: 1, beatBaselines: false };
+    writeTradingResult(join(models, 'test-run'), { ...result, trades: 12, returnPct: -3.2 });
+    assert.equal(await main(['node', 'oitrader', '--config', file, '--quiet', 'models', 'promote', 'test-run']), 2, 'a run that lost out of sample (below flat) is not promoted without --force');
+    writeTradingResult(join(models, 'test-run'), { ...result, trades: 0, returnPct: 0 });
+    assert.equal(await main(['node', 'oitrader', '--config', file, '--quiet', 'models', 'promote', 'test-run']), 2, 'a run that made no trades out of sample is not promoted without --force');
+    assert.ok(!existsSync(join(models, 'ACTIVE')), 'a refused promotion must not write ACTIVE');
+    writeTradingResult(join(models, 'test-run'), { ...result, trades: 12, returnPct: 2.5, sharpe: 1.1 });
     assert.equal(await main(['node', 'oitrader', '--config', file, '--quiet', 'models', 'promote', 'test-run']), 0);
     assert.equal(readFileSync(join(models, 'ACTIVE'), 'utf8'), 'test-run\n');
+    assert.equal(await main(['node', 'oitrader', '--config', file, '--quiet', 'models', 'promote', 'test-run', '--force']), 0);
     assert.equal(await main(['node', 'oitrader', '--config', file, '--quiet', 'models', 'promote', 'no-such-run']), 1);
     process.exitCode = 0;
   });
@@ -168,7 +179,8 @@ describe('training report', () => {
     writeFeatureDataset(buildFeatureDataset(realSampleFrame()), join(root, 'f', FEATURES_FILE), join(root, 'f', MANIFEST_FILE));
     await runTrain(createOutput({ quiet: true }), join(root, 'f'), join(root, 'm'), { folds: 3, trainShare: 0.4, embargo: 12, seed: 0, runId: 'r1' });
     const html = readFileSync(join(root, 'm', 'r1', 'report.html'), 'utf8');
-    for (const section of ['Models and baselines, side by side', 'Per fold', 'Confusion matrices', 'Calibration', 'SHAP', 'LSTM', 'stacked ensemble']) assert.ok(html.includes(section), section);
+    for (const section of ['Models and baselines, side by side', 'Per fold', 'Confusion matrices', 'Calibration', 'Reliability per class', 'ECE per class', 'training prior', 'SHAP', 'LSTM', 'stacked ensemble']) assert.ok(html.includes(section), section);
+    assert.match(html, /ENSEMBLE[^<]*(beats the training prior|is BELOW the training prior|= TRAINING PRIOR)/, 'the report says plainly where the ensemble stands against the prior');
     assert.doesNotMatch(html, /<script|<link|https?:\/\//);
     assert.ok(existsSync(join(root, 'm', 'r1', 'manifest.json')));
     assert.deepEqual(readdirSync(join(root, 'm')), ['r1']);

@@ -15,6 +15,8 @@ import { registerPredictCommand } from './commands/predict.ts';
 import { registerDashboardCommand } from './commands/dashboard.ts';
 import { registerRetrainCommands } from './commands/retrain.ts';
 import { registerWorkerCommand } from './commands/worker.ts';
+import { registerNewStrategyCommand } from './commands/new-strategy.ts';
+import { registerPaperCommand } from './commands/paper.ts';
 
 export function buildProgram(): Command {
   const program = new Command('oitrader')
@@ -32,7 +34,9 @@ export function buildProgram(): Command {
   registerTrainCommands(program);
   registerPredictCommand(program);
   registerBacktestCommand(program);
+  registerNewStrategyCommand(program);
   registerBotCommands(program);
+  registerPaperCommand(program);
   registerRlCommands(program);
   registerDemoCommand(program);
   registerExchangeCommands(program);

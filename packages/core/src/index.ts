@@ -7,3 +7,4 @@ export * from './config/schema.ts';
 export * from './config/load.ts';
 export * from './atomic-write.ts';
 export * from './config/flags.ts';
+export * from './stats.ts';

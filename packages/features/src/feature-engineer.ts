@@ -8,7 +8,7 @@ import { POSITIONING_FEATURES } from './groups/positioning.ts';
 import { PRICE_FEATURES } from './groups/price.ts';
 import { TIME_FEATURES } from './groups/time.ts';
 import { VOLUME_FEATURES } from './groups/volume.ts';
-import { FeatureInputs, warmupBars, type FeatureGroup, type FeatureSpec } from './registry.ts';
+import { FEATURE_GROUPS, FeatureInputs, warmupBars, type FeatureGroup, type FeatureSpec } from './registry.ts';
 
 /** Bump when any feature's definition changes: models record it and refuse a mismatch. */
 export const FEATURE_SET_VERSION = '2026.11.1';
@@ -50,6 +50,18 @@ export interface FeatureEngineerOptions {
   /** Only these feature names (default: all). */
   features?: readonly string[];
   groups?: readonly FeatureGroup[];
+}
+
+/**
+ * The engineer a features file is built with by default: every group but the
+ * calendar (`time`: hour, weekday, session, funding cycle). On a few months a
+ * weekday can top every model's SHAP by chance; `features build --calendar`
+ * adds them back. The feature set's definitions are the same either way
+ * (FEATURE_SET_VERSION does not change): a model lists the features it was
+ * trained on, and loading it where one of them is missing is refused.
+ */
+export function datasetEngineer(options: { calendar?: boolean } = {}): FeatureEngineer {
+  return options.calendar ? new FeatureEngineer() : new FeatureEngineer({ groups: FEATURE_GROUPS.filter((g) => g !== 'time') });
 }
 
 export class FeatureEngineer {

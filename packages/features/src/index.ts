@@ -6,3 +6,5 @@ export * from './selection.ts';
 export * from './lookahead.ts';
 export * from './parquet.ts';
 export * from './catalogue.ts';
+export * from './pooled/cross-section.ts';
+export * from './pooled/pooled-dataset.ts';

@@ -6,13 +6,15 @@ import { describe, it } from 'node:test';
 import { readFileSync } from 'node:fs';
 import { tableFromIPC } from 'apache-arrow';
 import { readParquet } from 'parquet-wasm/node';
+import { datasetEngineer } from './feature-engineer.ts';
 import { buildFeatureDataset, readFeatureDataset, writeFeatureDataset } from './parquet.ts';
 import { realSampleFrame } from './testing/frames.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'oitrader-features-'));
 const parquet = join(dir, 'phase2_features_complete.parquet');
 const manifest = join(dir, 'phase2_features_complete.manifest.json');
-const dataset = buildFeatureDataset(realSampleFrame());
+// With the calendar: the catalogue's 100+ features on an OHLCV-only sample (without it, 93).
+const dataset = buildFeatureDataset(realSampleFrame(), undefined, datasetEngineer({ calendar: true }));
 writeFeatureDataset(dataset, parquet, manifest);
 
 describe('features Parquet file', () => {
@@ -45,6 +47,13 @@ describe('features Parquet file', () => {
       const column = table.getChild(name)!;
       for (let k = 0; k < table.numRows; k++) assert.equal(column.get(k), dataset.table.columns[name][dataset.start + k], `${name} at row ${dataset.start + k} differs in the independent reader`);
     }
+  });
+
+  it('leaves out the calendar features unless asked (features build --calendar)', () => {
+    const plain = buildFeatureDataset(realSampleFrame());
+    assert.ok(!plain.manifest.features.some((f) => f.group === 'time'), 'a default build must hold no calendar feature');
+    assert.deepEqual(plain.manifest.features.map((f) => f.name), dataset.manifest.features.filter((f) => f.group !== 'time').map((f) => f.name), 'and every other feature as before');
+    assert.equal(plain.manifest.featureSetVersion, dataset.manifest.featureSetVersion, 'the definitions are the same: a model records its own feature list');
   });
 
   it('reads back through the manifest-checked loader', async () => {

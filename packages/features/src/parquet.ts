@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parquetMetadata, parquetReadObjects, parquetSchema } from 'hyparquet';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { DataError, formatUtc, writeFileAtomic, type Frame } from '@oitrader/core';
-import { FEATURE_SET_VERSION, FeatureEngineer, type FeatureTable } from './feature-engineer.ts';
+import { datasetEngineer, FEATURE_SET_VERSION, type FeatureEngineer, type FeatureTable } from './feature-engineer.ts';
 import { classBalance, TargetEngineer, type ClassBalance } from './targets.ts';
 
 export const FEATURES_FILE = 'phase2_features_complete.parquet';
@@ -18,7 +18,12 @@ export interface FeatureManifest {
   format: 'oitrader-features';
   formatVersion: 1;
   featureSetVersion: string;
+  /** The symbol; a pooled file lists its symbols joined by commas. */
   symbol: string;
+  /** A pooled file (several symbols): its symbols. The Parquet file then has a `symbol` column after `time`. */
+  symbols?: string[];
+  /** A pooled file: each symbol's rows, span and labels. */
+  perSymbol?: Array<{ symbol: string; rowsFrom: string; rowsTo: string; written: number; balance: ClassBalance }>;
   timeframe: string;
   features: Array<{ name: string; group: string; description: string; warmup: number }>;
   omitted: Array<{ name: string; reason: string }>;
@@ -67,7 +72,7 @@ export interface FeatureDataset {
 }
 
 /** Features + labels for a frame; rows before the last warm-up and after the last label are dropped, never filled. */
-export function buildFeatureDataset(frame: Frame, labels: LabelOptions = { horizon: 48, threshold: 0.005 }, engineer = new FeatureEngineer()): FeatureDataset {
+export function buildFeatureDataset(frame: Frame, labels: LabelOptions = { horizon: 48, threshold: 0.005 }, engineer: FeatureEngineer = datasetEngineer()): FeatureDataset {
   const table = engineer.engineerAllFeatures(frame);
   const targets = new TargetEngineer();
   const y = targets.createClassificationTarget(frame, labels);
@@ -100,30 +105,61 @@ export function buildFeatureDataset(frame: Frame, labels: LabelOptions = { horiz
   return { table, labels: y, forwardReturn, start, end, manifest };
 }
 
+/** The rows a features file holds, as columns (time-ordered; a pooled file by time, then symbol). */
+export interface FeatureRows {
+  time: ArrayLike<number>;
+  /** A pooled file: each row's symbol. */
+  symbol?: string[];
+  names: string[];
+  columns: Record<string, Float64Array>;
+  labels: ArrayLike<number>;
+  forwardReturn: Float64Array;
+  manifest: FeatureManifest;
+}
+
 /** Writes the Parquet file and its manifest, each atomically (never half a file). */
 export function writeFeatureDataset(dataset: FeatureDataset, parquetPath: string, manifestPath: string): void {
   const { table, start, end } = dataset;
+  writeFeatureRows(
+    {
+      time: table.time.subarray(start, end),
+      names: table.names,
+      columns: Object.fromEntries(table.names.map((name) => [name, table.columns[name].subarray(start, end)])),
+      labels: dataset.labels.subarray(start, end),
+      forwardReturn: dataset.forwardReturn.subarray(start, end),
+      manifest: dataset.manifest,
+    },
+    parquetPath,
+    manifestPath,
+  );
+}
+
+/** Writes rows: `time`, `symbol` (pooled files only), the features in manifest order, `label`, `forward_return`. */
+export function writeFeatureRows(rows: FeatureRows, parquetPath: string, manifestPath: string): void {
   const columnData = [
-    { name: 'time', data: Array.from(table.time.subarray(start, end), (t) => new Date(t)), type: 'TIMESTAMP' as const },
-    ...table.names.map((name) => ({ name, data: table.columns[name].subarray(start, end), type: 'DOUBLE' as const })),
-    { name: 'label', data: Int32Array.from(dataset.labels.subarray(start, end)), type: 'INT32' as const },
-    { name: 'forward_return', data: dataset.forwardReturn.subarray(start, end), type: 'DOUBLE' as const },
+    { name: 'time', data: Array.from(rows.time, (t) => new Date(t)), type: 'TIMESTAMP' as const },
+    ...(rows.symbol ? [{ name: 'symbol', data: rows.symbol, type: 'STRING' as const }] : []),
+    ...rows.names.map((name) => ({ name, data: rows.columns[name], type: 'DOUBLE' as const })),
+    { name: 'label', data: Int32Array.from(rows.labels), type: 'INT32' as const },
+    { name: 'forward_return', data: rows.forwardReturn, type: 'DOUBLE' as const },
   ];
   const buffer = parquetWriteBuffer({
     columnData,
     kvMetadata: [
       { key: 'oitrader.feature_set_version', value: FEATURE_SET_VERSION },
-      { key: 'oitrader.symbol', value: dataset.manifest.symbol },
-      { key: 'oitrader.timeframe', value: dataset.manifest.timeframe },
+      { key: 'oitrader.symbol', value: rows.manifest.symbol },
+      { key: 'oitrader.timeframe', value: rows.manifest.timeframe },
     ],
   });
   writeFileAtomic(parquetPath, new Uint8Array(buffer));
-  writeFileAtomic(manifestPath, `${JSON.stringify(dataset.manifest, null, 2)}\n`);
+  writeFileAtomic(manifestPath, `${JSON.stringify(rows.manifest, null, 2)}\n`);
 }
 
 export interface LoadedFeatures {
   manifest: FeatureManifest;
   time: Float64Array;
+  /** A pooled file: each row's symbol (one of manifest.symbols). */
+  symbol?: string[];
   names: string[];
   columns: Record<string, Float64Array>;
   labels: Int32Array;
@@ -155,7 +191,8 @@ export async function readFeatureDataset(parquetPath: string, manifestPath: stri
     throw notParquet(error);
   }
   const schemaNames = parquetSchema(metadata).children.map((c) => c.element.name);
-  const expected = ['time', ...manifest.features.map((f) => f.name), 'label', 'forward_return'];
+  const pooled = Array.isArray(manifest.symbols);
+  const expected = ['time', ...(pooled ? ['symbol'] : []), ...manifest.features.map((f) => f.name), 'label', 'forward_return'];
   if (schemaNames.join('|') !== expected.join('|')) {
     throw new DataError(`${parquetPath} columns do not match ${manifestPath}`, { hint: 'the two files come from different builds; rebuild both' });
   }
@@ -169,9 +206,13 @@ export async function readFeatureDataset(parquetPath: string, manifestPath: stri
   const names = manifest.features.map((f) => f.name);
   const columns: Record<string, Float64Array> = {};
   for (const name of names) columns[name] = Float64Array.from(rows, (r) => Number(r[name]));
+  const symbol = pooled ? rows.map((r) => String(r.symbol)) : undefined;
+  const unknown = symbol?.find((s) => !manifest.symbols!.includes(s));
+  if (unknown !== undefined) throw new DataError(`${parquetPath} has rows of ${unknown}, which ${manifestPath} does not list`, { hint: 'the two files come from different builds; rebuild both' });
   return {
     manifest,
     time: Float64Array.from(rows, (r) => (r.time instanceof Date ? r.time.getTime() : Number(r.time))),
+    ...(symbol ? { symbol } : {}),
     names,
     columns,
     labels: Int32Array.from(rows, (r) => Number(r.label)),

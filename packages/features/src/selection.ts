@@ -1,6 +1,10 @@
 /**
  * Feature-selection utilities. All deterministic: ties are broken by name.
  */
+import { correlation } from '@oitrader/core';
+
+export { correlation };
+
 export interface SelectionResult {
   kept: string[];
   dropped: Array<{ name: string; reason: string }>;
@@ -24,31 +28,6 @@ export function dropNearConstant(names: string[], columns: Record<string, Float6
     else kept.push(name);
   }
   return { kept, dropped };
-}
-
-/** Pearson correlation over rows where both are finite. */
-export function correlation(a: Float64Array, b: Float64Array): number {
-  let n = 0;
-  let sa = 0;
-  let sb = 0;
-  for (let i = 0; i < a.length; i++) {
-    if (Number.isNaN(a[i]) || Number.isNaN(b[i])) continue;
-    n++;
-    sa += a[i];
-    sb += b[i];
-  }
-  const ma = sa / n;
-  const mb = sb / n;
-  let cov = 0;
-  let va = 0;
-  let vb = 0;
-  for (let i = 0; i < a.length; i++) {
-    if (Number.isNaN(a[i]) || Number.isNaN(b[i])) continue;
-    cov += (a[i] - ma) * (b[i] - mb);
-    va += (a[i] - ma) ** 2;
-    vb += (b[i] - mb) ** 2;
-  }
-  return va > 0 && vb > 0 ? cov / Math.sqrt(va * vb) : 0;
 }
 
 /**

@@ -23,3 +23,4 @@ export * from './inference/run-signals.ts';
 export * from './inference/champion-signals.ts';
 export * from './inference/bot-strategy.ts';
 export * from './venue/binance-instrument-provider.ts';
+export * from './bot/bot-supervisor.ts';

@@ -43,6 +43,12 @@ export function emptyDataset(symbol: string, provenance: string): ReplayDataset 
   return { symbol, klines: new Map(), funding: [], openInterest: new Map(), longShort: new Map(), taker: new Map(), liquidations: [], provenance };
 }
 
+/** Every symbol with archive files under `archiveDir` (sorted). */
+export async function archiveSymbols(archiveDir: string): Promise<string[]> {
+  const files = (await new DirectorySource(archiveDir).list()).map(parseArchivePath);
+  return [...new Set(files.flatMap((f) => (f ? [f.symbol] : [])))].sort();
+}
+
 /**
  * Loads a dataset from a directory in Binance's archive layout (the bundled
  * real sample is one). Kline columns the archive leaves empty (the sample has

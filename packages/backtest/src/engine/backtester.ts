@@ -142,11 +142,13 @@ export function runPortfolioBacktest(frames: readonly Frame[], strategyFor: Stra
   }
   if (new Set(frames.map((f) => f.symbol)).size !== frames.length) throw new OitraderError('each instrument may appear once in a portfolio backtest', { exitCode: 2 });
   const instruments = options.instruments ?? bundledInstruments();
-  const exchange = new SimulatedExchange(options, instruments);
+  // Per-symbol leverage (trading.overrides) is the account's setting: the execution model and the engine use the same.
+  const leverageBySymbol = options.leverageBySymbol ?? options.risk?.limits.leverageBySymbol;
+  const exchange = new SimulatedExchange({ ...options, leverageBySymbol }, instruments);
   const portfolio = exchange.portfolio;
   const barMs = timeframeMs(timeframe);
   const executor: IntentExecutor = options.risk
-    ? new RiskEngine({ limits: { ...options.risk.limits, leverage: Math.min(options.risk.limits.leverage, exchange.config.leverage) }, stopLoss: options.risk.stopLoss, rules: options.risk.rules, instruments, feeRate: exchange.config.takerFeeRate })
+    ? new RiskEngine({ limits: { ...options.risk.limits, leverage: Math.min(options.risk.limits.leverage, exchange.config.leverage), leverageBySymbol }, stopLoss: options.risk.stopLoss, rules: options.risk.rules, instruments, feeRate: exchange.config.takerFeeRate })
     : new ExposureExecution(instruments, exchange.config.leverage);
   const timeline = unionTimeline(frames);
   const n = timeline.length;

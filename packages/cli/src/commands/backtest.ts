@@ -6,12 +6,14 @@ import {
   buyAndHold,
   computeMetrics,
   formatSummary,
+  loadStrategySource,
   renderHtmlReport,
   reportJson,
   runPortfolioBacktest,
   type BacktestOptions,
   type PortfolioBacktestResult,
   type ReportEntry,
+  type StrategySource,
 } from '@oitrader/backtest';
 import { numberFlag, OitraderError, parseUtcTimeMs, symbolFlag, writeFileAtomic, type Config, type Frame } from '@oitrader/core';
 import { riskLimitsFromConfig } from '@oitrader/trading';
@@ -42,7 +44,7 @@ export function registerBacktestCommand(program: Command): void {
   const command = program
     .command('backtest')
     .description('backtest a strategy on one symbol or a portfolio (one wallet, one risk engine) with Binance fees, funding, slippage and liquidation; print a summary, write HTML + JSON reports')
-    .option('--strategy <name>', `strategy to test: ml-signal (with --model), ${Object.keys(BASELINES).join(', ')}`, 'sma-trend')
+    .option('--strategy <name|file>', `strategy to test: ml-signal (with --model), ${Object.keys(BASELINES).join(', ')}, or your own file (oitrader new-strategy)`, 'sma-trend')
     .option('--symbols <list>', 'several symbols on one wallet, comma-separated (default: trading.symbols, or --symbol)', (value: string) => value.split(',').map((s) => symbolFlag('--symbols')(s.trim())))
     .option('--no-risk', 'run the strategy\'s raw intents sized by exposure, without the risk engine the bot trades through (no stops, no halts)')
     .option('--model <run-id>', 'ml-signal: the model run whose out-of-fold predictions it trades')
@@ -61,7 +63,8 @@ export function registerBacktestCommand(program: Command): void {
 Examples:
   oitrader backtest --strategy oi-trend --symbol SOLUSDT --start 2025-12-01
   oitrader backtest --symbols SOLUSDT,BTCUSDT --strategy sma-trend --json
-  oitrader backtest --strategy ml-signal --model <run-id>`,
+  oitrader backtest --strategy ml-signal --model <run-id>
+  oitrader backtest --strategy ./strategies/my-breakout.ts   (your own: oitrader new-strategy my-breakout)`,
     )
     .action(async (_flags, cmd: Command) => {
       const flags = cmd.optsWithGlobals<BacktestFlags>();
@@ -89,10 +92,10 @@ Examples:
         });
         return;
       }
-      baselineByName(flags.strategy);
+      const strategy = await loadStrategySource(flags.strategy);
       const symbols = flags.symbols ?? (flags.symbol ? [flags.symbol] : config.trading.symbols);
       const frames = await loadFrames(symbols, flags, config);
-      runBacktestReport(out, frames, flags.strategy, flags.baselines, flags.out, { ...execution, ...(flags.risk && { risk: riskFromConfig(config) }) });
+      runBacktestReport(out, frames, strategy, flags.baselines, flags.out, { ...execution, ...(flags.risk && { risk: riskFromConfig(config) }) });
     });
 }
 
@@ -112,10 +115,13 @@ export interface BacktestReport {
  * the 1x equal-weight buy-and-hold benchmark) over one or several symbols on
  * one wallet, prints the summary and writes the reports.
  */
-export function runBacktestReport(out: Output, frames: Frame | readonly Frame[], strategyName: string, withBaselines: boolean, dir: string, options: BacktestOptions): BacktestReport {
+export function runBacktestReport(out: Output, frames: Frame | readonly Frame[], strategy: string | StrategySource, withBaselines: boolean, dir: string, options: BacktestOptions): BacktestReport {
   const list = Array.isArray(frames) ? (frames as readonly Frame[]) : [frames as Frame];
-  const names = [strategyName, ...(withBaselines ? Object.keys(BASELINES).filter((n) => n !== strategyName) : [])];
-  const runs: PortfolioBacktestResult[] = names.map((name) => runPortfolioBacktest(list, () => baselineByName(name), options));
+  const baseline = (name: string): StrategySource => ({ name, create: () => baselineByName(name) });
+  const tested = typeof strategy === 'string' ? baseline(strategy) : strategy;
+  const strategyName = tested.name;
+  const sources = [tested, ...(withBaselines ? Object.keys(BASELINES).filter((n) => n !== strategyName).map(baseline) : [])];
+  const runs: PortfolioBacktestResult[] = sources.map((s) => runPortfolioBacktest(list, (symbol) => s.create(symbol), options));
   // The benchmark a trader compares with: 1x, equal weight, held — never sized by the risk engine, never liquidated.
   const benchmark = runPortfolioBacktest(list, () => buyAndHold(1 / list.length), { ...options, leverage: 1, risk: undefined });
   benchmark.portfolio.strategy = BENCHMARK;
@@ -127,7 +133,7 @@ export function runBacktestReport(out: Output, frames: Frame | readonly Frame[],
   const symbols = list.map((f) => f.symbol).join(',');
   const timeframe = list[0].timeframe;
   const mode = options.risk ? 'through the risk engine' : 'unmanaged (--no-risk)';
-  const base = join(dir, `backtest-${strategyName}-${list.map((f) => f.symbol).join('-')}-${timeframe}`);
+  const base = join(dir, `backtest-${strategyName.replace(/[^A-Za-z0-9._-]+/g, '-')}-${list.map((f) => f.symbol).join('-')}-${timeframe}`);
   const title = `oitrader backtest: ${strategyName} on ${symbols} ${timeframe}${list.length > 1 ? ' (one wallet)' : ''}, ${mode}`;
   writeFileAtomic(`${base}.html`, renderHtmlReport(title, entries, '', list.length > 1 ? instruments : undefined));
   writeFileAtomic(`${base}.json`, `${JSON.stringify(list.length > 1 ? { portfolio: reportJson(entries), instruments: reportJson(instruments) } : reportJson(entries), null, 2)}\n`);

@@ -1,5 +1,5 @@
 import { DEMO_REST_URL, MAINNET_REST_URL, prepareAccount, UsdmClient, type SetupReport } from '@oitrader/binance';
-import { OitraderError, type Config, type Logger } from '@oitrader/core';
+import { OitraderError, tradedSymbols, type Config, type Logger } from '@oitrader/core';
 import { SimMarketClock, wallClock, type MarketClock } from '@oitrader/live';
 import { SIM_API_KEY, SIM_SECRET } from '@oitrader/sim';
 import type { Output } from '../output.ts';
@@ -82,7 +82,7 @@ export async function connectExchange(config: Config, out: Output, log: Logger):
       else if (event.kind === 'rate-limited') log.warn(`${event.path}: rate limited, waiting ${event.retryAfterMs} ms`);
     },
   });
-  const symbol = config.trading.symbol;
+  const symbols = tradedSymbols(config.trading);
   if (mode !== 'sim') {
     // A request the previous process sent just before it died may still be accepted until its timestamp + recvWindow:
     // the start-up look-ups by client id would call it "never placed" and the step would send it again.
@@ -91,12 +91,22 @@ export async function connectExchange(config: Config, out: Output, log: Logger):
     out.text(`waiting ${waitMs / 1000} s (recvWindow + 1 s) so that no order of a previous run can still reach the exchange`);
     await new Promise((resolve) => setTimeout(resolve, waitMs));
   }
-  const setup = await prepareAccount(client, [symbol], config.trading.leverage);
-  const fee = await client.commissionRate(symbol);
-  const s = setup.symbols[0];
+  // Symbols at their own leverage (trading.overrides) are prepared apart from the rest.
+  const byLeverage = new Map<number, string[]>();
+  for (const symbol of symbols) {
+    const leverage = config.trading.overrides[symbol]?.leverage ?? config.trading.leverage;
+    byLeverage.set(leverage, [...(byLeverage.get(leverage) ?? []), symbol]);
+  }
+  const reports: SetupReport[] = [];
+  for (const [leverage, group] of byLeverage) reports.push(await prepareAccount(client, group, leverage));
+  const setup: SetupReport = { ...reports[reports.length - 1], symbols: reports.flatMap((r) => r.symbols) };
+  // Fees are estimated until the exchange reports each fill's commission: the highest of the symbols' rates.
+  const fees = await Promise.all(symbols.map((symbol) => client.commissionRate(symbol)));
+  const takerRate = Math.max(...fees.map((f) => f.takerRate));
   out.text(
     `exchange ${restUrl} (${mode}${mode === 'live' ? ', REAL MONEY' : ''}): ${client.signatureKind} key, clock offset ${client.offsetMs} ms; ` +
-      `account wallet ${setup.walletUsd.toFixed(2)} USDT, available ${setup.availableUsd.toFixed(2)} USDT; ${symbol} ${s.marginType} ${s.leverage}x, position ${s.positionQtyBase}, taker fee ${(fee.takerRate * 100).toFixed(3)}%`,
+      `account wallet ${setup.walletUsd.toFixed(2)} USDT, available ${setup.availableUsd.toFixed(2)} USDT; ` +
+      `${setup.symbols.map((s) => `${s.symbol} ${s.marginType} ${s.leverage}x, position ${s.positionQtyBase}`).join('; ')}; taker fee ${(takerRate * 100).toFixed(3)}%`,
   );
-  return { mode, restUrl, client, clock, takerFeeRate: fee.takerRate, setup };
+  return { mode, restUrl, client, clock, takerFeeRate: takerRate, setup };
 }

@@ -1,13 +1,14 @@
 import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
-import { riskLimitsFromConfig } from '@oitrader/trading';
-import { createLogger, OitraderError, parseUtcTimeMs, timeframeMs, type Config, type Logger } from '@oitrader/core';
+import { loadStrategySource, runPortfolioBacktest } from '@oitrader/backtest';
+import { bundledInstruments, riskLimitsFromConfig } from '@oitrader/trading';
+import { createLogger, leverageBySymbol, OitraderError, parseUtcTimeMs, timeframeMs, tradedSymbols, type Config, type Logger } from '@oitrader/core';
 import { Collector, describeTarget, MarketDataLoader, openStore, readStreamHealth, storeTargetFromConfig, type SqlExecutor } from '@oitrader/data';
-import { attachMonitoring, BinanceInstrumentProvider, BotStore, buildBotStrategy, ExchangeVenue, runBotLoop, SimMarketClock, sleep, TradingBot, wallClock, type BotStrategy, type CrashPoint, type MarketClock, type Monitoring } from '@oitrader/live';
+import { AGENT_STRATEGY, attachMonitoring, BinanceInstrumentProvider, BotStore, buildBotStrategy, CHAMPION_STRATEGY, ExchangeVenue, SimMarketClock, sleep, superviseBot, TradingBot, wallClock, type BotStrategy, type CrashPoint, type MarketClock, type Monitoring } from '@oitrader/live';
 import { commandContext, type GlobalOptions } from '../context.ts';
 import type { Output } from '../output.ts';
-import { BinanceBannedError, BinanceOrderError, OrderNotPlacedError, streamNames, UnknownOutcomeError } from '@oitrader/binance';
+import { streamNames } from '@oitrader/binance';
 import { connectExchange } from './bot-exchange.ts';
 import { collectorOptions, latencyPercentiles } from './collect.ts';
 
@@ -114,12 +115,13 @@ export function checkMode(config: Config, live: boolean): void {
 export interface BotRunSummary {
   bot: string;
   mode: string;
-  symbol: string;
+  symbols: string[];
   candles: number;
   replayedBars: number;
   differences: string[];
   fills: number;
-  qtyBase: number;
+  /** Each symbol's position at the end. */
+  positions: Record<string, number>;
   equityUsd: number | undefined;
   /** Candle close → step committed, ms (meaningful in live operation; in --replay it is the age of the replayed candle). */
   stepLatencyMs: { p50: number; p99: number; samples: number };
@@ -129,8 +131,15 @@ export async function runBot(config: Config, out: Output, flags: RunFlags): Prom
   checkMode(config, flags.live === true);
   const t = config.trading;
   const b = config.bot;
+  const symbols = tradedSymbols(t);
   if (t.mode !== 'paper' && flags.replay) {
     throw new OitraderError(`--replay steps stored candles on the paper venue; trading.mode ${t.mode} trades only closed candles as they come`, { hint: 'drop --replay, or set trading.mode: paper to replay', exitCode: 2 });
+  }
+  if ((b.strategy === CHAMPION_STRATEGY || b.strategy === AGENT_STRATEGY) && symbols.length > 1) {
+    throw new OitraderError(`bot.strategy ${b.strategy} trades the one symbol its model run was trained on, but trading.symbols lists ${symbols.join(', ')}`, {
+      hint: 'trade one symbol with a model (trading.symbols: [<the run\'s symbol>]), or a baseline strategy on several',
+      exitCode: 2,
+    });
   }
   const seconds = flags.for === undefined ? undefined : Number(flags.for);
   if (seconds !== undefined && !(seconds > 0)) throw new OitraderError(`--for expects a number of seconds > 0, got ${flags.for}`, { exitCode: 2 });
@@ -144,8 +153,9 @@ export async function runBot(config: Config, out: Output, flags: RunFlags): Prom
   const exchange = t.mode === 'paper' ? undefined : await connectExchange(config, out, log);
   const clock = exchange?.clock ?? wallClock;
   // On an exchange the instruments' rules are the exchange's own (refreshed daily and after a refusal); paper uses the bundled snapshot.
-  const instruments = exchange && (await BinanceInstrumentProvider.load({ client: exchange.client, symbols: [t.symbol], clock: () => clock.now(), log }));
-  if (instruments) out.text(`instrument rules: ${instruments.source}`);
+  const instruments = exchange ? await BinanceInstrumentProvider.load({ client: exchange.client, symbols, clock: () => clock.now(), log }) : bundledInstruments();
+  for (const symbol of symbols) instruments.instrument(symbol);
+  out.text(`instrument rules: ${instruments.source}`);
   const { sql } = await openStore(target);
   const store = new BotStore(sql);
   const barMs = timeframeMs(b.timeframe);
@@ -159,43 +169,65 @@ export async function runBot(config: Config, out: Output, flags: RunFlags): Prom
   const crashAt = crashPointFromEnv();
   const entryFill = entryFillCrash(crashAt);
   let collector: Collector | undefined;
-  let chosen: BotStrategy | undefined;
+  let chosen: BotStrategy[] = [];
+  const disposeStrategies = () => {
+    for (const c of chosen) c.dispose();
+    chosen = [];
+  };
   try {
-    const latest = await store.latestClosedCandle(t.symbol, b.timeframe, barMs, clock.now());
-    const sessionStart = flags.from !== undefined ? parseUtcTimeMs(flags.from) : latest;
+    const latest = [...(await store.latestClosedCandles(symbols, b.timeframe, barMs, clock.now())).values()];
+    const sessionStart = flags.from !== undefined ? parseUtcTimeMs(flags.from) : latest.length > 0 ? Math.max(...latest) : undefined;
     const existing = await store.control(b.name);
     if (!existing && sessionStart === undefined && (flags.replay || collectorMode === 'external')) {
-      throw new OitraderError(`no closed ${b.timeframe} ${t.symbol} candles in ${describeTarget(target)}`, { hint: 'run oitrader collect (or oitrader data import) first', exitCode: 2 });
+      throw new OitraderError(`no closed ${b.timeframe} ${symbols.join(', ')} candles in ${describeTarget(target)}`, { hint: 'run oitrader collect (or oitrader data import) first', exitCode: 2 });
     }
     if (!flags.replay && (await wantsOwnCollector(collectorMode, config, sql))) {
       const options = collectorOptions(config, sql);
-      collector = new Collector({ ...options, symbols: [...new Set([t.symbol, ...config.data.symbols])], log: createLogger('collector') });
-      out.text(`collecting ${t.symbol} in this process (bot.collector: ${collectorMode}) from ${options.restUrl}`);
+      if (t.mode === 'paper') await ensureReachable(options.restUrl, abort.signal);
+      collector = new Collector({ ...options, symbols: [...new Set([...symbols, ...config.data.symbols])], log: createLogger('collector') });
+      out.text(`collecting ${symbols.join(', ')} in this process (bot.collector: ${collectorMode}) from ${options.restUrl}`);
       await collector.start();
     }
     const loader = new MarketDataLoader(sql, onceLogger(log));
-    // A rebuilt bot (after a failed step) gets a fresh strategy: its state is rebuilt by the replay, never carried over.
+    if (!flags.replay) await warnIfLosingToFlat(config, loader, out, symbols, sessionStart ?? clock.now());
+    // A rebuilt bot (after a failed step) gets fresh strategies: their state is rebuilt by the replay, never carried over.
     const newBot = async () => {
-      chosen?.dispose();
-      chosen = await buildBotStrategy(config, {
-        loader,
-        log,
-        // The log line is the strategy's own; the operator hears it on Telegram too.
-        onSwap: (from, to, candleTimeMs) => void monitoring?.telegram?.send(`model ${from === undefined ? 'loaded' : `swapped from ${from}`}: ${to} decides from the candle at ${new Date(candleTimeMs).toISOString()}`),
-      });
+      disposeStrategies();
+      for (const symbol of symbols) {
+        chosen.push(
+          await buildBotStrategy(config, {
+            loader,
+            log,
+            symbol,
+            // The log line is the strategy's own; the operator hears it on Telegram too.
+            onSwap: (from, to, candleTimeMs) => void monitoring?.telegram?.send(`model ${from === undefined ? 'loaded' : `swapped from ${from}`}: ${to} decides from the candle at ${new Date(candleTimeMs).toISOString()}`),
+          }),
+        );
+      }
       return new TradingBot({
         bot: b.name,
-        instruments: [{ symbol: t.symbol, strategy: chosen.strategy, signals: chosen.signals }],
+        instruments: symbols.map((symbol, k) => ({ symbol, strategy: chosen[k].strategy, signals: chosen[k].signals })),
         timeframe: b.timeframe,
         mode: t.mode,
         risk: riskLimitsFromConfig(t),
         stopLoss: t.stop_loss,
-        execution: { initialBalanceUsd: t.initial_balance, leverage: t.leverage },
+        execution: { initialBalanceUsd: t.initial_balance, leverage: t.leverage, leverageBySymbol: leverageBySymbol(t) },
         store,
         loader,
         warmupBars: b.history_bars,
         instrumentProvider: instruments,
-        venue: exchange && new ExchangeVenue({ client: exchange.client, bot: b.name, symbols: [t.symbol], takerFeeRate: exchange.takerFeeRate, log, afterEntryFill: entryFill, onRefusal: (e) => instruments?.noteRefusal(e) }),
+        venue:
+          exchange &&
+          new ExchangeVenue({
+            client: exchange.client,
+            bot: b.name,
+            symbols,
+            takerFeeRate: exchange.takerFeeRate,
+            log,
+            afterEntryFill: entryFill,
+            onRefusal: (e) => (instruments as BinanceInstrumentProvider).noteRefusal(e),
+            unfilledEntryTimeoutMs: b.unfilled_entry_timeout_candles * barMs,
+          }),
         onUnknownPosition: b.on_unknown_position,
         clock: flags.replay ? undefined : () => clock.now(),
         killFile: b.kill_file,
@@ -204,100 +236,109 @@ export async function runBot(config: Config, out: Output, flags: RunFlags): Prom
         crashAt,
       });
     };
-    const listen = (running: TradingBot) => {
-      running.events.on('fill', (f) => out.text(`fill ${new Date(f.timeMs).toISOString()} ${f.side} ${f.qtyBase} ${t.symbol} @ ${f.priceUsd} (${f.reason})`));
-      running.events.on('risk', (r) => out.text(`risk ${new Date(r.timeMs).toISOString()} ${r.kind}: ${r.message}`));
-    };
     const start = sessionStart ?? existing?.sessionStartMs ?? (await waitForFirstCandle(store, config, clock, abort.signal));
-    // The first start and every rebuild after a failed step: a fresh bot from the record, monitoring re-pointed at it.
-    const startBot = async () => {
-      const next = await newBot();
-      listen(next);
-      const report = await next.start(start);
-      await monitoring?.close();
-      monitoring = await attachMonitoring({ bot: next, store, config, log, replay: flags.replay });
-      return { bot: next, report };
-    };
-    const first = await startBot();
-    const report = first.report;
-    let bot = first.bot;
-    out.text(`strategy: ${chosen!.description}`);
-    out.text(report.replayedBars > 0 ? `reconciled: replayed ${report.replayedBars} candles, ${report.differences.length} differences` : `session from ${new Date(start).toISOString()}${report.differences.length > 0 ? `, ${report.differences.length} differences with the exchange` : ''}`);
-    for (const d of report.differences) out.text(`  difference: ${d}`);
-    let candles = 0;
-    let failures = 0;
-    let rebuild = false;
-    for (;;) {
-      try {
-        if (rebuild) {
-          const rebuilt = await startBot();
-          bot = rebuilt.bot;
-          for (const d of rebuilt.report.differences) out.text(`  difference: ${d}`);
-          rebuild = false;
+    const run = await superviseBot({
+      build: newBot,
+      sessionStartMs: start,
+      // The first start and every rebuild after a failed step: monitoring re-pointed at the new bot.
+      onStarted: async (next, report, first) => {
+        next.events.on('fill', (f) => out.text(`fill ${new Date(f.timeMs).toISOString()} ${f.side} ${f.qtyBase} ${f.symbol} @ ${f.priceUsd} (${f.reason})`));
+        next.events.on('risk', (r) => out.text(`risk ${new Date(r.timeMs).toISOString()} ${r.kind}: ${r.message}`));
+        await monitoring?.close();
+        monitoring = await attachMonitoring({ bot: next, store, config, log, replay: flags.replay });
+        if (first) {
+          out.text(`strategy: ${chosen.map((c, k) => (symbols.length > 1 ? `${symbols[k]} ${c.description}` : c.description)).join('; ')}`);
+          out.text(report.replayedBars > 0 ? `reconciled: replayed ${report.replayedBars} candles, ${report.differences.length} differences` : `session from ${new Date(start).toISOString()}${report.differences.length > 0 ? `, ${report.differences.length} differences with the exchange` : ''}`);
         }
-        const result = await runBotLoop(bot, {
-          store,
-          symbol: t.symbol,
-          timeframe: b.timeframe,
-          pollMs: pollMs(b.poll_seconds * 1000, barMs, exchange?.clock),
-          clock: () => clock.now(),
-          sync: () => clock.sync(),
-          signal: abort.signal,
-          untilCaughtUp: flags.replay,
-          log,
-          onStepped: (n, latencyMs) => {
-            failures = 0;
-            latencies.push(latencyMs);
-          },
-        });
-        candles += result.candles;
-        break;
-      } catch (error) {
-        // A step that failed half-way (the exchange or the database went away) is never patched up in place:
-        // the bot is rebuilt exactly as after a crash — replay, look up what was sent, reconcile — then goes on.
-        // A bot that exits instead leaves its position with nothing but its stop: no exits, no halts, no kill switch.
-        if (!exchange || !worthRetrying(error) || abort.signal.aborted) throw error;
-        failures++;
-        const banned = error instanceof BinanceBannedError ? error.retryAfterMs : 0;
-        const waitMs = Math.max(banned, Math.min(60_000, 1000 * 2 ** Math.min(failures, 6)));
-        log.error(`step failed (${failures} in a row): ${(error as Error).message}; rebuilding the bot from its record in ${Math.round(waitMs / 1000)} s`);
-        await sleep(waitMs, abort.signal);
-        if (abort.signal.aborted) break;
-        rebuild = true;
-      }
-    }
+        for (const d of report.differences) out.text(`  difference: ${d}`);
+      },
+      loop: {
+        store,
+        symbols,
+        timeframe: b.timeframe,
+        pollMs: pollMs(b.poll_seconds * 1000, barMs, exchange?.clock),
+        clock: () => clock.now(),
+        sync: () => clock.sync(),
+        untilCaughtUp: flags.replay,
+        log,
+        onStepped: (_n, latencyMs) => latencies.push(latencyMs),
+      },
+      signal: abort.signal,
+      rebuildOnFailure: exchange !== undefined,
+      log,
+    });
     const equity = await store.latestEquity(b.name);
+    const positions: Record<string, number> = {};
+    for (const symbol of symbols) positions[symbol] = (await store.position(b.name, symbol))?.qtyBase ?? 0;
     const summary: BotRunSummary = {
       bot: b.name,
       mode: t.mode,
-      symbol: t.symbol,
-      candles,
-      replayedBars: report.replayedBars,
-      differences: report.differences,
+      symbols,
+      candles: run.candles,
+      replayedBars: run.report.replayedBars,
+      differences: run.report.differences,
       fills: (await store.fills(b.name)).length,
-      qtyBase: equity?.qtyBase ?? 0,
+      positions,
       equityUsd: equity?.equityUsd,
       stepLatencyMs: latencyPercentiles(latencies),
     };
-    out.text(`bot ${b.name} stopped after ${candles} candles: ${summary.fills} fills, position ${summary.qtyBase} ${t.symbol}, equity ${equity?.equityUsd.toFixed(2) ?? '?'} USDT`);
+    out.text(`bot ${b.name} stopped after ${run.candles} candles: ${summary.fills} fills, positions ${symbols.map((s) => `${positions[s]} ${s}`).join(', ')}, equity ${equity?.equityUsd.toFixed(2) ?? '?'} USDT`);
     return summary;
   } finally {
     await monitoring?.close();
     for (const s of signals) process.removeListener(s, stop);
-    chosen?.dispose();
+    disposeStrategies();
     if (collector) await collector.stop();
     await sql.close();
   }
 }
 
 /**
- * Failures a rebuilt bot can get past: the exchange or the network (unknown outcomes, refusals, rate limits,
- * a ban once it expires), the database, a bug in one step. Not: usage and configuration errors (exit code 2),
- * which no retry fixes.
+ * A paper bot that collects its own candles needs the market-data host: one look with a 5 s deadline before
+ * the collector's patient retries, so a machine without network hears it at once, with the offline ways.
  */
-function worthRetrying(error: unknown): boolean {
-  if (error instanceof UnknownOutcomeError || error instanceof BinanceOrderError || error instanceof OrderNotPlacedError || error instanceof BinanceBannedError) return true;
-  return !(error instanceof OitraderError) || error.exitCode !== 2;
+async function ensureReachable(restUrl: string, signal: AbortSignal): Promise<void> {
+  try {
+    await fetch(new URL('/fapi/v1/time', restUrl), { signal: AbortSignal.any([signal, AbortSignal.timeout(5000)]) });
+  } catch (error) {
+    if (signal.aborted) throw new OitraderError('stopped before the collector started', { exitCode: 1 });
+    throw new OitraderError(`cannot reach ${restUrl} (${(error as Error).cause ?? (error as Error).message}): the paper bot collects live candles from it`, {
+      hint: 'offline: oitrader paper (the bot against the local simulator on the bundled sample), or oitrader bot run --replay on stored candles',
+      exitCode: 2,
+    });
+  }
+}
+
+const VERDICT_DAYS = 30;
+
+/**
+ * Before a baseline or a strategy file trades: its backtest on the last 30 days of stored candles, through the
+ * bot's own risk engine, after fees and funding. A loss (flat makes 0) is said out loud before anything trades:
+ * the default strategy is a demonstration, not an edge. Models are judged by `models promote`; too little
+ * stored data (under 3 days) says nothing.
+ */
+export async function warnIfLosingToFlat(config: Config, loader: MarketDataLoader, out: Output, symbols: readonly string[], endMs: number): Promise<void> {
+  const spec = config.bot.strategy;
+  if (spec === CHAMPION_STRATEGY || spec === AGENT_STRATEGY || spec === 'flat') return;
+  const barMs = timeframeMs(config.bot.timeframe);
+  const loaded = await loader.loadMany(symbols, config.bot.timeframe, endMs - VERDICT_DAYS * 86_400_000, endMs + barMs);
+  const frames = [...loaded.values()].map((l) => l.frame).filter((f) => f.length * barMs >= 3 * 86_400_000);
+  if (frames.length === 0) return;
+  const source = await loadStrategySource(spec);
+  const result = runPortfolioBacktest(frames, (symbol) => source.create(symbol), {
+    leverage: config.trading.leverage,
+    initialBalanceUsd: config.trading.initial_balance,
+    leverageBySymbol: leverageBySymbol(config.trading),
+    risk: { limits: riskLimitsFromConfig(config.trading), stopLoss: config.trading.stop_loss },
+  }).portfolio;
+  const days = Math.round(((Math.max(...frames.map((f) => f.time[f.length - 1])) - Math.min(...frames.map((f) => f.time[0]))) / 86_400_000) * 10) / 10;
+  const pct = (result.equity[result.equity.length - 1] / config.trading.initial_balance - 1) * 100;
+  if (pct >= 0) return;
+  out.text(
+    `warning: ${source.name} LOST ${(-pct).toFixed(2)}% over the last ${days} days of stored ${frames.map((f) => f.symbol).join(', ')} candles ` +
+      `(${result.trades.length} trades through this bot's risk engine, after fees and funding; flat: 0%). It is not an edge: ` +
+      `oitrader backtest --strategy ${spec} --symbols ${frames.map((f) => f.symbol).join(',')} compares it with the baselines.`,
+  );
 }
 
 /** bot.collector: `in-process` always, `external` never, `auto` unless another collector's heartbeat in the database is fresh. */
@@ -322,11 +363,12 @@ async function klineStreamHealthy(config: Config, sql: SqlExecutor, symbol: stri
 /** A new bot with no stored candles waits for the first one its collector stores. */
 async function waitForFirstCandle(store: BotStore, config: Config, clock: MarketClock, signal: AbortSignal): Promise<number> {
   const barMs = timeframeMs(config.bot.timeframe);
+  const symbols = tradedSymbols(config.trading);
   for (;;) {
     await clock.sync();
-    const latest = await store.latestClosedCandle(config.trading.symbol, config.bot.timeframe, barMs, clock.now());
-    if (latest !== undefined) return latest;
-    if (signal.aborted) throw new OitraderError(`stopped before the first closed ${config.bot.timeframe} ${config.trading.symbol} candle arrived`, { exitCode: 1 });
+    const latest = [...(await store.latestClosedCandles(symbols, config.bot.timeframe, barMs, clock.now())).values()];
+    if (latest.length > 0) return Math.max(...latest);
+    if (signal.aborted) throw new OitraderError(`stopped before the first closed ${config.bot.timeframe} ${symbols.join(', ')} candle arrived`, { exitCode: 1 });
     await sleep(500, signal);
   }
 }
@@ -342,11 +384,13 @@ function pollMs(configuredMs: number, barMs: number, clock: MarketClock | undefi
 function printLimits(config: Config, out: Output): void {
   const t = config.trading;
   const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
-  out.text(`bot ${config.bot.name}: ${t.mode} ${t.symbol} ${config.bot.timeframe}, strategy ${config.bot.strategy}, account ${t.mode === 'paper' ? `paper ${t.initial_balance} USDT` : `Binance ${t.mode}`}`);
+  const overrides = Object.entries(leverageBySymbol(t)).map(([s, l]) => `${s} ${l}x`);
+  out.text(`bot ${config.bot.name}: ${t.mode} ${tradedSymbols(t).join(', ')} ${config.bot.timeframe}, strategy ${config.bot.strategy}, account ${t.mode === 'paper' ? `paper ${t.initial_balance} USDT` : `Binance ${t.mode}`}`);
   out.text(
-    `limits: leverage ≤ ${t.leverage}x, risk ${pct(t.risk_per_trade)}/trade, stop ${pct(t.stop_loss)}, daily loss ${pct(t.max_daily_loss)}, max drawdown ${pct(t.max_drawdown)}, ` +
+    `limits: leverage ≤ ${t.leverage}x${overrides.length > 0 ? ` (${overrides.join(', ')})` : ''}, risk ${pct(t.risk_per_trade)}/trade, stop ${pct(t.stop_loss)}, daily loss ${pct(t.max_daily_loss)}, max drawdown ${pct(t.max_drawdown)}, ` +
       `liquidation ≥ ${t.min_liquidation_distance}× stop, stale after ${t.stale_after_seconds} s, kill file ${config.bot.kill_file}`,
   );
+  out.text(`portfolio: ≤ ${t.max_open_positions} positions, gross exposure ≤ ${t.max_gross_exposure ?? t.leverage}× equity, risk budget ${pct(t.max_total_risk)} of equity (≤ ${pct(t.max_instrument_risk_share)} of it per symbol), cooldown after a stop ${t.cooldown_after_stop_minutes} min, ≤ ${t.max_scale_ins} scale-ins`);
 }
 
 async function printStatus(config: Config, out: Output, store: BotStore): Promise<unknown> {

@@ -76,37 +76,45 @@ export async function runDashboard(config: Config, out: Output, flags: Dashboard
   }
 }
 
-const BOT_TABLES = ['bot_decisions', 'bot_orders', 'bot_fills', 'bot_positions', 'bot_equity', 'bot_risk_events', 'bot_control'];
+export const BOT_TABLES = ['bot_decisions', 'bot_orders', 'bot_fills', 'bot_funding', 'bot_positions', 'bot_equity', 'bot_risk_events', 'bot_control'];
 
 /**
- * The demo's last step: the bot (sma-trend, the default risk limits) trades
- * the trading simulator over the wire — signed REST, MARKET entries, Algo
- * Order API stops — replaying the newest `days` of the sample candle by
- * candle, with the dashboard attached so the page fills while it trades.
- * Ends by comparing the bot's stored fills with the simulator's. `keepUp`:
- * leave the dashboard running until Ctrl-C; otherwise it closes after the replay.
+ * The demo's last step: the portfolio bot (sma-trend, the default risk limits, every symbol on one wallet)
+ * trades the trading simulator over the wire — signed REST, MARKET entries, Algo Order API stops —
+ * replaying the newest `days` of the sample candle by candle, with the dashboard attached so the page
+ * fills while it trades. Ends by comparing, symbol by symbol, the bot's stored fills with the simulator's.
+ * `keepUp`: leave the dashboard running until Ctrl-C; otherwise it closes after the replay.
  */
-export async function runDemoBot(sql: SqlExecutor, out: Output, options: { symbol: string; days: number; keepUp: boolean; modelsDir?: string; archiveDir: string }): Promise<{ url: string; fills: number; equityUsd: number | undefined; matchesExchange: boolean }> {
-  const config = configSchema.parse({ bot: { name: 'demo' }, trading: { symbol: options.symbol } });
+export async function runDemoBot(
+  sql: SqlExecutor,
+  out: Output,
+  options: { symbols: readonly string[]; days: number; keepUp: boolean; modelsDir?: string; archiveDir: string },
+): Promise<{ url: string; fills: number; equityUsd: number | undefined; matchesExchange: boolean }> {
+  const symbols = [...options.symbols];
+  const config = configSchema.parse({ bot: { name: 'demo' }, trading: { symbols } });
   const t = config.trading;
   const barMs = timeframeMs(config.bot.timeframe);
   for (const table of BOT_TABLES) await sql.query(`DELETE FROM ${table} WHERE bot = $1`, ['demo']);
   const store = new BotStore(sql);
-  const last = await newestStoredCandle(sql, t.symbol, config.bot.timeframe);
-  if (last === undefined) throw new OitraderError(`no ${config.bot.timeframe} ${t.symbol} candles to replay`, { hint: 'import data first (oitrader data import)', exitCode: 2 });
+  const newest = await Promise.all(symbols.map((s) => newestStoredCandle(sql, s, config.bot.timeframe)));
+  const missing = symbols.filter((_, i) => newest[i] === undefined);
+  if (missing.length > 0) throw new OitraderError(`no ${config.bot.timeframe} ${missing.join(', ')} candles to replay`, { hint: 'import data first (oitrader data import)', exitCode: 2 });
+  const last = Math.min(...(newest as number[]));
   const start = last - options.days * 86_400_000;
   // Stepped by this function: each candle's close comes only when the bot has committed the one before.
-  const sim = await SimServer.start({ datasets: [await loadReplayDataset(options.archiveDir, t.symbol)], clock: new SimClock(start + 1000, 0), weightPerMinute: 1_000_000 });
-  const trades: Array<{ side: string; qty: string; price: string }> = [];
+  const datasets = await Promise.all(symbols.map((s) => loadReplayDataset(options.archiveDir, s)));
+  const sim = await SimServer.start({ datasets, clock: new SimClock(start + 1000, 0), weightPerMinute: 1_000_000 });
+  const trades = new Map<string, string[]>(symbols.map((s) => [s, []]));
+  const key = (side: string, qty: number, price: number) => `${side} ${qty.toFixed(8)} @ ${price.toFixed(4)}`;
   sim.trading.engine.onEvent((e) => {
-    if (e.e === 'ORDER_TRADE_UPDATE' && e.o.x === 'TRADE') trades.push({ side: e.o.S.toLowerCase(), qty: Number(e.o.l).toFixed(3), price: Number(e.o.L).toFixed(4) });
+    if (e.e === 'ORDER_TRADE_UPDATE' && e.o.x === 'TRADE') trades.get(e.o.s)?.push(key(e.o.S.toLowerCase(), Number(e.o.l), Number(e.o.L)));
   });
   const client = new UsdmClient({ restUrl: sim.restUrl, apiKey: SIM_API_KEY, secret: SIM_SECRET, clock: sim.clock });
-  await prepareAccount(client, [t.symbol], t.leverage);
-  const instruments = await BinanceInstrumentProvider.load({ client, symbols: [t.symbol], clock: () => sim.clock.now() });
+  await prepareAccount(client, symbols, t.leverage);
+  const instruments = await BinanceInstrumentProvider.load({ client, symbols, clock: () => sim.clock.now() });
   const bot = new TradingBot({
     bot: 'demo',
-    instruments: [{ symbol: t.symbol, strategy: baselineByName(config.bot.strategy) }],
+    instruments: symbols.map((symbol) => ({ symbol, strategy: baselineByName(config.bot.strategy) })),
     timeframe: config.bot.timeframe,
     mode: 'sim',
     risk: riskLimitsFromConfig(t),
@@ -115,35 +123,38 @@ export async function runDemoBot(sql: SqlExecutor, out: Output, options: { symbo
     store,
     loader: new MarketDataLoader(sql, silentLogger),
     instrumentProvider: instruments,
-    venue: new ExchangeVenue({ client, bot: 'demo', symbols: [t.symbol], onRefusal: (e) => instruments.noteRefusal(e), takerFeeRate: (await client.commissionRate(t.symbol)).takerRate }),
+    venue: new ExchangeVenue({ client, bot: 'demo', symbols, onRefusal: (e) => instruments.noteRefusal(e), takerFeeRate: (await client.commissionRate(symbols[0])).takerRate }),
     clock: () => sim.clock.now(),
   });
   const dash = await startDashboard({
     sql,
     bot: 'demo',
-    symbol: t.symbol,
+    symbol: symbols[0],
     timeframe: config.bot.timeframe,
     barMs,
     maxDailyLoss: t.max_daily_loss,
     events: bot.events,
     champion: options.modelsDir ? () => championInfo(options.modelsDir!) : undefined,
   });
-  out.text(`dashboard: ${dash.url} (a ${config.bot.strategy} bot trades the simulator at ${sim.restUrl} over the wire on the last ${options.days} days of ${t.symbol}; controls need OITRADER_DASHBOARD_TOKEN)`);
+  out.text(`dashboard: ${dash.url} (a ${config.bot.strategy} portfolio bot trades ${symbols.join(', ')} on one wallet against the simulator at ${sim.restUrl}, over the wire, on the last ${options.days} days; controls need OITRADER_DASHBOARD_TOKEN)`);
   try {
     await bot.start(start);
     for (let candle = start; candle <= last; candle += barMs) {
       sim.clock.set(candle + barMs + 1000);
       await bot.stepThrough(candle);
     }
-    const [fills, equity] = await Promise.all([store.fills('demo'), store.latestEquity('demo')]);
-    const key = (x: { side: string; qty: string; price: string }) => `${x.side} ${x.qty} @ ${x.price}`;
-    const matchesExchange = fills.map((f) => key({ side: f.side, qty: f.qtyBase.toFixed(3), price: f.priceUsd.toFixed(4) })).join('|') === trades.map(key).join('|');
-    const orders = await store.orders('demo');
-    const unprotected = orders.filter((e) => e.intent === 'entry' && e.status === 'FILLED' && !orders.some((o) => o.intent === 'stop' && o.candleTimeMs === e.candleTimeMs)).length;
-    out.text(
-      `sim bot: ${fills.length} fills, equity ${equity?.equityUsd.toFixed(2) ?? '?'} USDT after the replay; the stored fills ${matchesExchange ? 'equal' : 'DIFFER FROM'} the simulator's ${trades.length} fills` +
-        (unprotected > 0 ? `; ${unprotected} entries without a stop` : ''),
-    );
+    const [fills, equity, orders] = await Promise.all([store.fills('demo'), store.latestEquity('demo'), store.orders('demo')]);
+    const lines: string[] = [];
+    let matchesExchange = true;
+    for (const symbol of symbols) {
+      const stored = fills.filter((f) => f.symbol === symbol).map((f) => key(f.side, f.qtyBase, f.priceUsd));
+      const exchange = trades.get(symbol)!;
+      const same = stored.join('|') === exchange.join('|');
+      matchesExchange &&= same;
+      const unprotected = orders.filter((e) => e.symbol === symbol && e.intent === 'entry' && e.status === 'FILLED' && !orders.some((o) => o.symbol === symbol && o.intent === 'stop' && o.candleTimeMs === e.candleTimeMs)).length;
+      lines.push(`  ${symbol.padEnd(9)} ${String(stored.length).padStart(3)} fills stored, ${String(exchange.length).padStart(3)} on the simulator: ${same ? 'equal' : 'DIFFERENT'}${unprotected > 0 ? `; ${unprotected} entries without a stop` : ''}`);
+    }
+    out.text(`sim bot: ${fills.length} fills on ${symbols.length} symbols, equity ${equity?.equityUsd.toFixed(2) ?? '?'} USDT after the replay (one wallet); stored fills vs the simulator's, per symbol:\n${lines.join('\n')}`);
     if (options.keepUp) {
       out.text(`dashboard stays up at ${dash.url} — Ctrl-C to stop`);
       await new Promise<void>((resolve) => {

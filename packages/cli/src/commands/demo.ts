@@ -20,6 +20,8 @@ export const SAMPLE_ARCHIVE = fileURLToPath(new URL('../../../../data/sample/bin
 
 /** The demo's span: the whole bundled SOLUSDT sample. */
 const DEMO_SYMBOL = 'SOLUSDT';
+/** Phase 5's portfolio: every symbol of the sample on one wallet. */
+const DEMO_PORTFOLIO = ['SOLUSDT', 'BTCUSDT', 'ETHUSDT', 'DOGEUSDT'];
 const DEMO_FROM = Date.UTC(2025, 11, 1);
 const DEMO_TO = Date.UTC(2026, 2, 1);
 /**
@@ -67,8 +69,8 @@ export function registerDemoCommand(program: Command): void {
         out.text(`\n== phase 4: PPO agent, ${DEMO_RL.windows} walk-forward windows × ${DEMO_RL.timestepsPerWindow.toLocaleString('en-US')} steps on the run's out-of-fold predictions, then its out-of-sample backtest vs the baselines  [${elapsed()}]`);
         const agent = await runRlTrain(out, frame, { ...DEMO_RL, modelsDir: 'data/demo/models', agentsDir: 'data/demo/agents', modelRunId: run.runId, algorithm: 'ppo', seed: 0, trading: config.trading });
         await runRlBacktest(out, frame, { agentsDir: 'data/demo/agents', modelsDir: 'data/demo/models', agentId: agent.runId, outDir: 'reports', stopLoss: config.trading.stop_loss });
-        out.text(`\n== phase 5: the bot trades the simulator over the wire on the sample's last 2 days, with the live dashboard  [${elapsed()}]`);
-        const botRun = await runDemoBot(sql, out, { symbol: DEMO_SYMBOL, days: 2, keepUp: flags.dashboard === true, modelsDir: 'data/demo/models', archiveDir: SAMPLE_ARCHIVE });
+        out.text(`\n== phase 5: the portfolio bot trades ${DEMO_PORTFOLIO.join(', ')} on one wallet against the simulator over the wire, the sample's last 2 days, with the live dashboard  [${elapsed()}]`);
+        const botRun = await runDemoBot(sql, out, { symbols: DEMO_PORTFOLIO, days: 2, keepUp: flags.dashboard === true, modelsDir: 'data/demo/models', archiveDir: SAMPLE_ARCHIVE });
         out.text(`\ndemo finished in ${elapsed()}. Out of sample, after costs: ${mlResult.beatBaselines ? 'the ML-signal strategy beat every baseline' : 'NOTHING beat the baselines — the ML-signal strategy did not beat every one of flat, buy-and-hold, oi-trend and sma-trend'} (reports/backtest-ml-signal-${DEMO_SYMBOL}-5m.html).`);
         if (report.failed > 0 || !passed || !causal || !collected || !botRun.matchesExchange) process.exitCode = 1;
       } finally {

@@ -1,17 +1,22 @@
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
-import { formatUtc, numberFlag, type Frame } from '@oitrader/core';
+import { formatUtc, numberFlag, OitraderError, parseSymbolFlag, type Frame } from '@oitrader/core';
 import {
   ALL_FEATURES,
   buildFeatureDataset,
+  buildPooledFeatureDataset,
   checkLookahead,
   checkRecursive,
+  CROSS_SECTION_GROUP,
+  datasetEngineer,
   FEATURE_GROUPS,
   FEATURES_FILE,
   FeatureEngineer,
   formatCheckReport,
   MANIFEST_FILE,
   writeFeatureDataset,
+  writeFeatureRows,
+  type FeatureManifest,
 } from '@oitrader/features';
 import { commandContext, type GlobalOptions } from '../context.ts';
 import { addFrameOptions, loadFrame, type FrameFlags } from '../frame-source.ts';
@@ -34,12 +39,23 @@ export function registerFeatureCommands(program: Command): void {
   )
     .addOption(new Option('--horizon <bars>', 'label horizon in bars').argParser(numberFlag('--horizon', 'bars')).default(48))
     .addOption(new Option('--threshold <fraction>', 'label threshold on the forward return, 0 < f <= 1').argParser(numberFlag('--threshold', 'returnThreshold')).default(0.005))
-    .option('--no-calendar', 'leave out the calendar features (hour, weekday, session): on a few months they can dominate by chance')
+    .option('--calendar', 'add the calendar features (hour, weekday, session, funding cycle); off by default: on a few months they can lead by chance')
+    .option('--symbols <list>', 'one pooled dataset over several symbols, comma-separated (SOLUSDT,BTCUSDT): symbol-normalised features, cross-sectional ranks, a symbol column', symbolsFlag)
+    .option('--symbol-id', 'with --symbols: add a symbol_id feature (the symbol\'s index in the list)')
     .action(async (_flags, command: Command) => {
-      const flags = command.optsWithGlobals<BuildFlags & { calendar: boolean }>();
+      const flags = command.optsWithGlobals<BuildFlags & { calendar?: boolean; symbols?: string[]; symbolId?: boolean }>();
       const { config, out } = commandContext(flags);
-      const engineer = flags.calendar ? undefined : new FeatureEngineer({ groups: FEATURE_GROUPS.filter((g) => g !== 'time') });
-      runFeatureBuild(out, await loadFrame(flags, config), flags.out, { horizon: flags.horizon, threshold: flags.threshold }, engineer);
+      const engineer = datasetEngineer({ calendar: flags.calendar === true });
+      const labels = { horizon: flags.horizon, threshold: flags.threshold };
+      if (flags.symbols) {
+        if (flags.symbol) throw new OitraderError('--symbol and --symbols together: name one symbol or a list', { hint: 'use --symbols A,B for a pooled dataset, --symbol A for one symbol', exitCode: 2 });
+        const frames: Frame[] = [];
+        for (const symbol of flags.symbols) frames.push(await loadFrame({ ...flags, symbol }, config));
+        runPooledFeatureBuild(out, frames, flags.out, labels, { engineer, symbolId: flags.symbolId === true });
+        return;
+      }
+      if (flags.symbolId) throw new OitraderError('--symbol-id needs --symbols (a pooled dataset)', { hint: 'drop --symbol-id, or pass --symbols A,B', exitCode: 2 });
+      runFeatureBuild(out, await loadFrame(flags, config), flags.out, labels, engineer);
     });
 
   features
@@ -75,14 +91,45 @@ export function registerFeatureCommands(program: Command): void {
   }
 }
 
+/** `--symbols A,B,…`: each checked like --symbol, at least two, none twice. */
+function symbolsFlag(raw: string): string[] {
+  const symbols = raw.split(',').map((s) => s.trim()).filter((s) => s !== '').map((s) => parseSymbolFlag('--symbols', s));
+  if (symbols.length < 2) throw new OitraderError(`--symbols: expected at least two comma-separated symbols, got "${raw}"`, { hint: 'for one symbol use --symbol', exitCode: 2 });
+  const twice = symbols.find((s, i) => symbols.indexOf(s) !== i);
+  if (twice) throw new OitraderError(`--symbols: ${twice} is listed twice`, { hint: 'name each symbol once', exitCode: 2 });
+  return symbols;
+}
+
 export function runFeatureBuild(out: Output, frame: Frame, dir: string, labels: { horizon: number; threshold: number }, engineer?: FeatureEngineer): string {
   const dataset = buildFeatureDataset(frame, labels, engineer);
   const parquet = join(dir, FEATURES_FILE);
   writeFeatureDataset(dataset, parquet, join(dir, MANIFEST_FILE));
-  const m = dataset.manifest;
+  printBuild(out, dataset.manifest, labels, parquet);
+  out.result({ parquet, manifest: dataset.manifest });
+  return parquet;
+}
+
+/** A pooled dataset over several symbols (features build --symbols). */
+export function runPooledFeatureBuild(out: Output, frames: Frame[], dir: string, labels: { horizon: number; threshold: number }, options: { engineer?: FeatureEngineer; symbolId?: boolean } = {}): string {
+  const rows = buildPooledFeatureDataset(frames, { labels, ...options });
+  const parquet = join(dir, FEATURES_FILE);
+  writeFeatureRows(rows, parquet, join(dir, MANIFEST_FILE));
+  const m = rows.manifest;
+  out.text(`pooled dataset over ${m.symbols!.join(', ')} (${m.timeframe}): rows ordered by time, then symbol, with a symbol column`);
+  for (const p of m.perSymbol!) out.text(`  ${p.symbol}: ${p.written} rows, ${p.rowsFrom} .. ${p.rowsTo}; labels SHORT ${p.balance.short}, NEUTRAL ${p.balance.neutral}, LONG ${p.balance.long}`);
+  const scaled = m.omitted.filter((o) => /symbol's own units/.test(o.reason)).map((o) => o.name);
+  if (scaled.length > 0) out.text(`left out as levels in each symbol's own units: ${scaled.join(', ')}`);
+  out.text(`cross-sectional features: ${m.features.filter((f) => f.group === CROSS_SECTION_GROUP).map((f) => f.name).join(', ') || 'none (a source is missing for every symbol)'}${options.symbolId ? '; symbol_id added' : ''}`);
+  printBuild(out, m, labels, parquet);
+  out.result({ parquet, manifest: m });
+  return parquet;
+}
+
+function printBuild(out: Output, m: FeatureManifest, labels: { horizon: number; threshold: number }, parquet: string): void {
   const b = m.labels.balance;
   const share = (k: number) => `${((100 * k) / m.rows.written).toFixed(1)}%`;
-  out.text(`${m.features.length} features (${m.omitted.length} left out: no data for their source) × ${m.rows.written} rows, ${m.span.rowsFrom} .. ${m.span.rowsTo}`);
+  const calendar = m.features.some((f) => f.group === 'time');
+  out.text(`${m.features.length} features (${m.omitted.length} left out: no data for their source${m.symbols ? ', a symbol-scaled level' : ''}; calendar features ${calendar ? 'included (--calendar)' : 'off — add them with --calendar'}) × ${m.rows.written} rows, ${m.span.rowsFrom} .. ${m.span.rowsTo}`);
   out.text(`dropped ${m.rows.warmupDropped} warm-up rows and ${m.rows.unlabeledDropped} unlabeled rows (never filled)`);
   if (m.gaps.length === 0) out.text('no gaps in the sources inside the written rows');
   else {
@@ -92,8 +139,6 @@ export function runFeatureBuild(out: Output, frame: Frame, dir: string, labels: 
   }
   out.text(`labels (horizon ${labels.horizon} bars, threshold ${labels.threshold}): SHORT ${b.short} (${share(b.short)}), NEUTRAL ${b.neutral} (${share(b.neutral)}), LONG ${b.long} (${share(b.long)})`);
   out.text(`wrote ${parquet} and ${MANIFEST_FILE}`);
-  out.result({ parquet, manifest: m });
-  return parquet;
 }
 
 export function runFeatureCheck(out: Output, frame: Frame, kind: 'lookahead' | 'recursive', points: number): boolean {

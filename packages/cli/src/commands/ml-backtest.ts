@@ -5,6 +5,7 @@ import { DataError, formatUtc, OitraderError, writeFileAtomic, type Config, type
 import { FEATURE_SET_VERSION, FeatureEngineer, TargetEngineer } from '@oitrader/features';
 import { alignPredictions, assertOutOfSample, finalKnownUntilMs, loadRun, matrixFromColumns, readManifest, readOutOfFoldPredictions, type FoldSpan } from '@oitrader/ml';
 import type { Output } from '../output.ts';
+import { writeTradingResult } from './trading-result.ts';
 
 /** Entry thresholds tried on the validation windows (× the class prior). Each is a trial for the Deflated Sharpe Ratio. */
 export const THRESHOLD_GRID = [1.0, 1.1, 1.2, 1.35, 1.5, 1.75, 2.0];
@@ -160,6 +161,21 @@ export async function runMlSignalBacktest(out: Output, frame: Frame, options: Ml
       : `OUT OF SAMPLE: the ML-signal strategy did NOT beat every baseline (Sharpe ${Number.isFinite(ml.sharpe) ? ml.sharpe.toFixed(2) : '—'}, return ${(ml.totalReturn * 100).toFixed(2)}% vs best baseline ${bestBaseline.result.strategy}: Sharpe ${bestBaseline.metrics.sharpe.toFixed(2)}, return ${(bestBaseline.metrics.totalReturn * 100).toFixed(2)}%)`,
   );
   out.text(`report: ${base}.html (and .json)`);
+  const buyAndHold = test.find((e) => e.result.strategy === 'buy-and-hold');
+  writeTradingResult(runDir, {
+    runId: options.runId,
+    evaluatedAt: new Date().toISOString(),
+    symbol: frame.symbol,
+    source: fresh ? 'after-training' : 'out-of-fold',
+    testSpan: [formatUtc(testSpan[0]), formatUtc(testSpan[1])],
+    threshold: chosen.threshold,
+    trades: ml.trades,
+    returnPct: ml.totalReturn * 100,
+    sharpe: ml.sharpe,
+    deflatedSharpe: ml.deflatedSharpe,
+    buyAndHoldReturnPct: (buyAndHold?.metrics.totalReturn ?? Number.NaN) * 100,
+    beatBaselines,
+  });
   const result = { threshold: chosen.threshold, validation, test, beatBaselines, span: { validation: [formatUtc(validationSpan[0]), formatUtc(validationSpan[1])] as [string, string], test: [formatUtc(testSpan[0]), formatUtc(testSpan[1])] as [string, string] } };
   out.result({ ...result, test: test.map((e) => ({ strategy: e.result.strategy, metrics: e.metrics })) });
   return result;

@@ -39,7 +39,7 @@ describe('oitrader models rollback', () => {
     const { models, config } = setup();
     const run = (...args: string[]) => main(['node', 'oitrader', '--config', config, '--quiet', 'models', ...args]);
     // r1 by `models promote` (which loads the run as the bot would), r2 as the retrain promotes.
-    assert.equal(await run('promote', 'r1'), 0);
+    assert.equal(await run('promote', 'r1', '--force'), 0);
     promoteRun(models, 'r2', 'test');
     assert.equal(await run('rollback'), 0);
     assert.equal(readFileSync(join(models, 'ACTIVE'), 'utf8').trim(), 'r1', 'rollback must make the earlier champion active');

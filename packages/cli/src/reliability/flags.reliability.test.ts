@@ -40,6 +40,8 @@ const REFUSED: Array<[string[], RegExp]> = [
   [['backtest', '--spread-bps', '-500'], /--spread-bps: expected >= 0, got number -500/],
   // item 15: other numeric flags and dates
   [['sim', '--speed', '-1'], /--speed: expected >= 0, got number -1/],
+  [['sim', '--symbols', 'SOLUSDT,FOOUSDT', '--for', '1'], /FOOUSDT is not in .*\n.*it holds BTCUSDT, DOGEUSDT, ETHUSDT, SOLUSDT/],
+  [['sim', '--symbol', 'SOLUSDT', '--symbols', 'BTCUSDT'], /give --symbol or --symbols, not both/],
   [['collect', '--for', 'abc'], /--for: expected a number, got "abc"/],
   [['data', 'check', '--threshold', 'abc'], /--threshold: expected a number, got "abc"/],
   [['data', 'check', '--threshold', '5'], /--threshold: expected <= 1, got number 5/],
@@ -49,6 +51,12 @@ const REFUSED: Array<[string[], RegExp]> = [
   [['data', 'check', '--start', '2024-02-30'], /cannot read "2024-02-30" as a UTC time/],
   [['data', 'health', '--max-age', '0'], /--max-age: expected > 0, got number 0/],
   [['features', 'build', '--threshold', '-1'], /--threshold: expected > 0, got number -1/],
+  // issue 26: pooled feature builds
+  [['features', 'build', '--symbols', 'SOLUSDT'], /--symbols: expected at least two comma-separated symbols, got "SOLUSDT"/],
+  [['features', 'build', '--symbols', 'SOLUSDT,solusdt'], /--symbols: SOLUSDT is listed twice/],
+  [['features', 'build', '--symbols', 'SOLUSDT,not a symbol'], /--symbols: expected a USDⓈ-M symbol such as SOLUSDT, got "not a symbol"/],
+  [['features', 'build', '--symbol', 'SOLUSDT', '--symbols', 'SOLUSDT,BTCUSDT'], /--symbol and --symbols together/],
+  [['features', 'build', '--symbol-id'], /--symbol-id needs --symbols/],
   [['train', '--run-id', '../../evil'], /--run-id: expected letters, digits/],
   [['data', 'show', '--symbol', 'not a symbol'], /--symbol: expected a USDⓈ-M symbol such as SOLUSDT, got "not a symbol"/],
 ];

@@ -51,6 +51,8 @@ const trading = z
     symbol: symbol.default('SOLUSDT'),
     /** The portfolio the bot trades on one account and the backtest's default (a list replaces `symbol`). */
     symbols: z.array(symbol).min(1).max(20).optional(),
+    /** Per-symbol settings where a trader needs them: `SOLUSDT: { leverage: 3 }`, `DOGEUSDT: { enabled: false }`. */
+    overrides: z.record(symbol, z.strictObject({ leverage: NUMBER_RULES.leverage.optional(), enabled: z.boolean().optional() })).default({}),
     initial_balance: NUMBER_RULES.balanceUsd.default(2000),
     leverage: NUMBER_RULES.leverage.default(5),
     risk_per_trade: fraction(0.1).default(0.02),
@@ -85,6 +87,8 @@ const trading = z
     max_scale_ins: z.number().int().min(0).default(2),
   })
   .refine((t) => t.symbols === undefined || new Set(t.symbols).size === t.symbols.length, { message: 'trading.symbols lists a symbol twice', path: ['symbols'] })
+  .refine((t) => Object.keys(t.overrides).every((s) => (t.symbols ?? [t.symbol]).includes(s)), { message: 'trading.overrides names a symbol that trading.symbols does not list', path: ['overrides'] })
+  .refine((t) => (t.symbols ?? [t.symbol]).some((s) => t.overrides[s]?.enabled !== false), { message: 'trading.overrides disables every symbol: enable at least one', path: ['overrides'] })
   // `symbols` replaces `symbol`: the one-symbol name everywhere a single symbol is meant is the list's first.
   .transform((t) => (t.symbols === undefined ? { ...t, symbols: [t.symbol] } : { ...t, symbols: t.symbols, symbol: t.symbols[0] }))
   .prefault({});
@@ -187,13 +191,19 @@ const bot = z
     /**
      * `champion`: the promoted model run (models.dir/ACTIVE) drives the bot through the ML-signal strategy,
      * predicting every closed candle (a promotion takes effect at the next candle); `agent`: the trained RL
-     * agent `bot.agent` decides (docs/phase-5-live.md); any other value is a baseline name such as sma-trend.
+     * agent `bot.agent` decides (docs/phase-5-live.md); a path such as ./strategies/my-breakout.ts is your own
+     * strategy file (oitrader new-strategy, docs/write-a-strategy.md); any other value is a baseline name such as sma-trend.
      */
     strategy: z.string().default('sma-trend'),
     /** With `strategy: agent`: the agent's id, a directory of models.agents_dir (its manifest names the model run it observes). */
     agent: z.string().default(''),
     /** What reconciliation does with a position found on the exchange that the bot's state does not know. */
     on_unknown_position: z.enum(['adopt', 'close']).default('adopt'),
+    /**
+     * An entry the exchange acknowledged but has not filled blocks new entries on its symbol; one still
+     * unfilled this many candles after its decision is cancelled (the cancel confirmed) before the next decision.
+     */
+    unfilled_entry_timeout_candles: z.number().int().min(1).max(288).default(1),
     /** A file whose existence engages the kill switch (checked every loop). */
     kill_file: z.string().default('./data/KILL'),
     /** Candles of history for each decision: with `strategy: champion`, the trailing window computeLatest gets (at least the run's longest feature warm-up; the bot refuses less and names the minimum). */
@@ -231,3 +241,13 @@ export const configSchema = z
   .prefault({});
 
 export type Config = z.infer<typeof configSchema>;
+
+/** The symbols the bot trades: trading.symbols without those `trading.overrides` disables, in the configured order. */
+export function tradedSymbols(trading: Config['trading']): string[] {
+  return trading.symbols.filter((s) => trading.overrides[s]?.enabled !== false);
+}
+
+/** The traded symbols whose leverage differs from trading.leverage (trading.overrides), with it. */
+export function leverageBySymbol(trading: Config['trading']): Record<string, number> {
+  return Object.fromEntries(tradedSymbols(trading).flatMap((s) => (trading.overrides[s]?.leverage === undefined ? [] : [[s, trading.overrides[s].leverage!]])));
+}

@@ -84,6 +84,30 @@ for (const engine of await testEngines()) {
       assert.ok(warnings.some((w) => w.includes('open interest') === false && w.includes('NaN')));
     });
 
+    it('several symbols in one load are each exactly what loading it alone gives, each at its own finest period; a symbol without candles is empty, not an error', async () => {
+      // A second symbol: XRPUSDT's candles shifted by one bar, open interest only at 15m and 1h, no order book.
+      await sql.query(`INSERT INTO ohlcv (symbol, timeframe, time, open, high, low, close, volume, quote_volume, trades, taker_buy_volume, taker_buy_quote_volume, source)
+        SELECT 'ADAUSDT', timeframe, time + interval '5 minutes', open * 2, high * 2, low * 2, close * 2, volume, quote_volume, trades, taker_buy_volume, taker_buy_quote_volume, source FROM ohlcv WHERE symbol = 'XRPUSDT' AND timeframe = '5m' ON CONFLICT DO NOTHING`);
+      for (const [period, step] of [['15m', 3 * FIVE_MIN], ['1h', 12 * FIVE_MIN]] as const) {
+        const time = Array.from({ length: 500 }, (_, i) => START + i * step);
+        await bulkUpsert(sql, { table: 'open_interest', keys: { symbol: 'ADAUSDT', period }, time, values: { open_interest: time.map((_, i) => (period === '15m' ? 1e6 : 9e9) + i), open_interest_value: time.map(() => 1) }, source: 'test' });
+      }
+      const loader = new MarketDataLoader(sql);
+      const many = await loader.loadMany(['XRPUSDT', 'ADAUSDT', 'NONEUSDT'], '5m', START, END);
+      for (const symbol of ['XRPUSDT', 'ADAUSDT']) {
+        const alone = await loader.load(symbol, '5m', START, END);
+        const together = many.get(symbol)!;
+        assert.deepEqual([...together.frame.time], [...alone.frame.time], symbol);
+        for (const name of MARKET_COLUMNS) assert.deepEqual([...together.frame.column(name)], [...alone.frame.column(name)], `${symbol} ${name} differs when loaded with other symbols`);
+        assert.deepEqual(together.warnings, alone.warnings);
+      }
+      assert.ok(many.get('ADAUSDT')!.frame.column('open_interest').some((v) => v >= 1e6 && v < 2e6), 'ADAUSDT has 15m and 1h open interest: the 15m series is the finer');
+      assert.ok(!many.get('ADAUSDT')!.frame.column('open_interest').some((v) => v >= 9e9), 'the coarser 1h series must not be used when 15m exists');
+      assert.equal(many.get('NONEUSDT')!.frame.length, 0);
+      assert.match(many.get('NONEUSDT')!.warnings[0], /no 5m candles for NONEUSDT/);
+      await assert.rejects(loader.load('NONEUSDT', '5m', START, END), /no 5m candles for NONEUSDT/);
+    });
+
     it('no column at bar t holds information from after t closes (every source truncated at random cuts)', async () => {
       const loader = new MarketDataLoader(sql);
       const full = (await loader.load('XRPUSDT', '5m', START, END)).frame;

@@ -49,6 +49,14 @@ type Series = { time: Float64Array; values: Record<string, Float64Array> };
  * information known at t's close (t + bar length): see docs/phase-1-data.md
  * for the rule per source.
  */
+/**
+ * (symbol, period) pairs: each asked symbol ($1) with the finest period $TABLE stores for it (5m before 15m
+ * before 1h …). One index probe per symbol and period (the key starts with symbol, period), not a scan.
+ */
+const FINEST_PERIOD = `(SELECT s.symbol, (SELECT p.period FROM unnest(ARRAY['5m', '15m', '1h', '4h', '1d']) WITH ORDINALITY AS p(period, rank)
+   WHERE EXISTS (SELECT 1 FROM $TABLE x WHERE x.symbol = s.symbol AND x.period = p.period) ORDER BY p.rank LIMIT 1) AS period
+ FROM unnest($1::text[]) AS s(symbol)) AS finest`;
+
 export class MarketDataLoader {
   readonly #sql: SqlExecutor;
   readonly #log: Logger;
@@ -66,122 +74,162 @@ export class MarketDataLoader {
   }
 
   async load(symbol: string, timeframe: Timeframe, startMs: number, endMs: number): Promise<LoadResult> {
-    const barMs = timeframeMs(timeframe);
-    const bars = await this.#series(
-      `SELECT (extract(epoch FROM time) * 1000)::float8 AS t, open, high, low, close, volume, quote_volume, trades::float8 AS trades,
-              taker_buy_volume, taker_buy_quote_volume
-       FROM ohlcv WHERE symbol = $1 AND timeframe = $2 AND time >= to_timestamp($3 / 1000.0) AND time < to_timestamp($4 / 1000.0) ORDER BY time`,
-      [symbol, timeframe, startMs, endMs],
-      ['open', 'high', 'low', 'close', 'volume', 'quote_volume', 'trades', 'taker_buy_volume', 'taker_buy_quote_volume'],
-    );
-    if (bars.time.length === 0) {
+    const result = (await this.loadMany([symbol], timeframe, startMs, endMs)).get(symbol)!;
+    if (result.frame.length === 0) {
       throw new OitraderError(`no ${timeframe} candles for ${symbol} between ${formatUtc(startMs)} and ${formatUtc(endMs)}`, {
         hint: 'import or collect data first (oitrader data import / oitrader collect), then check with oitrader data check',
       });
     }
-    const open = bars.time;
-    const lastClose = open[open.length - 1] + barMs;
-    const warnings: string[] = [];
-    const columns: Record<string, Float64Array> = { ...bars.values };
-    const asOf = async (name: string, query: string, params: unknown[], fields: string[], targets: string[], maxAgeMs: number) => {
-      const series = await this.#series(query, [...params, open[0] + barMs - maxAgeMs, lastClose], fields);
-      fields.forEach((field, i) => (columns[targets[i]] = series.time.length > 0 ? asOfJoin(open, barMs, series.time, series.values[field], maxAgeMs) : nanColumn(open.length)));
-      reportCoverage(warnings, name, columns[targets[0]]);
-    };
-    const window = 'time >= to_timestamp($NEXT / 1000.0) AND time <= to_timestamp($LAST / 1000.0) ORDER BY time';
-    const w = (first: number) => window.replace('$NEXT', `$${first}`).replace('$LAST', `$${first + 1}`);
+    return result;
+  }
 
-    const oiPeriod = await this.#finestPeriod('open_interest', symbol);
-    await asOf(
-      'open interest',
-      `SELECT (extract(epoch FROM time) * 1000)::float8 AS t, open_interest, open_interest_value FROM open_interest WHERE symbol = $1 AND period = $2 AND ${w(3)}`,
-      [symbol, oiPeriod],
-      ['open_interest', 'open_interest_value'],
-      ['open_interest', 'open_interest_value'],
-      MAX_AGE_MS.openInterest,
+  /**
+   * Several symbols' bars in [startMs, endMs), one query per source for all of them (the portfolio bot loads
+   * every symbol at every candle). A symbol without candles in the span gets an empty frame and a warning,
+   * not an error: the others go on.
+   */
+  async loadMany(symbols: readonly string[], timeframe: Timeframe, startMs: number, endMs: number): Promise<Map<string, LoadResult>> {
+    const barMs = timeframeMs(timeframe);
+    const list = [...symbols];
+    const bars = await this.#seriesBySymbol(
+      `SELECT symbol, (extract(epoch FROM time) * 1000)::float8 AS t, open, high, low, close, volume, quote_volume, trades::float8 AS trades,
+              taker_buy_volume, taker_buy_quote_volume
+       FROM ohlcv WHERE symbol = ANY($1::text[]) AND timeframe = $2 AND time >= to_timestamp($3 / 1000.0) AND time < to_timestamp($4 / 1000.0) ORDER BY symbol, time`,
+      [list, timeframe, startMs, endMs],
+      ['open', 'high', 'low', 'close', 'volume', 'quote_volume', 'trades', 'taker_buy_volume', 'taker_buy_quote_volume'],
     );
-    await asOf(
-      'funding rate',
-      `SELECT (extract(epoch FROM time) * 1000)::float8 AS t, funding_rate FROM funding_rate WHERE symbol = $1 AND ${w(2)}`,
-      [symbol],
-      ['funding_rate'],
-      ['funding_rate'],
-      MAX_AGE_MS.funding,
-    );
-    const ratioPeriod = await this.#finestPeriod('long_short_ratio', symbol);
-    for (const kind of ['global_account', 'top_account', 'top_position']) {
+    const out = new Map<string, LoadResult>();
+    const loaded: Array<{ symbol: string; open: Float64Array; columns: Record<string, Float64Array>; warnings: string[] }> = [];
+    for (const symbol of list) {
+      const own = bars.get(symbol);
+      if (!own || own.time.length === 0) {
+        out.set(symbol, { frame: new Frame(symbol, timeframe, new Float64Array(0), Object.fromEntries(MARKET_COLUMNS.map((c) => [c, new Float64Array(0)]))), warnings: [`no ${timeframe} candles for ${symbol} between ${formatUtc(startMs)} and ${formatUtc(endMs)}`] });
+        continue;
+      }
+      loaded.push({ symbol, open: own.time, columns: { ...own.values }, warnings: [] });
+    }
+    if (loaded.length > 0) {
+      const symbolsWithBars = loaded.map((l) => l.symbol);
+      // One window for every symbol (the union of theirs); the joins below take only what each bar may see.
+      const firstOpen = Math.min(...loaded.map((l) => l.open[0]));
+      const lastClose = Math.max(...loaded.map((l) => l.open[l.open.length - 1])) + barMs;
+      const asOf = async (name: string, query: string, params: unknown[], fields: string[], targets: string[], maxAgeMs: number) => {
+        const series = await this.#seriesBySymbol(query, [symbolsWithBars, ...params, firstOpen + barMs - maxAgeMs, lastClose], fields);
+        for (const l of loaded) {
+          const own = series.get(l.symbol);
+          fields.forEach((field, i) => (l.columns[targets[i]] = own && own.time.length > 0 ? asOfJoin(l.open, barMs, own.time, own.values[field], maxAgeMs) : nanColumn(l.open.length)));
+          reportCoverage(l.warnings, name, l.columns[targets[0]]);
+        }
+      };
+      const window = 'time >= to_timestamp($NEXT / 1000.0) AND time <= to_timestamp($LAST / 1000.0) ORDER BY symbol, time';
+      const w = (first: number) => window.replace('$NEXT', `$${first}`).replace('$LAST', `$${first + 1}`);
+      // The finest stored period per symbol (5m before 15m before 1h), so as-of values are freshest.
+      const period = (table: string) => `(symbol, period) IN (SELECT * FROM ${FINEST_PERIOD.replaceAll('$TABLE', table)})`;
+
       await asOf(
-        `long/short ratio (${kind})`,
-        `SELECT (extract(epoch FROM time) * 1000)::float8 AS t, ratio FROM long_short_ratio WHERE symbol = $1 AND period = $2 AND kind = $3 AND ${w(4)}`,
-        [symbol, ratioPeriod, kind],
-        ['ratio'],
-        [`ls_${kind}`],
+        'open interest',
+        `SELECT symbol, (extract(epoch FROM time) * 1000)::float8 AS t, open_interest, open_interest_value FROM open_interest WHERE ${period('open_interest')} AND ${w(2)}`,
+        [],
+        ['open_interest', 'open_interest_value'],
+        ['open_interest', 'open_interest_value'],
+        MAX_AGE_MS.openInterest,
+      );
+      await asOf(
+        'funding rate',
+        `SELECT symbol, (extract(epoch FROM time) * 1000)::float8 AS t, funding_rate FROM funding_rate WHERE symbol = ANY($1::text[]) AND ${w(2)}`,
+        [],
+        ['funding_rate'],
+        ['funding_rate'],
+        MAX_AGE_MS.funding,
+      );
+      for (const kind of ['global_account', 'top_account', 'top_position']) {
+        await asOf(
+          `long/short ratio (${kind})`,
+          `SELECT symbol, (extract(epoch FROM time) * 1000)::float8 AS t, ratio FROM long_short_ratio WHERE ${period('long_short_ratio')} AND kind = $2 AND ${w(3)}`,
+          [kind],
+          ['ratio'],
+          [`ls_${kind}`],
+          MAX_AGE_MS.ratio,
+        );
+      }
+      await asOf(
+        'taker buy/sell ratio',
+        `SELECT symbol, (extract(epoch FROM time) * 1000)::float8 AS t, buy_sell_ratio FROM taker_volume WHERE ${period('taker_volume')} AND ${w(2)}`,
+        [],
+        ['buy_sell_ratio'],
+        ['taker_buy_sell_ratio'],
         MAX_AGE_MS.ratio,
       );
+      await asOf(
+        'order book',
+        `SELECT symbol, (extract(epoch FROM time) * 1000)::float8 AS t, imbalance_1pct, imbalance_2pct, imbalance_5pct, spread_bps FROM order_book WHERE symbol = ANY($1::text[]) AND ${w(2)}`,
+        [],
+        ['imbalance_1pct', 'imbalance_2pct', 'imbalance_5pct', 'spread_bps'],
+        ['ob_imbalance_1pct', 'ob_imbalance_2pct', 'ob_imbalance_5pct', 'ob_spread_bps'],
+        MAX_AGE_MS.book,
+      );
+      await this.#addLiquidations(loaded, barMs, firstOpen, lastClose);
     }
-    const takerPeriod = await this.#finestPeriod('taker_volume', symbol);
-    await asOf(
-      'taker buy/sell ratio',
-      `SELECT (extract(epoch FROM time) * 1000)::float8 AS t, buy_sell_ratio FROM taker_volume WHERE symbol = $1 AND period = $2 AND ${w(3)}`,
-      [symbol, takerPeriod],
-      ['buy_sell_ratio'],
-      ['taker_buy_sell_ratio'],
-      MAX_AGE_MS.ratio,
-    );
-    await asOf(
-      'order book',
-      `SELECT (extract(epoch FROM time) * 1000)::float8 AS t, imbalance_1pct, imbalance_2pct, imbalance_5pct, spread_bps FROM order_book WHERE symbol = $1 AND ${w(2)}`,
-      [symbol],
-      ['imbalance_1pct', 'imbalance_2pct', 'imbalance_5pct', 'spread_bps'],
-      ['ob_imbalance_1pct', 'ob_imbalance_2pct', 'ob_imbalance_5pct', 'ob_spread_bps'],
-      MAX_AGE_MS.book,
-    );
-    await this.#addLiquidations(columns, warnings, symbol, open, barMs, lastClose);
-
-    const ordered: Record<string, Float64Array> = {};
-    for (const name of MARKET_COLUMNS) ordered[name] = columns[name];
-    return { frame: new Frame(symbol, timeframe, open, ordered), warnings };
+    for (const l of loaded) {
+      const ordered: Record<string, Float64Array> = {};
+      for (const name of MARKET_COLUMNS) ordered[name] = l.columns[name];
+      out.set(l.symbol, { frame: new Frame(l.symbol, timeframe, l.open, ordered), warnings: l.warnings });
+    }
+    return out;
   }
 
-  async #addLiquidations(columns: Record<string, Float64Array>, warnings: string[], symbol: string, open: Float64Array, barMs: number, lastClose: number) {
-    const [first] = await this.#sql.query<{ t: number | null }>('SELECT (extract(epoch FROM min(time)) * 1000)::float8 AS t FROM liquidations WHERE symbol = $1', [symbol]);
-    const coverageStart = first?.t === null || first?.t === undefined ? Number.POSITIVE_INFINITY : Number(first.t);
-    const events = await this.#series(
-      `SELECT (extract(epoch FROM time) * 1000)::float8 AS t, CASE WHEN side = 'SELL' THEN 1 ELSE 0 END::float8 AS long_side, qty, qty * coalesce(avg_price, price) AS usd
-       FROM liquidations WHERE symbol = $1 AND time >= to_timestamp($2 / 1000.0) AND time < to_timestamp($3 / 1000.0) ORDER BY time`,
-      [symbol, open[0], lastClose],
+  async #addLiquidations(loaded: Array<{ symbol: string; open: Float64Array; columns: Record<string, Float64Array>; warnings: string[] }>, barMs: number, firstOpen: number, lastClose: number) {
+    const symbols = loaded.map((l) => l.symbol);
+    const firsts = await this.#sql.query<{ symbol: string; t: number | null }>(
+      'SELECT symbol, (extract(epoch FROM min(time)) * 1000)::float8 AS t FROM liquidations WHERE symbol = ANY($1::text[]) GROUP BY symbol',
+      [symbols],
+    );
+    const events = await this.#seriesBySymbol(
+      `SELECT symbol, (extract(epoch FROM time) * 1000)::float8 AS t, CASE WHEN side = 'SELL' THEN 1 ELSE 0 END::float8 AS long_side, qty, qty * coalesce(avg_price, price) AS usd
+       FROM liquidations WHERE symbol = ANY($1::text[]) AND time >= to_timestamp($2 / 1000.0) AND time < to_timestamp($3 / 1000.0) ORDER BY symbol, time`,
+      [symbols, firstOpen, lastClose],
       ['long_side', 'qty', 'usd'],
     );
-    // A SELL liquidation order closes a long position: longs were liquidated.
-    const isLong = events.values.long_side;
-    const pick = (values: Float64Array, longSide: boolean) => values.map((v, i) => ((isLong[i] === 1) === longSide ? v : 0));
-    const ones = new Float64Array(events.time.length).fill(1);
-    columns.liq_long_qty = sumEventsInBars(open, barMs, events.time, pick(events.values.qty, true), coverageStart);
-    columns.liq_short_qty = sumEventsInBars(open, barMs, events.time, pick(events.values.qty, false), coverageStart);
-    columns.liq_long_usd = sumEventsInBars(open, barMs, events.time, pick(events.values.usd, true), coverageStart);
-    columns.liq_short_usd = sumEventsInBars(open, barMs, events.time, pick(events.values.usd, false), coverageStart);
-    columns.liq_long_count = sumEventsInBars(open, barMs, events.time, pick(ones, true), coverageStart);
-    columns.liq_short_count = sumEventsInBars(open, barMs, events.time, pick(ones, false), coverageStart);
-    reportCoverage(warnings, 'liquidations', columns.liq_long_qty);
+    for (const { symbol, open, columns, warnings } of loaded) {
+      const first = firsts.find((r) => r.symbol === symbol)?.t;
+      const coverageStart = first === null || first === undefined ? Number.POSITIVE_INFINITY : Number(first);
+      const own = events.get(symbol) ?? { time: new Float64Array(0), values: { long_side: new Float64Array(0), qty: new Float64Array(0), usd: new Float64Array(0) } };
+      // A SELL liquidation order closes a long position: longs were liquidated.
+      const isLong = own.values.long_side;
+      const pick = (values: Float64Array, longSide: boolean) => values.map((v, i) => ((isLong[i] === 1) === longSide ? v : 0));
+      const ones = new Float64Array(own.time.length).fill(1);
+      columns.liq_long_qty = sumEventsInBars(open, barMs, own.time, pick(own.values.qty, true), coverageStart);
+      columns.liq_short_qty = sumEventsInBars(open, barMs, own.time, pick(own.values.qty, false), coverageStart);
+      columns.liq_long_usd = sumEventsInBars(open, barMs, own.time, pick(own.values.usd, true), coverageStart);
+      columns.liq_short_usd = sumEventsInBars(open, barMs, own.time, pick(own.values.usd, false), coverageStart);
+      columns.liq_long_count = sumEventsInBars(open, barMs, own.time, pick(ones, true), coverageStart);
+      columns.liq_short_count = sumEventsInBars(open, barMs, own.time, pick(ones, false), coverageStart);
+      reportCoverage(warnings, 'liquidations', columns.liq_long_qty);
+    }
   }
 
-  /** The finest stored period for a periodic source (5m before 15m before 1h), so as-of values are freshest. */
-  async #finestPeriod(table: 'open_interest' | 'long_short_ratio' | 'taker_volume', symbol: string): Promise<string> {
-    const rows = await this.#sql.query<{ period: string }>(`SELECT DISTINCT period FROM ${table} WHERE symbol = $1`, [symbol]);
-    const periods = rows.map((r) => r.period);
-    return ['5m', '15m', '1h', '4h', '1d'].find((p) => periods.includes(p)) ?? '5m';
-  }
-
-  async #series(query: string, params: unknown[], fields: string[]): Promise<Series> {
-    const rows = await this.#sql.query<Record<string, number | null>>(query, params);
-    const time = new Float64Array(rows.length);
-    const values: Record<string, Float64Array> = {};
-    for (const f of fields) values[f] = new Float64Array(rows.length);
-    rows.forEach((row, i) => {
-      time[i] = Number(row.t);
-      for (const f of fields) values[f][i] = row[f] === null ? Number.NaN : Number(row[f]);
-    });
-    return { time, values };
+  /** Rows (symbol, t, fields…) ordered by symbol then time, split per symbol. */
+  async #seriesBySymbol(query: string, params: unknown[], fields: string[]): Promise<Map<string, Series>> {
+    const rows = await this.#sql.query<Record<string, number | string | null>>(query, params);
+    const out = new Map<string, Series>();
+    let from = 0;
+    while (from < rows.length) {
+      const symbol = rows[from].symbol as string;
+      let to = from;
+      while (to < rows.length && rows[to].symbol === symbol) to++;
+      const n = to - from;
+      const time = new Float64Array(n);
+      const values: Record<string, Float64Array> = {};
+      for (const f of fields) values[f] = new Float64Array(n);
+      for (let i = 0; i < n; i++) {
+        const row = rows[from + i];
+        time[i] = Number(row.t);
+        for (const f of fields) values[f][i] = row[f] === null ? Number.NaN : Number(row[f]);
+      }
+      out.set(symbol, { time, values });
+      from = to;
+    }
+    return out;
   }
 }
 

@@ -1,7 +1,7 @@
 import { Frame } from '@oitrader/core';
-import { realSampleFrame } from '../../../backtest/src/testing/real-sample.ts';
+import { realOpenInterestFrame, realSampleFrame } from '../../../backtest/src/testing/real-sample.ts';
 
-export { realSampleFrame };
+export { realOpenInterestFrame, realSampleFrame };
 
 /**
  * The real XRPUSDT sample plus SYNTHETIC open interest, ratios, taker flow,

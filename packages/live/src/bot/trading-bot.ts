@@ -251,7 +251,7 @@ export class TradingBot {
     const stored = await o.store.orders(o.bot);
     this.#orders.clear();
     for (const s of stored) this.#orders.set(s.clientOrderId, { ...s });
-    const open = stored.filter((s) => s.status === 'NEW' || s.status === 'PARTIALLY_FILLED' || s.status === 'UNKNOWN').map((s) => s.clientOrderId);
+    const open = stored.filter((s) => s.status === 'NEW' || s.status === 'PARTIALLY_FILLED' || s.status === 'UNKNOWN' || s.status === 'PENDING').map((s) => s.clientOrderId);
     const next = Number.isNaN(this.#lastCandleMs) ? this.#control!.sessionStartMs : this.#lastCandleMs + this.#barMs;
     const inflight: string[] = [];
     for (const leg of this.#legs) for (const intent of ['entry', 'exit', 'stop', 'target'] as const) for (const attempt of [0, 1]) inflight.push(clientOrderId(o.bot, intent, leg.symbol, next, attempt));
@@ -277,19 +277,31 @@ export class TradingBot {
     return ordered.length;
   }
 
-  /** Loads (or appends) every symbol's candles up to the one opening at `lastMs`, with the signal columns. */
+  /**
+   * Loads (or appends) every symbol's candles up to the one opening at `lastMs`, with the signal columns: one
+   * query per source for all symbols. A symbol whose candles have not arrived keeps its frame (it is stepped
+   * when they come; the others go on).
+   */
   async #loadFrames(fromMs: number, lastMs: number): Promise<void> {
     const o = this.#o;
-    await Promise.all(
-      this.#legs.map(async (leg) => {
-        const loadFrom = leg.frame && leg.frame.length > 0 ? Math.max(fromMs, leg.frame.time[leg.frame.length - 1] + this.#barMs) : fromMs;
-        const fresh = await o.loader.loadAllData(leg.symbol, o.timeframe, loadFrom, lastMs + this.#barMs);
-        const grown = leg.frame ? appendFrame(leg.frame, fresh) : fresh;
-        const missing = (leg.signals?.columns ?? []).filter((c) => !grown.has(c));
-        leg.frame = missing.length === 0 ? grown : grown.withColumns(Object.fromEntries(missing.map((c) => [c, new Float64Array(grown.length).fill(Number.NaN)])));
-        if (leg.next === 0) leg.next = firstIndexFrom(leg.frame, this.#control!.sessionStartMs);
-      }),
+    const nextOf = (leg: Leg) => (leg.frame && leg.frame.length > 0 ? Math.max(fromMs, leg.frame.time[leg.frame.length - 1] + this.#barMs) : fromMs);
+    const loaded = await o.loader.loadMany(
+      this.#legs.map((l) => l.symbol),
+      o.timeframe,
+      Math.min(...this.#legs.map(nextOf)),
+      lastMs + this.#barMs,
     );
+    for (const leg of this.#legs) {
+      const all = loaded.get(leg.symbol)!.frame;
+      if (all.length === 0 && leg.frame) continue;
+      const from = nextOf(leg);
+      const start = all.indexAtOrAfter(from);
+      const fresh = start <= 0 ? all : all.slice(start, all.length);
+      const grown = leg.frame ? appendFrame(leg.frame, fresh) : fresh;
+      const missing = (leg.signals?.columns ?? []).filter((c) => !grown.has(c));
+      leg.frame = missing.length === 0 ? grown : grown.withColumns(Object.fromEntries(missing.map((c) => [c, new Float64Array(grown.length).fill(Number.NaN)])));
+      if (leg.next === 0) leg.next = firstIndexFrom(leg.frame, this.#control!.sessionStartMs);
+    }
   }
 
   /** The symbols with a candle at `t` (a replay: those the live step had), their rows set. */
@@ -341,7 +353,7 @@ export class TradingBot {
       if (signals) signalsBy.set(leg.symbol, signals);
       for (const c of leg.signals?.columns ?? []) leg.frame!.column(c)[leg.row] = signals?.values[c] ?? Number.NaN;
       const intents: readonly Intent[] = leg.strategy.onBar(leg.context) ?? [];
-      steps.push({ symbol: leg.symbol, timeMs: t, closeUsd: marks.get(leg.symbol)!, intents, lastCandleCloseMs: closeMs, dataHealthy: leg.healthy, stoppedOut: stoppedOutBy(fills, leg.symbol) });
+      steps.push({ symbol: leg.symbol, timeMs: t, closeUsd: marks.get(leg.symbol)!, intents, lastCandleCloseMs: closeMs, dataHealthy: leg.healthy, stoppedOut: stoppedOutBy(fills, leg.symbol), restingEntryQtyBase: positionIn(seen, leg.symbol).restingEntryQtyBase });
     }
     const decisions = this.engine.decide(this.#stepNowMs, this.#snapshot, steps);
     const sending = decisions.some((d) => d.orders.length > 0);

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { baselineByName } from '@oitrader/backtest';
+import { baselineByName, isStrategyFile, loadStrategySource } from '@oitrader/backtest';
 import { riskLimitsFromConfig, type Strategy } from '@oitrader/trading';
 import { OitraderError, type Config, type Logger } from '@oitrader/core';
 import type { MarketDataLoader } from '@oitrader/data';
@@ -27,6 +27,8 @@ export interface BotStrategy {
 export interface BotStrategyDeps {
   /** The bot's market-data loader. */
   loader: MarketDataLoader;
+  /** The symbol this strategy trades (default trading.symbol); a strategy keeps per-symbol state, so each symbol gets its own. */
+  symbol?: string;
   log?: Logger;
   onSwap?: (from: string | undefined, to: string, candleTimeMs: number) => void;
 }
@@ -35,16 +37,20 @@ export interface BotStrategyDeps {
  * What `oitrader bot run` trades: `bot.strategy: champion` → the champion
  * model run through the ML-signal strategy (probabilities per candle from
  * ChampionSignals); `bot.strategy: agent` → the RL agent bot.agent (AgentSignals);
- * any other value → that baseline.
+ * a path (./strategies/x.ts) → the user's strategy file; any other value → that baseline.
  */
 export async function buildBotStrategy(config: Config, deps: BotStrategyDeps): Promise<BotStrategy> {
   if (config.bot.strategy === AGENT_STRATEGY) return buildAgentStrategy(config, deps);
+  if (isStrategyFile(config.bot.strategy)) {
+    const source = await loadStrategySource(config.bot.strategy);
+    return { strategy: source.create(deps.symbol ?? config.trading.symbol), description: `${source.name} from ${source.file}`, dispose: () => undefined };
+  }
   if (config.bot.strategy !== CHAMPION_STRATEGY) {
     return { strategy: baselineByName(config.bot.strategy), description: `baseline ${config.bot.strategy}`, dispose: () => undefined };
   }
   const signals = await ChampionSignals.open({
     modelsDir: config.models.dir,
-    symbol: config.trading.symbol,
+    symbol: deps.symbol ?? config.trading.symbol,
     timeframe: config.bot.timeframe,
     historyBars: config.bot.history_bars,
     loader: deps.loader,
@@ -70,7 +76,7 @@ async function buildAgentStrategy(config: Config, deps: BotStrategyDeps): Promis
   const signals = await AgentSignals.open({
     agentDir: join(config.models.agents_dir, config.bot.agent),
     modelsDir: config.models.dir,
-    symbol: config.trading.symbol,
+    symbol: deps.symbol ?? config.trading.symbol,
     timeframe: config.bot.timeframe,
     historyBars: config.bot.history_bars,
     loader: deps.loader,

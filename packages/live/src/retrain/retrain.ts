@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatUtc, OitraderError, silentLogger, type Frame, type Logger } from '@oitrader/core';
-import { buildFeatureDataset, checkLookahead, FEATURES_FILE, FeatureEngineer, MANIFEST_FILE, readFeatureDataset, writeFeatureDataset, type CheckReport, type LabelOptions } from '@oitrader/features';
+import { buildFeatureDataset, checkLookahead, datasetEngineer, FEATURES_FILE, FeatureEngineer, MANIFEST_FILE, readFeatureDataset, writeFeatureDataset, type CheckReport, type LabelOptions } from '@oitrader/features';
 import { classificationReport, listRuns, readOutOfFoldPredictions, trainModelRun, type OutOfFoldPredictions, type TrainRunOptions } from '@oitrader/ml';
 import type { SqlExecutor } from '@oitrader/data';
 import { activeRun, promoteRun } from './champion-registry.ts';
@@ -51,7 +51,8 @@ export interface RetrainResult {
  */
 export async function retrainChallenger(frame: Frame, options: RetrainOptions): Promise<RetrainResult> {
   const log = options.log ?? silentLogger;
-  const engineer = options.engineer ?? new FeatureEngineer();
+  // The dataset default (no calendar features: docs/phase-2-features.md), as `oitrader features build`.
+  const engineer = options.engineer ?? datasetEngineer();
   const runId = options.runId ?? `retrain-${formatUtc(frame.time[frame.length - 1]).replace(/[-:]/g, '').replace(/\..*$/, '').replace(' ', 'T')}`;
   if (listRuns(options.modelsDir).includes(runId)) throw new OitraderError(`model run ${runId} exists already in ${options.modelsDir}`, { hint: 'give --run-id another name (every run is kept)', exitCode: 2 });
   const check: CheckReport = checkLookahead(engineer, frame, { cuts: options.lookaheadCuts ?? 12 });

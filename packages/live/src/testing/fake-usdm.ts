@@ -13,22 +13,39 @@ export class FakeUsdm implements UsdmTradingApi {
   qtyBase = 0;
   entryPriceUsd = 0;
   refuseAlgoOrders = false;
+  /** MARKET orders are answered NEW and fill only when `fillResting` says so (an overloaded exchange). */
+  delayFills = false;
   readonly orders: Order[] = [];
   readonly algos: AlgoOrder[] = [];
   #nextId = 1;
 
   async placeOrder(o: NewOrder): Promise<Order> {
     if (this.orders.some((x) => x.clientOrderId === o.clientOrderId && x.status === 'NEW')) throw new BinanceOrderError('/fapi/v1/order', 400, -4116, 'ClientOrderId is duplicated.');
-    const signed = o.side === 'BUY' ? o.qtyBase : -o.qtyBase;
-    const qty = o.reduceOnly ? Math.sign(signed) * Math.min(Math.abs(signed), Math.abs(this.qtyBase)) : signed;
-    this.#trade(qty, this.markPriceUsd);
     const order: Order = {
-      symbol: o.symbol, orderId: this.#nextId++, clientOrderId: o.clientOrderId, side: o.side, type: o.type, status: 'FILLED',
-      priceUsd: 0, avgPriceUsd: this.markPriceUsd, origQtyBase: o.qtyBase, executedQtyBase: Math.abs(qty), reduceOnly: o.reduceOnly === true,
+      symbol: o.symbol, orderId: this.#nextId++, clientOrderId: o.clientOrderId, side: o.side, type: o.type, status: 'NEW',
+      priceUsd: 0, avgPriceUsd: 0, origQtyBase: o.qtyBase, executedQtyBase: 0, reduceOnly: o.reduceOnly === true,
       closePosition: false, timeInForce: 'GTC', updateTimeMs: 0,
     };
     this.orders.push(order);
-    return order;
+    if (!this.delayFills || o.reduceOnly) this.#execute(order, 1);
+    return { ...order };
+  }
+
+  /** Fills `fraction` of every resting MARKET order's remaining quantity at the mark price (1: the whole rest). */
+  fillResting(fraction = 1): void {
+    for (const order of this.orders) if (order.status === 'NEW' || order.status === 'PARTIALLY_FILLED') this.#execute(order, fraction);
+  }
+
+  #execute(order: Order, fraction: number): void {
+    const remaining = order.origQtyBase - order.executedQtyBase;
+    const want = fraction >= 1 ? remaining : Math.round(remaining * fraction * 1e8) / 1e8;
+    const signed = order.side === 'BUY' ? want : -want;
+    const qty = order.reduceOnly ? Math.sign(signed) * Math.min(Math.abs(signed), Math.abs(this.qtyBase)) : signed;
+    this.#trade(qty, this.markPriceUsd);
+    const executed = order.executedQtyBase + Math.abs(qty);
+    order.avgPriceUsd = executed === 0 ? 0 : (order.avgPriceUsd * order.executedQtyBase + Math.abs(qty) * this.markPriceUsd) / executed;
+    order.executedQtyBase = executed;
+    order.status = fraction >= 1 || order.reduceOnly ? 'FILLED' : 'PARTIALLY_FILLED';
   }
 
   /** Idempotent placement, as the client does: an order already known under this client id is returned, not sent again. */
@@ -41,7 +58,8 @@ export class FakeUsdm implements UsdmTradingApi {
   }
 
   async queryOrder(_symbol: string, ref: OrderRef): Promise<Order | undefined> {
-    return this.orders.find((o) => ('clientOrderId' in ref ? o.clientOrderId === ref.clientOrderId : o.orderId === ref.orderId));
+    const found = this.orders.find((o) => ('clientOrderId' in ref ? o.clientOrderId === ref.clientOrderId : o.orderId === ref.orderId));
+    return found && { ...found };
   }
 
   async placeAlgoOrder(o: NewAlgoOrder): Promise<AlgoOrder> {
@@ -74,7 +92,7 @@ export class FakeUsdm implements UsdmTradingApi {
   }
 
   async openOrders(): Promise<Order[]> {
-    return this.orders.filter((o) => o.status === 'NEW');
+    return this.orders.filter((o) => o.status === 'NEW' || o.status === 'PARTIALLY_FILLED').map((o) => ({ ...o }));
   }
 
   async positions(symbol = 'SOLUSDT'): Promise<Position[]> {
@@ -134,7 +152,13 @@ export class FakeUsdm implements UsdmTradingApi {
   async setMarginType(): Promise<'changed' | 'unchanged'> {
     return 'unchanged';
   }
-  cancelOrder = notModelled('cancelOrder is not modelled');
+  /** Cancelling a resting order keeps what it executed (Binance: a partly filled order ends CANCELED with its executed quantity). */
+  async cancelOrder(_symbol: string, ref: OrderRef): Promise<Order> {
+    const order = this.orders.find((o) => ('clientOrderId' in ref ? o.clientOrderId === ref.clientOrderId : o.orderId === ref.orderId));
+    if (!order || (order.status !== 'NEW' && order.status !== 'PARTIALLY_FILLED')) throw new BinanceOrderError('/fapi/v1/order', 400, -2011, 'Unknown order sent.');
+    order.status = 'CANCELED';
+    return { ...order };
+  }
   async cancelAllOrders(): Promise<void> {}
   createListenKey = notModelled('user stream is not modelled');
   keepAliveListenKey = notModelled('user stream is not modelled');

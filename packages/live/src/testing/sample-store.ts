@@ -6,10 +6,10 @@ import { importArchive, type SqlExecutor } from '@oitrader/data';
 export const SAMPLE_ARCHIVE = fileURLToPath(new URL('../../../../data/sample/binance-archive', import.meta.url));
 export const SAMPLE_SYMBOL = 'SOLUSDT';
 
-/** Imports the sample's first month of SOLUSDT 5m candles and funding rates: the bot's market data. */
-export async function importSample(sql: SqlExecutor): Promise<void> {
+/** Imports the sample's first month of 5m candles and funding rates (SOLUSDT unless told): the bot's market data. */
+export async function importSample(sql: SqlExecutor, symbols: readonly string[] = [SAMPLE_SYMBOL]): Promise<void> {
   const report = await importArchive(sql, new DirectorySource(SAMPLE_ARCHIVE), {
-    symbols: [SAMPLE_SYMBOL],
+    symbols: [...symbols],
     timeframes: ['5m'],
     datasets: ['klines', 'fundingRate'],
     startMs: Date.UTC(2025, 11, 1),

@@ -9,7 +9,7 @@ import type { VenueOrder } from './venue.ts';
 
 const T = Date.UTC(2025, 11, 1, 12, 0);
 const BAR = { timeMs: T, open: 100, high: 100, low: 100, close: 100 };
-const venueOn = (fake: FakeUsdm) => new ExchangeVenue({ client: fake, bot: 'oit', symbols: ['SOLUSDT'], takerFeeRate: 0.0005 });
+const venueOn = (fake: FakeUsdm) => new ExchangeVenue({ client: fake, bot: 'oit', symbols: ['SOLUSDT'], takerFeeRate: 0.0005, sleep: async () => undefined });
 const entryWithStop = (qty: number, stop: number): VenueOrder[] => [
   { clientOrderId: clientOrderId('oit', 'entry', 'SOLUSDT', T), intent: 'entry', order: { type: 'market', side: 'buy', qtyBase: qty } },
   { clientOrderId: clientOrderId('oit', 'stop', 'SOLUSDT', T), intent: 'stop', order: { type: 'stop', side: 'sell', qtyBase: qty, triggerUsd: stop, reduceOnly: true } },
@@ -129,6 +129,86 @@ describe('exchange venue: every open position keeps a stop (checked at every ste
     await venue.onClosedBar('SOLUSDT', { ...BAR, timeMs: T + 300_000 }, Number.NaN);
     assert.equal(fake.qtyBase, 0);
     assert.deepEqual(fake.algos.filter((a) => a.algoStatus === 'NEW').map((a) => a.clientAlgoId), [], 'the old target stays and would close a later position');
+  });
+});
+
+describe('exchange venue: an entry acknowledged NEW and filled later (an overloaded exchange)', () => {
+  const entryAt = (t: number, qty: number, stop: number): VenueOrder[] => [
+    { clientOrderId: clientOrderId('oit', 'entry', 'SOLUSDT', t), intent: 'entry', order: { type: 'market', side: 'buy', qtyBase: qty } },
+    { clientOrderId: clientOrderId('oit', 'stop', 'SOLUSDT', t), intent: 'stop', order: { type: 'stop', side: 'sell', qtyBase: qty, triggerUsd: stop, reduceOnly: true } },
+  ];
+
+  it('holds the stop back while nothing filled, counts the resting entry as exposure, and places the stop when it fills', async () => {
+    const fake = new FakeUsdm();
+    fake.delayFills = true;
+    const venue = venueOn(fake);
+    const states = await venue.submit('SOLUSDT', entryAt(T, 10, 98), 100, T);
+    assert.deepEqual(states.map((s) => s.status), ['NEW', 'PENDING']);
+    assert.equal(fake.algos.length, 0, 'a closePosition stop placed before its entry filled rests on a flat book');
+    assert.equal((await venue.account()).positions[0].restingEntryQtyBase, 10, 'the unfilled entry must count as exposure');
+    fake.fillResting();
+    const fills = await venue.onClosedBar('SOLUSDT', { ...BAR, timeMs: T + 300_000 }, Number.NaN);
+    assert.deepEqual(fills.map((f) => [f.side, f.qtyBase, f.priceUsd]), [['buy', 10, 100]]);
+    assert.deepEqual(fake.algos.map((a) => [a.clientAlgoId, a.algoStatus, a.triggerPriceUsd]), [[clientOrderId('oit', 'stop', 'SOLUSDT', T), 'NEW', 98]], 'the held-back stop goes on at the fill, with its own id and trigger');
+    assert.equal((await venue.account()).positions[0].restingEntryQtyBase, undefined);
+  });
+
+  it('an entry still unfilled at the next candle is cancelled, the cancel confirmed, and its stop dropped: never two entries resting', async () => {
+    const fake = new FakeUsdm();
+    fake.delayFills = true;
+    const venue = venueOn(fake);
+    await venue.submit('SOLUSDT', entryAt(T, 10, 98), 100, T);
+    await venue.onClosedBar('SOLUSDT', { ...BAR, timeMs: T + 300_000 }, Number.NaN);
+    assert.deepEqual(fake.orders.map((o) => o.status), ['CANCELED']);
+    const changed = venue.changedOrders();
+    assert.ok(changed.some((c) => c.clientOrderId === clientOrderId('oit', 'stop', 'SOLUSDT', T) && c.status === 'CANCELED'), 'the held-back stop must end in the record');
+    assert.equal((await venue.account()).positions[0].restingEntryQtyBase, undefined);
+    fake.fillResting();
+    assert.equal(fake.qtyBase, 0, 'a cancelled entry must not fill');
+  });
+
+  it('partial fills: each part recorded once at its own price, the stop placed at the first part, the rest cancelled at the next candle', async () => {
+    const fake = new FakeUsdm();
+    fake.delayFills = true;
+    const venue = venueOn(fake);
+    await venue.submit('SOLUSDT', entryAt(T, 10, 98), 100, T);
+    fake.fillResting(0.4);
+    fake.markPriceUsd = 101;
+    fake.fillResting(0.5);
+    const fills = await venue.onClosedBar('SOLUSDT', { ...BAR, timeMs: T + 300_000 }, Number.NaN);
+    assert.equal(fills.length, 1, 'one look-up sees both parts as one executed quantity');
+    assert.ok(Math.abs(fills[0].qtyBase - 7) < 1e-9);
+    assert.equal(fake.algos.length, 1, 'the stop goes on once any quantity filled');
+    assert.deepEqual(fake.orders.map((o) => o.status), ['CANCELED'], 'the unfilled rest of a stale entry is cancelled');
+    assert.ok(Math.abs(fake.qtyBase - 7) < 1e-9);
+    const again = await venue.onClosedBar('SOLUSDT', { ...BAR, timeMs: T + 600_000 }, Number.NaN);
+    assert.deepEqual(again, [], 'a fill recorded once is never recorded again');
+  });
+
+  it('records each part of a partly filled order as it is seen, once, at the price that part traded', async () => {
+    const fake = new FakeUsdm();
+    fake.delayFills = true;
+    const venue = venueOn(fake);
+    const query = fake.queryOrder.bind(fake);
+    let first = true;
+    fake.queryOrder = async (symbol, ref) => {
+      // While the venue watches the entry, 4 of 10 fill at 100.
+      if (first && fake.orders.length > 0) {
+        fake.fillResting(0.4);
+        first = false;
+      }
+      return query(symbol, ref);
+    };
+    await venue.submit('SOLUSDT', entryAt(T, 10, 98), 100, T);
+    const part = venue.takeFills();
+    assert.deepEqual(part.map((f) => [f.qtyBase, f.priceUsd]), [[4, 100]]);
+    fake.markPriceUsd = 103;
+    fake.fillResting();
+    const rest = await venue.onClosedBar('SOLUSDT', { ...BAR, timeMs: T + 300_000 }, Number.NaN);
+    assert.equal(rest.length, 1);
+    assert.ok(Math.abs(rest[0].qtyBase - 6) < 1e-9 && Math.abs(rest[0].priceUsd - 103) < 1e-9, `the second part is 6 at 103, got ${rest[0].qtyBase} at ${rest[0].priceUsd}`);
+    assert.notEqual(rest[0].fillId, part[0].fillId, 'two parts of one order need two fill ids (one id would store only the first)');
+    assert.ok(Math.abs(rest[0].feeUsd - 6 * 103 * 0.0005) < 1e-9);
   });
 });
 

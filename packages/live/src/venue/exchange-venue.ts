@@ -26,6 +26,34 @@ export interface ExchangeVenueOptions {
   afterEntryFill?: () => void;
   /** Told every refusal the exchange gave (the instrument provider re-reads rules a refusal says changed). */
   onRefusal?: (error: unknown) => void;
+  /**
+   * How long a MARKET order acknowledged NEW is watched for its fill before the step goes on (default 3 s).
+   * An entry still unfilled then rests: its stop is placed when it fills, and at the next candle it is
+   * cancelled (and the cancel confirmed) before anything is decided.
+   */
+  fillWaitMs?: number;
+  /**
+   * An entry still unfilled this long after the candle it was decided on (ms; candle time, not wall time) is
+   * cancelled before the next decision. Until then it blocks new entries on the symbol. Default: one candle
+   * (cancelled at the next candle: a MARKET order not filled by then was decided on an old price).
+   */
+  unfilledEntryTimeoutMs?: number;
+  /** Waits between fill look-ups (tests inject an instant one). */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** A regular order acknowledged but not (wholly) filled: watched until it ends. */
+interface RestingOrder {
+  clientOrderId: string;
+  symbol: string;
+  side: 'buy' | 'sell';
+  /** Opens or adds to a position (an entry or scale-in), as opposed to a reduce-only exit. */
+  opening: boolean;
+  unfilledQtyBase: number;
+  /** Open time of the candle it was decided on. */
+  candleTimeMs: number;
+  /** Stops and targets sent with an entry that had not filled yet: placed when any of it fills. */
+  deferred: VenueOrder[];
 }
 
 interface RestingStop {
@@ -39,6 +67,7 @@ interface RestingStop {
 
 const SIDE = { buy: 'BUY', sell: 'SELL' } as const;
 const side = (s: string): 'buy' | 'sell' => (s === 'BUY' ? 'buy' : 'sell');
+const isOpen = (status: string) => status === 'NEW' || status === 'PARTIALLY_FILLED';
 
 /**
  * Orders through the signed USDⓈ-M trading client (sim, demo or live: the same
@@ -57,8 +86,9 @@ export class ExchangeVenue implements Venue {
   #changed: OrderState[] = [];
   #fills: VenueFill[] = [];
   readonly #unknown = new Set<string>();
-  /** Fill ids recorded by this venue. */
-  readonly #filled = new Set<string>();
+  readonly #resting = new Map<string, RestingOrder>();
+  /** Executed quantity and notional already recorded, per exchange order id: a partly filled order records each part once. */
+  readonly #recorded = new Map<number, { qtyBase: number; notionalUsd: number }>();
 
   constructor(options: ExchangeVenueOptions) {
     this.#o = options;
@@ -66,9 +96,10 @@ export class ExchangeVenue implements Venue {
   }
 
   /** Collects the fills of the symbol's stops and targets that triggered since the previous candle. */
-  async onClosedBar(symbol: string, _bar: Bar, _fundingRate: number): Promise<VenueFill[]> {
+  async onClosedBar(symbol: string, bar: Bar, _fundingRate: number): Promise<VenueFill[]> {
     const { client } = this.#o;
     await this.#resolveUnknown(symbol);
+    await this.#settleResting(symbol, bar.timeMs);
     let closed = false;
     for (const stop of [...this.#stops.values()]) {
       if (stop.symbol !== symbol) continue;
@@ -102,6 +133,7 @@ export class ExchangeVenue implements Venue {
           liquidationPriceUsd: p && p.qtyBase !== 0 ? p.liquidationPriceUsd : Number.NaN,
           marginUsd: p?.isolatedMarginUsd ?? 0,
           markPriceUsd: p?.markPriceUsd ?? Number.NaN,
+          ...this.#restingEntry(symbol),
         };
       }),
     };
@@ -118,8 +150,15 @@ export class ExchangeVenue implements Venue {
         out.push(this.#set({ clientOrderId: sent.clientOrderId, status: 'CANCELED', reason: 'its entry did not fill' }));
         continue;
       }
+      // Acknowledged but nothing filled yet: a closePosition stop now would rest on a flat book; it goes on at the fill.
+      const resting = e >= 0 && out[e].status === 'NEW' ? this.#resting.get(orders[e].clientOrderId) : undefined;
+      if (resting) {
+        resting.deferred.push(sent);
+        out.push(this.#set({ clientOrderId: sent.clientOrderId, status: 'PENDING', reason: 'placed when its entry fills' }));
+        continue;
+      }
       if (sent.intent === 'stop' && out.some((state) => state.status === 'FILLED')) this.#o.afterEntryFill?.();
-      out.push(conditional ? await this.#placeConditional(symbol, sent, timeMs) : await this.#placeRegular(symbol, sent));
+      out.push(conditional ? await this.#placeConditional(symbol, sent, timeMs) : await this.#placeRegular(symbol, sent, timeMs));
     }
     return out;
   }
@@ -172,13 +211,18 @@ export class ExchangeVenue implements Venue {
       if (!parts || !traded.has(parts.symbol)) continue;
       if (parts.intent === 'stop' || parts.intent === 'target') {
         const algo = await client.queryAlgoOrder({ clientAlgoId: id });
-        if (!algo) continue;
+        if (!algo) {
+          // A stop the record holds PENDING (its entry had not filled) was never sent; the protection check covers the position now.
+          if (parts.candleTimeMs < input.candleTimeMs) recovered.push(this.#set({ clientOrderId: id, status: 'CANCELED', reason: 'never placed: its entry had not filled before the restart', intent: parts.intent, side: 'sell', type: parts.intent === 'stop' ? 'stop' : 'take_profit', qtyBase: 0, reduceOnly: true }));
+          continue;
+        }
         const status = await this.#settleAlgo(algo);
         recovered.push(this.#set({ clientOrderId: id, status, intent: parts.intent, side: side(algo.side), type: parts.intent === 'stop' ? 'stop' : 'take_profit', qtyBase: algo.qtyBase, triggerUsd: algo.triggerPriceUsd, reduceOnly: true, exchangeOrderId: String(algo.algoId) }));
       } else {
         const order = await client.queryOrder(parts.symbol, { clientOrderId: id });
         if (!order) continue;
         if (order.executedQtyBase > 0) this.#fill(order, id, 'signal');
+        if (isOpen(order.status)) this.#rest(order, id, !order.reduceOnly, parts.candleTimeMs);
         recovered.push(this.#set({ clientOrderId: id, status: order.status, intent: parts.intent, side: side(order.side), type: order.type === 'LIMIT' ? 'limit' : 'market', qtyBase: order.origQtyBase, reduceOnly: order.reduceOnly, exchangeOrderId: String(order.orderId) }));
       }
     }
@@ -236,6 +280,78 @@ export class ExchangeVenue implements Venue {
     if (state.status === 'UNKNOWN') this.#unknown.add(id);
   }
 
+  /** Looks up an order acknowledged NEW every 250 ms until it fills or `fillWaitMs` has passed. */
+  async #awaitFill(symbol: string, order: Order): Promise<Order> {
+    const waitMs = this.#o.fillWaitMs ?? 3000;
+    const pause = this.#o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+    let current = order;
+    for (let waited = 0; waited < waitMs && isOpen(current.status); waited += 250) {
+      await pause(250);
+      current = (await this.#o.client.queryOrder(symbol, { clientOrderId: order.clientOrderId })) ?? current;
+    }
+    return current;
+  }
+
+  #rest(order: Order, id: string, opening: boolean, candleTimeMs: number): void {
+    const known = this.#resting.get(id);
+    const unfilledQtyBase = Math.max(0, order.origQtyBase - order.executedQtyBase);
+    if (known) known.unfilledQtyBase = unfilledQtyBase;
+    else this.#resting.set(id, { clientOrderId: id, symbol: order.symbol, side: side(order.side), opening, unfilledQtyBase, candleTimeMs, deferred: [] });
+    this.#log.warn(`order ${id} rests ${order.status} with ${unfilledQtyBase} of ${order.origQtyBase} ${order.symbol} unfilled${opening ? ': no new entry on the symbol until it ends' : ''}`);
+  }
+
+  /** Unfilled entries resting on the symbol, signed: exposure the position does not show yet. */
+  #restingEntry(symbol: string): { restingEntryQtyBase?: number } {
+    let qty = 0;
+    for (const r of this.#resting.values()) if (r.symbol === symbol && r.opening) qty += r.side === 'buy' ? r.unfilledQtyBase : -r.unfilledQtyBase;
+    return qty === 0 ? {} : { restingEntryQtyBase: Math.round(qty * 1e8) / 1e8 };
+  }
+
+  /**
+   * Before the symbol's next decision: every regular order that was resting is looked up; what it executed
+   * since is recorded; an entry still unfilled past `unfilledEntryTimeoutMs` is cancelled and the cancel
+   * confirmed (a MARKET order that did not fill within a candle was decided on an old price); a stop deferred
+   * to an entry's fill is placed once any of it filled. An exit still resting stays: it only reduces the position.
+   */
+  async #settleResting(symbol: string, timeMs: number): Promise<void> {
+    const { client } = this.#o;
+    for (const r of [...this.#resting.values()]) {
+      if (r.symbol !== symbol) continue;
+      let order: Order | undefined;
+      try {
+        order = await client.queryOrder(symbol, { clientOrderId: r.clientOrderId });
+        const expired = timeMs - r.candleTimeMs >= (this.#o.unfilledEntryTimeoutMs ?? 1);
+        if (order && isOpen(order.status) && r.opening && expired) {
+          await client.cancelOrder(symbol, { clientOrderId: r.clientOrderId }).catch((error: unknown) => {
+            // -2011: it ended (filled) between the look-up and the cancel; the look-up below says how.
+            if (!(error instanceof BinanceOrderError && error.code === -2011)) throw error;
+          });
+          order = await client.queryOrder(symbol, { clientOrderId: r.clientOrderId });
+        }
+      } catch (error) {
+        this.#log.warn(`resting order ${r.clientOrderId}: ${(error as Error).message}; it still counts as exposure, asked again at the next candle`);
+        continue;
+      }
+      if (!order) {
+        this.#resting.delete(r.clientOrderId);
+        this.#set({ clientOrderId: r.clientOrderId, status: 'REJECTED', reason: 'the exchange no longer knows it' });
+        continue;
+      }
+      if (order.executedQtyBase > 0) this.#fill(order, r.clientOrderId, 'signal');
+      if (isOpen(order.status)) {
+        r.unfilledQtyBase = Math.max(0, order.origQtyBase - order.executedQtyBase);
+      } else {
+        this.#resting.delete(r.clientOrderId);
+        this.#set({ clientOrderId: r.clientOrderId, status: order.status, ...(order.status === 'CANCELED' && r.opening && { reason: 'not filled within a candle: cancelled before the next decision' }) });
+      }
+      const deferred = order.executedQtyBase > 0 || !isOpen(order.status) ? r.deferred.splice(0) : [];
+      for (const sent of deferred) {
+        if (order.executedQtyBase > 0) this.#set(await this.#placeConditional(symbol, sent, timeMs));
+        else this.#set({ clientOrderId: sent.clientOrderId, status: 'CANCELED', reason: 'its entry did not fill' });
+      }
+    }
+  }
+
   /** The symbol's orders whose outcome was unknown: looked up at every step until the exchange answers. */
   async #resolveUnknown(symbol: string): Promise<void> {
     const { client } = this.#o;
@@ -290,12 +406,14 @@ export class ExchangeVenue implements Venue {
     this.#stops.set(algo.clientAlgoId, { clientAlgoId: algo.clientAlgoId, symbol: algo.symbol, side: side(algo.side), triggerUsd: algo.triggerPriceUsd, type: algo.orderType === 'TAKE_PROFIT_MARKET' ? 'take_profit' : 'stop', tag });
   }
 
-  async #placeRegular(symbol: string, sent: VenueOrder): Promise<OrderState> {
+  async #placeRegular(symbol: string, sent: VenueOrder, timeMs: number): Promise<OrderState> {
     const { client } = this.#o;
     const o = sent.order;
     try {
       // ensureOrder: known to the exchange already (a re-run step after a crash) → adopted, never sent a second time.
-      const order = await client.ensureOrder({ symbol, side: SIDE[o.side], type: o.type === 'limit' ? 'LIMIT' : 'MARKET', qtyBase: o.qtyBase, priceUsd: o.priceUsd, reduceOnly: o.reduceOnly, clientOrderId: sent.clientOrderId });
+      let order = await client.ensureOrder({ symbol, side: SIDE[o.side], type: o.type === 'limit' ? 'LIMIT' : 'MARKET', qtyBase: o.qtyBase, priceUsd: o.priceUsd, reduceOnly: o.reduceOnly, clientOrderId: sent.clientOrderId });
+      if (o.type === 'market' && isOpen(order.status)) order = await this.#awaitFill(symbol, order);
+      if (isOpen(order.status)) this.#rest(order, sent.clientOrderId, o.reduceOnly !== true, timeMs);
       if (order.executedQtyBase > 0) this.#fill(order, sent.clientOrderId, 'signal');
       // A position is gone: its stops on the exchange go with it.
       if (o.reduceOnly && order.status === 'FILLED') await this.#cancelStopsIfFlat(symbol);
@@ -340,7 +458,7 @@ export class ExchangeVenue implements Venue {
     const id = clientOrderId(this.#o.bot, intent, symbol, timeMs, 1);
     this.#log.error(`stop ${stop.clientOrderId} could not be placed (${why}): closing the ${p.qtyBase} ${symbol} position`);
     const close: VenueOrder = { clientOrderId: id, intent, order: { type: 'market', side: p.qtyBase > 0 ? 'sell' : 'buy', qtyBase: Math.abs(p.qtyBase), reduceOnly: true } };
-    const state = await this.#placeRegular(symbol, close);
+    const state = await this.#placeRegular(symbol, close, timeMs);
     this.#recordVenueOrder(close, state);
     if (state.status !== 'FILLED') this.#log.error(`the emergency close ${id} of an unprotected ${p.qtyBase} ${symbol} position did not fill (${state.status} ${state.reason ?? ''}): the next step tries again`);
   }
@@ -366,20 +484,27 @@ export class ExchangeVenue implements Venue {
     throw error;
   }
 
-  /** Records an executed order's fill once, however many look-ups find it. */
+  /**
+   * Records what an order executed since it was last recorded, however many look-ups find it: the first part
+   * under `<bot>-<orderId>`, later parts of a partly filled order under `<bot>-<orderId>-<executed so far>`,
+   * at the price the part itself traded (from the change in the average price).
+   */
   #fill(order: Order, id: string, reason: string): void {
-    const fillId = `${this.#o.bot}-${order.orderId}`;
-    if (this.#filled.has(fillId)) return;
-    this.#filled.add(fillId);
+    const before = this.#recorded.get(order.orderId) ?? { qtyBase: 0, notionalUsd: 0 };
+    const qtyBase = Math.round((order.executedQtyBase - before.qtyBase) * 1e8) / 1e8;
+    if (qtyBase <= 0) return;
+    const notionalUsd = order.executedQtyBase * order.avgPriceUsd;
+    const priceUsd = before.qtyBase === 0 ? order.avgPriceUsd : (notionalUsd - before.notionalUsd) / qtyBase;
+    this.#recorded.set(order.orderId, { qtyBase: order.executedQtyBase, notionalUsd });
     this.#fills.push({
-      fillId,
+      fillId: before.qtyBase === 0 ? `${this.#o.bot}-${order.orderId}` : `${this.#o.bot}-${order.orderId}-${order.executedQtyBase}`,
       symbol: order.symbol,
       clientOrderId: id,
       timeMs: order.updateTimeMs,
       side: side(order.side),
-      qtyBase: order.executedQtyBase,
-      priceUsd: order.avgPriceUsd,
-      feeUsd: order.executedQtyBase * order.avgPriceUsd * this.#o.takerFeeRate,
+      qtyBase,
+      priceUsd,
+      feeUsd: qtyBase * priceUsd * this.#o.takerFeeRate,
       liquidity: 'taker',
       reason,
     });

@@ -45,6 +45,8 @@ export interface VenuePosition {
   /** Isolated margin held by the position. */
   marginUsd: number;
   markPriceUsd: number;
+  /** Signed quantity of entry orders acknowledged but still unfilled on the exchange (absent: none). */
+  restingEntryQtyBase?: number;
 }
 
 /** The account: one wallet and every position the bot trades. */
@@ -57,7 +59,7 @@ export interface VenueAccount {
 
 export interface OrderState {
   clientOrderId: string;
-  /** NEW, FILLED, CANCELED, REJECTED. */
+  /** NEW, PARTIALLY_FILLED, FILLED, CANCELED, EXPIRED, REJECTED, UNKNOWN (outcome not known yet), PENDING (a stop held back until its entry fills). */
   status: string;
   reason?: string;
 }

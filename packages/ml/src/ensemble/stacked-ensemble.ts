@@ -1,13 +1,16 @@
 import { OitraderError } from '@oitrader/core';
 import { GradientBoostedTrees, type GbdtModelJson, type GbdtParams } from '../gbdt/gbdt.ts';
 import type { Matrix } from '../gbdt/matrix.ts';
-import { classificationReport, type ClassificationReport } from '../evaluation/classification-metrics.ts';
-import { balancedWeights, evaluateWalkForward, type EvalData, type ModelEvaluation } from '../evaluation/walk-forward-eval.ts';
+import { applyCalibrator, checkCalibrator, type Calibrator } from '../calibration/calibrator.ts';
+import { evaluateWalkForward, type EvalData } from '../evaluation/walk-forward-eval.ts';
 import { LogisticRegression } from '../linear/logistic-regression.ts';
 import { LstmClassifier, type LstmJson, type LstmOptions } from '../lstm/lstm-classifier.ts';
 import { FitEta } from '../pipeline/fit-eta.ts';
 import { decodeProba, inProcessFitRunner, type ModelFitJob, type ModelFitResult, type ModelFitRunner } from '../pipeline/model-fits.ts';
 import type { Fold } from '../validation/walk-forward.ts';
+import { stackAndCalibrate, type EnsembleCalibration, type StackEstimate } from './calibrated-stack.ts';
+import type { EnsembleUse } from './ensemble-choice.ts';
+import { metaFeatures } from './stack-walk-forward.ts';
 
 export interface BaseModelSpec {
   name: string;
@@ -21,21 +24,26 @@ export const DEFAULT_BASE_MODELS: BaseModelSpec[] = [
   { name: 'catboost-style (oblivious)', params: { growPolicy: 'oblivious', maxDepth: 4, nEstimators: 100, learningRate: 0.05 } },
 ];
 
-/** Meta-model input: each base model's class probabilities, as logs (the meta-model is linear in them). */
-function metaFeatures(probas: Float64Array[], rows: number, k: number): Matrix {
-  const cols = probas.length * k;
-  const data = new Float32Array(rows * cols);
-  for (let r = 0; r < rows; r++) for (let m = 0; m < probas.length; m++) for (let c = 0; c < k; c++) data[r * cols + m * k + c] = Math.log(Math.max(probas[m][r * k + c], 1e-6));
-  return { data, rows, cols };
-}
-
 const LSTM_NAME = 'LSTM';
+
+/** What ensemble.json is written as; version 1 (no calibration) still loads. */
+const FORMAT_VERSION = 2;
+
+/** Every model's probabilities for the same rows (what `oitrader predict` reports side by side). */
+export interface EnsemblePredictions {
+  members: Array<{ name: string; raw: Float64Array; calibrated: Float64Array }>;
+  stack: { raw: Float64Array; calibrated: Float64Array };
+  prior: Float64Array;
+  /** What predictSignalProba returns. */
+  ensemble: Float64Array;
+}
 
 /**
  * A stacked ensemble: GBDT base models, optionally an LSTM, and a
  * multinomial logistic meta-model trained on the base models' OUT-OF-FOLD
  * probabilities (never on their in-sample predictions, which are
- * over-confident by construction).
+ * over-confident by construction), each with a calibration fitted on
+ * out-of-fold rows.
  */
 export class StackedEnsemble {
   readonly numClass: number;
@@ -44,22 +52,26 @@ export class StackedEnsemble {
   readonly meta: LogisticRegression;
   readonly lstm: LstmClassifier | undefined;
   /**
-   * What predictSignalProba returns: the meta-model's stack, or — when the stack
-   * scored worse out of sample than its best member — that member alone
-   * (index into baseNames).
+   * What predictSignalProba returns: the meta-model's stack, or — when the
+   * stack did not beat it out of sample — one member (index into baseNames),
+   * or the training prior when no model beat the prior.
    */
-  readonly use: 'meta' | number;
+  readonly use: EnsembleUse;
+  /** Undefined for a run saved before calibration existed: its probabilities are returned as they were then. */
+  readonly calibration: EnsembleCalibration | undefined;
   /** The LSTM's saved form, captured once after training so toJSON stays synchronous. */
   readonly #lstmJson: LstmJson | undefined;
 
-  constructor(numClass: number, baseNames: string[], bases: GradientBoostedTrees[], meta: LogisticRegression, lstm?: { model: LstmClassifier; json: LstmJson }, use: 'meta' | number = 'meta') {
-    if (use !== 'meta' && !(Number.isInteger(use) && use >= 0 && use < baseNames.length)) throw new OitraderError(`ensemble: member ${use} does not exist`);
+  constructor(numClass: number, baseNames: string[], bases: GradientBoostedTrees[], meta: LogisticRegression, lstm?: { model: LstmClassifier; json: LstmJson }, use: EnsembleUse = 'meta', calibration?: EnsembleCalibration) {
+    if (use === 'prior' ? !calibration : use !== 'meta' && !(Number.isInteger(use) && use >= 0 && use < baseNames.length)) throw new OitraderError(`ensemble: member ${use} does not exist`);
+    if (calibration && (calibration.members.length !== baseNames.length || calibration.prior.length !== numClass)) throw new OitraderError(`ensemble: ${calibration.members.length} member calibrations and ${calibration.prior.length} prior classes for ${baseNames.length} members and ${numClass} classes`);
     this.use = use;
     this.numClass = numClass;
     this.baseNames = baseNames;
     this.bases = bases;
     this.meta = meta;
     this.lstm = lstm?.model;
+    this.calibration = calibration;
     this.#lstmJson = lstm?.json;
   }
 
@@ -69,41 +81,72 @@ export class StackedEnsemble {
   }
 
   /**
-   * The guide's call: class probabilities (0 SHORT, 1 NEUTRAL, 2 LONG) per
-   * row of a time-ordered table. With an LSTM member the first
-   * `historyRows` rows have no sequence and come back NaN.
+   * The guide's call: calibrated class probabilities (0 SHORT, 1 NEUTRAL,
+   * 2 LONG) per row of a time-ordered table of one symbol. With an LSTM
+   * member the first `historyRows` rows have no sequence and come back NaN.
    */
   async predictSignalProba(x: Matrix): Promise<Float64Array> {
-    if (this.use !== 'meta' && this.use < this.bases.length) return this.bases[this.use].predictProba(x);
-    const probas = this.use === 'meta' ? this.bases.map((b) => b.predictProba(x)) : [];
-    if (this.use !== 'meta' && this.lstm) {
-      const from = Math.min(this.historyRows, x.rows);
-      const out = new Float64Array(x.rows * this.numClass).fill(Number.NaN);
-      if (x.rows > from) out.set(await this.lstm.predictProba(x, Array.from({ length: x.rows - from }, (_, i) => from + i)), from * this.numClass);
-      return out;
-    }
-    if (!this.lstm) return this.meta.predictProba(metaFeatures(probas, x.rows, this.numClass));
-    const k = this.numClass;
+    if (this.use === 'prior') return this.#prior(x.rows);
+    if (this.use !== 'meta') return this.#calibrate(this.calibration?.members[this.use], await this.#member(this.use, x));
+    const members = await Promise.all(this.baseNames.map((_, m) => this.#member(m, x)));
+    return this.#calibrate(this.calibration?.stack, this.#stack(members, x.rows));
+  }
+
+  /** Every member (raw and calibrated), the stack (raw and calibrated), the prior and the ensemble's answer, for the same rows. */
+  async predictAll(x: Matrix): Promise<EnsemblePredictions> {
+    const raw = await Promise.all(this.baseNames.map((_, m) => this.#member(m, x)));
+    const members = raw.map((p, m) => ({ name: this.baseNames[m], raw: p, calibrated: this.#calibrate(this.calibration?.members[m], p) }));
+    const stackRaw = this.#stack(raw, x.rows);
+    const stack = { raw: stackRaw, calibrated: this.#calibrate(this.calibration?.stack, stackRaw) };
+    const prior = this.calibration ? this.#prior(x.rows) : new Float64Array(x.rows * this.numClass).fill(Number.NaN);
+    const ensemble = this.use === 'prior' ? prior : this.use === 'meta' ? stack.calibrated : members[this.use].calibrated;
+    return { members, stack, prior, ensemble };
+  }
+
+  /** Member m's raw probabilities (the LSTM: NaN for the first historyRows rows). */
+  async #member(m: number, x: Matrix): Promise<Float64Array> {
+    if (m < this.bases.length) return this.bases[m].predictProba(x);
     const from = Math.min(this.historyRows, x.rows);
-    const rows = Array.from({ length: x.rows - from }, (_, i) => from + i);
-    const out = new Float64Array(x.rows * k).fill(Number.NaN);
-    if (rows.length === 0) return out;
-    const sequenceProba = await this.lstm.predictProba(x, rows);
-    const tail = probas.map((p) => p.subarray(from * k));
-    out.set(this.meta.predictProba(metaFeatures([...tail, sequenceProba], rows.length, k)), from * k);
+    const out = new Float64Array(x.rows * this.numClass).fill(Number.NaN);
+    if (x.rows > from) out.set(await this.lstm!.predictProba(x, Array.from({ length: x.rows - from }, (_, i) => from + i)), from * this.numClass);
+    return out;
+  }
+
+  /** The meta-model on the members' raw probabilities; NaN on rows a member has none for. */
+  #stack(members: Float64Array[], rows: number): Float64Array {
+    const k = this.numClass;
+    const from = this.lstm ? Math.min(this.historyRows, rows) : 0;
+    const out = new Float64Array(rows * k).fill(Number.NaN);
+    if (rows > from) out.set(this.meta.predictProba(metaFeatures(members.map((p) => p.subarray(from * k)), rows - from, k)), from * k);
+    return out;
+  }
+
+  #calibrate(calibrator: Calibrator | undefined, proba: Float64Array): Float64Array {
+    return calibrator ? applyCalibrator(calibrator, proba, this.numClass) : proba;
+  }
+
+  #prior(rows: number): Float64Array {
+    const out = new Float64Array(rows * this.numClass);
+    for (let r = 0; r < rows; r++) out.set(this.calibration!.prior, r * this.numClass);
     return out;
   }
 
   toJSON() {
-    return { format: 'oitrader-stacked-ensemble', version: 1, numClass: this.numClass, baseNames: this.baseNames, bases: this.bases.map((b) => b.toJSON()), meta: this.meta.toJSON(), lstm: this.#lstmJson, use: this.use };
+    return { format: 'oitrader-stacked-ensemble', version: FORMAT_VERSION, numClass: this.numClass, baseNames: this.baseNames, bases: this.bases.map((b) => b.toJSON()), meta: this.meta.toJSON(), lstm: this.#lstmJson, use: this.use, calibration: this.calibration };
   }
 
+  /**
+   * Reads ensemble.json. Version 1 (saved before calibration) still loads and
+   * answers uncalibrated probabilities, as it did (`calibration` is
+   * undefined; `oitrader predict` says so); a damaged calibration is refused.
+   */
   static async fromJSON(json: ReturnType<StackedEnsemble['toJSON']>): Promise<StackedEnsemble> {
-    if (json?.format !== 'oitrader-stacked-ensemble' || json.version !== 1) throw new OitraderError('not an oitrader stacked ensemble (version 1)');
+    if (json?.format !== 'oitrader-stacked-ensemble' || !(json.version === 1 || json.version === FORMAT_VERSION)) throw new OitraderError(`not an oitrader stacked ensemble (version 1 or ${FORMAT_VERSION})`, { hint: 'a newer oitrader wrote it, or the file is damaged: train the run again' });
     const members = json.bases.length + (json.lstm ? 1 : 0);
     if (members !== json.baseNames.length) throw new OitraderError('ensemble file: base model names and models differ in number');
+    const calibration = json.calibration === undefined ? undefined : checkCalibration(json.calibration, json.numClass, members);
     const lstm = json.lstm ? { model: await LstmClassifier.fromJSON(json.lstm), json: json.lstm } : undefined;
-    return new StackedEnsemble(json.numClass, json.baseNames, json.bases.map((b: GbdtModelJson) => GradientBoostedTrees.fromJSON(b)), LogisticRegression.fromJSON(json.meta), lstm, json.use ?? 'meta');
+    return new StackedEnsemble(json.numClass, json.baseNames, json.bases.map((b: GbdtModelJson) => GradientBoostedTrees.fromJSON(b)), LogisticRegression.fromJSON(json.meta), lstm, json.use ?? 'meta', calibration);
   }
 
   dispose(): void {
@@ -111,30 +154,21 @@ export class StackedEnsemble {
   }
 }
 
-export interface StackingResult {
+function checkCalibration(value: EnsembleCalibration, k: number, members: number): EnsembleCalibration {
+  const where = 'ensemble file';
+  if (!Array.isArray(value?.members) || value.members.length !== members) throw new OitraderError(`${where}: ${Array.isArray(value?.members) ? value.members.length : 'no'} member calibrations for ${members} members`, { hint: 'the model file is damaged: train the run again' });
+  const prior = value.prior;
+  if (!Array.isArray(prior) || prior.length !== k || !prior.every((p) => typeof p === 'number' && p >= 0) || Math.abs(prior.reduce((a, b) => a + b, 0) - 1) > 1e-9) {
+    throw new OitraderError(`${where}: the training prior is not ${k} shares summing to 1`, { hint: 'the model file is damaged: train the run again' });
+  }
+  return { members: value.members.map((c, m) => checkCalibrator(c, k, `${where}, member ${m}`)), stack: checkCalibrator(value.stack, k, `${where}, stack`), prior };
+}
+
+export interface StackingResult extends StackEstimate {
   ensemble: StackedEnsemble;
-  /** Each base model's walk-forward evaluation (its out-of-fold probabilities feed the meta-model). */
-  bases: ModelEvaluation[];
-  /** The ensemble's own out-of-sample report: fold k's meta-model is trained on the out-of-fold rows of folds before k only. */
-  ensembleReport: ClassificationReport | undefined;
-  /** The ensemble's out-of-fold probabilities (rows × classes, NaN where it has none: the first fold). */
-  ensembleOutOfFold: Float64Array;
-  /** The stacked meta-model's own walk-forward report on the same rows, and each member's, that decided `ensemble.use`. */
-  choice: { use: string; metaLogLoss: number; members: Array<{ name: string; logLoss: number }>; reason: string };
   /** Seconds of fitting per member (all folds and the final model), where the fits ran. */
   fitSeconds: Record<string, number>;
 }
-
-/**
- * Meta-model regularisation. Measured on the real SOLUSDT sample's out-of-fold
- * rows (docs/phase-3-training.md): with L2 = 0.01 the stack overfitted the
- * earlier folds and lost to every member; L2 = 1–10 with balanced class
- * weights beat every member and the uniform forecast on both later folds.
- * Unweighted meta-models did worse: the class mix shifts between folds (the
- * training folds' prior scored worse than uniform), and balancing keeps the
- * stack from betting on the old mix.
- */
-const META_L2 = 10;
 
 /**
  * Trains the stack. Base models run walk-forward to produce out-of-fold
@@ -186,8 +220,9 @@ export async function trainStackedEnsemble(data: EvalData, folds: Fold[], specs:
     const finalBases = specs.map((s) => GradientBoostedTrees.fromJSON(finalResult(s.name).model));
     const lstmJson = options.lstm ? (finalResult(LSTM_NAME).model as LstmJson) : undefined;
     const lstm = lstmJson ? { model: await LstmClassifier.fromJSON(lstmJson), json: lstmJson } : undefined;
-    options.onStage?.('stacking: the meta-model on the out-of-fold probabilities');
-    return { ...stack(data, folds, specs, bases, finalBases, lstm), fitSeconds };
+    options.onStage?.('stacking: the meta-model and the calibrations on the out-of-fold probabilities');
+    const { meta, calibration, use, ...estimate } = stackAndCalibrate(data, folds, bases);
+    return { ensemble: new StackedEnsemble(data.numClass, members, finalBases, meta, lstm, use, calibration), ...estimate, fitSeconds };
   } finally {
     if (!options.runner) await runner.close();
   }
@@ -205,51 +240,3 @@ function handled<T>(promise: Promise<T>): Promise<T> {
   return promise;
 }
 
-/** The meta-model's walk-forward estimate, the choice between stack and best member, and the final ensemble. */
-function stack(data: EvalData, folds: Fold[], specs: BaseModelSpec[], bases: ModelEvaluation[], finalBases: GradientBoostedTrees[], lstm: { model: LstmClassifier; json: LstmJson } | undefined): Omit<StackingResult, 'fitSeconds'> {
-  const k = data.numClass;
-  const oofRows: number[] = [];
-  for (const fold of folds) for (let t = fold.test[0]; t < fold.test[1]; t++) oofRows.push(t);
-  const oof = (rows: number[]) => metaFeatures(bases.map((b) => Float64Array.from(rows.flatMap((t) => Array.from(b.outOfFold.subarray(t * k, (t + 1) * k))))), rows.length, k);
-  const labels = (rows: number[]) => Float64Array.from(rows, (t) => data.y[t]);
-
-  // Honest estimate: walk forward over the folds' out-of-fold rows.
-  const pooledRows: number[] = [];
-  const metaOutOfFold = new Float64Array(data.x.rows * k).fill(Number.NaN);
-  for (let f = 1; f < folds.length; f++) {
-    const trainRows = oofRows.filter((t) => t < folds[f].test[0] - data.horizon);
-    const testRows = oofRows.filter((t) => t >= folds[f].test[0] && t < folds[f].test[1]);
-    if (trainRows.length === 0 || testRows.length === 0) continue;
-    const y = labels(trainRows);
-    const meta = new LogisticRegression({ l2: META_L2 }).fit(oof(trainRows), y, balancedWeights(y, k));
-    const proba = meta.predictProba(oof(testRows));
-    testRows.forEach((t, i) => metaOutOfFold.set(proba.subarray(i * k, (i + 1) * k), t * k));
-    pooledRows.push(...testRows);
-  }
-  const reportOn = (outOfFold: Float64Array) =>
-    classificationReport(Float64Array.from(pooledRows.flatMap((t) => Array.from(outOfFold.subarray(t * k, (t + 1) * k)))), labels(pooledRows), k, Float64Array.from(pooledRows, (t) => data.forwardReturn[t]));
-  const metaReport = pooledRows.length > 0 ? reportOn(metaOutOfFold) : undefined;
-  const memberLoss = bases.map((b) => ({ name: b.name, logLoss: pooledRows.length > 0 ? reportOn(b.outOfFold).logLoss : Number.NaN }));
-  const best = memberLoss.reduce((a, b, i) => (b.logLoss < memberLoss[a].logLoss ? i : a), 0);
-  // The stack must earn its place: on the same out-of-fold rows it has to beat its best member, else that member is the ensemble.
-  const fallback = metaReport !== undefined && memberLoss[best].logLoss < metaReport.logLoss;
-  const use: 'meta' | number = fallback ? best : 'meta';
-  const ensembleOutOfFold = fallback ? bases[best].outOfFold.slice() : metaOutOfFold;
-  if (fallback) for (const t of oofRows) if (t < (folds[1]?.test[0] ?? Infinity)) ensembleOutOfFold.fill(Number.NaN, t * k, (t + 1) * k);
-  const ensembleReport = metaReport && (fallback ? reportOn(ensembleOutOfFold) : metaReport);
-  const choice = {
-    use: fallback ? bases[best].name : 'stacked meta-model',
-    metaLogLoss: metaReport?.logLoss ?? Number.NaN,
-    members: memberLoss,
-    reason: metaReport === undefined
-      ? 'one fold only: no out-of-sample estimate of the stack'
-      : fallback
-        ? `the stack's walk-forward log-loss ${metaReport.logLoss.toFixed(4)} is worse than its best member's (${bases[best].name}, ${memberLoss[best].logLoss.toFixed(4)}): the ensemble is that member`
-        : `the stack's walk-forward log-loss ${metaReport.logLoss.toFixed(4)} beats every member (best ${bases[best].name}, ${memberLoss[best].logLoss.toFixed(4)})`,
-  };
-
-  const allY = labels(oofRows);
-  const meta = new LogisticRegression({ l2: META_L2 }).fit(oof(oofRows), allY, balancedWeights(allY, k));
-  const names = [...specs.map((s) => s.name), ...(lstm ? [LSTM_NAME] : [])];
-  return { ensemble: new StackedEnsemble(k, names, finalBases, meta, lstm, use), bases, ensembleReport, ensembleOutOfFold, choice };
-}

@@ -1,3 +1,5 @@
+import { correlation } from '@oitrader/core';
+
 /** Out-of-sample classification metrics for the 3-class signal (0 SHORT, 1 NEUTRAL, 2 LONG). */
 export interface ClassificationReport {
   rows: number;
@@ -16,6 +18,37 @@ export interface ClassificationReport {
   reliability: Array<{ confidence: number; accuracy: number; rows: number }>;
   /** Expected calibration error over the reliability bins. */
   ece: number;
+  /**
+   * Per class (0 SHORT, 1 NEUTRAL, 2 LONG): the reliability diagram of that
+   * class's probability — mean predicted probability vs observed frequency of
+   * the class in each of `bins` equal-width bins — and its ECE.
+   */
+  classCalibration: Array<{ ece: number; bins: Array<{ predicted: number; observed: number; rows: number }> }>;
+  /** Pearson correlation of the lean p_long − p_short with the realised forward return (NaN without returns, 0 for a constant lean). */
+  leanCorrelation: number;
+}
+
+/** Per-class reliability: P(class) binned by the predicted probability of that class. */
+function classCalibration(proba: Float64Array, labels: ArrayLike<number>, k: number, bins: number): ClassificationReport['classCalibration'] {
+  const n = labels.length;
+  return Array.from({ length: k }, (_, c) => {
+    const sums = Array.from({ length: bins }, () => ({ predicted: 0, observed: 0, rows: 0 }));
+    for (let i = 0; i < n; i++) {
+      const p = proba[i * k + c];
+      const b = sums[Math.min(bins - 1, Math.floor(p * bins))];
+      b.predicted += p;
+      b.observed += labels[i] === c ? 1 : 0;
+      b.rows++;
+    }
+    const filled = sums.filter((b) => b.rows > 0).map((b) => ({ predicted: b.predicted / b.rows, observed: b.observed / b.rows, rows: b.rows }));
+    return { ece: filled.reduce((s, b) => s + (b.rows / n) * Math.abs(b.observed - b.predicted), 0), bins: filled };
+  });
+}
+
+/** Pearson correlation of p_long − p_short with the forward return. */
+function leanCorrelation(proba: Float64Array, forwardReturn: ArrayLike<number>, k: number): number {
+  const lean = Float64Array.from({ length: forwardReturn.length }, (_, i) => proba[i * k + LONG] - proba[i * k + SHORT]);
+  return correlation(lean, Float64Array.from(forwardReturn));
 }
 
 export const SHORT = 0;
@@ -71,5 +104,7 @@ export function classificationReport(proba: Float64Array, labels: ArrayLike<numb
     confusion,
     reliability,
     ece: reliability.reduce((s, b) => s + (b.rows / n) * Math.abs(b.accuracy - b.confidence), 0),
+    classCalibration: classCalibration(proba, labels, k, bins),
+    leanCorrelation: forwardReturn && k === 3 ? leanCorrelation(proba, forwardReturn, k) : Number.NaN,
   };
 }

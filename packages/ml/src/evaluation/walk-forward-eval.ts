@@ -10,8 +10,21 @@ export interface EvalData {
   y: Float64Array;
   forwardReturn: Float64Array;
   numClass: number;
-  /** Label horizon in rows. */
+  /** Label horizon in bars (rows, for one symbol). */
   horizon: number;
+  /**
+   * A pooled dataset (several symbols): each row's bar on the pool's common
+   * time grid (rows are ordered by time, then symbol). Absent for one symbol,
+   * where the bar is the row.
+   */
+  timeIndex?: Int32Array;
+  /** A pooled dataset: each row's symbol (index into the dataset's symbol list). */
+  series?: Int32Array;
+}
+
+/** Row t's bar: its index on the common time grid (the row itself for one symbol). */
+export function barOf(data: Pick<EvalData, 'timeIndex'>, t: number): number {
+  return data.timeIndex ? data.timeIndex[t] : t;
 }
 
 /** Something that, given a fold, predicts class probabilities for its test rows (test rows × classes). */
@@ -71,16 +84,26 @@ export function logisticModel(): FoldModel {
   };
 }
 
-/** Predicts the training class frequencies for every row. */
+/** Class shares of the labels at `rows`: the training prior. */
+export function classPrior(data: Pick<EvalData, 'y' | 'numClass'>, rows: ArrayLike<number>): Float64Array {
+  const prior = new Float64Array(data.numClass);
+  for (let i = 0; i < rows.length; i++) prior[data.y[rows[i]]]++;
+  return prior.map((c) => c / rows.length);
+}
+
+/**
+ * Predicts the training class frequencies (the training prior) for every row:
+ * the baseline every probability must beat on log-loss; its arg-max is the
+ * majority class.
+ */
 export function majorityBaseline(): FoldModel {
   return {
     name: 'majority class',
     predictFold(fold, data) {
-      const counts = new Float64Array(data.numClass);
-      for (const t of fold.train) counts[data.y[t]]++;
+      const prior = classPrior(data, fold.train);
       const [start, end] = fold.test;
       const out = new Float64Array((end - start) * data.numClass);
-      for (let i = 0; i < end - start; i++) for (let c = 0; c < data.numClass; c++) out[i * data.numClass + c] = counts[c] / fold.train.length;
+      for (let i = 0; i < end - start; i++) out.set(prior, i * data.numClass);
       return out;
     },
   };
@@ -94,17 +117,50 @@ export function majorityBaseline(): FoldModel {
 export function persistenceBaseline(): FoldModel {
   return {
     name: 'label persistence',
-    predictFold(fold, data) {
-      const k = data.numClass;
-      const [start, end] = fold.test;
-      const out = new Float64Array((end - start) * k).fill(0.3 / (k - 1));
-      for (let t = start; t < end; t++) {
-        const known = t - data.horizon;
-        const c = known >= 0 ? data.y[known] : 1;
-        out[(t - start) * k + c] = 0.7;
-      }
-      return out;
-    },
+    predictFold: (fold, data) => persistenceProba(data, range(...fold.test)),
+  };
+}
+
+/** Label persistence at `rows`: probability 0.7 on the newest label known at each row (NEUTRAL when none is), the rest spread evenly. */
+export function persistenceProba(data: Pick<EvalData, 'y' | 'numClass' | 'horizon' | 'timeIndex' | 'series'>, rows: ArrayLike<number>): Float64Array {
+  const k = data.numClass;
+  const known = knownLabelRow(data);
+  const out = new Float64Array(rows.length * k).fill(0.3 / (k - 1));
+  for (let i = 0; i < rows.length; i++) {
+    const row = known(rows[i]);
+    out[i * k + (row >= 0 ? data.y[row] : 1)] = 0.7;
+  }
+  return out;
+}
+
+/**
+ * The row holding the newest label already known at row t: the same symbol's
+ * latest row at least `horizon` bars earlier (its label window ends by t);
+ * -1 when there is none. One symbol: row t − horizon.
+ */
+export function knownLabelRow(data: Pick<EvalData, 'horizon' | 'timeIndex' | 'series'>): (t: number) => number {
+  const { timeIndex, series, horizon } = data;
+  if (!timeIndex || !series) return (t) => t - horizon;
+  const rowsOf = new Map<number, number[]>();
+  for (let t = 0; t < series.length; t++) {
+    const list = rowsOf.get(series[t]) ?? [];
+    list.push(t);
+    rowsOf.set(series[t], list);
+  }
+  return (t) => {
+    const rows = rowsOf.get(series[t])!;
+    const latest = timeIndex[t] - horizon;
+    let lo = 0;
+    let hi = rows.length - 1;
+    let found = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (timeIndex[rows[mid]] <= latest) {
+        found = rows[mid];
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return found;
   };
 }
 
@@ -114,6 +170,14 @@ function padClasses(proba: Float64Array, have: number, want: number): Float64Arr
   const out = new Float64Array(rows * want);
   for (let r = 0; r < rows; r++) for (let c = 0; c < have; c++) out[r * want + c] = proba[r * have + c];
   return out;
+}
+
+/** The out-of-sample report of out-of-fold probabilities (rows × classes over the dataset) on `rows`. */
+export function reportOnRows(data: EvalData, outOfFold: Float64Array, rows: ArrayLike<number>): ClassificationReport {
+  const k = data.numClass;
+  const proba = new Float64Array(rows.length * k);
+  for (let i = 0; i < rows.length; i++) proba.set(outOfFold.subarray(rows[i] * k, (rows[i] + 1) * k), i * k);
+  return classificationReport(proba, Float64Array.from(rows, (t) => data.y[t]), k, Float64Array.from(rows, (t) => data.forwardReturn[t]));
 }
 
 /** Runs every model over every fold: per-fold and overall out-of-sample reports, and out-of-fold probabilities (the stacking input). */
@@ -130,10 +194,7 @@ export function evaluateWalkForward(data: EvalData, folds: Fold[], models: FoldM
       reports.push(classificationReport(proba, data.y.subarray(start, end), k, data.forwardReturn.subarray(start, end)));
       for (let t = start; t < end; t++) testRows.push(t);
     }
-    const pooled = new Float64Array(testRows.length * k);
-    testRows.forEach((t, i) => pooled.set(outOfFold.subarray(t * k, (t + 1) * k), i * k));
-    const overall = classificationReport(pooled, Float64Array.from(testRows, (t) => data.y[t]), k, Float64Array.from(testRows, (t) => data.forwardReturn[t]));
-    return { name: model.name, folds: reports, overall, outOfFold };
+    return { name: model.name, folds: reports, overall: reportOnRows(data, outOfFold, testRows), outOfFold };
   });
 }
 

@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
 import { OitraderError } from '@oitrader/core';
 import { datasetCache, jobQueue, jobWorker, trialSearchId, type BullmqRunnerOptions, type QueueConnection, type TrialDatasetRef, type TrialWorker, type TrialWorkerOptions } from '../tuning/bullmq-trial-runner.ts';
-import { walkForwardFolds } from '../validation/walk-forward.ts';
 import { runModelFit, type ModelFitJob, type ModelFitResult, type ModelFitRunner } from './model-fits.ts';
-import { evalDataOf, leadingRows } from './train-model-run.ts';
+import { evalDataOf, foldsOf, leadingRows } from './train-model-run.ts';
 
 /** The BullMQ queue a training run's model fits go through. */
 export const FIT_QUEUE = 'model-fits';
@@ -49,7 +48,7 @@ export function startFitWorker(connection: QueueConnection, options: TrialWorker
     async (queued) => {
       const { dataset, job } = queued.data;
       const data = leadingRows(evalDataOf(await load(dataset)), dataset.rows);
-      const result = await runModelFit(data, walkForwardFolds(dataset.rows, dataset.folds), job);
+      const result = await runModelFit(data, foldsOf(data, dataset.folds), job);
       options.onEvent?.(`fit ${job.name} ${job.fold === 'final' ? 'final model' : `fold ${job.fold + 1}`} in ${result.seconds.toFixed(1)} s`);
       return result;
     },

@@ -1,7 +1,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { GbdtModelJson, GbdtParams } from '../gbdt/gbdt.ts';
-import { fitGbdt, foldTestProba, lstmClassWeights, range, rowsOf, type EvalData } from '../evaluation/walk-forward-eval.ts';
-import { LstmClassifier, type LstmJson, type LstmOptions } from '../lstm/lstm-classifier.ts';
+import { classPrior, fitGbdt, foldTestProba, lstmClassWeights, range, rowsOf, type EvalData } from '../evaluation/walk-forward-eval.ts';
+import { DEFAULT_LSTM, LstmClassifier, type LstmJson, type LstmOptions } from '../lstm/lstm-classifier.ts';
 import { LstmTrainingThread } from '../lstm/lstm-thread.ts';
 import type { Fold } from '../validation/walk-forward.ts';
 
@@ -66,11 +66,63 @@ export function runGbdtFit(data: EvalData, folds: Fold[], job: Extract<ModelFitJ
   return { proba: encodeProba(proba), shap: Array.from(model.shapSummary(sample)), seconds: (performance.now() - started) / 1000 };
 }
 
-/** The LSTM's probabilities on a fold's test rows, from its saved form (what every runner gets back from a fit). */
-export async function lstmFoldProba(data: EvalData, folds: Fold[], fold: number, json: LstmJson): Promise<Float64Array> {
+/**
+ * The table the LSTM reads: its sequences are a symbol's consecutive rows, so
+ * a pooled dataset (rows by time, then symbol) is reordered symbol by symbol
+ * (time order within each). `toView[t]` is row t's place there; a row with
+ * fewer than `lookback` rows of its own symbol before it has no sequence.
+ * One symbol: the data itself.
+ */
+export interface LstmView {
+  x: EvalData['x'];
+  y: Float64Array;
+  toView: (t: number) => number;
+  hasSequence: (t: number, lookback: number) => boolean;
+}
+
+export function lstmView(data: EvalData): LstmView {
+  const series = data.series;
+  if (!series) return { x: data.x, y: data.y, toView: (t) => t, hasSequence: (t, lookback) => t >= lookback - 1 };
+  const order = Array.from({ length: data.x.rows }, (_, t) => t).sort((a, b) => series[a] - series[b] || a - b);
+  const toView = new Int32Array(order.length);
+  const position = new Int32Array(order.length);
+  order.forEach((t, v) => {
+    toView[t] = v;
+    position[t] = v > 0 && series[order[v - 1]] === series[t] ? position[order[v - 1]] + 1 : 0;
+  });
+  const x = rowsOf(data.x, order);
+  return { x, y: Float64Array.from(order, (t) => data.y[t]), toView: (t) => toView[t], hasSequence: (t, lookback) => position[t] >= lookback - 1 };
+}
+
+const lookbackOf = (options: Partial<LstmOptions>) => options.lookback ?? DEFAULT_LSTM.lookback;
+
+/** The training rows of an LSTM job in the view's indices (time order kept; rows without a sequence left out). */
+function lstmTrainRows(view: LstmView, data: EvalData, folds: Fold[], job: Extract<ModelFitJob, { kind: 'lstm' }>): Uint32Array {
+  const lookback = lookbackOf(job.options);
+  return Uint32Array.from(Array.from(trainRowsOf(data, folds, job.fold)).filter((t) => view.hasSequence(t, lookback)), (t) => view.toView(t));
+}
+
+/**
+ * The LSTM's probabilities on a fold's test rows, from its saved form (what
+ * every runner gets back from a fit). A test row without a sequence of its
+ * own symbol (a symbol that starts inside the window) gets the class prior
+ * of the fold's training rows: a forecast that knows nothing about it.
+ */
+export async function lstmFoldProba(data: EvalData, folds: Fold[], fold: number, json: LstmJson, view = lstmView(data)): Promise<Float64Array> {
   const model = await LstmClassifier.fromJSON(json);
   try {
-    return await model.predictProba(data.x, range(...foldOf(folds, fold).test));
+    const f = foldOf(folds, fold);
+    const test = Array.from(range(...f.test));
+    const lookback = model.options.lookback;
+    const known = test.filter((t) => view.hasSequence(t, lookback));
+    const predicted = await model.predictProba(view.x, known.map((t) => view.toView(t)));
+    if (known.length === test.length) return predicted;
+    const k = data.numClass;
+    const prior = classPrior(data, f.train);
+    const out = new Float64Array(test.length * k);
+    for (let i = 0; i < test.length; i++) out.set(prior, i * k);
+    known.forEach((t, i) => out.set(predicted.subarray(i * k, (i + 1) * k), (t - f.test[0]) * k));
+    return out;
   } finally {
     model.dispose();
   }
@@ -79,21 +131,22 @@ export async function lstmFoldProba(data: EvalData, folds: Fold[], fold: number,
 /** An LSTM fit in this thread (a worker process runs it so). */
 export async function runLstmFit(data: EvalData, folds: Fold[], job: Extract<ModelFitJob, { kind: 'lstm' }>): Promise<ModelFitResult> {
   const started = performance.now();
-  const rows = trainRowsOf(data, folds, job.fold);
+  const view = lstmView(data);
+  const rows = lstmTrainRows(view, data, folds, job);
   const model = new LstmClassifier(job.options);
   let json: LstmJson;
   try {
-    await model.fit(data.x, data.y, rows, lstmClassWeights(Float64Array.from(rows, (t) => data.y[t]), data.numClass));
+    await model.fit(view.x, view.y, rows, lstmClassWeights(Float64Array.from(rows, (v) => view.y[v]), data.numClass));
     json = await model.toJSON();
   } finally {
     model.dispose();
   }
-  return lstmResult(data, folds, job, json, (performance.now() - started) / 1000);
+  return lstmResult(data, folds, job, json, (performance.now() - started) / 1000, view);
 }
 
-async function lstmResult(data: EvalData, folds: Fold[], job: Extract<ModelFitJob, { kind: 'lstm' }>, json: LstmJson, seconds: number): Promise<ModelFitResult> {
+async function lstmResult(data: EvalData, folds: Fold[], job: Extract<ModelFitJob, { kind: 'lstm' }>, json: LstmJson, seconds: number, view: LstmView): Promise<ModelFitResult> {
   if (job.fold === 'final') return { model: json, seconds };
-  return { proba: encodeProba(await lstmFoldProba(data, folds, job.fold, json)), seconds };
+  return { proba: encodeProba(await lstmFoldProba(data, folds, job.fold, json, view)), seconds };
 }
 
 /** Runs any fit in this thread. */
@@ -109,13 +162,16 @@ export function runModelFit(data: EvalData, folds: Fold[], job: ModelFitJob): Pr
  */
 export function inProcessFitRunner(data: EvalData, folds: Fold[]): ModelFitRunner {
   let thread: LstmTrainingThread | undefined;
+  let view: LstmView | undefined;
   let mainQueue: Promise<unknown> = Promise.resolve();
   return {
     fit(job) {
       if (job.kind === 'lstm') {
-        thread ??= new LstmTrainingThread(data.x, data.y);
-        const rows = trainRowsOf(data, folds, job.fold);
-        return thread.fit({ trainRows: rows, classWeight: lstmClassWeights(Float64Array.from(rows, (t) => data.y[t]), data.numClass), options: job.options }).then(({ json, seconds }) => lstmResult(data, folds, job, json, seconds));
+        view ??= lstmView(data);
+        const v = view;
+        thread ??= new LstmTrainingThread(v.x, v.y);
+        const rows = lstmTrainRows(v, data, folds, job);
+        return thread.fit({ trainRows: rows, classWeight: lstmClassWeights(Float64Array.from(rows, (r) => v.y[r]), data.numClass), options: job.options }).then(({ json, seconds }) => lstmResult(data, folds, job, json, seconds, v));
       }
       const result = mainQueue.then(async () => {
         await nextTurn();

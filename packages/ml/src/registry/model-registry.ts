@@ -11,7 +11,10 @@ export interface RunManifest {
   createdAt: string;
   featureSetVersion: string;
   features: string[];
+  /** One symbol, or a pooled run's symbols joined by commas (as its features manifest names them). */
   symbol: string;
+  /** A pooled run: the symbols it was trained on together. */
+  symbols?: string[];
   timeframe: string;
   dataSpan: { from: string; to: string; rows: number };
   labels: { horizon: number; threshold: number };

@@ -31,6 +31,8 @@ export interface OutOfFoldPredictions {
   pNeutral: Float64Array;
   pLong: Float64Array;
   folds: FoldSpan[];
+  /** A pooled run: each row's symbol (rows ordered by time, then symbol; one row per symbol and time). */
+  symbol?: string[];
 }
 
 /** Writes every model's out-of-fold predictions into one Parquet file of the run (long format, one row per model and bar). */
@@ -44,6 +46,7 @@ export function encodeOutOfFoldPredictions(predictions: OutOfFoldPredictions[]):
     columnData: [
       { name: 'model', data: predictions.flatMap((p) => new Array<string>(p.timeMs.length).fill(p.model)), type: 'STRING' },
       { name: 'time', data: predictions.flatMap((p) => Array.from(p.timeMs, (t) => new Date(t))), type: 'TIMESTAMP' },
+      ...(predictions.some((p) => p.symbol) ? [{ name: 'symbol', data: predictions.flatMap((p) => p.symbol ?? new Array<string>(p.timeMs.length).fill('')), type: 'STRING' as const }] : []),
       { name: 'fold', data: Int32Array.from(predictions.flatMap((p) => Array.from(p.fold))), type: 'INT32' },
       { name: 'p_short', data: concat((p) => p.pShort), type: 'DOUBLE' },
       { name: 'p_neutral', data: concat((p) => p.pNeutral), type: 'DOUBLE' },
@@ -60,13 +63,22 @@ export async function outOfFoldModels(runDir: string): Promise<string[]> {
   return Object.keys(folds);
 }
 
-/** Reads one model's out-of-fold predictions from a run directory (default: the stacked ensemble). */
-export async function readOutOfFoldPredictions(runDir: string, model = 'ensemble'): Promise<OutOfFoldPredictions> {
+/**
+ * Reads one model's out-of-fold predictions from a run directory (default:
+ * the stacked ensemble). A pooled run holds several symbols: name one
+ * (`symbol`) to get a time series, or pass `'*'` for every row with its symbol.
+ */
+export async function readOutOfFoldPredictions(runDir: string, model = 'ensemble', symbol?: string): Promise<OutOfFoldPredictions> {
   const { file, folds, path } = readFile(runDir);
   if (!(model in folds)) throw new DataError(`${path} has no predictions of model "${model}"`, { hint: `stored models: ${Object.keys(folds).join(', ')}` });
-  const rows = (await parquetReadObjects({ file })) as Array<{ model: string; time: Date | number | bigint; fold: number; p_short: number; p_neutral: number; p_long: number }>;
-  const mine = rows.filter((r) => r.model === model);
+  const rows = (await parquetReadObjects({ file })) as Array<{ model: string; time: Date | number | bigint; symbol?: string; fold: number; p_short: number; p_neutral: number; p_long: number }>;
+  const pooled = rows.length > 0 && typeof rows[0].symbol === 'string';
+  const symbols = pooled ? [...new Set(rows.map((r) => r.symbol!))] : [];
+  if (pooled && symbol === undefined) throw new DataError(`${path} is a pooled run over ${symbols.join(', ')}: its predictions are per symbol`, { hint: `name the symbol (one of ${symbols.join(', ')})` });
+  if (pooled && symbol !== '*' && !symbols.includes(symbol!)) throw new DataError(`${path} has no predictions for ${symbol}`, { hint: `its symbols: ${symbols.join(', ')}` });
+  const mine = rows.filter((r) => r.model === model && (!pooled || symbol === '*' || r.symbol === symbol));
   return {
+    ...(pooled && symbol === '*' ? { symbol: mine.map((r) => r.symbol!) } : {}),
     model,
     timeMs: Float64Array.from(mine, (r) => (r.time instanceof Date ? r.time.getTime() : Number(r.time))),
     fold: Int32Array.from(mine, (r) => r.fold),

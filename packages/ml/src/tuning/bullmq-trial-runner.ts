@@ -2,8 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { Queue, QueueEvents, Worker, type Job } from 'bullmq';
 import { OitraderError } from '@oitrader/core';
-import { evalDataOf, leadingRows, type TrainingDataset, type TrialScope } from '../pipeline/train-model-run.ts';
-import { walkForwardFolds } from '../validation/walk-forward.ts';
+import { evalDataOf, foldsOf, leadingRows, type TrainingDataset, type TrialScope } from '../pipeline/train-model-run.ts';
 import { evaluateTrial, type TrialJob, type TrialRecord, type TrialRunner } from './hyperparameter-search.ts';
 
 /** The BullMQ queue the search's trials go through (under the configured key prefix). */
@@ -215,7 +214,7 @@ export function startTrialWorker(connection: QueueConnection, options: TrialWork
     async (job) => {
       const { dataset, job: trial } = job.data;
       const data = leadingRows(evalDataOf(await load(dataset)), dataset.rows);
-      const record = evaluateTrial(data, walkForwardFolds(dataset.rows, dataset.folds), trial);
+      const record = evaluateTrial(data, foldsOf(data, dataset.folds), trial);
       options.onEvent?.(`trial ${trial.trial} ${trial.policy} rung ${trial.rung} (${trial.trees} trees): log-loss ${record.logLoss.toFixed(4)} in ${record.seconds.toFixed(1)} s`);
       return record;
     },

@@ -130,7 +130,8 @@ export function trainAgentWalkForward(spec: AgentTrainSpec): TrainedAgent {
       takerFeeRate: exec.takerFeeRate,
       makerFeeRate: exec.makerFeeRate,
       halfSpreadBps: exec.halfSpreadBps,
-      risk: { ...env.risk },
+      // One symbol at the env's leverage: per-symbol leverage is the portfolio bot's setting, not the agent's.
+      risk: Object.fromEntries(Object.entries(env.risk).filter((e): e is [string, number] => typeof e[1] === 'number')),
       actions: spec.env?.actions ?? DEFAULT_ACTION_CONFIG,
       reward: { ...DEFAULT_REWARD, ...spec.env?.reward },
       episodeBars: env.episodeBars,

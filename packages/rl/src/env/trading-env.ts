@@ -134,7 +134,7 @@ export class FuturesTradingEnv implements Env<TradingInfo> {
     this.#barMs = timeframeMs(frame.timeframe);
     this.execution = new SimulatedExchange({ ...options.execution, initialBalanceUsd: this.initialBalanceUsd }).config;
     const risk = options.risk ?? DEFAULT_RISK_LIMITS;
-    this.risk = { ...DEFAULT_RISK_LIMITS, ...risk, leverage: Math.min(risk.leverage, this.execution.leverage) };
+    this.risk = { ...DEFAULT_RISK_LIMITS, ...risk, leverage: Math.min(risk.leverage, this.execution.leverage), leverageBySymbol: undefined };
     this.#snapshot = { equityUsd: this.initialBalanceUsd, availableUsd: this.initialBalanceUsd, positions: [{ symbol: frame.symbol, qtyBase: 0, entryPriceUsd: 0, marginUsd: 0, markUsd: Number.NaN }] };
     this.#step = { symbol: frame.symbol, timeMs: 0, closeUsd: 0, intents: [], lastCandleCloseMs: 0 };
     this.#newEpisode();

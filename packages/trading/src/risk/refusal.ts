@@ -10,6 +10,7 @@ export type RefusalCode =
   | 'daily_loss'
   | 'circuit_breaker'
   | 'data_unhealthy'
+  | 'entry_resting'
   | 'stale_data'
   | 'cooldown'
   | 'max_scale_ins'

@@ -7,7 +7,7 @@ import type { IntentExecutor } from '../strategy/intent-executor.ts';
 import type { RiskView } from '../strategy/strategy.ts';
 import { isRefusal, refusal, type Refusal, type RefusalCode } from './refusal.ts';
 import type { EntryEnv, EntryProposal, InstrumentRiskState, RiskRule } from './risk-rule.ts';
-import type { RiskLimits } from './risk-limits.ts';
+import { leverageOf, type RiskLimits } from './risk-limits.ts';
 import {
   activeHalts,
   HALT_EFFECT,
@@ -54,6 +54,11 @@ export interface InstrumentStep {
   dataHealthy?: boolean;
   /** The runner saw the position end at a stop or a liquidation since the last step (else the engine infers it). */
   stoppedOut?: boolean;
+  /**
+   * Signed quantity of entry orders still resting unfilled on the exchange (an exchange that acknowledged a
+   * MARKET order NEW and fills it later). Exposure the position does not show yet. Default 0.
+   */
+  restingEntryQtyBase?: number;
 }
 
 export type DecisionAction = 'hold' | 'enter' | 'scale_in' | 'scale_out' | 'exit' | 'flatten';
@@ -439,7 +444,7 @@ export class RiskEngine implements IntentExecutor {
       riskScale: intent.kind === 'scale_in' ? intent.riskScale : 1,
       exposure: intent.kind === 'enter' ? intent.exposure : undefined,
       qtyBase: Number.NaN,
-      leverage: this.limits.leverage,
+      leverage: leverageOf(this.limits, step.symbol),
       liquidationPriceUsd: Number.NaN,
     };
   }
@@ -451,6 +456,7 @@ export class RiskEngine implements IntentExecutor {
       nowMs,
       lastCandleCloseMs: step.lastCandleCloseMs,
       dataHealthy: step.dataHealthy ?? true,
+      restingEntryQtyBase: step.restingEntryQtyBase ?? 0,
       feeRate: this.feeRate,
       equityUsd: totals.equityUsd,
       availableUsd: totals.availableUsd,

@@ -1,4 +1,4 @@
-import type { Config } from '@oitrader/core';
+import { leverageBySymbol, type Config } from '@oitrader/core';
 
 /** The numbers the risk rules enforce (config.yaml `trading:` keys, docs/phase-5-live.md). */
 export interface RiskLimits {
@@ -6,6 +6,8 @@ export interface RiskLimits {
   riskPerTrade: number;
   /** Account leverage ceiling (trading.leverage); the exchange bracket may lower it. */
   leverage: number;
+  /** Per-symbol leverage where it differs from `leverage` (trading.overrides). */
+  leverageBySymbol?: Readonly<Record<string, number>>;
   /** Fraction of the UTC-day start equity (realised + unrealised) that halts entries till the next UTC day and flattens. */
   maxDailyLoss: number;
   /** Fraction below the peak equity that halts entries and flattens until an explicit resume. */
@@ -54,6 +56,7 @@ export function riskLimitsFromConfig(trading: Config['trading']): RiskLimits {
   return {
     riskPerTrade: trading.risk_per_trade,
     leverage: trading.leverage,
+    leverageBySymbol: leverageBySymbol(trading),
     maxDailyLoss: trading.max_daily_loss,
     maxDrawdown: trading.max_drawdown,
     minLiquidationDistance: trading.min_liquidation_distance,
@@ -68,3 +71,6 @@ export function riskLimitsFromConfig(trading: Config['trading']): RiskLimits {
     maxScaleIns: trading.max_scale_ins,
   };
 }
+
+/** The leverage `symbol` trades at under these limits. */
+export const leverageOf = (limits: RiskLimits, symbol: string): number => limits.leverageBySymbol?.[symbol] ?? limits.leverage;

@@ -56,6 +56,8 @@ export interface EntryEnv {
   /** Close time (ms) of the newest closed candle the decision used. */
   lastCandleCloseMs: number;
   dataHealthy: boolean;
+  /** Signed quantity of the instrument's entries resting unfilled on the exchange. */
+  restingEntryQtyBase: number;
   /** Taker fee rate: margin + fee must fit the available balance. */
   feeRate: number;
   equityUsd: number;

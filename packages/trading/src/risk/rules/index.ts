@@ -12,6 +12,7 @@ import { maxOpenPositionsRule } from './max-open-positions.ts';
 import { maxScaleInsRule } from './max-scale-ins.ts';
 import { maxTotalRiskRule } from './max-total-risk.ts';
 import { protectiveStopRule } from './protective-stop.ts';
+import { restingEntryRule } from './resting-entry.ts';
 import { riskPerTradeRule } from './risk-per-trade.ts';
 import { staleDataRule } from './stale-data.ts';
 
@@ -29,6 +30,7 @@ export {
   maxScaleInsRule,
   maxTotalRiskRule,
   protectiveStopRule,
+  restingEntryRule,
   riskPerTradeRule,
   staleDataRule,
 };
@@ -48,6 +50,7 @@ export const DEFAULT_RULES: readonly RiskRule[] = [
   haltsRule,
   dataHealthRule,
   staleDataRule,
+  restingEntryRule,
   cooldownRule,
   maxScaleInsRule,
   maxOpenPositionsRule,

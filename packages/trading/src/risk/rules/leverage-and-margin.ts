@@ -1,5 +1,6 @@
 import { maxNotionalAtLeverage } from '../../instrument/leverage-brackets.ts';
 import { refusal } from '../refusal.ts';
+import { leverageOf } from '../risk-limits.ts';
 import type { RiskRule } from '../risk-rule.ts';
 
 /**
@@ -15,7 +16,7 @@ export const leverageAndMarginRule: RiskRule = {
   entry(p, env) {
     const entry = p.entryPriceUsd;
     const held = Math.abs(env.position.qtyBase);
-    const leverage = env.limits.leverage;
+    const leverage = leverageOf(env.limits, p.symbol);
     const maxByMargin = env.availableUsd / (entry * (1 / leverage + env.feeRate));
     const maxByLeverage = (env.equityUsd * leverage) / entry - held;
     const maxByBracket = maxNotionalAtLeverage(env.instrument.brackets, leverage) / entry - held;

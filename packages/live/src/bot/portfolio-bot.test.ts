@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { runPortfolioBacktest, smaTrend } from '@oitrader/backtest';
+import { DEFAULT_RISK_LIMITS, type RiskLimits } from '@oitrader/trading';
+import { silentLogger } from '@oitrader/core';
+import { MarketDataLoader, type SqlExecutor } from '@oitrader/data';
+import { BotStore } from '../state/bot-store.ts';
+import { botTestEngines } from '../testing/engines.ts';
+import { importSample, sampleSpan } from '../testing/sample-store.ts';
+import { TradingBot } from './trading-bot.ts';
+
+const BAR = 300_000;
+const SYMBOLS = ['SOLUSDT', 'BTCUSDT'];
+const RISK: RiskLimits = { ...DEFAULT_RISK_LIMITS, maxDailyLoss: 0.05, maxDrawdown: 0.5 };
+const EXECUTION = { initialBalanceUsd: 2000, leverage: 5 };
+
+function makeBot(sql: SqlExecutor, bot: string, risk: RiskLimits = RISK): TradingBot {
+  return new TradingBot({
+    bot,
+    instruments: SYMBOLS.map((symbol) => ({ symbol, strategy: smaTrend() })),
+    timeframe: '5m',
+    mode: 'paper',
+    risk,
+    stopLoss: 0.01,
+    execution: EXECUTION,
+    store: new BotStore(sql),
+    loader: new MarketDataLoader(sql, silentLogger),
+  });
+}
+
+const fillKey = (f: { symbol?: string; timeMs: number; side: string; qtyBase: number; priceUsd: number; feeUsd: number }) =>
+  `${new Date(f.timeMs).toISOString()} ${f.symbol} ${f.side} ${f.qtyBase} @ ${f.priceUsd.toFixed(10)} fee ${f.feeUsd.toFixed(10)}`;
+
+for (const engine of await botTestEngines()) {
+  describe(`portfolio paper bot on ${engine.name}: real SOLUSDT and BTCUSDT on one wallet`, () => {
+    let sql: SqlExecutor;
+    let span: { firstMs: number; lastMs: number };
+    before(async () => {
+      sql = await engine.open();
+      await importSample(sql, SYMBOLS);
+      span = await sampleSpan(sql, 4);
+    });
+    after(async () => sql.close());
+
+    async function backtest(risk: RiskLimits) {
+      const loader = new MarketDataLoader(sql, silentLogger);
+      const frames = await Promise.all(SYMBOLS.map((s) => loader.loadAllData(s, '5m', span.firstMs, span.lastMs + BAR)));
+      return runPortfolioBacktest(frames, () => smaTrend(), { ...EXECUTION, closeAtEnd: false, risk: { limits: risk, stopLoss: 0.01 } });
+    }
+
+    it('replaying both symbols makes exactly the fills the portfolio backtester makes, and a restart half-way changes nothing', async () => {
+      const reference = await backtest(RISK);
+      const expected = reference.portfolio.fills.map(fillKey);
+      assert.ok(new Set(reference.portfolio.fills.map((f) => f.symbol)).size === 2, 'both symbols should trade in four real days of sma-trend');
+
+      const straight = makeBot(sql, 'pf1');
+      await straight.start(span.firstMs);
+      await straight.stepThrough(span.lastMs);
+      const store = new BotStore(sql);
+      assert.deepEqual((await store.fills('pf1')).map(fillKey), expected, 'the bot traded the portfolio differently from the backtester');
+
+      const mid = span.firstMs + Math.floor((span.lastMs - span.firstMs) / BAR / 2) * BAR;
+      const first = makeBot(sql, 'pf2');
+      await first.start(span.firstMs);
+      await first.stepThrough(mid);
+      const second = makeBot(sql, 'pf2');
+      const report = await second.start(span.firstMs);
+      assert.deepEqual(report.differences, [], 'the replay must rebuild both symbols exactly as stored');
+      await second.stepThrough(span.lastMs);
+      assert.deepEqual((await store.fills('pf2')).map(fillKey), expected, 'a restarted portfolio bot traded differently from one that ran straight through');
+
+      // One wallet: the account's equity is the sum of both symbols' money, not two balances.
+      const [last] = await sql.query<{ e: number }>("SELECT equity_usd AS e FROM bot_equity WHERE bot = 'pf1' ORDER BY time DESC LIMIT 1");
+      const backtestEquity = reference.portfolio.equity[reference.portfolio.equity.length - 1];
+      assert.ok(Math.abs(Number(last.e) - backtestEquity) < 1e-6, `the bot's equity ${last.e} differs from the portfolio backtest's ${backtestEquity}`);
+    });
+
+    it('with max_open_positions 1 the two symbols never hold positions at once, and the refused entry is recorded with its rule', async () => {
+      const risk = { ...RISK, maxOpenPositions: 1 };
+      const bot = makeBot(sql, 'pf3', risk);
+      await bot.start(span.firstMs);
+      await bot.stepThrough(span.lastMs);
+      // Positions from the stored fills, symbol by symbol, in time order.
+      const held = new Map<string, number>();
+      for (const f of await new BotStore(sql).fills('pf3')) {
+        held.set(f.symbol, (held.get(f.symbol) ?? 0) + (f.side === 'buy' ? f.qtyBase : -f.qtyBase));
+        const open = [...held].filter(([, q]) => Math.abs(q) > 1e-12).map(([s]) => s);
+        assert.ok(open.length <= 1, `at ${new Date(f.timeMs).toISOString()} ${open.join(' and ')} were held at once under max_open_positions 1`);
+      }
+      const refusals = await sql.query("SELECT symbol FROM bot_decisions WHERE bot = 'pf3' AND NOT allowed AND detail->>'code' = 'max_open_positions'");
+      assert.ok(refusals.length > 0, 'sma-trend on two symbols wants both at once within four days; the second entry must be refused by max_open_positions');
+      const reference = await backtest(risk);
+      assert.deepEqual((await new BotStore(sql).fills('pf3')).map(fillKey), reference.portfolio.fills.map(fillKey), 'the bot applied the portfolio limit differently from the backtester');
+    });
+  });
+}
