@@ -154,9 +154,15 @@ describe('oitrader bot: kill -9 at every step, restart, same trades', () => {
       }, () => `the bot's /metrics never counted the 144 stored candles:\n${out}`);
       assert.match(metrics, /^oitrader_equity_usd\{bot="mon"\} \d/m);
       assert.equal((await fetch(url)).status, 200, 'the dashboard page does not answer');
+      // One running bot per name: a second run of "mon" is refused before it does anything, naming the first.
+      const second = run('mon', ['bot', 'run', '--replay']);
+      assert.equal(second.status, 2, second.out);
+      assert.match(second.out, new RegExp(`bot "mon" is already running: paper bot "mon", pid ${child.pid} on `));
+      assert.match((await runHere('mon', ['bot', 'status'])).out, new RegExp(`running: paper bot "mon", pid ${child.pid}`));
       child.kill('SIGTERM');
       assert.equal(await exited, 0, `bot run did not stop cleanly on SIGTERM:\n${out}`);
       await assert.rejects(fetch(url), 'the dashboard outlived the bot');
+      assert.match((await runHere('mon', ['bot', 'status'])).out, /running: no/, 'a bot that stopped cleanly releases its lease');
     } finally {
       child.kill('SIGKILL');
     }

@@ -24,3 +24,4 @@ export * from './inference/champion-signals.ts';
 export * from './inference/bot-strategy.ts';
 export * from './venue/binance-instrument-provider.ts';
 export * from './bot/bot-supervisor.ts';
+export * from './state/bot-lease.ts';

@@ -5,11 +5,11 @@ import { loadStrategySource, runPortfolioBacktest } from '@oitrader/backtest';
 import { bundledInstruments, riskLimitsFromConfig } from '@oitrader/trading';
 import { createLogger, leverageBySymbol, OitraderError, parseUtcTimeMs, timeframeMs, tradedSymbols, type Config, type Logger } from '@oitrader/core';
 import { Collector, describeTarget, MarketDataLoader, openStore, readStreamHealth, storeTargetFromConfig, type SqlExecutor } from '@oitrader/data';
-import { AGENT_STRATEGY, attachMonitoring, BinanceInstrumentProvider, BotStore, buildBotStrategy, CHAMPION_STRATEGY, ExchangeVenue, SimMarketClock, sleep, superviseBot, TradingBot, wallClock, type BotStrategy, type CrashPoint, type MarketClock, type Monitoring } from '@oitrader/live';
+import { accountLeaseKey, AGENT_STRATEGY, attachMonitoring, BotLease, botLeaseHolder, describeHolder, BinanceInstrumentProvider, LEASE_HEARTBEAT_MS, BotStore, buildBotStrategy, CHAMPION_STRATEGY, ExchangeVenue, SimMarketClock, sleep, superviseBot, TradingBot, wallClock, type BotStrategy, type CrashPoint, type MarketClock, type Monitoring } from '@oitrader/live';
 import { commandContext, type GlobalOptions } from '../context.ts';
 import type { Output } from '../output.ts';
 import { streamNames } from '@oitrader/binance';
-import { connectExchange } from './bot-exchange.ts';
+import { connectExchange, tradingEndpoint, type ExchangeMode } from './bot-exchange.ts';
 import { collectorOptions, latencyPercentiles } from './collect.ts';
 
 interface RunFlags extends GlobalOptions {
@@ -150,13 +150,15 @@ export async function runBot(config: Config, out: Output, flags: RunFlags): Prom
   const target = storeTargetFromConfig(config);
   const log = createLogger('bot', flags.logFile ? { write: teeTo(flags.logFile) } : {});
   printLimits(config, out);
-  const exchange = t.mode === 'paper' ? undefined : await connectExchange(config, out, log);
-  const clock = exchange?.clock ?? wallClock;
-  // On an exchange the instruments' rules are the exchange's own (refreshed daily and after a refusal); paper uses the bundled snapshot.
-  const instruments = exchange ? await BinanceInstrumentProvider.load({ client: exchange.client, symbols, clock: () => clock.now(), log }) : bundledInstruments();
-  for (const symbol of symbols) instruments.instrument(symbol);
-  out.text(`instrument rules: ${instruments.source}`);
   const { sql } = await openStore(target);
+  // Before anything reaches the exchange: one running bot per bot name and per account.
+  const account = t.mode === 'paper' ? undefined : tradingEndpoint(t.mode as ExchangeMode, config.binance);
+  const lease = await BotLease.acquire(sql, { bot: b.name, mode: t.mode, account: account && accountLeaseKey(t.mode, account.restUrl, account.apiKey) }).catch(async (error: unknown) => {
+    await sql.close();
+    throw error;
+  });
+  for (const line of lease.tookOver) out.text(line);
+  let leaseLost: unknown;
   const store = new BotStore(sql);
   const barMs = timeframeMs(b.timeframe);
   const abort = new AbortController();
@@ -164,6 +166,14 @@ export async function runBot(config: Config, out: Output, flags: RunFlags): Prom
   const signals = ['SIGINT', 'SIGTERM'] as const;
   for (const s of signals) process.once(s, stop);
   if (seconds !== undefined) setTimeout(stop, seconds * 1000).unref();
+  const heartbeat = setInterval(() => {
+    lease.heartbeat().catch((error: unknown) => {
+      if (!(error instanceof OitraderError)) return log.warn(`lease heartbeat failed (${(error as Error).message}); retrying in ${LEASE_HEARTBEAT_MS / 1000} s`);
+      leaseLost = error;
+      stop();
+    });
+  }, LEASE_HEARTBEAT_MS);
+  heartbeat.unref();
   const latencies: number[] = [];
   let monitoring: Monitoring | undefined;
   const crashAt = crashPointFromEnv();
@@ -175,6 +185,12 @@ export async function runBot(config: Config, out: Output, flags: RunFlags): Prom
     chosen = [];
   };
   try {
+    const exchange = t.mode === 'paper' ? undefined : await connectExchange(config, out, log);
+    const clock = exchange?.clock ?? wallClock;
+    // On an exchange the instruments' rules are the exchange's own (refreshed daily and after a refusal); paper uses the bundled snapshot.
+    const instruments = exchange ? await BinanceInstrumentProvider.load({ client: exchange.client, symbols, clock: () => clock.now(), log }) : bundledInstruments();
+    for (const symbol of symbols) instruments.instrument(symbol);
+    out.text(`instrument rules: ${instruments.source}`);
     const latest = [...(await store.latestClosedCandles(symbols, b.timeframe, barMs, clock.now())).values()];
     const sessionStart = flags.from !== undefined ? parseUtcTimeMs(flags.from) : latest.length > 0 ? Math.max(...latest) : undefined;
     const existing = await store.control(b.name);
@@ -229,6 +245,7 @@ export async function runBot(config: Config, out: Output, flags: RunFlags): Prom
             unfilledEntryTimeoutMs: b.unfilled_entry_timeout_candles * barMs,
           }),
         onUnknownPosition: b.on_unknown_position,
+        onForeignOrders: b.on_foreign_orders,
         clock: flags.replay ? undefined : () => clock.now(),
         killFile: b.kill_file,
         dataHealthy: flags.replay ? undefined : (symbol) => klineStreamHealthy(config, sql, symbol),
@@ -267,6 +284,7 @@ export async function runBot(config: Config, out: Output, flags: RunFlags): Prom
       rebuildOnFailure: exchange !== undefined,
       log,
     });
+    if (leaseLost) throw leaseLost;
     const equity = await store.latestEquity(b.name);
     const positions: Record<string, number> = {};
     for (const symbol of symbols) positions[symbol] = (await store.position(b.name, symbol))?.qtyBase ?? 0;
@@ -289,6 +307,8 @@ export async function runBot(config: Config, out: Output, flags: RunFlags): Prom
     for (const s of signals) process.removeListener(s, stop);
     disposeStrategies();
     if (collector) await collector.stop();
+    clearInterval(heartbeat);
+    await lease.release().catch((error: unknown) => log.warn(`could not release the bot's lease (${(error as Error).message}): the next run takes it over once this process is gone`));
     await sql.close();
   }
 }
@@ -400,16 +420,26 @@ async function printStatus(config: Config, out: Output, store: BotStore): Promis
     out.text(`no bot named "${name}" yet (oitrader bot run starts one)`);
     return { bot: name, exists: false };
   }
-  const [position, equity, events] = await Promise.all([store.position(name, control.symbols[0]), store.latestEquity(name), store.riskEvents(name)]);
+  const [positions, equity, events, running] = await Promise.all([
+    Promise.all(control.symbols.map((symbol) => store.position(name, symbol))),
+    store.latestEquity(name),
+    store.riskEvents(name),
+    botLeaseHolder(store.sql, name),
+  ]);
   const killFile = existsSync(config.bot.kill_file);
   const last = control.lastCandleMs === undefined ? 'none' : new Date(control.lastCandleMs).toISOString();
   out.text(`bot ${name}: ${control.mode} ${control.symbols.join(',')}, session from ${new Date(control.sessionStartMs).toISOString()}, last candle ${last}`);
+  out.text(`running: ${running ? describeHolder(running.holder, running.ageMs) : 'no (no run holds its lease)'}`);
   out.text(`kill switch: ${control.killed ? `ENGAGED (${control.killReason ?? ''})` : killFile ? `ENGAGED (kill file ${config.bot.kill_file})` : 'off'}${control.flattenRequested ? ', flatten requested' : ''}`);
   out.text(`entries: ${control.entriesStopped ? `STOPPED (${control.entriesStoppedReason ?? ''}): the open position keeps its stop; oitrader bot resume releases it` : 'allowed'}`);
-  out.text(`position: ${position ? `${position.qtyBase} @ ${position.entryPriceUsd}, stop ${position.stopUsd ?? 'none'}, liquidation ${position.liquidationPriceUsd}` : 'flat'}`);
+  control.symbols.forEach((symbol, k) => {
+    const p = positions[k];
+    out.text(`${symbol}: ${p && p.qtyBase !== 0 ? `${p.qtyBase} @ ${p.entryPriceUsd}, stop ${p.stopUsd ?? 'NONE'}, liquidation ${p.liquidationPriceUsd}` : 'flat'}`);
+  });
   if (equity) out.text(`equity ${equity.equityUsd.toFixed(2)} USDT (wallet ${equity.walletUsd.toFixed(2)}, available ${equity.availableUsd.toFixed(2)}) at ${new Date(equity.timeMs).toISOString()}`);
   for (const e of events.slice(-5)) out.text(`  ${new Date(e.timeMs).toISOString()} ${e.kind}: ${e.message}`);
-  return { bot: name, exists: true, control, killFile, position, equity, riskEvents: events.slice(-20) };
+  const bySymbol = Object.fromEntries(control.symbols.map((symbol, k) => [symbol, positions[k] ?? null]));
+  return { bot: name, exists: true, running: running ? { ...running.holder, heartbeatAgeMs: running.ageMs } : null, control, killFile, positions: bySymbol, position: positions[0], equity, riskEvents: events.slice(-20) };
 }
 
 /**

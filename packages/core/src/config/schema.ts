@@ -200,6 +200,12 @@ const bot = z
     /** What reconciliation does with a position found on the exchange that the bot's state does not know. */
     on_unknown_position: z.enum(['adopt', 'close']).default('adopt'),
     /**
+     * Open orders on the bot's symbols that another client placed (another bot, a person, another prefix): by
+     * default the bot reports them and refuses to trade beside them; `ignore` reports them and trades anyway
+     * (it never cancels or counts them).
+     */
+    on_foreign_orders: z.enum(['refuse', 'ignore']).default('refuse'),
+    /**
      * An entry the exchange acknowledged but has not filled blocks new entries on its symbol; one still
      * unfilled this many candles after its decision is cancelled (the cancel confirmed) before the next decision.
      */

@@ -170,6 +170,22 @@ ALTER TABLE bot_risk_events ADD COLUMN IF NOT EXISTS detail jsonb;
 ALTER TABLE bot_risk_events DROP CONSTRAINT IF EXISTS bot_risk_events_bot_time_kind_key;
 CREATE UNIQUE INDEX IF NOT EXISTS bot_risk_events_key ON bot_risk_events (bot, time, kind, (coalesce(symbol, '')));`,
   },
+  {
+    version: 5,
+    name: 'bot leases: one running bot per name and per exchange account',
+    // A row per lease key (`bot:<name>`, `account:<mode>:<host>:<key digest>`) naming the process that holds it;
+    // `token` is that run's own, so a heartbeat or a release never touches a lease another run took over.
+    sql: `CREATE TABLE IF NOT EXISTS bot_leases (
+  lease_key text PRIMARY KEY,
+  bot text NOT NULL,
+  mode text NOT NULL,
+  host text NOT NULL,
+  pid integer NOT NULL,
+  token text NOT NULL,
+  acquired_at timestamptz NOT NULL,
+  heartbeat_at timestamptz NOT NULL
+);`,
+  },
 ];
 
 const HYPERTABLES: Array<[MarketTable, string]> = [

@@ -59,6 +59,7 @@ export interface TradingBotOptions {
   warmupBars?: number;
   /** Exchange venues: what start-up reconciliation does with a position the record does not know. */
   onUnknownPosition?: 'adopt' | 'close';
+  onForeignOrders?: 'refuse' | 'ignore';
   /** Wall clock for the stale-data rule; default: each candle's close (replays and backtest parity). */
   clock?: () => number;
   /** A file whose existence engages the kill switch. */
@@ -257,7 +258,7 @@ export class TradingBot {
     for (const leg of this.#legs) for (const intent of ['entry', 'exit', 'stop', 'target'] as const) for (const attempt of [0, 1]) inflight.push(clientOrderId(o.bot, intent, leg.symbol, next, attempt));
     const ids = [...open, ...inflight.filter((id) => !this.#orders.has(id))];
     const instruments = await Promise.all(this.#legs.map(async (leg) => ({ symbol: leg.symbol, stored: await o.store.position(o.bot, leg.symbol), tickSize: this.#instruments.instrument(leg.symbol).tickSize })));
-    const probe = await this.#realVenue.resume!({ clientOrderIds: ids, instruments, onUnknownPosition: o.onUnknownPosition ?? 'adopt', stopLoss: o.stopLoss, candleTimeMs: next });
+    const probe = await this.#realVenue.resume!({ clientOrderIds: ids, instruments, onUnknownPosition: o.onUnknownPosition ?? 'adopt', onForeignOrders: o.onForeignOrders ?? 'refuse', stopLoss: o.stopLoss, candleTimeMs: next });
     for (const r of probe.recovered) this.#recordVenueOrder(r, next).status = r.status;
     return probe.differences;
   }

@@ -242,11 +242,33 @@ describe('start-up reconciliation with the exchange', () => {
     assert.equal(fake.algos.length, 1, 'a quantity-0 closePosition stop was taken for missing and doubled');
   });
 
-  it('cancels stops left on a flat book', async () => {
+  it('cancels its own stops left on a flat book', async () => {
     const fake = new FakeUsdm();
-    await fake.placeAlgoOrder({ symbol: 'SOLUSDT', side: 'SELL', type: 'STOP_MARKET', triggerPriceUsd: 90, closePosition: true, clientAlgoId: 'stray' });
+    await fake.placeAlgoOrder({ symbol: 'SOLUSDT', side: 'SELL', type: 'STOP_MARKET', triggerPriceUsd: 90, closePosition: true, clientAlgoId: clientOrderId('oit', 'stop', 'SOLUSDT', T - 300_000) });
     const report = await reconcileWithExchange({ ...base, client: fake, stored: undefined, onUnknownPosition: 'adopt' });
     assert.equal(fake.algos[0].algoStatus, 'CANCELED');
     assert.ok(report.differences.some((d) => d.includes('flat')));
+  });
+
+  it("refuses to trade beside another client's open orders on its symbol, naming them, and cancels nothing", async () => {
+    const fake = new FakeUsdm();
+    await fake.placeAlgoOrder({ symbol: 'SOLUSDT', side: 'SELL', type: 'STOP_MARKET', triggerPriceUsd: 90, closePosition: true, clientAlgoId: 'other-s-SOLUSDT-1-0' });
+    await assert.rejects(
+      reconcileWithExchange({ ...base, client: fake, stored: undefined, onUnknownPosition: 'adopt' }),
+      (e: Error & { exitCode?: number }) => e.exitCode === 2 && /refuses to trade beside 1 open orders it did not place: STOP_MARKET SELL closePosition SOLUSDT at 90 \(other-s-SOLUSDT-1-0\)/.test(e.message),
+    );
+    assert.equal(fake.algos[0].algoStatus, 'NEW', "another client's stop must never be cancelled");
+  });
+
+  it("bot.on_foreign_orders ignore: another client's orders are reported, neither cancelled nor taken for this bot's stop", async () => {
+    const fake = new FakeUsdm();
+    await fake.placeOrder({ symbol: 'SOLUSDT', side: 'BUY', type: 'MARKET', qtyBase: 5, clientOrderId: clientOrderId('oit', 'entry', 'SOLUSDT', T - 300_000) });
+    await fake.placeAlgoOrder({ symbol: 'SOLUSDT', side: 'SELL', type: 'STOP_MARKET', triggerPriceUsd: 90, closePosition: true, clientAlgoId: 'someone' });
+    const stored = { symbol: 'SOLUSDT', qtyBase: 5, entryPriceUsd: 100, liquidationPriceUsd: 81, stopUsd: 98 };
+    const report = await reconcileWithExchange({ ...base, client: fake, stored, onUnknownPosition: 'adopt', onForeignOrders: 'ignore' });
+    assert.ok(report.differences.some((d) => d.includes('another client') && d.includes('someone')), report.differences.join('; '));
+    assert.equal(fake.algos.find((a) => a.clientAlgoId === 'someone')?.algoStatus, 'NEW');
+    assert.equal(report.stops.length, 1);
+    assert.notEqual(report.stops[0].clientAlgoId, 'someone', "the bot protects its position with its own stop, not another client's");
   });
 });

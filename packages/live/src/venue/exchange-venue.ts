@@ -232,7 +232,7 @@ export class ExchangeVenue implements Venue {
       // The record's position plus the fills it never stored (found above) is what the bot should hold.
       const unstored = this.#fills.filter((f) => f.symbol === symbol).reduce((q, f) => q + (f.side === 'buy' ? f.qtyBase : -f.qtyBase), 0);
       const stored = unstored === 0 ? instrument.stored : { symbol, entryPriceUsd: 0, liquidationPriceUsd: Number.NaN, stopUsd: undefined, ...instrument.stored, qtyBase: Math.round(((instrument.stored?.qtyBase ?? 0) + unstored) * 1e8) / 1e8 };
-      const report = await reconcileWithExchange({ client, bot: this.#o.bot, symbol, stored, onUnknownPosition: input.onUnknownPosition, stopLoss: input.stopLoss, tickSize: instrument.tickSize, candleTimeMs: input.candleTimeMs, log: this.#log });
+      const report = await reconcileWithExchange({ client, bot: this.#o.bot, symbol, stored, onUnknownPosition: input.onUnknownPosition, onForeignOrders: input.onForeignOrders ?? 'refuse', stopLoss: input.stopLoss, tickSize: instrument.tickSize, candleTimeMs: input.candleTimeMs, log: this.#log });
       differences.push(...report.differences);
       if (report.closedWith && report.closedWith.executedQtyBase > 0) this.#fill(report.closedWith, report.closedWith.clientOrderId, 'reconcile');
       if (report.qtyBase === 0) {

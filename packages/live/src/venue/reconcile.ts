@@ -1,6 +1,7 @@
 import { roundToStep } from '@oitrader/trading';
 import type { AlgoOrder, Order, UsdmTradingApi } from '@oitrader/binance';
-import { silentLogger, type Logger } from '@oitrader/core';
+import { OitraderError, silentLogger, type Logger } from '@oitrader/core';
+import { parseClientId } from '@oitrader/binance';
 import { clientOrderId } from '../bot/client-id.ts';
 import type { StoredPosition } from '../state/bot-store.ts';
 
@@ -12,6 +13,8 @@ export interface ReconcileOptions {
   stored: StoredPosition | undefined;
   /** bot.on_unknown_position: a position the bot did not record is adopted (and stopped) or closed. */
   onUnknownPosition: 'adopt' | 'close';
+  /** bot.on_foreign_orders: another client's open orders on this symbol stop the start-up (refuse) or are only reported. */
+  onForeignOrders?: 'refuse' | 'ignore';
   /** trading.stop_loss, for a stop re-placed where the stored one is unusable. */
   stopLoss: number;
   tickSize: number;
@@ -55,7 +58,19 @@ export async function reconcileWithExchange(o: ReconcileOptions): Promise<Exchan
   let closedWith: Order | undefined;
   const storedQty = o.stored?.qtyBase ?? 0;
   if (Math.abs(qty - storedQty) > 1e-12) note(`the exchange holds ${qty} ${symbol}, the bot's record ${storedQty}`);
-  for (const r of regular) note(`open ${r.type} ${r.side} order ${r.clientOrderId} (${r.origQtyBase}) on the exchange`);
+  const ours = (id: string) => parseClientId(id)?.prefix === o.bot;
+  const foreign = [
+    ...regular.filter((r) => !ours(r.clientOrderId)).map((r) => `${r.type} ${r.side} ${r.origQtyBase} ${symbol} (${r.clientOrderId})`),
+    ...algos.filter((a) => !ours(a.clientAlgoId)).map((a) => `${a.orderType} ${a.side} ${a.closePosition ? 'closePosition' : a.qtyBase} ${symbol} at ${a.triggerPriceUsd} (${a.clientAlgoId})`),
+  ];
+  if (foreign.length > 0 && (o.onForeignOrders ?? 'refuse') === 'refuse') {
+    throw new OitraderError(`bot "${o.bot}" refuses to trade beside ${foreign.length} open orders it did not place: ${foreign.join('; ')}`, {
+      hint: `another bot or a person trades ${symbol} on this account: cancel those orders, trade ${symbol} from one bot only, or set bot.on_foreign_orders: ignore to trade beside them`,
+      exitCode: 2,
+    });
+  }
+  for (const f of foreign) note(`open order of another client on the exchange (bot.on_foreign_orders: ignore): ${f}`);
+  for (const r of regular.filter((r) => ours(r.clientOrderId))) note(`open ${r.type} ${r.side} order ${r.clientOrderId} (${r.origQtyBase}) on the exchange`);
   if (qty !== 0 && storedQty === 0 && o.onUnknownPosition === 'close') {
     // Its own id per start-up (this machine's clock in the id's time field): an earlier start-up's close, found by
     // a shared id, would be taken for this one and the position assumed flat.
@@ -65,10 +80,13 @@ export async function reconcileWithExchange(o: ReconcileOptions): Promise<Exchan
     qty = (await client.positions(symbol)).find((p) => p.symbol === symbol)?.qtyBase ?? 0;
     note(`closed the unknown position (bot.on_unknown_position: close) with ${id}: ${symbol} position now ${qty}`);
   }
-  let stops = algos.filter((a) => a.orderType === 'STOP_MARKET' && (a.algoStatus === 'NEW' || a.algoStatus === 'TRIGGERING'));
-  if (qty === 0 && algos.length > 0) {
-    await client.cancelAllAlgoOrders(symbol);
-    note(`cancelled ${algos.length} conditional orders left on a flat ${symbol} book`);
+  // Another client's conditional orders are neither cancelled nor taken for this bot's protection.
+  const own = algos.filter((a) => ours(a.clientAlgoId));
+  let stops = own.filter((a) => a.orderType === 'STOP_MARKET' && (a.algoStatus === 'NEW' || a.algoStatus === 'TRIGGERING'));
+  if (qty === 0 && own.length > 0) {
+    if (own.length === algos.length) await client.cancelAllAlgoOrders(symbol);
+    else for (const a of own) await client.cancelAlgoOrder({ clientAlgoId: a.clientAlgoId });
+    note(`cancelled ${own.length} conditional orders left on a flat ${symbol} book`);
     stops = [];
   }
   if (qty !== 0 && !stops.some((s) => closes(s, qty))) {

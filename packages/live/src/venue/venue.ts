@@ -88,6 +88,8 @@ export interface ResumeInput {
   clientOrderIds: string[];
   instruments: ResumeInstrument[];
   onUnknownPosition: 'adopt' | 'close';
+  /** bot.on_foreign_orders: open orders another client placed on these symbols stop the start-up, or are only reported. */
+  onForeignOrders?: 'refuse' | 'ignore';
   stopLoss: number;
   /** Open time of the candle the start-up belongs to (ids of orders reconciliation places). */
   candleTimeMs: number;
