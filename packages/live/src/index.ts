@@ -25,3 +25,5 @@ export * from './inference/bot-strategy.ts';
 export * from './venue/binance-instrument-provider.ts';
 export * from './bot/bot-supervisor.ts';
 export * from './state/bot-lease.ts';
+export * from './state/bot-read-model.ts';
+export * from './monitoring/portfolio-text.ts';

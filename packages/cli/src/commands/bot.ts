@@ -5,7 +5,7 @@ import { loadStrategySource, runPortfolioBacktest } from '@oitrader/backtest';
 import { bundledInstruments, riskLimitsFromConfig } from '@oitrader/trading';
 import { createLogger, leverageBySymbol, OitraderError, parseUtcTimeMs, timeframeMs, tradedSymbols, type Config, type Logger } from '@oitrader/core';
 import { Collector, describeTarget, MarketDataLoader, openStore, readStreamHealth, storeTargetFromConfig, type SqlExecutor } from '@oitrader/data';
-import { accountLeaseKey, AGENT_STRATEGY, attachMonitoring, BotLease, botLeaseHolder, describeHolder, BinanceInstrumentProvider, LEASE_HEARTBEAT_MS, BotStore, buildBotStrategy, CHAMPION_STRATEGY, ExchangeVenue, SimMarketClock, sleep, superviseBot, TradingBot, wallClock, type BotStrategy, type CrashPoint, type MarketClock, type Monitoring } from '@oitrader/live';
+import { accountLeaseKey, AGENT_STRATEGY, attachMonitoring, BotLease, portfolioLimitsOf, portfolioLines, readPortfolio, BinanceInstrumentProvider, LEASE_HEARTBEAT_MS, BotStore, buildBotStrategy, CHAMPION_STRATEGY, ExchangeVenue, SimMarketClock, sleep, superviseBot, TradingBot, wallClock, type BotStrategy, type CrashPoint, type MarketClock, type Monitoring } from '@oitrader/live';
 import { commandContext, type GlobalOptions } from '../context.ts';
 import type { Output } from '../output.ts';
 import { streamNames } from '@oitrader/binance';
@@ -415,31 +415,16 @@ function printLimits(config: Config, out: Output): void {
 
 async function printStatus(config: Config, out: Output, store: BotStore): Promise<unknown> {
   const name = config.bot.name;
-  const control = await store.control(name);
-  if (!control) {
+  const view = await readPortfolio(store, { bot: name, timeframe: config.bot.timeframe, limits: portfolioLimitsOf(config.trading) });
+  if (!view) {
     out.text(`no bot named "${name}" yet (oitrader bot run starts one)`);
     return { bot: name, exists: false };
   }
-  const [positions, equity, events, running] = await Promise.all([
-    Promise.all(control.symbols.map((symbol) => store.position(name, symbol))),
-    store.latestEquity(name),
-    store.riskEvents(name),
-    botLeaseHolder(store.sql, name),
-  ]);
   const killFile = existsSync(config.bot.kill_file);
-  const last = control.lastCandleMs === undefined ? 'none' : new Date(control.lastCandleMs).toISOString();
-  out.text(`bot ${name}: ${control.mode} ${control.symbols.join(',')}, session from ${new Date(control.sessionStartMs).toISOString()}, last candle ${last}`);
-  out.text(`running: ${running ? describeHolder(running.holder, running.ageMs) : 'no (no run holds its lease)'}`);
-  out.text(`kill switch: ${control.killed ? `ENGAGED (${control.killReason ?? ''})` : killFile ? `ENGAGED (kill file ${config.bot.kill_file})` : 'off'}${control.flattenRequested ? ', flatten requested' : ''}`);
-  out.text(`entries: ${control.entriesStopped ? `STOPPED (${control.entriesStoppedReason ?? ''}): the open position keeps its stop; oitrader bot resume releases it` : 'allowed'}`);
-  control.symbols.forEach((symbol, k) => {
-    const p = positions[k];
-    out.text(`${symbol}: ${p && p.qtyBase !== 0 ? `${p.qtyBase} @ ${p.entryPriceUsd}, stop ${p.stopUsd ?? 'NONE'}, liquidation ${p.liquidationPriceUsd}` : 'flat'}`);
-  });
-  if (equity) out.text(`equity ${equity.equityUsd.toFixed(2)} USDT (wallet ${equity.walletUsd.toFixed(2)}, available ${equity.availableUsd.toFixed(2)}) at ${new Date(equity.timeMs).toISOString()}`);
-  for (const e of events.slice(-5)) out.text(`  ${new Date(e.timeMs).toISOString()} ${e.kind}: ${e.message}`);
-  const bySymbol = Object.fromEntries(control.symbols.map((symbol, k) => [symbol, positions[k] ?? null]));
-  return { bot: name, exists: true, running: running ? { ...running.holder, heartbeatAgeMs: running.ageMs } : null, control, killFile, positions: bySymbol, position: positions[0], equity, riskEvents: events.slice(-20) };
+  for (const line of portfolioLines(view)) out.text(line);
+  if (killFile && !view.control.killed) out.text(`kill switch: ENGAGED by the kill file ${config.bot.kill_file} (the running bot acts on it at its next step)`);
+  for (const e of view.riskEvents.slice(-5)) out.text(`  ${new Date(e.timeMs).toISOString()} ${e.kind}: ${e.message}`);
+  return { exists: true, killFile, ...view };
 }
 
 /**

@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
 import { baselineByName } from '@oitrader/backtest';
 import { riskLimitsFromConfig } from '@oitrader/trading';
-import { configSchema, createLogger, OitraderError, redactSecret, silentLogger, timeframeMs, type Config } from '@oitrader/core';
+import { configSchema, createLogger, OitraderError, redactSecret, silentLogger, timeframeMs, tradedSymbols, type Config } from '@oitrader/core';
 import { MarketDataLoader, openStore, storeTargetFromConfig, type SqlExecutor } from '@oitrader/data';
 import { prepareAccount, UsdmClient } from '@oitrader/binance';
-import { BinanceInstrumentProvider, BotStore, championInfo, ExchangeVenue, newestStoredCandle, startDashboard, TelegramBridge, TradingBot, type RunningDashboard } from '@oitrader/live';
+import { BinanceInstrumentProvider, BotStore, championInfo, ExchangeVenue, newestStoredCandle, portfolioLimitsOf, startDashboard, TelegramBridge, TradingBot, type RunningDashboard } from '@oitrader/live';
 import { loadReplayDataset, SIM_API_KEY, SIM_SECRET, SimClock, SimServer } from '@oitrader/sim';
 import { commandContext, type GlobalOptions } from '../context.ts';
 import type { Output } from '../output.ts';
@@ -46,7 +46,9 @@ export async function runDashboard(config: Config, out: Output, flags: Dashboard
     dash = await startDashboard({
       sql,
       bot: config.bot.name,
-      symbol: config.trading.symbol,
+      symbol: tradedSymbols(config.trading)[0],
+      symbols: tradedSymbols(config.trading),
+      limits: portfolioLimitsOf(config.trading),
       timeframe: config.bot.timeframe,
       barMs: timeframeMs(config.bot.timeframe),
       host: flags.host ?? config.dashboard.host,
@@ -59,7 +61,7 @@ export async function runDashboard(config: Config, out: Output, flags: Dashboard
     out.text(`dashboard for bot ${config.bot.name}: ${dash.url} (metrics: ${dash.url}metrics)${token ? '' : '; controls disabled: set OITRADER_DASHBOARD_TOKEN to enable them'}`);
     if (flags.telegram) {
       const t = config.telegram;
-      telegram = new TelegramBridge({ token: t.token, chatId: t.chat_id, sql, bot: config.bot.name, symbol: config.trading.symbol, dailySummaryAt: t.daily_summary_at, log: createLogger('telegram') });
+      telegram = new TelegramBridge({ token: t.token, chatId: t.chat_id, sql, bot: config.bot.name, symbol: tradedSymbols(config.trading)[0], timeframe: config.bot.timeframe, limits: portfolioLimitsOf(config.trading), dailySummaryAt: t.daily_summary_at, log: createLogger('telegram') });
       await telegram.start();
       out.text(`telegram: answering commands from chat ${t.chat_id}; daily summary at ${t.daily_summary_at} UTC`);
     }
@@ -130,6 +132,8 @@ export async function runDemoBot(
     sql,
     bot: 'demo',
     symbol: symbols[0],
+    symbols,
+    limits: portfolioLimitsOf(t),
     timeframe: config.bot.timeframe,
     barMs,
     maxDailyLoss: t.max_daily_loss,

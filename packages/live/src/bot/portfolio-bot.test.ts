@@ -5,6 +5,8 @@ import { DEFAULT_RISK_LIMITS, type RiskLimits } from '@oitrader/trading';
 import { silentLogger } from '@oitrader/core';
 import { MarketDataLoader, type SqlExecutor } from '@oitrader/data';
 import { BotStore } from '../state/bot-store.ts';
+import { readPortfolio } from '../state/bot-read-model.ts';
+import { portfolioLines } from '../monitoring/portfolio-text.ts';
 import { botTestEngines } from '../testing/engines.ts';
 import { importSample, sampleSpan } from '../testing/sample-store.ts';
 import { TradingBot } from './trading-bot.ts';
@@ -73,6 +75,23 @@ for (const engine of await botTestEngines()) {
       const [last] = await sql.query<{ e: number }>("SELECT equity_usd AS e FROM bot_equity WHERE bot = 'pf1' ORDER BY time DESC LIMIT 1");
       const backtestEquity = reference.portfolio.equity[reference.portfolio.equity.length - 1];
       assert.ok(Math.abs(Number(last.e) - backtestEquity) < 1e-6, `the bot's equity ${last.e} differs from the portfolio backtest's ${backtestEquity}`);
+
+      // The read model (bot status, dashboard, Telegram): trades netted symbol by symbol add up to the wallet.
+      const view = (await readPortfolio(store, { bot: 'pf1', timeframe: '5m', limits: { maxTotalRisk: 0.06 } }))!;
+      assert.deepEqual(view.symbols, SYMBOLS);
+      assert.deepEqual(new Set(view.pnl.bySymbol.filter((x) => x.trades > 0).map((x) => x.symbol)), new Set(SYMBOLS), 'both symbols closed trades');
+      const close = (a: number, b: number, why: string) => assert.ok(Math.abs(a - b) < 1e-6, `${why}: ${a} vs ${b}`);
+      close(view.pnl.bySymbol.reduce((x, y) => x + y.netPnlUsd, 0), view.pnl.total.netPnlUsd, 'per-symbol net P&L must add up to the total');
+      close(view.pnl.byDay.reduce((x, y) => x + y.netPnlUsd, 0), view.pnl.total.netPnlUsd, 'daily net P&L must add up to the total');
+      close(view.pnl.byMonth.reduce((x, y) => x + y.trades, 0), view.pnl.total.trades, 'every trade belongs to one month');
+      for (const p of view.positions) assert.equal(p.qtyBase, (await store.position('pf1', p.symbol))?.qtyBase);
+      const text = portfolioLines(view).join('\n');
+      for (const symbol of SYMBOLS) assert.match(text, new RegExp(`^${symbol}: (flat|LONG|SHORT)`, 'm'), `bot status and /status must list ${symbol}`);
+      assert.match(text, /^ {2}SOLUSDT: \d+ trades/m);
+      // Equity = start + closed net + open unrealised, but for the open positions' entry fees and funding.
+      const openCosts = view.positions.reduce((x, p) => x + p.notionalUsd * 0.001, 0);
+      const unexplained = view.equity!.equityUsd - EXECUTION.initialBalanceUsd - view.pnl.total.netPnlUsd - view.positions.reduce((x, p) => x + p.unrealizedPnlUsd, 0);
+      assert.ok(Math.abs(unexplained) <= openCosts + 0.01, `equity ${view.equity!.equityUsd} is not explained by the closed trades and open positions (${unexplained.toFixed(4)} USDT left over)`);
     });
 
     it('with max_open_positions 1 the two symbols never hold positions at once, and the refused entry is recorded with its rule', async () => {

@@ -1,6 +1,7 @@
-import { OitraderError, redact, redactSecret, timeframeMs, type Config, type Logger } from '@oitrader/core';
+import { OitraderError, redact, redactSecret, timeframeMs, tradedSymbols, type Config, type Logger } from '@oitrader/core';
 import type { TradingBot } from '../bot/trading-bot.ts';
 import type { BotStore } from '../state/bot-store.ts';
+import { portfolioLimitsOf } from '../state/bot-read-model.ts';
 import { TelegramBridge } from '../telegram/telegram-bridge.ts';
 import { championInfo } from './champion-info.ts';
 import { startDashboard, type RunningDashboard } from './dashboard-server.ts';
@@ -60,7 +61,9 @@ export async function attachMonitoring(options: AttachMonitoringOptions): Promis
       dashboard = await startDashboard({
         sql: options.store.sql,
         bot: config.bot.name,
-        symbol: config.trading.symbol,
+        symbol: tradedSymbols(config.trading)[0],
+        symbols: tradedSymbols(config.trading),
+        limits: portfolioLimitsOf(config.trading),
         timeframe: config.bot.timeframe,
         barMs: timeframeMs(config.bot.timeframe),
         host: config.dashboard.host,
@@ -83,7 +86,9 @@ export async function attachMonitoring(options: AttachMonitoringOptions): Promis
         apiRoot: options.telegramApiRoot,
         sql: options.store.sql,
         bot: config.bot.name,
-        symbol: config.trading.symbol,
+        symbol: tradedSymbols(config.trading)[0],
+        timeframe: config.bot.timeframe,
+        limits: portfolioLimitsOf(config.trading),
         events: bot.events,
         dailySummaryAt: t.daily_summary_at,
         clock: options.clock,

@@ -1,6 +1,8 @@
 // The dashboard page's script (served as-is, no build step): draws /api/state and redraws on every SSE 'state'.
-/* global window, document, fetch, EventSource, LightweightCharts, confirm */
+/* global window, document, fetch, EventSource, LightweightCharts, confirm, URLSearchParams */
 const cfg = window.OITRADER;
+// The symbol whose candles, position and markers are drawn: ?symbol= in the address, else the bot's first.
+let symbol = new URLSearchParams(window.location.search).get('symbol') || cfg.symbol;
 const LC = LightweightCharts;
 const sec = (ms) => Math.floor(ms / 1000);
 const usd = (x) => (Number.isFinite(x) ? x.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 }) : '–');
@@ -41,7 +43,12 @@ function table(id, head, rows) {
 function render(s) {
   window.OITRADER_STATE = s;
   document.getElementById('bot-name').textContent = s.bot;
-  document.getElementById('mode').textContent = s.control ? `${s.control.mode} · ${s.symbol} ${s.timeframe} · last candle ${iso(s.control.lastCandleMs)}` : 'no bot session in the database yet';
+  document.getElementById('mode').textContent = s.control ? `${s.control.mode} · ${s.symbols.join(', ')} ${s.timeframe} · last candle ${iso(s.control.lastCandleMs)}` : 'no bot session in the database yet';
+  const picker = document.getElementById('symbol');
+  if (picker.options.length !== s.symbols.length) picker.replaceChildren(...s.symbols.map((x) => Object.assign(el('option', x), { value: x })));
+  picker.value = s.symbol;
+  document.getElementById('position-symbol').textContent = s.symbol;
+  renderPortfolio(s);
   const kill = document.getElementById('kill-badge');
   kill.textContent = s.risk.killed ? `KILLED: ${s.control?.killReason ?? ''}` : s.control?.flattenRequested ? 'flatten requested' : s.risk.entriesStopped ? 'ENTRIES STOPPED' : 'trading';
   kill.className = `badge ${s.risk.killed ? 'bad' : s.control?.flattenRequested || s.risk.entriesStopped ? 'warn' : ''}`;
@@ -50,7 +57,7 @@ function render(s) {
   candles.setData(s.candles.map((c) => ({ time: sec(c.timeMs), open: c.open, high: c.high, low: c.low, close: c.close })));
   const bar = cfg.barMs;
   markers.setMarkers(
-    s.fills.map((f) => {
+    s.fills.filter((f) => f.symbol === s.symbol).map((f) => {
       const stop = f.reason === 'stop' || f.reason === 'liquidation';
       return {
         time: sec(Math.floor(f.timeMs / bar) * bar),
@@ -97,7 +104,7 @@ function render(s) {
   kv('decision', d
     ? [['candle', iso(d.candleTimeMs)], ['action', d.action], ['risk manager', d.allowed ? 'allowed' : 'refused', d.allowed ? 'pos' : 'neg'], ['why', d.reason], ['qty', num(d.qtyBase)], ['price', usd(d.priceUsd)], ['stop', usd(d.stopUsd)], ...probs.map(([k, v]) => [k, typeof v === 'number' ? num(v) : JSON.stringify(v)])]
     : [['decision', 'none yet']]);
-  table('orders', ['intent', 'side', 'type', 'qty', 'price/trigger', 'status'], s.openOrders.map((o) => [o.intent, o.side, o.type, num(o.qtyBase), usd(o.triggerUsd ?? o.priceUsd), o.status]));
+  table('orders', ['symbol', 'intent', 'side', 'type', 'qty', 'price/trigger', 'status'], s.openOrders.map((o) => [o.symbol, o.intent, o.side, o.type, num(o.qtyBase), usd(o.triggerUsd ?? o.priceUsd), o.status]));
   table('streams', ['stream', 'last message', 'lag', 'reconnects'], s.streams.map((h) => {
     const age = (s.generatedAtMs - h.lastMessageAtMs) / 1000;
     return [h.stream, iso(h.lastMessageAtMs), [`${age.toFixed(0)} s`, age > 120 ? 'neg' : 'pos'], h.reconnects];
@@ -105,9 +112,37 @@ function render(s) {
   const c = s.champion;
   kv('champion', c ? [['model run', c.modelRun ?? 'none (baseline strategy)'], ['agent', c.agentRun ?? 'none'], ...Object.entries(c.metrics ?? {}).map(([k, v]) => [k, num(v)])] : [['model', 'none (baseline strategy)']]);
   const pnl = (x) => [usd(x), x >= 0 ? 'pos' : 'neg'];
-  table('round-trips', ['exit', 'side', 'qty', 'entry → exit', 'gross', 'fees', 'funding', 'net', 'reason'], s.trades.slice().reverse().map((t) => [iso(t.exitTimeMs), t.side, num(t.qtyBase), `${usd(t.entryPriceUsd)} → ${usd(t.exitPriceUsd)}`, pnl(t.grossPnlUsd), usd(t.feesUsd), pnl(t.fundingIncomeUsd), pnl(t.netPnlUsd), t.exitReason]));
-  table('trades', ['time', 'side', 'qty', 'price', 'fee', 'reason', 'liquidity'], s.fills.slice(-30).reverse().map((f) => [iso(f.timeMs), [f.side, f.side === 'buy' ? 'pos' : 'neg'], num(f.qtyBase), usd(f.priceUsd), usd(f.feeUsd), f.reason, f.liquidity]));
+  table('round-trips', ['exit', 'symbol', 'side', 'qty', 'entry → exit', 'gross', 'fees', 'funding', 'net', 'reason'], s.trades.slice().reverse().map((t) => [iso(t.exitTimeMs), t.symbol, t.side, num(t.qtyBase), `${usd(t.entryPriceUsd)} → ${usd(t.exitPriceUsd)}`, pnl(t.grossPnlUsd), usd(t.feesUsd), pnl(t.fundingIncomeUsd), pnl(t.netPnlUsd), t.exitReason]));
+  table('trades', ['time', 'symbol', 'side', 'qty', 'price', 'fee', 'reason', 'liquidity'], s.fills.slice(-30).reverse().map((f) => [iso(f.timeMs), f.symbol, [f.side, f.side === 'buy' ? 'pos' : 'neg'], num(f.qtyBase), usd(f.priceUsd), usd(f.feeUsd), f.reason, f.liquidity]));
   table('risk-events', ['time', 'kind', 'message'], s.riskEvents.slice(-15).reverse().map((e) => [iso(e.timeMs), e.kind, e.message]));
+}
+
+/** Every symbol at once: exposure against the limits, open positions marked at the last close, P&L per symbol and period. */
+function renderPortfolio(s) {
+  const v = s.portfolio;
+  const pnl = (x) => [usd(x), x >= 0 ? 'pos' : 'neg'];
+  if (!v) {
+    kv('exposure', [['portfolio', 'no bot session yet']]);
+    for (const id of ['positions', 'pnl-symbols', 'pnl-periods']) table(id, [''], []);
+    return;
+  }
+  const e = v.exposure;
+  const l = e.limits;
+  const pct = (x) => `${(x * 100).toFixed(1)}%`;
+  kv('exposure', [
+    ['equity', `${usd(v.equity?.equityUsd)} USDT, drawdown ${pct(v.drawdown)} from ${usd(v.peakEquityUsd)}`, v.drawdown > 0.1 ? 'neg' : ''],
+    ['open positions', `${e.openPositions}${l.maxOpenPositions === undefined ? '' : ` of ≤ ${l.maxOpenPositions}`}`],
+    ['gross exposure', `${e.grossMultiple.toFixed(2)}× equity (${usd(e.grossNotionalUsd)} USDT)${l.maxGrossExposure === undefined ? '' : `, ≤ ${l.maxGrossExposure}×`}`],
+    ['risk at stops', `${pct(e.riskFraction)} of equity${l.maxTotalRisk ? ` · ${Math.round((e.riskFraction / l.maxTotalRisk) * 100)}% of the ${pct(l.maxTotalRisk)} budget` : ''}`, l.maxTotalRisk && e.riskFraction > l.maxTotalRisk ? 'neg' : ''],
+    ['unprotected', String(v.positions.filter((p) => !p.protected).length), v.positions.some((p) => !p.protected) ? 'neg' : 'pos'],
+  ]);
+  table('positions', ['symbol', 'side', 'qty', 'entry', 'mark', 'unrealised', 'stop', 'liquidation', 'risk at stop'], v.positions.map((p) => [
+    p.symbol, [p.side.toUpperCase(), p.side === 'long' ? 'pos' : 'neg'], num(Math.abs(p.qtyBase)), usd(p.entryPriceUsd), usd(p.markPriceUsd), pnl(p.unrealizedPnlUsd),
+    p.protected ? usd(p.stopUsd) : ['NONE', 'neg'], usd(p.liquidationPriceUsd), usd(p.riskAtStopUsd),
+  ]));
+  const row = (name, x) => [name, x.trades, x.wins, pnl(x.grossPnlUsd), usd(x.feesUsd), pnl(x.fundingUsd), pnl(x.netPnlUsd)];
+  table('pnl-symbols', ['symbol', 'trades', 'won', 'gross', 'fees', 'funding', 'net'], [...v.pnl.bySymbol.map((x) => row(x.symbol, x)), row('total', v.pnl.total)]);
+  table('pnl-periods', ['period', 'trades', 'won', 'gross', 'fees', 'funding', 'net'], [...v.pnl.byMonth.slice(-3), ...v.pnl.byWeek.slice(-4), ...v.pnl.byDay.slice(-7)].map((x) => row(x.period, x)));
 }
 
 for (const b of document.querySelectorAll('button[data-action]')) {
@@ -126,15 +161,28 @@ for (const b of document.querySelectorAll('button[data-action]')) {
   });
 }
 
-render(await (await fetch('/api/state')).json());
 const live = document.getElementById('live');
-const source = new EventSource('/api/events');
-source.addEventListener('open', () => {
-  live.textContent = 'live';
-  live.className = 'badge';
+let source;
+/** Draws `symbol` now and follows it live (one event stream per page, for the symbol shown). */
+async function follow() {
+  source?.close();
+  const query = `?symbol=${encodeURIComponent(symbol)}`;
+  render(await (await fetch(`/api/state${query}`)).json());
+  source = new EventSource(`/api/events${query}`);
+  source.addEventListener('open', () => {
+    live.textContent = 'live';
+    live.className = 'badge';
+  });
+  source.addEventListener('error', () => {
+    live.textContent = 'reconnecting';
+    live.className = 'badge warn';
+  });
+  source.addEventListener('state', (e) => render(JSON.parse(e.data)));
+}
+document.getElementById('symbol').addEventListener('change', (e) => {
+  symbol = e.target.value;
+  window.history.replaceState(null, '', `?symbol=${encodeURIComponent(symbol)}`);
+  fitted = false;
+  void follow();
 });
-source.addEventListener('error', () => {
-  live.textContent = 'reconnecting';
-  live.className = 'badge warn';
-});
-source.addEventListener('state', (e) => render(JSON.parse(e.data)));
+await follow();

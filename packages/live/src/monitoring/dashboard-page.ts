@@ -32,14 +32,17 @@ th{color:#8b949e;font-weight:500}td:first-child,th:first-child{text-align:left}
 button{background:#21262d;color:#d8dee4;border:1px solid #30363d;border-radius:4px;padding:4px 10px;cursor:pointer}
 button.danger{border-color:#da3633}input{background:#0d1117;color:#d8dee4;border:1px solid #30363d;border-radius:4px;padding:4px}
 #control-result{margin-top:6px;color:#8b949e}
+select{background:#0d1117;color:#d8dee4;border:1px solid #30363d;border-radius:4px;padding:2px 4px}
+@media (max-width:760px){main{grid-template-columns:1fr;padding:6px}.wide{grid-column:1}header{flex-wrap:wrap;gap:6px}#price{height:260px}td,th{padding:2px 4px}}
 </style></head>
 <body>
 <header><h1>oitrader · bot <span id="bot-name"></span></h1><span id="mode"></span><span id="kill-badge" class="badge">…</span>
 <span id="updated" style="margin-left:auto;color:#8b949e"></span><span id="live" class="badge warn">connecting</span></header>
 <main>
-<section class="wide"><h2>${escape(o.symbol)} candles · entries ▲▼ · stops ✕</h2><div id="price"></div></section>
+<section class="wide"><h2>Portfolio · one wallet</h2><div id="exposure" class="kv"></div><table id="positions" style="margin-top:6px"></table><h2 style="margin-top:10px">P&amp;L by symbol (closed trades, net of fees and funding)</h2><table id="pnl-symbols"></table></section>
+<section class="wide"><h2><select id="symbol" aria-label="symbol"></select> candles · entries ▲▼ · stops ✕</h2><div id="price"></div></section>
 <section><h2>Equity (USDT)</h2><div id="equity"></div><h2>Drawdown</h2><div id="drawdown"></div></section>
-<section><h2>Position</h2><div id="position" class="kv"></div><h2 style="margin-top:10px">Risk</h2><div id="risk" class="kv"></div></section>
+<section><h2>Position <span id="position-symbol"></span></h2><div id="position" class="kv"></div><h2 style="margin-top:10px">Risk</h2><div id="risk" class="kv"></div></section>
 <section><h2>Latest decision</h2><div id="decision" class="kv"></div></section>
 <section><h2>Controls</h2>
 <div>token <input id="token" type="password" autocomplete="off" size="18"></div>
@@ -48,7 +51,7 @@ button.danger{border-color:#da3633}input{background:#0d1117;color:#d8dee4;border
 </div><div id="control-result"></div></section>
 <section><h2>Open orders</h2><table id="orders"></table></section>
 <section><h2>Data health</h2><table id="streams"></table><h2 style="margin-top:10px">Champion model</h2><div id="champion" class="kv"></div></section>
-<section class="wide"><h2>Closed trades (net = price PnL − fees + funding)</h2><table id="round-trips"></table></section>
+<section class="wide"><h2>Closed trades (net = price PnL − fees + funding)</h2><table id="round-trips"></table><h2 style="margin-top:10px">P&amp;L by day · week · month</h2><table id="pnl-periods"></table></section>
 <section class="wide"><h2>Recent fills (with fees)</h2><table id="trades"></table></section>
 <section class="wide"><h2>Risk events</h2><table id="risk-events"></table></section>
 </main>

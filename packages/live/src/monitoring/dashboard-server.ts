@@ -62,7 +62,7 @@ function tokenMatches(expected: string | undefined, header: string | undefined):
 }
 
 /** The dashboard's routes; `startDashboard` serves them. */
-export function dashboardApp(options: DashboardOptions, metrics: BotMetrics, listeners: Set<SSEStreamingApi>): Hono {
+export function dashboardApp(options: DashboardOptions, metrics: BotMetrics, listeners: Map<SSEStreamingApi, string>): Hono {
   const app = new Hono();
   const store = new BotStore(options.sql);
   const log = options.log ?? silentLogger;
@@ -72,18 +72,28 @@ export function dashboardApp(options: DashboardOptions, metrics: BotMetrics, lis
   app.get('/favicon.ico', (c) => c.body(null, 204));
   app.get('/assets/lightweight-charts.js', (c) => c.body(chartsJs, 200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'max-age=3600' }));
   app.get('/assets/dashboard-client.mjs', (c) => c.body(clientJs, 200, { 'content-type': 'text/javascript; charset=utf-8' }));
-  app.get('/api/state', async (c) => c.json(await readDashboardState(options)));
+  const symbols = options.symbols ?? [options.symbol];
+  // The page's symbol switcher: ?symbol= picks whose candles, position and markers come (the portfolio is always all).
+  const stateOf = (symbol: string) => readDashboardState({ ...options, symbol });
+  const pick = (asked: string | undefined) => (asked === undefined || asked === '' ? options.symbol : symbols.includes(asked) ? asked : undefined);
+  app.get('/api/state', async (c) => {
+    const symbol = pick(c.req.query('symbol'));
+    if (!symbol) return c.json({ error: `unknown symbol "${c.req.query('symbol')}"; this bot trades ${symbols.join(', ')}` }, 400);
+    return c.json(await stateOf(symbol));
+  });
   app.get('/metrics', async (c) => c.body(await metrics.text(), 200, { 'content-type': metrics.contentType }));
-  app.get('/api/events', (c) =>
-    streamSSE(c, async (stream) => {
-      listeners.add(stream);
+  app.get('/api/events', (c) => {
+    const symbol = pick(c.req.query('symbol'));
+    if (!symbol) return c.json({ error: `unknown symbol "${c.req.query('symbol')}"; this bot trades ${symbols.join(', ')}` }, 400);
+    return streamSSE(c, async (stream) => {
+      listeners.set(stream, symbol);
       stream.onAbort(() => {
         listeners.delete(stream);
       });
-      await stream.writeSSE({ event: 'state', data: JSON.stringify(await readDashboardState(options)) });
+      await stream.writeSSE({ event: 'state', data: JSON.stringify(await stateOf(symbol)) });
       while (!stream.aborted && !stream.closed) await stream.sleep(15_000).then(() => stream.writeSSE({ event: 'ping', data: '' }));
-    }),
-  );
+    });
+  });
   app.post('/api/control/:action', async (c) => {
     const action = c.req.param('action') as ControlAction;
     if (!CONTROL_ACTIONS.includes(action)) return c.json({ error: `unknown control "${action}"; one of ${CONTROL_ACTIONS.join(', ')}` }, 404);
@@ -107,7 +117,7 @@ export function dashboardApp(options: DashboardOptions, metrics: BotMetrics, lis
  */
 export async function startDashboard(options: DashboardOptions): Promise<RunningDashboard> {
   const metrics = new BotMetrics({ bot: options.bot, barMs: options.barMs, sql: options.sql, clock: options.clock });
-  const listeners = new Set<SSEStreamingApi>();
+  const listeners = new Map<SSEStreamingApi, string>();
   const app = dashboardApp(options, metrics, listeners);
   const host = options.host ?? '127.0.0.1';
   const server = await new Promise<Server>((resolve, reject) => {
@@ -115,15 +125,18 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
     s.once('error', (e) => reject(new OitraderError(`dashboard cannot listen on ${host}:${options.port ?? 0}: ${e.message}`, { hint: 'choose another port (--port, or dashboard.port in config.yaml; 0 = any free port), or set dashboard.enabled: false so oitrader bot run serves none', exitCode: 2 })));
   });
   const { port } = server.address() as AddressInfo;
-  let last = '';
+  // What each symbol's listeners were sent last: an unchanged state is not sent again.
+  const last = new Map<string, string>();
   const broadcast = async (force: boolean) => {
-    if (listeners.size === 0) return;
-    const state: DashboardState = await readDashboardState(options);
-    const key = JSON.stringify({ ...state, generatedAtMs: 0 });
-    if (!force && key === last) return;
-    last = key;
-    const data = JSON.stringify(state);
-    await Promise.all([...listeners].map((l) => l.writeSSE({ event: 'state', data }).catch(() => listeners.delete(l))));
+    for (const symbol of new Set(listeners.values())) {
+      const state: DashboardState = await readDashboardState({ ...options, symbol });
+      const key = JSON.stringify({ ...state, generatedAtMs: 0 });
+      if (!force && key === last.get(symbol)) continue;
+      last.set(symbol, key);
+      const data = JSON.stringify(state);
+      const mine = [...listeners].filter(([, s]) => s === symbol).map(([l]) => l);
+      await Promise.all(mine.map((l) => l.writeSSE({ event: 'state', data }).catch(() => listeners.delete(l))));
+    }
   };
   const log = options.log ?? silentLogger;
   let pending: NodeJS.Timeout | undefined;
@@ -148,7 +161,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
       detach?.();
       options.events?.off('equity', soon);
       options.events?.off('risk', soon);
-      for (const l of listeners) await l.close().catch(() => undefined);
+      for (const l of listeners.keys()) await l.close().catch(() => undefined);
       listeners.clear();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

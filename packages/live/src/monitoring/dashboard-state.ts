@@ -1,7 +1,7 @@
 import { readStreamHealth, type SqlExecutor, type StreamHealthRow } from '@oitrader/data';
 import type { BotControl, EquitySnapshot, StoredDecision, StoredFill, StoredOrder, StoredPosition, StoredRiskEvent } from '../state/bot-store.ts';
-import { TradeLedger, type RoundTrip } from './round-trips.ts';
 import { BotStore } from '../state/bot-store.ts';
+import { readPortfolio, type PortfolioLimits, type PortfolioView, type SymbolTrade } from '../state/bot-read-model.ts';
 
 /** The champion model and agent the bot trades with, as the dashboard shows them (from the runs' manifests). */
 export interface ChampionInfo {
@@ -22,7 +22,12 @@ export interface Candle {
 /** Everything one dashboard render needs: read from the bot's tables only (the dashboard never writes them but for controls). */
 export interface DashboardState {
   bot: string;
+  /** The symbol the candles, position and markers are of (the page's switcher picks it). */
   symbol: string;
+  /** Every symbol the bot trades. */
+  symbols: string[];
+  /** All symbols at once: positions, exposure, the risk budget in use, P&L per symbol and period. */
+  portfolio: PortfolioView | undefined;
   timeframe: string;
   generatedAtMs: number;
   control: BotControl | undefined;
@@ -31,8 +36,8 @@ export interface DashboardState {
   latestDecision: StoredDecision | undefined;
   equity: EquitySnapshot[];
   fills: StoredFill[];
-  /** The newest closed trades (from fills and funding): net = price PnL − fees + funding. */
-  trades: RoundTrip[];
+  /** The newest closed trades of every symbol (from fills and funding): net = price PnL − fees + funding. */
+  trades: SymbolTrade[];
   /** Every funding settlement of the session (+ received, − paid). */
   fundingIncomeUsd: number;
   riskEvents: StoredRiskEvent[];
@@ -56,7 +61,12 @@ export interface DashboardState {
 export interface DashboardSource {
   sql: SqlExecutor;
   bot: string;
+  /** The symbol shown first (the first of `symbols`). */
   symbol: string;
+  /** Every symbol the bot trades (default: `symbol` alone). */
+  symbols?: string[];
+  /** The configured portfolio limits the exposure figures are read against. */
+  limits?: PortfolioLimits;
   timeframe: string;
   /** Candles and equity points sent to the page (newest). */
   maxPoints?: number;
@@ -71,11 +81,11 @@ export async function readDashboardState(source: DashboardSource): Promise<Dashb
   const store = new BotStore(source.sql);
   const limit = source.maxPoints ?? 2000;
   const control = await store.control(source.bot);
-  const [position, orders, fills, funding, riskEvents, equity, candles, streams, decision] = await Promise.all([
+  const [position, orders, fills, portfolio, riskEvents, equity, candles, streams, decision] = await Promise.all([
     store.position(source.bot, source.symbol),
     store.orders(source.bot),
     store.fills(source.bot),
-    store.funding(source.bot),
+    readPortfolio(store, { bot: source.bot, timeframe: source.timeframe, limits: source.limits }),
     store.riskEvents(source.bot),
     readEquity(source.sql, source.bot, limit),
     readCandles(source.sql, source.symbol, source.timeframe, limit, control),
@@ -87,10 +97,11 @@ export async function readDashboardState(source: DashboardSource): Promise<Dashb
   const dayStart = last ? Math.floor((last.timeMs - 1) / DAY_MS) * DAY_MS : undefined;
   const firstToday = dayStart === undefined ? undefined : (equity.findLast((e) => e.timeMs <= dayStart) ?? equity.find((e) => e.timeMs > dayStart));
   const dayPnlUsd = last && firstToday ? last.equityUsd - firstToday.equityUsd : 0;
-  const ledger = TradeLedger.of(fills, funding);
   return {
     bot: source.bot,
     symbol: source.symbol,
+    symbols: control?.symbols ?? source.symbols ?? [source.symbol],
+    portfolio,
     timeframe: source.timeframe,
     generatedAtMs: (source.clock ?? Date.now)(),
     control,
@@ -99,8 +110,8 @@ export async function readDashboardState(source: DashboardSource): Promise<Dashb
     latestDecision: decision,
     equity,
     fills,
-    trades: ledger.trades.slice(-30),
-    fundingIncomeUsd: ledger.fundingIncomeUsd,
+    trades: portfolio?.trades ?? [],
+    fundingIncomeUsd: portfolio?.fundingSettledUsd ?? 0,
     riskEvents: riskEvents.slice(-50),
     candles,
     streams,

@@ -180,3 +180,77 @@ describe('dashboard over a paper bot on the real SOLUSDT sample', () => {
     }
   });
 });
+
+describe('dashboard over a portfolio bot: SOLUSDT and BTCUSDT on one wallet', () => {
+  const SYMBOLS = ['SOLUSDT', 'BTCUSDT'];
+  let sql: SqlExecutor;
+  let dash: RunningDashboard;
+  before(async () => {
+    sql = await PgliteExecutor.open(undefined);
+    await migrate(sql);
+    await importSample(sql, SYMBOLS);
+    const span = await sampleSpan(sql, 2);
+    const bot = new TradingBot({
+      bot: 'pdash',
+      instruments: SYMBOLS.map((symbol) => ({ symbol, strategy: smaTrend() })),
+      timeframe: '5m',
+      mode: 'paper',
+      risk: { ...DEFAULT_RISK_LIMITS, maxDrawdown: 0.5 },
+      stopLoss: 0.01,
+      execution: { initialBalanceUsd: 2000, leverage: 5 },
+      store: new BotStore(sql),
+      loader: new MarketDataLoader(sql, silentLogger),
+    });
+    await bot.start(span.firstMs);
+    await bot.stepThrough(span.firstMs + 500 * BAR);
+    dash = await startDashboard({ sql, bot: 'pdash', symbol: SYMBOLS[0], symbols: SYMBOLS, limits: { maxOpenPositions: 3, maxTotalRisk: 0.06 }, timeframe: '5m', barMs: BAR, pollMs: 60_000 });
+  });
+  after(async () => {
+    await dash?.close();
+    await sql?.close();
+  });
+
+  type State = { symbol: string; symbols: string[]; candles: Array<{ close: number }>; portfolio: { symbols: string[]; pnl: { bySymbol: Array<{ symbol: string; trades: number }> } } };
+  const state = async (query = '') => (await fetch(new URL(`api/state${query}`, dash.url))).json() as Promise<State>;
+
+  it('serves the portfolio of every symbol with each state, and the candles of the symbol asked for', async () => {
+    const sol = await state();
+    assert.equal(sol.symbol, 'SOLUSDT');
+    assert.deepEqual(sol.symbols, SYMBOLS);
+    assert.deepEqual(sol.portfolio.pnl.bySymbol.map((x) => x.symbol), SYMBOLS);
+    assert.ok(sol.portfolio.pnl.bySymbol.every((x) => x.trades > 0), 'sma-trend closed trades on both symbols in 500 candles');
+    const btc = await state('?symbol=BTCUSDT');
+    assert.equal(btc.symbol, 'BTCUSDT');
+    assert.ok(btc.candles.length > 0 && btc.candles.every((c) => c.close > 10_000), 'the BTCUSDT view must draw BTCUSDT candles');
+    assert.ok(sol.candles.every((c) => c.close < 1000), 'the SOLUSDT view must draw SOLUSDT candles');
+    const unknown = await fetch(new URL('api/state?symbol=XRPUSDT', dash.url));
+    assert.equal(unknown.status, 400);
+    assert.match(((await unknown.json()) as { error: string }).error, /this bot trades SOLUSDT, BTCUSDT/);
+  });
+
+  it('in headless Chromium at phone width: no sideways scrolling, the portfolio table lists every open position, the switcher shows BTCUSDT', { skip: !existsSync(CHROMIUM) && !process.env.CI && `no Chromium at ${CHROMIUM} (apt-get install chromium)` }, async () => {
+    const { chromium } = await import('playwright-core');
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'] });
+    try {
+      const page = await browser.newPage({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2 });
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(dash.url);
+      await page.waitForFunction("document.getElementById('live')?.textContent === 'live'");
+      const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
+      assert.ok(overflow <= 1, `the page scrolls sideways by ${overflow} px at 390 px wide`);
+      const open = await page.evaluate<number>('window.OITRADER_STATE.portfolio.positions.length');
+      assert.equal(await page.$$eval('#positions tr', (trs) => trs.length - 1), Math.max(open, 1), 'one row per open position (or the "none" row)');
+      assert.equal(await page.$$eval('#pnl-symbols tr', (trs) => trs.length - 1), SYMBOLS.length + 1, 'one P&L row per symbol and the total');
+      await page.selectOption('#symbol', 'BTCUSDT');
+      await page.waitForFunction("window.OITRADER_STATE.symbol === 'BTCUSDT' && document.getElementById('position-symbol').textContent === 'BTCUSDT'");
+      assert.match(page.url(), /\?symbol=BTCUSDT$/, 'the address keeps the symbol shown, so a reload or a bookmark opens it again');
+      const shotDir = process.env.OITRADER_DOCS_SCREENSHOTS ? DOCS_IMG : mkdtempSync(join(tmpdir(), 'oitrader-dash-'));
+      mkdirSync(shotDir, { recursive: true });
+      await page.screenshot({ path: join(shotDir, 'dashboard-phone.png'), type: 'png' });
+      assert.deepEqual(errors, [], 'the page raised errors');
+    } finally {
+      await browser.close();
+    }
+  });
+});

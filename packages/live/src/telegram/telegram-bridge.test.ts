@@ -144,13 +144,13 @@ describe('Telegram bridge against a local fake Bot API', () => {
   it('/status, /balance, /positions, /trades, /pnl and /daily read the stored state', async () => {
     const store = new BotStore(sql);
     const equity = (await store.latestEquity('tg'))!;
-    assert.ok((await ask('/status')).includes(`equity: ${equity.equityUsd.toFixed(2)} USDT`), '/status shows another equity than stored');
+    assert.ok((await ask('/status')).includes(`equity ${equity.equityUsd.toFixed(2)} USDT`), '/status shows another equity than stored');
     assert.ok((await ask('/balance')).includes(`available ${equity.availableUsd.toFixed(2)}`), '/balance shows another available margin than stored');
     const position = (await store.position('tg', SAMPLE_SYMBOL))!;
     const pos = await ask('/positions');
     assert.ok(position.qtyBase === 0 ? pos === 'no open position' : pos.includes(String(Math.abs(position.qtyBase))), `/positions disagrees with the stored position ${position.qtyBase}: ${pos}`);
     assert.match(await ask('/trades'), /USDT \(fees \d+\.\d{2}, funding [+-]\d+\.\d{2}, \w+\)/);
-    assert.match(await ask('/pnl'), /closed trades: \d+, won \d+, net [+-]\d+\.\d{2} USDT after fees \d+\.\d{2} and funding/);
+    assert.match(await ask('/pnl'), /closed trades: \d+ trades, \d+ won, net [+-]\d+\.\d{2} USDT \(gross [+-]\d+\.\d{2}, fees \d+\.\d{2}, funding [+-]\d+\.\d{2}\)/);
     assert.match(await ask('/daily'), /^2025-12-0\d: [+-]\d+\.\d{2} USDT/m);
   });
 
@@ -165,7 +165,7 @@ describe('Telegram bridge against a local fake Bot API', () => {
     const ledger = TradeLedger.of(await store.fills('tg'), funding);
     const closedFunding = ledger.trades.reduce((s, t) => s + t.fundingIncomeUsd, 0);
     assert.ok(Math.abs(closedFunding) > 0, 'some closed trade was held over a settlement');
-    assert.ok(pnl.includes(`and funding ${sign(closedFunding)} USDT`), `/pnl's closed trades must include their funding ${sign(closedFunding)}: ${pnl}`);
+    assert.ok(pnl.includes(`funding ${sign(closedFunding)})`), `/pnl's closed trades must include their funding ${sign(closedFunding)}: ${pnl}`);
     const net = ledger.trades.reduce((s, t) => s + t.netPnlUsd, 0);
     const priceMinusFees = ledger.trades.reduce((s, t) => s + t.grossPnlUsd - t.feesUsd, 0);
     assert.ok(Math.abs(net - (priceMinusFees + closedFunding)) < 1e-9, 'net PnL = price PnL − fees + funding');

@@ -7,6 +7,8 @@ import type { BotEvents } from '../bot/bot-events.ts';
 import { BotStore, type StoredFill, type StoredFunding, type StoredRiskEvent } from '../state/bot-store.ts';
 import { applyControl, type ControlAction } from '../monitoring/dashboard-server.ts';
 import { TradeLedger } from '../monitoring/round-trips.ts';
+import { exposureLine, pnlLine, portfolioLines, positionLines } from '../monitoring/portfolio-text.ts';
+import { readPortfolio, symbolTrades, type PortfolioLimits, type PortfolioView, type SymbolTrade } from '../state/bot-read-model.ts';
 
 export interface TelegramBridgeOptions {
   /** TELEGRAM_TOKEN: registered with the logger's redaction; it appears only in the Bot API request path. */
@@ -17,7 +19,12 @@ export interface TelegramBridgeOptions {
   apiRoot?: string;
   sql: SqlExecutor;
   bot: string;
+  /** The symbol /flatten names in its question when the bot trades one; a portfolio bot's come from its record. */
   symbol: string;
+  /** The bot's timeframe (positions are marked at its last close; default 5m). */
+  timeframe?: string;
+  /** The configured portfolio limits /status reads exposure against. */
+  limits?: PortfolioLimits;
   events?: BotEvents;
   /** 'HH:MM' UTC for the daily summary (croner); undefined: none. */
   dailySummaryAt?: string;
@@ -71,7 +78,8 @@ export class TelegramBridge {
   readonly #store: BotStore;
   readonly #log: Logger;
   readonly #clock: () => number;
-  #ledger = new TradeLedger();
+  /** One ledger per symbol: one-way mode nets a symbol's fills, never two symbols'. */
+  #ledgers = new Map<string, TradeLedger>();
   #pending: { action: ControlAction; untilMs: number } | undefined;
   #cron: Cron | undefined;
   #detach: (() => void) | undefined;
@@ -137,7 +145,9 @@ export class TelegramBridge {
   async start(): Promise<void> {
     await this.#bot.init();
     this.#ledgerReady = Promise.all([this.#store.fills(this.#o.bot), this.#store.funding(this.#o.bot)]).then(([fills, funding]) => {
-      this.#ledger = TradeLedger.of(fills, funding);
+      for (const symbol of new Set([...fills.map((f) => f.symbol), ...funding.map((f) => f.symbol)])) {
+        this.#ledgers.set(symbol, TradeLedger.of(fills.filter((f) => f.symbol === symbol), funding.filter((f) => f.symbol === symbol)));
+      }
     });
     await this.#ledgerReady;
     if (this.#o.events) this.#detach = this.#subscribe(this.#o.events);
@@ -210,17 +220,10 @@ export class TelegramBridge {
     return this.send(`📊 DAILY SUMMARY ${this.#o.bot} ${this.#o.symbol}\n${await this.daily(2)}\n${await this.pnl()}`);
   }
 
+  /** Every symbol's position, exposure and P&L: the read model `bot status` prints. */
   async status(): Promise<string> {
-    const o = this.#o;
-    const [control, position, equity] = await Promise.all([this.#store.control(o.bot), this.#store.position(o.bot, o.symbol), this.#store.latestEquity(o.bot)]);
-    if (!control) return `no bot named "${o.bot}" has run yet`;
-    return [
-      `bot ${o.bot}: ${control.mode} ${control.symbols.join(',')}, last candle ${iso(control.lastCandleMs)} UTC`,
-      `kill switch: ${control.killed ? `ENGAGED (${control.killReason ?? ''})` : 'off'}${control.flattenRequested ? ', flatten requested' : ''}`,
-      `entries: ${control.entriesStopped ? `STOPPED (${control.entriesStoppedReason ?? ''}); the open position keeps its stop, /resume to enter again` : 'allowed'}`,
-      `position: ${position && position.qtyBase !== 0 ? `${position.qtyBase > 0 ? 'LONG' : 'SHORT'} ${Math.abs(position.qtyBase)} @ ${usd(position.entryPriceUsd)}` : 'flat'}`,
-      `equity: ${usd(equity?.equityUsd)} USDT`,
-    ].join('\n');
+    const view = await this.#view();
+    return view ? portfolioLines(view).join('\n') : `no bot named "${this.#o.bot}" has run yet`;
   }
 
   async balance(): Promise<string> {
@@ -235,39 +238,30 @@ export class TelegramBridge {
     const dayStart = Math.floor((last.timeMs - 1) / DAY_MS) * DAY_MS;
     // The day starts at the equity of the step that closed at 00:00 UTC (as the risk manager counts it).
     const [today] = await this.#o.sql.query<{ e: number }>('SELECT equity_usd AS e FROM bot_equity WHERE bot = $1 AND time <= to_timestamp($2 / 1000.0) ORDER BY time DESC LIMIT 1', [this.#o.bot, dayStart]);
-    const ledger = await this.#storedLedger();
-    const trades = ledger.trades;
-    const wins = trades.filter((t) => t.netPnlUsd > 0).length;
-    const fees = trades.reduce((s, t) => s + t.feesUsd, 0);
-    const funding = trades.reduce((s, t) => s + t.fundingIncomeUsd, 0);
-    const net = trades.reduce((s, t) => s + t.netPnlUsd, 0);
+    const [view, funding] = await Promise.all([this.#view(), this.#store.funding(this.#o.bot)]);
+    const settled = funding.reduce((x, f) => x + f.incomeUsd, 0);
+    const pnl = view?.pnl;
     return [
       `PnL since ${iso(first.timeMs)}: ${signed(last.equityUsd - first.equityUsd)} USDT (${signed(((last.equityUsd - first.equityUsd) / first.equityUsd) * 100)}%)`,
       `today: ${signed(last.equityUsd - Number(today?.e ?? last.equityUsd))} USDT`,
-      `closed trades: ${trades.length}, won ${wins}, net ${signed(net)} USDT after fees ${usd(fees)} and funding ${signed(funding)} USDT`,
-      `funding settled: ${signed(ledger.fundingIncomeUsd)} USDT (+ received, − paid; the open position's share included)`,
+      `closed trades: ${pnl ? pnlLine(pnl.total) : 'none'}`,
+      ...(pnl && pnl.bySymbol.length > 1 ? pnl.bySymbol.filter((x) => x.trades > 0).map((x) => `  ${x.symbol}: ${pnlLine(x)}`) : []),
+      `funding settled: ${signed(settled)} USDT (+ received, − paid; the open positions' share included)`,
     ].join('\n');
   }
 
   async positions(): Promise<string> {
-    const p = await this.#store.position(this.#o.bot, this.#o.symbol);
-    if (!p || p.qtyBase === 0) return 'no open position';
-    const e = await this.#store.latestEquity(this.#o.bot);
-    return [
-      `${p.qtyBase > 0 ? 'LONG' : 'SHORT'} ${Math.abs(p.qtyBase)} ${p.symbol} @ ${usd(p.entryPriceUsd)}`,
-      `stop ${usd(p.stopUsd)}, liquidation ${usd(p.liquidationPriceUsd)}`,
-      e ? `unrealised ${signed(e.equityUsd - e.walletUsd)} USDT` : '',
-    ]
-      .filter(Boolean)
-      .join('\n');
+    const view = await this.#view();
+    if (!view || view.positions.length === 0) return 'no open position';
+    return [...positionLines(view).filter((line) => !line.endsWith(': flat')), exposureLine(view)].join('\n');
   }
 
   async tradesText(count = 5): Promise<string> {
-    const trades = (await this.#storedLedger()).trades.slice(-count);
+    const trades = (await this.#storedTrades()).slice(-count);
     if (trades.length === 0) return 'no closed trades yet';
     return trades
       .reverse()
-      .map((t) => `${iso(t.exitTimeMs)} ${t.side} ${t.qtyBase} ${usd(t.entryPriceUsd)}→${usd(t.exitPriceUsd)} ${signed(t.netPnlUsd)} USDT (fees ${usd(t.feesUsd)}, funding ${signed(t.fundingIncomeUsd)}, ${t.exitReason})`)
+      .map((t) => `${iso(t.exitTimeMs)} ${t.symbol} ${t.side} ${t.qtyBase} ${usd(t.entryPriceUsd)}→${usd(t.exitPriceUsd)} ${signed(t.netPnlUsd)} USDT (fees ${usd(t.feesUsd)}, funding ${signed(t.fundingIncomeUsd)}, ${t.exitReason})`)
       .join('\n');
   }
 
@@ -290,10 +284,14 @@ export class TelegramBridge {
       .join('\n');
   }
 
-  /** Closed trades from the stored fills and funding (what a restart of the bridge would rebuild). */
-  async #storedLedger(): Promise<TradeLedger> {
-    const [fills, funding] = await Promise.all([this.#store.fills(this.#o.bot), this.#store.funding(this.#o.bot)]);
-    return TradeLedger.of(fills, funding);
+  /** Closed trades from the stored fills and funding, symbol by symbol (what a restart of the bridge would rebuild). */
+  async #storedTrades(): Promise<SymbolTrade[]> {
+    const [control, fills, funding] = await Promise.all([this.#store.control(this.#o.bot), this.#store.fills(this.#o.bot), this.#store.funding(this.#o.bot)]);
+    return symbolTrades(control?.symbols ?? [this.#o.symbol], fills, funding);
+  }
+
+  #view(): Promise<PortfolioView | undefined> {
+    return readPortfolio(this.#store, { bot: this.#o.bot, timeframe: this.#o.timeframe ?? '5m', limits: this.#o.limits });
   }
 
   async #equityEnds() {
@@ -325,7 +323,7 @@ export class TelegramBridge {
     };
     const onFunding = (f: StoredFunding) => queue(async () => {
       await this.#ledgerReady;
-      this.#ledger.applyFunding(f);
+      this.#ledgerOf(f.symbol).applyFunding(f);
     });
     const onFill = (f: StoredFill) => queue(() => this.#onFill(f));
     const onRisk = (r: StoredRiskEvent) => queue(() => this.#onRisk(r));
@@ -341,14 +339,21 @@ export class TelegramBridge {
 
   async #onFill(f: StoredFill): Promise<void> {
     await this.#ledgerReady;
-    const effect = this.#ledger.apply(f);
+    const ledger = this.#ledgerOf(f.symbol);
+    const effect = ledger.apply(f);
     const what = `${f.side} ${f.qtyBase} ${f.symbol} @ ${usd(f.priceUsd)}, fee ${usd(f.feeUsd)} USDT`;
     const t = effect.closed;
     if (t) {
       const head = f.reason === 'stop' ? '🛑 STOP HIT' : f.reason === 'liquidation' ? '💥 LIQUIDATED' : '🔴 EXIT';
-      await this.send(`${head} ${t.side}: ${what}\nPnL ${signed(t.netPnlUsd)} USDT (gross ${signed(t.grossPnlUsd)}, fees ${usd(t.feesUsd)}, funding ${signed(t.fundingIncomeUsd)})`);
+      await this.send(`${head} ${f.symbol} ${t.side}: ${what}\nPnL ${signed(t.netPnlUsd)} USDT (gross ${signed(t.grossPnlUsd)}, fees ${usd(t.feesUsd)}, funding ${signed(t.fundingIncomeUsd)})`);
     }
-    if (effect.opening) await this.send(`🟢 ENTRY ${this.#ledger.qtyBase > 0 ? 'LONG' : 'SHORT'} ${Math.abs(this.#ledger.qtyBase)} ${f.symbol} @ ${usd(this.#ledger.entryPriceUsd)}: ${what}`);
+    if (effect.opening) await this.send(`🟢 ENTRY ${ledger.qtyBase > 0 ? 'LONG' : 'SHORT'} ${Math.abs(ledger.qtyBase)} ${f.symbol} @ ${usd(ledger.entryPriceUsd)}: ${what}`);
+  }
+
+  #ledgerOf(symbol: string): TradeLedger {
+    let ledger = this.#ledgers.get(symbol);
+    if (!ledger) this.#ledgers.set(symbol, (ledger = new TradeLedger()));
+    return ledger;
   }
 
   async #onRisk(r: StoredRiskEvent): Promise<void> {
