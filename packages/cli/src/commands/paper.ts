@@ -98,8 +98,10 @@ export function paperConfig(config: Config, o: { symbols: string[]; strategy?: s
     ...config,
     database: { ...config.database, url: '', embedded_path: o.db },
     binance: { ...config.binance, rest_url: o.sim.restUrl, ws_url: o.sim.wsUrl, trade_rest_url: o.sim.restUrl, private_ws_url: '' },
-    // Stale data is judged on the market clock: at N× a real second of collector latency is N market seconds.
-    trading: { ...config.trading, mode: 'sim', symbols: o.symbols, symbol: o.symbols[0], stale_after_seconds: Math.max(config.trading.stale_after_seconds, 5 * o.speed) },
+    // Stale data is judged on the market clock: at N× a real second of lag is N market seconds, and the simulator's
+    // clock runs while the bot starts (its backtest verdict, reconciliation: seconds on a busy machine). 20 real
+    // seconds of lag are tolerated, or the first candles are all refused as stale.
+    trading: { ...config.trading, mode: 'sim', symbols: o.symbols, symbol: o.symbols[0], stale_after_seconds: Math.max(config.trading.stale_after_seconds, 20 * o.speed) },
     data: { ...config.data, symbols: o.symbols, timeframes: [config.bot.timeframe], start_date: history, archive: { ...config.data.archive, enabled: false } },
     collector: { ...config.collector, poll_delay_seconds: 0, close_grace_seconds: 0.5 },
     bot: { ...config.bot, name: PAPER_BOT, collector: 'in-process', strategy: o.strategy ?? config.bot.strategy, kill_file: join(dirname(o.db), 'KILL') },
