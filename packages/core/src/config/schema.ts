@@ -136,6 +136,10 @@ const telegram = z
     chat_id: z.string().default(''),
     /** UTC time (HH:MM) of the daily summary message. */
     daily_summary_at: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM (UTC)').default('00:05'),
+    /** Which alerts are sent (commands always answer): entries, exits (stops and liquidations included), risk events, the daily summary. */
+    notify: z
+      .strictObject({ entry: z.boolean().default(true), exit: z.boolean().default(true), risk: z.boolean().default(true), daily: z.boolean().default(true) })
+      .prefault({}),
   })
   .prefault({});
 
