@@ -67,8 +67,7 @@ export function registerBotCommands(program: Command): void {
     await store.requestFlatten(config.bot.name);
     return [`bot ${config.bot.name} closes its positions at its next step`, { flattenRequested: true }];
   })
-    .option('--symbol <symbol>', 'force-exit only this symbol')
-    .addHelpText('after', '\nExamples:\n  oitrader bot flatten                   # every position\n  oitrader bot flatten --symbol BTCUSDT  # a forced exit of one symbol');
+    .option('--symbol <symbol>', 'force-exit only this symbol');
 }
 
 /** A command that changes a stored bot's control row (read by the running bot at its next step). */
