@@ -209,3 +209,18 @@ export function checkCostAwareParams(params: CostAwareParams): void {
   check([...params.payoffs.mean, ...params.payoffs.meanSquare].every(Number.isFinite), 'the class payoffs are not finite');
   if (problems.length > 0) throw new OitraderError(`cost-aware rule: ${problems.join('; ')}`, { exitCode: 2 });
 }
+
+/** The best expected net return any bar of `frame` offered (either side), for the stand-aside line of a run without trades. */
+export function bestExpectedEdge(frame: Frame, params: Pick<CostAwareParams, 'payoffs' | 'costs' | 'horizonBars'>): { long: number; short: number; timeMs: number } | undefined {
+  const [pShort, pNeutral, pLong] = PROBABILITY_COLUMNS.map((c) => frame.column(c));
+  const funding = frame.has('funding_rate') ? frame.column('funding_rate') : undefined;
+  const barMs = timeframeMs(frame.timeframe);
+  let best: { long: number; short: number; timeMs: number } | undefined;
+  for (let i = 0; i < frame.length; i++) {
+    const p: [number, number, number] = [pShort[i], pNeutral[i], pLong[i]];
+    if (!p.every(Number.isFinite)) continue;
+    const e = expectedEdge(p, funding?.[i] ?? Number.NaN, params, barMs);
+    if (!best || Math.max(e.long, e.short) > Math.max(best.long, best.short)) best = { long: e.long, short: e.short, timeMs: frame.time[i] };
+  }
+  return best;
+}
