@@ -26,6 +26,17 @@ describe('backtest --strategy ml-signal --model', () => {
     for (const e of result.test) assert.equal(e.result.time.length, result.test[0].result.time.length, 'all strategies trade the same bars');
   });
 
+  it('the cost-aware rule stands aside when no bar\'s expected move pays the round trip, and says by how much', async () => {
+    const { dir, runId } = fixtureRun(frame);
+    const lines: string[] = [];
+    const out = { ...createOutput({ quiet: true }), text: (line: string) => lines.push(line) };
+    // 1 % a side: no lean of the fixture's probabilities (payoffs ≈ ±1 % over 48 bars) is worth 2 % round trip.
+    const result = await runMlSignalBacktest(out, frame, options(dir, runId, { execution: { leverage: 5, initialBalanceUsd: 2000, takerFeeRate: 0.01 } }));
+    assert.equal(result.test[0].metrics.trades, 0, 'the cost-aware rule traded although fees ate every expected move');
+    assert.equal(result.test[0].result.equity.at(-1), 2000, 'standing aside costs nothing');
+    assert.ok(lines.some((l) => /XRPUSDT: stood aside: best expected net return −\d+\.\d+ % \((long|short)\) < hurdle/.test(l)), `no stand-aside line in:\n${lines.join('\n')}`);
+  });
+
   it('refuses to trade bars a model of the run was trained on', async () => {
     const { dir, runId } = fixtureRun(frame);
     await assert.rejects(

@@ -1,0 +1,57 @@
+/**
+ * bench/ml-rules: not a speed figure — the trading result of the two ML
+ * decision rules (issue 26 item 2) out of sample on the real sample, after
+ * taker fees, slippage and funding: for each symbol, a model run trained with
+ * the demo's settings on Dec 2025 – Feb 2026 (5m, horizon 48, ±0.5 %), then
+ * `backtest --model` on its out-of-fold predictions (the earlier test fold
+ * chooses each rule's setting, the later is traded): the cost-aware rule, the
+ * fixed-threshold ML-signal rule, flat, buy-and-hold 5x (the ML baseline) and
+ * buy-and-hold 1x. Prints one markdown table; minutes on 2 cores.
+ *   node --import tsx bench/ml-rules.ts [SOLUSDT,BTCUSDT,...]
+ */
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { baselineByName, computeMetrics, runBacktest } from '../packages/backtest/src/index.ts';
+import { realOpenInterestFrame } from '../packages/backtest/src/testing/real-sample.ts';
+import { DEMO_TRAINING } from '../packages/cli/src/commands/demo.ts';
+import { runFeatureBuild } from '../packages/cli/src/commands/features.ts';
+import { runMlSignalBacktest } from '../packages/cli/src/commands/ml-backtest.ts';
+import { runTrain } from '../packages/cli/src/commands/train.ts';
+import { createOutput } from '../packages/cli/src/output.ts';
+import { configSchema } from '../packages/core/src/index.ts';
+
+type SampleSymbol = 'SOLUSDT' | 'BTCUSDT' | 'ETHUSDT' | 'DOGEUSDT';
+const symbols = (process.argv[2] ?? 'SOLUSDT,BTCUSDT,ETHUSDT,DOGEUSDT').split(',') as SampleSymbol[];
+const config = configSchema.parse({});
+const quiet = createOutput({ quiet: true });
+const pct = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(2)}%`;
+const num = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '—');
+
+const rows: string[] = [];
+for (const symbol of symbols) {
+  const started = performance.now();
+  const frame = realOpenInterestFrame(symbol, 90);
+  // A run already trained here by this script is reused (delete the directory to retrain).
+  const dir = join(tmpdir(), 'oitrader-ml-rules', symbol);
+  const runId = `ml-rules-${symbol}`;
+  if (!existsSync(join(dir, 'models', runId, 'manifest.json'))) {
+    runFeatureBuild(quiet, frame, join(dir, 'features'), { horizon: 48, threshold: 0.005 });
+    await runTrain(quiet, join(dir, 'features'), join(dir, 'models'), { ...DEMO_TRAINING, runId });
+  }
+  const run = { runId };
+  const execution = { leverage: 5, initialBalanceUsd: 2000 };
+  const result = await runMlSignalBacktest(quiet, frame, { modelsDir: join(dir, 'models'), runId: run.runId, execution, trading: config.trading, outDir: join(dir, 'reports'), rule: 'cost-aware' });
+  const traded = result.test[0].result.time;
+  const testFrame = frame.slice(frame.indexAtOrAfter(traded[0]), frame.indexAtOrAfter(traded[traded.length - 1]) + 1);
+  const hold1x = computeMetrics(runBacktest(testFrame, baselineByName('buy-and-hold'), { ...execution, leverage: 1 }));
+  const entries = [...result.test.filter((e) => !/oi-trend|sma-trend/.test(e.result.strategy)).map((e) => ({ name: e.result.strategy.split('(')[0], m: e.metrics, fees: e.result.feesUsd, funding: e.result.fundingUsd })), { name: 'buy-and-hold 1x', m: hold1x, fees: Number.NaN, funding: Number.NaN }];
+  for (const e of entries) {
+    const setting = e.name === 'cost-aware' ? `hurdle ${(result.hurdle * 100).toFixed(3)}%` : e.name === 'ml-signal' ? `${result.threshold} × prior` : '';
+    rows.push(`| ${symbol} | ${e.name} | ${setting} | ${e.m.trades} | ${pct(e.m.totalReturn)} | ${num(e.m.sharpe)} | ${pct(-e.m.maxDrawdown)} | ${Number.isFinite(e.fees) ? e.fees.toFixed(0) : '—'} | ${Number.isFinite(e.funding) ? e.funding.toFixed(1) : '—'} |`);
+  }
+  console.error(`${symbol}: test ${result.span.test.join(' .. ')}, ${result.trials} trials, ${((performance.now() - started) / 1000).toFixed(0)} s`);
+}
+console.log('| symbol | strategy | setting (chosen on validation) | trades | return | Sharpe | max drawdown | fees USDT | funding USDT |');
+console.log('|---|---|---|---|---|---|---|---|---|');
+for (const r of rows) console.log(r);
