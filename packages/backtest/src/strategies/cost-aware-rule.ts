@@ -113,7 +113,8 @@ export function kellyExposure(netEdge: number, variance: number, kellyFraction: 
 /** The sentence a bar's decision gives when it stands aside, e.g. "stood aside: best expected net return −0.04 % < hurdle 0.05 %". */
 export function standAsideReason(edge: Pick<ExpectedEdge, 'long' | 'short'>, hurdle: number): string {
   const best = Math.max(edge.long, edge.short);
-  const pct = (x: number) => `${x < 0 ? '−' : ''}${Math.abs(x * 100).toFixed(2)} %`;
+  // Two decimals of a percent, a third when it matters (a 0.025 % hurdle).
+  const pct = (x: number) => `${x < 0 ? '−' : ''}${Math.abs(x * 100).toFixed(3).replace(/(\.\d\d)0$/, '$1')} %`;
   return `stood aside: best expected net return ${pct(best)} (${best === edge.long ? 'long' : 'short'}) < hurdle ${pct(hurdle)}`;
 }
 
