@@ -4,7 +4,7 @@ import { OitraderError, writeFileAtomic } from '@oitrader/core';
 
 /**
  * A model run's out-of-sample trading result, written into the run by `oitrader backtest --strategy ml-signal
- * --model <run>` (the ML-signal strategy through the risk engine on bars the run never trained on, after fees,
+ * --model <run>` (the ML rule, trading.ml_rule, through the risk engine on bars the run never trained on, after fees,
  * funding and slippage). `models promote` and `models list` read it.
  */
 export interface RunTradingResult {
