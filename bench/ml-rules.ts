@@ -6,7 +6,9 @@
  * `backtest --model` on its out-of-fold predictions (the earlier test fold
  * chooses each rule's setting, the later is traded): the cost-aware rule, the
  * fixed-threshold ML-signal rule, flat, buy-and-hold 5x (the ML baseline) and
- * buy-and-hold 1x. Prints one markdown table; minutes on 2 cores.
+ * buy-and-hold 1x; then both rules again with no fee, spread or impact (does
+ * the signal have a gross edge at all?). Prints one markdown table; minutes
+ * per symbol on 2 cores (a trained run is reused).
  *   node --import tsx bench/ml-rules.ts [SOLUSDT,BTCUSDT,...]
  */
 import { existsSync } from 'node:fs';
@@ -46,8 +48,12 @@ for (const symbol of symbols) {
   const testFrame = frame.slice(frame.indexAtOrAfter(traded[0]), frame.indexAtOrAfter(traded[traded.length - 1]) + 1);
   const hold1x = computeMetrics(runBacktest(testFrame, baselineByName('buy-and-hold'), { ...execution, leverage: 1 }));
   const entries = [...result.test.filter((e) => !/oi-trend|sma-trend/.test(e.result.strategy)).map((e) => ({ name: e.result.strategy.split('(')[0], m: e.metrics, fees: e.result.feesUsd, funding: e.result.fundingUsd })), { name: 'buy-and-hold 1x', m: hold1x, fees: Number.NaN, funding: Number.NaN }];
+  // The same rules with no fee, spread or impact: whether the signal has a gross edge that costs take away, or none at all.
+  const free = await runMlSignalBacktest(quiet, frame, { modelsDir: join(dir, 'models'), runId: run.runId, execution: { ...execution, takerFeeRate: 0, makerFeeRate: 0, halfSpreadBps: 0, impactBpsPer100k: 0 }, trading: config.trading, outDir: join(dir, 'reports-free'), rule: 'cost-aware' });
+  for (const e of free.test.slice(0, 2)) entries.push({ name: `${e.result.strategy.split('(')[0]} (no costs)`, m: e.metrics, fees: e.result.feesUsd, funding: e.result.fundingUsd });
   for (const e of entries) {
-    const setting = e.name === 'cost-aware' ? `hurdle ${(result.hurdle * 100).toFixed(3)}%` : e.name === 'ml-signal' ? `${result.threshold} × prior` : '';
+    const r = e.name.endsWith('(no costs)') ? free : result;
+    const setting = e.name.startsWith('cost-aware') ? `hurdle ${(r.hurdle * 100).toFixed(3)}%` : e.name.startsWith('ml-signal') ? `${r.threshold} × prior` : '';
     rows.push(`| ${symbol} | ${e.name} | ${setting} | ${e.m.trades} | ${pct(e.m.totalReturn)} | ${num(e.m.sharpe)} | ${pct(-e.m.maxDrawdown)} | ${Number.isFinite(e.fees) ? e.fees.toFixed(0) : '—'} | ${Number.isFinite(e.funding) ? e.funding.toFixed(1) : '—'} |`);
   }
   console.error(`${symbol}: test ${result.span.test.join(' .. ')}, ${result.trials} trials, ${((performance.now() - started) / 1000).toFixed(0)} s`);

@@ -201,7 +201,7 @@ export function checkCostAwareParams(params: CostAwareParams): void {
   const problems: string[] = [];
   const check = (ok: boolean, what: string) => ok || problems.push(what);
   check(Number.isInteger(params.horizonBars) && params.horizonBars >= 1, `horizonBars ${params.horizonBars} is not a whole number ≥ 1`);
-  check(params.hurdle >= 0 && params.hurdle < 1, `hurdle ${params.hurdle} is not in [0, 1)`);
+  check((params.hurdle >= 0 && params.hurdle < 1) || params.hurdle === Number.POSITIVE_INFINITY, `hurdle ${params.hurdle} is not in [0, 1) (or ∞: never enter)`);
   check(params.kellyFraction > 0 && params.kellyFraction <= 1, `kellyFraction ${params.kellyFraction} is not in (0, 1]`);
   check(params.stopAtr > 0, `stopAtr ${params.stopAtr} is not > 0`);
   check(params.takeProfitAtr >= 0, `takeProfitAtr ${params.takeProfitAtr} is negative`);

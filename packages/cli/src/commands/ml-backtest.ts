@@ -79,6 +79,8 @@ interface RuleGrid {
   values: readonly number[];
   label(value: number): string;
   params(value: number): MlRuleParams;
+  /** The value when validation cannot judge (no setting made enough trades). */
+  untested?: number;
 }
 
 interface RuleChoice {
@@ -101,22 +103,26 @@ function tradeSetKey(result: BacktestResult): string {
   return result.trades.map((t) => `${t.entryTimeMs}${t.side[0]}${t.exitTimeMs}`).join(',');
 }
 
+/** The setting of either rule that never trades (threshold or hurdle ∞): chosen when every setting that trades lost on validation. */
+export const STAND_ASIDE = Number.POSITIVE_INFINITY;
+
 /**
  * Runs every grid value on the validation bars and picks the best Sharpe. A value with a handful of trades proves
- * nothing; one with none is the rule standing aside (Sharpe 0): when every value that trades lost, the chosen one does not trade.
+ * nothing; standing aside (Sharpe 0) is always a candidate, so when every value that trades lost, the rule does not trade.
  */
 function chooseOnValidation(grid: RuleGrid, frame: Frame, managed: BacktestOptions): RuleChoice {
-  const keys = new Set<string>();
+  const keys = new Set<string>(['']);
   const validation = grid.values.map((value): ValidationRow => {
     const result = runBacktest(frame, mlRuleStrategy(grid.params(value)), managed);
     keys.add(tradeSetKey(result));
     const metrics = computeMetrics(result);
     return { value, sharpe: metrics.sharpe, trades: metrics.trades, returnPct: metrics.totalReturn * 100 };
   });
-  const eligible = validation.filter((v) => (v.trades === 0 || v.trades >= MIN_TRADES_TO_CHOOSE) && Number.isFinite(v.sharpe));
-  const pool = eligible.length > 0 ? eligible : validation.filter((v) => Number.isFinite(v.sharpe));
-  const chosen = (pool.length > 0 ? pool : validation).reduce((a, b) => (b.sharpe > a.sharpe ? b : a));
-  return { rule: grid.rule, value: chosen.value, params: grid.params(chosen.value), validation, distinctTradeSets: keys.size };
+  const eligible = validation.filter((v) => v.trades >= MIN_TRADES_TO_CHOOSE && Number.isFinite(v.sharpe));
+  const standAside: ValidationRow = { value: STAND_ASIDE, sharpe: 0, trades: 0, returnPct: 0 };
+  // No setting traded enough to judge: the rule's own default (the cost-aware rule's configured hurdle), else a setting that did not trade.
+  const value = eligible.length > 0 ? [standAside, ...eligible].reduce((a, b) => (b.sharpe > a.sharpe ? b : a)).value : (grid.untested ?? validation.find((v) => v.trades === 0)?.value ?? STAND_ASIDE);
+  return { rule: grid.rule, value, params: grid.params(value), validation, distinctTradeSets: keys.size };
 }
 
 function spanOf(folds: FoldSpan[]): [number, number] {
@@ -213,13 +219,14 @@ export async function runMlSignalBacktest(out: Output, frame: Frame, options: Ml
     'ml-signal': {
       rule: 'ml-signal',
       values: THRESHOLD_GRID,
-      label: (v) => `${v} × prior`,
+      label: (v) => (v === STAND_ASIDE ? 'stand aside' : `${v} × prior`),
       params: (threshold) => ({ rule: 'ml-signal', ...DEFAULT_ML_SIGNAL, maxBars: horizon, ...options.params, priors, threshold }),
     },
     'cost-aware': {
       rule: 'cost-aware',
       values: HURDLE_GRID,
-      label: (v) => `hurdle ${(v * 100).toFixed(3)}%`,
+      label: (v) => (v === STAND_ASIDE ? 'stand aside' : `hurdle ${(v * 100).toFixed(3)}%`),
+      untested: ruleConfig.hurdle,
       params: (hurdle) => ({ ...(mlRuleParams({ ...ruleConfig, rule: 'cost-aware' }, { horizonBars: horizon, priors, payoffs }, costs) as Extract<MlRuleParams, { rule: 'cost-aware' }>), hurdle }),
     },
   };
@@ -261,9 +268,11 @@ export async function runMlSignalBacktest(out: Output, frame: Frame, options: Ml
   out.text(`chosen: ${chosen.map((c) => `${c.rule} ${grids[c.rule].label(c.value)}`).join(', ')} (${primary} is trading.ml_rule's rule, the other is shown for comparison); ${describeMlRule(main.params)}`);
   out.text(`Deflated Sharpe counts ${trials} trials (${ruleTrials} distinct trade sets of the rule grids, ${searchEvaluations} search evaluations, ${ML_BASELINES.length} baselines)`);
   out.text(formatSummary(test));
+  if (main.value === STAND_ASIDE) out.text(`${frame.symbol}: the ${primary} rule stood aside: every setting that traded lost on validation (after costs)`);
   if (main.params.rule === 'cost-aware' && test[0].metrics.trades === 0) {
     const best = bestExpectedEdge(testFrame, main.params);
-    if (best) out.text(`${frame.symbol}: ${standAsideReason(best, main.params.hurdle)} on ${formatUtc(best.timeMs)}`);
+    if (best && main.value !== STAND_ASIDE) out.text(`${frame.symbol}: ${standAsideReason(best, main.params.hurdle)} on ${formatUtc(best.timeMs)}`);
+    if (best && main.value === STAND_ASIDE) out.text(`${frame.symbol}: best expected net return on the traded bars ${(Math.max(best.long, best.short) * 100).toFixed(3)} % on ${formatUtc(best.timeMs)}`);
   }
   out.text(
     beatBaselines
