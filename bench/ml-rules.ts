@@ -14,7 +14,7 @@
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { baselineByName, computeMetrics, runBacktest } from '../packages/backtest/src/index.ts';
+import { baselineByName, computeMetrics, DEFAULT_ML_SIGNAL, runBacktest } from '../packages/backtest/src/index.ts';
 import { realOpenInterestFrame } from '../packages/backtest/src/testing/real-sample.ts';
 import { DEMO_TRAINING } from '../packages/cli/src/commands/demo.ts';
 import { runFeatureBuild } from '../packages/cli/src/commands/features.ts';
@@ -51,9 +51,12 @@ for (const symbol of symbols) {
   // The same rules with no fee, spread or impact: whether the signal has a gross edge that costs take away, or none at all.
   const free = await runMlSignalBacktest(quiet, frame, { modelsDir: join(dir, 'models'), runId: run.runId, execution: { ...execution, takerFeeRate: 0, makerFeeRate: 0, halfSpreadBps: 0, impactBpsPer100k: 0 }, trading: config.trading, outDir: join(dir, 'reports-free'), rule: 'cost-aware' });
   for (const e of free.test.slice(0, 2)) entries.push({ name: `${e.result.strategy.split('(')[0]} (no costs)`, m: e.metrics, fees: e.result.feesUsd, funding: e.result.fundingUsd });
+  // Each rule at its default setting, no selection on validation: the cost-aware rule's configured hurdle, ML-signal's 1.2 × prior.
+  const pinned = await runMlSignalBacktest(quiet, frame, { modelsDir: join(dir, 'models'), runId: run.runId, execution, trading: config.trading, outDir: join(dir, 'reports-pinned'), rule: 'cost-aware', pinned: { 'cost-aware': config.trading.ml_rule.hurdle, 'ml-signal': DEFAULT_ML_SIGNAL.threshold } });
+  for (const e of pinned.test.slice(0, 2)) entries.push({ name: `${e.result.strategy.split('(')[0]} (default, not chosen)`, m: e.metrics, fees: e.result.feesUsd, funding: e.result.fundingUsd });
   for (const e of entries) {
-    const r = e.name.endsWith('(no costs)') ? free : result;
-    const setting = e.name.startsWith('cost-aware') ? `hurdle ${(r.hurdle * 100).toFixed(3)}%` : e.name.startsWith('ml-signal') ? `${r.threshold} × prior` : '';
+    const r = e.name.endsWith('(no costs)') ? free : e.name.endsWith('(default, not chosen)') ? pinned : result;
+    const setting = e.name.startsWith('cost-aware') ? (r.hurdle === Infinity ? 'stand aside' : `hurdle ${(r.hurdle * 100).toFixed(3)}%`) : e.name.startsWith('ml-signal') ? (r.threshold === Infinity ? 'stand aside' : `${r.threshold} × prior`) : '';
     rows.push(`| ${symbol} | ${e.name} | ${setting} | ${e.m.trades} | ${pct(e.m.totalReturn)} | ${num(e.m.sharpe)} | ${pct(-e.m.maxDrawdown)} | ${Number.isFinite(e.fees) ? e.fees.toFixed(0) : '—'} | ${Number.isFinite(e.funding) ? e.funding.toFixed(1) : '—'} |`);
   }
   console.error(`${symbol}: test ${result.span.test.join(' .. ')}, ${result.trials} trials, ${((performance.now() - started) / 1000).toFixed(0)} s`);

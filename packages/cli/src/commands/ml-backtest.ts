@@ -47,6 +47,8 @@ export interface MlBacktestOptions {
   params?: Partial<Omit<MlSignalParams, 'priors' | 'threshold'>>;
   /** The rule traded and judged (default trading.ml_rule.rule); the other rule is traded beside it for comparison. */
   rule?: MlRuleName;
+  /** Pin a rule's setting (threshold × prior, or hurdle) instead of choosing it on validation: the rule as configured, no selection. */
+  pinned?: Partial<Record<MlRuleName, number>>;
 }
 
 export type MlRuleName = MlRuleParams['rule'];
@@ -101,6 +103,12 @@ export function expectedCosts(execution: BacktestOptions): TradeCosts {
 /** Which trades a run made: settings with the same key traded identically (one trial, not several). */
 function tradeSetKey(result: BacktestResult): string {
   return result.trades.map((t) => `${t.entryTimeMs}${t.side[0]}${t.exitTimeMs}`).join(',');
+}
+
+/** A pinned setting: run on validation for the record, traded whatever it scored. */
+function pinnedChoice(grid: RuleGrid, value: number, frame: Frame, managed: BacktestOptions): RuleChoice {
+  const choice = chooseOnValidation({ ...grid, values: [value], untested: value }, frame, managed);
+  return { ...choice, value, params: grid.params(value), distinctTradeSets: 1 };
 }
 
 /** The setting of either rule that never trades (threshold or hurdle ∞): chosen when every setting that trades lost on validation. */
@@ -234,7 +242,10 @@ export async function runMlSignalBacktest(out: Output, frame: Frame, options: Ml
   const managed: BacktestOptions = { ...options.execution, risk: { limits: riskLimitsFromConfig(options.trading), stopLoss: options.trading.stop_loss } };
   const searchEvaluations = Number(manifest.metrics.searchEvaluations ?? 0);
   const order: MlRuleName[] = primary === 'cost-aware' ? ['cost-aware', 'ml-signal'] : ['ml-signal', 'cost-aware'];
-  const chosen = order.map((rule) => chooseOnValidation(grids[rule], validationFrame, managed));
+  const chosen = order.map((rule) => {
+    const pin = options.pinned?.[rule];
+    return pin === undefined ? chooseOnValidation(grids[rule], validationFrame, managed) : pinnedChoice(grids[rule], pin, validationFrame, managed);
+  });
   // Every distinct trade set either grid produced on validation is a trial; settings that trade identically count once.
   const ruleTrials = chosen.reduce((n, c) => n + c.distinctTradeSets, 0);
   const trials = ruleTrials + searchEvaluations + ML_BASELINES.length;
