@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { Frame } from '@oitrader/core';
 import { DEFAULT_RISK_LIMITS, type EnterIntent, type Intent, type Strategy, type StrategyContext } from '@oitrader/trading';
 import { runBacktest, type BacktestOptions } from '../engine/backtester.ts';
-import { costAwareRule, costAwareSide, expectedEdge, geometricPayoffs, kellyExposure, labelPayoffs, standAsideReason, type CostAwareParams, type ClassPayoffs } from './cost-aware-rule.ts';
+import { costAwareRule, costAwareSide, expectedEdge, geometricPayoffs, kellyExposure, labelPayoffs, standAsideReason, tripleBarrierPayoffs, type CostAwareParams, type ClassPayoffs } from './cost-aware-rule.ts';
 
 const T0 = Date.UTC(2026, 0, 5);
 const M5 = 300_000;
@@ -141,6 +141,14 @@ describe('cost-aware decision rule: the arithmetic', () => {
     assert.equal(kellyExposure(0.1, 0.0002, 1, 5), 1);
   });
 
+  it('a triple-barrier label pays its barriers: +take-profit for LONG, −stop for SHORT, 0 at the time barrier', () => {
+    const payoffs = tripleBarrierPayoffs({ takeProfit: 0.02, stopLoss: 0.01 });
+    assert.deepEqual(payoffs.mean, [-0.01, 0, 0.02]);
+    const edge = expectedEdge([0.3, 0.4, 0.3], 0, { ...base, payoffs }, M5);
+    assert.ok(Math.abs(edge.grossMove - 0.003) < 1e-15, 'equal odds of a 2 % target and a 1 % stop: +0.3 % expected');
+    assert.equal(costAwareSide(edge, 0.0005), 1, 'an asymmetric barrier pays a long at even odds after 0.12 % costs');
+  });
+
   it('without known labels the payoffs are the label geometry: ± the threshold', () => {
     const frame = fixture(200, 3);
     assert.deepEqual(labelPayoffs(frame, { horizon: 48, threshold: 0.005 }, frame.time[0]), geometricPayoffs(0.005));
@@ -164,6 +172,20 @@ describe('cost-aware decision rule: causality', () => {
     const b = decisions(costAwareRule(rule), other, cut);
     assert.ok(a.some((d) => d?.[0]?.kind === 'enter'), 'the fixture must give entries, or the comparison proves nothing');
     assert.deepEqual(b, a, 'a decision before the cut moved when bars after it changed: the rule reads the future');
+  });
+
+  it('through the backtester and the risk engine, positions and equity up to bar t are the same when the bars after t do not exist', () => {
+    const frame = fixture(900, 13, 0.0001);
+    const rule = () => costAwareRule(params({ hurdle: 0, horizonBars: 24 }));
+    const full = runBacktest(frame, rule(), { ...managed, closeAtEnd: false });
+    assert.ok(full.trades.length > 3, 'the fixture must trade, or the comparison proves nothing');
+    for (const cut of [200, 550]) {
+      const part = runBacktest(frame.slice(0, cut), rule(), { ...managed, closeAtEnd: false });
+      for (let i = 0; i < cut; i++) {
+        assert.equal(part.position[i], full.position[i], `position at bar ${i} depends on bars after ${cut}`);
+        assert.equal(part.equity[i], full.equity[i], `equity at bar ${i} depends on bars after ${cut}`);
+      }
+    }
   });
 
   it('payoffs learn only from labels whose horizon had closed before the decision window', () => {

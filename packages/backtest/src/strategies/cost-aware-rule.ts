@@ -27,6 +27,15 @@ export function geometricPayoffs(threshold: number): ClassPayoffs {
   return { mean: [-threshold, 0, threshold], meanSquare: [sq, sq / 3, sq] };
 }
 
+/**
+ * A triple-barrier label's geometry (López de Prado; TargetEngineer.createTripleBarrierTarget):
+ * a LONG row reached +takeProfit first, a SHORT row −stopLoss first, a NEUTRAL row neither
+ * (its move at the time barrier, about 0 on average).
+ */
+export function tripleBarrierPayoffs({ takeProfit, stopLoss }: { takeProfit: number; stopLoss: number }): ClassPayoffs {
+  return { mean: [-stopLoss, 0, takeProfit], meanSquare: [stopLoss * stopLoss, (takeProfit * stopLoss) / 3, takeProfit * takeProfit] };
+}
+
 /** What one entry and its exit cost, each as a fraction of notional per fill. */
 export interface TradeCosts {
   /** Taker fee per fill (entry and exit are market orders / stop-market). */
