@@ -218,6 +218,18 @@ describe('cost-aware decision rule: trading', () => {
     assert.equal(exits[1], 111, 'the second long exits when the short side clears the hurdle');
   });
 
+  it('a lean that persists past the horizon rolls the position over instead of paying another round trip', () => {
+    const n = 200;
+    const frame = fixture(n, 21);
+    const pLong = Float64Array.from({ length: n }, (_, i) => (i >= 30 && i < 100 ? 0.55 : 0.35));
+    const pShort = Float64Array.from({ length: n }, (_, i) => (i >= 30 && i < 100 ? 0.15 : 0.35));
+    const f = new Frame(frame.symbol, frame.timeframe, frame.time, { ...Object.fromEntries(['open', 'high', 'low', 'close', 'volume', 'p_neutral', 'funding_rate'].map((c) => [c, frame.column(c)])), p_long: pLong, p_short: pShort });
+    const result = runBacktest(f, costAwareRule(params({ horizonBars: 20, stopAtr: 4 })), { ...managed, closeAtEnd: false });
+    assert.equal(result.trades.length, 1, `a 70-bar lean with a 20-bar horizon made ${result.trades.length} trades: it paid fees to exit and re-enter the same side`);
+    assert.equal((result.trades[0].entryTimeMs - T0) / M5, 31);
+    assert.equal((result.trades[0].exitTimeMs - T0) / M5, 111, 'held until the first horizon after the lean ended (rolled at bars 50, 70, 90; exit decided at 110)');
+  });
+
   it('sizes by fractional Kelly and passes a protective stop to the risk engine', () => {
     const frame = fixture(100, 4);
     const enters = decisions(costAwareRule(params({ hurdle: 0 })), frame, frame.length)

@@ -154,9 +154,11 @@ export function labelPayoffs(frame: Frame, labels: { horizon: number; threshold:
  * whose expected net return over the label's horizon — after taker fees both
  * ways, slippage and funding — clears the hurdle, sized by fractional Kelly
  * (the risk engine caps it at risk_per_trade and vetoes it as for any entry).
- * It exits where the label ends: after `horizonBars`, at the protective stop,
- * or early only when the opposite side clears the hurdle (hysteresis: the band
- * between the two hurdles holds, so a lean that fades does not churn fees).
+ * It exits where the label ends: after `horizonBars` (or holds on for another
+ * horizon when the same side still clears the hurdle then, rather than exit
+ * and re-enter), at the protective stop, or early only when the opposite side
+ * clears the hurdle (hysteresis: the band between the two hurdles holds, so a
+ * lean that fades does not churn fees).
  * Reads bar t and earlier only.
  */
 export function costAwareRule(params: CostAwareParams): Strategy {
@@ -185,8 +187,17 @@ export function costAwareRule(params: CostAwareParams): Strategy {
       if (current === 0) entryIndex = -1;
       if (current !== 0) {
         if (entryIndex < 0) entryIndex = ctx.index;
-        // Entered at the open of bar t + 1 (≈ close[t]); the label's return ends at close[t + horizon], so the exit is decided then.
-        if (ctx.index - entryIndex >= params.horizonBars - 1 || side === -current) {
+        if (side === -current) {
+          entryIndex = -1;
+          return EXIT;
+        }
+        // Entered at the open of bar t + 1 (≈ close[t]); the label's return ends at close[t + horizon], so the exit is decided then —
+        // unless the rule would enter the same side now: then the position rolls over for another horizon instead of paying a round trip.
+        if (ctx.index - entryIndex >= params.horizonBars - 1) {
+          if (side === current) {
+            entryIndex = ctx.index + 1;
+            return NONE;
+          }
           entryIndex = -1;
           return EXIT;
         }
