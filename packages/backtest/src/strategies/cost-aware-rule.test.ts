@@ -230,6 +230,16 @@ describe('cost-aware decision rule: trading', () => {
     assert.equal((result.trades[0].exitTimeMs - T0) / M5, 111, 'held until the first horizon after the lean ended (rolled at bars 50, 70, 90; exit decided at 110)');
   });
 
+  it('the risk engine takes the Kelly size as an upper bound: a smaller Kelly fraction, smaller positions; risk_per_trade caps a large one', () => {
+    const frame = fixture(400, 8);
+    const qty = (kellyFraction: number) => runBacktest(frame, costAwareRule(params({ hurdle: 0, kellyFraction })), managed).trades.map((t) => t.qtyBase);
+    const [small] = qty(0.05);
+    const [large] = qty(1);
+    const [capped] = runBacktest(frame, costAwareRule(params({ hurdle: 0, kellyFraction: 1 })), { ...managed, risk: { ...managed.risk!, limits: { ...DEFAULT_RISK_LIMITS, riskPerTrade: 0.005 } } }).trades.map((t) => t.qtyBase);
+    assert.ok(small > 0 && small < large, `the first entry: Kelly 0.05 sized ${small}, Kelly 1 sized ${large}; a smaller fraction must trade smaller`);
+    assert.ok(capped > 0 && capped < large, `risk_per_trade 0.5 % sized ${capped}, not below the Kelly-1 size ${large} under 2 %`);
+  });
+
   it('sizes by fractional Kelly and passes a protective stop to the risk engine', () => {
     const frame = fixture(100, 4);
     const enters = decisions(costAwareRule(params({ hurdle: 0 })), frame, frame.length)
