@@ -9,7 +9,9 @@
  * buy-and-hold 1x; then both rules again with no fee, spread or impact (does
  * the signal have a gross edge at all?). Prints one markdown table; minutes
  * per symbol on 2 cores (a trained run is reused).
- *   node --import tsx bench/ml-rules.ts [SOLUSDT,BTCUSDT,...]
+ *   node --import tsx bench/ml-rules.ts [SOLUSDT,BTCUSDT,...] [5m|15m]
+ * 15m aggregates the sample's 5m bars (complete 15-minute periods; open
+ * interest and funding as known at the period's close).
  */
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,10 +23,29 @@ import { runFeatureBuild } from '../packages/cli/src/commands/features.ts';
 import { runMlSignalBacktest } from '../packages/cli/src/commands/ml-backtest.ts';
 import { runTrain } from '../packages/cli/src/commands/train.ts';
 import { createOutput } from '../packages/cli/src/output.ts';
-import { configSchema } from '../packages/core/src/index.ts';
+import { configSchema, Frame } from '../packages/core/src/index.ts';
 
 type SampleSymbol = 'SOLUSDT' | 'BTCUSDT' | 'ETHUSDT' | 'DOGEUSDT';
 const symbols = (process.argv[2] ?? 'SOLUSDT,BTCUSDT,ETHUSDT,DOGEUSDT').split(',') as SampleSymbol[];
+const timeframe = (process.argv[3] ?? '5m') as '5m' | '15m';
+
+/** 5m bars → complete 15m bars: first open, max high, min low, last close, summed volume, the last known open interest and funding. */
+function to15m(frame: Frame): Frame {
+  const period = 900_000;
+  const starts: number[] = [];
+  for (let i = 0; i + 2 < frame.length; i++) if (frame.time[i] % period === 0 && frame.time[i + 2] === frame.time[i] + 600_000) starts.push(i);
+  const pick = (f: (i: number) => number) => Float64Array.from(starts, f);
+  const col = (c: string) => frame.column(c);
+  const columns: Record<string, Float64Array> = {
+    open: pick((i) => col('open')[i]),
+    high: pick((i) => Math.max(col('high')[i], col('high')[i + 1], col('high')[i + 2])),
+    low: pick((i) => Math.min(col('low')[i], col('low')[i + 1], col('low')[i + 2])),
+    close: pick((i) => col('close')[i + 2]),
+    volume: pick((i) => col('volume')[i] + col('volume')[i + 1] + col('volume')[i + 2]),
+  };
+  for (const c of frame.names) if (!(c in columns)) columns[c] = pick((i) => col(c)[i + 2]);
+  return new Frame(frame.symbol, '15m', pick((i) => frame.time[i]), columns);
+}
 const config = configSchema.parse({});
 const quiet = createOutput({ quiet: true });
 const pct = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(2)}%`;
@@ -33,10 +54,11 @@ const num = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '—');
 const rows: string[] = [];
 for (const symbol of symbols) {
   const started = performance.now();
-  const frame = realOpenInterestFrame(symbol, 90);
+  const fine = realOpenInterestFrame(symbol, 90);
+  const frame = timeframe === '15m' ? to15m(fine) : fine;
   // A run already trained here by this script is reused (delete the directory to retrain).
-  const dir = join(tmpdir(), 'oitrader-ml-rules', symbol);
-  const runId = `ml-rules-${symbol}`;
+  const dir = join(tmpdir(), 'oitrader-ml-rules', timeframe === '5m' ? symbol : `${symbol}-${timeframe}`);
+  const runId = `ml-rules-${symbol}${timeframe === '5m' ? '' : `-${timeframe}`}`;
   if (!existsSync(join(dir, 'models', runId, 'manifest.json'))) {
     runFeatureBuild(quiet, frame, join(dir, 'features'), { horizon: 48, threshold: 0.005 });
     await runTrain(quiet, join(dir, 'features'), join(dir, 'models'), { ...DEMO_TRAINING, runId });
@@ -57,7 +79,7 @@ for (const symbol of symbols) {
   for (const e of entries) {
     const r = e.name.endsWith('(no costs)') ? free : e.name.endsWith('(default, not chosen)') ? pinned : result;
     const setting = e.name.startsWith('cost-aware') ? (r.hurdle === Infinity ? 'stand aside' : `hurdle ${(r.hurdle * 100).toFixed(3)}%`) : e.name.startsWith('ml-signal') ? (r.threshold === Infinity ? 'stand aside' : `${r.threshold} × prior`) : '';
-    rows.push(`| ${symbol} | ${e.name} | ${setting} | ${e.m.trades} | ${pct(e.m.totalReturn)} | ${num(e.m.sharpe)} | ${pct(-e.m.maxDrawdown)} | ${Number.isFinite(e.fees) ? e.fees.toFixed(0) : '—'} | ${Number.isFinite(e.funding) ? e.funding.toFixed(1) : '—'} |`);
+    rows.push(`| ${symbol} ${timeframe} | ${e.name} | ${setting} | ${e.m.trades} | ${pct(e.m.totalReturn)} | ${num(e.m.sharpe)} | ${pct(-e.m.maxDrawdown)} | ${Number.isFinite(e.fees) ? e.fees.toFixed(0) : '—'} | ${Number.isFinite(e.funding) ? e.funding.toFixed(1) : '—'} |`);
   }
   console.error(`${symbol}: test ${result.span.test.join(' .. ')}, ${result.trials} trials, ${((performance.now() - started) / 1000).toFixed(0)} s`);
 }

@@ -82,7 +82,7 @@ interface RuleGrid {
   label(value: number): string;
   params(value: number): MlRuleParams;
   /** The value when validation cannot judge (no setting made enough trades). */
-  untested?: number;
+  untested: number;
 }
 
 interface RuleChoice {
@@ -128,8 +128,8 @@ function chooseOnValidation(grid: RuleGrid, frame: Frame, managed: BacktestOptio
   });
   const eligible = validation.filter((v) => v.trades >= MIN_TRADES_TO_CHOOSE && Number.isFinite(v.sharpe));
   const standAside: ValidationRow = { value: STAND_ASIDE, sharpe: 0, trades: 0, returnPct: 0 };
-  // No setting traded enough to judge: the rule's own default (the cost-aware rule's configured hurdle), else a setting that did not trade.
-  const value = eligible.length > 0 ? [standAside, ...eligible].reduce((a, b) => (b.sharpe > a.sharpe ? b : a)).value : (grid.untested ?? validation.find((v) => v.trades === 0)?.value ?? STAND_ASIDE);
+  // No setting traded enough to judge: the rule's own default (the configured hurdle; ML-signal's 1.2 × prior), not the most eager setting.
+  const value = eligible.length > 0 ? [standAside, ...eligible].reduce((a, b) => (b.sharpe > a.sharpe ? b : a)).value : grid.untested;
   return { rule: grid.rule, value, params: grid.params(value), validation, distinctTradeSets: keys.size };
 }
 
@@ -228,6 +228,7 @@ export async function runMlSignalBacktest(out: Output, frame: Frame, options: Ml
       rule: 'ml-signal',
       values: THRESHOLD_GRID,
       label: (v) => (v === STAND_ASIDE ? 'stand aside' : `${v} × prior`),
+      untested: DEFAULT_ML_SIGNAL.threshold,
       params: (threshold) => ({ rule: 'ml-signal', ...DEFAULT_ML_SIGNAL, maxBars: horizon, ...options.params, priors, threshold }),
     },
     'cost-aware': {
