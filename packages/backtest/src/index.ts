@@ -5,3 +5,5 @@ export * from './metrics/normal.ts';
 export * from './metrics/metrics.ts';
 export * from './report/html-report.ts';
 export * from './strategies/ml-signal.ts';
+export * from './strategies/cost-aware-rule.ts';
+export * from './strategies/ml-rule.ts';
