@@ -65,18 +65,39 @@ export interface EmbeddedOptions {
  */
 export async function openEmbedded(dir: string, requested: EmbeddedOptions = {}): Promise<SqlExecutor> {
   const options: EmbeddedOptions = { onNote: (line) => createLogger('embedded-db').info(line), ...requested };
-  const first = await ownOrConnect(dir, options);
-  return new HandoverExecutor(first, () => ownOrConnect(dir, options), (cause) =>
+  const first = await ownOrConnect(dir, options, false);
+  const sql = new HandoverExecutor(first, () => ownOrConnect(dir, options, true), (cause) =>
     options.onNote?.(`the process serving the embedded database at ${dir} went away (${cause}); taking over or waiting for the new owner`),
   );
+  const close = sql.close.bind(sql);
+  // Writes into a deleted directory succeed (PGlite writes on into unlinked files) and vanish at exit:
+  // a command that finishes before the owner's watchdog notices must still fail, not report rows stored.
+  sql.close = async () => {
+    await close();
+    if (!existsSync(`${dir}/PG_VERSION`)) throw deletedError(dir);
+  };
+  return sql;
 }
 
-async function ownOrConnect(dir: string, options: EmbeddedOptions): Promise<SqlExecutor> {
+function deletedError(dir: string): OitraderError {
+  return new OitraderError(`the embedded database directory ${dir} was deleted while in use; what was written since is lost`, {
+    hint: `restore it from a backup, or delete ${lockPath(dir)} and run the command again to start a new database`,
+  });
+}
+
+/** `takeover`: the database was open a moment ago, so it must exist; never create an empty one in its place. */
+async function ownOrConnect(dir: string, options: EmbeddedOptions, takeover: boolean): Promise<SqlExecutor> {
   const deadline = Date.now() + OWNER_WAIT_MS;
   let lastProblem = '';
   for (;;) {
     const claim = await claimOwnership(dir, options);
-    if (claim.release) return becomeOwner(dir, claim.release);
+    if (claim.release) {
+      if (takeover && !existsSync(`${dir}/PG_VERSION`)) {
+        await releaseClaim(dir, claim.release);
+        throw deletedError(dir);
+      }
+      return becomeOwner(dir, claim.release);
+    }
     const owner = claim.owner;
     if (owner && owner.port === 0) {
       lastProblem = `process ${owner.pid} (${owner.command}) has been opening it since ${new Date(owner.startedAtMs).toISOString()}`;
@@ -124,6 +145,11 @@ async function claimOwnership(dir: string, options: EmbeddedOptions): Promise<{ 
   } finally {
     await openGate();
   }
+}
+
+async function releaseClaim(dir: string, release: () => Promise<void>): Promise<void> {
+  removeOwnInfo(dir);
+  await release().catch(() => undefined);
 }
 
 /** Held for milliseconds; a holder killed inside it leaves a gate that is stale after GATE_STALE_MS. */
@@ -244,11 +270,14 @@ async function becomeOwner(dir: string, release: () => Promise<void>): Promise<S
       const graceEnd = Date.now() + HANDOVER_GRACE_MS;
       while (ownedServer.getStats().queuedQueries > 0 && Date.now() < graceEnd) await sleep(20);
       await ownedServer.stop();
-      await ownedDb.close();
+      // PGlite closing over a deleted directory retries its file operations forever; nothing could be saved anyway.
+      const deleted = !existsSync(`${dir}/PG_VERSION`);
+      if (!deleted) await ownedDb.close();
       // The owner file goes before the lock: a new owner's file, written after it takes the lock, must survive us.
       removeOwnInfo(dir);
       process.off('exit', onExit);
       await release().catch(() => undefined);
+      if (deleted) throw deletedError(dir);
     };
     return sql;
   } catch (error) {

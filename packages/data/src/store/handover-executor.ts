@@ -21,6 +21,8 @@ export class HandoverExecutor implements SqlExecutor {
   #inner: SqlExecutor;
   #generation = 0;
   #reopening: Promise<void> | undefined;
+  /** The executor of the owner that went away, closed when it was replaced (a failed reopen leaves it in place). */
+  #retired: SqlExecutor | undefined;
   #closed = false;
   readonly #reopen: () => Promise<SqlExecutor>;
   readonly #onReopen: ((cause: string) => void) | undefined;
@@ -47,7 +49,7 @@ export class HandoverExecutor implements SqlExecutor {
   async close(): Promise<void> {
     this.#closed = true;
     await this.#reopening?.catch(() => undefined);
-    await this.#inner.close();
+    if (this.#inner !== this.#retired) await this.#inner.close();
   }
 
   async #withHandover<T>(run: (sql: SqlExecutor) => Promise<T>): Promise<T> {
@@ -70,6 +72,7 @@ export class HandoverExecutor implements SqlExecutor {
     this.#reopening ??= (async () => {
       this.#onReopen?.(cause);
       // Not awaited: ending a pool waits for its checked-out clients, which the lost owner may never answer.
+      this.#retired = this.#inner;
       void this.#inner.close().catch(() => undefined);
       this.#inner = await this.#reopen();
       this.#generation++;
