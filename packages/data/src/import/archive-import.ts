@@ -9,7 +9,7 @@ import {
   type ArchiveFile,
   type ArchiveSource,
 } from '@oitrader/binance';
-import { DataError, formatUtc, utcDay, utcMonth, DAY_MS } from '@oitrader/core';
+import { DataError, OitraderError, formatUtc, utcDay, utcMonth, DAY_MS } from '@oitrader/core';
 import { bulkUpsert } from '../store/bulk-upsert.ts';
 import { logIngest } from '../store/ingest-log.ts';
 import type { SqlExecutor } from '../store/sql-executor.ts';
@@ -120,6 +120,9 @@ async function importFile(sql: SqlExecutor, source: ArchiveSource, file: Archive
       });
     }));
   } catch (error) {
+    // The store itself is gone (its directory deleted, no owner answering): every later file would fail
+    // the same way, so the import stops with that one cause.
+    if (error instanceof OitraderError && !(error instanceof DataError)) throw error;
     outcome.status = 'failed';
     outcome.inserted = 0;
     outcome.updated = 0;

@@ -66,9 +66,10 @@ export interface EmbeddedOptions {
 export async function openEmbedded(dir: string, requested: EmbeddedOptions = {}): Promise<SqlExecutor> {
   const options: EmbeddedOptions = { onNote: (line) => createLogger('embedded-db').info(line), ...requested };
   const first = await ownOrConnect(dir, options, false);
-  const sql = new HandoverExecutor(first, () => ownOrConnect(dir, options, true), (cause) =>
-    options.onNote?.(`the process serving the embedded database at ${dir} went away (${cause}); taking over or waiting for the new owner`),
-  );
+  const sql = new HandoverExecutor(first, () => ownOrConnect(dir, options, true), {
+    onReopen: (cause) => options.onNote?.(`the process serving the embedded database at ${dir} went away (${cause}); taking over or waiting for the new owner`),
+    isFatal: (error) => error instanceof DatabaseDeletedError,
+  });
   const close = sql.close.bind(sql);
   // Writes into a deleted directory succeed (PGlite writes on into unlinked files) and vanish at exit:
   // a command that finishes before the owner's watchdog notices must still fail, not report rows stored.
@@ -79,8 +80,10 @@ export async function openEmbedded(dir: string, requested: EmbeddedOptions = {})
   return sql;
 }
 
+class DatabaseDeletedError extends OitraderError {}
+
 function deletedError(dir: string): OitraderError {
-  return new OitraderError(`the embedded database directory ${dir} was deleted while in use; what was written since is lost`, {
+  return new DatabaseDeletedError(`the embedded database directory ${dir} was deleted while in use; what was written since is lost`, {
     hint: `restore it from a backup, or delete ${lockPath(dir)} and run the command again to start a new database`,
   });
 }

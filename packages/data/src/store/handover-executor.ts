@@ -23,15 +23,18 @@ export class HandoverExecutor implements SqlExecutor {
   #reopening: Promise<void> | undefined;
   /** The executor of the owner that went away, closed when it was replaced (a failed reopen leaves it in place). */
   #retired: SqlExecutor | undefined;
+  #fatal: Error | undefined;
   #closed = false;
   readonly #reopen: () => Promise<SqlExecutor>;
   readonly #onReopen: ((cause: string) => void) | undefined;
+  readonly #isFatal: (error: unknown) => boolean;
 
   /** `reopen` finds the database again: as its new owner, or as a client of the process that took it. */
-  constructor(inner: SqlExecutor, reopen: () => Promise<SqlExecutor>, onReopen?: (cause: string) => void) {
+  constructor(inner: SqlExecutor, reopen: () => Promise<SqlExecutor>, options: { onReopen?: (cause: string) => void; isFatal?: (error: unknown) => boolean } = {}) {
     this.#inner = inner;
     this.#reopen = reopen;
-    this.#onReopen = onReopen;
+    this.#onReopen = options.onReopen;
+    this.#isFatal = options.isFatal ?? (() => false);
   }
 
   query<Row = Record<string, unknown>>(text: string, params?: unknown[]): Promise<Row[]> {
@@ -53,6 +56,7 @@ export class HandoverExecutor implements SqlExecutor {
   }
 
   async #withHandover<T>(run: (sql: SqlExecutor) => Promise<T>): Promise<T> {
+    if (this.#fatal) throw this.#fatal;
     for (let attempt = 1; ; attempt++) {
       const generation = this.#generation;
       try {
@@ -74,7 +78,14 @@ export class HandoverExecutor implements SqlExecutor {
       // Not awaited: ending a pool waits for its checked-out clients, which the lost owner may never answer.
       this.#retired = this.#inner;
       void this.#inner.close().catch(() => undefined);
-      this.#inner = await this.#reopen();
+      try {
+        this.#inner = await this.#reopen();
+      } catch (error) {
+        // The database is gone for good (its directory deleted): every later statement fails the same way.
+        // Any other failure (no owner within the deadline) is tried again by the next statement.
+        if (this.#isFatal(error)) this.#fatal = error as Error;
+        throw error;
+      }
       this.#generation++;
     })().finally(() => {
       this.#reopening = undefined;
