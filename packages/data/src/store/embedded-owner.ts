@@ -155,8 +155,8 @@ async function releaseClaim(dir: string, release: () => Promise<void>): Promise<
   await release().catch(() => undefined);
 }
 
-/** Held for milliseconds; a holder killed inside it leaves a gate that is stale after GATE_STALE_MS. */
-const GATE_STALE_MS = 3_000;
+/** Held for milliseconds; a holder killed inside it leaves a gate that is stale after GATE_STALE_MS (long: a loaded machine can stall a holder for seconds, and a stale gate would let two owners in). */
+const GATE_STALE_MS = 10_000;
 
 async function lockGate(dir: string): Promise<() => Promise<void>> {
   try {
@@ -164,7 +164,7 @@ async function lockGate(dir: string): Promise<() => Promise<void>> {
     const release = await lockfile.lock(`${resolve(dir)}.gate`, {
       realpath: false,
       stale: GATE_STALE_MS,
-      retries: { retries: 100, minTimeout: 20, maxTimeout: 100 },
+      retries: { retries: 250, minTimeout: 20, maxTimeout: 100 },
       onCompromised: () => undefined,
     });
     return () => release().catch(() => undefined);
