@@ -19,6 +19,7 @@ interface RunFlags extends GlobalOptions {
   for?: string;
   logFile?: string;
   collector?: string;
+  dashboardHost?: string;
 }
 
 export function registerBotCommands(program: Command): void {
@@ -32,10 +33,12 @@ export function registerBotCommands(program: Command): void {
     .option('--for <seconds>', 'stop after this many seconds (default: until SIGINT or SIGTERM)')
     .option('--log-file <path>', 'also append the log lines (secrets redacted) to this file')
     .option('--collector <where>', 'where the candles come from: auto | in-process | external (default: bot.collector)')
+    .option('--dashboard-host <host>', "the dashboard's listening address (default: dashboard.host, 127.0.0.1); the container listens on 0.0.0.0 behind a port published on the host's 127.0.0.1")
     .action(async (_flags, command: Command) => {
       const flags = command.optsWithGlobals<RunFlags>();
       const { config, out } = commandContext(flags);
-      out.result(await runBot(config, out, flags));
+      const configured = flags.dashboardHost === undefined ? config : { ...config, dashboard: { ...config.dashboard, host: flags.dashboardHost } };
+      out.result(await runBot(configured, out, flags));
     });
   bot
     .command('status')
