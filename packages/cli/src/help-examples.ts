@@ -39,6 +39,8 @@ export const EXAMPLES: Record<string, string[]> = {
   'exchange check': ['oitrader exchange check --symbols SOLUSDT,BTCUSDT     # keys, margin type, leverage, position mode'],
   dashboard: ['OITRADER_DASHBOARD_TOKEN=$(openssl rand -hex 16) oitrader dashboard', 'oitrader dashboard --port 0 --for 600 --telegram'],
   retrain: ['oitrader retrain --schedule                           # daily at retrain time; promotes only a better model', 'oitrader retrain --days 60 --run-id manual-2026-02-07'],
+  'golive check': ['oitrader golive check                                 # exit 0 only when every item of the checklist passes', 'oitrader --json golive check'],
+  'golive drill': ['oitrader golive drill                                 # then golive check reads its result'],
   worker: ['REDIS_URL=redis://127.0.0.1:6379 oitrader worker      # run the training trials train queues'],
 };
 

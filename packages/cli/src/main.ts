@@ -1,4 +1,5 @@
 import { addHelpExamples } from './help-examples.ts';
+import { registerGoLiveCommands } from './commands/golive.ts';
 import { Command, CommanderError } from 'commander';
 import { OitraderError } from '@oitrader/core';
 import { registerBacktestCommand } from './commands/backtest.ts';
@@ -44,6 +45,7 @@ export function buildProgram(): Command {
   registerDashboardCommand(program);
   registerRetrainCommands(program);
   registerWorkerCommand(program);
+  registerGoLiveCommands(program);
   addHelpExamples(program);
   return program;
 }

@@ -27,3 +27,6 @@ export * from './bot/bot-supervisor.ts';
 export * from './state/bot-lease.ts';
 export * from './state/bot-read-model.ts';
 export * from './monitoring/portfolio-text.ts';
+export * from './golive/golive-evidence.ts';
+export * from './golive/golive-drill.ts';
+export * from './golive/golive-probes.ts';

@@ -5,11 +5,12 @@ import { loadStrategySource, runPortfolioBacktest } from '@oitrader/backtest';
 import { bundledInstruments, riskLimitsFromConfig } from '@oitrader/trading';
 import { createLogger, leverageBySymbol, OitraderError, parseUtcTimeMs, timeframeMs, tradedSymbols, type Config, type Logger } from '@oitrader/core';
 import { Collector, describeTarget, MarketDataLoader, openStore, readStreamHealth, storeTargetFromConfig, type SqlExecutor } from '@oitrader/data';
-import { accountLeaseKey, AGENT_STRATEGY, attachMonitoring, BotLease, portfolioLimitsOf, portfolioLines, readPortfolio, BinanceInstrumentProvider, LEASE_HEARTBEAT_MS, BotStore, buildBotStrategy, CHAMPION_STRATEGY, ExchangeVenue, SimMarketClock, sleep, superviseBot, TradingBot, wallClock, type BotStrategy, type CrashPoint, type MarketClock, type Monitoring } from '@oitrader/live';
+import { accountLeaseKey, AGENT_STRATEGY, attachMonitoring, BotLease, portfolioLimitsOf, portfolioLines, readPortfolio, BinanceInstrumentProvider, LEASE_HEARTBEAT_MS, BotStore, buildBotStrategy, CHAMPION_STRATEGY, ExchangeVenue, SimMarketClock, sleep, superviseBot, TradingBot, UNCLEAN_EXIT, wallClock, type BotStrategy, type CrashPoint, type MarketClock, type Monitoring } from '@oitrader/live';
 import { commandContext, type GlobalOptions } from '../context.ts';
 import type { Output } from '../output.ts';
 import { streamNames } from '@oitrader/binance';
 import { connectExchange, tradingEndpoint, type ExchangeMode } from './bot-exchange.ts';
+import { goLiveCheck } from './golive.ts';
 import { collectorOptions, latencyPercentiles } from './collect.ts';
 
 interface RunFlags extends GlobalOptions {
@@ -158,6 +159,13 @@ export async function runBot(config: Config, out: Output, flags: RunFlags): Prom
   const target = storeTargetFromConfig(config);
   const log = createLogger('bot', flags.logFile ? { write: teeTo(flags.logFile) } : {});
   printLimits(config, out);
+  if (flags.live) {
+    // The verdict is printed, not enforced: the operator decided with --live; the checklist says what is unproven.
+    const items = await goLiveCheck(config);
+    const failed = items.filter((i) => !i.pass);
+    out.text(failed.length === 0 ? `golive check: all ${items.length} items pass` : `golive check: NOT READY, ${failed.length} of ${items.length} items fail (oitrader golive check):`);
+    for (const i of failed) out.text(`  FAIL ${i.item}: ${i.evidence}`);
+  }
   const { sql } = await openStore(target);
   // Before anything reaches the exchange: one running bot per bot name and per account.
   const account = t.mode === 'paper' ? undefined : tradingEndpoint(t.mode as ExchangeMode, config.binance);
@@ -165,7 +173,11 @@ export async function runBot(config: Config, out: Output, flags: RunFlags): Prom
     await sql.close();
     throw error;
   });
-  for (const line of lease.tookOver) out.text(line);
+  // A lease left behind means its run never reached its clean shutdown: `golive check` counts these.
+  for (const line of lease.tookOver) {
+    out.text(line);
+    await new BotStore(sql).noteRiskEvent(b.name, UNCLEAN_EXIT, line);
+  }
   let leaseLost: unknown;
   const store = new BotStore(sql);
   const barMs = timeframeMs(b.timeframe);

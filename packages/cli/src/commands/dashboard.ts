@@ -78,8 +78,6 @@ export async function runDashboard(config: Config, out: Output, flags: Dashboard
   }
 }
 
-export const BOT_TABLES = ['bot_decisions', 'bot_orders', 'bot_fills', 'bot_funding', 'bot_positions', 'bot_equity', 'bot_risk_events', 'bot_control'];
-
 /**
  * The demo's last step: the portfolio bot (sma-trend, the default risk limits, every symbol on one wallet)
  * trades the trading simulator over the wire — signed REST, MARKET entries, Algo Order API stops —
@@ -96,8 +94,8 @@ export async function runDemoBot(
   const config = configSchema.parse({ bot: { name: 'demo' }, trading: { symbols } });
   const t = config.trading;
   const barMs = timeframeMs(config.bot.timeframe);
-  for (const table of BOT_TABLES) await sql.query(`DELETE FROM ${table} WHERE bot = $1`, ['demo']);
   const store = new BotStore(sql);
+  await store.deleteBot('demo');
   const newest = await Promise.all(symbols.map((s) => newestStoredCandle(sql, s, config.bot.timeframe)));
   const missing = symbols.filter((_, i) => newest[i] === undefined);
   if (missing.length > 0) throw new OitraderError(`no ${config.bot.timeframe} ${missing.join(', ')} candles to replay`, { hint: 'import data first (oitrader data import)', exitCode: 2 });

@@ -5,10 +5,10 @@ import { configSchema, formatUtc, numberFlag, OitraderError, parseUtcTimeMs, typ
 import { archiveSymbols, datasetSpan, loadReplayDataset, SimClock, SimServer } from '@oitrader/sim';
 import { DirectorySource } from '@oitrader/binance';
 import { importArchive, openStore } from '@oitrader/data';
+import { BotStore } from '@oitrader/live';
 import { commandContext, type GlobalOptions } from '../context.ts';
 import { SAMPLE_ARCHIVE } from './demo.ts';
 import { runBot } from './bot.ts';
-import { BOT_TABLES } from './dashboard.ts';
 
 interface PaperFlags extends GlobalOptions {
   symbols?: string;
@@ -85,7 +85,7 @@ async function seedFromArchive(archive: string, db: string, symbols: string[], f
     // The session's own candles come from the simulator as they close: nothing at or after the start may be stored yet.
     for (const table of ['ohlcv', 'open_interest', 'long_short_ratio', 'taker_volume', 'funding_rate']) await sql.query(`DELETE FROM ${table} WHERE time >= to_timestamp($1 / 1000.0)`, [fromMs]);
     // Each paper run is a new session on a new simulated account: the last run's record would not match it.
-    for (const table of BOT_TABLES) await sql.query(`DELETE FROM ${table} WHERE bot = $1`, [PAPER_BOT]).catch(() => undefined);
+    await new BotStore(sql).deleteBot(PAPER_BOT);
   } finally {
     await sql.close();
   }

@@ -110,6 +110,9 @@ export interface BotStep {
   flattenedSymbols?: string[];
 }
 
+/** Every table holding a bot's rows (keyed by its name). */
+export const BOT_TABLES = ['bot_decisions', 'bot_orders', 'bot_fills', 'bot_funding', 'bot_positions', 'bot_equity', 'bot_risk_events', 'bot_control'] as const;
+
 const ms = (column: string) => `(extract(epoch FROM ${column}) * 1000)::float8`;
 const ts = (n: number) => `to_timestamp($${n} / 1000.0)`;
 const num = (v: unknown): number => (v === null || v === undefined ? Number.NaN : Number(v));
@@ -174,6 +177,18 @@ export class BotStore {
       [bot],
     );
     return rows.length > 0;
+  }
+
+  /** A risk event outside a step (an unclean exit found at start-up); time is the database's now. */
+  async noteRiskEvent(bot: string, kind: string, message: string): Promise<void> {
+    await this.sql.query('INSERT INTO bot_risk_events (bot, time, kind, message) VALUES ($1, now(), $2, $3) ON CONFLICT DO NOTHING', [bot, kind, message]);
+  }
+
+  /** Deletes every row of `bot` (the drills' fresh starts): all of it or none. */
+  async deleteBot(bot: string): Promise<void> {
+    await this.sql.transaction(async (tx) => {
+      for (const table of BOT_TABLES) await tx.query(`DELETE FROM ${table} WHERE bot = $1`, [bot]);
+    });
   }
 
   /** Closes every position at the next step, or only `symbol`'s (a forced exit; the bot may enter it again later). */
