@@ -253,7 +253,8 @@ export async function runMlSignalBacktest(out: Output, frame: Frame, options: Ml
 
   const strategies: Array<[Strategy, BacktestOptions]> = [
     ...chosen.map((c): [Strategy, BacktestOptions] => [mlRuleStrategy(c.params), managed]),
-    ...ML_BASELINES.map((name): [Strategy, BacktestOptions] => [baselineByName(name), options.execution]),
+    // Buy-and-hold is the 1x benchmark a trader compares with (at the account's leverage it is liquidated on most samples).
+    ...ML_BASELINES.map((name): [Strategy, BacktestOptions] => [baselineByName(name), name === 'buy-and-hold' ? { ...options.execution, leverage: 1 } : options.execution]),
   ];
   const test: ReportEntry[] = strategies.map(([strategy, runOptions]) => {
     const result = runBacktest(testFrame, strategy, runOptions);
