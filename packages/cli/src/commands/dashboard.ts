@@ -56,6 +56,7 @@ export async function runDashboard(config: Config, out: Output, flags: Dashboard
       token,
       maxDailyLoss: config.trading.max_daily_loss,
       champion: () => championInfo(config.models.dir),
+      strategy: config.bot.strategy,
       log,
     });
     out.text(`dashboard for bot ${config.bot.name}: ${dash.url} (metrics: ${dash.url}metrics)${token ? '' : '; controls disabled: set OITRADER_DASHBOARD_TOKEN to enable them'}`);

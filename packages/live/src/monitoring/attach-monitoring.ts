@@ -72,6 +72,7 @@ export async function attachMonitoring(options: AttachMonitoringOptions): Promis
         maxDailyLoss: config.trading.max_daily_loss,
         events: bot.events,
         champion: () => championInfo(config.models.dir),
+        strategy: config.bot.strategy,
         clock: options.clock,
         log,
       });

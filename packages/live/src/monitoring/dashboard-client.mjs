@@ -43,7 +43,12 @@ function table(id, head, rows) {
 function render(s) {
   window.OITRADER_STATE = s;
   document.getElementById('bot-name').textContent = s.bot;
-  document.getElementById('mode').textContent = s.control ? `${s.control.mode} · ${s.symbols.join(', ')} ${s.timeframe} · last candle ${iso(s.control.lastCandleMs)}` : 'no bot session in the database yet';
+  const trading = [s.strategy && `strategy ${s.strategy}`, s.champion?.modelRun && `model ${s.champion.modelRun}`, s.champion?.agentRun && `agent ${s.champion.agentRun}`].filter(Boolean).join(' · ');
+  document.getElementById('mode').textContent = s.control ? `${s.control.mode} · ${s.symbols.join(', ')} ${s.timeframe}${trading ? ` · ${trading}` : ''} · last candle ${iso(s.control.lastCandleMs)}` : 'no bot session in the database yet';
+  const run = document.getElementById('run-badge');
+  const h = s.heartbeat;
+  run.textContent = h.running ? `running (pid ${h.pid} on ${h.host}, heartbeat ${Math.round(h.ageMs / 1000)} s ago)` : `STOPPED${h.lastStepMs ? ` since its last step ${iso(h.lastStepMs)}` : ''}`;
+  run.className = `badge ${h.running ? (h.ageMs > 60_000 ? 'warn' : '') : 'bad'}`;
   const picker = document.getElementById('symbol');
   if (picker.options.length !== s.symbols.length) picker.replaceChildren(...s.symbols.map((x) => Object.assign(el('option', x), { value: x })));
   picker.value = s.symbol;

@@ -36,7 +36,7 @@ select{background:#0d1117;color:#d8dee4;border:1px solid #30363d;border-radius:4
 @media (max-width:760px){main{grid-template-columns:1fr;padding:6px}.wide{grid-column:1}header{flex-wrap:wrap;gap:6px}#price{height:260px}td,th{padding:2px 4px}}
 </style></head>
 <body>
-<header><h1>oitrader · bot <span id="bot-name"></span></h1><span id="mode"></span><span id="kill-badge" class="badge">…</span>
+<header><h1>oitrader · bot <span id="bot-name"></span></h1><span id="run-badge" class="badge">…</span><span id="mode"></span><span id="kill-badge" class="badge">…</span>
 <span id="updated" style="margin-left:auto;color:#8b949e"></span><span id="live" class="badge warn">connecting</span></header>
 <main>
 <section class="wide"><h2>Portfolio · one wallet</h2><div id="exposure" class="kv"></div><table id="positions" style="margin-top:6px"></table><h2 style="margin-top:10px">P&amp;L by symbol (closed trades, net of fees and funding)</h2><table id="pnl-symbols"></table></section>

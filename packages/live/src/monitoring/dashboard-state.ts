@@ -56,6 +56,10 @@ export interface DashboardState {
     halt: string | undefined;
   };
   champion: ChampionInfo | undefined;
+  /** bot.strategy as configured (a baseline name, a strategy file, champion or agent). */
+  strategy: string | undefined;
+  /** Whether a run holds the bot's lease now; when none does, the last step it committed says since when it stopped. */
+  heartbeat: { running: boolean; host?: string; pid?: number; ageMs?: number; lastStepMs?: number };
 }
 
 export interface DashboardSource {
@@ -72,6 +76,8 @@ export interface DashboardSource {
   maxPoints?: number;
   maxDailyLoss?: number;
   champion?: () => ChampionInfo | undefined;
+  /** bot.strategy, shown in the header. */
+  strategy?: string;
   clock?: () => number;
 }
 
@@ -125,6 +131,10 @@ export async function readDashboardState(source: DashboardSource): Promise<Dashb
       halt: standingHalt(riskEvents),
     },
     champion: source.champion?.(),
+    strategy: source.strategy,
+    heartbeat: portfolio?.running
+      ? { running: true, host: portfolio.running.host, pid: portfolio.running.pid, ageMs: portfolio.running.heartbeatAgeMs, lastStepMs: equity[equity.length - 1]?.timeMs }
+      : { running: false, lastStepMs: equity[equity.length - 1]?.timeMs },
   };
 }
 

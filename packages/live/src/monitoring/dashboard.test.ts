@@ -10,6 +10,7 @@ import { silentLogger } from '@oitrader/core';
 import { MarketDataLoader, PgliteExecutor, migrate, type SqlExecutor } from '@oitrader/data';
 import { TradingBot } from '../bot/trading-bot.ts';
 import { BotStore } from '../state/bot-store.ts';
+import { BotLease } from '../state/bot-lease.ts';
 import { importSample, SAMPLE_SYMBOL, sampleSpan } from '../testing/sample-store.ts';
 import { startDashboard, type RunningDashboard } from './dashboard-server.ts';
 
@@ -223,6 +224,13 @@ describe('dashboard over a portfolio bot: SOLUSDT and BTCUSDT on one wallet', ()
     assert.equal(btc.symbol, 'BTCUSDT');
     assert.ok(btc.candles.length > 0 && btc.candles.every((c) => c.close > 10_000), 'the BTCUSDT view must draw BTCUSDT candles');
     assert.ok(sol.candles.every((c) => c.close < 1000), 'the SOLUSDT view must draw SOLUSDT candles');
+    // The heartbeat: no run holds the bot's lease (it was stepped in this process), so the page says since when it stopped.
+    const stopped = (await (await fetch(new URL('api/state', dash.url))).json()) as { heartbeat: { running: boolean; lastStepMs: number }; equity: Array<{ timeMs: number }> };
+    assert.deepEqual(stopped.heartbeat, { running: false, lastStepMs: stopped.equity.at(-1)!.timeMs });
+    const lease = await BotLease.acquire(sql, { bot: 'pdash', mode: 'paper', host: 'box', pid: 777, isAlive: () => true });
+    const running = (await (await fetch(new URL('api/state', dash.url))).json()) as { heartbeat: { running: boolean; pid: number; host: string } };
+    assert.deepEqual([running.heartbeat.running, running.heartbeat.pid, running.heartbeat.host], [true, 777, 'box']);
+    await lease.release();
     const unknown = await fetch(new URL('api/state?symbol=XRPUSDT', dash.url));
     assert.equal(unknown.status, 400);
     assert.match(((await unknown.json()) as { error: string }).error, /this bot trades SOLUSDT, BTCUSDT/);
@@ -244,6 +252,7 @@ describe('dashboard over a portfolio bot: SOLUSDT and BTCUSDT on one wallet', ()
       assert.equal(await page.$$eval('#pnl-symbols tr', (trs) => trs.length - 1), SYMBOLS.length + 1, 'one P&L row per symbol and the total');
       await page.selectOption('#symbol', 'BTCUSDT');
       await page.waitForFunction("window.OITRADER_STATE.symbol === 'BTCUSDT' && document.getElementById('position-symbol').textContent === 'BTCUSDT'");
+      assert.match((await page.textContent('#run-badge')) ?? '', /^STOPPED since its last step 2025-/, 'a bot no run holds is shown stopped');
       assert.match(page.url(), /\?symbol=BTCUSDT$/, 'the address keeps the symbol shown, so a reload or a bookmark opens it again');
       const shotDir = process.env.OITRADER_DOCS_SCREENSHOTS ? DOCS_IMG : mkdtempSync(join(tmpdir(), 'oitrader-dash-'));
       mkdirSync(shotDir, { recursive: true });
