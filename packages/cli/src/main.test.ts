@@ -38,8 +38,9 @@ describe('oitrader CLI', () => {
     const file = configFile('trading:\n  leverage: 500\n  max_daily_loss: -1\n');
     const run = spawnSync(process.execPath, [BIN, '--config', file, 'db', 'migrate'], { encoding: 'utf8', env: { ...process.env, DATABASE_URL: '' } });
     assert.equal(run.status, 2, run.stderr);
-    assert.match(run.stderr, /trading\.leverage: expected <= 20, got number 500/);
-    assert.match(run.stderr, /trading\.max_daily_loss: expected > 0, got number -1/);
+    // Each problem names its file and line, as a compiler's error does.
+    assert.match(run.stderr, /\.yaml:2: trading\.leverage: expected <= 20, got number 500/);
+    assert.match(run.stderr, /\.yaml:3: trading\.max_daily_loss: expected > 0, got number -1/);
     assert.doesNotMatch(run.stderr, /at .*\.ts:\d+/);
   });
 

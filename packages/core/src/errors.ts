@@ -20,13 +20,15 @@ export interface ConfigProblem {
   path: string;
   expected: string;
   got: string;
+  /** The file's line the problem is on, when the value came from a file. */
+  line?: number;
 }
 
 export class ConfigError extends OitraderError {
   readonly problems: ConfigProblem[];
 
   constructor(file: string, problems: ConfigProblem[]) {
-    const lines = problems.map((p) => `${file}: ${p.path}: expected ${p.expected}, got ${p.got}`);
+    const lines = problems.map((p) => `${file}${p.line === undefined ? '' : `:${p.line}`}: ${p.path}: expected ${p.expected}, got ${p.got}`);
     super(lines.join('\n'), { hint: 'fix the lines above (see config.example.yaml)', exitCode: 2 });
     this.problems = problems;
   }

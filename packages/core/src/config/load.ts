@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, type ConfigProblem } from '../errors.ts';
 import { redactSecret } from '../log.ts';
@@ -37,13 +37,21 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   const explicit = options.file ?? env.OITRADER_CONFIG;
   const file = explicit ?? (existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : undefined);
   let raw: unknown = {};
+  let lineOf: (path: string) => number | undefined = () => undefined;
   if (file !== undefined) {
     if (!existsSync(file)) {
       throw new ConfigError(file, [{ path: '(file)', expected: 'an existing YAML file', got: 'no such file' }]);
     }
-    raw = parseYaml(file, readFileSync(file, 'utf8'));
+    ({ raw, lineOf } = parseYaml(file, readFileSync(file, 'utf8')));
   }
-  const config = parseConfig(raw, file ?? '(defaults)');
+  let config: Config;
+  try {
+    config = parseConfig(raw, file ?? '(defaults)');
+  } catch (error) {
+    // Each problem names the line it is on: `config.yaml:12: trading.leverage: expected <= 20, got number 50`.
+    if (error instanceof ConfigError && file !== undefined) throw new ConfigError(file, error.problems.map((p) => ({ ...p, line: lineOf(p.path) })));
+    throw error;
+  }
   for (const [name, apply] of ENV_OVERRIDES) {
     const value = env[name];
     if (value !== undefined && value !== '') apply(config, value);
@@ -62,15 +70,26 @@ export function parseConfig(raw: unknown, fileLabel = 'config'): Config {
   return result.data;
 }
 
-function parseYaml(file: string, text: string): unknown {
-  const doc = parseDocument(text, { prettyErrors: true });
+function parseYaml(file: string, text: string): { raw: unknown; lineOf: (path: string) => number | undefined } {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { prettyErrors: true, lineCounter });
   if (doc.errors.length > 0) {
     throw new ConfigError(
       file,
       doc.errors.map((e) => ({ path: `(line ${e.linePos?.[0].line ?? '?'})`, expected: 'valid YAML', got: e.message.split('\n')[0] })),
     );
   }
-  return doc.toJS();
+  return { raw: doc.toJS(), lineOf: (path) => lineOfPath(doc, lineCounter, path) };
+}
+
+/** The line of a dotted config path's value, or of its nearest parent present in the file (a missing key). */
+function lineOfPath(doc: Document, lines: LineCounter, path: string): number | undefined {
+  const keys = path.split('.').map((k) => (/^\d+$/.test(k) ? Number(k) : k));
+  for (let n = keys.length; n > 0; n--) {
+    const node = doc.getIn(keys.slice(0, n), true) as { range?: [number, number, number] } | undefined;
+    if (node?.range) return lines.linePos(node.range[0]).line;
+  }
+  return undefined;
 }
 
 /** Config paths whose values are secrets: a validation error says what type was there, never the value. */
