@@ -18,9 +18,10 @@ const entries = Object.values(BASELINES).map((make) => {
 const html = renderHtmlReport('report test', entries);
 
 describe('backtest report', () => {
-  it('is one self-contained file: no script, stylesheet or image is fetched from anywhere', () => {
-    assert.doesNotMatch(html, /<script|<link|src=|https?:\/\//);
-    assert.match(html, /<svg/);
+  it('is one self-contained file: the chart library and the data inline, no script, stylesheet or image fetched from anywhere', () => {
+    assert.doesNotMatch(html, /<link|<script[^>]*\ssrc=|<img|<iframe|@import|url\(\s*['"]?https?:/, 'a report must not load anything');
+    assert.match(html, /name="viewport"/, 'a phone needs the viewport meta');
+    assert.match(html, /LightweightCharts/, 'the lightweight-charts build must be inlined');
     for (const e of entries) assert.ok(html.includes(e.result.strategy), `${e.result.strategy} missing from the comparison`);
   });
 
@@ -46,7 +47,8 @@ describe('backtest report', () => {
       page.on('pageerror', (e) => errors.push(e.message));
       page.on('requestfailed', (r) => errors.push(`request ${r.url()}`));
       await page.goto(`file://${file}`);
-      const charts = await page.$$eval('svg.chart', (svgs) => svgs.map((s) => s.getBoundingClientRect().height));
+      await page.waitForSelector('body[data-charts-ready]');
+      const charts = await page.$$eval('.lw-chart', (boxes) => boxes.map((b) => (b.querySelector('canvas') ? b.getBoundingClientRect().height : 0)));
       assert.equal(charts.length, 3, 'equity, drawdown and price charts');
       for (const h of charts) assert.ok(h > 100, `a chart rendered ${h}px tall`);
       const rows = await page.$$eval('table tr', (trs) => trs.length);
