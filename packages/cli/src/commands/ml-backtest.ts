@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { baselineByName, computeMetrics, DEFAULT_ML_SIGNAL, formatSummary, mlSignal, renderHtmlReport, reportJson, runBacktest, type BacktestOptions, type MlSignalParams, type ReportEntry } from '@oitrader/backtest';
+import { baselineByName, computeMetrics, DEFAULT_ML_SIGNAL, formatSummary, mlSignal, renderHtmlReport, reportBasePath, reportJson, runBacktest, type BacktestOptions, type MlSignalParams, type ReportEntry } from '@oitrader/backtest';
 import { riskLimitsFromConfig, type Strategy } from '@oitrader/trading';
 import { DataError, formatUtc, OitraderError, writeFileAtomic, type Config, type Frame } from '@oitrader/core';
 import { FEATURE_SET_VERSION, FeatureEngineer, TargetEngineer } from '@oitrader/features';
@@ -26,6 +26,8 @@ export interface MlBacktestOptions {
 }
 
 export interface MlBacktestResult {
+  /** The HTML report's path. */
+  report: string;
   threshold: number;
   validation: Array<{ threshold: number; sharpe: number; trades: number; returnPct: number }>;
   test: ReportEntry[];
@@ -146,7 +148,7 @@ export async function runMlSignalBacktest(out: Output, frame: Frame, options: Ml
   const beatBaselines = test.slice(1).every((b) => ml.sharpe > b.metrics.sharpe && ml.totalReturn > b.metrics.totalReturn);
 
   const title = `oitrader backtest: ml-signal (run ${options.runId}) on ${frame.symbol} ${frame.timeframe}, out-of-fold test windows ${formatUtc(testSpan[0])} .. ${formatUtc(testSpan[1])}`;
-  const base = join(options.outDir, `backtest-ml-signal-${frame.symbol}-${frame.timeframe}`);
+  const base = reportBasePath(options.outDir, ['backtest-ml-signal', options.runId, frame.symbol, frame.timeframe]);
   writeFileAtomic(`${base}.html`, renderHtmlReport(title, test));
   writeFileAtomic(`${base}.json`, `${JSON.stringify({ runId: options.runId, threshold: chosen.threshold, priors, validation, strategies: reportJson(test) }, null, 2)}\n`);
 
@@ -176,7 +178,7 @@ export async function runMlSignalBacktest(out: Output, frame: Frame, options: Ml
     buyAndHoldReturnPct: (buyAndHold?.metrics.totalReturn ?? Number.NaN) * 100,
     beatBaselines,
   });
-  const result = { threshold: chosen.threshold, validation, test, beatBaselines, span: { validation: [formatUtc(validationSpan[0]), formatUtc(validationSpan[1])] as [string, string], test: [formatUtc(testSpan[0]), formatUtc(testSpan[1])] as [string, string] } };
+  const result = { report: `${base}.html`, threshold: chosen.threshold, validation, test, beatBaselines, span: { validation: [formatUtc(validationSpan[0]), formatUtc(validationSpan[1])] as [string, string], test: [formatUtc(testSpan[0]), formatUtc(testSpan[1])] as [string, string] } };
   out.result({ ...result, test: test.map((e) => ({ strategy: e.result.strategy, metrics: e.metrics })) });
   return result;
 }

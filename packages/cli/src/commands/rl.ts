@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
-import { formatSummary, renderHtmlReport, reportJson, type ReportEntry } from '@oitrader/backtest';
+import { formatSummary, renderHtmlReport, reportBasePath, reportJson, type ReportEntry } from '@oitrader/backtest';
 import { riskLimitsFromConfig } from '@oitrader/trading';
 import { formatUtc, OitraderError, parseUtcTimeMs, writeFileAtomic, type Config, type Frame } from '@oitrader/core';
 import { FEATURE_SET_VERSION } from '@oitrader/features';
@@ -239,7 +239,7 @@ export async function runRlBacktest(out: Output, frame: Frame, options: RlBackte
   const trials = agentTrials + AGENT_BASELINES.length + 1;
   const result = backtestAgent(agent, frame, predictions, { trials, labels: run.labels, stopLoss: options.stopLoss });
   const m = agent.manifest;
-  const base = join(options.outDir, `rl-backtest-${m.runId}-${frame.symbol}-${frame.timeframe}`);
+  const base = reportBasePath(options.outDir, ['rl-backtest', m.runId, frame.symbol, frame.timeframe]);
   writeFileAtomic(`${base}.html`, renderAgentReport(m, result, readTrainingLogs(dir)));
   writeFileAtomic(`${base}.json`, `${JSON.stringify(agentReportJson(m, result), null, 2)}\n`);
   out.text(`agent ${m.runId} (${m.algorithm.toUpperCase()}, model run ${run.runId}); every bar below is out of sample for the window agent that trades it:`);
@@ -293,7 +293,7 @@ export async function runRlBacktestAfterSpan(out: Output, frame: Frame, options:
     trials,
   });
   const span = `${formatUtc(frame.time[start])} .. ${formatUtc(frame.time[end - 1])}`;
-  const base = join(options.outDir, `rl-backtest-${m.runId}-${frame.symbol}-${frame.timeframe}-after-span`);
+  const base = reportBasePath(options.outDir, ['rl-backtest', m.runId, frame.symbol, frame.timeframe, 'after-span']);
   const title = `oitrader rl backtest: agent ${m.runId} (window ${m.windows.length}) on ${frame.symbol} ${frame.timeframe}, ${span} — after every trained span, fresh predictions, the bot's risk engine`;
   writeFileAtomic(`${base}.html`, renderHtmlReport(title, result.entries));
   writeFileAtomic(`${base}.json`, `${JSON.stringify({ agent: m.runId, modelRun: run.runId, afterSpan: true, span, actionHistogram: Object.fromEntries(ACTIONS.map((a, i) => [a, result.actionHistogram[i]])), strategies: reportJson(result.entries) }, null, 2)}\n`);
