@@ -150,11 +150,12 @@ function riskSection(result: BacktestResult): string {
   const refusals = Object.entries(result.refusals).filter(([, n]) => (n ?? 0) > 0).sort((a, b) => (b[1] ?? 0) - (a[1] ?? 0)) as Array<[RefusalCode, number]>;
   const halts = result.riskEvents.filter((e) => HALT_LABEL[e.kind]);
   const refusalTable = refusals.length === 0 ? '<p class="note">no entry was refused.</p>' : wrap(`<table><thead><tr><th>refused entries</th><th>count</th><th>why</th></tr></thead><tbody>${refusals.map(([code, n]) => `<tr><td><code>${code}</code></td><td>${n.toLocaleString('en-US')}</td><td class="text">${escapeHtml(REFUSAL_WHY[code] ?? code)}</td></tr>`).join('')}</tbody></table>`);
-  const haltTable = halts.length === 0 ? '<p class="note">no halt.</p>' : wrap(`<table><thead><tr><th>time</th><th>event</th><th>message</th></tr></thead><tbody>${halts.slice(0, 200).map((e) => `<tr><td>${formatUtc(e.timeMs)}</td><td>${escapeHtml(HALT_LABEL[e.kind] ?? e.kind)}</td><td class="text">${escapeHtml(e.message)}</td></tr>`).join('')}</tbody></table>`);
+  const haltTable = halts.length === 0 ? '<p class="note">no halt.</p>' : wrap(`<table><thead><tr><th>time</th><th>event</th><th>message</th></tr></thead><tbody>${halts.slice(0, 200).map((e) => `<tr><td>${formatUtc(e.timeMs)}</td><td>${escapeHtml(HALT_LABEL[e.kind] ?? e.kind)}</td><td class="text">${escapeHtml(e.message)}</td></tr>`).join('')}</tbody></table>`, true);
   return `<h2>Risk engine (${escapeHtml(result.strategy)})</h2><div class="cols"><div>${refusalTable}</div><div>${haltTable}</div></div>`;
 }
 
-const wrap = (table: string) => `<div class="table-wrap">${table}</div>`;
+/** A table that scrolls inside its box (sideways on a phone; down, too, when `tall`), never the page. */
+const wrap = (table: string, tall = false) => `<div class="table-wrap${tall ? ' tall' : ''}">${table}</div>`;
 
 /** A portfolio backtest's per-symbol section: each symbol's contribution on the one wallet (rows add up to the total), its price and fills. */
 function instrumentsSection(instruments: ReportEntry[], main: ReportEntry, charts: ReportCharts): string {
@@ -183,7 +184,8 @@ const STYLE = `
 *{box-sizing:border-box}
 body{font:14px/1.45 system-ui,-apple-system,sans-serif;margin:0 auto;padding:20px 24px;color:#111;max-width:1440px;background:#fff}
 h1{font-size:20px;margin:0 0 6px}h2{font-size:16px;margin:26px 0 8px;display:flex;align-items:center;gap:12px;flex-wrap:wrap}h3{font-size:14px;margin:14px 0 6px}
-.table-wrap{overflow-x:auto;max-width:100%;-webkit-overflow-scrolling:touch}
+.table-wrap{overflow-x:auto;max-width:100%;-webkit-overflow-scrolling:touch}.table-wrap.tall{max-height:360px;overflow-y:auto}
+details.trades summary{cursor:pointer;list-style-position:outside}details.trades summary h2{display:inline-flex}
 table{border-collapse:collapse;margin:6px 0;font-variant-numeric:tabular-nums}td,th{border:1px solid #e5e7eb;padding:3px 8px;text-align:right;white-space:nowrap}td:first-child,th:first-child{text-align:left}td.text{text-align:left;white-space:normal;min-width:16em}
 tr.total td{font-weight:600;border-top:2px solid #9ca3af}
 .pos{color:#15803d}.neg{color:#b91c1c}
@@ -244,7 +246,7 @@ ${stoodAsideNote(r, main.metrics)}
 ${lower}
 ${riskSection(r)}
 <div class="cols"><div><h2>Monthly returns (${escapeHtml(r.strategy)})</h2>${wrap(monthlyTable(r))}</div><div></div></div>
-<h2>Trades (${escapeHtml(r.strategy)})</h2>${wrap(tradesTable(r))}
+<details class="trades"><summary><h2>Trades (${escapeHtml(r.strategy)}): ${r.trades.length.toLocaleString('en-US')}</h2></summary>${wrap(tradesTable(r), true)}</details>
 ${r.rejectionCount > 0 ? `<h2>Rejected orders</h2><p>${r.rejectionCount} rejected; first: ${escapeHtml(r.rejections[0].reason)}</p>` : ''}
 ${extraHtml}
 ${charts.script()}
