@@ -1,6 +1,6 @@
 // The report's charts (inlined into the HTML next to the lightweight-charts standalone build; no build step,
 // no network): reads the chart specs from #report-data and draws each into its div.
-/* global document, LightweightCharts */
+/* global document, window, LightweightCharts */
 const LC = LightweightCharts;
 const spec = JSON.parse(document.getElementById('report-data').textContent);
 // More markers than this in view merge into a band: they are hidden until the user zooms in.
@@ -41,7 +41,7 @@ function draw(box, chart) {
     grid: { vertLines: { color: '#f1f5f9' }, horzLines: { color: '#f1f5f9' } },
     crosshair: { mode: LC.CrosshairMode.Normal },
     rightPriceScale: { borderColor: '#e5e7eb', scaleMargins: { top: 0.08, bottom: 0.08 } },
-    timeScale: { borderColor: '#e5e7eb', timeVisible: chart.timeAxis !== false, secondsVisible: false, ...(chart.timeAxis === false && { tickMarkFormatter: (t) => formatters.count(t) }) },
+    timeScale: { borderColor: '#e5e7eb', minBarSpacing: 0.001, timeVisible: chart.timeAxis !== false, secondsVisible: false, ...(chart.timeAxis === false && { tickMarkFormatter: (t) => formatters.count(t) }) },
     localization: { priceFormatter: formatters[chart.format] ?? formatters.price, ...(chart.timeAxis === false && { timeFormatter: (t) => `${formatters.count(t)} steps` }) },
     handleScroll: { vertTouchDrag: false },
   });
@@ -91,21 +91,36 @@ function draw(box, chart) {
     box.parentElement.querySelector('h2, h3')?.append(bar);
     if (chart.defaultScale === 'log') api.priceScale('right').applyOptions({ mode: LC.PriceScaleMode.Logarithmic });
   }
-  api.timeScale().fitContent();
   charts.push({ api, group: chart.group });
 }
 
 for (const box of document.querySelectorAll('.lw-chart')) draw(box, spec.charts[Number(box.dataset.chart)]);
 
-// Charts on the same time line zoom and scroll together.
-let syncing = false;
-for (const a of charts) {
-  if (!a.group) continue;
-  a.api.timeScale().subscribeVisibleTimeRangeChange((range) => {
-    if (syncing || !range) return;
-    syncing = true;
-    for (const b of charts) if (b !== a && b.group === a.group) b.api.timeScale().setVisibleRange(range);
-    syncing = false;
-  });
+// Once laid out (autoSize measures the boxes on the next frames), every chart shows its whole span; then
+// charts on the same time line zoom and scroll together.
+function syncGroups() {
+  let syncing = false;
+  for (const a of charts) {
+    if (!a.group) continue;
+    a.api.timeScale().subscribeVisibleTimeRangeChange((range) => {
+      if (syncing || !range) return;
+      syncing = true;
+      for (const b of charts) {
+        if (b === a || b.group !== a.group) continue;
+        try {
+          b.api.timeScale().setVisibleRange(range);
+        } catch {
+          // a chart without data in the range keeps its own
+        }
+      }
+      syncing = false;
+    });
+  }
 }
+const frame = () => new Promise((resolve) => window.requestAnimationFrame(resolve));
+await frame();
+await frame();
+for (const c of charts) c.api.timeScale().fitContent();
+await frame();
+syncGroups();
 document.body.dataset.chartsReady = String(charts.length);
