@@ -120,7 +120,10 @@ const HALT_LABEL: Partial<Record<RiskEvent['kind'], string>> = {
 export function haltMarkers(events: readonly RiskEvent[]): ChartMarker[] {
   return events.flatMap((e) => {
     const label = HALT_LABEL[e.kind];
-    return label ? [{ timeMs: e.timeMs, position: 'aboveBar' as const, shape: 'square' as const, color: e.kind === 'resume' ? '#15803d' : HALT_COLOR, text: e.symbol ? `${label} ${e.symbol}` : label, keep: true }] : [];
+    if (!label) return [];
+    // Daily-loss halts come once a bad day: a square each, named only in the table (labels would pile up).
+    const text = e.kind === 'daily_loss' ? undefined : e.symbol ? `${label} ${e.symbol}` : label;
+    return [{ timeMs: e.timeMs, position: 'aboveBar' as const, shape: 'square' as const, color: e.kind === 'resume' ? '#15803d' : HALT_COLOR, text, keep: true }];
   });
 }
 
@@ -200,7 +203,7 @@ tr.total td{font-weight:600;border-top:2px solid #9ca3af}
 .cols{display:grid;grid-template-columns:repeat(2,minmax(0,1fr));gap:8px 28px}.cols>*{min-width:0}
 .stood-aside{border:1px solid #f59e0b;background:#fffbeb;border-radius:8px;padding:4px 16px;margin:14px 0}.stood-aside h2{margin-top:10px}
 code{font-size:12px;background:#f3f4f6;padding:0 4px;border-radius:3px}
-@media (max-width:700px){body{padding:12px}h1{font-size:17px}.cols{grid-template-columns:minmax(0,1fr)}td,th{padding:3px 5px}}
+@media (max-width:700px){body{padding:12px}h1{font-size:17px}.cols{grid-template-columns:minmax(0,1fr)}table{font-size:12px}td,th{padding:3px 5px}td:first-child{white-space:normal;min-width:8em}}
 `;
 
 /**
@@ -242,7 +245,7 @@ initial ${usd(r.initialBalanceUsd)} USDT · ${c.leverage}x isolated · taker ${(
 slippage ${c.halfSpreadBps} bp + ${c.impactBpsPer100k} bp per 100k USDT · funding charged · all figures after costs. Charts: wheel or pinch to zoom, drag to pan, double-click the axis to reset.</p>
 ${stoodAsideNote(r, main.metrics)}
 <h2>Summary, side by side with baselines</h2>${comparison}
-<section><h2>Equity (USDT)</h2>${equity}</section>
+<section><h2>Equity (USDT)</h2>${equity}${r.riskEvents.some((e) => HALT_LABEL[e.kind]) ? `<p class="note"><span class="swatch" style="background:${HALT_COLOR};height:8px;width:8px"></span> risk halts on ${escapeHtml(r.strategy)}'s curve (daily-loss halts unlabelled; every one is listed under Risk engine). Click a legend entry to hide its line.</p>` : '<p class="note">Click a legend entry to hide its line.</p>'}</section>
 ${lower}
 ${riskSection(r)}
 <div class="cols"><div><h2>Monthly returns (${escapeHtml(r.strategy)})</h2>${wrap(monthlyTable(r))}</div><div></div></div>
