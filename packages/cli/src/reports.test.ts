@@ -109,9 +109,10 @@ describe('reports in a browser, desktop and phone', { skip: !existsSync(CHROMIUM
           assert.ok(charts >= 3 && drawn === charts, `${kind} at ${width}px: ${drawn} of ${charts} charts drawn`);
           const scroll = await page.$eval('html', (html) => html.scrollWidth);
           assert.ok(scroll <= width, `${kind} at ${width}px scrolls sideways: the page is ${scroll}px wide`);
-          // The log/linear switch changes the equity axis without an error.
-          await page.click('.scale-switch button[data-mode="linear"]');
-          await page.click('.scale-switch button[data-mode="log"]');
+          // The log/linear switch changes the equity axis without an error (and is left as the page opened).
+          const opened = await page.$eval('.scale-switch button.on', (b) => b.getAttribute('data-mode') ?? '');
+          await page.click(`.scale-switch button[data-mode="${opened === 'log' ? 'linear' : 'log'}"]`);
+          await page.click(`.scale-switch button[data-mode="${opened}"]`);
           await page.screenshot({ path: join(shots, `report-${kind}-${width}.png`), fullPage: true });
           assert.deepEqual(problems, [], `${kind} at ${width}px`);
           await page.close();

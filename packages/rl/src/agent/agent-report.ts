@@ -99,10 +99,11 @@ export function renderAgentReport(manifest: AgentManifest, backtest: AgentBackte
     })
     .join('');
   const column = (j: number) => shares.reduce((sum, s) => sum + s.pnlUsd[j], 0);
-  const totalRow = `<tr class="total"><td colspan="3">total (= the combined run: ${names.map((n, j) => `${escapeHtml(n)} ${(backtest.combined[j].metrics.pnlUsd).toFixed(2)}`).join(', ')})</td><td>${usd(column(0))}</td><td>${pct(column(0) / initial)}</td><td>${shares.reduce((s, x) => s + x.trades[0], 0)}</td>${names.slice(1).map((_, j) => `<td>${usd(column(j + 1))}</td>`).join('')}</tr>`;
+  const totalRow = `<tr class="total"><td colspan="3">total (the combined run)</td><td>${usd(column(0))}</td><td>${pct(column(0) / initial)}</td><td>${shares.reduce((s, x) => s + x.trades[0], 0)}</td>${names.slice(1).map((_, j) => `<td>${usd(column(j + 1))}</td>`).join('')}</tr>`;
   const extra = (charts: ReportCharts) => `
 <h2>Walk-forward windows (each tested only after its training span; one wallet carried through, rows add up to the total)</h2>
 <div class="table-wrap"><table><thead><tr><th>window</th><th>trained on</th><th>tested on</th><th>agent PnL (USDT)</th><th>of the wallet</th><th>agent trades</th>${names.slice(1).map((n) => `<th>${escapeHtml(n)} PnL</th>`).join('')}</tr></thead><tbody>${windowRows}${totalRow}</tbody></table></div>
+<p class="note">The combined run's PnL (USDT), from the summary: ${names.map((n, j) => `${escapeHtml(n)} ${backtest.combined[j].metrics.pnlUsd.toFixed(2)}`).join(' · ')}. Each window run alone on a fresh wallet is in the JSON (<code>windows[].alone</code>).</p>
 <h2>Action histogram (out of sample)</h2><div class="table-wrap">${histogramTable([['all test windows', backtest.combinedHistogram], ...shares.map((s): [string, number[]] => [`window ${s.window}`, s.actionHistogram])])}</div>
 <section><h2>Agent position over time</h2>${charts.add([{ label: 'agent position (base qty, + long / − short)', color: strategyColor(agent.strategy), x: agent.time, values: agent.position, width: 1 }], { format: 'ratio', group: 'time', heightPx: 180 })}</section>
 <h2>Training curves</h2>${trainingCurves(logs, charts)}
