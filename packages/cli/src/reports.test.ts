@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { baselineByName, computeMetrics, DEFAULT_ML_SIGNAL, mlSignal, renderHtmlReport, runBacktest, type BacktestOptions } from '@oitrader/backtest';
+import { baselineByName, benchmarkEntry, computeMetrics, DEFAULT_ML_SIGNAL, mlSignal, renderHtmlReport, runBacktest, type BacktestOptions } from '@oitrader/backtest';
 import { loadConfig, parseConfig } from '@oitrader/core';
 import { FEATURE_SET_VERSION } from '@oitrader/features';
 import { writeOutOfFoldPredictions } from '@oitrader/ml';
@@ -58,6 +58,7 @@ before(async () => {
     const result = runBacktest(withProba, s, o);
     return { result, metrics: computeMetrics(result, { trials: 12 }) };
   });
+  entries.push(benchmarkEntry(withProba, { leverage: 5, initialBalanceUsd: 2000 }, 12));
   reports['ml-signal'] = join(dir('ml-signal'), 'backtest-ml-signal-run-a-SOLUSDT-5m.html');
   writeFileSync(reports['ml-signal'], renderHtmlReport('oitrader backtest: ml-signal (run run-a) on SOLUSDT 5m, synthetic out-of-fold predictions', entries));
 

@@ -1,6 +1,7 @@
-import { formatUtc } from '@oitrader/core';
-import type { BacktestResult } from '../engine/backtester.ts';
-import type { Metrics } from '../metrics/metrics.ts';
+import { formatUtc, type Frame } from '@oitrader/core';
+import { runBacktest, type BacktestOptions, type BacktestResult } from '../engine/backtester.ts';
+import { computeMetrics, type Metrics } from '../metrics/metrics.ts';
+import { buyAndHold } from '../strategies/baselines.ts';
 import type { RefusalCode, RiskEvent } from '@oitrader/trading';
 import { ReportCharts, type ChartMarker } from './report-charts.ts';
 import { strategyColor } from './strategy-colors.ts';
@@ -225,7 +226,7 @@ export function renderHtmlReport(title: string, entries: ReportEntry[], extra: s
       x: e.result.time,
       values: e.result.equity,
       width: i === 0 ? 3 : 2,
-      dashed: e.result.strategy.startsWith('buy-and-hold 1x'),
+      dashed: e.result.strategy === BENCHMARK_NAME,
       ...(i === 0 && { markers: haltMarkers(e.result.riskEvents) }),
     })),
     { format: 'usd', logSwitch: true, defaultScale: defaultScale(entries), group: 'time', heightPx: 360 },
@@ -284,4 +285,13 @@ export function formatSummary(entries: ReportEntry[]): string {
   const header = `${'metric'.padEnd(width)}${entries.map((e) => e.result.strategy.slice(0, 18).padStart(20)).join('')}`;
   const rows = METRIC_ROWS.map(([label, f]) => `${label.padEnd(width)}${entries.map((e) => f(e.metrics).padStart(20)).join('')}`);
   return [header, ...rows].join('\n');
+}
+
+/** The benchmark line every report shows: buy-and-hold at 1x on the same bars and costs (never sized by the risk engine, never liquidated). */
+export const BENCHMARK_NAME = 'buy-and-hold 1x';
+
+export function benchmarkEntry(frame: Frame, options: BacktestOptions, trials: number): ReportEntry {
+  const result = runBacktest(frame, buyAndHold(1), { ...options, leverage: 1, risk: undefined });
+  result.strategy = BENCHMARK_NAME;
+  return { result, metrics: computeMetrics(result, { trials }) };
 }
