@@ -190,8 +190,8 @@ body{font:14px/1.45 system-ui,-apple-system,sans-serif;margin:0 auto;padding:20p
 h1{font-size:20px;margin:0 0 6px}h2{font-size:16px;margin:26px 0 8px;display:flex;align-items:center;gap:12px;flex-wrap:wrap}h3{font-size:14px;margin:14px 0 6px}
 .table-wrap{overflow-x:auto;max-width:100%;-webkit-overflow-scrolling:touch}.table-wrap.tall{max-height:360px;overflow-y:auto}
 details.trades summary{cursor:pointer;list-style-position:outside}details.trades summary h2{display:inline-flex}
-table{border-collapse:collapse;margin:6px 0;font-variant-numeric:tabular-nums}td,th{border:1px solid #e5e7eb;padding:3px 8px;text-align:right;white-space:nowrap}td:first-child,th:first-child{text-align:left}td.text{text-align:left;white-space:normal;min-width:16em}
-tr.total td{font-weight:600;border-top:2px solid #9ca3af}
+.table-wrap table{border-collapse:collapse;margin:6px 0;font-variant-numeric:tabular-nums}.table-wrap td,.table-wrap th{border:1px solid #e5e7eb;padding:3px 8px;text-align:right;white-space:nowrap}.table-wrap td:first-child,.table-wrap th:first-child{text-align:left}.table-wrap td.text{text-align:left;white-space:normal;min-width:16em}
+.table-wrap tr.total td{font-weight:600;border-top:2px solid #9ca3af}
 .pos{color:#15803d}.neg{color:#b91c1c}
 .note{color:#555;font-size:13px}
 .lw-chart{width:100%;position:relative}
@@ -204,7 +204,7 @@ tr.total td{font-weight:600;border-top:2px solid #9ca3af}
 .cols{display:grid;grid-template-columns:repeat(2,minmax(0,1fr));gap:8px 28px}.cols>*{min-width:0}
 .stood-aside{border:1px solid #f59e0b;background:#fffbeb;border-radius:8px;padding:4px 16px;margin:14px 0}.stood-aside h2{margin-top:10px}
 code{font-size:12px;background:#f3f4f6;padding:0 4px;border-radius:3px}
-@media (max-width:700px){body{padding:12px}h1{font-size:17px}.cols{grid-template-columns:minmax(0,1fr)}table{font-size:12px}td,th{padding:3px 5px}td:first-child{white-space:normal;min-width:8em}}
+@media (max-width:700px){body{padding:12px}h1{font-size:17px}.cols{grid-template-columns:minmax(0,1fr)}.table-wrap table{font-size:12px}.table-wrap td,.table-wrap th{padding:3px 5px}.table-wrap td:first-child{white-space:normal;min-width:8em}}
 `;
 
 /**

@@ -41,7 +41,7 @@ function draw(box, chart) {
     grid: { vertLines: { color: '#f1f5f9' }, horzLines: { color: '#f1f5f9' } },
     crosshair: { mode: LC.CrosshairMode.Normal },
     rightPriceScale: { borderColor: '#e5e7eb', scaleMargins: { top: 0.08, bottom: 0.08 } },
-    timeScale: { borderColor: '#e5e7eb', minBarSpacing: 0.001, timeVisible: chart.timeAxis !== false, secondsVisible: false, ...(chart.timeAxis === false && { tickMarkFormatter: (t) => formatters.count(t) }) },
+    timeScale: { borderColor: '#e5e7eb', minBarSpacing: 0.001, lockVisibleTimeRangeOnResize: true, timeVisible: chart.timeAxis !== false, secondsVisible: false, ...(chart.timeAxis === false && { tickMarkFormatter: (t) => formatters.count(t) }) },
     localization: { priceFormatter: formatters[chart.format] ?? formatters.price, ...(chart.timeAxis === false && { timeFormatter: (t) => `${formatters.count(t)} steps` }) },
     handleScroll: { vertTouchDrag: false },
   });
