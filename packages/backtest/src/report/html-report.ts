@@ -190,7 +190,7 @@ body{font:14px/1.45 system-ui,-apple-system,sans-serif;margin:0 auto;padding:20p
 h1{font-size:20px;margin:0 0 6px}h2{font-size:16px;margin:26px 0 8px;display:flex;align-items:center;gap:12px;flex-wrap:wrap}h3{font-size:14px;margin:14px 0 6px}
 .table-wrap{overflow-x:auto;max-width:100%;-webkit-overflow-scrolling:touch}.table-wrap.tall{max-height:360px;overflow-y:auto}
 details.trades summary{cursor:pointer;list-style-position:outside}details.trades summary h2{display:inline-flex}
-.table-wrap table{border-collapse:collapse;margin:6px 0;font-variant-numeric:tabular-nums}.table-wrap td,.table-wrap th{border:1px solid #e5e7eb;padding:3px 8px;text-align:right;white-space:nowrap}.table-wrap td:first-child,.table-wrap th:first-child{text-align:left}.table-wrap td.text{text-align:left;white-space:normal;min-width:16em}
+.table-wrap table{border-collapse:collapse;margin:6px 0;font-variant-numeric:tabular-nums}.table-wrap td,.table-wrap th{border:1px solid #e5e7eb;padding:3px 8px;text-align:right;white-space:nowrap}.table-wrap td:first-child,.table-wrap th:first-child{text-align:left}.table-wrap td.text{text-align:left;white-space:normal;min-width:16em}.table-wrap th{white-space:normal;max-width:16em;vertical-align:bottom}
 .table-wrap tr.total td{font-weight:600;border-top:2px solid #9ca3af}
 .pos{color:#15803d}.neg{color:#b91c1c}
 .note{color:#555;font-size:13px}
@@ -210,9 +210,10 @@ code{font-size:12px;background:#f3f4f6;padding:0 4px;border-radius:3px}
 /**
  * A self-contained HTML page: interactive charts (lightweight-charts, inlined with the data: zoom, crosshair,
  * markers), no external asset, readable offline and on a phone. `extra` goes at the end (callers' own sections;
- * a function receives the page's charts to add its own); `instruments` adds a portfolio's per-symbol section.
+ * a function receives the page's charts to add its own); `instruments` adds a portfolio's per-symbol section;
+ * `equityMarkers` go on the first strategy's equity curve (an RL agent's window starts).
  */
-export function renderHtmlReport(title: string, entries: ReportEntry[], extra: string | ((charts: ReportCharts) => string) = '', instruments?: ReportEntry[]): string {
+export function renderHtmlReport(title: string, entries: ReportEntry[], extra: string | ((charts: ReportCharts) => string) = '', instruments?: ReportEntry[], options: { equityMarkers?: ChartMarker[] } = {}): string {
   const [main] = entries;
   const r = main.result;
   const charts = new ReportCharts();
@@ -227,7 +228,7 @@ export function renderHtmlReport(title: string, entries: ReportEntry[], extra: s
       values: e.result.equity,
       width: i === 0 ? 3 : 2,
       dashed: e.result.strategy === BENCHMARK_NAME,
-      ...(i === 0 && { markers: haltMarkers(e.result.riskEvents) }),
+      ...(i === 0 && { markers: [...haltMarkers(e.result.riskEvents), ...(options.equityMarkers ?? [])].sort((a, b) => a.timeMs - b.timeMs) }),
     })),
     { format: 'usd', logSwitch: true, defaultScale: defaultScale(entries), group: 'time', heightPx: 360 },
   );

@@ -110,7 +110,9 @@ export function renderAgentReport(manifest: AgentManifest, backtest: AgentBackte
 <h2>Agent</h2><p class="note">observation: ${manifest.observation.length} values (${manifest.observation.map((o) => escapeHtml(o.name)).join(', ')}); unavailable in training: ${manifest.unavailableFeatures.join(', ') || 'none'};
 model run ${escapeHtml(manifest.modelRun.runId)} (${escapeHtml(manifest.modelRun.model)} out-of-fold); reward scale ${manifest.env.reward.scale}, drawdown penalty ${manifest.env.reward.drawdownPenalty}, turnover penalty ${manifest.env.reward.turnoverPenalty}, liquidation penalty ${manifest.env.reward.liquidationPenalty};
 ${manifest.training.totalTimesteps} steps per window, n_steps ${manifest.training.nSteps}, batch ${manifest.training.batchSize}, epochs ${manifest.training.nEpochs}, lr ${manifest.training.learningRate}, entropy coefficient ${manifest.training.entCoef}, seed ${manifest.seed}.</p>`;
-  return renderHtmlReport(title, backtest.combined, extra);
+  // Where each window agent takes over, on the agent's equity curve (the rows of the windows table).
+  const windowStarts = shares.map((sh) => ({ timeMs: agent.time[sh.startIndex], position: 'belowBar' as const, shape: 'circle' as const, color: '#374151', text: `w${sh.window}`, keep: true }));
+  return renderHtmlReport(title, backtest.combined, extra, undefined, { equityMarkers: windowStarts.filter((m) => Number.isFinite(m.timeMs)) });
 }
 
 /** The report's numbers for scripts. */
