@@ -7,7 +7,8 @@ import { runBacktest } from '../engine/backtester.ts';
 import { computeMetrics } from '../metrics/metrics.ts';
 import { BASELINES } from '../strategies/baselines.ts';
 import { realSampleFrame } from '../testing/real-sample.ts';
-import { renderHtmlReport, reportJson } from './html-report.ts';
+import { DEFAULT_RISK_LIMITS } from '@oitrader/trading';
+import { haltMarkers, renderHtmlReport, reportJson, stoodAsideNote } from './html-report.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const frame = realSampleFrame();
@@ -23,6 +24,36 @@ describe('backtest report', () => {
     assert.match(html, /name="viewport"/, 'a phone needs the viewport meta');
     assert.match(html, /LightweightCharts/, 'the lightweight-charts build must be inlined');
     for (const e of entries) assert.ok(html.includes(e.result.strategy), `${e.result.strategy} missing from the comparison`);
+  });
+
+  it('a run that made no trade says why: every refusal code with its count, or that the strategy never asked', () => {
+    const risk = { limits: DEFAULT_RISK_LIMITS, stopLoss: 0.02 };
+    const starved = runBacktest(frame, BASELINES['sma-trend'](), { leverage: 5, initialBalanceUsd: 2, risk });
+    const note = stoodAsideNote(starved, computeMetrics(starved, { trials: 1 }));
+    assert.ok(note.includes('Stood aside: why'), 'a run without trades must say it stood aside');
+    const refused = Object.values(starved.refusals).reduce((a, n) => a + (n ?? 0), 0);
+    assert.ok(refused > 0 && note.includes(`asked to enter ${refused.toLocaleString('en-US')} times`), 'the note counts every entry the strategy asked for');
+    for (const [code, n] of Object.entries(starved.refusals)) assert.ok(note.includes(`<code>${code}</code> ×${(n ?? 0).toLocaleString('en-US')}`), `refusal ${code} missing from the note`);
+    const flat = runBacktest(frame, BASELINES.flat(), { leverage: 5, risk });
+    assert.match(stoodAsideNote(flat, computeMetrics(flat, { trials: 1 })), /never asked to enter/);
+    const trading = entries.find((e) => e.metrics.trades > 0)!;
+    assert.equal(stoodAsideNote(trading.result, trading.metrics), '', 'a run that traded has no stood-aside note');
+  });
+
+  it('marks risk halts on the equity curve, labelled except the daily-loss ones, and never day starts', () => {
+    const markers = haltMarkers([
+      { timeMs: 1, kind: 'day_start', message: '' },
+      { timeMs: 2, kind: 'daily_loss', message: 'daily loss' },
+      { timeMs: 3, kind: 'drawdown', message: 'drawdown 15%' },
+    ]);
+    assert.deepEqual(markers.map((m) => [m.timeMs, m.text, m.keep]), [[2, undefined, true], [3, 'drawdown halt', true]]);
+  });
+
+  it('a strategy name cannot break out of the page\'s script or markup', () => {
+    const [first] = entries;
+    const hostile = renderHtmlReport('x', [{ ...first, result: { ...first.result, strategy: '</script><img src=x>' } }]);
+    assert.ok(!hostile.includes('</script><img'), 'a name closed the data script');
+    assert.ok(!hostile.includes('<img src=x>'), 'a name became markup');
   });
 
   it('the JSON carries the same numbers as the page', () => {
