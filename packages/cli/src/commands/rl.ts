@@ -18,6 +18,7 @@ import {
   renderAgentReport,
   saveAgent,
   trainAgentWalkForward,
+  windowShares,
   type AgentManifest,
   type AgentBacktest,
 } from '@oitrader/rl';
@@ -243,10 +244,14 @@ export async function runRlBacktest(out: Output, frame: Frame, options: RlBackte
   writeFileAtomic(`${base}.html`, renderAgentReport(m, result, readTrainingLogs(dir)));
   writeFileAtomic(`${base}.json`, `${JSON.stringify(agentReportJson(m, result), null, 2)}\n`);
   out.text(`agent ${m.runId} (${m.algorithm.toUpperCase()}, model run ${run.runId}); every bar below is out of sample for the window agent that trades it:`);
+  // Each window's share of the one combined run (one wallet carried through): the lines add up to its total.
+  const shares = windowShares(m, result);
+  const initial = result.combined[0].result.initialBalanceUsd;
   for (const [k, w] of m.windows.entries()) {
-    const a = result.windows[k].entries[0].metrics;
-    out.text(`  window ${w.window}: trained ≤ ${formatUtc(w.trainEndMs)}, tested ${formatUtc(w.testStartMs)} .. ${formatUtc(w.testEndMs)}: return ${(a.totalReturn * 100).toFixed(2)}%, Sharpe ${Number.isFinite(a.sharpe) ? a.sharpe.toFixed(2) : '—'}, ${a.trades} trades`);
+    const s = shares[k];
+    out.text(`  window ${w.window}: trained ≤ ${formatUtc(w.trainEndMs)}, tested ${formatUtc(w.testStartMs)} .. ${formatUtc(w.testEndMs)}: PnL ${s.pnlUsd[0].toFixed(2)} USDT (${((100 * s.pnlUsd[0]) / initial).toFixed(2)}% of the wallet), ${s.trades[0]} trades`);
   }
+  out.text(`  total: PnL ${shares.reduce((a, s) => a + s.pnlUsd[0], 0).toFixed(2)} USDT, ${shares.reduce((a, s) => a + s.trades[0], 0)} trades (the combined run below)`);
   out.text(formatSummary(result.combined));
   const total = result.combinedHistogram.reduce((s, x) => s + x, 0) || 1;
   out.text(`agent actions: ${ACTIONS.map((a, i) => `${a} ${result.combinedHistogram[i]} (${((100 * result.combinedHistogram[i]) / total).toFixed(1)}%)`).join(', ')}`);
