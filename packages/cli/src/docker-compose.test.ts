@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
@@ -25,7 +26,7 @@ describe('docker/docker-compose.yml (no Docker engine here: checked statically)'
     const env = db.environment as Record<string, string>;
     assert.equal(env.POSTGRES_DB, 'futures_db');
     assert.match(env.POSTGRES_PASSWORD, /^\$\{POSTGRES_PASSWORD/);
-    assert.deepEqual(db.ports, [`${NATIVE_URL.port}:5432`]);
+    assert.deepEqual(db.ports, [`127.0.0.1:${NATIVE_URL.port}:5432`], 'the database is published on the host\'s loopback only');
     assert.match(JSON.stringify(db.healthcheck), /pg_isready .*-d futures_db/);
     const [volume] = db.volumes as string[];
     assert.ok(volume.endsWith(':/var/lib/postgresql/data') && volume.split(':')[0] in compose.volumes);
@@ -53,7 +54,9 @@ describe('docker/docker-compose.yml (no Docker engine here: checked statically)'
     const bot = compose.services.bot;
     assert.equal(bot.restart, 'unless-stopped');
     assert.deepEqual(bot.depends_on, { futures_db: { condition: 'service_healthy' }, collector: { condition: 'service_started' } });
-    assert.deepEqual(bot.environment, collector.environment, 'the bot reads the same database and secrets as the collector');
+    const { OITRADER_DASHBOARD_TOKEN: token, ...shared } = bot.environment as Record<string, string>;
+    assert.deepEqual(shared, collector.environment, 'the bot reads the same database and secrets as the collector');
+    assert.match(token, /^\$\{OITRADER_DASHBOARD_TOKEN(:-)?\}$/, "the dashboard's control token is passed from the environment, never a value");
     const command = bot.command as string[];
     assert.deepEqual(command.slice(0, 2), ['bot', 'run']);
     assert.ok(!command.includes('--live'), 'the shipped compose file must never trade real money by default');
@@ -64,6 +67,37 @@ describe('docker/docker-compose.yml (no Docker engine here: checked statically)'
     const logFile = command[command.indexOf('--log-file') + 1];
     const logs = (bot.volumes as string[]).map((v) => v.split(':')).find(([from]) => from in compose.volumes);
     assert.ok(logs && logFile.startsWith(`${logs[1]}/`), `the log file ${logFile} must be on the named logs volume`);
+  });
+
+  it("publishes the bot's dashboard on the host's 127.0.0.1 only, reachable: the container listens on every interface at the configured port", () => {
+    const bot = compose.services.bot;
+    const defaults = parseConfig({});
+    const command = bot.command as string[];
+    assert.equal(command[command.indexOf('--dashboard-host') + 1], '0.0.0.0', 'inside the container 127.0.0.1 is unreachable from the published port');
+    const run = buildProgram().commands.find((c) => c.name() === 'bot')?.commands.find((c) => c.name() === 'run');
+    assert.ok(run?.options.some((o) => o.long === '--dashboard-host'), 'the command the container runs takes --dashboard-host');
+    const [published] = bot.ports as string[];
+    const parts = published.split(':');
+    assert.equal(parts[0], '127.0.0.1', 'the dashboard must not be published on every interface of the host');
+    assert.equal(Number(parts[parts.length - 1]), defaults.dashboard.port, 'the container port is the one the bot listens on (dashboard.port)');
+    assert.equal(defaults.dashboard.enabled, true, 'bot run serves the dashboard by default');
+  });
+
+  it('every port any service publishes is bound to the host\'s loopback', () => {
+    for (const [name, service] of Object.entries(compose.services)) {
+      for (const port of (service.ports as string[] | undefined) ?? []) assert.ok(port.startsWith('127.0.0.1:'), `${name} publishes ${port} on every interface of the host`);
+    }
+  });
+
+  it('mounts the models and agents the bot trades with where the config looks for them', () => {
+    const bot = compose.services.bot;
+    const workdir = /^WORKDIR (\S+)$/m.exec(dockerfile)![1];
+    const defaults = parseConfig({}).models;
+    const mounts = new Map((bot.volumes as string[]).map((v) => v.split(':')).map(([from, to]) => [to, from]));
+    for (const dir of [defaults.dir, defaults.agents_dir]) {
+      const inside = posix.join(workdir, dir);
+      assert.ok(mounts.has(inside), `the bot container has nothing mounted at ${inside} (${dir} from the config)`);
+    }
   });
 
   it('passes exactly the secrets the config reads from the environment, as references, never values', () => {
@@ -103,7 +137,9 @@ describe('docker/docker-compose.yml (no Docker engine here: checked statically)'
   it('the image copies every workspace manifest and runs the CLI as an unprivileged user', () => {
     const root = JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')) as { workspaces: string[] };
     assert.deepEqual(root.workspaces, ['packages/*']);
-    for (const pkg of ['core', 'binance', 'data', 'features', 'ml', 'backtest', 'sim', 'rl', 'live', 'cli']) {
+    const packages = readdirSync(`${ROOT}packages`).filter((p) => existsSync(`${ROOT}packages/${p}/package.json`));
+    assert.ok(packages.length >= 11);
+    for (const pkg of packages) {
       assert.ok(existsSync(`${ROOT}packages/${pkg}/package.json`));
       assert.match(dockerfile, new RegExp(`COPY packages/${pkg}/package.json`), `Dockerfile copies packages/${pkg}/package.json`);
     }

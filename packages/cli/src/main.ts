@@ -1,3 +1,4 @@
+import { addHelpExamples } from './help-examples.ts';
 import { Command, CommanderError } from 'commander';
 import { OitraderError } from '@oitrader/core';
 import { registerBacktestCommand } from './commands/backtest.ts';
@@ -43,6 +44,7 @@ export function buildProgram(): Command {
   registerDashboardCommand(program);
   registerRetrainCommands(program);
   registerWorkerCommand(program);
+  addHelpExamples(program);
   return program;
 }
 

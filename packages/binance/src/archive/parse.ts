@@ -133,6 +133,7 @@ function parseKlines(file: ArchiveFile, text: string): ParsedArchiveFile {
     low: idx(['low'], 3),
     close: idx(['close'], 4),
     volume: idx(['volume'], 5),
+    closeTime: idx(['close_time'], 6),
     quote: idx(['quote_volume'], 7),
     trades: idx(['count'], 8),
     takerBuy: idx(['taker_buy_volume'], 9),
@@ -147,11 +148,13 @@ function parseKlines(file: ArchiveFile, text: string): ParsedArchiveFile {
   const rejected: RejectedRow[] = [];
   const span = archiveFileSpan(file);
   const stepMs = file.interval && isTimeframe(file.interval) ? timeframeMs(file.interval) : undefined;
+  checkNamedInterval(file);
   rows.forEach((fields, i) => {
     reader.line = firstDataLine + i;
     const time = reader.time(fields[c.time], 'open_time');
     reader.within(time, span, false);
     if (stepMs !== undefined && time % stepMs !== 0) reader.fail(`open_time ${new Date(time).toISOString()} is not on the ${file.interval} grid`);
+    if (stepMs !== undefined) checkCandleLength(reader, file, time, fields[c.closeTime], stepMs);
     const open = reader.number(fields[c.open], 'open');
     const high = reader.number(fields[c.high], 'high');
     const low = reader.number(fields[c.low], 'low');
@@ -194,6 +197,32 @@ function dropImplausibleCandles(rows: ArchiveRows, rejected: RejectedRow[], firs
     time: keep.map((i) => rows.time[i]),
     values: Object.fromEntries(Object.entries(rows.values).map(([k, v]) => [k, keep.map((i) => v[i])])),
   };
+}
+
+/**
+ * Binance names every klines file after its interval (`SOLUSDT-5m-2024-03-01.zip`
+ * in `.../SOLUSDT/5m/`): a file named for another interval than its folder's
+ * holds that interval's candles, and storing them under the folder's
+ * timeframe would make hourly candles look like 5-minute ones.
+ */
+function checkNamedInterval(file: ArchiveFile): void {
+  const named = new RegExp(`^${file.symbol}-([0-9]+[mhdwM])-`).exec(file.path.split('/').pop() ?? '')?.[1];
+  if (named === undefined || named === file.interval) return;
+  throw new DataError(`${file.path}: the file holds ${named} candles but is in the ${file.interval} folder`, {
+    hint: `nothing from it was stored; move it to the ${named} folder or remove it`,
+  });
+}
+
+/**
+ * Each kline row carries its close time (open + interval - 1 ms): one row of
+ * another interval is refused even where too few rows give no spacing to judge.
+ */
+function checkCandleLength(reader: RowReader, file: ArchiveFile, openMs: number, closeField: string | undefined, stepMs: number): void {
+  if (closeField === undefined || !/^\d+$/.test(closeField.trim())) return;
+  const closeMs = reader.time(closeField, 'close_time');
+  const lengthMs = closeMs - openMs + 1;
+  if (lengthMs === stepMs) return;
+  reader.fail(`the candle at ${new Date(openMs).toISOString()} closes ${lengthMs / 60_000} minutes after it opens: not a ${file.interval} candle (the file is in the wrong interval folder)`);
 }
 
 /** Candles of another interval pass the grid check (1h opens are on the 5m grid): their usual spacing gives them away. */

@@ -35,6 +35,7 @@ interface BacktestFlags extends GlobalOptions, FrameFlags {
   out: string;
   model?: string;
   modelsDir?: string;
+  rule?: 'cost-aware' | 'ml-signal';
 }
 
 /** The benchmark every backtest shows: buy-and-hold at 1x, equal-weight over the symbols (never liquidated, no stops). */
@@ -48,7 +49,8 @@ export function registerBacktestCommand(program: Command): void {
     .option('--symbols <list>', 'several symbols on one wallet, comma-separated (default: trading.symbols, or --symbol)', (value: string) => value.split(',').map((s) => symbolFlag('--symbols')(s.trim())))
     .option('--no-risk', 'run the strategy\'s raw intents sized by exposure, without the risk engine the bot trades through (no stops, no halts)')
     .option('--model <run-id>', 'ml-signal: the model run whose out-of-fold predictions it trades')
-    .option('--models-dir <dir>', 'ml-signal: models directory (default: models.dir)');
+    .option('--models-dir <dir>', 'ml-signal: models directory (default: models.dir)')
+    .addOption(new Option('--rule <rule>', 'with --model: the rule that turns probabilities into trades (default: trading.ml_rule.rule); the other is traded beside it for comparison').choices(['cost-aware', 'ml-signal']));
   addFrameOptions(command)
     .addOption(new Option('--leverage <x>', 'leverage, whole number 1..20 (default: trading.leverage)').argParser(numberFlag('--leverage', 'leverage')))
     .addOption(new Option('--balance <usdt>', 'initial balance, > 0 (default: trading.initial_balance)').argParser(numberFlag('--balance', 'balanceUsd')))
@@ -87,6 +89,7 @@ Examples:
           execution,
           trading: { ...config.trading, leverage: execution.leverage ?? config.trading.leverage },
           outDir: flags.out,
+          rule: flags.rule,
           requestedStartMs: source('start') === 'cli' ? parseUtcTimeMs(flags.start) : undefined,
           requestedEndMs: source('end') === 'cli' ? parseUtcTimeMs(flags.end) : undefined,
         });

@@ -19,6 +19,7 @@ interface RunFlags extends GlobalOptions {
   for?: string;
   logFile?: string;
   collector?: string;
+  dashboardHost?: string;
 }
 
 export function registerBotCommands(program: Command): void {
@@ -32,10 +33,12 @@ export function registerBotCommands(program: Command): void {
     .option('--for <seconds>', 'stop after this many seconds (default: until SIGINT or SIGTERM)')
     .option('--log-file <path>', 'also append the log lines (secrets redacted) to this file')
     .option('--collector <where>', 'where the candles come from: auto | in-process | external (default: bot.collector)')
+    .option('--dashboard-host <host>', "the dashboard's listening address (default: dashboard.host, 127.0.0.1); the container listens on 0.0.0.0 behind a port published on the host's 127.0.0.1")
     .action(async (_flags, command: Command) => {
       const flags = command.optsWithGlobals<RunFlags>();
       const { config, out } = commandContext(flags);
-      out.result(await runBot(config, out, flags));
+      const configured = flags.dashboardHost === undefined ? config : { ...config, dashboard: { ...config.dashboard, host: flags.dashboardHost } };
+      out.result(await runBot(configured, out, flags));
     });
   bot
     .command('status')
@@ -59,10 +62,15 @@ export function registerBotCommands(program: Command): void {
     await store.resume(config.bot.name);
     return [`bot ${config.bot.name} resumes trading at its next step`, { killed: false, entriesStopped: false }];
   });
-  controlCommand(bot, 'flatten', 'close the position at the next step without halting (the strategy may enter again)', async (store, config) => {
+  controlCommand(bot, 'flatten', 'close every position (or one symbol\'s: --symbol) at the next step without halting (the strategy may enter again)', async (store, config, flags) => {
+    if (flags.symbol !== undefined) {
+      await store.requestFlatten(config.bot.name, flags.symbol.toUpperCase());
+      return [`bot ${config.bot.name} closes its ${flags.symbol.toUpperCase()} position at its next step (a forced exit; the other symbols trade on)`, { flattenSymbols: [flags.symbol.toUpperCase()] }];
+    }
     await store.requestFlatten(config.bot.name);
-    return [`bot ${config.bot.name} closes its position at its next step`, { flattenRequested: true }];
-  });
+    return [`bot ${config.bot.name} closes its positions at its next step`, { flattenRequested: true }];
+  })
+    .option('--symbol <symbol>', 'force-exit only this symbol');
 }
 
 /** A command that changes a stored bot's control row (read by the running bot at its next step). */
@@ -70,13 +78,13 @@ function controlCommand(
   parent: Command,
   name: string,
   description: string,
-  act: (store: BotStore, config: Config, flags: GlobalOptions & { reason?: string }) => Promise<[string, Record<string, unknown>]>,
+  act: (store: BotStore, config: Config, flags: GlobalOptions & { reason?: string; symbol?: string }) => Promise<[string, Record<string, unknown>]>,
 ): Command {
   return parent
     .command(name)
     .description(description)
     .action(async (_flags, command: Command) => {
-      const flags = command.optsWithGlobals<GlobalOptions & { reason?: string }>();
+      const flags = command.optsWithGlobals<GlobalOptions & { reason?: string; symbol?: string }>();
       const { config, out } = commandContext(flags);
       await withStore(config, async (store) => {
         if (!(await store.control(config.bot.name))) {

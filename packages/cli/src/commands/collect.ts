@@ -86,15 +86,16 @@ export async function runCollect(config: Config, out: Output, options: { forSeco
     if (options.forSeconds !== undefined) setTimeout(resolve, options.forSeconds * 1000).unref();
   });
   let summary: CollectSummary | undefined;
+  let started = false;
   try {
-    await collector.start();
-    const st = collector.stats;
-    out.text(
-      st.backfilledCandles + st.backfilledPoints > 0
-        ? `backfilled ${st.backfilledCandles} candles and ${st.backfilledPoints} OI/ratio/funding points; streaming (Ctrl-C stops cleanly)`
-        : 'nothing to backfill: the store is up to date; streaming (Ctrl-C stops cleanly)',
-    );
-    await stopped;
+    // An unreachable exchange keeps the start retrying for minutes: --for and SIGINT/SIGTERM still end the run.
+    const starting = collector.start().then(() => void (started = true));
+    starting.catch(() => undefined); // a start still running when the run ends fails quietly against the closed store
+    await Promise.race([starting, stopped]);
+    if (started) {
+      out.text(startLine(collector.stats));
+      await stopped;
+    }
   } finally {
     for (const signal of stopSignals) process.removeListener(signal, wake);
     const { unflushedJobs } = await collector.stop();
@@ -103,9 +104,26 @@ export async function runCollect(config: Config, out: Output, options: { forSeco
     if (unflushedJobs > 0) process.exitCode = 1;
     summary = { stats: collector.stats, storeLatencyMs: latencyPercentiles(latencies), closeToRowMs: latencyPercentiles(closeToRow), unflushedJobs };
     printSummary(out, summary);
+    if (!fatal && !reachedExchange(collector.stats, started)) {
+      out.text(`FAILED: ${restUrl} never answered (${collector.stats.backfillFailures} failed backfills${started ? '' : ', the start did not finish'}): nothing was collected`);
+      process.exitCode = 1;
+    }
   }
   if (fatal) throw fatal;
   return summary;
+}
+
+/** "Up to date" only when the backfill asked the exchange and got nothing new, never when it could not ask. */
+function startLine(st: CollectorStats): string {
+  if (st.backfilledCandles + st.backfilledPoints > 0) return `backfilled ${st.backfilledCandles} candles and ${st.backfilledPoints} OI/ratio/funding points; streaming (Ctrl-C stops cleanly)`;
+  if (st.backfillFailures > 0) return `the backfill failed ${st.backfillFailures} times (is the exchange reachable? see the log); retrying every 30 s while streaming (Ctrl-C stops cleanly)`;
+  return 'nothing to backfill: the store is up to date; streaming (Ctrl-C stops cleanly)';
+}
+
+/** A run that never heard from the exchange (every backfill failed, nothing streamed) collected nothing: it fails. */
+function reachedExchange(st: CollectorStats, started: boolean): boolean {
+  if (st.streamedCandles > 0 || st.backfilledCandles + st.backfilledPoints > 0) return true;
+  return started && st.backfillFailures === 0;
 }
 
 /** p50 and p99 (nearest rank) of latency samples in ms. */

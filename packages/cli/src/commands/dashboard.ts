@@ -61,7 +61,7 @@ export async function runDashboard(config: Config, out: Output, flags: Dashboard
     out.text(`dashboard for bot ${config.bot.name}: ${dash.url} (metrics: ${dash.url}metrics)${token ? '' : '; controls disabled: set OITRADER_DASHBOARD_TOKEN to enable them'}`);
     if (flags.telegram) {
       const t = config.telegram;
-      telegram = new TelegramBridge({ token: t.token, chatId: t.chat_id, sql, bot: config.bot.name, symbol: tradedSymbols(config.trading)[0], timeframe: config.bot.timeframe, limits: portfolioLimitsOf(config.trading), dailySummaryAt: t.daily_summary_at, log: createLogger('telegram') });
+      telegram = new TelegramBridge({ token: t.token, chatId: t.chat_id, sql, bot: config.bot.name, symbol: tradedSymbols(config.trading)[0], timeframe: config.bot.timeframe, limits: portfolioLimitsOf(config.trading), dailySummaryAt: t.daily_summary_at, notify: t.notify, log: createLogger('telegram') });
       await telegram.start();
       out.text(`telegram: answering commands from chat ${t.chat_id}; daily summary at ${t.daily_summary_at} UTC`);
     }

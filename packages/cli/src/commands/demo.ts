@@ -63,7 +63,7 @@ export function registerDemoCommand(program: Command): void {
         const causal = runFeatureCheck(out, frame, 'lookahead', 10);
         out.text(`\n== phase 3: walk-forward evaluation, stacked ensemble, model run (demo mode: ${DEMO_TRAINING.trees} trees per GBDT, no search, LSTM ≤ ${DEMO_TRAINING.lstm.epochs} epochs on the latest ${DEMO_TRAINING.lstm.maxTrainRows} rows)  [${elapsed()}]`);
         const run = await runTrain(out, 'data/demo/features', 'data/demo/models', DEMO_TRAINING);
-        out.text(`\n== backtest: the ML-signal strategy on the run's out-of-fold predictions vs the baselines, 5x on $2,000, fees, funding, slippage  [${elapsed()}]`);
+        out.text(`\n== backtest: the ML rules (cost-aware, the default, and ML-signal) on the run's out-of-fold predictions vs the baselines, 5x on $2,000, fees, funding, slippage  [${elapsed()}]`);
         const config = configSchema.parse({});
         const mlResult = await runMlSignalBacktest(out, frame, { modelsDir: 'data/demo/models', runId: run.runId, execution: { leverage: 5, initialBalanceUsd: 2000 }, trading: config.trading, outDir: 'reports' });
         out.text(`\n== phase 4: PPO agent, ${DEMO_RL.windows} walk-forward windows × ${DEMO_RL.timestepsPerWindow.toLocaleString('en-US')} steps on the run's out-of-fold predictions, then its out-of-sample backtest vs the baselines  [${elapsed()}]`);
@@ -71,7 +71,7 @@ export function registerDemoCommand(program: Command): void {
         await runRlBacktest(out, frame, { agentsDir: 'data/demo/agents', modelsDir: 'data/demo/models', agentId: agent.runId, outDir: 'reports', stopLoss: config.trading.stop_loss });
         out.text(`\n== phase 5: the portfolio bot trades ${DEMO_PORTFOLIO.join(', ')} on one wallet against the simulator over the wire, the sample's last 2 days, with the live dashboard  [${elapsed()}]`);
         const botRun = await runDemoBot(sql, out, { symbols: DEMO_PORTFOLIO, days: 2, keepUp: flags.dashboard === true, modelsDir: 'data/demo/models', archiveDir: SAMPLE_ARCHIVE });
-        out.text(`\ndemo finished in ${elapsed()}. Out of sample, after costs: ${mlResult.beatBaselines ? 'the ML-signal strategy beat every baseline' : 'NOTHING beat the baselines — the ML-signal strategy did not beat every one of flat, buy-and-hold, oi-trend and sma-trend'} (${mlResult.report}).`);
+        out.text(`\ndemo finished in ${elapsed()}. Out of sample, after costs: ${mlResult.beatBaselines ? `the ${mlResult.rule} rule beat every baseline` : `NOTHING beat the baselines — the ${mlResult.rule} rule did not beat every one of flat, buy-and-hold, oi-trend and sma-trend`} (${mlResult.report}).`);
         if (report.failed > 0 || !passed || !causal || !collected || !botRun.matchesExchange) process.exitCode = 1;
       } finally {
         await sql.close();

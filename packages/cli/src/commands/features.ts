@@ -29,7 +29,7 @@ interface BuildFlags extends GlobalOptions, FrameFlags {
 }
 
 export function registerFeatureCommands(program: Command): void {
-  const features = program.command('features').description('phase 2: build features and labels, list the catalogue, check for look-ahead');
+  const features = program.command('features').description('build features and labels, list the catalogue, check for look-ahead');
 
   addFrameOptions(
     features

@@ -1,14 +1,38 @@
 import { join } from 'node:path';
-import { baselineByName, benchmarkEntry, computeMetrics, DEFAULT_ML_SIGNAL, formatSummary, mlSignal, renderHtmlReport, reportBasePath, reportJson, runBacktest, type BacktestOptions, type MlSignalParams, type ReportEntry } from '@oitrader/backtest';
-import { riskLimitsFromConfig, type Strategy } from '@oitrader/trading';
+import {
+  baselineByName,
+  benchmarkEntry,
+  bestExpectedEdge,
+  computeMetrics,
+  DEFAULT_ML_SIGNAL,
+  describeMlRule,
+  formatSummary,
+  labelPayoffs,
+  mlRuleParams,
+  mlRuleStrategy,
+  renderHtmlReport,
+  reportBasePath,
+  reportJson,
+  runBacktest,
+  standAsideReason,
+  type BacktestOptions,
+  type BacktestResult,
+  type MlRuleParams,
+  type MlSignalParams,
+  type ReportEntry,
+  type TradeCosts,
+} from '@oitrader/backtest';
+import { DEFAULT_EXECUTION, riskLimitsFromConfig, type Strategy } from '@oitrader/trading';
 import { DataError, formatUtc, OitraderError, writeFileAtomic, type Config, type Frame } from '@oitrader/core';
 import { FEATURE_SET_VERSION, FeatureEngineer, TargetEngineer } from '@oitrader/features';
 import { alignPredictions, assertOutOfSample, finalKnownUntilMs, loadRun, matrixFromColumns, readManifest, readOutOfFoldPredictions, type FoldSpan } from '@oitrader/ml';
 import type { Output } from '../output.ts';
 import { writeTradingResult } from './trading-result.ts';
 
-/** Entry thresholds tried on the validation windows (× the class prior). Each is a trial for the Deflated Sharpe Ratio. */
+/** Entry thresholds of the ML-signal rule tried on the validation windows (× the class prior). */
 export const THRESHOLD_GRID = [1.0, 1.1, 1.2, 1.35, 1.5, 1.75, 2.0];
+/** Hurdles of the cost-aware rule tried on the validation windows (expected net return after costs, fraction). */
+export const HURDLE_GRID = [0, 0.00025, 0.0005, 0.001, 0.002, 0.004];
 /** The baselines the ML-signal strategy is compared with, on the same bars. */
 export const ML_BASELINES = ['flat', 'buy-and-hold', 'oi-trend', 'sma-trend'];
 const MIN_TRADES_TO_CHOOSE = 5;
@@ -23,16 +47,94 @@ export interface MlBacktestOptions {
   requestedStartMs?: number;
   requestedEndMs?: number;
   params?: Partial<Omit<MlSignalParams, 'priors' | 'threshold'>>;
+  /** The rule traded and judged (default trading.ml_rule.rule); the other rule is traded beside it for comparison. */
+  rule?: MlRuleName;
+  /** Pin a rule's setting (threshold × prior, or hurdle) instead of choosing it on validation: the rule as configured, no selection. */
+  pinned?: Partial<Record<MlRuleName, number>>;
+}
+
+export type MlRuleName = MlRuleParams['rule'];
+
+export interface ValidationRow {
+  /** The grid value: threshold × prior (ml-signal) or hurdle (cost-aware). */
+  value: number;
+  sharpe: number;
+  trades: number;
+  returnPct: number;
 }
 
 export interface MlBacktestResult {
   /** The HTML report's path. */
   report: string;
+  rule: MlRuleName;
+  /** The ML-signal threshold and the cost-aware hurdle chosen on validation. */
   threshold: number;
-  validation: Array<{ threshold: number; sharpe: number; trades: number; returnPct: number }>;
+  hurdle: number;
+  /** The traded rule's validation grid. */
+  validation: ValidationRow[];
+  /** The traded rule, the other rule, then the baselines. */
   test: ReportEntry[];
   beatBaselines: boolean;
+  /** Trials the Deflated Sharpe counts. */
+  trials: number;
   span: { validation: [string, string]; test: [string, string] };
+}
+
+interface RuleGrid {
+  rule: MlRuleName;
+  values: readonly number[];
+  label(value: number): string;
+  params(value: number): MlRuleParams;
+  /** The value when validation cannot judge (no setting made enough trades). */
+  untested: number;
+}
+
+interface RuleChoice {
+  rule: MlRuleName;
+  value: number;
+  params: MlRuleParams;
+  validation: ValidationRow[];
+  distinctTradeSets: number;
+}
+
+/** The costs the cost-aware rule expects per fill: the backtest's own taker fee, half-spread and size impact at full exposure. */
+export function expectedCosts(execution: BacktestOptions): TradeCosts {
+  const e = { ...DEFAULT_EXECUTION, ...execution };
+  const notionalUsd = e.initialBalanceUsd * e.leverage;
+  return { takerFeeRate: e.takerFeeRate, slippageRate: (e.halfSpreadBps + (e.impactBpsPer100k * notionalUsd) / 100_000) / 10_000 };
+}
+
+/** Which trades a run made: settings with the same key traded identically (one trial, not several). */
+function tradeSetKey(result: BacktestResult): string {
+  return result.trades.map((t) => `${t.entryTimeMs}${t.side[0]}${t.exitTimeMs}`).join(',');
+}
+
+/** A pinned setting: run on validation for the record, traded whatever it scored. */
+function pinnedChoice(grid: RuleGrid, value: number, frame: Frame, managed: BacktestOptions): RuleChoice {
+  const choice = chooseOnValidation({ ...grid, values: [value], untested: value }, frame, managed);
+  return { ...choice, value, params: grid.params(value), distinctTradeSets: 1 };
+}
+
+/** The setting of either rule that never trades (threshold or hurdle ∞): chosen when every setting that trades lost on validation. */
+export const STAND_ASIDE = Number.POSITIVE_INFINITY;
+
+/**
+ * Runs every grid value on the validation bars and picks the best Sharpe. A value with a handful of trades proves
+ * nothing; standing aside (Sharpe 0) is always a candidate, so when every value that trades lost, the rule does not trade.
+ */
+function chooseOnValidation(grid: RuleGrid, frame: Frame, managed: BacktestOptions): RuleChoice {
+  const keys = new Set<string>(['']);
+  const validation = grid.values.map((value): ValidationRow => {
+    const result = runBacktest(frame, mlRuleStrategy(grid.params(value)), managed);
+    keys.add(tradeSetKey(result));
+    const metrics = computeMetrics(result);
+    return { value, sharpe: metrics.sharpe, trades: metrics.trades, returnPct: metrics.totalReturn * 100 };
+  });
+  const eligible = validation.filter((v) => v.trades >= MIN_TRADES_TO_CHOOSE && Number.isFinite(v.sharpe));
+  const standAside: ValidationRow = { value: STAND_ASIDE, sharpe: 0, trades: 0, returnPct: 0 };
+  // No setting traded enough to judge: the rule's own default (the configured hurdle; ML-signal's 1.2 × prior), not the most eager setting.
+  const value = eligible.length > 0 ? [standAside, ...eligible].reduce((a, b) => (b.sharpe > a.sharpe ? b : a)).value : grid.untested;
+  return { rule: grid.rule, value, params: grid.params(value), validation, distinctTradeSets: keys.size };
 }
 
 function spanOf(folds: FoldSpan[]): [number, number] {
@@ -118,51 +220,82 @@ export async function runMlSignalBacktest(out: Output, frame: Frame, options: Ml
     assertOutOfSample(oof, testFrame.time);
   }
 
-  // Class priors from labels already known before the validation window opens (causal).
-  const priors = new TargetEngineer().classPriors(frame, { horizon, threshold: manifest.labels.threshold }, validationSpan[0]);
-
-  const params = { ...DEFAULT_ML_SIGNAL, maxBars: horizon, ...options.params, priors };
-  const strategyFor = (threshold: number) => mlSignal({ ...params, threshold });
-  // The ML-signal strategy trades through the risk engine the bot runs; the baselines trade unmanaged, as published.
+  // Class priors and class payoffs from labels already known before the validation window opens (causal).
+  const labels = { horizon, threshold: manifest.labels.threshold };
+  const priors = new TargetEngineer().classPriors(frame, labels, validationSpan[0]);
+  const payoffs = labelPayoffs(frame, labels, validationSpan[0]);
+  const costs = expectedCosts(options.execution);
+  const ruleConfig = options.trading.ml_rule;
+  const primary = options.rule ?? ruleConfig.rule;
+  const grids: Record<MlRuleName, RuleGrid> = {
+    'ml-signal': {
+      rule: 'ml-signal',
+      values: THRESHOLD_GRID,
+      label: (v) => (v === STAND_ASIDE ? 'stand aside' : `${v} × prior`),
+      untested: DEFAULT_ML_SIGNAL.threshold,
+      params: (threshold) => ({ rule: 'ml-signal', ...DEFAULT_ML_SIGNAL, maxBars: horizon, ...options.params, priors, threshold }),
+    },
+    'cost-aware': {
+      rule: 'cost-aware',
+      values: HURDLE_GRID,
+      label: (v) => (v === STAND_ASIDE ? 'stand aside' : `hurdle ${(v * 100).toFixed(3)}%`),
+      untested: ruleConfig.hurdle,
+      params: (hurdle) => ({ ...(mlRuleParams({ ...ruleConfig, rule: 'cost-aware' }, { horizonBars: horizon, priors, payoffs }, costs) as Extract<MlRuleParams, { rule: 'cost-aware' }>), hurdle }),
+    },
+  };
+  // The ML rule trades through the risk engine the bot runs; the baselines trade unmanaged, as published.
   const managed: BacktestOptions = { ...options.execution, risk: { limits: riskLimitsFromConfig(options.trading), stopLoss: options.trading.stop_loss } };
   const searchEvaluations = Number(manifest.metrics.searchEvaluations ?? 0);
-  const trials = THRESHOLD_GRID.length + searchEvaluations;
-
-  const validation = THRESHOLD_GRID.map((threshold) => {
-    const metrics = computeMetrics(runBacktest(validationFrame, strategyFor(threshold), managed), { trials });
-    return { threshold, sharpe: metrics.sharpe, trades: metrics.trades, returnPct: metrics.totalReturn * 100 };
+  const order: MlRuleName[] = primary === 'cost-aware' ? ['cost-aware', 'ml-signal'] : ['ml-signal', 'cost-aware'];
+  const chosen = order.map((rule) => {
+    const pin = options.pinned?.[rule];
+    return pin === undefined ? chooseOnValidation(grids[rule], validationFrame, managed) : pinnedChoice(grids[rule], pin, validationFrame, managed);
   });
-  // A threshold with a handful of trades proves nothing; one with none is the strategy standing aside (Sharpe 0):
-  // when every threshold that trades lost on validation, the chosen one is the one that does not trade.
-  const eligible = validation.filter((v) => (v.trades === 0 || v.trades >= MIN_TRADES_TO_CHOOSE) && Number.isFinite(v.sharpe));
-  const pool = eligible.length > 0 ? eligible : validation.filter((v) => Number.isFinite(v.sharpe));
-  const chosen = (pool.length > 0 ? pool : validation).reduce((a, b) => (b.sharpe > a.sharpe ? b : a));
+  // Every distinct trade set either grid produced on validation is a trial; settings that trade identically count once.
+  const ruleTrials = chosen.reduce((n, c) => n + c.distinctTradeSets, 0);
+  const trials = ruleTrials + searchEvaluations + ML_BASELINES.length;
 
-  const strategies: Array<[Strategy, BacktestOptions]> = [[strategyFor(chosen.threshold), managed], ...ML_BASELINES.map((name): [Strategy, BacktestOptions] => [baselineByName(name), options.execution])];
+  const strategies: Array<[Strategy, BacktestOptions]> = [
+    ...chosen.map((c): [Strategy, BacktestOptions] => [mlRuleStrategy(c.params), managed]),
+    ...ML_BASELINES.map((name): [Strategy, BacktestOptions] => [baselineByName(name), options.execution]),
+  ];
   const test: ReportEntry[] = strategies.map(([strategy, runOptions]) => {
     const result = runBacktest(testFrame, strategy, runOptions);
-    return { result, metrics: computeMetrics(result, { trials: trials + ML_BASELINES.length }) };
+    return { result, metrics: computeMetrics(result, { trials }) };
   });
   const ml = test[0].metrics;
-  const bestBaseline = test.slice(1).reduce((a, b) => (b.metrics.sharpe > a.metrics.sharpe ? b : a));
-  const beatBaselines = test.slice(1).every((b) => ml.sharpe > b.metrics.sharpe && ml.totalReturn > b.metrics.totalReturn);
+  const baselines = test.slice(chosen.length);
+  const bestBaseline = baselines.reduce((a, b) => (b.metrics.sharpe > a.metrics.sharpe ? b : a));
+  const beatBaselines = baselines.every((b) => ml.sharpe > b.metrics.sharpe && ml.totalReturn > b.metrics.totalReturn);
+  const main = chosen[0];
+  const mlSignalChoice = chosen.find((c) => c.rule === 'ml-signal')!;
+  const costAwareChoice = chosen.find((c) => c.rule === 'cost-aware')!;
 
+  const title = `oitrader backtest: ${primary} rule (run ${options.runId}) on ${frame.symbol} ${frame.timeframe}, out-of-fold test windows ${formatUtc(testSpan[0])} .. ${formatUtc(testSpan[1])}`;
   // The report adds the 1x buy-and-hold benchmark line; "beat every baseline" stays the published comparison.
-  const reported = [...test, benchmarkEntry(testFrame, options.execution, trials + ML_BASELINES.length)];
-  const title = `oitrader backtest: ml-signal (run ${options.runId}) on ${frame.symbol} ${frame.timeframe}, out-of-fold test windows ${formatUtc(testSpan[0])} .. ${formatUtc(testSpan[1])}`;
+  const reported = [...test, benchmarkEntry(testFrame, options.execution, trials)];
   const base = reportBasePath(options.outDir, ['backtest-ml-signal', options.runId, frame.symbol, frame.timeframe]);
   writeFileAtomic(`${base}.html`, renderHtmlReport(title, reported));
-  writeFileAtomic(`${base}.json`, `${JSON.stringify({ runId: options.runId, threshold: chosen.threshold, priors, validation, strategies: reportJson(reported) }, null, 2)}\n`);
+  writeFileAtomic(`${base}.json`, `${JSON.stringify({ runId: options.runId, rule: primary, threshold: mlSignalChoice.value, hurdle: costAwareChoice.value, priors, payoffs, costs, validation: Object.fromEntries(chosen.map((c) => [c.rule, c.validation])), trials, strategies: reportJson(reported) }, null, 2)}\n`);
 
-  out.text(`model run ${options.runId}: ${fresh ? 'final models predicting bars after its training span' : 'ensemble out-of-fold predictions'}; threshold chosen on ${formatUtc(validationSpan[0])} .. ${formatUtc(validationSpan[1])} (${validationFrame.length} bars), traded on ${formatUtc(testSpan[0])} .. ${formatUtc(testSpan[1])} (${testFrame.length} bars)`);
-  out.text(`class priors (labels known before the validation window): short ${priors[0].toFixed(3)}, neutral ${priors[1].toFixed(3)}, long ${priors[2].toFixed(3)}`);
-  out.text(`validation (threshold × prior → Sharpe, trades, return): ${validation.map((v) => `${v.threshold}: ${Number.isFinite(v.sharpe) ? v.sharpe.toFixed(2) : '—'}/${v.trades}/${v.returnPct.toFixed(2)}%`).join('  ')}`);
-  out.text(`chosen threshold ${chosen.threshold} × prior; Deflated Sharpe counts ${trials + ML_BASELINES.length} trials (${THRESHOLD_GRID.length} thresholds, ${searchEvaluations} search evaluations, ${ML_BASELINES.length} baselines)`);
+  out.text(`model run ${options.runId}: ${fresh ? 'final models predicting bars after its training span' : 'ensemble out-of-fold predictions'}; rule settings chosen on ${formatUtc(validationSpan[0])} .. ${formatUtc(validationSpan[1])} (${validationFrame.length} bars), traded on ${formatUtc(testSpan[0])} .. ${formatUtc(testSpan[1])} (${testFrame.length} bars)`);
+  out.text(`class priors (labels known before the validation window): short ${priors[0].toFixed(3)}, neutral ${priors[1].toFixed(3)}, long ${priors[2].toFixed(3)}; mean ${horizon}-bar return per class: ${payoffs.mean.map((m) => `${(m * 100).toFixed(2)}%`).join(' / ')}`);
+  for (const c of chosen) {
+    out.text(`validation ${c.rule} (${c.rule === 'ml-signal' ? 'threshold × prior' : 'hurdle'} → Sharpe, trades, return): ${c.validation.map((v) => `${grids[c.rule].label(v.value)}: ${Number.isFinite(v.sharpe) ? v.sharpe.toFixed(2) : '—'}/${v.trades}/${v.returnPct.toFixed(2)}%`).join('  ')}; ${c.distinctTradeSets} distinct trade set(s) among these ${c.validation.length} settings and standing aside`);
+  }
+  out.text(`chosen: ${chosen.map((c) => `${c.rule} ${grids[c.rule].label(c.value)}`).join(', ')} (${primary} is trading.ml_rule's rule, the other is shown for comparison); ${describeMlRule(main.params)}`);
+  out.text(`Deflated Sharpe counts ${trials} trials (${ruleTrials} distinct trade sets of the rule grids, ${searchEvaluations} search evaluations, ${ML_BASELINES.length} baselines)`);
   out.text(formatSummary(reported));
+  if (main.value === STAND_ASIDE) out.text(`${frame.symbol}: the ${primary} rule stood aside: every setting that traded lost on validation (after costs)`);
+  if (main.params.rule === 'cost-aware' && test[0].metrics.trades === 0) {
+    const best = bestExpectedEdge(testFrame, main.params);
+    if (best && main.value !== STAND_ASIDE) out.text(`${frame.symbol}: ${standAsideReason(best, main.params.hurdle)} on ${formatUtc(best.timeMs)}`);
+    if (best && main.value === STAND_ASIDE) out.text(`${frame.symbol}: best expected net return on the traded bars ${(Math.max(best.long, best.short) * 100).toFixed(3)} % on ${formatUtc(best.timeMs)}`);
+  }
   out.text(
     beatBaselines
-      ? `OUT OF SAMPLE: the ML-signal strategy beat every baseline on Sharpe and return (Sharpe ${ml.sharpe.toFixed(2)} vs best baseline ${bestBaseline.result.strategy} ${bestBaseline.metrics.sharpe.toFixed(2)}; Deflated Sharpe ${ml.deflatedSharpe.toFixed(2)})`
-      : `OUT OF SAMPLE: the ML-signal strategy did NOT beat every baseline (Sharpe ${Number.isFinite(ml.sharpe) ? ml.sharpe.toFixed(2) : '—'}, return ${(ml.totalReturn * 100).toFixed(2)}% vs best baseline ${bestBaseline.result.strategy}: Sharpe ${bestBaseline.metrics.sharpe.toFixed(2)}, return ${(bestBaseline.metrics.totalReturn * 100).toFixed(2)}%)`,
+      ? `OUT OF SAMPLE: the ${primary} rule beat every baseline on Sharpe and return (Sharpe ${ml.sharpe.toFixed(2)} vs best baseline ${bestBaseline.result.strategy} ${bestBaseline.metrics.sharpe.toFixed(2)}; Deflated Sharpe ${ml.deflatedSharpe.toFixed(2)})`
+      : `OUT OF SAMPLE: the ${primary} rule did NOT beat every baseline (Sharpe ${Number.isFinite(ml.sharpe) ? ml.sharpe.toFixed(2) : '—'}, return ${(ml.totalReturn * 100).toFixed(2)}% vs best baseline ${bestBaseline.result.strategy}: Sharpe ${bestBaseline.metrics.sharpe.toFixed(2)}, return ${(bestBaseline.metrics.totalReturn * 100).toFixed(2)}%)`,
   );
   out.text(`report: ${base}.html (and .json)`);
   const buyAndHold = test.find((e) => e.result.strategy === 'buy-and-hold');
@@ -172,7 +305,8 @@ export async function runMlSignalBacktest(out: Output, frame: Frame, options: Ml
     symbol: frame.symbol,
     source: fresh ? 'after-training' : 'out-of-fold',
     testSpan: [formatUtc(testSpan[0]), formatUtc(testSpan[1])],
-    threshold: chosen.threshold,
+    rule: primary,
+    threshold: main.value,
     trades: ml.trades,
     returnPct: ml.totalReturn * 100,
     sharpe: ml.sharpe,
@@ -180,7 +314,7 @@ export async function runMlSignalBacktest(out: Output, frame: Frame, options: Ml
     buyAndHoldReturnPct: (buyAndHold?.metrics.totalReturn ?? Number.NaN) * 100,
     beatBaselines,
   });
-  const result = { report: `${base}.html`, threshold: chosen.threshold, validation, test, beatBaselines, span: { validation: [formatUtc(validationSpan[0]), formatUtc(validationSpan[1])] as [string, string], test: [formatUtc(testSpan[0]), formatUtc(testSpan[1])] as [string, string] } };
+  const result = { report: `${base}.html`, rule: primary, threshold: mlSignalChoice.value, hurdle: costAwareChoice.value, validation: main.validation, test, beatBaselines, trials, span: { validation: [formatUtc(validationSpan[0]), formatUtc(validationSpan[1])] as [string, string], test: [formatUtc(testSpan[0]), formatUtc(testSpan[1])] as [string, string] } };
   out.result({ ...result, test: test.map((e) => ({ strategy: e.result.strategy, metrics: e.metrics })) });
   return result;
 }

@@ -57,11 +57,12 @@ export function registerRetrainCommands(program: Command): void {
   models
     .command('rollback')
     .description('make the previous champion active again (every run stays on disk; see models.dir/promotions.json)')
-    .option('--dir <dir>', 'models directory (default: models.dir)')
+    .option('--models-dir <dir>', 'models directory (default: models.dir)')
+    .addOption(new Option('--dir <dir>', 'old name of --models-dir').hideHelp())
     .action((_flags, command: Command) => {
-      const flags = command.optsWithGlobals<GlobalOptions & { dir?: string }>();
+      const flags = command.optsWithGlobals<GlobalOptions & { dir?: string; modelsDir?: string }>();
       const { config, out } = commandContext(flags);
-      const entry = rollbackChampion(flags.dir ?? config.models.dir);
+      const entry = rollbackChampion(flags.modelsDir ?? flags.dir ?? config.models.dir);
       out.text(`active model run: ${entry.runId} (rolled back from ${entry.previous}); a running bot picks it up at its next candle`);
       out.result(entry);
     });

@@ -79,7 +79,7 @@ function readRunManifest(modelsDir: string, runId: string): RunManifest {
 const wholeSpan = (flags: FrameFlags): FrameFlags => ({ ...flags, start: '2000-01-01', end: '2100-01-01' });
 
 export function registerRlCommands(program: Command): void {
-  const rl = program.command('rl').description('phase 4: train PPO/A2C agents on the futures env (walk-forward, out-of-fold ML predictions) and backtest them out of sample');
+  const rl = program.command('rl').description('train PPO/A2C agents on the futures env (walk-forward, out-of-fold ML predictions) and backtest them out of sample');
   const train = rl
     .command('train')
     .description('train one agent per walk-forward window on a model run\'s out-of-fold predictions; saves agents/<run-id>/')

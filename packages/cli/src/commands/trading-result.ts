@@ -4,7 +4,7 @@ import { OitraderError, writeFileAtomic } from '@oitrader/core';
 
 /**
  * A model run's out-of-sample trading result, written into the run by `oitrader backtest --strategy ml-signal
- * --model <run>` (the ML-signal strategy through the risk engine on bars the run never trained on, after fees,
+ * --model <run>` (the ML rule, trading.ml_rule, through the risk engine on bars the run never trained on, after fees,
  * funding and slippage). `models promote` and `models list` read it.
  */
 export interface RunTradingResult {
@@ -14,6 +14,9 @@ export interface RunTradingResult {
   /** What was traded: the out-of-fold test windows, or bars after the run's training span. */
   source: 'out-of-fold' | 'after-training';
   testSpan: [string, string];
+  /** The ML rule traded (absent in results written before the cost-aware rule: ml-signal). */
+  rule?: 'ml-signal' | 'cost-aware';
+  /** The setting chosen on validation: ML-signal's threshold × prior, or the cost-aware rule's hurdle (fraction). */
   threshold: number;
   trades: number;
   returnPct: number;
@@ -54,5 +57,5 @@ export function promotionRefusal(runId: string, result: RunTradingResult | undef
 export function tradingResultLine(result: RunTradingResult | undefined): string {
   if (!result) return 'not backtested';
   const sign = result.returnPct >= 0 ? '+' : '';
-  return `${sign}${result.returnPct.toFixed(2)}% in ${result.trades} trades, Sharpe ${Number.isFinite(result.sharpe) ? result.sharpe.toFixed(2) : '—'} (${result.source}${result.beatBaselines ? ', beat the baselines' : ''})`;
+  return `${result.rule ?? 'ml-signal'}: ${sign}${result.returnPct.toFixed(2)}% in ${result.trades} trades, Sharpe ${Number.isFinite(result.sharpe) ? result.sharpe.toFixed(2) : '—'} (${result.source}${result.beatBaselines ? ', beat the baselines' : ''})`;
 }

@@ -13,7 +13,8 @@ import { queuedRunners } from './worker.ts';
 
 interface TrainFlags extends GlobalOptions {
   features: string;
-  out: string;
+  out?: string;
+  modelsDir?: string;
   folds: number;
   trainShare: number;
   embargo: number;
@@ -27,9 +28,10 @@ const ACTIVE_FILE = 'ACTIVE';
 export function registerTrainCommands(program: Command): void {
   program
     .command('train')
-    .description('phase 3: walk-forward-evaluate the three GBDT classifiers, the LSTM and the baselines on a features file (one symbol or a pool), train the stacked ensemble, calibrate every model on out-of-fold rows, save a model run')
+    .description('walk-forward-evaluate the three GBDT classifiers, the LSTM and the baselines on a features file (one symbol or a pool), train the stacked ensemble, calibrate every model on out-of-fold rows, save a model run')
     .option('--features <dir>', `directory holding ${FEATURES_FILE} and its manifest`, 'data/features')
-    .option('--out <dir>', 'models directory (default: models.dir)')
+    .option('--models-dir <dir>', 'models directory (default: models.dir)')
+    .addOption(new Option('--out <dir>', 'old name of --models-dir').hideHelp())
     .addOption(new Option('--folds <n>', 'walk-forward test windows').argParser(Number).default(3))
     .addOption(new Option('--train-share <fraction>', 'share of rows in the first training block').argParser(numberFlag('--train-share', 'share')).default(0.4))
     .addOption(new Option('--embargo <bars>', 'bars skipped after each test window (for every symbol of a pooled file)').argParser(Number).default(12))
@@ -41,7 +43,7 @@ export function registerTrainCommands(program: Command): void {
       const { config, out } = commandContext(flags);
       const queued = queuedRunners(config, flags.features, out);
       try {
-        await runTrain(out, flags.features, flags.out ?? config.models.dir, { ...flags, trialRunner: queued.trials, fitRunner: queued.fits });
+        await runTrain(out, flags.features, flags.modelsDir ?? flags.out ?? config.models.dir, { ...flags, trialRunner: queued.trials, fitRunner: queued.fits });
       } finally {
         await queued.close();
       }
@@ -51,11 +53,12 @@ export function registerTrainCommands(program: Command): void {
   models
     .command('list')
     .description('list model runs with their out-of-sample metrics')
-    .option('--dir <dir>', 'models directory (default: models.dir)')
+    .option('--models-dir <dir>', 'models directory (default: models.dir)')
+    .addOption(new Option('--dir <dir>', 'old name of --models-dir').hideHelp())
     .action((_flags, command: Command) => {
-      const flags = command.optsWithGlobals<GlobalOptions & { dir?: string }>();
+      const flags = command.optsWithGlobals<GlobalOptions & { dir?: string; modelsDir?: string }>();
       const { config, out } = commandContext(flags);
-      const dir = flags.dir ?? config.models.dir;
+      const dir = flags.modelsDir ?? flags.dir ?? config.models.dir;
       const active = existsSync(join(dir, ACTIVE_FILE)) ? readFileSync(join(dir, ACTIVE_FILE), 'utf8').trim() : '';
       const statuses = inspectRuns(dir);
       const runs = statuses.flatMap((s) => (s.manifest ? [s.manifest] : []));
@@ -81,13 +84,14 @@ export function registerTrainCommands(program: Command): void {
     .command('show')
     .description('print a run\'s manifest')
     .argument('<run-id>')
-    .option('--dir <dir>', 'models directory (default: models.dir)')
+    .option('--models-dir <dir>', 'models directory (default: models.dir)')
+    .addOption(new Option('--dir <dir>', 'old name of --models-dir').hideHelp())
     .action((runId: string, _flags, command: Command) => {
-      const flags = command.optsWithGlobals<GlobalOptions & { dir?: string }>();
+      const flags = command.optsWithGlobals<GlobalOptions & { dir?: string; modelsDir?: string }>();
       const { config, out } = commandContext(flags);
-      const file = join(flags.dir ?? config.models.dir, runId, 'manifest.json');
+      const file = join(flags.modelsDir ?? flags.dir ?? config.models.dir, runId, 'manifest.json');
       if (!existsSync(file)) throw new OitraderError(`no model run ${runId}`, { hint: 'see oitrader models list' });
-      const manifest = readManifest(join(flags.dir ?? config.models.dir, runId));
+      const manifest = readManifest(join(flags.modelsDir ?? flags.dir ?? config.models.dir, runId));
       out.text(JSON.stringify(manifest, null, 2));
       out.result(manifest);
     });
@@ -95,12 +99,13 @@ export function registerTrainCommands(program: Command): void {
     .command('promote')
     .description('make a run the active one (what the bot loads); refused when its out-of-sample trading result is below flat, made no trades, or is missing')
     .argument('<run-id>')
-    .option('--dir <dir>', 'models directory (default: models.dir)')
+    .option('--models-dir <dir>', 'models directory (default: models.dir)')
+    .addOption(new Option('--dir <dir>', 'old name of --models-dir').hideHelp())
     .option('--force', 'promote although its out-of-sample trading result is below flat, empty or missing')
     .action(async (runId: string, _flags, command: Command) => {
-      const flags = command.optsWithGlobals<GlobalOptions & { dir?: string; force?: boolean }>();
+      const flags = command.optsWithGlobals<GlobalOptions & { dir?: string; modelsDir?: string; force?: boolean }>();
       const { config, out } = commandContext(flags);
-      const dir = flags.dir ?? config.models.dir;
+      const dir = flags.modelsDir ?? flags.dir ?? config.models.dir;
       if (!listRuns(dir).includes(runId)) throw new OitraderError(`no model run ${runId} in ${dir}`, { hint: 'see oitrader models list' });
       // The loader the bot uses: a run whose manifest or ensemble.json is truncated is refused here, not at the bot's start.
       const manifest = readManifest(join(dir, runId));
@@ -142,7 +147,7 @@ export async function runTrain(out: Output, featuresDir: string, modelsDir: stri
   for (const s of run.stability) out.text(`feature importance stability ${s.model}: top-10 overlap across folds ${s.overlap.toFixed(2)} (fold tops: ${s.perFold.map((f) => f[0]).join(', ')})`);
   out.text(`time per stage: ${Object.entries(run.stageSeconds).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ')}`);
   out.text(`fit time per model, folds + final (the LSTM on its own thread, beside the others): ${Object.entries(run.fitSeconds).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ')}`);
-  out.text(`saved model run ${run.runId} in ${run.dir} (report.html, oof-predictions.parquet); list with: oitrader models list --dir ${modelsDir}`);
+  out.text(`saved model run ${run.runId} in ${run.dir} (report.html, oof-predictions.parquet); list with: oitrader models list --models-dir ${modelsDir}`);
   out.result({ runId: run.runId, dir: run.dir, metrics: run.manifest.metrics, stageSeconds: run.stageSeconds, fitSeconds: run.fitSeconds });
   return run;
 }

@@ -43,6 +43,21 @@ describe('config', () => {
     );
   });
 
+  it('trading.ml_rule: the cost-aware rule by default (0.05 % hurdle, ¼ Kelly, 6-ATR stop, no target, 0.05 % taker, 2 bps slippage); nonsense refused by key', () => {
+    const rule = parseConfig({}).trading.ml_rule;
+    assert.deepEqual(rule, { rule: 'cost-aware', hurdle: 0.0005, kelly_fraction: 0.25, stop_atr: 6, take_profit_atr: 0, taker_fee: 0.0005, slippage_bps: 2 });
+    assert.equal(parseConfig({ trading: { ml_rule: { rule: 'ml-signal' } } }).trading.ml_rule.rule, 'ml-signal', 'the old fixed-threshold rule stays selectable');
+    const file = writeConfig('trading:\n  ml_rule:\n    hurdle: -0.001\n    kelly_fraction: 2\n    taker_fee: 0.05\n    rule: greedy\n');
+    assert.throws(
+      () => loadConfig({ file, env: {} }),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        for (const key of ['hurdle', 'kelly_fraction', 'taker_fee', 'rule']) assert.match(error.message, new RegExp(`trading\\.ml_rule\\.${key}:`), `no line for ml_rule.${key}: ${error.message}`);
+        return true;
+      },
+    );
+  });
+
   it('trading.mode testnet is read as demo trading, which replaced the futures testnet', () => {
     assert.equal(parseConfig({ trading: { mode: 'testnet' } }).trading.mode, 'demo', 'an old config saying testnet must trade on demo, not live');
     assert.equal(parseConfig({ trading: { mode: 'demo' } }).trading.mode, 'demo');

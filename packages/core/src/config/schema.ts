@@ -45,6 +45,29 @@ const database = z
   })
   .prefault({});
 
+/**
+ * How a model run's probabilities become trades (`bot.strategy: champion` and `backtest --strategy ml-signal --model`).
+ * `cost-aware` (the default) enters only when the expected net return over the label's horizon, after taker fees
+ * both ways, slippage and funding, clears `hurdle`; `ml-signal` is the old fixed threshold × prior rule.
+ */
+const mlRule = z
+  .strictObject({
+    rule: z.enum(['cost-aware', 'ml-signal']).default('cost-aware'),
+    /** Minimum expected net return of an entry after every cost (fraction of notional over the horizon). */
+    hurdle: finite().min(0).max(0.1).default(0.0005),
+    /** Fraction of the Kelly exposure taken; risk_per_trade and the risk engine cap it. */
+    kelly_fraction: fraction(1).default(0.25),
+    /** The protective exchange-side stop in ATRs (the label exits at its horizon; the stop is for the tail). */
+    stop_atr: finite().gt(0).max(100).default(6),
+    /** Take-profit in ATRs; 0 = none (a fixed-horizon label has no profit barrier). */
+    take_profit_atr: finite().min(0).max(100).default(0),
+    /** The taker fee the rule expects per fill (the bot's account tier; the backtest uses its --taker-fee). */
+    taker_fee: NUMBER_RULES.feeRate.default(0.0005),
+    /** Expected slippage per fill in basis points (half-spread + impact; the backtest uses its own --spread-bps). */
+    slippage_bps: NUMBER_RULES.bps.default(2),
+  })
+  .prefault({});
+
 const trading = z
   .strictObject({
     /** The symbol of a one-symbol setup; with `symbols` it is the first of them. */
@@ -85,6 +108,7 @@ const trading = z
     cooldown_after_stop_minutes: z.number().min(0).default(0),
     /** Scale-ins on top of an entry (the RL agent's SCALE_IN); a hard ceiling whatever the strategy asks. */
     max_scale_ins: z.number().int().min(0).default(2),
+    ml_rule: mlRule,
   })
   .refine((t) => t.symbols === undefined || new Set(t.symbols).size === t.symbols.length, { message: 'trading.symbols lists a symbol twice', path: ['symbols'] })
   .refine((t) => Object.keys(t.overrides).every((s) => (t.symbols ?? [t.symbol]).includes(s)), { message: 'trading.overrides names a symbol that trading.symbols does not list', path: ['overrides'] })
@@ -136,6 +160,10 @@ const telegram = z
     chat_id: z.string().default(''),
     /** UTC time (HH:MM) of the daily summary message. */
     daily_summary_at: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM (UTC)').default('00:05'),
+    /** Which alerts are sent (commands always answer): entries, exits (stops and liquidations included), risk events, the daily summary. */
+    notify: z
+      .strictObject({ entry: z.boolean().default(true), exit: z.boolean().default(true), risk: z.boolean().default(true), daily: z.boolean().default(true) })
+      .prefault({}),
   })
   .prefault({});
 

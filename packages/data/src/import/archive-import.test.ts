@@ -25,7 +25,11 @@ for (const engine of await testEngines()) {
       assert.deepEqual([second.inserted, second.updated], [0, 0], 're-importing must change nothing');
       assert.equal(await count(sql, "SELECT count(*)::int AS n FROM ohlcv WHERE symbol = 'XRPUSDT' AND timeframe = '5m'"), 1999);
       const quality = await checkDataQuality(sql, { symbol: 'XRPUSDT' });
-      assert.ok(quality.passed, 'the sample span must be >= 99% complete');
+      for (const candles of quality.series.filter((s) => s.table === 'ohlcv')) assert.ok(candles.completeness >= 0.99, `the fixture's ${candles.series} candles must be >= 99% complete`);
+      // The fixture's funding begins 2021-11-18, three days after its candles: costs would be missing there.
+      const funding = quality.series.find((s) => s.table === 'funding_rate');
+      assert.deepEqual([funding?.presentRows, funding?.expectedRows], [12, 21], 'funding is measured over the candles\' span, 2021-11-15 .. 11-21');
+      assert.equal(quality.passed, false, 'data check must fail on funding missing for part of the candles\' span');
       const fiveMinute = quality.series.find((s) => s.table === 'ohlcv' && s.series === '5m');
       assert.equal(fiveMinute?.completeness, 1);
     });

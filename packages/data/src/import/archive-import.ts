@@ -9,7 +9,7 @@ import {
   type ArchiveFile,
   type ArchiveSource,
 } from '@oitrader/binance';
-import { DataError, formatUtc, utcDay, utcMonth, DAY_MS } from '@oitrader/core';
+import { DataError, OitraderError, formatUtc, utcDay, utcMonth, DAY_MS } from '@oitrader/core';
 import { bulkUpsert } from '../store/bulk-upsert.ts';
 import { logIngest } from '../store/ingest-log.ts';
 import type { SqlExecutor } from '../store/sql-executor.ts';
@@ -120,6 +120,9 @@ async function importFile(sql: SqlExecutor, source: ArchiveSource, file: Archive
       });
     }));
   } catch (error) {
+    // The store itself is gone (its directory deleted, no owner answering): every later file would fail
+    // the same way, so the import stops with that one cause.
+    if (error instanceof OitraderError && !(error instanceof DataError)) throw error;
     outcome.status = 'failed';
     outcome.inserted = 0;
     outcome.updated = 0;
@@ -184,20 +187,25 @@ export async function planFiles(source: ArchiveSource, filter: ImportFilter): Pr
   if (!filter.symbols || filter.startMs === undefined) {
     throw new DataError('importing from a URL needs symbols and a start date', { hint: 'pass --symbol and --start, or set data.symbols and data.start_date' });
   }
-  return planRemoteFiles(filter.symbols, filter.timeframes ?? ['5m'], filter.datasets ?? DEFAULT_DATASETS, filter.startMs, filter.endMs ?? Date.now());
+  return planRemoteFiles(filter.symbols, filter.timeframes ?? ['5m'], filter.datasets ?? DEFAULT_DATASETS, filter.startMs, filter.endMs ?? Date.now(), Date.now());
 }
 
 /**
  * Whole months before the current one come as monthly files (klines, funding);
  * the rest, and every metrics file (published daily only), as daily files.
  * Funding exists only as monthly files, so a start inside a month plans that
- * whole month (rows before the start are harmless); the current month has no
- * file yet, and `ImportReport.unplanned` says so.
+ * whole month, and so does an end inside a month (rows outside the span are
+ * harmless); only the month of `nowMs` has no file yet, and
+ * `ImportReport.unplanned` says so. Candles of a month the span covers only in
+ * part come as daily files.
  */
-export function planRemoteFiles(symbols: string[], timeframes: string[], datasets: ArchiveDataset[], startMs: number, endMs: number): ArchiveFile[] {
+export function planRemoteFiles(symbols: string[], timeframes: string[], datasets: ArchiveDataset[], startMs: number, endMs: number, nowMs = Date.now()): ArchiveFile[] {
   const files: ArchiveFile[] = [];
   const startDay = Math.floor(startMs / DAY_MS) * DAY_MS;
-  const currentMonthStart = Date.UTC(new Date(endMs).getUTCFullYear(), new Date(endMs).getUTCMonth());
+  const monthStart = (ms: number) => Date.UTC(new Date(ms).getUTCFullYear(), new Date(ms).getUTCMonth());
+  // A monthly candle file is used only for a month the span covers whole.
+  const currentMonthStart = Math.min(monthStart(endMs), monthStart(nowMs));
+  const publishedFundingEnd = monthStart(nowMs);
   const add = (f: Omit<ArchiveFile, 'path'>) => files.push({ ...f, path: archivePath(f) });
   for (const symbol of symbols) {
     for (const dataset of datasets) {
@@ -205,7 +213,7 @@ export function planRemoteFiles(symbols: string[], timeframes: string[], dataset
       for (const interval of intervals) {
         if (dataset === 'fundingRate') {
           const first = new Date(startDay);
-          for (let month = Date.UTC(first.getUTCFullYear(), first.getUTCMonth()); month < endMs && month < currentMonthStart; ) {
+          for (let month = Date.UTC(first.getUTCFullYear(), first.getUTCMonth()); month < endMs && month < publishedFundingEnd; ) {
             add({ period: 'monthly', dataset, symbol, date: utcMonth(month) });
             month = Date.UTC(new Date(month).getUTCFullYear(), new Date(month).getUTCMonth() + 1);
           }

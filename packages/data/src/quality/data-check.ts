@@ -76,6 +76,7 @@ export async function checkDataQuality(sql: SqlExecutor, options: CheckOptions =
   const maxGaps = options.maxGapsListed ?? 5;
   const rejected = await rejectedCounts(sql);
   const series: SeriesQuality[] = [];
+  const candleSpans = new Map<string, { firstMs: number; endMs: number }>();
   for (const spec of PERIODIC) {
     const groupCols = ['symbol', ...spec.groupBy];
     const groups = await sql.query<Record<string, string>>(
@@ -90,11 +91,17 @@ export async function checkDataQuality(sql: SqlExecutor, options: CheckOptions =
       ).map((r) => Number(r.t));
       const step = spec.step(group) ?? measuredCadence(times);
       const datasetKey = spec.table === 'ohlcv' ? 'klines' : spec.table === 'funding_rate' ? 'fundingRate' : 'metrics';
-      series.push(
-        measure(spec.table, group.symbol, spec.groupBy.map((c) => group[c]).join('/') || '-', times, step, options, maxGaps, rejected.get(`${datasetKey}|${group.symbol}`) ?? 0),
-      );
+      const window = spec.table === 'funding_rate' ? fundingWindow(options, candleSpans.get(group.symbol), step) : options;
+      const measured = measure(spec.table, group.symbol, spec.groupBy.map((c) => group[c]).join('/') || '-', times, step, window, maxGaps, rejected.get(`${datasetKey}|${group.symbol}`) ?? 0);
+      series.push(measured);
+      if (spec.table === 'ohlcv' && times.length > 0) {
+        const span = candleSpans.get(group.symbol);
+        const endMs = measured.lastMs + step;
+        candleSpans.set(group.symbol, { firstMs: Math.min(span?.firstMs ?? measured.firstMs, measured.firstMs), endMs: Math.max(span?.endMs ?? endMs, endMs) });
+      }
     }
   }
+  series.push(...missingFunding(series, candleSpans, options));
   const events = [];
   for (const table of ['liquidations', 'order_book']) {
     const rows = await sql.query<{ symbol: string; n: number; first: number; last: number }>(
@@ -151,6 +158,33 @@ function measure(
     offGridRows,
   };
 }
+
+/**
+ * Funding is a cost of every position held over a settlement, so it must cover
+ * the candles' span, not only its own: funding over the candles' first..last
+ * (or the requested window) is what is measured. A span too short to hold a
+ * settlement is measured on funding's own span.
+ */
+function fundingWindow(options: CheckOptions, candles: { firstMs: number; endMs: number } | undefined, stepMs: number): CheckOptions {
+  if (options.startMs !== undefined || options.endMs !== undefined || !candles) return options;
+  if (Math.ceil(candles.endMs / stepMs) - 1 < Math.ceil(candles.firstMs / stepMs)) return options;
+  return { ...options, startMs: candles.firstMs, endMs: candles.endMs };
+}
+
+/** A symbol with candles and no funding row at all: a series with nothing present (it fails the check), not a footnote. */
+function missingFunding(series: SeriesQuality[], candleSpans: Map<string, { firstMs: number; endMs: number }>, options: CheckOptions): SeriesQuality[] {
+  const out: SeriesQuality[] = [];
+  for (const [symbol, candles] of candleSpans) {
+    if (series.some((s) => s.table === 'funding_rate' && s.symbol === symbol)) continue;
+    const window = { ...options, startMs: options.startMs ?? candles.firstMs, endMs: options.endMs ?? candles.endMs };
+    const quality = measure('funding_rate', symbol, '-', [], DEFAULT_FUNDING_STEP_MS, window, 1, 0);
+    if (quality.expectedRows > 0) out.push(quality);
+  }
+  return out;
+}
+
+/** Binance's usual funding interval, assumed where no funding row shows the symbol's own. */
+const DEFAULT_FUNDING_STEP_MS = 8 * HOUR_MS;
 
 /** The source tables features read, by the name a user knows them by. */
 const SOURCE_TABLES: Array<[string, string]> = [

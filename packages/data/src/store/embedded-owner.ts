@@ -4,6 +4,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import lockfile from 'proper-lockfile';
 import { createLogger, OitraderError, writeFileAtomic } from '@oitrader/core';
+import { HandoverExecutor } from './handover-executor.ts';
 import { PostgresExecutor, ensureInitialized, type SqlExecutor } from './sql-executor.ts';
 
 /**
@@ -17,7 +18,8 @@ import { PostgresExecutor, ensureInitialized, type SqlExecutor } from './sql-exe
  * then talks to it with `pg` exactly as to a real server, so transactions are
  * isolated per connection by the socket server's queue. A process that cannot
  * get the lock connects to the owner; when the owner does not answer, it says
- * who holds the lock.
+ * who holds the lock. When the owner leaves, the others take over (see
+ * openEmbedded).
  */
 
 export interface OwnerInfo {
@@ -55,22 +57,51 @@ export interface EmbeddedOptions {
   onNote?: (line: string) => void;
 }
 
-/** Opens the embedded database in `dir`: as its owner when the lock is free, else as a client of the owner. */
+/**
+ * Opens the embedded database in `dir`: as its owner when the lock is free,
+ * else as a client of the owner. When the owner leaves (its command ends, it is
+ * stopped or killed), the next statement reopens it the same way and runs
+ * again: some process takes ownership, the others connect to it.
+ */
 export async function openEmbedded(dir: string, requested: EmbeddedOptions = {}): Promise<SqlExecutor> {
   const options: EmbeddedOptions = { onNote: (line) => createLogger('embedded-db').info(line), ...requested };
+  const first = await ownOrConnect(dir, options, false);
+  const sql = new HandoverExecutor(first, () => ownOrConnect(dir, options, true), {
+    onReopen: (cause) => options.onNote?.(`the process serving the embedded database at ${dir} went away (${cause}); taking over or waiting for the new owner`),
+    isFatal: (error) => error instanceof DatabaseDeletedError,
+  });
+  const close = sql.close.bind(sql);
+  // Writes into a deleted directory succeed (PGlite writes on into unlinked files) and vanish at exit:
+  // a command that finishes before the owner's watchdog notices must still fail, not report rows stored.
+  sql.close = async () => {
+    await close();
+    if (!existsSync(`${dir}/PG_VERSION`)) throw deletedError(dir);
+  };
+  return sql;
+}
+
+class DatabaseDeletedError extends OitraderError {}
+
+function deletedError(dir: string): OitraderError {
+  return new DatabaseDeletedError(`the embedded database directory ${dir} was deleted while in use; what was written since is lost`, {
+    hint: `restore it from a backup, or delete ${lockPath(dir)} and run the command again to start a new database`,
+  });
+}
+
+/** `takeover`: the database was open a moment ago, so it must exist; never create an empty one in its place. */
+async function ownOrConnect(dir: string, options: EmbeddedOptions, takeover: boolean): Promise<SqlExecutor> {
   const deadline = Date.now() + OWNER_WAIT_MS;
   let lastProblem = '';
   for (;;) {
-    const release = await tryLock(dir);
-    if (release) return becomeOwner(dir, release, options);
-    const owner = readOwnerInfo(dir);
-    if (owner && !processAlive(owner.pid)) {
-      // Killed without releasing (kill -9, power loss): nobody serves the data, so the lock is free to take.
-      options.onNote?.(`taking over the embedded database at ${dir} from process ${owner.pid}, which is no longer running`);
-      rmSync(ownerInfoPath(dir), { force: true });
-      rmSync(lockPath(dir), { recursive: true, force: true });
-      continue;
+    const claim = await claimOwnership(dir, options);
+    if (claim.release) {
+      if (takeover && !existsSync(`${dir}/PG_VERSION`)) {
+        await releaseClaim(dir, claim.release);
+        throw deletedError(dir);
+      }
+      return becomeOwner(dir, claim.release);
     }
+    const owner = claim.owner;
     if (owner && owner.port === 0) {
       lastProblem = `process ${owner.pid} (${owner.command}) has been opening it since ${new Date(owner.startedAtMs).toISOString()}`;
     } else if (owner) {
@@ -87,6 +118,75 @@ export async function openEmbedded(dir: string, requested: EmbeddedOptions = {})
     }
     await sleep(250);
   }
+}
+
+/**
+ * Takes the lock, or takes it over from an owner that is no longer running,
+ * or names the live owner. Every change of ownership happens under a short
+ * gate lock (`<dir>.gate.lock`) and publishes the new owner's pid before the gate
+ * opens: two clients that see the same dead owner would otherwise both remove
+ * its lock, and the second would remove the lock the first had just taken —
+ * two owners of one directory, which corrupts it.
+ */
+async function claimOwnership(dir: string, options: EmbeddedOptions): Promise<{ release?: () => Promise<void>; owner?: OwnerInfo }> {
+  const openGate = await lockGate(dir);
+  try {
+    let release = await tryLock(dir);
+    if (!release) {
+      const owner = readOwnerInfo(dir);
+      if (!owner || processAlive(owner.pid)) return { owner };
+      // Killed without releasing (kill -9, power loss): nobody serves the data, so the lock is free to take.
+      options.onNote?.(`taking over the embedded database at ${dir} from process ${owner.pid}, which is no longer running`);
+      rmSync(ownerInfoPath(dir), { force: true });
+      rmSync(lockPath(dir), { recursive: true, force: true });
+      release = await tryLock(dir);
+      if (!release) return {};
+    }
+    // Published at once (port 0 = starting), so others can name us, and see if we die during initdb.
+    writeOwnerInfo(dir, { pid: process.pid, host: '127.0.0.1', port: 0, startedAtMs: Date.now(), command: commandLine() });
+    return { release };
+  } finally {
+    await openGate();
+  }
+}
+
+async function releaseClaim(dir: string, release: () => Promise<void>): Promise<void> {
+  removeOwnInfo(dir);
+  await release().catch(() => undefined);
+}
+
+/** Held for milliseconds; a holder killed inside it leaves a gate that is stale after GATE_STALE_MS (long: a loaded machine can stall a holder for seconds, and a stale gate would let two owners in). */
+const GATE_STALE_MS = 10_000;
+
+async function lockGate(dir: string): Promise<() => Promise<void>> {
+  try {
+    // Its own key: proper-lockfile tracks locks by file, and the gate must not replace the lock's record.
+    const release = await lockfile.lock(`${resolve(dir)}.gate`, {
+      realpath: false,
+      stale: GATE_STALE_MS,
+      retries: { retries: 250, minTimeout: 20, maxTimeout: 100 },
+      onCompromised: () => undefined,
+    });
+    return () => release().catch(() => undefined);
+  } catch (error) {
+    throw new OitraderError(`cannot lock the embedded database at ${dir}: ${(error as Error).message}`, {
+      hint: `check that ${dirname(resolve(dir))} exists and is writable; if no oitrader process is running, delete ${resolve(dir)}.gate.lock`,
+      cause: error,
+    });
+  }
+}
+
+function commandLine(): string {
+  return process.argv.slice(2).join(' ') || 'oitrader';
+}
+
+function writeOwnerInfo(dir: string, info: OwnerInfo): void {
+  writeFileAtomic(ownerInfoPath(dir), JSON.stringify(info));
+}
+
+/** Removes the owner file only while it still names this process (a new owner may have written its own). */
+function removeOwnInfo(dir: string): void {
+  if (readOwnerInfo(dir)?.pid === process.pid) rmSync(ownerInfoPath(dir), { force: true });
 }
 
 async function tryLock(dir: string): Promise<(() => Promise<void>) | undefined> {
@@ -142,13 +242,14 @@ function removeAbandonedStaging(dir: string): void {
   }
 }
 
-async function becomeOwner(dir: string, release: () => Promise<void>, options: EmbeddedOptions): Promise<SqlExecutor> {
+async function becomeOwner(dir: string, release: () => Promise<void>): Promise<SqlExecutor> {
   let db: PGlite | undefined;
   let server: PGLiteSocketServer | undefined;
-  const command = process.argv.slice(2).join(' ') || 'oitrader';
+  const command = commandLine();
+  // A process that exits without closing (process.exit, an uncaught error) leaves no owner file behind;
+  // proper-lockfile removes the lock itself on exit and on a fatal signal.
+  const onExit = () => removeOwnInfo(dir);
   try {
-    // Published at once (port 0 = starting), so others can name us, and see if we die during initdb.
-    writeFileAtomic(ownerInfoPath(dir), JSON.stringify({ pid: process.pid, host: '127.0.0.1', port: 0, startedAtMs: Date.now(), command } satisfies OwnerInfo));
     removeAbandonedStaging(dir);
     await ensureInitialized(dir);
     db = new PGlite(dir);
@@ -157,7 +258,8 @@ async function becomeOwner(dir: string, release: () => Promise<void>, options: E
     await server.start();
     const [host, port] = server.getServerConn().split(':');
     const info: OwnerInfo = { pid: process.pid, host, port: Number(port), startedAtMs: Date.now(), command };
-    writeFileAtomic(ownerInfoPath(dir), JSON.stringify(info));
+    writeOwnerInfo(dir, info);
+    process.on('exit', onExit);
     const sql = PostgresExecutor.connect(ownerUrl(info), { engine: 'pglite' });
     const ownedServer = server;
     const ownedDb = db;
@@ -166,23 +268,26 @@ async function becomeOwner(dir: string, release: () => Promise<void>, options: E
     sql.close = async () => {
       clearInterval(watchdog);
       await closeClient();
-      // Other processes may still be reading or writing through us: stay until they are done.
-      let noted = false;
-      while (ownedServer.getStats().activeConnections > 0) {
-        if (!noted) options.onNote?.(`waiting for ${ownedServer.getStats().activeConnections} other connection(s) to the embedded database at ${dir} to close`);
-        noted = true;
-        await sleep(200);
-      }
-      rmSync(ownerInfoPath(dir), { force: true });
+      // Hand over: statements already queued are served, then every other process's connection is cut;
+      // their next statement takes ownership or connects to whoever took it (HandoverExecutor).
+      const graceEnd = Date.now() + HANDOVER_GRACE_MS;
+      while (ownedServer.getStats().queuedQueries > 0 && Date.now() < graceEnd) await sleep(20);
       await ownedServer.stop();
-      await ownedDb.close();
+      // PGlite closing over a deleted directory retries its file operations forever; nothing could be saved anyway.
+      const deleted = !existsSync(`${dir}/PG_VERSION`);
+      if (!deleted) await ownedDb.close();
+      // The owner file goes before the lock: a new owner's file, written after it takes the lock, must survive us.
+      removeOwnInfo(dir);
+      process.off('exit', onExit);
       await release().catch(() => undefined);
+      if (deleted) throw deletedError(dir);
     };
     return sql;
   } catch (error) {
+    process.off('exit', onExit);
     await server?.stop().catch(() => undefined);
     await db?.close().catch(() => undefined);
-    rmSync(ownerInfoPath(dir), { force: true });
+    removeOwnInfo(dir);
     await release().catch(() => undefined);
     if (error instanceof OitraderError) throw error;
     throw new OitraderError(`cannot open the embedded database at ${dir}: ${(error as Error).message}`, {
@@ -191,6 +296,9 @@ async function becomeOwner(dir: string, release: () => Promise<void>, options: E
     });
   }
 }
+
+/** How long a closing owner keeps serving statements already queued before it hands over. */
+const HANDOVER_GRACE_MS = 2_000;
 
 /**
  * The data directory deleted under a running PGlite (rm -rf data/db during an

@@ -186,6 +186,13 @@ CREATE UNIQUE INDEX IF NOT EXISTS bot_risk_events_key ON bot_risk_events (bot, t
   heartbeat_at timestamptz NOT NULL
 );`,
   },
+  {
+    version: 6,
+    name: 'bot force exit per symbol',
+    // A forced exit of some symbols (comma-separated; flatten_requested still means all of them), cleared
+    // symbol by symbol in the step that carries it out.
+    sql: `ALTER TABLE bot_control ADD COLUMN IF NOT EXISTS flatten_symbols text NOT NULL DEFAULT '';`,
+  },
 ];
 
 const HYPERTABLES: Array<[MarketTable, string]> = [

@@ -111,5 +111,37 @@ for (const engine of await botTestEngines()) {
       const reference = await backtest(risk);
       assert.deepEqual((await new BotStore(sql).fills('pf3')).map(fillKey), reference.portfolio.fills.map(fillKey), 'the bot applied the portfolio limit differently from the backtester');
     });
+
+    it('a forced exit of one symbol closes only that position at the next step, is cleared, and a restart replays it exactly', async () => {
+      const store = new BotStore(sql);
+      const bot = makeBot(sql, 'pf4');
+      await bot.start(span.firstMs);
+      let t = span.firstMs + 60 * BAR;
+      await bot.stepThrough(t);
+      const held = async () => Object.fromEntries(await Promise.all(SYMBOLS.map(async (s) => [s, (await store.position('pf4', s))?.qtyBase ?? 0])));
+      const before = await held();
+      assert.ok(before.SOLUSDT !== 0, `sma-trend holds both symbols after 60 candles: ${JSON.stringify(before)}`);
+      await assert.rejects(store.requestFlatten('pf4', 'XRPUSDT'), /does not trade XRPUSDT/);
+      assert.equal(await store.requestFlatten('pf4', 'SOLUSDT'), true);
+      assert.deepEqual((await store.control('pf4'))?.flattenSymbols, ['SOLUSDT']);
+      t += BAR;
+      await bot.stepThrough(t);
+      const [decided] = await sql.query<{ symbol: string; action: string }>("SELECT symbol, action FROM bot_decisions WHERE bot = 'pf4' AND symbol = 'SOLUSDT' ORDER BY candle_time DESC LIMIT 1");
+      assert.equal(decided.action, 'flatten', 'the step after the request decides to close SOLUSDT');
+      assert.deepEqual((await store.control('pf4'))?.flattenSymbols, [], 'the request is cleared by the step that carried it out');
+      // The close fills at the next candle's open (as every order of the paper venue).
+      t += BAR;
+      await bot.stepThrough(t);
+      assert.equal((await held()).SOLUSDT, 0, 'the forced exit must close SOLUSDT');
+      const fills = await store.fills('pf4');
+      assert.equal(fills.filter((f) => f.symbol === 'SOLUSDT').at(-1)?.reason, 'flatten');
+      assert.ok(!fills.some((f) => f.symbol === 'BTCUSDT' && f.reason === 'flatten'), 'the forced exit of SOLUSDT must leave BTCUSDT alone');
+      assert.ok((await store.riskEvents('pf4')).some((e) => e.kind === 'flatten' && e.symbol === 'SOLUSDT'), 'the forced exit is recorded with its symbol');
+      const stored = fills.map(fillKey);
+      const restarted = makeBot(sql, 'pf4');
+      assert.deepEqual((await restarted.start(span.firstMs)).differences, [], 'the replay must carry out the forced exit as it ran');
+      await restarted.stepThrough(t);
+      assert.deepEqual((await store.fills('pf4')).map(fillKey), stored);
+    });
   });
 }

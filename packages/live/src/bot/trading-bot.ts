@@ -342,7 +342,7 @@ export class TradingBot {
     let account = await this.#venue.account(marks);
     this.#stepNowMs = live ? (o.clock?.() ?? closeMs) : (this.#recorded?.decidedAt.get(t) ?? closeMs);
     for (const leg of legs) leg.healthy = live ? ((await o.dataHealthy?.(leg.symbol)) ?? true) : !this.#recorded?.unhealthy.has(key(t, leg.symbol));
-    const flattenDone = live ? await this.#applyControl(closeMs, account.equityUsd) : this.#replayCommands(closeMs, account.equityUsd);
+    const flattened = live ? await this.#applyControl(closeMs, account.equityUsd) : this.#replayCommands(closeMs, account.equityUsd);
     const seen = account;
     this.#seen = account;
     this.#syncSnapshot(account, marks);
@@ -434,7 +434,8 @@ export class TradingBot {
       equity: { timeMs: closeMs, equityUsd: account.equityUsd, walletUsd: account.walletUsd, availableUsd: account.availableUsd, qtyBase: exposureOf(account, this.#legs.length) },
       riskEvents,
       state: { engine: this.engine.snapshot() },
-      flattenDone,
+      flattenDone: flattened.all,
+      flattenedSymbols: flattened.symbols,
     };
     this.#lastCandleMs = t;
     if (!live) return;
@@ -452,8 +453,8 @@ export class TradingBot {
     this.events.emit('equity', step.equity);
   }
 
-  /** The operator's controls (bot_control, the kill file), applied before the step decides. Returns whether a flatten request was carried out. */
-  async #applyControl(closeMs: number, equityUsd: number): Promise<boolean> {
+  /** The operator's controls (bot_control, the kill file), applied before the step decides. Returns the flatten requests carried out. */
+  async #applyControl(closeMs: number, equityUsd: number): Promise<{ all: boolean; symbols: string[] }> {
     const o = this.#o;
     const control = (await o.store.control(o.bot))!;
     const killFile = o.killFile !== undefined && existsSync(o.killFile);
@@ -464,13 +465,17 @@ export class TradingBot {
     if ((!killed && has('kill')) || (!control.entriesStopped && has('stop_entries'))) this.engine.resume(closeMs, equityUsd, 'oitrader bot resume');
     if (killed && !has('kill')) this.engine.kill(closeMs, equityUsd, killFile ? `kill file ${o.killFile}` : (control.killReason ?? 'oitrader bot kill'));
     if (control.entriesStopped && !has('stop_entries')) this.engine.stopEntries(closeMs, equityUsd, control.entriesStoppedReason ?? 'oitrader bot stop-entries');
-    if (!control.flattenRequested) return false;
-    this.engine.requestFlatten(closeMs, 'oitrader bot flatten');
-    return true;
+    if (control.flattenRequested) {
+      this.engine.requestFlatten(closeMs, 'oitrader bot flatten');
+      return { all: true, symbols: [] };
+    }
+    const symbols = control.flattenSymbols.filter((s) => this.symbols.includes(s));
+    for (const s of symbols) this.engine.requestFlatten(closeMs, `force exit ${s}`, [s]);
+    return { all: false, symbols };
   }
 
   /** The commands the live run applied at this candle, from their recorded risk events (their own words, never parsed from the message). */
-  #replayCommands(closeMs: number, equityUsd: number): boolean {
+  #replayCommands(closeMs: number, equityUsd: number): { all: boolean; symbols: string[] } {
     for (const c of this.#recorded?.commands.get(closeMs) ?? []) {
       const why = c.why ?? c.message;
       if (c.kind === 'kill') this.engine.kill(closeMs, equityUsd, why);
@@ -478,7 +483,7 @@ export class TradingBot {
       if (c.kind === 'flatten') this.engine.requestFlatten(closeMs, why, c.symbol === undefined ? undefined : [c.symbol]);
       if (c.kind === 'stop_entries') this.engine.stopEntries(closeMs, equityUsd, why);
     }
-    return false;
+    return { all: false, symbols: [] };
   }
 
   /** The account as the engine reads it: the bot's symbols, marked at the step's closes where the venue has no mark. */

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { baselineByName, isStrategyFile, loadStrategySource } from '@oitrader/backtest';
+import { baselineByName, describeMlRule, isStrategyFile, loadStrategySource } from '@oitrader/backtest';
 import { riskLimitsFromConfig, type Strategy } from '@oitrader/trading';
 import { OitraderError, type Config, type Logger } from '@oitrader/core';
 import type { MarketDataLoader } from '@oitrader/data';
@@ -54,16 +54,15 @@ export async function buildBotStrategy(config: Config, deps: BotStrategyDeps): P
     timeframe: config.bot.timeframe,
     historyBars: config.bot.history_bars,
     loader: deps.loader,
+    mlRule: config.trading.ml_rule,
     log: deps.log,
     onSwap: deps.onSwap,
   });
-  const p = signals.model.params;
   return {
     strategy: signals.strategy,
     signals,
     description:
-      `champion ${signals.model.runId} (models/ACTIVE in ${config.models.dir}) through ml-signal: x${p.threshold} prior ` +
-      `[${p.priors.map((x) => x.toFixed(3)).join(', ')}], stop ${p.stopAtr} ATR, target ${p.takeProfitAtr} ATR, ${p.maxBars} bars; ` +
+      `champion ${signals.model.runId} (models/ACTIVE in ${config.models.dir}) through the ${describeMlRule(signals.model.params)}; ` +
       `${config.bot.history_bars} candles of history per prediction`,
     dispose: () => signals.dispose(),
   };

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DirectorySource } from '@oitrader/binance';
-import { mlSignal, runBacktest } from '@oitrader/backtest';
+import { labelPayoffs, mlRuleStrategy, runBacktest } from '@oitrader/backtest';
 import { DEFAULT_RISK_LIMITS } from '@oitrader/trading';
-import { configSchema, createLogger, Frame, OitraderError, silentLogger } from '@oitrader/core';
+import { configSchema, createLogger, Frame, OitraderError, parseUtcTimeMs, silentLogger } from '@oitrader/core';
 import { importArchive, MarketDataLoader, migrate, PgliteExecutor, type SqlExecutor } from '@oitrader/data';
 import { FEATURE_SET_VERSION, FeatureEngineer } from '@oitrader/features';
 import { loadRun, matrixFromColumns } from '@oitrader/ml';
@@ -97,7 +97,8 @@ describe('bot.strategy champion: the promoted model drives the bot (real SOLUSDT
       }
     }
     const params = signals.model.params;
-    const backtest = runBacktest(session, mlSignal(params), { ...EXECUTION, closeAtEnd: false, risk: { limits: RISK, stopLoss: 0.01 } });
+    assert.ok(params.rule === 'ml-signal', 'without trading.ml_rule a run trades the ML-signal rule, as before');
+    const backtest = runBacktest(session, mlRuleStrategy(params), { ...EXECUTION, closeAtEnd: false, risk: { limits: RISK, stopLoss: 0.01 } });
     const fills = await new BotStore(sql).fills('mla');
     assert.ok(backtest.fills.length >= 4, `the ML-signal strategy should trade on two real days, the backtest made ${backtest.fills.length} fills`);
     assert.deepEqual(fills.map(fillKey), backtest.fills.map(fillKey), 'the bot traded differently from the backtester on the same candles and probabilities');
@@ -106,6 +107,26 @@ describe('bot.strategy champion: the promoted model drives the bot (real SOLUSDT
     for (let i = 0; i < trainingLabels.length; i++) counts[trainingLabels[i]]++;
     const total = counts[0] + counts[1] + counts[2];
     params.priors.forEach((p, k) => assert.ok(Math.abs(p - counts[k] / total) < 1e-12, `prior ${k} ${p} is not the training labels' share ${counts[k] / total}`));
+    signals.dispose();
+  });
+
+  it('parity with trading.ml_rule cost-aware: the bot trades the one cost-aware rule the backtester runs, with payoffs from the run\'s training labels', async () => {
+    // Costs 0 and hurdle 0: a tiny run's probabilities barely lean, and the parity needs trades, not an edge.
+    const mlRule = { ...configSchema.parse({}).trading.ml_rule, hurdle: 0, taker_fee: 0, slippage_bps: 0 };
+    const signals = await ChampionSignals.open({ modelsDir, symbol: SAMPLE_SYMBOL, timeframe: '5m', historyBars: HISTORY, loader, mlRule });
+    const params = signals.model.params;
+    assert.ok(params.rule === 'cost-aware', 'trading.ml_rule cost-aware must reach the champion');
+    const history = await loader.loadAllData(SAMPLE_SYMBOL, '5m', START, SESSION.toMs + BAR);
+    const training = await loader.loadAllData(SAMPLE_SYMBOL, '5m', parseUtcTimeMs(signals.model.manifest.dataSpan.from), signals.model.knownUntilMs + BAR);
+    assert.deepEqual(params.payoffs, labelPayoffs(training, { horizon: params.horizonBars, threshold: signals.model.manifest.labels.threshold }, signals.model.knownUntilMs + 1), 'the payoffs are the mean forward returns of the labels run a trained on');
+    const bot = makeBot('mlc', signals);
+    await bot.start(SESSION.fromMs);
+    await bot.stepThrough(SESSION.toMs);
+    const session = history.withColumns(await batchProbabilities('run-a', history)).slice(history.indexAtOrAfter(SESSION.fromMs));
+    const backtest = runBacktest(session, mlRuleStrategy(params), { ...EXECUTION, closeAtEnd: false, risk: { limits: RISK, stopLoss: 0.01 } });
+    const fills = await new BotStore(sql).fills('mlc');
+    assert.ok(backtest.fills.length >= 2, `the cost-aware rule should trade on two real days at zero cost, the backtest made ${backtest.fills.length} fills`);
+    assert.deepEqual(fills.map(fillKey), backtest.fills.map(fillKey), 'the bot traded the cost-aware rule differently from the backtester on the same candles and probabilities');
     signals.dispose();
   });
 

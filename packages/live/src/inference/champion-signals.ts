@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { mlSignal, PROBABILITY_COLUMNS, type MlSignalParams } from '@oitrader/backtest';
+import { mlRuleStrategy, PROBABILITY_COLUMNS, type MlRuleParams, type MlSignalParams } from '@oitrader/backtest';
 import { OitraderError, silentLogger, type Frame, type Logger } from '@oitrader/core';
 import type { BotSignals, CandleSignals } from '../bot/trading-bot.ts';
 import { activeRun, activeStamp } from '../retrain/champion-registry.ts';
@@ -16,7 +16,8 @@ export interface ChampionSignalsOptions extends Omit<RunSignalsOptions, 'runDir'
 /** What a candle's decision records about the model that made it (bot_decisions.detail.signals.source). */
 export interface ChampionSource {
   run: string;
-  params: MlSignalParams;
+  /** The rule and its parameters; a decision stored before the cost-aware rule holds bare ML-signal parameters. */
+  params: MlRuleParams | MlSignalParams;
 }
 
 /**
@@ -36,8 +37,8 @@ export class ChampionSignals implements BotSignals {
   readonly strategy: ChampionStrategy;
   readonly #o: ChampionSignalsOptions;
   readonly #log: Logger;
-  /** ML-signal parameters of every run that decided a candle in this process. */
-  readonly #params = new Map<string, MlSignalParams>();
+  /** ML rule parameters of every run that decided a candle in this process. */
+  readonly #params = new Map<string, MlRuleParams | MlSignalParams>();
   #model: RunSignals | undefined;
   #stamp = '';
   /** The run that decides the candle being stepped (read by the strategy in the same step). */
@@ -49,7 +50,7 @@ export class ChampionSignals implements BotSignals {
     this.#log = o.log ?? silentLogger;
     this.strategy = new ChampionStrategy({
       modelsDir: o.modelsDir,
-      build: (runId) => mlSignal(this.#params.get(runId)!),
+      build: (runId) => mlRuleStrategy(this.#params.get(runId)!),
       current: () => this.#deciding,
       log: this.#log,
       onSwap: (from, to, t) => {

@@ -1,5 +1,5 @@
-import { DEFAULT_ML_SIGNAL, PROBABILITY_COLUMNS, type MlSignalParams } from '@oitrader/backtest';
-import { formatUtc, OitraderError, parseUtcTimeMs, silentLogger, timeframeMs, type Frame, type Logger, type Timeframe } from '@oitrader/core';
+import { labelPayoffs, mlRuleParams, PROBABILITY_COLUMNS, type MlRuleParams, type MlSignalParams, type RunLabelFacts } from '@oitrader/backtest';
+import { formatUtc, OitraderError, parseUtcTimeMs, silentLogger, timeframeMs, type Config, type Frame, type Logger, type Timeframe } from '@oitrader/core';
 import type { MarketDataLoader } from '@oitrader/data';
 import { ALL_FEATURES, FEATURE_SET_VERSION, FeatureEngineer, TargetEngineer } from '@oitrader/features';
 import { finalKnownUntilMs, loadRun, matrix, type RunManifest, type StackedEnsemble } from '@oitrader/ml';
@@ -16,6 +16,8 @@ export interface RunSignalsOptions {
   historyBars: number;
   /** The bot's loader: candles before the session start, and the run's training span for its class priors. */
   loader: MarketDataLoader;
+  /** trading.ml_rule: which rule trades the probabilities and its settings; absent = the ML-signal rule (as before the cost-aware rule). */
+  mlRule?: Config['trading']['ml_rule'];
   log?: Logger;
 }
 
@@ -37,8 +39,8 @@ const CHOSEN_KEYS = ['threshold', 'stopAtr', 'takeProfitAtr', 'maxBars', 'atrPer
  */
 export class RunSignals {
   readonly manifest: RunManifest;
-  /** The ML-signal strategy's parameters for this run: priors from its training labels. */
-  readonly params: MlSignalParams;
+  /** The ML rule's parameters for this run: priors and class payoffs from its training labels. */
+  readonly params: MlRuleParams;
   /** The last candle the run's final models knew (training rows plus their label horizon). */
   readonly knownUntilMs: number;
   readonly #o: RunSignalsOptions;
@@ -52,7 +54,7 @@ export class RunSignals {
   /** Candles stored before the session frame's first candle, loaded once per session frame. */
   #prefix: { beforeMs: number; frame: Frame | undefined } | undefined;
 
-  private constructor(o: RunSignalsOptions, manifest: RunManifest, ensemble: StackedEnsemble, engineer: FeatureEngineer, params: MlSignalParams) {
+  private constructor(o: RunSignalsOptions, manifest: RunManifest, ensemble: StackedEnsemble, engineer: FeatureEngineer, params: MlRuleParams) {
     this.#o = o;
     this.manifest = manifest;
     this.#ensemble = ensemble;
@@ -91,8 +93,9 @@ export class RunSignals {
           exitCode: 2,
         });
       }
-      const priors = await trainingPriors(o, manifest);
-      return new RunSignals(o, manifest, ensemble, engineer, { ...DEFAULT_ML_SIGNAL, maxBars: manifest.labels.horizon, ...chosenParams(manifest), priors });
+      const facts = await trainingLabelFacts(o, manifest);
+      const params = mlRuleParams(o.mlRule, facts, undefined, chosenParams(manifest));
+      return new RunSignals(o, manifest, ensemble, engineer, params);
     } catch (error) {
       ensemble.dispose();
       throw error;
@@ -171,8 +174,8 @@ export class RunSignals {
   }
 }
 
-/** Class priors of the labels the run trained on, computed from the stored candles of its training span. */
-async function trainingPriors(o: RunSignalsOptions, manifest: RunManifest): Promise<[number, number, number]> {
+/** Class priors and class payoffs of the labels the run trained on, computed from the stored candles of its training span. */
+async function trainingLabelFacts(o: RunSignalsOptions, manifest: RunManifest): Promise<RunLabelFacts> {
   const fromMs = parseUtcTimeMs(manifest.dataSpan.from);
   const knownUntil = finalKnownUntilMs(manifest);
   let frame: Frame;
@@ -184,7 +187,7 @@ async function trainingPriors(o: RunSignalsOptions, manifest: RunManifest): Prom
       exitCode: 2,
     });
   }
-  return new TargetEngineer().classPriors(frame, manifest.labels, knownUntil + 1);
+  return { horizonBars: manifest.labels.horizon, priors: new TargetEngineer().classPriors(frame, manifest.labels, knownUntil + 1), payoffs: labelPayoffs(frame, manifest.labels, knownUntil + 1) };
 }
 
 /** ML-signal parameters chosen for the run (manifest.metrics.mlSignal), each checked. */

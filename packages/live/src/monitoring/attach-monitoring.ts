@@ -91,6 +91,7 @@ export async function attachMonitoring(options: AttachMonitoringOptions): Promis
         limits: portfolioLimitsOf(config.trading),
         events: bot.events,
         dailySummaryAt: t.daily_summary_at,
+        notify: t.notify,
         clock: options.clock,
         log,
       });

@@ -48,6 +48,7 @@ function render(s) {
   if (picker.options.length !== s.symbols.length) picker.replaceChildren(...s.symbols.map((x) => Object.assign(el('option', x), { value: x })));
   picker.value = s.symbol;
   document.getElementById('position-symbol').textContent = s.symbol;
+  for (const x of document.querySelectorAll('.chosen-symbol')) x.textContent = s.symbol;
   renderPortfolio(s);
   const kill = document.getElementById('kill-badge');
   kill.textContent = s.risk.killed ? `KILLED: ${s.control?.killReason ?? ''}` : s.control?.flattenRequested ? 'flatten requested' : s.risk.entriesStopped ? 'ENTRIES STOPPED' : 'trading';
@@ -148,13 +149,15 @@ function renderPortfolio(s) {
 for (const b of document.querySelectorAll('button[data-action]')) {
   b.addEventListener('click', async () => {
     const action = b.dataset.action;
+    // The force-exit button closes only the symbol shown; Flatten all closes every position.
+    const only = b.dataset.symbol ? symbol : undefined;
     const out = document.getElementById('control-result');
     if (!cfg.controls) {
       out.textContent = 'controls are disabled: the dashboard was started without OITRADER_DASHBOARD_TOKEN';
       return;
     }
-    if (!confirm(`${action} bot ${cfg.bot}?`)) return;
-    const res = await fetch(`/api/control/${action}`, { method: 'POST', headers: { authorization: `Bearer ${document.getElementById('token').value}` } });
+    if (!confirm(only ? `force exit ${only} (bot ${cfg.bot})?` : `${action} bot ${cfg.bot}?`)) return;
+    const res = await fetch(`/api/control/${action}${only ? `?symbol=${encodeURIComponent(only)}` : ''}`, { method: 'POST', headers: { authorization: `Bearer ${document.getElementById('token').value}` } });
     const body = await res.json();
     out.textContent = res.ok ? `${action} sent: ${body.note}` : `refused: ${body.error}`;
     out.dataset.status = String(res.status);

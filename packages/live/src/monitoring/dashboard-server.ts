@@ -46,11 +46,12 @@ const CHARTS_JS = join(dirname(createRequire(import.meta.url).resolve('lightweig
 const CLIENT_JS = new URL('./dashboard-client.mjs', import.meta.url);
 
 /** Writes one control to the bot's control row; the running bot carries it out at its next step. */
-export async function applyControl(store: BotStore, bot: string, action: ControlAction, who: string): Promise<boolean> {
+export async function applyControl(store: BotStore, bot: string, action: ControlAction, who: string, symbol?: string): Promise<boolean> {
   if (action === 'kill') return store.setKilled(bot, true, `kill from ${who}`);
   if (action === 'resume') return store.resume(bot);
   if (action === 'stop-entries') return store.stopEntries(bot, `stop-entries from ${who}`);
-  return store.requestFlatten(bot);
+  // A flatten of one symbol is a forced exit: that position closes, the others trade on.
+  return store.requestFlatten(bot, symbol);
 }
 
 function tokenMatches(expected: string | undefined, header: string | undefined): boolean {
@@ -102,8 +103,10 @@ export function dashboardApp(options: DashboardOptions, metrics: BotMetrics, lis
       log.warn(`dashboard: ${action} refused (missing or wrong token)`);
       return c.json({ error: 'wrong or missing token' }, 401);
     }
-    if (!(await applyControl(store, options.bot, action, 'dashboard'))) return c.json({ error: `no bot named "${options.bot}" in the database` }, 404);
-    log.warn(`dashboard: ${action} requested`);
+    const symbol = c.req.query('symbol') || undefined;
+    if (symbol !== undefined && (action !== 'flatten' || !symbols.includes(symbol))) return c.json({ error: `?symbol= goes with flatten and one of ${symbols.join(', ')}` }, 400);
+    if (!(await applyControl(store, options.bot, action, 'dashboard', symbol))) return c.json({ error: `no bot named "${options.bot}" in the database` }, 404);
+    log.warn(`dashboard: ${action}${symbol ? ` ${symbol}` : ''} requested`);
     options.onControl?.(action, 'dashboard');
     return c.json({ ok: true, action, note: 'the bot carries it out at its next step' });
   });

@@ -1,7 +1,8 @@
 import type { SqlExecutor } from '@oitrader/data';
+import { OitraderError } from '@oitrader/core';
 import type { VenueFill, VenueFunding } from '../venue/venue.ts';
 
-/** The bot's tables (migrations 2–4 in packages/data): every write of one candle's step commits together. */
+/** The bot's tables (migrations 2–6 in packages/data): every write of one candle's step commits together. */
 
 export type BotMode = 'paper' | 'sim' | 'demo' | 'live';
 
@@ -14,6 +15,8 @@ export interface BotControl {
   killed: boolean;
   killReason: string | undefined;
   flattenRequested: boolean;
+  /** Symbols whose position is to be closed at the next step (a forced exit of some symbols; `flattenRequested` is all). */
+  flattenSymbols: string[];
   /** Stop-entries: no new positions until resume; the open one keeps its stop and exits. */
   entriesStopped: boolean;
   entriesStoppedReason: string | undefined;
@@ -103,6 +106,8 @@ export interface BotStep {
   state: unknown;
   /** The flatten request this step carried out (cleared in the same transaction). */
   flattenDone: boolean;
+  /** The forced exits of single symbols this step carried out (cleared in the same transaction). */
+  flattenedSymbols?: string[];
 }
 
 const ms = (column: string) => `(extract(epoch FROM ${column}) * 1000)::float8`;
@@ -128,7 +133,7 @@ export class BotStore {
 
   async control(bot: string): Promise<BotControl | undefined> {
     const rows = await this.sql.query<Record<string, unknown>>(
-      `SELECT bot, mode, symbol, ${ms('session_start')} AS session_start_ms, killed, kill_reason, flatten_requested, entries_stopped, entries_stopped_reason,
+      `SELECT bot, mode, symbol, ${ms('session_start')} AS session_start_ms, killed, kill_reason, flatten_requested, flatten_symbols, entries_stopped, entries_stopped_reason,
               ${ms('last_candle')} AS last_candle_ms, state FROM bot_control WHERE bot = $1`,
       [bot],
     );
@@ -142,6 +147,7 @@ export class BotStore {
       killed: r.killed === true,
       killReason: r.kill_reason === null ? undefined : String(r.kill_reason),
       flattenRequested: r.flatten_requested === true,
+      flattenSymbols: String(r.flatten_symbols ?? '').split(',').filter(Boolean),
       entriesStopped: r.entries_stopped === true,
       entriesStoppedReason: r.entries_stopped_reason === null ? undefined : String(r.entries_stopped_reason),
       lastCandleMs: r.last_candle_ms === null ? undefined : num(r.last_candle_ms),
@@ -170,9 +176,20 @@ export class BotStore {
     return rows.length > 0;
   }
 
-  async requestFlatten(bot: string): Promise<boolean> {
-    const rows = await this.sql.query('UPDATE bot_control SET flatten_requested = true, updated_at = now() WHERE bot = $1 RETURNING bot', [bot]);
-    return rows.length > 0;
+  /** Closes every position at the next step, or only `symbol`'s (a forced exit; the bot may enter it again later). */
+  async requestFlatten(bot: string, symbol?: string): Promise<boolean> {
+    if (symbol === undefined) {
+      const rows = await this.sql.query('UPDATE bot_control SET flatten_requested = true, updated_at = now() WHERE bot = $1 RETURNING bot', [bot]);
+      return rows.length > 0;
+    }
+    return this.sql.transaction(async (tx) => {
+      const [row] = await tx.query<{ symbol: string; flatten_symbols: string }>('SELECT symbol, flatten_symbols FROM bot_control WHERE bot = $1 FOR UPDATE', [bot]);
+      if (!row) return false;
+      if (!row.symbol.split(',').includes(symbol)) throw new OitraderError(`bot "${bot}" does not trade ${symbol}`, { hint: `it trades ${row.symbol.split(',').join(', ')}`, exitCode: 2 });
+      const pending = new Set(row.flatten_symbols.split(',').filter(Boolean)).add(symbol);
+      await tx.query('UPDATE bot_control SET flatten_symbols = $2, updated_at = now() WHERE bot = $1', [bot, [...pending].join(',')]);
+      return true;
+    });
   }
 
   async commitStep(bot: string, step: BotStep): Promise<void> {
@@ -228,9 +245,13 @@ export class BotStore {
           r.why === undefined ? null : JSON.stringify({ why: r.why }),
         ]);
       }
+      // A forced exit requested while this step ran is kept for the next one: only what this step did is cleared.
+      const [row] = await tx.query<{ flatten_symbols: string }>('SELECT flatten_symbols FROM bot_control WHERE bot = $1 FOR UPDATE', [bot]);
+      const done = new Set(step.flattenDone ? (row?.flatten_symbols.split(',') ?? []) : (step.flattenedSymbols ?? []));
+      const left = (row?.flatten_symbols ?? '').split(',').filter((s) => s && !done.has(s));
       await tx.query(
-        `UPDATE bot_control SET last_candle = ${ts(2)}, state = $3, flatten_requested = flatten_requested AND NOT $4, updated_at = now() WHERE bot = $1`,
-        [bot, step.candleTimeMs, JSON.stringify(step.state ?? null), step.flattenDone],
+        `UPDATE bot_control SET last_candle = ${ts(2)}, state = $3, flatten_requested = flatten_requested AND NOT $4, flatten_symbols = $5, updated_at = now() WHERE bot = $1`,
+        [bot, step.candleTimeMs, JSON.stringify(step.state ?? null), step.flattenDone, left.join(',')],
       );
     });
   }

@@ -53,6 +53,7 @@ describe('Telegram bridge against a local fake Bot API', () => {
       sql,
       bot: 'tg',
       symbol: SAMPLE_SYMBOL,
+      limits: { maxOpenPositions: 3 },
       events: bot.events,
       dailySummaryAt: '00:05',
       rateLimit: { commands: 8, perMs: 2500 },
@@ -79,7 +80,7 @@ describe('Telegram bridge against a local fake Bot API', () => {
 
   it('/help lists every freqtrade-style command', async () => {
     const help = await ask('/help');
-    for (const c of ['/status', '/balance', '/pnl', '/positions', '/trades', '/daily', '/stopentry', '/resume', '/flatten', '/kill', '/help']) assert.ok(help.includes(c), `/help does not mention ${c}`);
+    for (const c of ['/status', '/balance', '/pnl', '/profit', '/positions', '/count', '/trades', '/performance', '/daily', '/weekly', '/monthly', '/logs', '/stopentry', '/resume', '/forceexit', '/flatten', '/kill', '/help']) assert.ok(help.includes(c), `/help does not mention ${c}`);
   });
 
   it('/kill from another chat id does nothing and gets no answer', async () => {
@@ -212,5 +213,25 @@ describe('Telegram bridge against a local fake Bot API', () => {
     const summary = await api.waitFor((m) => m.text.startsWith('📊 DAILY SUMMARY'), from);
     assert.match(summary.text, /PnL since/);
     assert.equal(bridge.nextSummaryAt()?.toISOString().slice(11, 16), '00:05', 'the daily summary is scheduled at telegram.daily_summary_at UTC');
+  });
+
+  it('/forceexit SYMBOL asks /confirm and force-exits that symbol alone; /performance, /weekly, /count, /logs and /profit answer from the read model', async () => {
+    const store = new BotStore(sql);
+    assert.match(await ask('/forceexit XRPUSDT'), /does not trade XRPUSDT; it trades SOLUSDT/);
+    assert.match(await ask('/fx solusdt'), /closes the SOLUSDT position at the next candle.*\/confirm/);
+    assert.deepEqual((await store.control('tg'))?.flattenSymbols, [], 'the forced exit waits for /confirm');
+    assert.match(await ask('/confirm'), /forced exit requested: the SOLUSDT position closes/);
+    assert.deepEqual((await store.control('tg'))?.flattenSymbols, ['SOLUSDT']);
+    const trades = (await store.fills('tg')).length;
+    assert.match(await ask('/performance'), new RegExp(`^SOLUSDT: \\d+ trades, \\d+ won, net [+-]\\d+\\.\\d{2} USDT[^]*\\ntotal: `));
+    assert.match(await ask('/weekly'), /^closed-trade P&L per ISO week:\n20\d\d-W\d\d: \d+ trades/);
+    assert.match(await ask('/count'), /^[01] of 3 positions open/);
+    assert.match(await ask('/logs'), /\d{4}-\d\d-\d\d \d\d:\d\d \w+/);
+    assert.match(await ask('/profit'), /^PnL since/);
+    stepped += BAR;
+    await bot.stepThrough(stepped);
+    assert.deepEqual((await store.control('tg'))?.flattenSymbols, [], 'the step carried out the forced exit and cleared it');
+    assert.ok((await store.riskEvents('tg')).some((e) => e.kind === 'flatten' && e.symbol === 'SOLUSDT' && e.message.includes('force exit SOLUSDT')));
+    assert.ok((await store.fills('tg')).length >= trades);
   });
 });

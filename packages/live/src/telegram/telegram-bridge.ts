@@ -28,6 +28,8 @@ export interface TelegramBridgeOptions {
   events?: BotEvents;
   /** 'HH:MM' UTC for the daily summary (croner); undefined: none. */
   dailySummaryAt?: string;
+  /** telegram.notify: which alerts go out (default all). */
+  notify?: { entry: boolean; exit: boolean; risk: boolean; daily: boolean };
   /** Commands accepted per window (default 5 per 10 s); more are answered once with a warning and ignored. */
   rateLimit?: { commands: number; perMs: number };
   /** How long a /kill or /flatten waits for /confirm (default 60 s). */
@@ -45,6 +47,14 @@ const usd = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ?
 const signed = (x: number) => `${x >= 0 ? '+' : '-'}${Math.abs(x).toFixed(2)}`;
 const iso = (ms: number | undefined) => (ms === undefined || !Number.isFinite(ms) ? '–' : new Date(ms).toISOString().replace('T', ' ').slice(0, 16));
 
+/** `3 h 25 min`, `2 d 4 h`. */
+function duration(ms: number): string {
+  const minutes = Math.round(ms / 60_000);
+  if (minutes < 60) return `${minutes} min`;
+  if (minutes < 24 * 60) return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+  return `${Math.floor(minutes / 1440)} d ${Math.floor((minutes % 1440) / 60)} h`;
+}
+
 const CONTROL_REPLIES: Record<ControlAction, string> = {
   kill: 'kill switch engaged: the bot flattens and stops at its next step',
   resume: 'resumed: the bot trades again from its next step (kill switch and stop-entries released)',
@@ -53,15 +63,19 @@ const CONTROL_REPLIES: Record<ControlAction, string> = {
 };
 
 const HELP = [
-  '/status – mode, last candle, kill switch, position, equity',
+  '/status – every symbol: position, exposure, risk budget, P&L',
   '/balance – equity, wallet and available margin',
-  '/pnl – PnL since the session started and today',
-  '/positions – the open position with stop and liquidation price',
+  '/pnl (/profit) – PnL since the session started and today, per symbol',
+  '/positions – the open positions with stop and liquidation price',
+  '/count – open positions of the allowed maximum',
   '/trades – the last closed trades with PnL and fees',
-  '/daily – PnL per UTC day (last 7)',
-  '/stopentry – stop opening positions; the open one keeps its stop and exits (/resume releases it)',
+  '/performance – closed-trade P&L per symbol',
+  '/daily – PnL per UTC day (last 7); /weekly, /monthly – closed-trade P&L per ISO week, month',
+  '/logs – the last risk events',
+  '/stopentry – stop opening positions; the open ones keep their stops and exit (/resume releases it)',
   '/resume – release the kill switch and stop-entries',
-  '/flatten – close the position (asks /confirm)',
+  '/forceexit SYMBOL (/fx) – close one symbol\'s position (asks /confirm); /forceexit all = /flatten',
+  '/flatten – close every position (asks /confirm)',
   '/kill – kill switch: flatten and stop trading (asks /confirm)',
   '/help – this list',
 ].join('\n');
@@ -80,7 +94,7 @@ export class TelegramBridge {
   readonly #clock: () => number;
   /** One ledger per symbol: one-way mode nets a symbol's fills, never two symbols'. */
   #ledgers = new Map<string, TradeLedger>();
-  #pending: { action: ControlAction; untilMs: number } | undefined;
+  #pending: { action: ControlAction; untilMs: number; symbol?: string } | undefined;
   #cron: Cron | undefined;
   #detach: (() => void) | undefined;
   #running: Promise<void> | undefined;
@@ -125,6 +139,22 @@ export class TelegramBridge {
     command('status', () => this.status());
     command('balance', () => this.balance());
     command('pnl', () => this.pnl());
+    command('profit', () => this.pnl());
+    command('count', () => this.count());
+    command('performance', () => this.performance());
+    command('weekly', () => this.periods('week'));
+    command('monthly', () => this.periods('month'));
+    command('logs', () => this.logs());
+    const forceExit = async (ctx: Context) => {
+      const arg = String(ctx.match ?? '').trim().toUpperCase();
+      if (arg === '') return 'which symbol? /forceexit SOLUSDT (or /forceexit all)';
+      if (arg === 'ALL') return this.#ask('flatten');
+      const control = await this.#store.control(this.#o.bot);
+      if (control && !control.symbols.includes(arg)) return `bot ${this.#o.bot} does not trade ${arg}; it trades ${control.symbols.join(', ')}`;
+      return this.#ask('flatten', arg);
+    };
+    command('forceexit', forceExit);
+    command('fx', forceExit);
     command('positions', () => this.positions());
     command('trades', () => this.tradesText());
     command('daily', () => this.daily());
@@ -136,7 +166,7 @@ export class TelegramBridge {
       const p = this.#pending;
       this.#pending = undefined;
       if (!p || this.#clock() > p.untilMs) return 'nothing to confirm (send /kill or /flatten first; a confirmation lasts 60 s)';
-      return this.#control(p.action);
+      return this.#control(p.action, p.symbol);
     });
     this.#bot.on('message', (ctx) => ctx.reply('unknown command; /help lists them'));
   }
@@ -154,7 +184,7 @@ export class TelegramBridge {
     if (this.#o.dailySummaryAt) {
       const m = /^(\d{2}):(\d{2})$/.exec(this.#o.dailySummaryAt);
       if (!m || Number(m[1]) > 23 || Number(m[2]) > 59) throw new OitraderError(`telegram.daily_summary_at must be HH:MM (UTC), got "${this.#o.dailySummaryAt}"`, { exitCode: 2 });
-      this.#cron = new Cron(`${Number(m[2])} ${Number(m[1])} * * *`, { timezone: 'UTC' }, () => void this.sendDailySummary());
+      this.#cron = new Cron(`${Number(m[2])} ${Number(m[1])} * * *`, { timezone: 'UTC' }, () => void ((this.#o.notify?.daily ?? true) && this.sendDailySummary()));
     }
     await new Promise<void>((resolve, reject) => {
       this.#running = this.#bot.start({ timeout: this.#o.pollTimeoutSeconds ?? 30, onStart: () => resolve(), allowed_updates: ['message'] }).catch((e: Error) => {
@@ -303,17 +333,43 @@ export class TelegramBridge {
     return rows.map((r) => ({ timeMs: Number(r.t), equityUsd: Number(r.e) }));
   }
 
-  #ask(action: ControlAction): string {
-    this.#pending = { action, untilMs: this.#clock() + (this.#o.confirmMs ?? 60_000) };
-    return action === 'kill'
-      ? `⚠️ /kill engages the kill switch: the bot flattens and stops trading until /resume. Send /confirm within ${(this.#o.confirmMs ?? 60_000) / 1000} s.`
-      : `⚠️ /flatten closes the ${this.#o.symbol} position at the next candle. Send /confirm within ${(this.#o.confirmMs ?? 60_000) / 1000} s.`;
+  #ask(action: ControlAction, symbol?: string): string {
+    this.#pending = { action, untilMs: this.#clock() + (this.#o.confirmMs ?? 60_000), symbol };
+    const within = `Send /confirm within ${(this.#o.confirmMs ?? 60_000) / 1000} s.`;
+    if (action === 'kill') return `⚠️ /kill engages the kill switch: the bot flattens and stops trading until /resume. ${within}`;
+    return symbol ? `⚠️ /forceexit closes the ${symbol} position at the next candle; the other symbols trade on. ${within}` : `⚠️ /flatten closes every position at the next candle. ${within}`;
   }
 
-  async #control(action: ControlAction): Promise<string> {
-    if (!(await applyControl(this.#store, this.#o.bot, action, 'telegram'))) return `no bot named "${this.#o.bot}" in the database`;
-    this.#log.warn(`telegram: ${action} requested from chat ${this.#o.chatId}`);
-    return CONTROL_REPLIES[action];
+  async #control(action: ControlAction, symbol?: string): Promise<string> {
+    if (!(await applyControl(this.#store, this.#o.bot, action, 'telegram', symbol))) return `no bot named "${this.#o.bot}" in the database`;
+    this.#log.warn(`telegram: ${action}${symbol ? ` ${symbol}` : ''} requested from chat ${this.#o.chatId}`);
+    return symbol ? `forced exit requested: the ${symbol} position closes at the next step` : CONTROL_REPLIES[action];
+  }
+
+  async count(): Promise<string> {
+    const view = await this.#view();
+    if (!view) return 'no open position';
+    const max = view.exposure.limits.maxOpenPositions;
+    return `${view.exposure.openPositions}${max === undefined ? '' : ` of ${max}`} positions open (${view.positions.map((p) => `${p.symbol} ${p.side}`).join(', ') || 'none'})`;
+  }
+
+  async performance(): Promise<string> {
+    const view = await this.#view();
+    if (!view || view.pnl.total.trades === 0) return 'no closed trades yet';
+    return [...[...view.pnl.bySymbol].sort((a, b) => b.netPnlUsd - a.netPnlUsd).map((x) => `${x.symbol}: ${pnlLine(x)}`), `total: ${pnlLine(view.pnl.total)}`].join('\n');
+  }
+
+  async periods(kind: 'week' | 'month', count = 4): Promise<string> {
+    const view = await this.#view();
+    const rows = kind === 'week' ? view?.pnl.byWeek : view?.pnl.byMonth;
+    if (!rows || rows.length === 0) return 'no closed trades yet';
+    return [`closed-trade P&L per ${kind === 'week' ? 'ISO week' : 'month'}:`, ...rows.slice(-count).map((r) => `${r.period}: ${pnlLine(r)}`)].join('\n');
+  }
+
+  async logs(count = 10): Promise<string> {
+    const events = await this.#store.riskEvents(this.#o.bot);
+    if (events.length === 0) return 'no risk events yet';
+    return events.slice(-count).map((e) => `${iso(e.timeMs)} ${e.kind}${e.symbol ? ` ${e.symbol}` : ''}: ${e.message}`).join('\n');
   }
 
   #subscribe(events: BotEvents): () => void {
@@ -343,11 +399,16 @@ export class TelegramBridge {
     const effect = ledger.apply(f);
     const what = `${f.side} ${f.qtyBase} ${f.symbol} @ ${usd(f.priceUsd)}, fee ${usd(f.feeUsd)} USDT`;
     const t = effect.closed;
-    if (t) {
+    const notify = this.#o.notify ?? { entry: true, exit: true };
+    if (t && notify.exit) {
       const head = f.reason === 'stop' ? '🛑 STOP HIT' : f.reason === 'liquidation' ? '💥 LIQUIDATED' : '🔴 EXIT';
-      await this.send(`${head} ${f.symbol} ${t.side}: ${what}\nPnL ${signed(t.netPnlUsd)} USDT (gross ${signed(t.grossPnlUsd)}, fees ${usd(t.feesUsd)}, funding ${signed(t.fundingIncomeUsd)})`);
+      const returnPct = (t.netPnlUsd / (t.entryPriceUsd * t.qtyBase)) * 100;
+      await this.send(
+        `${head} ${f.symbol} ${t.side} (${t.exitReason}): ${what}\n${usd(t.entryPriceUsd)} → ${usd(t.exitPriceUsd)} after ${duration(t.exitTimeMs - t.entryTimeMs)}, ${signed(returnPct)}% of the notional\n` +
+          `PnL ${signed(t.netPnlUsd)} USDT (gross ${signed(t.grossPnlUsd)}, fees ${usd(t.feesUsd)}, funding ${signed(t.fundingIncomeUsd)})`,
+      );
     }
-    if (effect.opening) await this.send(`🟢 ENTRY ${ledger.qtyBase > 0 ? 'LONG' : 'SHORT'} ${Math.abs(ledger.qtyBase)} ${f.symbol} @ ${usd(ledger.entryPriceUsd)}: ${what}`);
+    if (effect.opening && notify.entry) await this.send(`🟢 ENTRY ${ledger.qtyBase > 0 ? 'LONG' : 'SHORT'} ${Math.abs(ledger.qtyBase)} ${f.symbol} @ ${usd(ledger.entryPriceUsd)}: ${what}`);
   }
 
   #ledgerOf(symbol: string): TradeLedger {
@@ -359,6 +420,6 @@ export class TelegramBridge {
   async #onRisk(r: StoredRiskEvent): Promise<void> {
     const heads: Record<string, string> = { daily_loss: '⛔ DAILY LOSS LIMIT', drawdown: '⛔ MAX DRAWDOWN', circuit_breaker: '⛔ CIRCUIT BREAKER', kill: '🛑 KILL SWITCH', resume: '▶️ RESUMED', flatten: '⏹ FLATTEN', stop_entries: '⏸ ENTRIES STOPPED' };
     const head = heads[r.kind];
-    if (head) await this.send(`${head}: ${r.message}`);
+    if (head && (this.#o.notify?.risk ?? true)) await this.send(`${head}${r.symbol ? ` ${r.symbol}` : ''}: ${r.message}`);
   }
 }
