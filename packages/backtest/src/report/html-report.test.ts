@@ -36,6 +36,7 @@ describe('backtest report', () => {
     for (const [code, n] of Object.entries(starved.refusals)) assert.ok(note.includes(`<code>${code}</code> ×${(n ?? 0).toLocaleString('en-US')}`), `refusal ${code} missing from the note`);
     const flat = runBacktest(frame, BASELINES.flat(), { leverage: 5, risk });
     assert.match(stoodAsideNote(flat, computeMetrics(flat, { trials: 1 })), /never asked to enter/);
+    assert.ok(stoodAsideNote(flat, computeMetrics(flat, { trials: 1 }), ['best expected net return 0.02 % (long) < hurdle 0.05 %']).includes('<p>best expected net return 0.02 % (long) &lt; hurdle 0.05 %.</p>'), "the strategy's own reason (an ML rule's hurdle) is in the note");
     const trading = entries.find((e) => e.metrics.trades > 0)!;
     assert.equal(stoodAsideNote(trading.result, trading.metrics), '', 'a run that traded has no stood-aside note');
   });

@@ -134,7 +134,7 @@ export function fillMarkers(fills: BacktestResult['fills']): ChartMarker[] {
 }
 
 /** A run with no trade says why: the entries the risk engine refused, by code, or that the strategy never asked. */
-export function stoodAsideNote(result: BacktestResult, metrics: Metrics): string {
+export function stoodAsideNote(result: BacktestResult, metrics: Metrics, because: readonly string[] = []): string {
   if (metrics.trades > 0 || result.fills.length > 0) return '';
   const refusals = Object.entries(result.refusals).filter(([, n]) => (n ?? 0) > 0).sort((a, b) => (b[1] ?? 0) - (a[1] ?? 0)) as Array<[RefusalCode, number]>;
   const halts = result.riskEvents.filter((e) => e.kind === 'drawdown' || e.kind === 'daily_loss' || e.kind === 'circuit_breaker' || e.kind === 'kill');
@@ -145,7 +145,8 @@ export function stoodAsideNote(result: BacktestResult, metrics: Metrics): string
       ? `<p>Every order was rejected by the exchange rules (${result.rejectionCount.toLocaleString('en-US')}; first: ${escapeHtml(result.rejections[0].reason)}).</p>`
       : `<p>The strategy never asked to enter on these bars${result.managed ? ' (the risk engine refused nothing)' : ''}.</p>`;
   const haltLine = halts.length > 0 ? `<p>Risk halts: ${halts.slice(0, 5).map((e) => `${escapeHtml(HALT_LABEL[e.kind] ?? e.kind)} at ${formatUtc(e.timeMs)}`).join('; ')}${halts.length > 5 ? ` and ${halts.length - 5} more` : ''}.</p>` : '';
-  return `<div class="stood-aside"><h2>Stood aside: why</h2><p>${escapeHtml(result.strategy)} made no trade.</p>${why}${haltLine}</div>`;
+  const own = because.map((line) => `<p>${escapeHtml(line)}.</p>`).join('');
+  return `<div class="stood-aside"><h2>Stood aside: why</h2><p>${escapeHtml(result.strategy)} made no trade.</p>${own}${why}${haltLine}</div>`;
 }
 
 /** The risk engine's refusals by code and its halts, for a run through it. */
@@ -211,9 +212,10 @@ code{font-size:12px;background:#f3f4f6;padding:0 4px;border-radius:3px}
  * A self-contained HTML page: interactive charts (lightweight-charts, inlined with the data: zoom, crosshair,
  * markers), no external asset, readable offline and on a phone. `extra` goes at the end (callers' own sections;
  * a function receives the page's charts to add its own); `instruments` adds a portfolio's per-symbol section;
- * `equityMarkers` go on the first strategy's equity curve (an RL agent's window starts).
+ * `equityMarkers` go on the first strategy's equity curve (an RL agent's window starts); `stoodAsideWhy` adds the
+ * strategy's own reasons to the note of a run without trades (an ML rule's validation or hurdle).
  */
-export function renderHtmlReport(title: string, entries: ReportEntry[], extra: string | ((charts: ReportCharts) => string) = '', instruments?: ReportEntry[], options: { equityMarkers?: ChartMarker[] } = {}): string {
+export function renderHtmlReport(title: string, entries: ReportEntry[], extra: string | ((charts: ReportCharts) => string) = '', instruments?: ReportEntry[], options: { equityMarkers?: ChartMarker[]; stoodAsideWhy?: readonly string[] } = {}): string {
   const [main] = entries;
   const r = main.result;
   const charts = new ReportCharts();
@@ -245,7 +247,7 @@ export function renderHtmlReport(title: string, entries: ReportEntry[], extra: s
 <p class="note">${escapeHtml(r.symbol)} ${escapeHtml(r.timeframe)} · ${formatUtc(r.time[0])} → ${formatUtc(r.time[r.time.length - 1])} · ${r.time.length} bars ·
 initial ${usd(r.initialBalanceUsd)} USDT · ${c.leverage}x isolated · taker ${(c.takerFeeRate * 100).toFixed(3)}% / maker ${(c.makerFeeRate * 100).toFixed(3)}% ·
 slippage ${c.halfSpreadBps} bp + ${c.impactBpsPer100k} bp per 100k USDT · funding charged · all figures after costs. Charts: wheel or pinch to zoom, drag to pan, double-click the axis to reset.</p>
-${stoodAsideNote(r, main.metrics)}
+${stoodAsideNote(r, main.metrics, options.stoodAsideWhy)}
 <h2>Summary, side by side with baselines</h2>${comparison}
 <section><h2>Equity (USDT)</h2>${equity}${r.riskEvents.some((e) => HALT_LABEL[e.kind]) ? `<p class="note"><span class="swatch" style="background:${HALT_COLOR};height:8px;width:8px"></span> risk halts on ${escapeHtml(r.strategy)}'s curve (daily-loss halts unlabelled; every one is listed under Risk engine). Click a legend entry to hide its line.</p>` : '<p class="note">Click a legend entry to hide its line.</p>'}</section>
 ${lower}
