@@ -27,5 +27,7 @@ describe('strategy colours', () => {
     assert.notEqual(strategyColor('sma-trend'), strategyColor('oi-trend'));
     assert.notEqual(strategyColor('buy-and-hold 1x'), strategyColor('buy-and-hold'), 'the benchmark is told apart from the leveraged baseline');
     assert.equal(strategyColor('my-breakout'), strategyColor('my-breakout'));
+    assert.equal(strategyColor('cost-aware(hurdle 0.05 %, costs 0.12 % round trip, 48 bars, stop 2 ATR, Kelly x0.25)'), strategyColor('cost-aware'));
+    assert.notEqual(strategyColor('cost-aware'), strategyColor('ml-signal'));
   });
 });

@@ -11,6 +11,7 @@ const FIXED: Record<string, string> = {
   'sma-trend': '#ea580c',
   'oi-trend': '#0d9488',
   'ml-signal': '#7c3aed',
+  'cost-aware': '#be185d',
   'ppo-agent': '#2563eb',
   'a2c-agent': '#0891b2',
 };
