@@ -7,3 +7,6 @@ export * from './report/html-report.ts';
 export * from './strategies/ml-signal.ts';
 export * from './strategies/cost-aware-rule.ts';
 export * from './strategies/ml-rule.ts';
+export * from './report/report-charts.ts';
+export * from './report/report-path.ts';
+export * from './report/strategy-colors.ts';

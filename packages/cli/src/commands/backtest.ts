@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import {
   BASELINES,
@@ -8,6 +7,7 @@ import {
   formatSummary,
   loadStrategySource,
   renderHtmlReport,
+  reportBasePath,
   reportJson,
   runPortfolioBacktest,
   type BacktestOptions,
@@ -136,7 +136,7 @@ export function runBacktestReport(out: Output, frames: Frame | readonly Frame[],
   const symbols = list.map((f) => f.symbol).join(',');
   const timeframe = list[0].timeframe;
   const mode = options.risk ? 'through the risk engine' : 'unmanaged (--no-risk)';
-  const base = join(dir, `backtest-${strategyName.replace(/[^A-Za-z0-9._-]+/g, '-')}-${list.map((f) => f.symbol).join('-')}-${timeframe}`);
+  const base = reportBasePath(dir, ['backtest', strategyName.replace(/^.*\//, '').replace(/\.[cm]?[jt]s$/, ''), list.map((f) => f.symbol).join('-'), timeframe]);
   const title = `oitrader backtest: ${strategyName} on ${symbols} ${timeframe}${list.length > 1 ? ' (one wallet)' : ''}, ${mode}`;
   writeFileAtomic(`${base}.html`, renderHtmlReport(title, entries, '', list.length > 1 ? instruments : undefined));
   writeFileAtomic(`${base}.json`, `${JSON.stringify(list.length > 1 ? { portfolio: reportJson(entries), instruments: reportJson(instruments) } : reportJson(entries), null, 2)}\n`);

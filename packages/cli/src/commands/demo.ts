@@ -71,7 +71,7 @@ export function registerDemoCommand(program: Command): void {
         await runRlBacktest(out, frame, { agentsDir: 'data/demo/agents', modelsDir: 'data/demo/models', agentId: agent.runId, outDir: 'reports', stopLoss: config.trading.stop_loss });
         out.text(`\n== phase 5: the portfolio bot trades ${DEMO_PORTFOLIO.join(', ')} on one wallet against the simulator over the wire, the sample's last 2 days, with the live dashboard  [${elapsed()}]`);
         const botRun = await runDemoBot(sql, out, { symbols: DEMO_PORTFOLIO, days: 2, keepUp: flags.dashboard === true, modelsDir: 'data/demo/models', archiveDir: SAMPLE_ARCHIVE });
-        out.text(`\ndemo finished in ${elapsed()}. Out of sample, after costs: ${mlResult.beatBaselines ? `the ${mlResult.rule} rule beat every baseline` : `NOTHING beat the baselines — the ${mlResult.rule} rule did not beat every one of flat, buy-and-hold, oi-trend and sma-trend`} (reports/backtest-ml-signal-${DEMO_SYMBOL}-5m.html).`);
+        out.text(`\ndemo finished in ${elapsed()}. Out of sample, after costs: ${mlResult.beatBaselines ? `the ${mlResult.rule} rule beat every baseline` : `NOTHING beat the baselines — the ${mlResult.rule} rule did not beat every one of flat, buy-and-hold, oi-trend and sma-trend`} (${mlResult.report}).`);
         if (report.failed > 0 || !passed || !causal || !collected || !botRun.matchesExchange) process.exitCode = 1;
       } finally {
         await sql.close();

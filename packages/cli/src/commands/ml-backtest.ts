@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import {
   baselineByName,
+  benchmarkEntry,
   bestExpectedEdge,
   computeMetrics,
   DEFAULT_ML_SIGNAL,
@@ -10,6 +11,7 @@ import {
   mlRuleParams,
   mlRuleStrategy,
   renderHtmlReport,
+  reportBasePath,
   reportJson,
   runBacktest,
   standAsideReason,
@@ -62,6 +64,8 @@ export interface ValidationRow {
 }
 
 export interface MlBacktestResult {
+  /** The HTML report's path. */
+  report: string;
   rule: MlRuleName;
   /** The ML-signal threshold and the cost-aware hurdle chosen on validation. */
   threshold: number;
@@ -268,10 +272,21 @@ export async function runMlSignalBacktest(out: Output, frame: Frame, options: Ml
   const mlSignalChoice = chosen.find((c) => c.rule === 'ml-signal')!;
   const costAwareChoice = chosen.find((c) => c.rule === 'cost-aware')!;
 
+  // Why the rule stood aside, in the terminal and in the report's "stood aside: why" note.
+  const asideWhy: string[] = [];
+  if (main.value === STAND_ASIDE) asideWhy.push(`the ${primary} rule stood aside: every setting that traded lost on validation (after costs)`);
+  if (main.params.rule === 'cost-aware' && test[0].metrics.trades === 0) {
+    const best = bestExpectedEdge(testFrame, main.params);
+    if (best && main.value !== STAND_ASIDE) asideWhy.push(`${standAsideReason(best, main.params.hurdle)} on ${formatUtc(best.timeMs)}`);
+    if (best && main.value === STAND_ASIDE) asideWhy.push(`best expected net return on the traded bars ${(Math.max(best.long, best.short) * 100).toFixed(3)} % on ${formatUtc(best.timeMs)}`);
+  }
+
   const title = `oitrader backtest: ${primary} rule (run ${options.runId}) on ${frame.symbol} ${frame.timeframe}, out-of-fold test windows ${formatUtc(testSpan[0])} .. ${formatUtc(testSpan[1])}`;
-  const base = join(options.outDir, `backtest-ml-signal-${frame.symbol}-${frame.timeframe}`);
-  writeFileAtomic(`${base}.html`, renderHtmlReport(title, test));
-  writeFileAtomic(`${base}.json`, `${JSON.stringify({ runId: options.runId, rule: primary, threshold: mlSignalChoice.value, hurdle: costAwareChoice.value, priors, payoffs, costs, validation: Object.fromEntries(chosen.map((c) => [c.rule, c.validation])), trials, strategies: reportJson(test) }, null, 2)}\n`);
+  // The report adds the 1x buy-and-hold benchmark line; "beat every baseline" stays the published comparison.
+  const reported = [...test, benchmarkEntry(testFrame, options.execution, trials)];
+  const base = reportBasePath(options.outDir, ['backtest-ml-signal', options.runId, frame.symbol, frame.timeframe]);
+  writeFileAtomic(`${base}.html`, renderHtmlReport(title, reported, '', undefined, { stoodAsideWhy: asideWhy }));
+  writeFileAtomic(`${base}.json`, `${JSON.stringify({ runId: options.runId, rule: primary, threshold: mlSignalChoice.value, hurdle: costAwareChoice.value, priors, payoffs, costs, validation: Object.fromEntries(chosen.map((c) => [c.rule, c.validation])), trials, strategies: reportJson(reported) }, null, 2)}\n`);
 
   out.text(`model run ${options.runId}: ${fresh ? 'final models predicting bars after its training span' : 'ensemble out-of-fold predictions'}; rule settings chosen on ${formatUtc(validationSpan[0])} .. ${formatUtc(validationSpan[1])} (${validationFrame.length} bars), traded on ${formatUtc(testSpan[0])} .. ${formatUtc(testSpan[1])} (${testFrame.length} bars)`);
   out.text(`class priors (labels known before the validation window): short ${priors[0].toFixed(3)}, neutral ${priors[1].toFixed(3)}, long ${priors[2].toFixed(3)}; mean ${horizon}-bar return per class: ${payoffs.mean.map((m) => `${(m * 100).toFixed(2)}%`).join(' / ')}`);
@@ -280,13 +295,8 @@ export async function runMlSignalBacktest(out: Output, frame: Frame, options: Ml
   }
   out.text(`chosen: ${chosen.map((c) => `${c.rule} ${grids[c.rule].label(c.value)}`).join(', ')} (${primary} is trading.ml_rule's rule, the other is shown for comparison); ${describeMlRule(main.params)}`);
   out.text(`Deflated Sharpe counts ${trials} trials (${ruleTrials} distinct trade sets of the rule grids, ${searchEvaluations} search evaluations, ${ML_BASELINES.length} baselines)`);
-  out.text(formatSummary(test));
-  if (main.value === STAND_ASIDE) out.text(`${frame.symbol}: the ${primary} rule stood aside: every setting that traded lost on validation (after costs)`);
-  if (main.params.rule === 'cost-aware' && test[0].metrics.trades === 0) {
-    const best = bestExpectedEdge(testFrame, main.params);
-    if (best && main.value !== STAND_ASIDE) out.text(`${frame.symbol}: ${standAsideReason(best, main.params.hurdle)} on ${formatUtc(best.timeMs)}`);
-    if (best && main.value === STAND_ASIDE) out.text(`${frame.symbol}: best expected net return on the traded bars ${(Math.max(best.long, best.short) * 100).toFixed(3)} % on ${formatUtc(best.timeMs)}`);
-  }
+  out.text(formatSummary(reported));
+  for (const line of asideWhy) out.text(`${frame.symbol}: ${line}`);
   out.text(
     beatBaselines
       ? `OUT OF SAMPLE: the ${primary} rule beat every baseline on Sharpe and return (Sharpe ${ml.sharpe.toFixed(2)} vs best baseline ${bestBaseline.result.strategy} ${bestBaseline.metrics.sharpe.toFixed(2)}; Deflated Sharpe ${ml.deflatedSharpe.toFixed(2)})`
@@ -309,7 +319,7 @@ export async function runMlSignalBacktest(out: Output, frame: Frame, options: Ml
     buyAndHoldReturnPct: (buyAndHold?.metrics.totalReturn ?? Number.NaN) * 100,
     beatBaselines,
   });
-  const result = { rule: primary, threshold: mlSignalChoice.value, hurdle: costAwareChoice.value, validation: main.validation, test, beatBaselines, trials, span: { validation: [formatUtc(validationSpan[0]), formatUtc(validationSpan[1])] as [string, string], test: [formatUtc(testSpan[0]), formatUtc(testSpan[1])] as [string, string] } };
+  const result = { report: `${base}.html`, rule: primary, threshold: mlSignalChoice.value, hurdle: costAwareChoice.value, validation: main.validation, test, beatBaselines, trials, span: { validation: [formatUtc(validationSpan[0]), formatUtc(validationSpan[1])] as [string, string], test: [formatUtc(testSpan[0]), formatUtc(testSpan[1])] as [string, string] } };
   out.result({ ...result, test: test.map((e) => ({ strategy: e.result.strategy, metrics: e.metrics })) });
   return result;
 }

@@ -28,8 +28,10 @@ describe('oitrader rl train and rl backtest', () => {
     assert.equal(runId, 'agent-a');
     const reports = join(root, 'reports');
     const result = await runRlBacktest(out, frame, { agentsDir: agents, modelsDir: models, agentId: 'agent-a', outDir: reports, stopLoss: 0.02 });
-    assert.deepEqual(readdirSync(reports).sort(), ['rl-backtest-agent-a-SOLUSDT-5m.html', 'rl-backtest-agent-a-SOLUSDT-5m.json'], 'no temporary file may be left behind');
-    const html = readFileSync(join(reports, 'rl-backtest-agent-a-SOLUSDT-5m.html'), 'utf8');
+    const files = readdirSync(reports).sort();
+    assert.equal(files.length, 2, `no temporary file may be left behind: ${files}`);
+    for (const f of files) assert.match(f, /^rl-backtest-agent-a-SOLUSDT-5m-\d{8}T\d{4}Z\.(html|json)$/, 'the report is named by agent id, symbol, timeframe and the UTC minute');
+    const html = readFileSync(join(reports, files[0]), 'utf8');
     for (const section of ['Action histogram', 'Training curves', 'Walk-forward windows', 'buy-and-hold', 'oi-trend', 'ml-signal']) assert.ok(html.includes(section), `the report lacks "${section}"`);
     const manifest = JSON.parse(readFileSync(join(agents, 'agent-a', 'manifest.json'), 'utf8')) as { windows: Array<{ trainEndMs: number; testStartMs: number }> };
     assert.ok(result.combined[0].result.time[0] > manifest.windows[0].trainEndMs, 'the agent was backtested on bars it trained on');

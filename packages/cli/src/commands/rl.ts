@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
-import { formatSummary, renderHtmlReport, reportJson, type ReportEntry } from '@oitrader/backtest';
+import { formatSummary, renderHtmlReport, reportBasePath, reportJson, type ReportEntry } from '@oitrader/backtest';
 import { riskLimitsFromConfig } from '@oitrader/trading';
 import { formatUtc, OitraderError, parseUtcTimeMs, writeFileAtomic, type Config, type Frame } from '@oitrader/core';
 import { FEATURE_SET_VERSION } from '@oitrader/features';
@@ -18,6 +18,7 @@ import {
   renderAgentReport,
   saveAgent,
   trainAgentWalkForward,
+  windowShares,
   type AgentManifest,
   type AgentBacktest,
 } from '@oitrader/rl';
@@ -239,14 +240,18 @@ export async function runRlBacktest(out: Output, frame: Frame, options: RlBackte
   const trials = agentTrials + AGENT_BASELINES.length + 1;
   const result = backtestAgent(agent, frame, predictions, { trials, labels: run.labels, stopLoss: options.stopLoss });
   const m = agent.manifest;
-  const base = join(options.outDir, `rl-backtest-${m.runId}-${frame.symbol}-${frame.timeframe}`);
+  const base = reportBasePath(options.outDir, ['rl-backtest', m.runId, frame.symbol, frame.timeframe]);
   writeFileAtomic(`${base}.html`, renderAgentReport(m, result, readTrainingLogs(dir)));
   writeFileAtomic(`${base}.json`, `${JSON.stringify(agentReportJson(m, result), null, 2)}\n`);
   out.text(`agent ${m.runId} (${m.algorithm.toUpperCase()}, model run ${run.runId}); every bar below is out of sample for the window agent that trades it:`);
+  // Each window's share of the one combined run (one wallet carried through): the lines add up to its total.
+  const shares = windowShares(m, result);
+  const initial = result.combined[0].result.initialBalanceUsd;
   for (const [k, w] of m.windows.entries()) {
-    const a = result.windows[k].entries[0].metrics;
-    out.text(`  window ${w.window}: trained ≤ ${formatUtc(w.trainEndMs)}, tested ${formatUtc(w.testStartMs)} .. ${formatUtc(w.testEndMs)}: return ${(a.totalReturn * 100).toFixed(2)}%, Sharpe ${Number.isFinite(a.sharpe) ? a.sharpe.toFixed(2) : '—'}, ${a.trades} trades`);
+    const s = shares[k];
+    out.text(`  window ${w.window}: trained ≤ ${formatUtc(w.trainEndMs)}, tested ${formatUtc(w.testStartMs)} .. ${formatUtc(w.testEndMs)}: PnL ${s.pnlUsd[0].toFixed(2)} USDT (${((100 * s.pnlUsd[0]) / initial).toFixed(2)}% of the wallet), ${s.trades[0]} trades`);
   }
+  out.text(`  total: PnL ${shares.reduce((a, s) => a + s.pnlUsd[0], 0).toFixed(2)} USDT, ${shares.reduce((a, s) => a + s.trades[0], 0)} trades (the combined run below)`);
   out.text(formatSummary(result.combined));
   const total = result.combinedHistogram.reduce((s, x) => s + x, 0) || 1;
   out.text(`agent actions: ${ACTIONS.map((a, i) => `${a} ${result.combinedHistogram[i]} (${((100 * result.combinedHistogram[i]) / total).toFixed(1)}%)`).join(', ')}`);
@@ -293,7 +298,7 @@ export async function runRlBacktestAfterSpan(out: Output, frame: Frame, options:
     trials,
   });
   const span = `${formatUtc(frame.time[start])} .. ${formatUtc(frame.time[end - 1])}`;
-  const base = join(options.outDir, `rl-backtest-${m.runId}-${frame.symbol}-${frame.timeframe}-after-span`);
+  const base = reportBasePath(options.outDir, ['rl-backtest', m.runId, frame.symbol, frame.timeframe, 'after-span']);
   const title = `oitrader rl backtest: agent ${m.runId} (window ${m.windows.length}) on ${frame.symbol} ${frame.timeframe}, ${span} — after every trained span, fresh predictions, the bot's risk engine`;
   writeFileAtomic(`${base}.html`, renderHtmlReport(title, result.entries));
   writeFileAtomic(`${base}.json`, `${JSON.stringify({ agent: m.runId, modelRun: run.runId, afterSpan: true, span, actionHistogram: Object.fromEntries(ACTIONS.map((a, i) => [a, result.actionHistogram[i]])), strategies: reportJson(result.entries) }, null, 2)}\n`);

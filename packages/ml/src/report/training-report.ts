@@ -107,8 +107,8 @@ export function renderTrainingReport(input: TrainingReportInput): string {
     .map((m) => `<h3>${esc(m.name)}</h3><table>${HEADER}${m.folds.map((r, i) => metricsRow(`fold ${i + 1}`, r)).join('')}</table>`)
     .join('');
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${esc(input.title)}</title>
-<style>body{font:14px/1.4 system-ui,sans-serif;margin:24px;max-width:1100px}table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ddd;padding:3px 8px;text-align:right}td:first-child,th:first-child{text-align:left}.chart{width:100%;max-width:900px;font-size:11px;fill:#333}.small td,.small th{padding:2px 6px}.grid{display:flex;flex-wrap:wrap;gap:24px}.verdict{font-weight:600}.warning{color:#b45309;font-weight:600}</style>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${esc(input.title)}</title>
+<style>body{font:14px/1.4 system-ui,sans-serif;margin:24px;max-width:1100px}table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ddd;padding:3px 8px;text-align:right}td:first-child,th:first-child{text-align:left}.chart{width:100%;max-width:900px;font-size:11px;fill:#333}.small td,.small th{padding:2px 6px}.grid{display:flex;flex-wrap:wrap;gap:24px}.verdict{font-weight:600}.warning{color:#b45309;font-weight:600}@media (max-width:700px){body{margin:12px}table{display:block;overflow-x:auto;max-width:100%;font-size:12px}.grid{display:block}}</style>
 </head><body>
 <h1>${esc(input.title)}</h1>
 <p>${esc(input.setup)}. Every number is out of sample (walk-forward test windows).</p>

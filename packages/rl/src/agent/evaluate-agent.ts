@@ -1,4 +1,4 @@
-import { baselineByName, computeMetrics, DEFAULT_ML_SIGNAL, mlSignal, runBacktest, type BacktestOptions, type ReportEntry } from '@oitrader/backtest';
+import { baselineByName, benchmarkEntry, computeMetrics, DEFAULT_ML_SIGNAL, mlSignal, runBacktest, type BacktestOptions, type ReportEntry } from '@oitrader/backtest';
 import type { Strategy } from '@oitrader/trading';
 import { OitraderError, timeframeMs, type Frame } from '@oitrader/core';
 import { TargetEngineer } from '@oitrader/features';
@@ -25,7 +25,7 @@ export interface AgentBacktestOptions {
 
 export interface AgentBacktestWindow {
   window: number;
-  /** The agent first, then the baselines, all on the window's test bars. */
+  /** The agent first, then the baselines and the buy-and-hold 1x benchmark, all on the window's test bars. */
   entries: ReportEntry[];
   actionHistogram: number[];
 }
@@ -103,6 +103,7 @@ export function backtestAgent(agent: LoadedAgent, frame: Frame, predictions: Out
       const result = runBacktest(slice, s.strategy, s.options);
       return { result, metrics: computeMetrics(result, { trials: options.trials }) };
     });
+    entries.push(benchmarkEntry(slice, execution, options.trials));
     return { entries, strategy: agentStrategy };
   };
   const label = `${manifest.algorithm}-agent`;
@@ -173,5 +174,6 @@ export function backtestAgentAfterSpan(agent: LoadedAgent, frame: Frame, options
     const result = runBacktest(slice, s, o);
     return { result, metrics: computeMetrics(result, { trials: options.trials }) };
   });
+  entries.push(benchmarkEntry(slice, options.execution, options.trials));
   return { entries, actionHistogram: [...strategy.actionHistogram], actions: strategy.actions };
 }
