@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -165,6 +166,44 @@ describe('oitrader bot: kill -9 at every step, restart, same trades', () => {
       assert.match((await runHere('mon', ['bot', 'status'])).out, /running: no/, 'a bot that stopped cleanly releases its lease');
     } finally {
       child.kill('SIGKILL');
+    }
+  });
+
+  it('an unreachable Telegram: bot run exits 2 at telegram.timeout_seconds naming the cause, and SIGTERM ends a start still waiting', async () => {
+    // A Bot API that accepts connections and never answers (before the deadline, the bot waited forever: alive at 669 s).
+    const sockets = new Set<Socket>();
+    const silent = createServer((socket) => void sockets.add(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const telegram = (seconds: number) => `telegram:\n  enabled: true\n  api_root: http://127.0.0.1:${(silent.address() as AddressInfo).port}\n  timeout_seconds: ${seconds}\n`;
+    const env = { ...process.env, DATABASE_URL: '', TELEGRAM_TOKEN: '123456:tg-token-never-printed', TELEGRAM_CHAT_ID: '777' };
+    const start = (bot: string, seconds: number) => {
+      const child = spawn(process.execPath, [BIN, '--config', config(bot, telegram(seconds)), 'bot', 'run', '--from', '2025-12-02T00:00:00Z', '--for', '120'], { env });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d));
+      child.stderr.on('data', (d: Buffer) => (out += d));
+      const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+      return { child, exited, output: () => out };
+    };
+    const deadline = start('tgdead', 2);
+    const waiting = start('tgwait', 120);
+    try {
+      const code = await Promise.race([deadline.exited, new Promise((r) => setTimeout(() => r('hung'), 30_000))]);
+      assert.equal(code, 2, `bot run must exit 2 when Telegram does not answer within 2 s:\n${deadline.output()}`);
+      assert.match(deadline.output(), /telegram: the Bot API at http:\/\/127\.0\.0\.1:\d+ did not answer within 2 s \(getMe\)/);
+      assert.match(deadline.output(), /telegram\.timeout_seconds|telegram\.enabled: false/, 'the error says how to fix it');
+      assert.doesNotMatch(deadline.output(), /tg-token-never-printed/);
+      // The other run waits on a 120 s deadline: SIGTERM ends it within seconds.
+      await until(() => (/dashboard: http/.test(waiting.output()) ? true : undefined), () => `the waiting bot never got to its monitoring:\n${waiting.output()}`);
+      waiting.child.kill('SIGTERM');
+      const stopped = await Promise.race([waiting.exited, new Promise((r) => setTimeout(() => r('hung'), 10_000))]);
+      assert.equal(stopped, 1, `SIGTERM must end a start-up waiting for Telegram:\n${waiting.output()}`);
+      assert.match(waiting.output(), /stopped while waiting for the Telegram Bot API/);
+      assert.match((await runHere('tgwait', ['bot', 'status'])).out, /running: no/, 'the stopped run releases its lease');
+    } finally {
+      deadline.child.kill('SIGKILL');
+      waiting.child.kill('SIGKILL');
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
     }
   });
 

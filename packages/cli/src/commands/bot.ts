@@ -282,7 +282,7 @@ export async function runBot(config: Config, out: Output, flags: RunFlags): Prom
         next.events.on('fill', (f) => out.text(`fill ${new Date(f.timeMs).toISOString()} ${f.side} ${f.qtyBase} ${f.symbol} @ ${f.priceUsd} (${f.reason})`));
         next.events.on('risk', (r) => out.text(`risk ${new Date(r.timeMs).toISOString()} ${r.kind}: ${r.message}`));
         await monitoring?.close();
-        monitoring = await attachMonitoring({ bot: next, store, config, log, replay: flags.replay });
+        monitoring = await attachMonitoring({ bot: next, store, config, log, replay: flags.replay, signal: abort.signal });
         if (first) {
           out.text(`strategy: ${chosen.map((c, k) => (symbols.length > 1 ? `${symbols[k]} ${c.description}` : c.description)).join('; ')}`);
           out.text(report.replayedBars > 0 ? `reconciled: replayed ${report.replayedBars} candles, ${report.differences.length} differences` : `session from ${new Date(start).toISOString()}${report.differences.length > 0 ? `, ${report.differences.length} differences with the exchange` : ''}`);

@@ -42,6 +42,12 @@ export async function runDashboard(config: Config, out: Output, flags: Dashboard
   const { sql } = await openStore(storeTargetFromConfig(config));
   let dash: RunningDashboard | undefined;
   let telegram: TelegramBridge | undefined;
+  // Signals first: Ctrl-C also ends a start-up that still waits for Telegram.
+  const stopped = new AbortController();
+  const stop = () => stopped.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  if (seconds !== undefined) setTimeout(stop, seconds * 1000).unref();
   try {
     dash = await startDashboard({
       sql,
@@ -62,17 +68,14 @@ export async function runDashboard(config: Config, out: Output, flags: Dashboard
     out.text(`dashboard for bot ${config.bot.name}: ${dash.url} (metrics: ${dash.url}metrics)${token ? '' : '; controls disabled: set OITRADER_DASHBOARD_TOKEN to enable them'}`);
     if (flags.telegram) {
       const t = config.telegram;
-      telegram = new TelegramBridge({ token: t.token, chatId: t.chat_id, sql, bot: config.bot.name, symbol: tradedSymbols(config.trading)[0], timeframe: config.bot.timeframe, limits: portfolioLimitsOf(config.trading), dailySummaryAt: t.daily_summary_at, notify: t.notify, log: createLogger('telegram') });
-      await telegram.start();
+      telegram = new TelegramBridge({ token: t.token, chatId: t.chat_id, apiRoot: t.api_root, timeoutMs: t.timeout_seconds * 1000, sql, bot: config.bot.name, symbol: tradedSymbols(config.trading)[0], timeframe: config.bot.timeframe, limits: portfolioLimitsOf(config.trading), dailySummaryAt: t.daily_summary_at, notify: t.notify, log: createLogger('telegram') });
+      await telegram.start(stopped.signal);
       out.text(`telegram: answering commands from chat ${t.chat_id}; daily summary at ${t.daily_summary_at} UTC`);
     }
-    await new Promise<void>((resolve) => {
-      const stop = () => resolve();
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-      if (seconds !== undefined) setTimeout(stop, seconds * 1000).unref();
-    });
+    if (!stopped.signal.aborted) await new Promise((resolve) => stopped.signal.addEventListener('abort', resolve, { once: true }));
   } finally {
+    process.removeListener('SIGINT', stop);
+    process.removeListener('SIGTERM', stop);
     await telegram?.stop();
     await dash?.close();
     await sql.close();

@@ -99,7 +99,7 @@ export async function runRetrain(config: Config, out: Output, flags: Omit<Retrai
   if (result.promoted && config.telegram.enabled) {
     // The promotion stands whatever Telegram does; a misconfigured bridge is only a warning here.
     try {
-      const telegram = new TelegramBridge({ token: config.telegram.token, chatId: config.telegram.chat_id, sql, bot: config.bot.name, symbol, log });
+      const telegram = new TelegramBridge({ token: config.telegram.token, chatId: config.telegram.chat_id, apiRoot: config.telegram.api_root, timeoutMs: config.telegram.timeout_seconds * 1000, sql, bot: config.bot.name, symbol, log });
       await telegram.modelPromoted(result.reason);
     } catch (error) {
       log.warn(`telegram: the promotion was not announced: ${(error as Error).message}`);

@@ -158,6 +158,13 @@ const telegram = z
     enabled: z.boolean().default(false),
     token: z.string().default(''),
     chat_id: z.string().default(''),
+    /** The Bot API server: Telegram's, or a self-hosted telegram-bot-api. https, or http on this machine only (the token travels in the path). */
+    api_root: z
+      .string()
+      .default('https://api.telegram.org')
+      .refine((v) => /^https:\/\/[^/]/.test(v) || /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(\/|$)/.test(v), 'https://…, or http:// only on 127.0.0.1/localhost (the token is sent in every request)'),
+    /** Deadline (seconds) of the start-up check (getMe, first poll) and of each alert: an unreachable Telegram ends the start with exit 2 instead of hanging. */
+    timeout_seconds: z.number().int().min(1).max(120).default(10),
     /** UTC time (HH:MM) of the daily summary message. */
     daily_summary_at: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM (UTC)').default('00:05'),
     /** Which alerts are sent (commands always answer): entries, exits (stops and liquidations included), risk events, the daily summary. */

@@ -16,8 +16,10 @@ export interface AttachMonitoringOptions {
   replay?: boolean;
   /** The environment for OITRADER_DASHBOARD_TOKEN (default process.env). */
   env?: NodeJS.ProcessEnv;
-  /** Tests: a local fake Bot API instead of Telegram's. */
+  /** Tests: a local fake Bot API instead of telegram.api_root. */
   telegramApiRoot?: string;
+  /** SIGINT/SIGTERM: ends a start-up still waiting for Telegram. */
+  signal?: AbortSignal;
   /** How often the collector's streams are checked for data gaps (Telegram alert), default 30 s. */
   dataHealthEveryMs?: number;
   clock?: () => number;
@@ -84,7 +86,8 @@ export async function attachMonitoring(options: AttachMonitoringOptions): Promis
       telegram = new TelegramBridge({
         token: t.token,
         chatId: t.chat_id,
-        apiRoot: options.telegramApiRoot,
+        apiRoot: options.telegramApiRoot ?? t.api_root,
+        timeoutMs: t.timeout_seconds * 1000,
         sql: options.store.sql,
         bot: config.bot.name,
         symbol: tradedSymbols(config.trading)[0],
@@ -97,7 +100,8 @@ export async function attachMonitoring(options: AttachMonitoringOptions): Promis
         log,
       });
       const bridge = telegram;
-      await bridge.start().catch((e: Error) => {
+      await bridge.start(options.signal).catch((e: Error) => {
+        if (e instanceof OitraderError) throw e;
         throw new OitraderError(`telegram is enabled but the Bot API refused or did not answer: ${redact(e.message)}`, {
           hint: 'check TELEGRAM_TOKEN (from @BotFather) and the network, or set telegram.enabled: false',
           exitCode: 2,

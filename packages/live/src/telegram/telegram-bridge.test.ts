@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { smaTrend } from '@oitrader/backtest';
 import { DEFAULT_RISK_LIMITS } from '@oitrader/trading';
-import { createLogger, silentLogger } from '@oitrader/core';
+import { createLogger, OitraderError, silentLogger } from '@oitrader/core';
 import { MarketDataLoader, PgliteExecutor, migrate, type SqlExecutor } from '@oitrader/data';
 import { TradingBot } from '../bot/trading-bot.ts';
 import { BotStore } from '../state/bot-store.ts';
@@ -233,5 +234,77 @@ describe('Telegram bridge against a local fake Bot API', () => {
     assert.deepEqual((await store.control('tg'))?.flattenSymbols, [], 'the step carried out the forced exit and cleared it');
     assert.ok((await store.riskEvents('tg')).some((e) => e.kind === 'flatten' && e.symbol === 'SOLUSDT' && e.message.includes('force exit SOLUSDT')));
     assert.ok((await store.fills('tg')).length >= trades);
+  });
+});
+
+/**
+ * An unreachable Telegram must not hang the bot's start-up (grammY retries a
+ * network error forever by itself): the bridge's start ends at its deadline
+ * with exit 2 naming the step, or at once on SIGINT/SIGTERM.
+ */
+describe('Telegram bridge: deadlines against an unreachable Bot API', () => {
+  let sql: SqlExecutor;
+  let silent: Server;
+  let silentUrl: string;
+  let refusedUrl: string;
+  const sockets = new Set<Socket>();
+  before(async () => {
+    sql = await PgliteExecutor.open(undefined);
+    await migrate(sql);
+    // Accepts the connection and never answers: a firewall that drops, an overloaded proxy.
+    silent = createServer((socket) => void sockets.add(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    silentUrl = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    // A port nobody listens on: every attempt is refused at once, and grammY would retry it forever.
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    refusedUrl = `http://127.0.0.1:${(probe.address() as AddressInfo).port}`;
+    await new Promise((resolve) => probe.close(resolve));
+  });
+  after(async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => silent.close(resolve));
+    await sql.close();
+  });
+  const bridgeAt = (apiRoot: string, timeoutMs: number) => new TelegramBridge({ token: TOKEN, chatId: String(CHAT), apiRoot, sql, bot: 'tg', symbol: SAMPLE_SYMBOL, timeoutMs, log: silentLogger });
+  const startedWithin = async (bridge: TelegramBridge, boundMs: number, signal?: AbortSignal) => {
+    const t0 = performance.now();
+    const error = await bridge.start(signal).then(
+      () => undefined,
+      (e: unknown) => e as OitraderError,
+    );
+    const tookMs = performance.now() - t0;
+    assert.ok(tookMs < boundMs, `start() took ${tookMs.toFixed(0)} ms: it must end near its deadline, never hang`);
+    await bridge.stop();
+    return error;
+  };
+
+  it('a Bot API that never answers: start ends at the deadline with exit 2, naming the host, the deadline and the step', async () => {
+    const error = await startedWithin(bridgeAt(silentUrl, 400), 5000);
+    assert.ok(error instanceof OitraderError, `start() must fail, got ${String(error)}`);
+    assert.equal(error.exitCode, 2);
+    assert.match(error.message, new RegExp(`the Bot API at ${silentUrl} did not answer within 0.4 s \\(getMe\\)`));
+    assert.doesNotMatch(error.message, /TEST-telegram-token/, 'the token travels in the request path and must not reach the message');
+  });
+
+  it('a refused connection (grammY retries it forever): the same deadline ends it', async () => {
+    const error = await startedWithin(bridgeAt(refusedUrl, 400), 5000);
+    assert.equal(error?.exitCode, 2, String(error));
+    assert.match(error.message, /did not answer within 0.4 s \(getMe\)/);
+  });
+
+  it('SIGINT/SIGTERM (the signal) ends a start still waiting, long before its deadline, with exit 1', async () => {
+    const stop = new AbortController();
+    setTimeout(() => stop.abort(), 200);
+    const error = await startedWithin(bridgeAt(silentUrl, 60_000), 5000, stop.signal);
+    assert.equal(error?.exitCode, 1, String(error));
+    assert.match(error.message, /stopped while waiting for the Telegram Bot API \(getMe\)/);
+  });
+
+  it('an alert to an unreachable Bot API gives up at the deadline and reports false, never blocking the bot', async () => {
+    const bridge = bridgeAt(silentUrl, 300);
+    const t0 = performance.now();
+    assert.equal(await bridge.send('hello'), false);
+    assert.ok(performance.now() - t0 < 5000, 'send() must give up at its deadline');
   });
 });

@@ -36,6 +36,13 @@ export interface TelegramBridgeOptions {
   confirmMs?: number;
   /** Long-polling timeout in seconds (Telegram's default use: 30). */
   pollTimeoutSeconds?: number;
+  /**
+   * telegram.timeout_seconds × 1000: the deadline of the start-up (getMe, the
+   * first poll), of each alert and of each reply (default 10 s). grammY retries
+   * a network error forever by itself; without a deadline an unreachable host
+   * hangs the bot's start-up.
+   */
+  timeoutMs?: number;
   /** Stream silence (ms) that counts as a data gap (default 120 s). */
   maxStreamAgeMs?: number;
   log?: Logger;
@@ -43,6 +50,8 @@ export interface TelegramBridgeOptions {
 }
 
 const DAY_MS = 86_400_000;
+/** grammY's Node build types its signals with the abort-controller polyfill; Node's own AbortSignal is what it uses at run time. */
+type GrammySignal = Parameters<Bot['init']>[0];
 const usd = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '–' : `${x >= 0 ? '' : '-'}${Math.abs(x).toFixed(2)}`);
 const signed = (x: number) => `${x >= 0 ? '+' : '-'}${Math.abs(x).toFixed(2)}`;
 const iso = (ms: number | undefined) => (ms === undefined || !Number.isFinite(ms) ? '–' : new Date(ms).toISOString().replace('T', ' ').slice(0, 16));
@@ -92,6 +101,7 @@ export class TelegramBridge {
   readonly #store: BotStore;
   readonly #log: Logger;
   readonly #clock: () => number;
+  readonly #timeoutMs: number;
   /** One ledger per symbol: one-way mode nets a symbol's fills, never two symbols'. */
   #ledgers = new Map<string, TradeLedger>();
   #pending: { action: ControlAction; untilMs: number; symbol?: string } | undefined;
@@ -111,7 +121,10 @@ export class TelegramBridge {
     this.#log = options.log ?? silentLogger;
     this.#clock = options.clock ?? Date.now;
     this.#store = new BotStore(options.sql);
-    this.#bot = new Bot(options.token, { client: options.apiRoot ? { apiRoot: options.apiRoot } : {} });
+    this.#timeoutMs = options.timeoutMs ?? 10_000;
+    // Every call gets a deadline; a long poll's is its own timeout plus ours.
+    const timeoutSeconds = (options.pollTimeoutSeconds ?? 30) + Math.ceil(this.#timeoutMs / 1000);
+    this.#bot = new Bot(options.token, { client: { timeoutSeconds, ...(options.apiRoot ? { apiRoot: options.apiRoot } : {}) } });
     this.#bot.catch((e) => this.#log.warn(`telegram: update failed: ${(e.error as Error)?.message ?? e.message}`));
     const chat = options.chatId;
     this.#bot.use(async (ctx, next) => {
@@ -171,9 +184,27 @@ export class TelegramBridge {
     this.#bot.on('message', (ctx) => ctx.reply('unknown command; /help lists them'));
   }
 
-  /** Connects (getMe), starts long polling, subscribes to the bot's events and schedules the daily summary. */
-  async start(): Promise<void> {
-    await this.#bot.init();
+  /**
+   * Connects (getMe), starts long polling, subscribes to the bot's events and
+   * schedules the daily summary — within the deadline, or it throws (exit 2)
+   * naming the step that did not answer; `signal` (SIGINT/SIGTERM) ends the wait at once.
+   */
+  async start(signal?: AbortSignal): Promise<void> {
+    const seconds = this.#timeoutMs / 1000;
+    const deadline = AbortSignal.any([AbortSignal.timeout(this.#timeoutMs), ...(signal ? [signal] : [])]);
+    const failed = (step: string, e: unknown) => {
+      if (signal?.aborted) return new OitraderError(`stopped while waiting for the Telegram Bot API (${step})`, { exitCode: 1 });
+      const why = deadline.aborted ? `did not answer within ${seconds} s` : `refused: ${(e as Error).message}`;
+      return new OitraderError(`telegram: the Bot API at ${this.#o.apiRoot ?? 'https://api.telegram.org'} ${why} (${step})`, {
+        hint: 'check the network and TELEGRAM_TOKEN (from @BotFather), raise telegram.timeout_seconds, or set telegram.enabled: false',
+        exitCode: 2,
+      });
+    };
+    try {
+      await this.#bot.init(deadline as GrammySignal);
+    } catch (e) {
+      throw failed('getMe', e);
+    }
     this.#ledgerReady = Promise.all([this.#store.fills(this.#o.bot), this.#store.funding(this.#o.bot)]).then(([fills, funding]) => {
       for (const symbol of new Set([...fills.map((f) => f.symbol), ...funding.map((f) => f.symbol)])) {
         this.#ledgers.set(symbol, TradeLedger.of(fills.filter((f) => f.symbol === symbol), funding.filter((f) => f.symbol === symbol)));
@@ -186,27 +217,42 @@ export class TelegramBridge {
       if (!m || Number(m[1]) > 23 || Number(m[2]) > 59) throw new OitraderError(`telegram.daily_summary_at must be HH:MM (UTC), got "${this.#o.dailySummaryAt}"`, { exitCode: 2 });
       this.#cron = new Cron(`${Number(m[2])} ${Number(m[1])} * * *`, { timezone: 'UTC' }, () => void ((this.#o.notify?.daily ?? true) && this.sendDailySummary()));
     }
-    await new Promise<void>((resolve, reject) => {
-      this.#running = this.#bot.start({ timeout: this.#o.pollTimeoutSeconds ?? 30, onStart: () => resolve(), allowed_updates: ['message'] }).catch((e: Error) => {
-        this.#log.error(`telegram: polling stopped: ${e.message}`);
-        reject(e);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const expired = () => reject(deadline.reason);
+        if (deadline.aborted) return expired();
+        deadline.addEventListener('abort', expired, { once: true });
+        this.#running = this.#bot
+          .start({ timeout: this.#o.pollTimeoutSeconds ?? 30, onStart: () => (deadline.removeEventListener('abort', expired), resolve()), allowed_updates: ['message'] })
+          .catch((e: Error) => {
+            this.#log.error(`telegram: polling stopped: ${e.message}`);
+            reject(e);
+          });
       });
-    });
+    } catch (e) {
+      await this.stop();
+      throw failed('the first poll', e);
+    }
     this.#log.info(`telegram: listening to chat ${this.#o.chatId}`);
   }
 
   async stop(): Promise<void> {
     this.#cron?.stop();
     this.#detach?.();
+    // Each alert has its own deadline; stopping (grammY confirms the update offset with one more call) is bounded too.
     await this.#alerts;
-    if (this.#bot.isRunning()) await this.#bot.stop();
-    await this.#running?.catch(() => undefined);
+    const stopped = Promise.all([this.#bot.isRunning() ? this.#bot.stop().catch(() => undefined) : undefined, this.#running?.catch(() => undefined)]);
+    const STOP_MS = 3000;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), STOP_MS)));
+    if ((await Promise.race([stopped, late])) === 'late') this.#log.warn(`telegram: the Bot API did not confirm the stop within ${STOP_MS / 1000} s; stopped anyway`);
+    clearTimeout(timer);
   }
 
   /** Sends one message to the configured chat; a failure is logged (token redacted), never thrown into the bot loop. */
   async send(text: string): Promise<boolean> {
     try {
-      await this.#bot.api.sendMessage(this.#o.chatId, text);
+      await this.#bot.api.sendMessage(this.#o.chatId, text, undefined, AbortSignal.timeout(this.#timeoutMs) as GrammySignal);
       return true;
     } catch (e) {
       this.#log.warn(`telegram: could not send an alert: ${(e as Error).message}`);
