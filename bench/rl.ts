@@ -15,7 +15,7 @@ import { tensorflow } from '../packages/ml/src/lstm/tf.ts';
 import { type OutOfFoldPredictions } from '../packages/ml/src/index.ts';
 import { realSampleFrame } from '../packages/backtest/src/testing/real-sample.ts';
 import { alignOutOfSample, FuturesTradingEnv, marketColumns, OBSERVATION_SIZE, trainPpo, ACTION_COUNT, type Env, type StepResult } from '../packages/rl/src/index.ts';
-import { bestSeconds } from './timing.ts';
+import { bestSeconds, bestSecondsAsync } from './timing.ts';
 
 const GUIDE_STEPS_PER_SECOND = 512;
 const N = 2048;
@@ -58,7 +58,7 @@ const envRate = ENV_STEPS / envSeconds;
 
 // 2. PPO end to end at the guide's settings: 4 envs × 2048 steps per update, 2 updates.
 const ppoSteps = 4 * N * 2;
-const ppoSeconds = bestSeconds(1, () => trainPpo(Array.from({ length: 4 }, makeEnv), { totalTimesteps: ppoSteps, nSteps: N, batchSize: BATCH, nEpochs: EPOCHS, seed: 1 }));
+const ppoSeconds = await bestSecondsAsync(1, () => trainPpo(Array.from({ length: 4 }, makeEnv), { totalTimesteps: ppoSteps, nSteps: N, batchSize: BATCH, nEpochs: EPOCHS, seed: 1 }));
 const ppoRate = ppoSteps / ppoSeconds;
 
 // 3. The update alone: the same loop on a free environment, minus its collection time (epochs = 0).
@@ -77,8 +77,8 @@ class FreeEnv implements Env {
     return { obs: this.#obs, reward: a === 1 ? 1 : 0, terminated: false, truncated: false, info: {} };
   }
 }
-const free = (epochs: number) => bestSeconds(3, () => trainPpo([new FreeEnv()], { totalTimesteps: N, nSteps: N, batchSize: BATCH, nEpochs: epochs, seed: 1, entCoef: 0.01 }));
-const ownUpdate = Math.max(1e-6, free(EPOCHS) - free(0));
+const free = (epochs: number) => bestSecondsAsync(3, () => trainPpo([new FreeEnv()], { totalTimesteps: N, nSteps: N, batchSize: BATCH, nEpochs: epochs, seed: 1, entCoef: 0.01 }));
+const ownUpdate = Math.max(1e-6, (await free(EPOCHS)) - (await free(0)));
 
 async function tfjsUpdateSeconds(): Promise<number> {
   await tensorflow();

@@ -47,7 +47,7 @@ describe('RL parity through the CLI: `rl backtest` after the span and a paper `b
     }
     // A tiny agent (synthetic SOLUSDT 5m, as packages/rl's tests train one) that observes run a.
     const { frame, predictions } = syntheticMarket({ bars: 2000, seed: 5, driftPerBar: 0.0004 });
-    const trained = trainAgentWalkForward({
+    const trained = await trainAgentWalkForward({
       runId: 'ag-p',
       frame,
       predictions,

@@ -18,6 +18,7 @@ import {
   renderAgentReport,
   saveAgent,
   trainAgentWalkForward,
+  TrainingStoppedError,
   windowShares,
   type AgentManifest,
   type AgentBacktest,
@@ -25,6 +26,7 @@ import {
 import { commandContext, type GlobalOptions } from '../context.ts';
 import { addFrameOptions, loadFrame, type FrameFlags } from '../frame-source.ts';
 import type { Output } from '../output.ts';
+import { stopSignals } from '../stop-signals.ts';
 import { freshProbabilities } from './ml-backtest.ts';
 
 interface RlTrainFlags extends GlobalOptions, FrameFlags {
@@ -66,6 +68,8 @@ export interface RlTrainOptions {
   reward?: { drawdownPenalty?: number; turnoverPenalty?: number };
   startMs?: number;
   endMs?: number;
+  /** Stops the training at its next update (default: SIGINT/SIGTERM of this process). */
+  signal?: AbortSignal;
 }
 
 function readRunManifest(modelsDir: string, runId: string): RunManifest {
@@ -185,7 +189,11 @@ export async function runRlTrain(out: Output, frame: Frame, options: RlTrainOpti
   const startIndex = options.startMs === undefined ? undefined : frame.indexAtOrAfter(options.startMs);
   const endIndex = options.endMs === undefined ? undefined : frame.indexAtOrAfter(options.endMs);
   out.text(`training ${options.algorithm.toUpperCase()} agent ${runId} on ${frame.symbol} ${frame.timeframe}: ${options.windows} walk-forward windows × ${options.timestepsPerWindow} steps, ${options.nEnvs} envs, model run ${options.modelRunId} (out-of-fold ${predictions.model} predictions)`);
-  const trained = trainAgentWalkForward({
+  const began = performance.now();
+  const stop = options.signal ? undefined : stopSignals();
+  const signal = options.signal ?? stop!.signal;
+  let at = { window: 1, timesteps: 0 };
+  const trained = await trainAgentWalkForward({
     runId,
     frame,
     predictions,
@@ -205,20 +213,49 @@ export async function runRlTrain(out: Output, frame: Frame, options: RlTrainOpti
     },
     startIndex,
     endIndex,
+    signal,
     onUpdate: (window, log) => {
+      at = { window, timesteps: log.timesteps };
       if (log.update % 5 !== 1) return;
       const h = log.actionHistogram;
       const total = h.reduce((s, x) => s + x, 0) || 1;
       out.text(
-        `  window ${window} update ${String(log.update).padStart(3)} steps ${String(log.timesteps).padStart(8)}  return ${Number.isFinite(log.meanEpisodeReturn) ? log.meanEpisodeReturn.toFixed(2).padStart(7) : '     —'}  entropy ${log.entropy.toFixed(3)}  KL ${log.approxKl.toFixed(4)}  clip ${log.clipFraction.toFixed(2)}  EV ${log.explainedVariance.toFixed(2)}  ${ACTIONS.map((a, i) => `${a} ${((100 * h[i]) / total).toFixed(0)}%`).join(' ')}  ${log.stepsPerSecond.toFixed(0)} steps/s`,
+        `  ${trainingProgress({ windows: options.windows, timestepsPerWindow: options.timestepsPerWindow, window, timesteps: log.timesteps, elapsedMs: performance.now() - began })}  update ${String(log.update).padStart(3)} steps ${String(log.timesteps).padStart(8)}  return ${Number.isFinite(log.meanEpisodeReturn) ? log.meanEpisodeReturn.toFixed(2).padStart(7) : '     —'}  entropy ${log.entropy.toFixed(3)}  KL ${log.approxKl.toFixed(4)}  clip ${log.clipFraction.toFixed(2)}  EV ${log.explainedVariance.toFixed(2)}  ${ACTIONS.map((a, i) => `${a} ${((100 * h[i]) / total).toFixed(0)}%`).join(' ')}  ${log.stepsPerSecond.toFixed(0)} steps/s`,
       );
     },
-  });
+  })
+    .catch((error: unknown) => {
+      if (!(error instanceof TrainingStoppedError)) throw error;
+      throw new OitraderError(`rl train stopped (${String(signal.reason)}) in window ${at.window}/${options.windows} at ${at.timesteps} of ${options.timestepsPerWindow} steps: nothing saved, ${join(options.agentsDir, runId)} was not written`, {
+        hint: 'train again; --timesteps and --windows set how long it runs (the progress lines print an ETA)',
+        exitCode: 130,
+      });
+    })
+    .finally(() => stop?.dispose());
   for (const w of trained.manifest.windows) out.text(`window ${w.window}: trained on ${formatUtc(w.trainStartMs)} .. ${formatUtc(w.trainEndMs)} (${w.timesteps} steps, ${w.seconds.toFixed(1)} s), tests on ${formatUtc(w.testStartMs)} .. ${formatUtc(w.testEndMs)}`);
   const dir = saveAgent(options.agentsDir, trained.manifest, trained.nets, trained.logs);
   out.text(`saved agent ${runId} in ${dir}; evaluate out of sample with: oitrader rl backtest --agent ${runId} --agents-dir ${options.agentsDir} --models-dir ${options.modelsDir}`);
   out.result({ runId, dir, windows: trained.manifest.windows });
   return { runId, dir };
+}
+
+/**
+ * "window 2/3 61% (all 54%) ETA 3m12s": how far the whole training is, and when it ends at
+ * the pace so far (Ctrl-C stops it; nothing is saved until every window is trained).
+ */
+export function trainingProgress(p: { windows: number; timestepsPerWindow: number; window: number; timesteps: number; elapsedMs: number }): string {
+  const inWindow = Math.min(1, p.timesteps / p.timestepsPerWindow);
+  const overall = Math.min(1, (p.window - 1 + inWindow) / p.windows);
+  const etaMs = overall > 0 ? (p.elapsedMs * (1 - overall)) / overall : Number.NaN;
+  return `window ${p.window}/${p.windows} ${(100 * inWindow).toFixed(0).padStart(3)}% (all ${(100 * overall).toFixed(0).padStart(3)}%) ETA ${formatDuration(etaMs)}`;
+}
+
+function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms)) return '?';
+  const s = Math.round(ms / 1000);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : `${m}m${String(s % 60).padStart(2, '0')}s`;
 }
 
 export interface RlBacktestOptions {

@@ -45,7 +45,7 @@ describe('bot.strategy agent: a trained RL agent drives the bot (real SOLUSDT sa
     promoteRun(modelsDir, 'run-a', 'test');
     // A tiny agent trained as packages/rl's tests train one (synthetic SOLUSDT 5m), naming run a as the model run it observes.
     const { frame, predictions } = syntheticMarket({ bars: 2000, seed: 5, driftPerBar: 0.0004 });
-    const trained = trainAgentWalkForward({
+    const trained = await trainAgentWalkForward({
       runId: 'ag-1',
       frame,
       predictions,

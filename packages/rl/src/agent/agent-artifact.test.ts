@@ -13,7 +13,7 @@ const dir = mkdtempSync(join(tmpdir(), 'oitrader-agents-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 const { frame, predictions } = syntheticMarket({ bars: 4000, seed: 21, driftPerBar: 0.0006 });
-const trained = trainAgentWalkForward({
+const trained = await trainAgentWalkForward({
   runId: 'agent-test',
   frame,
   predictions,

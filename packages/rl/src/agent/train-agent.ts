@@ -67,6 +67,8 @@ export interface AgentTrainSpec {
   startIndex?: number;
   endIndex?: number;
   onUpdate?: (window: number, log: UpdateLog) => void;
+  /** Ctrl-C/SIGTERM: stops at the next update with a TrainingStoppedError; nothing is returned to save. */
+  signal?: AbortSignal;
   codeVersion?: string;
 }
 
@@ -77,7 +79,7 @@ export interface TrainedAgent {
 }
 
 /** Trains one agent per walk-forward window on out-of-fold predictions; each window's test block is left unseen. */
-export function trainAgentWalkForward(spec: AgentTrainSpec): TrainedAgent {
+export async function trainAgentWalkForward(spec: AgentTrainSpec): Promise<TrainedAgent> {
   const { frame, predictions } = spec;
   const market = marketColumns(frame);
   const usable = usableSpan(frame, predictions, market);
@@ -92,11 +94,12 @@ export function trainAgentWalkForward(spec: AgentTrainSpec): TrainedAgent {
   const logs: TrainingLogs = [];
   const windows: AgentWindow[] = [];
   let envOptions: FuturesTradingEnv | undefined;
-  splits.forEach((split, k) => {
+  for (const [k, split] of splits.entries()) {
     const envs = Array.from({ length: spec.nEnvs }, () => new FuturesTradingEnv(frame, ml, { ...spec.env, market, startIndex: split.trainStart, endIndex: split.trainEnd }));
     envOptions = envs[0];
     const onUpdate = (log: UpdateLog) => spec.onUpdate?.(k + 1, log);
-    const result = spec.algorithm === 'ppo' ? trainPpo(envs, training, { onUpdate }) : trainA2c(envs, training, { onUpdate });
+    const options = { onUpdate, signal: spec.signal };
+    const result = spec.algorithm === 'ppo' ? await trainPpo(envs, training, options) : await trainA2c(envs, training, options);
     nets.push(result.net);
     logs.push(result.logs.map(({ episodeInfos, ...rest }) => ({ ...rest, episodeInfo: meanOf(episodeInfos) })));
     windows.push({
@@ -109,7 +112,7 @@ export function trainAgentWalkForward(spec: AgentTrainSpec): TrainedAgent {
       timesteps: result.timesteps,
       seconds: result.seconds,
     });
-  });
+  }
   const env = envOptions!;
   const exec = env.execution;
   const manifest: AgentManifest = {

@@ -26,6 +26,6 @@ export const A2C_DEFAULTS: OnPolicyConfig = {
 };
 
 /** Advantage Actor-Critic (Mnih et al. 2016, synchronous), with action masking. */
-export function trainA2c(envs: Env[], config: Partial<OnPolicyConfig> = {}, options: TrainOptions = {}): TrainResult {
+export function trainA2c(envs: Env[], config: Partial<OnPolicyConfig> = {}, options: TrainOptions = {}): Promise<TrainResult> {
   return trainOnPolicy(envs, { ...A2C_DEFAULTS, ...config, clipRange: null, nEpochs: 1 }, options);
 }

@@ -19,9 +19,9 @@ function greedyEpisode(net: ActorCritic): { steps: number; reachedGoal: boolean;
 }
 
 describe('PPO and A2C on a control task with a known optimum', () => {
-  it('PPO learns the shortest path down the corridor (7 steps) and never picks the masked action', () => {
+  it('PPO learns the shortest path down the corridor (7 steps) and never picks the masked action', async () => {
     const envs = Array.from({ length: 4 }, () => new CorridorEnv());
-    const { net, logs } = trainPpo(envs, { totalTimesteps: 16_384, nSteps: 256, batchSize: 64, nEpochs: 4, seed: 1, entCoef: 0.01 });
+    const { net, logs } = await trainPpo(envs, { totalTimesteps: 16_384, nSteps: 256, batchSize: 64, nEpochs: 4, seed: 1, entCoef: 0.01 });
     const episode = greedyEpisode(net);
     assert.equal(episode.maskedChosen, false, 'the masked action got a non-zero probability');
     assert.ok(episode.reachedGoal && episode.steps === 7, `greedy PPO policy took ${episode.steps} steps (goal reached: ${episode.reachedGoal}); optimum is 7`);
@@ -31,15 +31,15 @@ describe('PPO and A2C on a control task with a known optimum', () => {
     for (const key of ['entropy', 'approxKl', 'clipFraction', 'explainedVariance'] as const) assert.ok(Number.isFinite(last[key]), `${key} not logged`);
   });
 
-  it('A2C learns the shortest path down the corridor', () => {
+  it('A2C learns the shortest path down the corridor', async () => {
     const envs = Array.from({ length: 8 }, () => new CorridorEnv());
-    const { net } = trainA2c(envs, { totalTimesteps: 40_000, seed: 2, entCoef: 0.01 });
+    const { net } = await trainA2c(envs, { totalTimesteps: 40_000, seed: 2, entCoef: 0.01 });
     const episode = greedyEpisode(net);
     assert.ok(episode.reachedGoal && episode.steps === 7, `greedy A2C policy took ${episode.steps} steps (goal reached: ${episode.reachedGoal}); optimum is 7`);
   });
 
-  it('training is deterministic: the same seed gives the same weights', () => {
-    const run = () => trainPpo([new CorridorEnv(), new CorridorEnv()], { totalTimesteps: 1024, nSteps: 128, nEpochs: 2, seed: 5 }).net.policy.params;
-    assert.deepEqual(run(), run());
+  it('training is deterministic: the same seed gives the same weights', async () => {
+    const run = async () => (await trainPpo([new CorridorEnv(), new CorridorEnv()], { totalTimesteps: 1024, nSteps: 128, nEpochs: 2, seed: 5 })).net.policy.params;
+    assert.deepEqual(await run(), await run());
   });
 });

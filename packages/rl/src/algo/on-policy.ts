@@ -1,3 +1,4 @@
+import { OitraderError } from '@oitrader/core';
 import { seededRandom } from '@oitrader/ml';
 import { Adam, clipGradNorm } from '../nn/mlp.ts';
 import { ActorCritic } from './actor-critic.ts';
@@ -57,7 +58,19 @@ export interface TrainOptions {
   onUpdate?: (log: UpdateLog) => void;
   /** Start from these networks (e.g. to continue training) instead of fresh ones. */
   net?: ActorCritic;
+  /** Ctrl-C/SIGTERM: training stops at the next update and throws a TrainingStoppedError. */
+  signal?: AbortSignal;
 }
+
+/** Training was stopped by its signal; nothing of it is kept. */
+export class TrainingStoppedError extends OitraderError {
+  constructor(readonly timesteps: number) {
+    super(`training stopped after ${timesteps} steps`, { exitCode: 130 });
+  }
+}
+
+/** How long a training may hold the event loop: signals, timers and sockets are served between updates at least this often. */
+const YIELD_EVERY_MS = 50;
 
 /**
  * The on-policy loop both PPO and A2C run: collect `nSteps` from each of the
@@ -67,7 +80,7 @@ export interface TrainOptions {
  * surrogate (or the plain policy gradient when clipRange is null) + value
  * loss − entropy bonus, with the gradient norm clipped.
  */
-export function trainOnPolicy(envs: Env[], config: OnPolicyConfig, options: TrainOptions = {}): TrainResult {
+export async function trainOnPolicy(envs: Env[], config: OnPolicyConfig, options: TrainOptions = {}): Promise<TrainResult> {
   if (envs.length === 0) throw new Error('training needs at least one environment');
   const nEnvs = envs.length;
   const D = envs[0].observationSize;
@@ -113,6 +126,7 @@ export function trainOnPolicy(envs: Env[], config: OnPolicyConfig, options: Trai
   const order = new Int32Array(rolloutSize);
   const logs: UpdateLog[] = [];
   const started = performance.now();
+  let lastYield = started;
   let timesteps = 0;
   let update = 0;
 
@@ -274,6 +288,12 @@ export function trainOnPolicy(envs: Env[], config: OnPolicyConfig, options: Trai
     };
     logs.push(log);
     options.onUpdate?.(log);
+    // A synchronous loop of minutes would leave SIGINT/SIGTERM unserved until it ended.
+    if (performance.now() - lastYield >= YIELD_EVERY_MS) {
+      await new Promise((resolve) => setImmediate(resolve));
+      lastYield = performance.now();
+    }
+    if (options.signal?.aborted) throw new TrainingStoppedError(timesteps);
   }
   return { net, logs, timesteps, seconds: (performance.now() - started) / 1000 };
 }

@@ -21,6 +21,6 @@ export const PPO_DEFAULTS: OnPolicyConfig = {
 };
 
 /** Proximal Policy Optimization (Schulman et al. 2017) with action masking. */
-export function trainPpo(envs: Env[], config: Partial<OnPolicyConfig> = {}, options: TrainOptions = {}): TrainResult {
+export function trainPpo(envs: Env[], config: Partial<OnPolicyConfig> = {}, options: TrainOptions = {}): Promise<TrainResult> {
   return trainOnPolicy(envs, { ...PPO_DEFAULTS, ...config }, options);
 }

@@ -14,12 +14,12 @@ const TRAIN_END = 9000;
 // features alone do not reveal the trend early, so profit needs the signal.
 
 /** Trains PPO on the first 9,000 bars, then backtests the greedy agent on the 3,000 bars after them. */
-function trainAndTest(accuracy: number, driftPerBar: number) {
+async function trainAndTest(accuracy: number, driftPerBar: number) {
   const { frame, predictions } = syntheticMarket({ bars: 12_000, seed: 11, accuracy, driftPerBar });
   const ml = alignOutOfSample(predictions, frame);
   const market = marketColumns(frame);
   const envs = Array.from({ length: 4 }, () => new FuturesTradingEnv(frame, ml, { startIndex: 300, endIndex: TRAIN_END, episodeBars: 512, market }));
-  const { net, logs } = trainPpo(envs, { totalTimesteps: 20_480, nSteps: 512, batchSize: 256, nEpochs: 4, seed: 1, entCoef: 0.01, learningRate: 1e-3 });
+  const { net, logs } = await trainPpo(envs, { totalTimesteps: 20_480, nSteps: 512, batchSize: 256, nEpochs: 4, seed: 1, entCoef: 0.01, learningRate: 1e-3 });
   const strategy = controllerStrategy({ name: 'ppo', market: sliceMarket(market, TRAIN_END, frame.length), ml: sliceSignal(ml, TRAIN_END, frame.length), maxDailyLoss: DEFAULT_RISK_LIMITS.maxDailyLoss, choose: (o, m) => net.act(o, m) });
   const result = runBacktest(frame.slice(TRAIN_END), strategy, { risk: { limits: DEFAULT_RISK_LIMITS, stopLoss: 0.02 } });
   const pLong = ml.pLong.subarray(TRAIN_END);
@@ -35,8 +35,8 @@ function trainAndTest(accuracy: number, driftPerBar: number) {
 }
 
 describe('PPO learns to trade under the env\'s costs and risk rules (seeded synthetic markets)', () => {
-  it('trained on a market whose ML signal is right 70% of the time, it beats a random policy out of sample after fees and funding, never liquidated', () => {
-    const { result, logs, strategy, frame } = trainAndTest(0.7, 0.0006);
+  it('trained on a market whose ML signal is right 70% of the time, it beats a random policy out of sample after fees and funding, never liquidated', async () => {
+    const { result, logs, strategy, frame } = await trainAndTest(0.7, 0.0006);
     const final = result.equity[result.equity.length - 1];
     // The same bars, the same risk engine, actions drawn uniformly among the allowed ones (seeded).
     let s = 1;
@@ -51,8 +51,8 @@ describe('PPO learns to trade under the env\'s costs and risk rules (seeded synt
     assert.ok(logs.every((l) => Number.isFinite(l.entropy) && l.actionHistogram.length === 6), 'every update logs entropy and the action histogram');
   });
 
-  it('on pure noise (no drift, coin-flip signal) it learns to stay mostly flat', () => {
-    const { inPositionShare, result } = trainAndTest(0.5, 0);
+  it('on pure noise (no drift, coin-flip signal) it learns to stay mostly flat', async () => {
+    const { inPositionShare, result } = await trainAndTest(0.5, 0);
     assert.ok(inPositionShare < 0.15, `in a position ${(inPositionShare * 100).toFixed(0)}% of bars on a market with no edge (${result.trades.length} trades, ${result.feesUsd.toFixed(2)} USDT fees)`);
   });
 });
