@@ -262,12 +262,13 @@ describe('oitrader bot run, demo and sim endpoints and keys', () => {
     }
   });
 
-  it('refuses a demo bot pointed at the real exchange, demo or live without keys, and a sim bot pointed away from this machine', async () => {
+  it('refuses a demo bot pointed at the real exchange or over plain HTTP, demo or live without keys, and a sim bot pointed away from this machine', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'oitrader-botrefuse-'));
     try {
       const cases: Array<[string, Record<string, string>, RegExp]> = [
         ['binance:\n  trade_rest_url: https://fapi.binance.com\ntrading:\n  mode: demo\n', { BINANCE_API_KEY: KEY, BINANCE_SECRET: SECRET }, /demo must not send orders to the real exchange/],
         ['trading:\n  mode: demo\n', { BINANCE_API_KEY: '', BINANCE_SECRET: '' }, /needs an API key and secret/],
+        ['binance:\n  trade_rest_url: http://demo-fapi.binance.com\ntrading:\n  mode: demo\n', { BINANCE_API_KEY: KEY, BINANCE_SECRET: SECRET }, /sends the API key with every request, but http:\/\/demo-fapi\.binance\.com is plain HTTP/],
         ['binance:\n  rest_url: http://10.1.2.3:8090\ntrading:\n  mode: sim\n', {}, /trades only with a simulator on this machine/],
         ['trading:\n  mode: sim\n', {}, /needs the simulator's address in binance\.rest_url/],
       ];

@@ -16,6 +16,8 @@ const dockerfile = readFileSync(`${ROOT}docker/Dockerfile`, 'utf8');
 /** The natively-run PostgreSQL the tests and CI use (.ci/run starts it): the same port as the container. */
 const NATIVE_URL = new URL(process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
 
+const run0 = () => buildProgram().commands.find((c) => c.name() === 'bot')!.commands.find((c) => c.name() === 'run')!;
+
 describe('docker/docker-compose.yml (no Docker engine here: checked statically)', () => {
   const db = compose.services.futures_db;
   const collector = compose.services.collector;
@@ -56,7 +58,7 @@ describe('docker/docker-compose.yml (no Docker engine here: checked statically)'
     assert.deepEqual(bot.depends_on, { futures_db: { condition: 'service_healthy' }, collector: { condition: 'service_started' } });
     const { OITRADER_DASHBOARD_TOKEN: token, ...shared } = bot.environment as Record<string, string>;
     assert.deepEqual(shared, collector.environment, 'the bot reads the same database and secrets as the collector');
-    assert.match(token, /^\$\{OITRADER_DASHBOARD_TOKEN(:-)?\}$/, "the dashboard's control token is passed from the environment, never a value");
+    assert.match(token, /^\$\{OITRADER_DASHBOARD_TOKEN:\?[^}]+\}$/, "the dashboard's control token is passed from the environment, never a value, and compose refuses to start without it");
     const command = bot.command as string[];
     assert.deepEqual(command.slice(0, 2), ['bot', 'run']);
     assert.ok(!command.includes('--live'), 'the shipped compose file must never trade real money by default');
@@ -74,6 +76,7 @@ describe('docker/docker-compose.yml (no Docker engine here: checked statically)'
     const defaults = parseConfig({});
     const command = bot.command as string[];
     assert.equal(command[command.indexOf('--dashboard-host') + 1], '0.0.0.0', 'inside the container 127.0.0.1 is unreachable from the published port');
+    assert.ok(command.includes('--allow-remote') && run0().options.some((o) => o.long === '--allow-remote'), 'a dashboard on 0.0.0.0 starts only with --allow-remote (and the token)');
     const run = buildProgram().commands.find((c) => c.name() === 'bot')?.commands.find((c) => c.name() === 'run');
     assert.ok(run?.options.some((o) => o.long === '--dashboard-host'), 'the command the container runs takes --dashboard-host');
     const [published] = bot.ports as string[];

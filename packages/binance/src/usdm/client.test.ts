@@ -37,6 +37,18 @@ describe('UsdmClient transport', () => {
     assert.ok(!url.href.includes('keyKKKK') && !url.href.includes('secretSSSS'), 'key or secret in the URL');
   });
 
+  it('a failed read (GET /fapi/v1/time) is not called an unknown outcome; a failed order is, with "do not send it again"', async () => {
+    const failing = (async () => new Response('{"code":-1001,"msg":"Internal error"}', { status: 502 })) as typeof fetch;
+    const client = new UsdmClient({ restUrl: 'http://binance.test', apiKey: 'k', secret: 's', clock: new FakeClock(1_000_000), fetch: failing });
+    const read = await client.syncTime().then(() => undefined, (e: Error & { hint?: string }) => e);
+    assert.match(read?.message ?? '', /^Binance GET \/fapi\/v1\/time: no usable answer \(HTTP 502/);
+    assert.doesNotMatch(`${read?.message} ${read?.hint}`, /outcome unknown|do not send/);
+    const order = await new UsdmClient({ restUrl: 'http://binance.test', apiKey: 'k', secret: 's', clock: new FakeClock(1_000_000), fetch: failing, maxLookups: 1 })
+      .placeOrder({ symbol: 'SOLUSDT', side: 'BUY', type: 'MARKET', qtyBase: 1, clientOrderId: 'oit-e-SOLUSDT-x-1' })
+      .then(() => undefined, (e: Error & { hint?: string }) => e);
+    assert.match(`${order?.message} ${order?.hint}`, /outcome unknown.*do not send the order again/);
+  });
+
   it('counts orders like request weight: limits from exchangeInfo ORDERS, usage from X-MBX-ORDER-COUNT-* headers', async () => {
     const sent: Sent[] = [];
     const info = {

@@ -395,7 +395,7 @@ export class UsdmClient implements UsdmTradingApi {
         });
       } catch (error) {
         const reason = (error as Error).name === 'TimeoutError' ? `no answer within ${this.#timeoutMs} ms` : `network: ${(error as Error).message}`;
-        throw new UnknownOutcomeError(path, reason);
+        throw new UnknownOutcomeError(path, reason, method);
       }
       this.#observeHeaders(response);
       if (response.status === 418) throw new BinanceBannedError(path, retryAfterMs(response) ?? 120_000);
@@ -403,7 +403,7 @@ export class UsdmClient implements UsdmTradingApi {
       try {
         text = await response.text();
       } catch (error) {
-        throw new UnknownOutcomeError(path, `answer cut off: ${(error as Error).message}`);
+        throw new UnknownOutcomeError(path, `answer cut off: ${(error as Error).message}`, method);
       }
       const body = safeJson(text);
       const code = typeof (body as { code?: unknown })?.code === 'number' ? (body as { code: number }).code : undefined;
@@ -416,11 +416,11 @@ export class UsdmClient implements UsdmTradingApi {
         if (attempt >= 3) throw new BinanceOrderError(path, response.status, code, msg);
         continue;
       }
-      if (response.status >= 500) throw new UnknownOutcomeError(path, `HTTP ${response.status}${code === undefined ? '' : ` code ${code}`}: ${msg}`);
+      if (response.status >= 500) throw new UnknownOutcomeError(path, `HTTP ${response.status}${code === undefined ? '' : ` code ${code}`}: ${msg}`, method);
       // Success answers of a few endpoints carry {code: 200, msg: "success"}.
       const failed = !response.ok || (code !== undefined && code < 0);
       if (!failed) {
-        if (body === undefined) throw new UnknownOutcomeError(path, `unreadable answer: ${JSON.stringify(text.slice(0, 80))}`);
+        if (body === undefined) throw new UnknownOutcomeError(path, `unreadable answer: ${JSON.stringify(text.slice(0, 80))}`, method);
         return { body, timestampMs };
       }
       if (code === -1021 && spec.signed && !resynced) {
@@ -429,7 +429,7 @@ export class UsdmClient implements UsdmTradingApi {
         await this.syncTime();
         return this.#send(method, path, params, spec, true);
       }
-      if (code === -1007 || code === -1001 || code === -1000) throw new UnknownOutcomeError(path, `${code}: ${msg}`);
+      if (code === -1007 || code === -1001 || code === -1000) throw new UnknownOutcomeError(path, `${code}: ${msg}`, method);
       throw new BinanceOrderError(path, response.status, code, msg);
     }
   }

@@ -105,8 +105,14 @@ export class UnknownOutcomeError extends OitraderError {
   readonly retry: RetryDecision = 'lookup';
   readonly path: string;
 
-  constructor(path: string, reason: string) {
-    super(`Binance ${path}: outcome unknown (${reason})`, { hint: 'do not send the order again: query it by client id (the bot does this on its next cycle and at start-up)' });
+  /** `method`: the HTTP method; a GET changes nothing on the exchange, so only other requests have an unknown outcome worth the warning. */
+  constructor(path: string, reason: string, method?: string) {
+    const read = method === 'GET';
+    super(read ? `Binance GET ${path}: no usable answer (${reason})` : `Binance ${path}: outcome unknown (${reason})`, {
+      hint: read
+        ? 'a read, nothing changed on the exchange; check the network and binance.rest_url (it is retried)'
+        : 'do not send the order again: query it by client id (the bot does this on its next cycle and at start-up)',
+    });
     this.path = path;
   }
 }

@@ -51,6 +51,14 @@ export function tradingEndpoint(mode: ExchangeMode, b: Config['binance']): { res
       exitCode: 2,
     });
   }
+  // The key travels in a header of every request: over plain HTTP anyone on the path reads it.
+  const url = new URL(restUrl);
+  if (url.protocol !== 'https:' && !LOOPBACK.has(host)) {
+    throw new OitraderError(`trading.mode ${mode} sends the API key with every request, but ${restUrl} is plain ${url.protocol.replace(':', '').toUpperCase()}`, {
+      hint: `use https:// (leave binance.trade_rest_url empty for ${mode === 'demo' ? DEMO_REST_URL : MAINNET_REST_URL})`,
+      exitCode: 2,
+    });
+  }
   if (b.api_key === '' || b.secret === '') {
     throw new OitraderError(`trading.mode ${mode} needs an API key and secret`, {
       hint: mode === 'demo' ? 'create keys on Binance demo trading and export BINANCE_API_KEY and BINANCE_SECRET' : 'export BINANCE_API_KEY and BINANCE_SECRET (a key with futures trading and no withdrawal permission)',

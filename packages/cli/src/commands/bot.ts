@@ -21,6 +21,7 @@ interface RunFlags extends GlobalOptions {
   logFile?: string;
   collector?: string;
   dashboardHost?: string;
+  allowRemote?: boolean;
 }
 
 export function registerBotCommands(program: Command): void {
@@ -35,10 +36,14 @@ export function registerBotCommands(program: Command): void {
     .option('--log-file <path>', 'also append the log lines (secrets redacted) to this file')
     .option('--collector <where>', 'where the candles come from: auto | in-process | external (default: bot.collector)')
     .option('--dashboard-host <host>', "the dashboard's listening address (default: dashboard.host, 127.0.0.1); the container listens on 0.0.0.0 behind a port published on the host's 127.0.0.1")
+    .option('--allow-remote', 'let the dashboard listen beyond this machine (needs OITRADER_DASHBOARD_TOKEN of 24+ characters; put TLS in front)')
     .action(async (_flags, command: Command) => {
       const flags = command.optsWithGlobals<RunFlags>();
       const { config, out } = commandContext(flags);
-      const configured = flags.dashboardHost === undefined ? config : { ...config, dashboard: { ...config.dashboard, host: flags.dashboardHost } };
+      const configured = {
+        ...config,
+        dashboard: { ...config.dashboard, host: flags.dashboardHost ?? config.dashboard.host, allow_remote: flags.allowRemote === true || config.dashboard.allow_remote },
+      };
       out.result(await runBot(configured, out, flags));
     });
   bot

@@ -14,6 +14,7 @@ interface DashboardFlags extends GlobalOptions {
   port?: string;
   for?: string;
   telegram?: boolean;
+  allowRemote?: boolean;
 }
 
 export function registerDashboardCommand(program: Command): void {
@@ -23,6 +24,7 @@ export function registerDashboardCommand(program: Command): void {
     .option('--host <host>', 'listen address (default: dashboard.host, 127.0.0.1)')
     .option('--port <port>', 'port (default: dashboard.port; 0 = any free port)')
     .option('--for <seconds>', 'stop after this many seconds (default: until SIGINT or SIGTERM)')
+    .option('--allow-remote', 'let --host be an address beyond this machine (needs OITRADER_DASHBOARD_TOKEN of 24+ characters; put TLS in front)')
     .option('--telegram', 'also answer Telegram commands from telegram.chat_id (needs TELEGRAM_TOKEN)')
     .action(async (_flags, command: Command) => {
       const flags = command.optsWithGlobals<DashboardFlags>();
@@ -59,6 +61,8 @@ export async function runDashboard(config: Config, out: Output, flags: Dashboard
       barMs: timeframeMs(config.bot.timeframe),
       host: flags.host ?? config.dashboard.host,
       port,
+      allowRemote: flags.allowRemote === true || config.dashboard.allow_remote,
+      allowedHosts: config.dashboard.allowed_hosts,
       token,
       maxDailyLoss: config.trading.max_daily_loss,
       champion: () => championInfo(config.models.dir),

@@ -215,6 +215,10 @@ const dashboard = z
     /** 127.0.0.1 by default: the page is read-only for anyone who reaches it; controls need OITRADER_DASHBOARD_TOKEN. */
     host: z.string().default('127.0.0.1'),
     port: z.number().int().min(0).max(65535).default(8321),
+    /** A host beyond loopback is refused unless this is true (or --allow-remote), and then needs OITRADER_DASHBOARD_TOKEN (≥ 24 characters). */
+    allow_remote: z.boolean().default(false),
+    /** Host names the page may be reached by besides loopback and the bound address (others are refused: DNS rebinding). */
+    allowed_hosts: z.array(z.string().min(1)).default([]),
   })
   .prefault({});
 

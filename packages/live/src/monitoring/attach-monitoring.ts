@@ -70,6 +70,8 @@ export async function attachMonitoring(options: AttachMonitoringOptions): Promis
         barMs: timeframeMs(config.bot.timeframe),
         host: config.dashboard.host,
         port: config.dashboard.port,
+        allowRemote: config.dashboard.allow_remote,
+        allowedHosts: config.dashboard.allowed_hosts,
         token,
         maxDailyLoss: config.trading.max_daily_loss,
         events: bot.events,

@@ -11,6 +11,7 @@ import { OitraderError, silentLogger, type Logger } from '@oitrader/core';
 import type { BotEvents } from '../bot/bot-events.ts';
 import { BotStore } from '../state/bot-store.ts';
 import { BotMetrics } from './bot-metrics.ts';
+import { allowedHostnames, checkExposure, FailedTokenLimiter } from './dashboard-guard.ts';
 import { dashboardPage } from './dashboard-page.ts';
 import { readDashboardState, type DashboardSource, type DashboardState } from './dashboard-state.ts';
 
@@ -23,8 +24,12 @@ export interface DashboardOptions extends DashboardSource {
   host?: string;
   /** 0 (default): a free port. */
   port?: number;
-  /** The controls' token (OITRADER_DASHBOARD_TOKEN); without one the controls are refused. */
+  /** The controls' token (OITRADER_DASHBOARD_TOKEN, at least 24 characters); without one the controls are refused. */
   token?: string;
+  /** A bind beyond loopback (0.0.0.0, a LAN address) is refused without it, and needs a token with it. */
+  allowRemote?: boolean;
+  /** Host names besides loopback and the bound address that the page may be reached by (dashboard.allowed_hosts). */
+  allowedHosts?: readonly string[];
   /** When the bot runs in this process: updates are pushed on its events, not only by polling. */
   events?: BotEvents;
   /** Polls the database for changes (a bot in another process) while a page listens. Default 2000 ms. */
@@ -69,6 +74,16 @@ export function dashboardApp(options: DashboardOptions, metrics: BotMetrics, lis
   const log = options.log ?? silentLogger;
   const chartsJs = readFileSync(CHARTS_JS);
   const clientJs = readFileSync(CLIENT_JS);
+  // DNS rebinding: a page of another site whose name now points here must not read the bot's state.
+  const hostAllowed = allowedHostnames(options.host ?? '127.0.0.1', options.allowedHosts);
+  app.use('*', async (c, next) => {
+    if (!hostAllowed(c.req.header('host'))) {
+      log.warn(`dashboard: refused a request for Host "${c.req.header('host') ?? ''}" (not this dashboard's; add it to dashboard.allowed_hosts if you reach the page by that name)`);
+      return c.text('this dashboard does not answer to that Host name (dashboard.allowed_hosts)', 403);
+    }
+    await next();
+  });
+  const failures = new FailedTokenLimiter();
   app.get('/', (c) => c.html(dashboardPage({ bot: options.bot, symbol: options.symbol, barMs: options.barMs, controls: Boolean(options.token) })));
   app.get('/favicon.ico', (c) => c.body(null, 204));
   app.get('/assets/lightweight-charts.js', (c) => c.body(chartsJs, 200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'max-age=3600' }));
@@ -99,8 +114,12 @@ export function dashboardApp(options: DashboardOptions, metrics: BotMetrics, lis
     const action = c.req.param('action') as ControlAction;
     if (!CONTROL_ACTIONS.includes(action)) return c.json({ error: `unknown control "${action}"; one of ${CONTROL_ACTIONS.join(', ')}` }, 404);
     if (!options.token) return c.json({ error: 'controls are disabled: start the dashboard with OITRADER_DASHBOARD_TOKEN set' }, 403);
+    const client = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming?.socket?.remoteAddress ?? 'local';
+    const waitMs = failures.blockedForMs(client);
+    if (waitMs > 0) return c.json({ error: `too many wrong tokens from ${client}: try again in ${Math.ceil(waitMs / 1000)} s` }, 429, { 'retry-after': String(Math.ceil(waitMs / 1000)) });
     if (!tokenMatches(options.token, c.req.header('authorization'))) {
-      log.warn(`dashboard: ${action} refused (missing or wrong token)`);
+      failures.fail(client);
+      log.warn(`dashboard: ${action} refused (missing or wrong token from ${client})`);
       return c.json({ error: 'wrong or missing token' }, 401);
     }
     const symbol = c.req.query('symbol') || undefined;
@@ -119,6 +138,7 @@ export function dashboardApp(options: DashboardOptions, metrics: BotMetrics, lis
  * SSE; token-protected controls; Prometheus /metrics. All assets are local.
  */
 export async function startDashboard(options: DashboardOptions): Promise<RunningDashboard> {
+  checkExposure({ host: options.host ?? '127.0.0.1', token: options.token, allowRemote: options.allowRemote, log: options.log });
   const metrics = new BotMetrics({ bot: options.bot, barMs: options.barMs, sql: options.sql, clock: options.clock });
   const listeners = new Map<SSEStreamingApi, string>();
   const app = dashboardApp(options, metrics, listeners);

@@ -21,8 +21,18 @@ export function activeRun(modelsDir: string): string | undefined {
   const file = join(modelsDir, ACTIVE_FILE);
   if (!existsSync(file)) return undefined;
   const id = readFileSync(file, 'utf8').trim();
-  return id || undefined;
+  if (!id) return undefined;
+  // The id becomes a path under modelsDir: "../../somewhere" would load a model from anywhere.
+  if (!RUN_ID.test(id) || id.includes('..')) {
+    throw new OitraderError(`${file} names "${id.slice(0, 80)}", which is not a model run id (letters, digits, . _ -, no "..")`, {
+      hint: 'promote a run again: oitrader models promote <run-id> (oitrader models list shows them)',
+      exitCode: 2,
+    });
+  }
+  return id;
 }
+
+const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 /** Changes whenever models/ACTIVE is rewritten (a promotion or rollback): cheap enough to check on every candle. */
 export function activeStamp(modelsDir: string): string {
