@@ -31,6 +31,8 @@ export interface RestClientOptions {
   backoffMaxMs?: number;
   onEvent?: (event: RestEvent) => void;
   random?: () => number;
+  /** The process's one request-weight budget for this IP, shared with the trading client (Binance counts weight per IP, not per client). */
+  ipBudget?: WeightBudget;
 }
 
 /** Binance's published limits: 2,400 weight per minute per IP; /futures/data endpoints 1,000 requests per 5 minutes. */
@@ -58,7 +60,7 @@ export class BinanceRestClient {
     this.#onEvent = options.onEvent ?? (() => {});
     this.#random = options.random ?? Math.random;
     this.budgets = {
-      ip: new WeightBudget(IP_WEIGHT_PER_MINUTE, 60_000, this.#clock),
+      ip: options.ipBudget ?? new WeightBudget(IP_WEIGHT_PER_MINUTE, 60_000, this.#clock),
       futuresData: new WeightBudget(FUTURES_DATA_REQUESTS_PER_5M, 300_000, this.#clock),
     };
   }

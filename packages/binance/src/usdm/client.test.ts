@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { FakeClock } from '../testing/fake-clock.ts';
+import { BinanceRestClient, IP_WEIGHT_PER_MINUTE } from '../rest/rest-client.ts';
+import { WeightBudget } from '../rest/weight-budget.ts';
 import { UsdmClient } from './client.ts';
 import { createSigner } from './signer.ts';
 
@@ -47,6 +49,18 @@ describe('UsdmClient transport', () => {
       .placeOrder({ symbol: 'SOLUSDT', side: 'BUY', type: 'MARKET', qtyBase: 1, clientOrderId: 'oit-e-SOLUSDT-x-1' })
       .then(() => undefined, (e: Error & { hint?: string }) => e);
     assert.match(`${order?.message} ${order?.hint}`, /outcome unknown.*do not send the order again/);
+  });
+
+  it('one request-weight budget per IP: the market-data client and the trading client of a process spend the same one', async () => {
+    const clock = new FakeClock(1_000_000);
+    const budget = new WeightBudget(IP_WEIGHT_PER_MINUTE, 60_000, clock);
+    const answer = (async () => new Response(JSON.stringify({ serverTime: 1_000_000 }), { status: 200 })) as typeof fetch;
+    const trading = new UsdmClient({ restUrl: 'http://binance.test', apiKey: 'k', secret: 's', clock, fetch: answer, ipBudget: budget });
+    const market = new BinanceRestClient({ baseUrl: 'http://binance.test', clock, fetch: answer, ipBudget: budget });
+    await trading.syncTime();
+    await market.get('/fapi/v1/klines', { symbol: 'SOLUSDT', interval: '5m', limit: 1500 }, 10);
+    assert.equal(budget.used, 1 + 10, 'GET /fapi/v1/time (1) and klines (10) from one budget');
+    assert.equal(market.budgets.ip, trading.ipBudget);
   });
 
   it('counts orders like request weight: limits from exchangeInfo ORDERS, usage from X-MBX-ORDER-COUNT-* headers', async () => {

@@ -4,9 +4,9 @@ import { IP_WEIGHT_PER_MINUTE, retryAfterMs, safeJson } from '../rest/rest-clien
 import { WeightBudget } from '../rest/weight-budget.ts';
 import { CLIENT_ID_PATTERN } from './client-id.ts';
 import { BinanceOrderError, OrderNotPlacedError, UnknownOutcomeError } from './errors.ts';
-import { toAccount, toAlgoOrder, toBrackets, toCommissionRate, toExchangeInfo, toOrder, toPositions } from './mapper.ts';
+import { toAccount, toAlgoOrder, toBrackets, toCommissionRate, toExchangeInfo, toIncome, toOrder, toPositions, toUserTrades } from './mapper.ts';
 import { createSigner, type Signer } from './signer.ts';
-import type { Account, AlgoOrder, AlgoRef, CommissionRate, ExchangeInfo, MarginType, NewAlgoOrder, NewOrder, Order, OrderRef, Position, SymbolBrackets, UsdmTradingApi } from './types.ts';
+import type { Account, AlgoOrder, AlgoRef, CommissionRate, ExchangeInfo, IncomeRecord, MarginType, NewAlgoOrder, NewOrder, Order, OrderRef, Position, SymbolBrackets, UserTrade, UsdmTradingApi } from './types.ts';
 
 /**
  * Why our own signed transport rather than the `binance` npm package: the
@@ -174,6 +174,19 @@ export class UsdmClient implements UsdmTradingApi {
       });
     }
     return rows;
+  }
+
+  /**
+   * The account's executions of `symbol` (GET /fapi/v1/userTrades, weight 5): of one order with
+   * `orderId`, else from `startTimeMs` (a window of at most 7 days; Binance keeps 3 months).
+   */
+  async userTrades(symbol: string, q: { orderId?: number; startTimeMs?: number; endTimeMs?: number; fromId?: number; limit?: number } = {}): Promise<UserTrade[]> {
+    return toUserTrades(await this.#get('/fapi/v1/userTrades', { symbol, orderId: q.orderId, startTime: q.startTimeMs, endTime: q.endTimeMs, fromId: q.fromId, limit: q.limit }, 5));
+  }
+
+  /** Income history (GET /fapi/v1/income, weight 30), oldest first from `startTimeMs`; FUNDING_FEE rows are the funding settlements. */
+  async income(q: { symbol?: string; incomeType?: string; startTimeMs?: number; endTimeMs?: number; limit?: number } = {}): Promise<IncomeRecord[]> {
+    return toIncome(await this.#get('/fapi/v1/income', { symbol: q.symbol, incomeType: q.incomeType, startTime: q.startTimeMs, endTime: q.endTimeMs, limit: q.limit }, 30));
   }
 
   async commissionRate(symbol: string): Promise<CommissionRate> {

@@ -7,6 +7,8 @@ import type {
   AlgoStatus,
   CommissionRate,
   ExchangeInfo,
+  IncomeRecord,
+  UserTrade,
   MarginType,
   Order,
   OrderSide,
@@ -79,6 +81,42 @@ export function toOrder(raw: unknown, where = 'order'): Order {
     timeInForce: typeof o.timeInForce === 'string' ? o.timeInForce : 'GTC',
     updateTimeMs: timestamp(o.updateTime, `${where}.updateTime`),
   };
+}
+
+export function toUserTrades(raw: unknown): UserTrade[] {
+  return list(raw, 'userTrades').map((row, i) => {
+    const where = `userTrades[${i}]`;
+    const t = record(row, where);
+    return {
+      tradeId: int(t.id, `${where}.id`),
+      orderId: int(t.orderId, `${where}.orderId`),
+      symbol: text(t.symbol, `${where}.symbol`),
+      side: side(t.side, `${where}.side`),
+      priceUsd: decimal(t.price, `${where}.price`),
+      qtyBase: decimal(t.qty, `${where}.qty`),
+      quoteQtyUsd: decimal(t.quoteQty, `${where}.quoteQty`),
+      commission: Math.abs(decimal(t.commission, `${where}.commission`)),
+      commissionAsset: text(t.commissionAsset, `${where}.commissionAsset`),
+      realizedPnlUsd: decimalOrZero(t.realizedPnl, `${where}.realizedPnl`),
+      maker: bool(t.maker, `${where}.maker`),
+      timeMs: timestamp(t.time, `${where}.time`),
+    };
+  });
+}
+
+export function toIncome(raw: unknown): IncomeRecord[] {
+  return list(raw, 'income').map((row, i) => {
+    const where = `income[${i}]`;
+    const r = record(row, where);
+    return {
+      symbol: typeof r.symbol === 'string' ? r.symbol : '',
+      incomeType: text(r.incomeType, `${where}.incomeType`),
+      income: decimal(r.income, `${where}.income`),
+      asset: text(r.asset, `${where}.asset`),
+      timeMs: timestamp(r.time, `${where}.time`),
+      tranId: int(r.tranId, `${where}.tranId`),
+    };
+  });
 }
 
 export function toAlgoOrder(raw: unknown, where = 'algoOrder'): AlgoOrder {

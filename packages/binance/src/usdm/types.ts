@@ -52,6 +52,40 @@ export interface Order {
 }
 
 /**
+ * One execution of an order (GET /fapi/v1/userTrades): what it really traded
+ * at and the commission really charged. Binance keeps only the last 3 months.
+ */
+export interface UserTrade {
+  tradeId: number;
+  orderId: number;
+  symbol: string;
+  side: OrderSide;
+  priceUsd: number;
+  qtyBase: number;
+  quoteQtyUsd: number;
+  /** Always ≥ 0 here (Binance's documented example carries a sign, live answers do not). */
+  commission: number;
+  /** USDT, or BNB when the account pays fees in BNB. */
+  commissionAsset: string;
+  realizedPnlUsd: number;
+  maker: boolean;
+  timeMs: number;
+}
+
+/** One row of the income history (GET /fapi/v1/income): FUNDING_FEE, COMMISSION, REALIZED_PNL, TRANSFER … */
+export interface IncomeRecord {
+  /** "" for account-wide income (a transfer). */
+  symbol: string;
+  incomeType: string;
+  /** + received, − paid. */
+  income: number;
+  asset: string;
+  timeMs: number;
+  /** Unique per asset and user: deduplicates overlapping pages. */
+  tranId: number;
+}
+
+/**
  * A conditional order to send (POST /fapi/v1/algoOrder). Either `qtyBase` or
  * `closePosition: true` (Binance then reports quantity 0 — such an order closes
  * whatever the position is when it triggers; never drop it for its zero size).
@@ -292,6 +326,8 @@ export interface UsdmTradingApi {
   /** GET /fapi/v3/positionRisk; Binance lists only symbols with a position or open order, the client fills in flat ones asked for. */
   positions(symbol?: string): Promise<Position[]>;
   commissionRate(symbol: string): Promise<CommissionRate>;
+  userTrades(symbol: string, q?: { orderId?: number; startTimeMs?: number; endTimeMs?: number; fromId?: number; limit?: number }): Promise<UserTrade[]>;
+  income(q?: { symbol?: string; incomeType?: string; startTimeMs?: number; endTimeMs?: number; limit?: number }): Promise<IncomeRecord[]>;
   /** GET /fapi/v1/positionSide/dual: true = hedge mode. */
   hedgeMode(): Promise<boolean>;
   /** GET /fapi/v1/multiAssetsMargin. */

@@ -1,4 +1,4 @@
-import { DEMO_REST_URL, MAINNET_REST_URL, prepareAccount, UsdmClient, type SetupReport } from '@oitrader/binance';
+import { DEMO_REST_URL, MAINNET_REST_URL, prepareAccount, UsdmClient, type SetupReport, type WeightBudget } from '@oitrader/binance';
 import { OitraderError, tradedSymbols, type Config, type Logger } from '@oitrader/core';
 import { SimMarketClock, wallClock, type MarketClock } from '@oitrader/live';
 import { SIM_API_KEY, SIM_SECRET } from '@oitrader/sim';
@@ -74,7 +74,7 @@ export function tradingEndpoint(mode: ExchangeMode, b: Config['binance']): { res
  * isolated margin and the configured leverage set), the real taker fee.
  * Prints what it will trade with; never a key or secret.
  */
-export async function connectExchange(config: Config, out: Output, log: Logger): Promise<ExchangeConnection> {
+export async function connectExchange(config: Config, out: Output, log: Logger, ipBudget?: WeightBudget): Promise<ExchangeConnection> {
   const mode = config.trading.mode as ExchangeMode;
   const { restUrl, apiKey, secret } = tradingEndpoint(mode, config.binance);
   const clock = mode === 'sim' ? await SimMarketClock.connect(restUrl) : wallClock;
@@ -84,6 +84,7 @@ export async function connectExchange(config: Config, out: Output, log: Logger):
     secret,
     clock,
     recvWindowMs: config.binance.recv_window_ms,
+    ipBudget,
     onEvent: (event) => {
       if (event.kind === 'unknown-outcome') log.warn(`order ${event.clientId}: outcome unknown (${event.reason}); looking it up, never re-sending`);
       else if (event.kind === 'time-resync') log.warn(`${event.path}: timestamp outside recvWindow, clock resynced`);

@@ -3,12 +3,12 @@ import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { loadStrategySource, runPortfolioBacktest } from '@oitrader/backtest';
 import { bundledInstruments, riskLimitsFromConfig } from '@oitrader/trading';
-import { createLogger, leverageBySymbol, OitraderError, parseUtcTimeMs, timeframeMs, tradedSymbols, type Config, type Logger } from '@oitrader/core';
+import { createLogger, leverageBySymbol, OitraderError, parseUtcTimeMs, systemClock, timeframeMs, tradedSymbols, type Config, type Logger } from '@oitrader/core';
 import { Collector, describeTarget, MarketDataLoader, openStore, readStreamHealth, storeTargetFromConfig, type SqlExecutor } from '@oitrader/data';
 import { accountLeaseKey, AGENT_STRATEGY, attachMonitoring, BotLease, portfolioLimitsOf, portfolioLines, readPortfolio, BinanceInstrumentProvider, LEASE_HEARTBEAT_MS, BotStore, buildBotStrategy, CHAMPION_STRATEGY, ExchangeVenue, SimMarketClock, sleep, superviseBot, TradingBot, UNCLEAN_EXIT, wallClock, type BotStrategy, type CrashPoint, type MarketClock, type Monitoring } from '@oitrader/live';
 import { commandContext, type GlobalOptions } from '../context.ts';
 import type { Output } from '../output.ts';
-import { streamNames } from '@oitrader/binance';
+import { IP_WEIGHT_PER_MINUTE, streamNames, WeightBudget } from '@oitrader/binance';
 import { connectExchange, tradingEndpoint, type ExchangeMode } from './bot-exchange.ts';
 import { goLiveCheck } from './golive.ts';
 import { collectorOptions, latencyPercentiles } from './collect.ts';
@@ -210,7 +210,9 @@ export async function runBot(config: Config, out: Output, flags: RunFlags): Prom
     chosen = [];
   };
   try {
-    const exchange = t.mode === 'paper' ? undefined : await connectExchange(config, out, log);
+    // Binance counts request weight per IP: the collector in this process and the trading client spend one budget when they reach the same host.
+    const ipBudget = new WeightBudget(IP_WEIGHT_PER_MINUTE, 60_000, systemClock);
+    const exchange = t.mode === 'paper' ? undefined : await connectExchange(config, out, log, ipBudget);
     const clock = exchange?.clock ?? wallClock;
     // On an exchange the instruments' rules are the exchange's own (refreshed daily and after a refusal); paper uses the bundled snapshot.
     const instruments = exchange ? await BinanceInstrumentProvider.load({ client: exchange.client, symbols, clock: () => clock.now(), log }) : bundledInstruments();
@@ -225,7 +227,8 @@ export async function runBot(config: Config, out: Output, flags: RunFlags): Prom
     if (!flags.replay && (await wantsOwnCollector(collectorMode, config, sql))) {
       const options = collectorOptions(config, sql);
       if (t.mode === 'paper') await ensureReachable(options.restUrl, abort.signal);
-      collector = new Collector({ ...options, symbols: [...new Set([...symbols, ...config.data.symbols])], log: createLogger('collector') });
+      const sameHost = exchange !== undefined && new URL(options.restUrl).host === new URL(exchange.client.restUrl).host;
+      collector = new Collector({ ...options, rest: sameHost ? { ...options.rest, ipBudget } : options.rest, symbols: [...new Set([...symbols, ...config.data.symbols])], log: createLogger('collector') });
       out.text(`collecting ${symbols.join(', ')} in this process (bot.collector: ${collectorMode}) from ${options.restUrl}`);
       await collector.start();
     }

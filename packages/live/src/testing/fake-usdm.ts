@@ -1,4 +1,4 @@
-import { BinanceOrderError, type Account, type AlgoOrder, type AlgoRef, type NewAlgoOrder, type NewOrder, type Order, type OrderRef, type Position, type UsdmTradingApi } from '@oitrader/binance';
+import { BinanceOrderError, type Account, type AlgoOrder, type AlgoRef, type IncomeRecord, type NewAlgoOrder, type NewOrder, type Order, type OrderRef, type Position, type UserTrade, type UsdmTradingApi } from '@oitrader/binance';
 
 /**
  * An in-memory USDⓈ-M account for the exchange venue's unit tests: MARKET
@@ -15,9 +15,17 @@ export class FakeUsdm implements UsdmTradingApi {
   refuseAlgoOrders = false;
   /** MARKET orders are answered NEW and fill only when `fillResting` says so (an overloaded exchange). */
   delayFills = false;
+  /** The commission the exchange charges per trade (fraction of notional): deliberately not the bot's configured taker rate. */
+  feeRate = 0.00045;
+  commissionAsset = 'USDT';
+  /** Order answers carry no average price (Binance's 2026 SDK schema): the price is only in the trades. */
+  omitAvgPrice = false;
   readonly orders: Order[] = [];
   readonly algos: AlgoOrder[] = [];
+  readonly trades: UserTrade[] = [];
+  readonly incomes: IncomeRecord[] = [];
   #nextId = 1;
+  #nextTradeId = 1;
 
   async placeOrder(o: NewOrder): Promise<Order> {
     if (this.orders.some((x) => x.clientOrderId === o.clientOrderId && x.status === 'NEW')) throw new BinanceOrderError('/fapi/v1/order', 400, -4116, 'ClientOrderId is duplicated.');
@@ -28,7 +36,34 @@ export class FakeUsdm implements UsdmTradingApi {
     };
     this.orders.push(order);
     if (!this.delayFills || o.reduceOnly) this.#execute(order, 1);
-    return { ...order };
+    return this.#answer(order);
+  }
+
+  #answer(order: Order): Order {
+    return this.omitAvgPrice ? { ...order, avgPriceUsd: 0 } : { ...order };
+  }
+
+  async userTrades(symbol: string, q: { orderId?: number } = {}): Promise<UserTrade[]> {
+    return this.trades.filter((t) => t.symbol === symbol && (q.orderId === undefined || t.orderId === q.orderId)).map((t) => ({ ...t }));
+  }
+
+  async income(q: { symbol?: string; incomeType?: string; startTimeMs?: number } = {}): Promise<IncomeRecord[]> {
+    return this.incomes.filter((r) => (q.symbol === undefined || r.symbol === q.symbol) && (q.incomeType === undefined || r.incomeType === q.incomeType) && r.timeMs >= (q.startTimeMs ?? 0));
+  }
+
+  /** A funding settlement on the position held: FUNDING_FEE income (+ received, − paid) at `timeMs`. */
+  settleFunding(symbol: string, rate: number, timeMs: number): number {
+    const income = -this.qtyBase * this.markPriceUsd * rate;
+    this.walletUsd += income;
+    this.incomes.push({ symbol, incomeType: 'FUNDING_FEE', income, asset: 'USDT', timeMs: timeMs + 7, tranId: this.#nextTradeId++ });
+    return income;
+  }
+
+  #record(order: Order, qtyBase: number, priceUsd: number): void {
+    if (qtyBase === 0) return;
+    const commission = qtyBase * priceUsd * this.feeRate;
+    this.walletUsd -= commission;
+    this.trades.push({ tradeId: this.#nextTradeId++, orderId: order.orderId, symbol: order.symbol, side: order.side, priceUsd, qtyBase, quoteQtyUsd: qtyBase * priceUsd, commission, commissionAsset: this.commissionAsset, realizedPnlUsd: 0, maker: false, timeMs: order.updateTimeMs });
   }
 
   /** Fills `fraction` of every resting MARKET order's remaining quantity at the mark price (1: the whole rest). */
@@ -42,6 +77,7 @@ export class FakeUsdm implements UsdmTradingApi {
     const signed = order.side === 'BUY' ? want : -want;
     const qty = order.reduceOnly ? Math.sign(signed) * Math.min(Math.abs(signed), Math.abs(this.qtyBase)) : signed;
     this.#trade(qty, this.markPriceUsd);
+    this.#record(order, Math.abs(qty), this.markPriceUsd);
     const executed = order.executedQtyBase + Math.abs(qty);
     order.avgPriceUsd = executed === 0 ? 0 : (order.avgPriceUsd * order.executedQtyBase + Math.abs(qty) * this.markPriceUsd) / executed;
     order.executedQtyBase = executed;
@@ -59,7 +95,7 @@ export class FakeUsdm implements UsdmTradingApi {
 
   async queryOrder(_symbol: string, ref: OrderRef): Promise<Order | undefined> {
     const found = this.orders.find((o) => ('clientOrderId' in ref ? o.clientOrderId === ref.clientOrderId : o.orderId === ref.orderId));
-    return found && { ...found };
+    return found && this.#answer(found);
   }
 
   async placeAlgoOrder(o: NewAlgoOrder): Promise<AlgoOrder> {
@@ -121,6 +157,7 @@ export class FakeUsdm implements UsdmTradingApi {
         origQtyBase: Math.abs(closeQty), executedQtyBase: Math.abs(closeQty), reduceOnly: true, closePosition: true, timeInForce: 'GTC', updateTimeMs: 0,
       };
       this.orders.push(order);
+      this.#record(order, Math.abs(closeQty), priceUsd);
       a.algoStatus = 'FINISHED';
       a.actualOrderId = order.orderId;
     }

@@ -208,7 +208,55 @@ describe('exchange venue: an entry acknowledged NEW and filled later (an overloa
     assert.equal(rest.length, 1);
     assert.ok(Math.abs(rest[0].qtyBase - 6) < 1e-9 && Math.abs(rest[0].priceUsd - 103) < 1e-9, `the second part is 6 at 103, got ${rest[0].qtyBase} at ${rest[0].priceUsd}`);
     assert.notEqual(rest[0].fillId, part[0].fillId, 'two parts of one order need two fill ids (one id would store only the first)');
-    assert.ok(Math.abs(rest[0].feeUsd - 6 * 103 * 0.0005) < 1e-9);
+    assert.ok(Math.abs(rest[0].feeUsd - 6 * 103 * fake.feeRate) < 1e-9, `the fee is the commission the exchange charged on the part's trades (${fake.feeRate}), not the configured 0.0005: ${rest[0].feeUsd}`);
+    assert.ok(Math.abs(part[0].feeUsd - 4 * 100 * fake.feeRate) < 1e-9);
+  });
+});
+
+describe('exchange venue: accounting from the exchange\'s own records', () => {
+  it('an order answer without avgPrice (Binance 2026 schema): the fill is priced from its trades, never stored at 0', async () => {
+    const fake = new FakeUsdm();
+    fake.omitAvgPrice = true;
+    fake.markPriceUsd = 101.37;
+    const venue = venueOn(fake);
+    await venue.submit('SOLUSDT', entryWithStop(3, 98), 101, T);
+    const fills = venue.takeFills();
+    assert.deepEqual(fills.map((f) => [f.qtyBase, f.priceUsd]), [[3, 101.37]]);
+    assert.ok(Math.abs(fills[0].feeUsd - 3 * 101.37 * fake.feeRate) < 1e-9);
+  });
+
+  it('without readable trades an unpriced fill waits (is not returned) until the trades answer, then comes once', async () => {
+    const fake = new FakeUsdm();
+    fake.omitAvgPrice = true;
+    const venue = venueOn(fake);
+    const trades = fake.userTrades.bind(fake);
+    let down = true;
+    fake.userTrades = async (symbol, q) => {
+      if (down) throw new Error('HTTP 503');
+      return trades(symbol, q);
+    };
+    await venue.submit('SOLUSDT', entryWithStop(2, 98), 100, T);
+    assert.deepEqual(venue.takeFills(), [], 'a fill at price 0 or NaN must never reach the record');
+    down = false;
+    const later = await venue.onClosedBar('SOLUSDT', { ...BAR, timeMs: T + 300_000 }, Number.NaN);
+    assert.deepEqual(later.map((f) => [f.qtyBase, f.priceUsd]), [[2, 100]]);
+    assert.deepEqual(await venue.onClosedBar('SOLUSDT', { ...BAR, timeMs: T + 600_000 }, Number.NaN), []);
+  });
+
+  it('funding settlements come from the income history (FUNDING_FEE), each once, with the amount the exchange booked', async () => {
+    const fake = new FakeUsdm();
+    const venue = venueOn(fake);
+    await venue.submit('SOLUSDT', entryWithStop(10, 98), 100, T);
+    venue.takeFills();
+    await venue.onClosedBar('SOLUSDT', BAR, 0.0001);
+    assert.deepEqual(venue.settledFunding(), []);
+    const paid = fake.settleFunding('SOLUSDT', 0.0001, Date.UTC(2025, 11, 1, 16, 0));
+    for (let k = 1; k <= 60; k++) await venue.onClosedBar('SOLUSDT', { ...BAR, timeMs: T + k * 300_000 }, 0.0001);
+    const funding = venue.settledFunding();
+    assert.equal(funding.length, 1, `one settlement, once: ${JSON.stringify(funding)}`);
+    assert.equal(funding[0].timeMs, Date.UTC(2025, 11, 1, 16, 0), 'stamped at the settlement hour');
+    assert.ok(Math.abs(funding[0].incomeUsd - paid) < 1e-12 && funding[0].incomeUsd < 0, 'a long pays positive funding: the booked amount, signed as Binance does');
+    assert.equal(funding[0].qtyBase, 10);
   });
 });
 

@@ -12,14 +12,14 @@ import { roundToStep, type Bar } from '@oitrader/trading';
 import { silentLogger, type Logger } from '@oitrader/core';
 import { clientOrderId } from '../bot/client-id.ts';
 import { reconcileWithExchange } from './reconcile.ts';
-import type { OrderState, ProtectionInput, RecoveredOrder, ResumeInput, ResumeReport, Venue, VenueAccount, VenueFill, VenueOrder } from './venue.ts';
+import type { OrderState, ProtectionInput, RecoveredOrder, ResumeInput, ResumeReport, Venue, VenueAccount, VenueFill, VenueFunding, VenueOrder } from './venue.ts';
 
 export interface ExchangeVenueOptions {
   client: UsdmTradingApi;
   bot: string;
   /** Every symbol the bot trades on this account. */
   symbols: readonly string[];
-  /** For the fee of a fill until the user stream reports the real commission. */
+  /** The fee estimate of a fill whose trades cannot be read (GET /fapi/v1/userTrades failed, or a fee paid in BNB). */
   takerFeeRate: number;
   log?: Logger;
   /** Test hook of the SIGKILL tests: called between an entry's fill and the placing of its stop. */
@@ -85,6 +85,11 @@ export class ExchangeVenue implements Venue {
   readonly #stops = new Map<string, RestingStop>();
   #changed: OrderState[] = [];
   #fills: VenueFill[] = [];
+  /** Fills whose price and fee still come from the order's trades: the slice of the order's executed quantity each covers. */
+  readonly #fromTrades = new Map<VenueFill, { orderId: number; fromQty: number; toQty: number }>();
+  /** The newest funding settlement already reported, per symbol (GET /fapi/v1/income is read from just after it). */
+  readonly #fundingSeenMs = new Map<string, number>();
+  #funding: VenueFunding[] = [];
   readonly #unknown = new Set<string>();
   readonly #resting = new Map<string, RestingOrder>();
   /** Executed quantity and notional already recorded, per exchange order id: a partly filled order records each part once. */
@@ -96,7 +101,7 @@ export class ExchangeVenue implements Venue {
   }
 
   /** Collects the fills of the symbol's stops and targets that triggered since the previous candle. */
-  async onClosedBar(symbol: string, bar: Bar, _fundingRate: number): Promise<VenueFill[]> {
+  async onClosedBar(symbol: string, bar: Bar, fundingRate: number): Promise<VenueFill[]> {
     const { client } = this.#o;
     await this.#resolveUnknown(symbol);
     await this.#settleResting(symbol, bar.timeMs);
@@ -112,9 +117,18 @@ export class ExchangeVenue implements Venue {
     }
     // A stop or target fired: its siblings (the target, or a stop) must not stay to close a later position.
     if (closed) await this.#cancelStopsIfFlat(symbol);
-    const fills = this.#fills.filter((f) => f.symbol === symbol);
-    this.#fills = this.#fills.filter((f) => f.symbol !== symbol);
+    await this.#settleFromTrades();
+    await this.#readFunding(symbol, bar, fundingRate);
+    const fills = this.#fills.filter((f) => f.symbol === symbol && this.#settled(f));
+    this.#fills = this.#fills.filter((f) => !fills.includes(f));
     return fills;
+  }
+
+  /** Funding settlements read from the exchange's income history since the previous call. */
+  settledFunding(): VenueFunding[] {
+    const out = this.#funding;
+    this.#funding = [];
+    return out;
   }
 
   async account(): Promise<VenueAccount> {
@@ -160,13 +174,100 @@ export class ExchangeVenue implements Venue {
       if (sent.intent === 'stop' && out.some((state) => state.status === 'FILLED')) this.#o.afterEntryFill?.();
       out.push(conditional ? await this.#placeConditional(symbol, sent, timeMs) : await this.#placeRegular(symbol, sent, timeMs));
     }
+    await this.#settleFromTrades();
     return out;
   }
 
+  /** The fills of the last submit, priced; a fill whose price the exchange has not told yet stays until it has. */
   takeFills(): VenueFill[] {
-    const fills = this.#fills;
-    this.#fills = [];
+    const fills = this.#fills.filter((f) => this.#settled(f));
+    this.#fills = this.#fills.filter((f) => !fills.includes(f));
     return fills;
+  }
+
+  #settled(f: VenueFill): boolean {
+    return Number.isFinite(f.priceUsd) && f.priceUsd > 0;
+  }
+
+  /**
+   * Each fill's price and fee from the order's own trades (GET /fapi/v1/userTrades): the commission the
+   * exchange charged, not the configured rate; the price it traded at, also when the order answer carried
+   * no average price (Binance's 2026 SDKs dropped avgPrice from the place/cancel answers: never stored as 0).
+   */
+  async #settleFromTrades(): Promise<void> {
+    const byOrder = new Map<number, Awaited<ReturnType<UsdmTradingApi['userTrades']>> | undefined>();
+    for (const [fill, part] of this.#fromTrades) {
+      if (!byOrder.has(part.orderId)) {
+        byOrder.set(
+          part.orderId,
+          await this.#o.client.userTrades(fill.symbol, { orderId: part.orderId }).catch((error: Error) => {
+            this.#log.warn(`trades of order ${part.orderId} (${fill.symbol}) could not be read (${error.message}): ${this.#settled(fill) ? 'the fee is estimated at the taker rate' : 'its fill waits for the next step'}`);
+            return undefined;
+          }),
+        );
+      }
+      const trades = [...(byOrder.get(part.orderId) ?? [])].sort((a, b) => a.tradeId - b.tradeId);
+      // The slice (fromQty, toQty] of the order's executed quantity is this fill; each trade covers its own slice.
+      let cum = 0;
+      let qty = 0;
+      let quote = 0;
+      let fee = 0;
+      let feeInUsdt = true;
+      for (const t of trades) {
+        const lo = Math.max(cum, part.fromQty);
+        const hi = Math.min(cum + t.qtyBase, part.toQty);
+        cum += t.qtyBase;
+        if (hi <= lo) continue;
+        const share = (hi - lo) / t.qtyBase;
+        qty += hi - lo;
+        quote += (hi - lo) * t.priceUsd;
+        fee += share * t.commission;
+        if (t.commissionAsset !== 'USDT') feeInUsdt = false;
+      }
+      if (qty + 1e-9 < fill.qtyBase) {
+        // Trades not (yet) readable: a priced fill keeps its estimated fee; an unpriced one waits for the next step.
+        if (this.#settled(fill)) {
+          fill.feeUsd = Number.isFinite(fill.feeUsd) ? fill.feeUsd : fill.qtyBase * fill.priceUsd * this.#o.takerFeeRate;
+          this.#fromTrades.delete(fill);
+        }
+        continue;
+      }
+      fill.priceUsd = quote / qty;
+      if (feeInUsdt) fill.feeUsd = fee;
+      else {
+        this.#log.warn(`order ${part.orderId}: the commission was paid in ${trades.find((t) => t.commissionAsset !== 'USDT')?.commissionAsset}; the fee is recorded at the taker rate`);
+        fill.feeUsd = fill.qtyBase * fill.priceUsd * this.#o.takerFeeRate;
+      }
+      this.#fromTrades.delete(fill);
+    }
+  }
+
+  /**
+   * The symbol's funding settlements since the last one seen, from the income history (FUNDING_FEE):
+   * what the exchange really credited or debited. Read once an hour of candles (funding settles on the
+   * hour, every 1, 4 or 8 hours by symbol), and at the first candle.
+   */
+  async #readFunding(symbol: string, bar: Bar, fundingRate: number): Promise<void> {
+    const seen = this.#fundingSeenMs.get(symbol);
+    if (seen !== undefined && Math.floor(bar.timeMs / 3_600_000) === Math.floor(seen / 3_600_000) && bar.timeMs - seen < 3_600_000) return;
+    const since = seen ?? bar.timeMs - 8 * 3_600_000;
+    let rows;
+    try {
+      rows = await this.#o.client.income({ symbol, incomeType: 'FUNDING_FEE', startTimeMs: since + 1, limit: 1000 });
+    } catch (error) {
+      this.#log.warn(`funding of ${symbol} could not be read (${(error as Error).message}): it shows in equity now and is read at the next hour`);
+      return;
+    }
+    let newest = since;
+    const position = (await this.#o.client.positions(symbol)).find((p) => p.symbol === symbol);
+    for (const r of rows) {
+      if (r.symbol !== symbol || r.incomeType !== 'FUNDING_FEE' || r.timeMs <= since) continue;
+      newest = Math.max(newest, r.timeMs);
+      // Binance stamps a settlement a few ms past the hour; the row belongs to the hour.
+      const timeMs = Math.floor(r.timeMs / 1000) * 1000 - (Math.floor(r.timeMs / 1000) * 1000) % 3_600_000;
+      this.#funding.push({ symbol, timeMs, rate: Number.isFinite(fundingRate) ? fundingRate : 0, markPriceUsd: position?.markPriceUsd ?? bar.open, qtyBase: position?.qtyBase ?? 0, incomeUsd: r.income });
+    }
+    this.#fundingSeenMs.set(symbol, Math.max(newest, bar.timeMs));
   }
 
   changedOrders(): OrderState[] {
@@ -494,9 +595,11 @@ export class ExchangeVenue implements Venue {
     const qtyBase = Math.round((order.executedQtyBase - before.qtyBase) * 1e8) / 1e8;
     if (qtyBase <= 0) return;
     const notionalUsd = order.executedQtyBase * order.avgPriceUsd;
-    const priceUsd = before.qtyBase === 0 ? order.avgPriceUsd : (notionalUsd - before.notionalUsd) / qtyBase;
-    this.#recorded.set(order.orderId, { qtyBase: order.executedQtyBase, notionalUsd });
-    this.#fills.push({
+    // An answer without an average price (absent or 0) leaves the price to the order's trades.
+    const priced = order.avgPriceUsd > 0 && (before.qtyBase === 0 || before.notionalUsd > 0);
+    const priceUsd = !priced ? Number.NaN : before.qtyBase === 0 ? order.avgPriceUsd : (notionalUsd - before.notionalUsd) / qtyBase;
+    this.#recorded.set(order.orderId, { qtyBase: order.executedQtyBase, notionalUsd: order.avgPriceUsd > 0 ? notionalUsd : 0 });
+    const fill: VenueFill = {
       fillId: before.qtyBase === 0 ? `${this.#o.bot}-${order.orderId}` : `${this.#o.bot}-${order.orderId}-${order.executedQtyBase}`,
       symbol: order.symbol,
       clientOrderId: id,
@@ -504,10 +607,12 @@ export class ExchangeVenue implements Venue {
       side: side(order.side),
       qtyBase,
       priceUsd,
-      feeUsd: qtyBase * priceUsd * this.#o.takerFeeRate,
+      feeUsd: priced ? qtyBase * priceUsd * this.#o.takerFeeRate : Number.NaN,
       liquidity: 'taker',
       reason,
-    });
+    };
+    this.#fills.push(fill);
+    this.#fromTrades.set(fill, { orderId: order.orderId, fromQty: before.qtyBase, toQty: order.executedQtyBase });
   }
 
   #set<T extends OrderState>(state: T): T {

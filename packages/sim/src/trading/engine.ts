@@ -108,6 +108,8 @@ export interface NewAlgoParams {
   clientAlgoId: string;
 }
 
+/** Open conditional (algo) orders an account may hold across all symbols (Binance, since 2025-12-29). */
+export const MAX_OPEN_ALGO_ORDERS = 200;
 const OPEN = new Set(['NEW', 'PARTIALLY_FILLED']);
 /** Refused on /fapi/v1/order since 2025-12-09 (-4120): they go through the Algo Order API. */
 export const CONDITIONAL_TYPES = new Set(['STOP', 'STOP_MARKET', 'TAKE_PROFIT', 'TAKE_PROFIT_MARKET', 'TRAILING_STOP_MARKET']);
@@ -132,6 +134,11 @@ export class TradingEngine {
   #nextOrderId = 8_100_000_001;
   #nextAlgoId = 3_000_001;
   #nextTradeId = 1;
+  #nextTranId = 1;
+  /** Every trade of the account, as GET /fapi/v1/userTrades answers them. */
+  readonly #userTrades: Record<string, unknown>[] = [];
+  /** The income history (FUNDING_FEE, COMMISSION, REALIZED_PNL), as GET /fapi/v1/income answers it. */
+  readonly #income: Record<string, unknown>[] = [];
 
   readonly #now: () => number;
 
@@ -366,6 +373,8 @@ export class TradingEngine {
     const b = this.book(p.symbol);
     if (p.type !== 'STOP_MARKET' && p.type !== 'TAKE_PROFIT_MARKET') throw new SimApiError(400, -1116, `Invalid orderType: the simulator supports STOP_MARKET and TAKE_PROFIT_MARKET algo orders, got ${p.type}.`);
     if (this.#algos.some((a) => a.clientAlgoId === p.clientAlgoId && a.status === 'NEW')) throw new SimApiError(400, -4116, 'ClientOrderId is duplicated.');
+    // Since 2025-12-29 Binance caps open conditional orders per account across every symbol (the per-symbol MAX_NUM_ALGO_ORDERS filter is gone).
+    if (this.#algos.filter((a) => a.status === 'NEW').length >= MAX_OPEN_ALGO_ORDERS) throw new SimApiError(400, -4045, 'Reach max stop order limit.');
     if (p.closePosition && p.qtyBase !== undefined) throw new SimApiError(400, -1106, "Parameter 'quantity' sent when not required.");
     if (!p.closePosition) this.#checkQuantity(b, p.qtyBase ?? 0);
     if (!onStep(p.triggerPriceUsd, b.filters.tickSize) || !(p.triggerPriceUsd > 0)) throw new SimApiError(400, -1111, 'Precision is over the maximum defined for this asset.');
@@ -468,7 +477,9 @@ export class TradingEngine {
     for (const f of b.ds.funding) {
       // Binance's funding times can carry a few ms past the hour: a funding inside the candle settles at its open.
       if (f.time >= bar.openTime && f.time <= bar.closeTime && ex.position.qtyBase !== 0) {
+        const paidBefore = ex.position.fundingPaidUsd;
         ex.settleFunding(f.fundingRate, f.markPrice ?? bar.open);
+        this.#book('FUNDING_FEE', b.ds.symbol, paidBefore - ex.position.fundingPaidUsd, f.time, '');
         this.#emitAccount(b, 'FUNDING_FEE', bar.openTime);
       }
     }
@@ -552,7 +563,57 @@ export class TradingEngine {
     order.cumQuoteUsd += fill.qtyBase * fill.priceUsd;
     order.status = order.executedQtyBase + 1e-12 >= order.qtyBase ? 'FILLED' : 'PARTIALLY_FILLED';
     order.updateTimeMs = timeMs;
-    this.#emitOrder(order, executionType, timeMs, { fill, realisedUsd });
+    const tradeId = this.#nextTradeId++;
+    this.#userTrades.push({
+      symbol: order.symbol,
+      id: tradeId,
+      orderId: order.orderId,
+      side: order.side,
+      price: str(fill.priceUsd),
+      qty: str(fill.qtyBase),
+      realizedPnl: str(realisedUsd),
+      quoteQty: str(fill.qtyBase * fill.priceUsd),
+      commission: str(fill.feeUsd),
+      commissionAsset: 'USDT',
+      time: timeMs,
+      positionSide: 'BOTH',
+      buyer: order.side === 'BUY',
+      maker: fill.liquidity === 'maker',
+    });
+    if (realisedUsd !== 0) this.#book('REALIZED_PNL', order.symbol, realisedUsd, timeMs, String(tradeId));
+    this.#book('COMMISSION', order.symbol, -fill.feeUsd, timeMs, String(tradeId));
+    this.#emitOrder(order, executionType, timeMs, { fill, realisedUsd }, tradeId);
+  }
+
+  /** One row of the income history, as GET /fapi/v1/income lists it. */
+  #book(incomeType: string, symbol: string, income: number, timeMs: number, tradeId: string): void {
+    this.#income.push({ symbol, incomeType, income: str(income), asset: 'USDT', info: '', time: timeMs, tranId: this.#nextTranId++, tradeId });
+  }
+
+  /**
+   * GET /fapi/v1/userTrades: the account's trades of `symbol`, oldest first; of one order with `orderId`,
+   * else from `fromId`, or within [startTime, endTime] (at most 7 days: -4160 beyond, as Binance).
+   */
+  userTrades(symbol: string, q: { orderId?: number; startTime?: number; endTime?: number; fromId?: number; limit?: number }): Record<string, unknown>[] {
+    this.book(symbol);
+    if (q.startTime !== undefined && q.endTime !== undefined && q.endTime - q.startTime > 7 * 86_400_000) throw new SimApiError(400, -4160, 'The time between startTime and endTime can not be longer than 7 days.');
+    const limit = Math.min(1000, q.limit ?? 500);
+    return this.#userTrades
+      .filter((t) => t.symbol === symbol)
+      .filter((t) => q.orderId === undefined || t.orderId === q.orderId)
+      .filter((t) => q.fromId === undefined || (t.id as number) >= q.fromId)
+      .filter((t) => (q.startTime === undefined || (t.time as number) >= q.startTime) && (q.endTime === undefined || (t.time as number) <= q.endTime))
+      .slice(0, limit);
+  }
+
+  /** GET /fapi/v1/income: oldest first from startTime (default: the last 7 days), 100 rows by default, 1000 at most. */
+  income(q: { symbol?: string; incomeType?: string; startTime?: number; endTime?: number; limit?: number }, nowMs: number): Record<string, unknown>[] {
+    const start = q.startTime ?? nowMs - 7 * 86_400_000;
+    const limit = Math.min(1000, q.limit ?? 100);
+    return this.#income
+      .filter((r) => (q.symbol === undefined || r.symbol === q.symbol) && (q.incomeType === undefined || r.incomeType === q.incomeType))
+      .filter((r) => (r.time as number) >= start && (q.endTime === undefined || (r.time as number) <= q.endTime))
+      .slice(0, limit);
   }
 
   #expire(order: OrderRec, nowMs: number): void {
@@ -587,7 +648,7 @@ export class TradingEngine {
     for (const listener of this.#listeners) listener(event);
   }
 
-  #emitOrder(o: OrderRec, executionType: string, timeMs: number, trade?: { fill: Fill; realisedUsd: number }): void {
+  #emitOrder(o: OrderRec, executionType: string, timeMs: number, trade?: { fill: Fill; realisedUsd: number }, tradeId = 0): void {
     const event: WireOrderTradeUpdate = {
       e: 'ORDER_TRADE_UPDATE',
       E: timeMs,
@@ -611,7 +672,7 @@ export class TradingEngine {
         N: 'USDT',
         n: str(trade?.fill.feeUsd ?? 0),
         T: timeMs,
-        t: trade ? this.#nextTradeId++ : 0,
+        t: tradeId,
         b: '0',
         a: '0',
         m: trade?.fill.liquidity === 'maker',

@@ -117,6 +117,15 @@ describe('order lifecycle contract: UsdmClient against the simulator', () => {
       await waitFor('two trades', () => events.filter((e) => e.kind === 'order' && e.orderId === order.orderId && e.executionType === 'TRADE').length === 2);
       const trades = events.filter((e) => e.kind === 'order' && e.orderId === order.orderId && e.executionType === 'TRADE');
       assert.deepEqual(trades.map((e) => e.kind === 'order' && [e.status, e.cumFilledQtyBase]), [['PARTIALLY_FILLED', 2], ['FILLED', 4]]);
+      // GET /fapi/v1/userTrades: the same two trades, each with its own id, price and the commission charged.
+      const listed = await client.userTrades('SOLUSDT', { orderId: order.orderId });
+      assert.deepEqual(listed.map((t) => t.qtyBase), [2, 2]);
+      assert.equal(new Set(listed.map((t) => t.tradeId)).size, 2);
+      for (const [k, t] of listed.entries()) {
+        const event = trades[k];
+        assert.ok(event.kind === 'order' && t.tradeId === event.tradeId && Math.abs(t.commission - event.commissionUsd) < 1e-12, 'the trade list and the user stream tell the same trade');
+        assert.ok(t.commission > 0 && t.commissionAsset === 'USDT');
+      }
     } finally {
       sim.faults.trading.partialFills = false;
     }
@@ -176,6 +185,27 @@ describe('funding on a simulated position', () => {
       const after = (await client.account()).totalWalletBalanceUsd;
       assert.ok(Math.abs(before - after - 10 * 100 * 0.001) < 1e-9, `funding paid ${before - after}, expected 1 USDT`);
       assert.ok(events.includes('FUNDING_FEE'));
+      const income = await client.income({ symbol: 'SOLUSDT', incomeType: 'FUNDING_FEE', startTimeMs: T0 });
+      assert.deepEqual(income.map((r) => [r.incomeType, r.income, r.timeMs]), [['FUNDING_FEE', -1, T0 + 6 * FIVE_MIN_MS + 3]], 'GET /fapi/v1/income books the settlement, signed as paid');
+      assert.ok((await client.income({ symbol: 'SOLUSDT', incomeType: 'COMMISSION', startTimeMs: T0 })).length === 1, 'the entry\'s commission is booked too');
+    } finally {
+      await sim.close();
+    }
+  });
+});
+
+describe('open conditional orders: the account-wide cap', () => {
+  it('refuses the 201st open algo order across all symbols with -4045, as Binance does since 2025-12-29', async () => {
+    const sim = await SimServer.start({ datasets: [handMadeDataset(T0, BARS)], clock: new SimClock(T0 + 10 * FIVE_MIN_MS + 1000), trading: { apiKey: KEY, secret: SECRET } });
+    const client = new UsdmClient({ restUrl: sim.restUrl, apiKey: KEY, secret: SECRET, clock: sim.clock });
+    try {
+      for (let k = 0; k < 200; k++) {
+        sim.trading.engine.placeAlgo({ symbol: 'SOLUSDT', side: 'SELL', type: 'STOP_MARKET', triggerPriceUsd: 90, closePosition: false, qtyBase: 1, reduceOnly: true, priceProtect: true, workingType: 'MARK_PRICE', clientAlgoId: `cap-${k}` }, T0 + 10 * FIVE_MIN_MS + 1000);
+      }
+      await assert.rejects(
+        client.placeAlgoOrder({ symbol: 'SOLUSDT', side: 'SELL', type: 'STOP_MARKET', triggerPriceUsd: 90, qtyBase: 1, reduceOnly: true, clientAlgoId: 'cap-200' }),
+        (e: unknown) => e instanceof BinanceOrderError && e.code === -4045,
+      );
     } finally {
       await sim.close();
     }

@@ -72,6 +72,14 @@ export class TradingApi {
       'GET /fapi/v3/positionRisk': { weight: 5, handle: (p, now) => e.positionRisk(p.get('symbol') ?? undefined, now) },
       'GET /fapi/v1/symbolConfig': { weight: 5, handle: (p) => e.symbolConfig(p.get('symbol') ?? undefined) },
       'GET /fapi/v1/commissionRate': { weight: 20, handle: (p) => e.commission(symbol(p)) },
+      'GET /fapi/v1/userTrades': {
+        weight: 5,
+        handle: (p) => e.userTrades(symbol(p), { orderId: optionalInt(p, 'orderId'), startTime: optionalInt(p, 'startTime'), endTime: optionalInt(p, 'endTime'), fromId: optionalInt(p, 'fromId'), limit: optionalInt(p, 'limit') }),
+      },
+      'GET /fapi/v1/income': {
+        weight: 30,
+        handle: (p, now) => e.income({ symbol: p.get('symbol') ?? undefined, incomeType: p.get('incomeType') ?? undefined, startTime: optionalInt(p, 'startTime'), endTime: optionalInt(p, 'endTime'), limit: optionalInt(p, 'limit') }, now),
+      },
       'GET /fapi/v1/leverageBracket': {
         weight: 1,
         handle: (p) =>
