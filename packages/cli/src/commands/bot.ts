@@ -296,6 +296,7 @@ export async function runBot(config: Config, out: Output, flags: RunFlags): Prom
           out.text(report.replayedBars > 0 ? `reconciled: replayed ${report.replayedBars} candles, ${report.differences.length} differences` : `session from ${new Date(start).toISOString()}${report.differences.length > 0 ? `, ${report.differences.length} differences with the exchange` : ''}`);
         }
         for (const d of report.differences) out.text(`  difference: ${d}`);
+        if (report.knownDifferences) out.text(`  (${report.knownDifferences} difference${report.knownDifferences === 1 ? '' : 's'} an earlier start reported and recorded, not repeated: bot status lists the risk events)`);
       },
       loop: {
         store,

@@ -5,7 +5,10 @@ import type { EquitySnapshot, StoredDecision, StoredFill, StoredFunding, StoredO
 export interface ReconcileReport {
   /** Candles replayed to rebuild the strategy and paper account. */
   replayedBars: number;
+  /** Differences found at this start and never reported before. */
   differences: string[];
+  /** Differences an earlier start already reported (and recorded as a reconcile_difference risk event): not repeated. */
+  knownDifferences?: number;
 }
 
 /**

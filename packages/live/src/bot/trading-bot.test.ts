@@ -212,6 +212,17 @@ for (const engine of await botTestEngines()) {
       const report = await makeBot(sql, { bot: 'rst' }).start(span.firstMs);
       assert.ok(report.differences.some((d) => d.includes('stored position')), `a position the venue does not hold must be reported: ${report.differences}`);
       assert.ok(report.differences.some((d) => d.includes('rst-e-SOLUSDT-zz-0')), 'an order the replay never sent must be reported');
+      // Reported once, then recorded: the next start counts them as known instead of repeating them, and a new one still shows.
+      const recorded = (await new BotStore(sql).riskEvents('rst')).filter((e) => e.kind === 'reconcile_difference');
+      assert.equal(recorded.length, 1);
+      assert.deepEqual(recorded[0].message.split('\n'), report.differences);
+      const again = await makeBot(sql, { bot: 'rst' }).start(span.firstMs);
+      assert.deepEqual(again.differences, [], `a difference already reported must not be repeated: ${again.differences}`);
+      assert.equal(again.knownDifferences, report.differences.length);
+      await sql.query(`INSERT INTO bot_orders (client_order_id, bot, symbol, candle_time, intent, side, type, qty_base, status) VALUES ('rst-e-SOLUSDT-zy-0', 'rst', 'SOLUSDT', now(), 'entry', 'buy', 'market', 2, 'FILLED')`);
+      const third = await makeBot(sql, { bot: 'rst' }).start(span.firstMs);
+      assert.equal(third.differences.length, 1, `only the new difference is reported: ${third.differences}`);
+      assert.match(third.differences[0], /rst-e-SOLUSDT-zy-0/);
     });
   });
 }

@@ -26,6 +26,9 @@ import { positionIn, type RecoveredOrder, type Venue, type VenueAccount, type Ve
 import { BotEvents, type ReconcileReport } from './bot-events.ts';
 import { clientOrderId } from './client-id.ts';
 
+/** The risk-event kind under which a start records the reconcile differences it reported. */
+export const RECONCILE_DIFFERENCE = 'reconcile_difference';
+
 /** Named points of one candle's step where the SIGKILL tests stop the process. */
 export type CrashPoint = 'after-fill' | 'after-decide' | 'after-entry-fill' | 'after-send' | 'after-persist';
 
@@ -233,12 +236,28 @@ export class TradingBot {
       const newest = Math.max(...this.#legs.map((l) => (l.frame && l.frame.length > 0 ? l.frame.time[l.frame.length - 1] : Number.NEGATIVE_INFINITY)));
       if (newest !== last) report.differences.push(`the stored session reached ${iso(last)} but the database has candles only to ${iso(newest)}`);
       report.differences.push(...(await this.#compare(stored)));
-      for (const d of report.differences) this.#log.warn(`reconcile: ${d}`);
       this.#lastCandleMs = last;
     }
     if (this.#realVenue.resume) report.differences.push(...(await this.#settleWithExchange()));
+    await this.#recordDifferences(report);
+    for (const d of report.differences) this.#log.warn(`reconcile: ${d}`);
     this.events.emit('reconciled', report);
     return report;
+  }
+
+  /**
+   * A difference is reported once: the new ones are recorded as one reconcile_difference risk event,
+   * and those an earlier start recorded are counted, not repeated — a lasting one would otherwise
+   * print at every restart and hide the new.
+   */
+  async #recordDifferences(report: ReconcileReport): Promise<void> {
+    if (report.differences.length === 0) return;
+    const o = this.#o;
+    const known = new Set((await o.store.riskEvents(o.bot)).filter((e) => e.kind === RECONCILE_DIFFERENCE).flatMap((e) => e.message.split('\n')));
+    const fresh = [...new Set(report.differences)].filter((d) => !known.has(d));
+    report.knownDifferences = report.differences.length - fresh.length;
+    report.differences = fresh;
+    if (fresh.length > 0) await o.store.noteRiskEvent(o.bot, RECONCILE_DIFFERENCE, fresh.join('\n'));
   }
 
   /**
