@@ -51,6 +51,23 @@ describe('oitrader CLI', () => {
     assert.equal(code, EXIT_BELOW_THRESHOLD);
   });
 
+  it('data check notes where the stored 5m history starts after data.start_date, or is missing', async () => {
+    const { PgliteExecutor, migrate } = await import('@oitrader/data');
+    const { startDateNotes } = await import('./commands/data.ts');
+    const sql = await PgliteExecutor.open(undefined);
+    try {
+      await migrate(sql);
+      await sql.query(`INSERT INTO ohlcv (time, symbol, timeframe, open, high, low, close, volume) VALUES ('2025-12-01T00:00:00Z', 'SOLUSDT', '5m', 1, 1, 1, 1, 1), ('2025-12-01T00:05:00Z', 'SOLUSDT', '5m', 1, 1, 1, 1, 1)`);
+      const notes = await startDateNotes(sql, '2024-01-01', ['SOLUSDT', 'BTCUSDT']);
+      assert.equal(notes.length, 2, notes.join('\n'));
+      assert.match(notes[0], /data\.start_date is 2024-01-01 but SOLUSDT 5m starts 2025-12-01.*--start 2024-01-01/);
+      assert.match(notes[1], /no BTCUSDT 5m candles are stored/);
+      assert.deepEqual(await startDateNotes(sql, '2025-12-01', ['SOLUSDT']), [], 'history from the start date on: nothing to say');
+    } finally {
+      await sql.close();
+    }
+  });
+
   it('--json prints one parseable document on stdout', () => {
     const file = configFile('database:\n  embedded_path: memory\n');
     const run = spawnSync(process.execPath, [BIN, '--config', file, '--json', 'db', 'migrate'], { encoding: 'utf8', env: { ...process.env, DATABASE_URL: '' } });

@@ -85,6 +85,7 @@ export function registerDataCommands(program: Command): void {
           endMs,
           threshold: flags.threshold ?? config.data.completeness_threshold,
         });
+        for (const note of await startDateNotes(sql, config.data.start_date, flags.symbol ? [flags.symbol] : config.data.symbols)) out.text(`note: ${note}`);
         if (!passed) process.exitCode = EXIT_BELOW_THRESHOLD;
       } finally {
         await sql.close();
@@ -165,6 +166,27 @@ export async function runImport(sql: SqlExecutor, out: Output, source: ReturnTyp
   }
   out.result(report);
   return report;
+}
+
+/**
+ * Where the stored history of each configured symbol falls short of `data.start_date` (the 5m candles
+ * every feature and model reads): a check that passes on what is stored can still hide that the
+ * history the config asks for was never imported.
+ */
+export async function startDateNotes(sql: SqlExecutor, startDate: string, symbols: readonly string[]): Promise<string[]> {
+  const wantMs = parseUtcTimeMs(startDate);
+  const rows = await sql.query<{ symbol: string; first: number }>(
+    `SELECT symbol, (extract(epoch FROM min(time)) * 1000)::float8 AS first FROM ohlcv WHERE timeframe = '5m' AND symbol = ANY($1) GROUP BY symbol`,
+    [[...symbols]],
+  );
+  const first = new Map(rows.map((r) => [r.symbol, Number(r.first)]));
+  const notes: string[] = [];
+  for (const symbol of symbols) {
+    const have = first.get(symbol);
+    if (have === undefined) notes.push(`data.start_date is ${startDate} but no ${symbol} 5m candles are stored: run oitrader data import <archive-or-url> --symbol ${symbol}`);
+    else if (have > wantMs + 86_400_000) notes.push(`data.start_date is ${startDate} but ${symbol} 5m starts ${formatUtc(have)}: import the rest (oitrader data import <archive-or-url> --symbol ${symbol} --start ${startDate}) or set data.start_date to what you have`);
+  }
+  return notes;
 }
 
 export async function runCheck(sql: SqlExecutor, out: Output, options: Parameters<typeof checkDataQuality>[1]): Promise<boolean> {
