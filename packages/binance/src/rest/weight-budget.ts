@@ -8,10 +8,11 @@ import type { Clock } from '@oitrader/core';
  * wins over our own count, since other processes on the IP spend weight too.
  */
 export class WeightBudget {
-  readonly limit: number;
+  limit: number;
   readonly windowMs: number;
   readonly #clock: Clock;
-  readonly #ceiling: number;
+  readonly #headroom: number;
+  #ceiling: number;
   #windowStart = Number.NEGATIVE_INFINITY;
   #used = 0;
   #pausedUntil = 0;
@@ -22,7 +23,14 @@ export class WeightBudget {
     this.limit = limit;
     this.windowMs = windowMs;
     this.#clock = clock;
+    this.#headroom = headroom;
     this.#ceiling = Math.floor(limit * headroom);
+  }
+
+  /** The exchange published another limit (exchangeInfo rateLimits): every client spending this budget paces by it. */
+  setLimit(limit: number): void {
+    this.limit = limit;
+    this.#ceiling = Math.floor(limit * this.#headroom);
   }
 
   get used(): number {

@@ -61,6 +61,11 @@ describe('UsdmClient transport', () => {
     await market.get('/fapi/v1/klines', { symbol: 'SOLUSDT', interval: '5m', limit: 1500 }, 10);
     assert.equal(budget.used, 1 + 10, 'GET /fapi/v1/time (1) and klines (10) from one budget');
     assert.equal(market.budgets.ip, trading.ipBudget);
+    // The limit exchangeInfo publishes (the simulator scales it with its speed) paces both clients.
+    const info = { timezone: 'UTC', serverTime: 1, rateLimits: [{ rateLimitType: 'REQUEST_WEIGHT', interval: 'MINUTE', intervalNum: 1, limit: 144_000 }], symbols: [] };
+    const published = new UsdmClient({ restUrl: 'http://binance.test', apiKey: 'k', secret: 's', clock, fetch: (async () => new Response(JSON.stringify(info), { status: 200 })) as typeof fetch, ipBudget: budget });
+    await published.exchangeInfo();
+    assert.equal(market.budgets.ip.limit, 144_000, 'the market-data client sharing the budget paces by the published limit too');
   });
 
   it('counts orders like request weight: limits from exchangeInfo ORDERS, usage from X-MBX-ORDER-COUNT-* headers', async () => {

@@ -79,7 +79,6 @@ export class UsdmClient implements UsdmTradingApi {
   /** Server time − our clock, ms; measured by syncTime and after every -1021. */
   offsetMs = 0;
   readonly #apiKey: string;
-  readonly #sharedIpBudget: boolean;
   readonly #signer: Signer;
   readonly #fetch: typeof fetch;
   readonly #clock: Clock;
@@ -105,7 +104,6 @@ export class UsdmClient implements UsdmTradingApi {
     this.#maxLookups = options.maxLookups ?? 15;
     this.#onEvent = options.onEvent ?? (() => {});
     this.ipBudget = options.ipBudget ?? new WeightBudget(IP_WEIGHT_PER_MINUTE, 60_000, systemClock);
-    this.#sharedIpBudget = options.ipBudget !== undefined;
     this.orderBudgets = { tenSeconds: new WeightBudget(ORDERS_PER_10S, 10_000, systemClock), minute: new WeightBudget(ORDERS_PER_MINUTE, 60_000, systemClock) };
   }
 
@@ -136,8 +134,8 @@ export class UsdmClient implements UsdmTradingApi {
     const info = toExchangeInfo(await this.#get('/fapi/v1/exchangeInfo', {}, 1, false));
     for (const limit of info.rateLimits) {
       const windowMs = (limit.interval === 'SECOND' ? 1000 : limit.interval === 'MINUTE' ? 60_000 : 86_400_000) * limit.intervalNum;
-      // A budget shared with the market-data client stays shared (that client paces by the same published limit).
-      if (limit.rateLimitType === 'REQUEST_WEIGHT' && windowMs === 60_000 && !this.#sharedIpBudget && limit.limit !== this.ipBudget.limit) this.ipBudget = new WeightBudget(limit.limit, windowMs, systemClock);
+      // Set on the budget itself: a budget shared with the market-data client then paces both by the published limit.
+      if (limit.rateLimitType === 'REQUEST_WEIGHT' && windowMs === 60_000 && limit.limit !== this.ipBudget.limit) this.ipBudget.setLimit(limit.limit);
       if (limit.rateLimitType !== 'ORDERS') continue;
       if (windowMs === 10_000) this.orderBudgets.tenSeconds = new WeightBudget(limit.limit, windowMs, systemClock);
       if (windowMs === 60_000) this.orderBudgets.minute = new WeightBudget(limit.limit, windowMs, systemClock);
