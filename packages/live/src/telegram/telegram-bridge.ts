@@ -139,7 +139,8 @@ export class TelegramBridge {
       limit({
         timeFrame: rate.perMs,
         limit: rate.commands,
-        keyGenerator: (ctx) => String(ctx.chat?.id),
+        // The window is read from the bridge's clock (tests step it instead of sleeping through a window).
+        keyGenerator: (ctx) => `${ctx.chat?.id}:${Math.floor(this.#clock() / rate.perMs)}`,
         onLimitExceeded: (ctx) => void ctx.reply(`too many commands: at most ${rate.commands} per ${rate.perMs / 1000} s; this one was ignored`).catch(() => undefined),
       }),
     );
