@@ -1,10 +1,13 @@
 #!/usr/bin/env node
 // Runs every *.test.ts under packages/ with node:test + tsx. Node 20's --test
-// does not expand globs, so the file list is collected here.
+// does not expand globs, so the file list is collected here. Ends with the
+// wall time and the 10 slowest top-level tests (suites), read from the spec
+// reporter's own lines as they pass through.
 // Usage: node scripts/run-tests.mjs [path-filter ...]
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 
 function collect(dir, out) {
   for (const name of readdirSync(dir)) {
@@ -22,5 +25,20 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
-const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], { stdio: 'inherit' });
-process.exit(result.status ?? 1);
+const started = performance.now();
+const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], { stdio: ['inherit', 'pipe', 'inherit'] });
+// By name: a failing test is listed again in the failure summary at the end.
+const timings = new Map();
+const lines = createInterface({ input: child.stdout });
+lines.on('line', (line) => {
+  process.stdout.write(`${line}\n`);
+  // A top-level test or suite: "✔ name (1234.5ms)" at column 0 (ANSI colours stripped).
+  const m = /^[✔✖] (.*) \((\d+(?:\.\d+)?)ms\)$/u.exec(line.replace(/\x1b\[[0-9;]*m/g, ''));
+  if (m) timings.set(m[1], Math.max(timings.get(m[1]) ?? 0, Number(m[2])));
+});
+const code = await new Promise((resolve) => child.on('close', (c) => resolve(c)));
+const wall = (performance.now() - started) / 1000;
+const slowest = [...timings].map(([name, ms]) => ({ name, ms })).sort((a, b) => b.ms - a.ms).slice(0, 10);
+console.log(`\ntests: ${files.length} files in ${Math.floor(wall / 60)} min ${Math.round(wall % 60)} s wall; the 10 slowest:`);
+for (const t of slowest) console.log(`  ${(t.ms / 1000).toFixed(1).padStart(7)} s  ${t.name}`);
+process.exit(code ?? 1);
