@@ -181,10 +181,15 @@ describe('oitrader bot run, trading.mode sim: fills delayed past the candle', ()
         const stop = orders.find((o) => o.intent === 'stop' && o.candleTimeMs === e.candleTimeMs);
         assert.ok(stop && stop.status !== 'PENDING', `the entry ${e.clientOrderId} filled but its stop ${stop?.clientOrderId} was never placed (${stop?.status})`);
       }
+      // An entry the bot last saw resting can fill after its last step (the delay is real time, the run ends at
+      // once): that fill is the bot's to record at its next step, after this run. Every other fill must match.
+      const resting = new Set(orders.filter((o) => o.status === 'NEW' || o.status === 'PARTIALLY_FILLED').map((o) => o.clientOrderId));
+      const late = h.trades.filter((t) => resting.has(t.clientOrderId));
       const fills = await h.store.fills('dl');
-      assert.deepEqual(fills.map(key), h.trades.map(key), 'the stored trades differ from the exchange\'s delayed fills');
+      assert.deepEqual(fills.map(key), h.trades.filter((t) => !resting.has(t.clientOrderId)).map(key), 'the stored trades differ from the exchange\'s delayed fills');
       const exchange = Number(h.sim.trading.engine.positionRisk('SOLUSDT', h.sim.clock.now())[0]?.positionAmt ?? 0);
-      assert.equal((await h.store.position('dl', 'SOLUSDT'))?.qtyBase ?? 0, exchange, 'the stored position differs from the exchange\'s');
+      const lateQty = late.reduce((q, t) => q + (t.side === 'buy' ? t.qtyBase : -t.qtyBase), 0);
+      assert.ok(Math.abs(((await h.store.position('dl', 'SOLUSDT'))?.qtyBase ?? 0) - (exchange - lateQty)) < 1e-9, 'the stored position differs from the exchange\'s (less fills after the last step)');
     } finally {
       await h.close();
       if (url) await dropPostgres(url);
