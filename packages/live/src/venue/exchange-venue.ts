@@ -68,6 +68,9 @@ interface RestingStop {
 const SIDE = { buy: 'BUY', sell: 'SELL' } as const;
 const side = (s: string): 'buy' | 'sell' => (s === 'BUY' ? 'buy' : 'sell');
 const isOpen = (status: string) => status === 'NEW' || status === 'PARTIALLY_FILLED';
+const HOUR_MS = 3_600_000;
+/** Start of the UTC hour holding `ms`. */
+const hourOf = (ms: number) => ms - (ms % HOUR_MS);
 
 /**
  * Orders through the signed USDⓈ-M trading client (sim, demo or live: the same
@@ -119,9 +122,7 @@ export class ExchangeVenue implements Venue {
     if (closed) await this.#cancelStopsIfFlat(symbol);
     await this.#settleFromTrades();
     await this.#readFunding(symbol, bar, fundingRate);
-    const fills = this.#fills.filter((f) => f.symbol === symbol && this.#settled(f));
-    this.#fills = this.#fills.filter((f) => !fills.includes(f));
-    return fills;
+    return this.#takeSettled((f) => f.symbol === symbol);
   }
 
   /** Funding settlements read from the exchange's income history since the previous call. */
@@ -180,13 +181,23 @@ export class ExchangeVenue implements Venue {
 
   /** The fills of the last submit, priced; a fill whose price the exchange has not told yet stays until it has. */
   takeFills(): VenueFill[] {
-    const fills = this.#fills.filter((f) => this.#settled(f));
-    this.#fills = this.#fills.filter((f) => !fills.includes(f));
-    return fills;
+    return this.#takeSettled(() => true);
+  }
+
+  /** Removes and returns the priced fills `which` selects; an unpriced one stays for a later step. */
+  #takeSettled(which: (f: VenueFill) => boolean): VenueFill[] {
+    const taken = this.#fills.filter((f) => which(f) && this.#settled(f));
+    this.#fills = this.#fills.filter((f) => !taken.includes(f));
+    return taken;
   }
 
   #settled(f: VenueFill): boolean {
     return Number.isFinite(f.priceUsd) && f.priceUsd > 0;
+  }
+
+  /** The configured taker rate's fee: the fallback when the trades do not tell the commission in USDT. */
+  #estimatedFee(f: VenueFill): number {
+    return f.qtyBase * f.priceUsd * this.#o.takerFeeRate;
   }
 
   /**
@@ -227,7 +238,7 @@ export class ExchangeVenue implements Venue {
       if (qty + 1e-9 < fill.qtyBase) {
         // Trades not (yet) readable: a priced fill keeps its estimated fee; an unpriced one waits for the next step.
         if (this.#settled(fill)) {
-          fill.feeUsd = Number.isFinite(fill.feeUsd) ? fill.feeUsd : fill.qtyBase * fill.priceUsd * this.#o.takerFeeRate;
+          fill.feeUsd = Number.isFinite(fill.feeUsd) ? fill.feeUsd : this.#estimatedFee(fill);
           this.#fromTrades.delete(fill);
         }
         continue;
@@ -236,7 +247,7 @@ export class ExchangeVenue implements Venue {
       if (feeInUsdt) fill.feeUsd = fee;
       else {
         this.#log.warn(`order ${part.orderId}: the commission was paid in ${trades.find((t) => t.commissionAsset !== 'USDT')?.commissionAsset}; the fee is recorded at the taker rate`);
-        fill.feeUsd = fill.qtyBase * fill.priceUsd * this.#o.takerFeeRate;
+        fill.feeUsd = this.#estimatedFee(fill);
       }
       this.#fromTrades.delete(fill);
     }
@@ -249,8 +260,8 @@ export class ExchangeVenue implements Venue {
    */
   async #readFunding(symbol: string, bar: Bar, fundingRate: number): Promise<void> {
     const seen = this.#fundingSeenMs.get(symbol);
-    if (seen !== undefined && Math.floor(bar.timeMs / 3_600_000) === Math.floor(seen / 3_600_000) && bar.timeMs - seen < 3_600_000) return;
-    const since = seen ?? bar.timeMs - 8 * 3_600_000;
+    if (seen !== undefined && hourOf(bar.timeMs) === hourOf(seen)) return;
+    const since = seen ?? bar.timeMs - 8 * HOUR_MS;
     let rows;
     try {
       rows = await this.#o.client.income({ symbol, incomeType: 'FUNDING_FEE', startTimeMs: since + 1, limit: 1000 });
@@ -258,16 +269,14 @@ export class ExchangeVenue implements Venue {
       this.#log.warn(`funding of ${symbol} could not be read (${(error as Error).message}): it shows in equity now and is read at the next hour`);
       return;
     }
-    let newest = since;
-    const position = (await this.#o.client.positions(symbol)).find((p) => p.symbol === symbol);
-    for (const r of rows) {
-      if (r.symbol !== symbol || r.incomeType !== 'FUNDING_FEE' || r.timeMs <= since) continue;
-      newest = Math.max(newest, r.timeMs);
+    const settlements = rows.filter((r) => r.symbol === symbol && r.incomeType === 'FUNDING_FEE' && r.timeMs > since);
+    // The position that paid: read only when there is a settlement to record.
+    const position = settlements.length > 0 ? (await this.#o.client.positions(symbol)).find((p) => p.symbol === symbol) : undefined;
+    for (const r of settlements) {
       // Binance stamps a settlement a few ms past the hour; the row belongs to the hour.
-      const timeMs = Math.floor(r.timeMs / 1000) * 1000 - (Math.floor(r.timeMs / 1000) * 1000) % 3_600_000;
-      this.#funding.push({ symbol, timeMs, rate: Number.isFinite(fundingRate) ? fundingRate : 0, markPriceUsd: position?.markPriceUsd ?? bar.open, qtyBase: position?.qtyBase ?? 0, incomeUsd: r.income });
+      this.#funding.push({ symbol, timeMs: hourOf(r.timeMs), rate: Number.isFinite(fundingRate) ? fundingRate : 0, markPriceUsd: position?.markPriceUsd ?? bar.open, qtyBase: position?.qtyBase ?? 0, incomeUsd: r.income });
     }
-    this.#fundingSeenMs.set(symbol, Math.max(newest, bar.timeMs));
+    this.#fundingSeenMs.set(symbol, Math.max(since, bar.timeMs, ...settlements.map((r) => r.timeMs)));
   }
 
   changedOrders(): OrderState[] {
