@@ -8,6 +8,7 @@ import { BinanceInstrumentProvider, BotStore, championInfo, ExchangeVenue, newes
 import { loadReplayDataset, SIM_API_KEY, SIM_SECRET, SimClock, SimServer } from '@oitrader/sim';
 import { commandContext, type GlobalOptions } from '../context.ts';
 import type { Output } from '../output.ts';
+import { stopSignals } from '../stop-signals.ts';
 
 interface DashboardFlags extends GlobalOptions {
   host?: string;
@@ -45,11 +46,7 @@ export async function runDashboard(config: Config, out: Output, flags: Dashboard
   let dash: RunningDashboard | undefined;
   let telegram: TelegramBridge | undefined;
   // Signals first: Ctrl-C also ends a start-up that still waits for Telegram.
-  const stopped = new AbortController();
-  const stop = () => stopped.abort();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  if (seconds !== undefined) setTimeout(stop, seconds * 1000).unref();
+  const stopped = stopSignals(seconds);
   try {
     dash = await startDashboard({
       sql,
@@ -78,8 +75,7 @@ export async function runDashboard(config: Config, out: Output, flags: Dashboard
     }
     if (!stopped.signal.aborted) await new Promise((resolve) => stopped.signal.addEventListener('abort', resolve, { once: true }));
   } finally {
-    process.removeListener('SIGINT', stop);
-    process.removeListener('SIGTERM', stop);
+    stopped.dispose();
     await telegram?.stop();
     await dash?.close();
     await sql.close();
