@@ -179,11 +179,9 @@ async function measureInference(sql: SqlExecutor): Promise<void> {
   const modelsDir = mkdtempSync(join(tmpdir(), 'oitrader-bench-bot-'));
   try {
     const trainedAt = performance.now();
-    const trainEnd = start + 24 * DAY;
-    await trainTinyRun(await loader.loadAllData(SAMPLE_SYMBOL, '5m', start, trainEnd), modelsDir, 'bench', { ...DEMO_TRAINING, lstm: { ...DEMO_TRAINING.lstm } }, new FeatureEngineer());
+    const run = await trainBenchRun(loader, modelsDir, SAMPLE_SYMBOL, start);
     const trainSeconds = (performance.now() - trainedAt) / 1000;
     const historyBars = new FeatureEngineer().requiredHistory({ timeframe: '5m' });
-    const run = await RunSignals.open({ runDir: join(modelsDir, 'bench'), symbol: SAMPLE_SYMBOL, timeframe: '5m', historyBars, loader });
     const from = run.knownUntilMs + BAR;
     const frame = await loader.loadAllData(SAMPLE_SYMBOL, '5m', from - 2 * run.spanBars * BAR, from + (CANDLES + 1) * BAR);
     const first = frame.indexAtOrAfter(from);
@@ -221,12 +219,10 @@ async function measurePortfolioInference(sql: SqlExecutor, symbols: readonly str
   await importArchive(sql, new DirectorySource(SAMPLE_ARCHIVE), { symbols: [...symbols], timeframes: ['5m'], datasets: ['metrics'], startMs: start, endMs: Date.UTC(2025, 11, 31) });
   const loader = new MarketDataLoader(sql, silentLogger);
   const modelsDir = mkdtempSync(join(tmpdir(), 'oitrader-bench-bot-'));
-  const historyBars = new FeatureEngineer().requiredHistory({ timeframe: '5m' });
   const runs: Array<{ run: RunSignals; frame: Awaited<ReturnType<MarketDataLoader['loadAllData']>> }> = [];
   try {
     for (const symbol of symbols) {
-      await trainTinyRun(await loader.loadAllData(symbol, '5m', start, start + 24 * DAY), modelsDir, symbol, { ...DEMO_TRAINING, lstm: { ...DEMO_TRAINING.lstm } }, new FeatureEngineer());
-      const run = await RunSignals.open({ runDir: join(modelsDir, symbol), symbol, timeframe: '5m', historyBars, loader });
+      const run = await trainBenchRun(loader, modelsDir, symbol, start);
       const from = run.knownUntilMs + BAR;
       runs.push({ run, frame: await loader.loadAllData(symbol, '5m', from - 2 * run.spanBars * BAR, from + (CANDLES + 1) * BAR) });
     }
@@ -250,4 +246,11 @@ async function measurePortfolioInference(sql: SqlExecutor, symbols: readonly str
     for (const { run } of runs) run.dispose();
     rmSync(modelsDir, { recursive: true, force: true });
   }
+}
+
+/** A run trained with the demo's settings (every feature, 3 GBDTs, the LSTM, the stack) on `symbol`'s first 24 days from `start`, opened as the bot opens its champion. */
+async function trainBenchRun(loader: MarketDataLoader, modelsDir: string, symbol: string, start: number): Promise<RunSignals> {
+  await trainTinyRun(await loader.loadAllData(symbol, '5m', start, start + 24 * DAY), modelsDir, symbol, { ...DEMO_TRAINING, lstm: { ...DEMO_TRAINING.lstm } }, new FeatureEngineer());
+  const historyBars = new FeatureEngineer().requiredHistory({ timeframe: '5m' });
+  return RunSignals.open({ runDir: join(modelsDir, symbol), symbol, timeframe: '5m', historyBars, loader });
 }
