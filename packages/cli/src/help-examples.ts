@@ -32,6 +32,7 @@ export const EXAMPLES: Record<string, string[]> = {
   'bot kill': ['oitrader bot kill --reason "exchange incident"          # flatten and stop until oitrader bot resume'],
   'bot stop-entries': ['oitrader bot stop-entries --reason "CPI at 14:30"'],
   'bot resume': ['oitrader bot resume'],
+  'bot force-entry': ['oitrader bot force-entry --symbol BTCUSDT --side long   # through the risk limits at the next step'],
   'bot flatten': ['oitrader bot flatten                                  # every position', 'oitrader bot flatten --symbol BTCUSDT               # a forced exit of one symbol'],
   'rl train': ['oitrader rl train --demo-db --windows 1 --timesteps 20000   # a quick agent on the sample', 'oitrader rl train --algo a2c --seed 7'],
   'rl list': ['oitrader rl list'],

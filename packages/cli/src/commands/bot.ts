@@ -77,6 +77,15 @@ export function registerBotCommands(program: Command): void {
     return [`bot ${config.bot.name} closes its positions at its next step`, { flattenRequested: true }];
   })
     .option('--symbol <symbol>', 'force-exit only this symbol');
+  controlCommand(bot, 'force-entry', 'enter --symbol on --side at the next step, sized and stopped by the risk limits (which may refuse it); the strategy manages the position afterwards', async (store, config, flags) => {
+    const symbol = flags.symbol?.toUpperCase();
+    if (symbol === undefined) throw new OitraderError('bot force-entry needs --symbol', { hint: 'e.g. oitrader bot force-entry --symbol BTCUSDT --side long', exitCode: 2 });
+    if (flags.side !== 'long' && flags.side !== 'short') throw new OitraderError(`--side must be long or short, got "${flags.side ?? ''}"`, { hint: 'e.g. oitrader bot force-entry --symbol BTCUSDT --side short', exitCode: 2 });
+    await store.requestForceEntry(config.bot.name, symbol, flags.side);
+    return [`bot ${config.bot.name} enters ${symbol} ${flags.side} at its next step unless the risk limits refuse it (oitrader bot status shows the decision)`, { forceEntry: { symbol, side: flags.side } }];
+  })
+    .requiredOption('--symbol <symbol>', 'the symbol to enter')
+    .requiredOption('--side <side>', 'long or short');
 }
 
 /** A command that changes a stored bot's control row (read by the running bot at its next step). */
@@ -84,13 +93,13 @@ function controlCommand(
   parent: Command,
   name: string,
   description: string,
-  act: (store: BotStore, config: Config, flags: GlobalOptions & { reason?: string; symbol?: string }) => Promise<[string, Record<string, unknown>]>,
+  act: (store: BotStore, config: Config, flags: GlobalOptions & { reason?: string; symbol?: string; side?: string }) => Promise<[string, Record<string, unknown>]>,
 ): Command {
   return parent
     .command(name)
     .description(description)
     .action(async (_flags, command: Command) => {
-      const flags = command.optsWithGlobals<GlobalOptions & { reason?: string; symbol?: string }>();
+      const flags = command.optsWithGlobals<GlobalOptions & { reason?: string; symbol?: string; side?: string }>();
       const { config, out } = commandContext(flags);
       await withStore(config, async (store) => {
         if (!(await store.control(config.bot.name))) {

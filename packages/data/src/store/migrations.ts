@@ -193,6 +193,13 @@ CREATE UNIQUE INDEX IF NOT EXISTS bot_risk_events_key ON bot_risk_events (bot, t
     // symbol by symbol in the step that carries it out.
     sql: `ALTER TABLE bot_control ADD COLUMN IF NOT EXISTS flatten_symbols text NOT NULL DEFAULT '';`,
   },
+  {
+    version: 7,
+    name: 'bot force entry per symbol',
+    // Forced entries due at the next step, as `SYMBOL:side` comma-separated (one per symbol, the latest wins),
+    // cleared symbol by symbol in the step that carries it out.
+    sql: `ALTER TABLE bot_control ADD COLUMN IF NOT EXISTS force_entries text NOT NULL DEFAULT '';`,
+  },
 ];
 
 const HYPERTABLES: Array<[MarketTable, string]> = [

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { runPortfolioBacktest, smaTrend } from '@oitrader/backtest';
+import { flat, runPortfolioBacktest, smaTrend } from '@oitrader/backtest';
 import { DEFAULT_RISK_LIMITS, type RiskLimits } from '@oitrader/trading';
 import { silentLogger } from '@oitrader/core';
 import { MarketDataLoader, type SqlExecutor } from '@oitrader/data';
@@ -16,10 +16,10 @@ const SYMBOLS = ['SOLUSDT', 'BTCUSDT'];
 const RISK: RiskLimits = { ...DEFAULT_RISK_LIMITS, maxDailyLoss: 0.05, maxDrawdown: 0.5 };
 const EXECUTION = { initialBalanceUsd: 2000, leverage: 5 };
 
-function makeBot(sql: SqlExecutor, bot: string, risk: RiskLimits = RISK): TradingBot {
+function makeBot(sql: SqlExecutor, bot: string, risk: RiskLimits = RISK, strategy = smaTrend): TradingBot {
   return new TradingBot({
     bot,
-    instruments: SYMBOLS.map((symbol) => ({ symbol, strategy: smaTrend() })),
+    instruments: SYMBOLS.map((symbol) => ({ symbol, strategy: strategy() })),
     timeframe: '5m',
     mode: 'paper',
     risk,
@@ -142,6 +142,64 @@ for (const engine of await botTestEngines()) {
       assert.deepEqual((await restarted.start(span.firstMs)).differences, [], 'the replay must carry out the forced exit as it ran');
       await restarted.stepThrough(t);
       assert.deepEqual((await store.fills('pf4')).map(fillKey), stored);
+    });
+
+    it('a forced entry enters through the risk engine with its stop, is refused while a position is open or entries are stopped, and a restart replays it exactly', async () => {
+      const store = new BotStore(sql);
+      const bot = makeBot(sql, 'pf5', RISK, flat);
+      await bot.start(span.firstMs);
+      let t = span.firstMs + 30 * BAR;
+      await bot.stepThrough(t);
+      const qty = async (s: string) => (await store.position('pf5', s))?.qtyBase ?? 0;
+      assert.equal(await qty('BTCUSDT'), 0, 'the flat strategy never enters on its own');
+      await assert.rejects(store.requestForceEntry('pf5', 'XRPUSDT', 'long'), /does not trade XRPUSDT/);
+      assert.equal(await store.requestForceEntry('pf5', 'BTCUSDT', 'short'), true);
+      assert.equal(await store.requestForceEntry('pf5', 'BTCUSDT', 'long'), true, 'a second request for the same symbol replaces the first');
+      assert.deepEqual((await store.control('pf5'))?.forceEntries, [{ symbol: 'BTCUSDT', side: 'long' }]);
+      const decision = async (symbol: string) =>
+        (await sql.query<{ action: string; allowed: boolean; reason: string; code: string | null; stop: number | null }>(
+          "SELECT action, allowed, reason, detail->>'code' AS code, stop_usd AS stop FROM bot_decisions WHERE bot = 'pf5' AND symbol = $1 ORDER BY candle_time DESC LIMIT 1",
+          [symbol],
+        ))[0];
+      t += BAR;
+      await bot.stepThrough(t);
+      const entered = await decision('BTCUSDT');
+      assert.equal(entered.action, 'enter');
+      assert.equal(entered.allowed, true, entered.reason);
+      assert.match(entered.reason, /^force entry \(operator\): ok/);
+      assert.ok(Number(entered.stop) > 0, 'a forced entry is stopped like any other');
+      assert.deepEqual((await store.control('pf5'))?.forceEntries, [], 'the request is cleared by the step that decided it');
+      assert.equal((await decision('SOLUSDT')).action, 'hold', 'the other symbol is untouched');
+      t += BAR;
+      await bot.stepThrough(t);
+      assert.ok((await qty('BTCUSDT')) > 0, 'the forced long fills at the next open');
+      assert.ok((await store.orders('pf5')).some((o) => o.symbol === 'BTCUSDT' && o.intent === 'stop' && o.status === 'NEW'), 'the forced long rests with its reduce-only stop');
+      // Held: a second forced entry is refused, not stacked or flipped.
+      await store.requestForceEntry('pf5', 'BTCUSDT', 'short');
+      t += BAR;
+      await bot.stepThrough(t);
+      const refused = await decision('BTCUSDT');
+      assert.equal(refused.allowed, false);
+      assert.equal(refused.code, 'no_position');
+      assert.match(refused.reason, /already has a position/);
+      assert.ok((await qty('BTCUSDT')) > 0, 'the refused forced short leaves the long as it was');
+      // Stop-entries: the risk engine refuses a forced entry like any other.
+      await store.stopEntries('pf5', 'test');
+      await store.requestForceEntry('pf5', 'SOLUSDT', 'short');
+      t += BAR;
+      await bot.stepThrough(t);
+      const halted = await decision('SOLUSDT');
+      assert.equal(halted.allowed, false);
+      assert.equal(halted.code, 'entries_stopped');
+      assert.match(halted.reason, /^force entry \(operator\): refused/);
+      assert.equal(await qty('SOLUSDT'), 0);
+      const events = await store.riskEvents('pf5');
+      assert.deepEqual(events.filter((e) => e.kind === 'force_entry').map((e) => [e.symbol, e.side]), [['BTCUSDT', 'long'], ['BTCUSDT', 'short'], ['SOLUSDT', 'short']]);
+      const stored = (await store.fills('pf5')).map(fillKey);
+      const restarted = makeBot(sql, 'pf5', RISK, flat);
+      assert.deepEqual((await restarted.start(span.firstMs)).differences, [], 'the replay must carry out the forced entries as they ran');
+      await restarted.stepThrough(t);
+      assert.deepEqual((await store.fills('pf5')).map(fillKey), stored);
     });
   });
 }

@@ -94,7 +94,7 @@ export interface BotSignals {
 }
 
 /** Risk events that are commands (recorded at their candle's close and re-applied in replay). */
-const COMMANDS = new Set(['kill', 'resume', 'flatten', 'stop_entries']);
+const COMMANDS = new Set(['kill', 'resume', 'flatten', 'stop_entries', 'force_entry']);
 
 const intentOf = (order: OrderRequest): OrderIntent => (order.type === 'stop' ? 'stop' : order.type === 'take_profit' ? 'target' : order.reduceOnly ? 'exit' : 'entry');
 
@@ -110,6 +110,13 @@ interface Leg {
   next: number;
   context: StrategyContext;
   healthy: boolean;
+}
+
+/** The operator's one-off requests a step carried out (cleared from bot_control when it commits). */
+interface Carried {
+  all: boolean;
+  symbols: string[];
+  forced: string[];
 }
 
 /** What one step records per symbol for its replay. */
@@ -361,7 +368,7 @@ export class TradingBot {
     let account = await this.#venue.account(marks);
     this.#stepNowMs = live ? (o.clock?.() ?? closeMs) : (this.#recorded?.decidedAt.get(t) ?? closeMs);
     for (const leg of legs) leg.healthy = live ? ((await o.dataHealthy?.(leg.symbol)) ?? true) : !this.#recorded?.unhealthy.has(key(t, leg.symbol));
-    const flattened = live ? await this.#applyControl(closeMs, account.equityUsd) : this.#replayCommands(closeMs, account.equityUsd);
+    const flattened = live ? await this.#applyControl(closeMs, account.equityUsd, legs) : this.#replayCommands(closeMs, account.equityUsd);
     const seen = account;
     this.#seen = account;
     this.#syncSnapshot(account, marks);
@@ -455,6 +462,7 @@ export class TradingBot {
       state: { engine: this.engine.snapshot() },
       flattenDone: flattened.all,
       flattenedSymbols: flattened.symbols,
+      forcedSymbols: flattened.forced,
     };
     this.#lastCandleMs = t;
     if (!live) return;
@@ -472,8 +480,8 @@ export class TradingBot {
     this.events.emit('equity', step.equity);
   }
 
-  /** The operator's controls (bot_control, the kill file), applied before the step decides. Returns the flatten requests carried out. */
-  async #applyControl(closeMs: number, equityUsd: number): Promise<{ all: boolean; symbols: string[] }> {
+  /** The operator's controls (bot_control, the kill file), applied before the step decides. Returns the flatten and forced-entry requests carried out. */
+  async #applyControl(closeMs: number, equityUsd: number, legs: readonly Leg[]): Promise<Carried> {
     const o = this.#o;
     const control = (await o.store.control(o.bot))!;
     const killFile = o.killFile !== undefined && existsSync(o.killFile);
@@ -484,25 +492,30 @@ export class TradingBot {
     if ((!killed && has('kill')) || (!control.entriesStopped && has('stop_entries'))) this.engine.resume(closeMs, equityUsd, 'oitrader bot resume');
     if (killed && !has('kill')) this.engine.kill(closeMs, equityUsd, killFile ? `kill file ${o.killFile}` : (control.killReason ?? 'oitrader bot kill'));
     if (control.entriesStopped && !has('stop_entries')) this.engine.stopEntries(closeMs, equityUsd, control.entriesStoppedReason ?? 'oitrader bot stop-entries');
+    // A forced entry is decided at a step where its symbol has a candle; until then it waits in bot_control.
+    const stepping = new Set(legs.map((l) => l.symbol));
+    const forced = control.forceEntries.filter((e) => stepping.has(e.symbol));
+    for (const e of forced) this.engine.requestEntry(closeMs, e.symbol, e.side, 'operator');
     if (control.flattenRequested) {
       this.engine.requestFlatten(closeMs, 'oitrader bot flatten');
-      return { all: true, symbols: [] };
+      return { all: true, symbols: [], forced: forced.map((e) => e.symbol) };
     }
     const symbols = control.flattenSymbols.filter((s) => this.symbols.includes(s));
     for (const s of symbols) this.engine.requestFlatten(closeMs, `force exit ${s}`, [s]);
-    return { all: false, symbols };
+    return { all: false, symbols, forced: forced.map((e) => e.symbol) };
   }
 
   /** The commands the live run applied at this candle, from their recorded risk events (their own words, never parsed from the message). */
-  #replayCommands(closeMs: number, equityUsd: number): { all: boolean; symbols: string[] } {
+  #replayCommands(closeMs: number, equityUsd: number): Carried {
     for (const c of this.#recorded?.commands.get(closeMs) ?? []) {
       const why = c.why ?? c.message;
       if (c.kind === 'kill') this.engine.kill(closeMs, equityUsd, why);
       if (c.kind === 'resume') this.engine.resume(closeMs, equityUsd, why);
       if (c.kind === 'flatten') this.engine.requestFlatten(closeMs, why, c.symbol === undefined ? undefined : [c.symbol]);
       if (c.kind === 'stop_entries') this.engine.stopEntries(closeMs, equityUsd, why);
+      if (c.kind === 'force_entry' && c.symbol !== undefined && c.side !== undefined) this.engine.requestEntry(closeMs, c.symbol, c.side, why);
     }
-    return { all: false, symbols: [] };
+    return { all: false, symbols: [], forced: [] };
   }
 
   /** The account as the engine reads it: the bot's symbols, marked at the step's closes where the venue has no mark. */
@@ -692,7 +705,7 @@ function decisionRow(d: InstrumentDecision, detail: Record<string, unknown>): St
 }
 
 function storedEvent(e: RiskEvent): StoredRiskEvent {
-  return { timeMs: e.timeMs, kind: e.kind, message: e.message, ...(e.symbol !== undefined && { symbol: e.symbol }), ...(e.why !== undefined && { why: e.why }) };
+  return { timeMs: e.timeMs, kind: e.kind, message: e.message, ...(e.symbol !== undefined && { symbol: e.symbol }), ...(e.why !== undefined && { why: e.why }), ...(e.side !== undefined && { side: e.side }) };
 }
 
 /** The position of a one-symbol bot; a portfolio's Σ |notional| / equity. */

@@ -154,14 +154,15 @@ function renderPortfolio(s) {
 for (const b of document.querySelectorAll('button[data-action]')) {
   b.addEventListener('click', async () => {
     const action = b.dataset.action;
-    // The force-exit button closes only the symbol shown; Flatten all closes every position.
+    // The force buttons act on the symbol shown only; Flatten all closes every position.
     const only = b.dataset.symbol ? symbol : undefined;
     const out = document.getElementById('control-result');
     if (!cfg.controls) {
       out.textContent = 'controls are disabled: the dashboard was started without OITRADER_DASHBOARD_TOKEN';
       return;
     }
-    if (!confirm(only ? `force exit ${only} (bot ${cfg.bot})?` : `${action} bot ${cfg.bot}?`)) return;
+    const what = action === 'flatten' ? 'force exit' : action === 'force-long' ? 'force a long entry of' : action === 'force-short' ? 'force a short entry of' : action;
+    if (!confirm(only ? `${what} ${only} (bot ${cfg.bot})?` : `${action} bot ${cfg.bot}?`)) return;
     const res = await fetch(`/api/control/${action}${only ? `?symbol=${encodeURIComponent(only)}` : ''}`, { method: 'POST', headers: { authorization: `Bearer ${document.getElementById('token').value}` } });
     const body = await res.json();
     out.textContent = res.ok ? `${action} sent: ${body.note}` : `refused: ${body.error}`;

@@ -47,7 +47,7 @@ select{background:#0d1117;color:#d8dee4;border:1px solid #30363d;border-radius:4
 <section><h2>Controls</h2>
 <div>token <input id="token" type="password" autocomplete="off" size="18"></div>
 <div style="margin-top:6px;display:flex;gap:6px;flex-wrap:wrap">
-<button data-action="stop-entries">Stop entries</button><button data-action="resume">Resume</button><button data-action="flatten" data-symbol="1" class="danger">Force exit <span class="chosen-symbol"></span></button><button data-action="flatten" class="danger">Flatten all</button><button data-action="kill" class="danger">Kill</button>
+<button data-action="force-long" data-symbol="1">Force long <span class="chosen-symbol"></span></button><button data-action="force-short" data-symbol="1">Force short <span class="chosen-symbol"></span></button><button data-action="stop-entries">Stop entries</button><button data-action="resume">Resume</button><button data-action="flatten" data-symbol="1" class="danger">Force exit <span class="chosen-symbol"></span></button><button data-action="flatten" class="danger">Flatten all</button><button data-action="kill" class="danger">Kill</button>
 </div><div id="control-result"></div></section>
 <section><h2>Open orders</h2><table id="orders"></table></section>
 <section><h2>Data health</h2><table id="streams"></table><h2 style="margin-top:10px">Champion model</h2><div id="champion" class="kv"></div></section>

@@ -15,8 +15,10 @@ import { allowedHostnames, checkExposure, FailedTokenLimiter } from './dashboard
 import { dashboardPage } from './dashboard-page.ts';
 import { readDashboardState, type DashboardSource, type DashboardState } from './dashboard-state.ts';
 
-export type ControlAction = 'kill' | 'resume' | 'flatten' | 'stop-entries';
-export const CONTROL_ACTIONS: readonly ControlAction[] = ['kill', 'resume', 'flatten', 'stop-entries'];
+export type ControlAction = 'kill' | 'resume' | 'flatten' | 'stop-entries' | 'force-long' | 'force-short';
+export const CONTROL_ACTIONS: readonly ControlAction[] = ['kill', 'resume', 'flatten', 'stop-entries', 'force-long', 'force-short'];
+/** The controls that act on one symbol only (?symbol= required). */
+const FORCE_ENTRIES: readonly ControlAction[] = ['force-long', 'force-short'];
 
 export interface DashboardOptions extends DashboardSource {
   barMs: number;
@@ -55,6 +57,11 @@ export async function applyControl(store: BotStore, bot: string, action: Control
   if (action === 'kill') return store.setKilled(bot, true, `kill from ${who}`);
   if (action === 'resume') return store.resume(bot);
   if (action === 'stop-entries') return store.stopEntries(bot, `stop-entries from ${who}`);
+  if (action === 'force-long' || action === 'force-short') {
+    if (symbol === undefined) throw new OitraderError(`${action} needs a symbol`, { exitCode: 2 });
+    // A forced entry goes through the risk engine like any entry: a halt, the budget or the filters still refuse it.
+    return store.requestForceEntry(bot, symbol, action === 'force-long' ? 'long' : 'short');
+  }
   // A flatten of one symbol is a forced exit: that position closes, the others trade on.
   return store.requestFlatten(bot, symbol);
 }
@@ -123,11 +130,14 @@ export function dashboardApp(options: DashboardOptions, metrics: BotMetrics, lis
       return c.json({ error: 'wrong or missing token' }, 401);
     }
     const symbol = c.req.query('symbol') || undefined;
-    if (symbol !== undefined && (action !== 'flatten' || !symbols.includes(symbol))) return c.json({ error: `?symbol= goes with flatten and one of ${symbols.join(', ')}` }, 400);
+    const perSymbol = action === 'flatten' || FORCE_ENTRIES.includes(action);
+    if (symbol !== undefined && (!perSymbol || !symbols.includes(symbol))) return c.json({ error: `?symbol= goes with flatten, force-long or force-short and one of ${symbols.join(', ')}` }, 400);
+    if (symbol === undefined && FORCE_ENTRIES.includes(action)) return c.json({ error: `${action} needs ?symbol=, one of ${symbols.join(', ')}` }, 400);
     if (!(await applyControl(store, options.bot, action, 'dashboard', symbol))) return c.json({ error: `no bot named "${options.bot}" in the database` }, 404);
     log.warn(`dashboard: ${action}${symbol ? ` ${symbol}` : ''} requested`);
     options.onControl?.(action, 'dashboard');
-    return c.json({ ok: true, action, note: 'the bot carries it out at its next step' });
+    const note = FORCE_ENTRIES.includes(action) ? 'the bot enters at its next step unless the risk engine refuses (the decision panel says why)' : 'the bot carries it out at its next step';
+    return c.json({ ok: true, action, ...(symbol && { symbol }), note });
   });
   return app;
 }

@@ -112,6 +112,23 @@ describe('dashboard over a paper bot on the real SOLUSDT sample', () => {
     assert.match(resumed.risk.halt ?? '', /daily loss/, 'resume does not lift the daily-loss halt, so the page must still show it');
   });
 
+  it('force-long and force-short need the token and a symbol the bot trades, and are written for the next step', async () => {
+    const store = new BotStore(sql);
+    assert.equal((await post(dash.url, `force-long?symbol=${SAMPLE_SYMBOL}`)).status, 401, 'a forced entry without a token must be refused');
+    assert.equal((await post(dash.url, 'force-long', TOKEN)).status, 400, 'a forced entry names its symbol');
+    assert.equal((await post(dash.url, 'force-short?symbol=XRPUSDT', TOKEN)).status, 400, 'a symbol the bot does not trade');
+    assert.deepEqual((await store.control('dash'))?.forceEntries, [], 'a refused request reached the bot');
+    const res = await post(dash.url, `force-short?symbol=${SAMPLE_SYMBOL}`, TOKEN);
+    assert.equal(res.status, 200);
+    assert.match(((await res.json()) as { note: string }).note, /unless the risk engine refuses/);
+    assert.deepEqual((await store.control('dash'))?.forceEntries, [{ symbol: SAMPLE_SYMBOL, side: 'short' }]);
+    stepped += BAR;
+    await bot.stepThrough(stepped);
+    assert.deepEqual((await store.control('dash'))?.forceEntries, [], 'the step decided the forced entry and cleared it');
+    const [d] = await sql.query<{ reason: string }>("SELECT reason FROM bot_decisions WHERE bot = 'dash' ORDER BY candle_time DESC LIMIT 1");
+    assert.match(d.reason, /^force entry \(operator\)/, 'the decision says it was forced (and, if refused, why)');
+  });
+
   it('in headless Chromium: draws the stored trades, updates live, and a control takes effect only with the token', { skip: !existsSync(CHROMIUM) && !process.env.CI && `no Chromium at ${CHROMIUM} (apt-get install chromium)` }, async () => {
     const { chromium } = await import('playwright-core');
     const browser = await chromium.launch({

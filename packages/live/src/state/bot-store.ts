@@ -17,6 +17,8 @@ export interface BotControl {
   flattenRequested: boolean;
   /** Symbols whose position is to be closed at the next step (a forced exit of some symbols; `flattenRequested` is all). */
   flattenSymbols: string[];
+  /** Forced entries due at the next step (dashboard, Telegram /forceenter, bot force-entry): one per symbol. */
+  forceEntries: ForceEntry[];
   /** Stop-entries: no new positions until resume; the open one keeps its stop and exits. */
   entriesStopped: boolean;
   entriesStoppedReason: string | undefined;
@@ -24,6 +26,20 @@ export interface BotControl {
   lastCandleMs: number | undefined;
   state: unknown;
 }
+
+export interface ForceEntry {
+  symbol: string;
+  side: 'long' | 'short';
+}
+
+const parseForceEntries = (text: string): ForceEntry[] =>
+  text
+    .split(',')
+    .filter(Boolean)
+    .map((x) => {
+      const [symbol, side] = x.split(':');
+      return { symbol, side: side === 'short' ? 'short' : 'long' };
+    });
 
 export type OrderIntent = 'entry' | 'exit' | 'stop' | 'target';
 
@@ -88,6 +104,8 @@ export interface StoredRiskEvent {
   symbol?: string;
   /** A command's own words, kept apart from the message (replays read this, never the message). */
   why?: string;
+  /** A forced entry's side. */
+  side?: 'long' | 'short';
 }
 
 /** Everything one closed candle's step wrote: committed in one transaction, so a crash leaves the step whole or absent. */
@@ -108,6 +126,8 @@ export interface BotStep {
   flattenDone: boolean;
   /** The forced exits of single symbols this step carried out (cleared in the same transaction). */
   flattenedSymbols?: string[];
+  /** The symbols whose forced entry this step decided (cleared in the same transaction). */
+  forcedSymbols?: string[];
 }
 
 /** Every table holding a bot's rows (keyed by its name). */
@@ -136,7 +156,7 @@ export class BotStore {
 
   async control(bot: string): Promise<BotControl | undefined> {
     const rows = await this.sql.query<Record<string, unknown>>(
-      `SELECT bot, mode, symbol, ${ms('session_start')} AS session_start_ms, killed, kill_reason, flatten_requested, flatten_symbols, entries_stopped, entries_stopped_reason,
+      `SELECT bot, mode, symbol, ${ms('session_start')} AS session_start_ms, killed, kill_reason, flatten_requested, flatten_symbols, force_entries, entries_stopped, entries_stopped_reason,
               ${ms('last_candle')} AS last_candle_ms, state FROM bot_control WHERE bot = $1`,
       [bot],
     );
@@ -151,6 +171,7 @@ export class BotStore {
       killReason: r.kill_reason === null ? undefined : String(r.kill_reason),
       flattenRequested: r.flatten_requested === true,
       flattenSymbols: String(r.flatten_symbols ?? '').split(',').filter(Boolean),
+      forceEntries: parseForceEntries(String(r.force_entries ?? '')),
       entriesStopped: r.entries_stopped === true,
       entriesStoppedReason: r.entries_stopped_reason === null ? undefined : String(r.entries_stopped_reason),
       lastCandleMs: r.last_candle_ms === null ? undefined : num(r.last_candle_ms),
@@ -207,6 +228,19 @@ export class BotStore {
     });
   }
 
+  /** A forced entry of `symbol` at the next step (replacing an earlier one of the same symbol not yet carried out). */
+  async requestForceEntry(bot: string, symbol: string, side: 'long' | 'short'): Promise<boolean> {
+    return this.sql.transaction(async (tx) => {
+      const [row] = await tx.query<{ symbol: string; force_entries: string }>('SELECT symbol, force_entries FROM bot_control WHERE bot = $1 FOR UPDATE', [bot]);
+      if (!row) return false;
+      if (!row.symbol.split(',').includes(symbol)) throw new OitraderError(`bot "${bot}" does not trade ${symbol}`, { hint: `it trades ${row.symbol.split(',').join(', ')}`, exitCode: 2 });
+      const pending = parseForceEntries(row.force_entries).filter((e) => e.symbol !== symbol);
+      pending.push({ symbol, side });
+      await tx.query('UPDATE bot_control SET force_entries = $2, updated_at = now() WHERE bot = $1', [bot, pending.map((e) => `${e.symbol}:${e.side}`).join(',')]);
+      return true;
+    });
+  }
+
   async commitStep(bot: string, step: BotStep): Promise<void> {
     await this.sql.transaction(async (tx) => {
       for (const d of step.decisions) {
@@ -257,16 +291,18 @@ export class BotStore {
           r.kind,
           r.message,
           r.symbol ?? null,
-          r.why === undefined ? null : JSON.stringify({ why: r.why }),
+          r.why === undefined && r.side === undefined ? null : JSON.stringify({ why: r.why, side: r.side }),
         ]);
       }
-      // A forced exit requested while this step ran is kept for the next one: only what this step did is cleared.
-      const [row] = await tx.query<{ flatten_symbols: string }>('SELECT flatten_symbols FROM bot_control WHERE bot = $1 FOR UPDATE', [bot]);
+      // A forced exit or entry requested while this step ran is kept for the next one: only what this step did is cleared.
+      const [row] = await tx.query<{ flatten_symbols: string; force_entries: string }>('SELECT flatten_symbols, force_entries FROM bot_control WHERE bot = $1 FOR UPDATE', [bot]);
       const done = new Set(step.flattenDone ? (row?.flatten_symbols.split(',') ?? []) : (step.flattenedSymbols ?? []));
       const left = (row?.flatten_symbols ?? '').split(',').filter((s) => s && !done.has(s));
+      const forced = new Set(step.forcedSymbols ?? []);
+      const entriesLeft = parseForceEntries(row?.force_entries ?? '').filter((e) => !forced.has(e.symbol));
       await tx.query(
-        `UPDATE bot_control SET last_candle = ${ts(2)}, state = $3, flatten_requested = flatten_requested AND NOT $4, flatten_symbols = $5, updated_at = now() WHERE bot = $1`,
-        [bot, step.candleTimeMs, JSON.stringify(step.state ?? null), step.flattenDone, left.join(',')],
+        `UPDATE bot_control SET last_candle = ${ts(2)}, state = $3, flatten_requested = flatten_requested AND NOT $4, flatten_symbols = $5, force_entries = $6, updated_at = now() WHERE bot = $1`,
+        [bot, step.candleTimeMs, JSON.stringify(step.state ?? null), step.flattenDone, left.join(','), entriesLeft.map((e) => `${e.symbol}:${e.side}`).join(',')],
       );
     });
   }
@@ -329,8 +365,8 @@ export class BotStore {
   }
 
   async riskEvents(bot: string): Promise<StoredRiskEvent[]> {
-    const rows = await this.sql.query<Record<string, unknown>>(`SELECT ${ms('time')} AS time_ms, kind, message, symbol, detail->>'why' AS why FROM bot_risk_events WHERE bot = $1 ORDER BY time, id`, [bot]);
-    return rows.map((r) => ({ timeMs: num(r.time_ms), kind: String(r.kind), message: String(r.message), ...(r.symbol !== null && { symbol: String(r.symbol) }), ...(r.why !== null && { why: String(r.why) }) }));
+    const rows = await this.sql.query<Record<string, unknown>>(`SELECT ${ms('time')} AS time_ms, kind, message, symbol, detail->>'why' AS why, detail->>'side' AS side FROM bot_risk_events WHERE bot = $1 ORDER BY time, id`, [bot]);
+    return rows.map((r) => ({ timeMs: num(r.time_ms), kind: String(r.kind), message: String(r.message), ...(r.symbol !== null && { symbol: String(r.symbol) }), ...(r.why !== null && { why: String(r.why) }), ...(r.side !== null && { side: r.side === 'short' ? 'short' : 'long' }) }));
   }
 
   async latestEquity(bot: string): Promise<EquitySnapshot | undefined> {

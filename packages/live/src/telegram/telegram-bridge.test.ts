@@ -237,6 +237,18 @@ describe('Telegram bridge against a local fake Bot API', () => {
     assert.ok((await store.riskEvents('tg')).some((e) => e.kind === 'flatten' && e.symbol === 'SOLUSDT' && e.message.includes('force exit SOLUSDT')));
     assert.ok((await store.fills('tg')).length >= trades);
   });
+
+  it('/forcelong and /forceenter ask /confirm, name the symbol and side, and write a forced entry for the next step', async () => {
+    const store = new BotStore(sql);
+    assert.match(await ask('/forcelong'), /which symbol\? \/forcelong SOLUSDT/);
+    assert.match(await ask('/forceenter solusdt sideways'), /which symbol and side/);
+    assert.match(await ask('/forceshort XRPUSDT'), /does not trade XRPUSDT/);
+    assert.match(await ask('/forceenter solusdt short'), /enters SOLUSDT short at the next candle.*\/confirm/);
+    assert.deepEqual((await store.control('tg'))?.forceEntries, [], 'the forced entry waits for /confirm');
+    assert.match(await ask('/confirm'), /forced entry requested: SOLUSDT short/);
+    assert.deepEqual((await store.control('tg'))?.forceEntries, [{ symbol: 'SOLUSDT', side: 'short' }]);
+    assert.match(await ask('/confirm'), /nothing to confirm/, 'a confirmation is used once');
+  });
 });
 
 /**

@@ -69,6 +69,8 @@ const CONTROL_REPLIES: Record<ControlAction, string> = {
   resume: 'resumed: the bot trades again from its next step (kill switch and stop-entries released)',
   flatten: 'flatten requested: the position closes at the next step',
   'stop-entries': 'entries stopped: no new positions from the next step; the open position keeps its stop and exits. /resume to enter again',
+  'force-long': 'forced entry requested',
+  'force-short': 'forced entry requested',
 };
 
 const HELP = [
@@ -167,6 +169,17 @@ export class TelegramBridge {
       if (control && !control.symbols.includes(arg)) return `bot ${this.#o.bot} does not trade ${arg}; it trades ${control.symbols.join(', ')}`;
       return this.#ask('flatten', arg);
     };
+    const forceEnter = (fixed?: 'long' | 'short') => async (ctx: Context) => {
+      const [symbol = '', given = ''] = String(ctx.match ?? '').trim().toUpperCase().split(/\s+/);
+      const side = fixed ?? (given === 'LONG' ? 'long' : given === 'SHORT' ? 'short' : undefined);
+      if (symbol === '' || side === undefined) return fixed ? `which symbol? /force${fixed} SOLUSDT` : 'which symbol and side? /forceenter SOLUSDT long (or short)';
+      const control = await this.#store.control(this.#o.bot);
+      if (control && !control.symbols.includes(symbol)) return `bot ${this.#o.bot} does not trade ${symbol}; it trades ${control.symbols.join(', ')}`;
+      return this.#ask(side === 'long' ? 'force-long' : 'force-short', symbol);
+    };
+    command('forcelong', forceEnter('long'));
+    command('forceshort', forceEnter('short'));
+    command('forceenter', forceEnter());
     command('forceexit', forceExit);
     command('fx', forceExit);
     command('positions', () => this.positions());
@@ -179,7 +192,7 @@ export class TelegramBridge {
     command('confirm', async () => {
       const p = this.#pending;
       this.#pending = undefined;
-      if (!p || this.#clock() > p.untilMs) return 'nothing to confirm (send /kill or /flatten first; a confirmation lasts 60 s)';
+      if (!p || this.#clock() > p.untilMs) return 'nothing to confirm (send /kill, /flatten, /forceexit or /forcelong first; a confirmation lasts 60 s)';
       return this.#control(p.action, p.symbol);
     });
     this.#bot.on('message', (ctx) => ctx.reply('unknown command; /help lists them'));
@@ -384,12 +397,14 @@ export class TelegramBridge {
     this.#pending = { action, untilMs: this.#clock() + (this.#o.confirmMs ?? 60_000), symbol };
     const within = `Send /confirm within ${(this.#o.confirmMs ?? 60_000) / 1000} s.`;
     if (action === 'kill') return `⚠️ /kill engages the kill switch: the bot flattens and stops trading until /resume. ${within}`;
+    if (action === 'force-long' || action === 'force-short') return `⚠️ enters ${symbol} ${action === 'force-long' ? 'long' : 'short'} at the next candle, sized and stopped by the risk limits (which may still refuse it). ${within}`;
     return symbol ? `⚠️ /forceexit closes the ${symbol} position at the next candle; the other symbols trade on. ${within}` : `⚠️ /flatten closes every position at the next candle. ${within}`;
   }
 
   async #control(action: ControlAction, symbol?: string): Promise<string> {
     if (!(await applyControl(this.#store, this.#o.bot, action, 'telegram', symbol))) return `no bot named "${this.#o.bot}" in the database`;
     this.#log.warn(`telegram: ${action}${symbol ? ` ${symbol}` : ''} requested from chat ${this.#o.chatId}`);
+    if (action === 'force-long' || action === 'force-short') return `forced entry requested: ${symbol} ${action === 'force-long' ? 'long' : 'short'} at the next step, unless the risk limits refuse it (/logs, /status)`;
     return symbol ? `forced exit requested: the ${symbol} position closes at the next step` : CONTROL_REPLIES[action];
   }
 

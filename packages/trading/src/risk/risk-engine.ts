@@ -2,7 +2,7 @@ import { applyFilters, roundToStep } from '../instrument/instrument.ts';
 import type { InstrumentProvider } from '../instrument/instrument-provider.ts';
 import type { OrderRequest } from '../execution/simulated-exchange.ts';
 import type { ExitReason } from '../portfolio/portfolio.ts';
-import type { Intent } from '../strategy/intent.ts';
+import { enter, type Intent } from '../strategy/intent.ts';
 import type { IntentExecutor } from '../strategy/intent-executor.ts';
 import type { RiskView } from '../strategy/strategy.ts';
 import { isRefusal, refusal, type Refusal, type RefusalCode } from './refusal.ts';
@@ -276,6 +276,18 @@ export class RiskEngine implements IntentExecutor {
     this.events.push({ timeMs: nowMs, kind: 'flatten', message: `flatten: ${why}`, why, ...(symbols?.length === 1 && { symbol: symbols[0] }) });
   }
 
+  /**
+   * An operator's forced entry (freqtrade's forceenter): at the next decision
+   * `symbol` enters `side` in place of what its strategy asks, through every
+   * entry rule like any other entry (a halt, the budget or the filters still
+   * refuse it), ranked first. Refused while the instrument holds a position:
+   * force-exit it first. After that the strategy manages the position.
+   */
+  requestEntry(nowMs: number, symbol: string, side: 'long' | 'short', why: string): void {
+    this.book(symbol).forcedEntry = { side, why };
+    this.events.push({ timeMs: nowMs, kind: 'force_entry', message: `force entry ${side} ${symbol}: ${why}`, why, symbol, side });
+  }
+
   /** Feeds the circuit breaker: circuit_breaker_errors failed steps in a row refuse entries for the cooldown; a success resets the count. */
   exchangeResult(nowMs: number, equityUsd: number, ok: boolean, detail = ''): void {
     const state = this.#risk(equityUsd, nowMs);
@@ -334,15 +346,34 @@ export class RiskEngine implements IntentExecutor {
     this.#flattenAll = false;
     const decisions: InstrumentDecision[] = [];
     const candidates: Candidate[] = [];
-    for (const step of steps) {
+    const forced = new Map<string, string>();
+    for (const given of steps) {
+      const step = this.#withForcedEntry(given, forced);
+      if (forced.has(step.symbol) && (positionOf(portfolio, step.symbol)?.qtyBase ?? 0) !== 0 && !(this.#markFlatten || flattenAll || this.book(step.symbol).flattenDue)) {
+        decisions.push({ ...holdRefused(step, `force entry (${forced.get(step.symbol)}): refused, ${step.symbol} already has a position (force-exit it first)`), code: 'no_position' });
+        forced.delete(step.symbol);
+        continue;
+      }
       const decision = this.#decideInstrument(nowMs, portfolio, step, flattenAll);
       decisions.push(decision);
       if (decision.action === 'enter' || decision.action === 'scale_in') {
         if (decision.allowed) candidates.push({ step, decision, proposal: this.#proposal(step, lastIntent(step.intents)!, positionOf(portfolio, step.symbol)?.qtyBase ?? 0), order: candidates.length });
       }
     }
-    if (candidates.length === 0) return decisions;
-    // Higher score first; equal scores keep the caller's instrument order.
+    if (candidates.length > 0) this.#admit(nowMs, portfolio, candidates);
+    if (forced.size === 0) return decisions;
+    for (const d of decisions) {
+      // A forced entry's decision says so, accepted or refused (by a halt, a rule or the budget).
+      const why = forced.get(d.symbol);
+      if (why === undefined) continue;
+      const outcome = d.allowed && d.action === 'enter' ? 'ok' : d.allowed ? `not entered, ${d.action} at this step (${d.reason})` : `refused, ${d.reason}`;
+      d.reason = `force entry (${why}): ${outcome}`;
+    }
+    return decisions;
+  }
+
+  /** The allowed entries through the rules, ranked by score (equal scores keep the caller's order), each seeing the budget the ones before it took. */
+  #admit(nowMs: number, portfolio: PortfolioSnapshot, candidates: Candidate[]): void {
     candidates.sort((a, b) => (b.decision.score ?? 0) - (a.decision.score ?? 0) || a.order - b.order);
     const totals = this.#totals(portfolio);
     for (const c of candidates) {
@@ -356,7 +387,16 @@ export class RiskEngine implements IntentExecutor {
       }
       this.#accept(d, out, book, totals);
     }
-    return decisions;
+  }
+
+  /** The step with an operator's forced entry in place of the strategy's intents (the request is used up). */
+  #withForcedEntry(step: InstrumentStep, forced: Map<string, string>): InstrumentStep {
+    const book = this.#books.get(step.symbol);
+    const request = book?.forcedEntry;
+    if (!book || !request) return step;
+    delete book.forcedEntry;
+    forced.set(step.symbol, request.why);
+    return { ...step, intents: [enter(request.side, { score: Number.MAX_VALUE })] };
   }
 
   #decideInstrument(nowMs: number, portfolio: PortfolioSnapshot, step: InstrumentStep, flattenAll: boolean): InstrumentDecision {
@@ -548,6 +588,10 @@ export function stoppedOutBy(fills: ReadonlyArray<{ symbol: string; reason: stri
     if (f.reason === 'stop' || f.reason === 'liquidation') return true;
   }
   return any ? false : undefined;
+}
+
+function holdRefused(step: InstrumentStep, reason: string): InstrumentDecision {
+  return { symbol: step.symbol, timeMs: step.timeMs, action: 'hold', side: undefined, allowed: false, reason, qtyBase: 0, priceUsd: step.closeUsd, stopUsd: Number.NaN, cancelTags: [], orders: NONE };
 }
 
 function lastIntent(intents: readonly Intent[]): Intent | undefined {

@@ -46,6 +46,8 @@ export interface InstrumentRiskState {
   scaleIns: number;
   /** When the last position was stopped out or liquidated (ms; 0 = never). */
   stoppedOutAtMs: number;
+  /** An operator's forced entry (dashboard, Telegram, bot force-entry) due at the next decision, and its words. */
+  forcedEntry?: { side: 'long' | 'short'; why: string };
 }
 
 /** Everything an entry rule may read: plain data, no I/O, no clock of its own. */

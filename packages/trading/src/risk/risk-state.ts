@@ -38,16 +38,18 @@ export interface AccountRiskState {
   halts: Halt[];
 }
 
-export type RiskEventKind = 'day_start' | 'daily_loss' | 'drawdown' | 'circuit_breaker' | 'kill' | 'resume' | 'flatten' | 'stop_entries';
+export type RiskEventKind = 'day_start' | 'daily_loss' | 'drawdown' | 'circuit_breaker' | 'kill' | 'resume' | 'flatten' | 'stop_entries' | 'force_entry';
 
 export interface RiskEvent {
   timeMs: number;
   kind: RiskEventKind;
   message: string;
-  /** A command's own words (kill, stop-entries, resume, flatten), kept apart from the message so a replay never parses text. */
+  /** A command's own words (kill, stop-entries, resume, flatten, force entry), kept apart from the message so a replay never parses text. */
   why?: string;
   /** The instrument a per-instrument event belongs to. */
   symbol?: string;
+  /** A forced entry's side. */
+  side?: 'long' | 'short';
 }
 
 const DAY_MS = 86_400_000;
