@@ -74,7 +74,7 @@ describe('attachMonitoring: the bot process hosts the dashboard, /metrics and Te
       assert.match(await page.text(), /oitrader mon/);
       const state = (await (await fetch(new URL('api/state', monitoring.url))).json()) as { control: { lastCandleMs: number } };
       assert.equal(state.control.lastCandleMs, span.firstMs + 299 * BAR, 'the dashboard reads the running bot');
-      const entry = await api.waitFor((m) => m.text.startsWith('🟢 ENTRY'), from);
+      const entry = await api.waitFor((m) => m.text.split('\n\n').some((a) => a.startsWith('🟢 ENTRY')), from);
       assert.equal(entry.chatId, String(CHAT), 'alerts go to the configured chat');
       assert.equal(monitoring.telegram?.nextSummaryAt()?.toISOString().slice(11, 16), '00:05', 'the daily summary is scheduled in the bot process');
       const controls = await fetch(new URL('api/control/stop-entries', monitoring.url), { method: 'POST' });

@@ -10,13 +10,16 @@ import { BotStore } from '../state/bot-store.ts';
 import { FakeTelegramApi } from '../testing/fake-telegram-api.ts';
 import { importSample, SAMPLE_SYMBOL, sampleSpan } from '../testing/sample-store.ts';
 import { TradeLedger } from '../monitoring/round-trips.ts';
-import { TelegramBridge } from './telegram-bridge.ts';
+import { coalesce, TelegramBridge } from './telegram-bridge.ts';
 
 const TOKEN = '123456:TEST-telegram-token-never-logged';
 const CHAT = 777001;
 const STRANGER = 666002;
 const BAR = 300_000;
-const ALERT = /^(🟢|🔴|🛑|💥|⛔|▶️|⏹|⏸|🧠|📉|✅|📊|⚠️ REPEATED)/u;
+const ALERT = /^(🟢|🔴|🛑|💥|⛔|▶️|⏹|⏸|⏩|🧠|📉|✅|📊|⚠️ REPEATED)/u;
+/** A step's alerts arrive as one message, one alert per paragraph. */
+const hasAlert = (m: { text: string }, head: RegExp) => m.text.split('\n\n').some((a) => head.test(a));
+const partOf = (m: { text: string }, head: RegExp) => m.text.split('\n\n').find((a) => head.test(a))!;
 
 describe('Telegram bridge against a local fake Bot API', () => {
   let sql: SqlExecutor;
@@ -107,8 +110,8 @@ describe('Telegram bridge against a local fake Bot API', () => {
     // The kill step sends the closing order; it fills at the next candle's open.
     stepped += 2 * BAR;
     await bot.stepThrough(stepped);
-    const alert = await api.waitFor((m) => m.text.startsWith('🛑 KILL SWITCH'), from);
-    assert.match(alert.text, /telegram/, 'the kill alert should say who pulled it');
+    const alert = partOf(await api.waitFor((m) => hasAlert(m, /^🛑 KILL SWITCH/), from), /^🛑 KILL SWITCH/);
+    assert.match(alert, /telegram/, 'the kill alert should say who pulled it');
     assert.equal((await new BotStore(sql).position('tg', SAMPLE_SYMBOL))?.qtyBase, 0, 'the bot is not flat after the kill');
     assert.match(await ask('/resume'), /resumed/);
     assert.equal((await new BotStore(sql).control('tg'))?.killed, false);
@@ -137,12 +140,16 @@ describe('Telegram bridge against a local fake Bot API', () => {
     await bot.stepThrough(stepped);
     const fills = (await new BotStore(sql).fills('tg')).length - fillsBefore;
     assert.ok(fills >= 2, `smaTrend should trade in 300 candles, made ${fills} fills`);
-    const entry = await api.waitFor((m) => m.text.startsWith('🟢 ENTRY'), from);
-    assert.match(entry.text, /fee \d+\.\d{2} USDT/, 'an entry alert must carry its fee');
-    const exit = await api.waitFor((m) => /^(🔴 EXIT|🛑 STOP HIT)/.test(m.text), from);
-    const kinds = api.sent.slice(from).filter((m) => /^(🟢|🔴|🛑 STOP)/.test(m.text)).map((m) => (m.text.startsWith('🟢') ? 'entry' : 'exit'));
+    const entry = partOf(await api.waitFor((m) => hasAlert(m, /^🟢 ENTRY/), from), /^🟢 ENTRY/);
+    assert.match(entry, /fee \d+\.\d{2} USDT/, 'an entry alert must carry its fee');
+    const exit = partOf(await api.waitFor((m) => hasAlert(m, /^(🔴 EXIT|🛑 STOP HIT)/), from), /^(🔴 EXIT|🛑 STOP HIT)/);
+    const kinds = api.sent
+      .slice(from)
+      .flatMap((m) => m.text.split('\n\n'))
+      .filter((a) => /^(🟢|🔴|🛑 STOP)/.test(a))
+      .map((a) => (a.startsWith('🟢') ? 'entry' : 'exit'));
     for (let i = 1; i < kinds.length; i++) assert.notEqual(kinds[i], kinds[i - 1], `entries and exits must alternate in the chat as they did on the book: ${kinds.join(' ')}`);
-    assert.match(exit.text, /PnL [+-]\d+\.\d{2} USDT \(gross [+-]\d+\.\d{2}, fees \d+\.\d{2}, funding [+-]\d+\.\d{2}\)/, 'an exit alert must carry net PnL, gross PnL, fees and funding');
+    assert.match(exit, /PnL [+-]\d+\.\d{2} USDT \(gross [+-]\d+\.\d{2}, fees \d+\.\d{2}, funding [+-]\d+\.\d{2}\)/, 'an exit alert must carry net PnL, gross PnL, fees and funding');
   });
 
   it('/status, /balance, /positions, /trades, /pnl and /daily read the stored state', async () => {
@@ -185,7 +192,7 @@ describe('Telegram bridge against a local fake Bot API', () => {
     const from = api.sent.length;
     stepped += BAR;
     await bot.stepThrough(stepped);
-    assert.match((await api.waitFor((m) => m.text.startsWith('⏸ ENTRIES STOPPED'), from)).text, /telegram/, 'the alert should say who stopped entries');
+    assert.match(partOf(await api.waitFor((m) => hasAlert(m, /^⏸ ENTRIES STOPPED/), from), /^⏸ ENTRIES STOPPED/), /telegram/, 'the alert should say who stopped entries');
     assert.ok(bot.engine.state?.halts.some((h) => h.code === 'stop_entries'), 'the bot did not stop entries at its next step');
     assert.match(await ask('/status'), /entries: STOPPED/);
     assert.match(await ask('/resume'), /resumed/);
@@ -236,6 +243,21 @@ describe('Telegram bridge against a local fake Bot API', () => {
     assert.deepEqual((await store.control('tg'))?.flattenSymbols, [], 'the step carried out the forced exit and cleared it');
     assert.ok((await store.riskEvents('tg')).some((e) => e.kind === 'flatten' && e.symbol === 'SOLUSDT' && e.message.includes('force exit SOLUSDT')));
     assert.ok((await store.fills('tg')).length >= trades);
+  });
+
+  it('coalesces the alerts of one step into one message, and splits only at the 4096-character limit', async () => {
+    const from = api.sent.length;
+    const t = stepped + BAR;
+    for (const symbol of ['SOLUSDT', 'BTCUSDT', 'ETHUSDT']) bot.events.emit('risk', { timeMs: t, kind: 'flatten', message: `flatten: burst test ${symbol}`, symbol });
+    // (An earlier test's step may still be sending its own alerts: this burst is told apart by its words.)
+    const message = await api.waitFor((m) => /burst test/.test(m.text), from);
+    assert.deepEqual(message.text.split('\n\n').map((a) => a.split(':')[0]), ['⏹ FLATTEN SOLUSDT', '⏹ FLATTEN BTCUSDT', '⏹ FLATTEN ETHUSDT'], 'three alerts of one burst, in order, in one message');
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(api.sent.slice(from).filter((m) => /burst test/.test(m.text)).length, 1, 'one message for the burst, not one per alert');
+    const long = 'x'.repeat(3000);
+    assert.deepEqual(coalesce(['a', 'b'], 4096), ['a\n\nb']);
+    assert.deepEqual(coalesce([long, long], 4096).map((m) => m.length), [3000, 3000], 'two alerts that do not fit one message go in two');
+    assert.equal(coalesce(['y'.repeat(5000)], 4096)[0].length, 4096, 'an alert beyond the limit is cut, not refused by Telegram');
   });
 
   it('/forcelong and /forceenter ask /confirm, name the symbol and side, and write a forced entry for the next step', async () => {

@@ -114,6 +114,9 @@ export class TelegramBridge {
   readonly #errors = new Map<string, { count: number; firstMs: number; alerted: boolean }>();
   #gaps = new Set<string>();
   #alerts: Promise<void> = Promise.resolve();
+  /** Alerts of the burst in progress (one bot step's events), sent as one message when its events are handled. */
+  #outbox: string[] = [];
+  #flushQueued = false;
 
   constructor(options: TelegramBridgeOptions) {
     if (!options.token) throw new OitraderError('telegram is enabled but has no token', { hint: 'set TELEGRAM_TOKEN (from @BotFather) or telegram.enabled: false', exitCode: 2 });
@@ -436,8 +439,17 @@ export class TelegramBridge {
 
   #subscribe(events: BotEvents): () => void {
     // One queue for every alert, so the chat reads entries, exits and risk events in the order they happened.
+    // A step emits its events together: they are coalesced into one message (a 4-symbol step can close four
+    // positions at once, and Telegram throttles a chat that gets more than about one message a second).
     const queue = (work: () => Promise<void>) => {
       this.#alerts = this.#alerts.then(work).catch((e: Error) => this.#log.warn(`telegram: alert failed: ${e.message}`));
+      if (this.#flushQueued) return;
+      this.#flushQueued = true;
+      // After the emitting code's synchronous burst has queued all its work.
+      queueMicrotask(() => {
+        this.#flushQueued = false;
+        this.#alerts = this.#alerts.then(() => this.#flush()).catch((e: Error) => this.#log.warn(`telegram: alert failed: ${e.message}`));
+      });
     };
     const onFunding = (f: StoredFunding) => queue(async () => {
       await this.#ledgerReady;
@@ -455,6 +467,12 @@ export class TelegramBridge {
     };
   }
 
+  /** Sends the burst's alerts: one message, split only where Telegram's 4096-character limit demands. */
+  async #flush(): Promise<void> {
+    const alerts = this.#outbox.splice(0);
+    for (const text of coalesce(alerts, TELEGRAM_MAX_CHARS)) await this.send(text);
+  }
+
   async #onFill(f: StoredFill): Promise<void> {
     await this.#ledgerReady;
     const ledger = this.#ledgerOf(f.symbol);
@@ -465,12 +483,12 @@ export class TelegramBridge {
     if (t && notify.exit) {
       const head = f.reason === 'stop' ? '🛑 STOP HIT' : f.reason === 'liquidation' ? '💥 LIQUIDATED' : '🔴 EXIT';
       const returnPct = (t.netPnlUsd / (t.entryPriceUsd * t.qtyBase)) * 100;
-      await this.send(
+      this.#outbox.push(
         `${head} ${f.symbol} ${t.side} (${t.exitReason}): ${what}\n${usd(t.entryPriceUsd)} → ${usd(t.exitPriceUsd)} after ${duration(t.exitTimeMs - t.entryTimeMs)}, ${signed(returnPct)}% of the notional\n` +
           `PnL ${signed(t.netPnlUsd)} USDT (gross ${signed(t.grossPnlUsd)}, fees ${usd(t.feesUsd)}, funding ${signed(t.fundingIncomeUsd)})`,
       );
     }
-    if (effect.opening && notify.entry) await this.send(`🟢 ENTRY ${ledger.qtyBase > 0 ? 'LONG' : 'SHORT'} ${Math.abs(ledger.qtyBase)} ${f.symbol} @ ${usd(ledger.entryPriceUsd)}: ${what}`);
+    if (effect.opening && notify.entry) this.#outbox.push(`🟢 ENTRY ${ledger.qtyBase > 0 ? 'LONG' : 'SHORT'} ${Math.abs(ledger.qtyBase)} ${f.symbol} @ ${usd(ledger.entryPriceUsd)}: ${what}`);
   }
 
   #ledgerOf(symbol: string): TradeLedger {
@@ -480,8 +498,26 @@ export class TelegramBridge {
   }
 
   async #onRisk(r: StoredRiskEvent): Promise<void> {
-    const heads: Record<string, string> = { daily_loss: '⛔ DAILY LOSS LIMIT', drawdown: '⛔ MAX DRAWDOWN', circuit_breaker: '⛔ CIRCUIT BREAKER', kill: '🛑 KILL SWITCH', resume: '▶️ RESUMED', flatten: '⏹ FLATTEN', stop_entries: '⏸ ENTRIES STOPPED' };
+    const heads: Record<string, string> = { daily_loss: '⛔ DAILY LOSS LIMIT', drawdown: '⛔ MAX DRAWDOWN', circuit_breaker: '⛔ CIRCUIT BREAKER', kill: '🛑 KILL SWITCH', resume: '▶️ RESUMED', flatten: '⏹ FLATTEN', stop_entries: '⏸ ENTRIES STOPPED', force_entry: '⏩ FORCE ENTRY' };
     const head = heads[r.kind];
-    if (head && (this.#o.notify?.risk ?? true)) await this.send(`${head}${r.symbol ? ` ${r.symbol}` : ''}: ${r.message}`);
+    if (head && (this.#o.notify?.risk ?? true)) this.#outbox.push(`${head}${r.symbol ? ` ${r.symbol}` : ''}: ${r.message}`);
   }
+}
+
+const TELEGRAM_MAX_CHARS = 4096;
+
+/** Alerts joined by blank lines into as few messages as fit `maxChars` each (an alert longer than that is cut). */
+export function coalesce(alerts: readonly string[], maxChars: number): string[] {
+  const messages: string[] = [];
+  let current = '';
+  for (const raw of alerts) {
+    const alert = raw.length > maxChars ? `${raw.slice(0, maxChars - 1)}…` : raw;
+    if (current && current.length + 2 + alert.length > maxChars) {
+      messages.push(current);
+      current = '';
+    }
+    current = current ? `${current}\n\n${alert}` : alert;
+  }
+  if (current) messages.push(current);
+  return messages;
 }
