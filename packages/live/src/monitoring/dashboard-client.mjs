@@ -6,6 +6,16 @@ let symbol = new URLSearchParams(window.location.search).get('symbol') || cfg.sy
 const LC = LightweightCharts;
 const sec = (ms) => Math.floor(ms / 1000);
 const usd = (x) => (Number.isFinite(x) ? x.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 }) : '–');
+let ticks = {};
+/** A price on its symbol's tick (87123.4 BTCUSDT, 0.12345 DOGEUSDT); 6 significant digits when the tick is unknown. */
+const decimalsOf = (tick) => Math.max(0, -Math.floor(Math.log10(tick) + 1e-9));
+const px = (sym, x) => {
+  if (!Number.isFinite(x)) return '–';
+  const tick = ticks[sym];
+  if (!tick) return Number(x.toPrecision(6)).toLocaleString('en-US', { maximumFractionDigits: 8 });
+  const d = decimalsOf(tick);
+  return (Math.round(x / tick) * tick).toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
+};
 const num = (x, d = 4) => (Number.isFinite(x) ? Number(x.toFixed(d)).toString() : '–');
 const iso = (ms) => (Number.isFinite(ms) ? new Date(ms).toISOString().replace('T', ' ').slice(0, 19) : '–');
 const theme = { layout: { background: { color: '#161b22' }, textColor: '#8b949e' }, grid: { vertLines: { color: '#21262d' }, horzLines: { color: '#21262d' } }, timeScale: { timeVisible: true } };
@@ -42,6 +52,9 @@ function table(id, head, rows) {
 
 function render(s) {
   window.OITRADER_STATE = s;
+  ticks = s.tickSizes ?? {};
+  const tick = ticks[s.symbol];
+  if (tick) candles.applyOptions({ priceFormat: { type: 'price', precision: decimalsOf(tick), minMove: tick } });
   document.getElementById('bot-name').textContent = s.bot;
   const trading = [s.strategy && `strategy ${s.strategy}`, s.champion?.modelRun && `model ${s.champion.modelRun}`, s.champion?.agentRun && `agent ${s.champion.agentRun}`].filter(Boolean).join(' · ');
   document.getElementById('mode').textContent = s.control ? `${s.control.mode} · ${s.symbols.join(', ')} ${s.timeframe}${trading ? ` · ${trading}` : ''} · last candle ${iso(s.control.lastCandleMs)}` : 'no bot session in the database yet';
@@ -95,7 +108,7 @@ function render(s) {
 
   const last = s.equity[s.equity.length - 1];
   kv('position', p && p.qtyBase !== 0
-    ? [['side', p.qtyBase > 0 ? 'LONG' : 'SHORT', p.qtyBase > 0 ? 'pos' : 'neg'], ['size', `${num(p.qtyBase, 4)} ${s.symbol}`], ['entry', usd(p.entryPriceUsd)], ['stop', usd(p.stopUsd)], ['liquidation', usd(p.liquidationPriceUsd)], ['equity', usd(last?.equityUsd)]]
+    ? [['side', p.qtyBase > 0 ? 'LONG' : 'SHORT', p.qtyBase > 0 ? 'pos' : 'neg'], ['size', `${num(p.qtyBase, 4)} ${s.symbol}`], ['entry', px(s.symbol, p.entryPriceUsd)], ['stop', px(s.symbol, p.stopUsd)], ['liquidation', px(s.symbol, p.liquidationPriceUsd)], ['equity', usd(last?.equityUsd)]]
     : [['side', 'flat'], ['equity', usd(last?.equityUsd)], ['available', usd(last?.availableUsd)]]);
   const r = s.risk;
   kv('risk', [
@@ -108,9 +121,9 @@ function render(s) {
   const d = s.latestDecision;
   const probs = d?.detail && typeof d.detail === 'object' ? Object.entries(d.detail).filter(([k]) => k !== 'nowMs') : [];
   kv('decision', d
-    ? [['candle', iso(d.candleTimeMs)], ['action', d.action], ['risk manager', d.allowed ? 'allowed' : 'refused', d.allowed ? 'pos' : 'neg'], ['why', d.reason], ['qty', num(d.qtyBase)], ['price', usd(d.priceUsd)], ['stop', usd(d.stopUsd)], ...probs.map(([k, v]) => [k, typeof v === 'number' ? num(v) : JSON.stringify(v)])]
+    ? [['candle', iso(d.candleTimeMs)], ['action', d.action], ['risk manager', d.allowed ? 'allowed' : 'refused', d.allowed ? 'pos' : 'neg'], ['why', d.reason], ['qty', num(d.qtyBase)], ['price', px(d.symbol, d.priceUsd)], ['stop', px(d.symbol, d.stopUsd)], ...probs.map(([k, v]) => [k, typeof v === 'number' ? num(v) : JSON.stringify(v)])]
     : [['decision', 'none yet']]);
-  table('orders', ['symbol', 'intent', 'side', 'type', 'qty', 'price/trigger', 'status'], s.openOrders.map((o) => [o.symbol, o.intent, o.side, o.type, num(o.qtyBase), usd(o.triggerUsd ?? o.priceUsd), o.status]));
+  table('orders', ['symbol', 'intent', 'side', 'type', 'qty', 'price/trigger', 'status'], s.openOrders.map((o) => [o.symbol, o.intent, o.side, o.type, num(o.qtyBase), px(o.symbol, o.triggerUsd ?? o.priceUsd), o.status]));
   table('streams', ['stream', 'last message', 'lag', 'reconnects'], s.streams.map((h) => {
     const age = (s.generatedAtMs - h.lastMessageAtMs) / 1000;
     return [h.stream, iso(h.lastMessageAtMs), [`${age.toFixed(0)} s`, age > 120 ? 'neg' : 'pos'], h.reconnects];
@@ -118,8 +131,8 @@ function render(s) {
   const c = s.champion;
   kv('champion', c ? [['model run', c.modelRun ?? 'none (baseline strategy)'], ['agent', c.agentRun ?? 'none'], ...Object.entries(c.metrics ?? {}).map(([k, v]) => [k, num(v)])] : [['model', 'none (baseline strategy)']]);
   const pnl = (x) => [usd(x), x >= 0 ? 'pos' : 'neg'];
-  table('round-trips', ['exit', 'symbol', 'side', 'qty', 'entry → exit', 'gross', 'fees', 'funding', 'net', 'reason'], s.trades.slice().reverse().map((t) => [iso(t.exitTimeMs), t.symbol, t.side, num(t.qtyBase), `${usd(t.entryPriceUsd)} → ${usd(t.exitPriceUsd)}`, pnl(t.grossPnlUsd), usd(t.feesUsd), pnl(t.fundingIncomeUsd), pnl(t.netPnlUsd), t.exitReason]));
-  table('trades', ['time', 'symbol', 'side', 'qty', 'price', 'fee', 'reason', 'liquidity'], s.fills.slice(-30).reverse().map((f) => [iso(f.timeMs), f.symbol, [f.side, f.side === 'buy' ? 'pos' : 'neg'], num(f.qtyBase), usd(f.priceUsd), usd(f.feeUsd), f.reason, f.liquidity]));
+  table('round-trips', ['exit', 'symbol', 'side', 'qty', 'entry → exit', 'gross', 'fees', 'funding', 'net', 'reason'], s.trades.slice().reverse().map((t) => [iso(t.exitTimeMs), t.symbol, t.side, num(t.qtyBase), `${px(t.symbol, t.entryPriceUsd)} → ${px(t.symbol, t.exitPriceUsd)}`, pnl(t.grossPnlUsd), usd(t.feesUsd), pnl(t.fundingIncomeUsd), pnl(t.netPnlUsd), t.exitReason]));
+  table('trades', ['time', 'symbol', 'side', 'qty', 'price', 'fee', 'reason', 'liquidity'], s.fills.slice(-30).reverse().map((f) => [iso(f.timeMs), f.symbol, [f.side, f.side === 'buy' ? 'pos' : 'neg'], num(f.qtyBase), px(f.symbol, f.priceUsd), usd(f.feeUsd), f.reason, f.liquidity]));
   table('risk-events', ['time', 'kind', 'message'], s.riskEvents.slice(-15).reverse().map((e) => [iso(e.timeMs), e.kind, e.message]));
 }
 
@@ -143,8 +156,8 @@ function renderPortfolio(s) {
     ['unprotected', String(v.positions.filter((p) => !p.protected).length), v.positions.some((p) => !p.protected) ? 'neg' : 'pos'],
   ]);
   table('positions', ['symbol', 'side', 'qty', 'entry', 'mark', 'unrealised', 'stop', 'liquidation', 'risk at stop'], v.positions.map((p) => [
-    p.symbol, [p.side.toUpperCase(), p.side === 'long' ? 'pos' : 'neg'], num(Math.abs(p.qtyBase)), usd(p.entryPriceUsd), usd(p.markPriceUsd), pnl(p.unrealizedPnlUsd),
-    p.protected ? usd(p.stopUsd) : ['NONE', 'neg'], usd(p.liquidationPriceUsd), usd(p.riskAtStopUsd),
+    p.symbol, [p.side.toUpperCase(), p.side === 'long' ? 'pos' : 'neg'], num(Math.abs(p.qtyBase)), px(p.symbol, p.entryPriceUsd), px(p.symbol, p.markPriceUsd), pnl(p.unrealizedPnlUsd),
+    p.protected ? px(p.symbol, p.stopUsd) : ['NONE', 'neg'], px(p.symbol, p.liquidationPriceUsd), usd(p.riskAtStopUsd),
   ]));
   const row = (name, x) => [name, x.trades, x.wins, pnl(x.grossPnlUsd), usd(x.feesUsd), pnl(x.fundingUsd), pnl(x.netPnlUsd)];
   table('pnl-symbols', ['symbol', 'trades', 'won', 'gross', 'fees', 'funding', 'net'], [...v.pnl.bySymbol.map((x) => row(x.symbol, x)), row('total', v.pnl.total)]);

@@ -1,3 +1,4 @@
+import { BUNDLED_INSTRUMENTS } from '@oitrader/trading';
 import { readStreamHealth, type SqlExecutor, type StreamHealthRow } from '@oitrader/data';
 import type { BotControl, EquitySnapshot, StoredDecision, StoredFill, StoredOrder, StoredPosition, StoredRiskEvent } from '../state/bot-store.ts';
 import { BotStore } from '../state/bot-store.ts';
@@ -26,6 +27,8 @@ export interface DashboardState {
   symbol: string;
   /** Every symbol the bot trades. */
   symbols: string[];
+  /** Each symbol's price tick (the page shows prices on it); absent for a symbol the bundled snapshot does not know. */
+  tickSizes: Record<string, number>;
   /** All symbols at once: positions, exposure, the risk budget in use, P&L per symbol and period. */
   portfolio: PortfolioView | undefined;
   timeframe: string;
@@ -107,6 +110,7 @@ export async function readDashboardState(source: DashboardSource): Promise<Dashb
     bot: source.bot,
     symbol: source.symbol,
     symbols: control?.symbols ?? source.symbols ?? [source.symbol],
+    tickSizes: Object.fromEntries(BUNDLED_INSTRUMENTS.filter((i) => (control?.symbols ?? source.symbols ?? [source.symbol]).includes(i.symbol)).map((i) => [i.symbol, i.tickSize])),
     portfolio,
     timeframe: source.timeframe,
     generatedAtMs: (source.clock ?? Date.now)(),

@@ -1,3 +1,4 @@
+import { formatPrice } from '@oitrader/trading';
 import type { PnlSummary, PortfolioView } from '../state/bot-read-model.ts';
 import { describeHolder } from '../state/bot-lease.ts';
 
@@ -16,9 +17,10 @@ export function positionLines(v: PortfolioView): string[] {
   return v.symbols.map((symbol) => {
     const p = v.positions.find((x) => x.symbol === symbol);
     if (!p) return `${symbol}: flat`;
+    const px = (x: number | undefined) => formatPrice(symbol, x);
     return (
-      `${symbol}: ${p.side.toUpperCase()} ${Math.abs(p.qtyBase)} @ ${usd(p.entryPriceUsd)}, mark ${usd(p.markPriceUsd)}, unrealised ${signedUsd(p.unrealizedPnlUsd)} USDT, ` +
-      `stop ${p.protected ? usd(p.stopUsd) : 'NONE'}, liquidation ${usd(p.liquidationPriceUsd)}`
+      `${symbol}: ${p.side.toUpperCase()} ${Math.abs(p.qtyBase)} @ ${px(p.entryPriceUsd)}, mark ${px(p.markPriceUsd)}, unrealised ${signedUsd(p.unrealizedPnlUsd)} USDT, ` +
+      `stop ${p.protected ? px(p.stopUsd) : 'NONE'}, liquidation ${px(p.liquidationPriceUsd)}`
     );
   });
 }

@@ -3,6 +3,7 @@ import { Cron } from 'croner';
 import { Bot, type Context } from 'grammy';
 import { OitraderError, redactSecret, silentLogger, type Logger } from '@oitrader/core';
 import { staleStreams, readStreamHealth, type SqlExecutor } from '@oitrader/data';
+import { formatPrice } from '@oitrader/trading';
 import type { BotEvents } from '../bot/bot-events.ts';
 import { BotStore, type StoredFill, type StoredFunding, type StoredRiskEvent } from '../state/bot-store.ts';
 import { applyControl, type ControlAction } from '../monitoring/dashboard-server.ts';
@@ -354,7 +355,7 @@ export class TelegramBridge {
     if (trades.length === 0) return 'no closed trades yet';
     return trades
       .reverse()
-      .map((t) => `${iso(t.exitTimeMs)} ${t.symbol} ${t.side} ${t.qtyBase} ${usd(t.entryPriceUsd)}→${usd(t.exitPriceUsd)} ${signed(t.netPnlUsd)} USDT (fees ${usd(t.feesUsd)}, funding ${signed(t.fundingIncomeUsd)}, ${t.exitReason})`)
+      .map((t) => `${iso(t.exitTimeMs)} ${t.symbol} ${t.side} ${t.qtyBase} ${formatPrice(t.symbol, t.entryPriceUsd)}→${formatPrice(t.symbol, t.exitPriceUsd)} ${signed(t.netPnlUsd)} USDT (fees ${usd(t.feesUsd)}, funding ${signed(t.fundingIncomeUsd)}, ${t.exitReason})`)
       .join('\n');
   }
 
@@ -477,18 +478,18 @@ export class TelegramBridge {
     await this.#ledgerReady;
     const ledger = this.#ledgerOf(f.symbol);
     const effect = ledger.apply(f);
-    const what = `${f.side} ${f.qtyBase} ${f.symbol} @ ${usd(f.priceUsd)}, fee ${usd(f.feeUsd)} USDT`;
+    const what = `${f.side} ${f.qtyBase} ${f.symbol} @ ${formatPrice(f.symbol, f.priceUsd)}, fee ${usd(f.feeUsd)} USDT`;
     const t = effect.closed;
     const notify = this.#o.notify ?? { entry: true, exit: true };
     if (t && notify.exit) {
       const head = f.reason === 'stop' ? '🛑 STOP HIT' : f.reason === 'liquidation' ? '💥 LIQUIDATED' : '🔴 EXIT';
       const returnPct = (t.netPnlUsd / (t.entryPriceUsd * t.qtyBase)) * 100;
       this.#outbox.push(
-        `${head} ${f.symbol} ${t.side} (${t.exitReason}): ${what}\n${usd(t.entryPriceUsd)} → ${usd(t.exitPriceUsd)} after ${duration(t.exitTimeMs - t.entryTimeMs)}, ${signed(returnPct)}% of the notional\n` +
+        `${head} ${f.symbol} ${t.side} (${t.exitReason}): ${what}\n${formatPrice(f.symbol, t.entryPriceUsd)} → ${formatPrice(f.symbol, t.exitPriceUsd)} after ${duration(t.exitTimeMs - t.entryTimeMs)}, ${signed(returnPct)}% of the notional\n` +
           `PnL ${signed(t.netPnlUsd)} USDT (gross ${signed(t.grossPnlUsd)}, fees ${usd(t.feesUsd)}, funding ${signed(t.fundingIncomeUsd)})`,
       );
     }
-    if (effect.opening && notify.entry) this.#outbox.push(`🟢 ENTRY ${ledger.qtyBase > 0 ? 'LONG' : 'SHORT'} ${Math.abs(ledger.qtyBase)} ${f.symbol} @ ${usd(ledger.entryPriceUsd)}: ${what}`);
+    if (effect.opening && notify.entry) this.#outbox.push(`🟢 ENTRY ${ledger.qtyBase > 0 ? 'LONG' : 'SHORT'} ${Math.abs(ledger.qtyBase)} ${f.symbol} @ ${formatPrice(f.symbol, ledger.entryPriceUsd)}: ${what}`);
   }
 
   #ledgerOf(symbol: string): TradeLedger {

@@ -1,4 +1,4 @@
-import type { Instrument } from './instrument.ts';
+import { roundToStep, type Instrument } from './instrument.ts';
 import { StaticInstrumentProvider } from './instrument-provider.ts';
 import type { LeverageBracket } from './leverage-brackets.ts';
 
@@ -58,4 +58,24 @@ let bundled: StaticInstrumentProvider | undefined;
 /** The bundled snapshot as a provider. Never the source for live trading. */
 export function bundledInstruments(): StaticInstrumentProvider {
   return (bundled ??= new StaticInstrumentProvider(BUNDLED_INSTRUMENTS, BUNDLED_SOURCE));
+}
+
+/**
+ * A price for people, on the instrument's tick (87123.4 for BTCUSDT, 0.12345 for
+ * DOGEUSDT) — the tick of the bundled snapshot, or 6 significant digits for a
+ * symbol it does not know. Not for orders: those round with `roundToStep`.
+ */
+export function formatPrice(symbol: string, priceUsd: number | undefined): string {
+  if (priceUsd === undefined || !Number.isFinite(priceUsd)) return '–';
+  const tick = BUNDLED_INSTRUMENTS.find((i) => i.symbol === symbol)?.tickSize;
+  if (tick === undefined) return String(Number(priceUsd.toPrecision(6)));
+  return roundToStep(priceUsd, tick, 'nearest').toFixed(priceDecimals(tick));
+}
+
+/** Decimals of a tick size: 0.1 → 1, 0.00001 → 5, 1 → 0. */
+export function priceDecimals(tickSize: number): number {
+  const text = tickSize.toExponential();
+  const [mantissa, exponent] = text.split('e');
+  const fraction = mantissa.includes('.') ? mantissa.split('.')[1].length : 0;
+  return Math.max(0, fraction - Number(exponent));
 }
