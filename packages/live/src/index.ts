@@ -11,6 +11,7 @@ export * from './venue/reconcile.ts';
 export * from './monitoring/dashboard-state.ts';
 export * from './monitoring/bot-metrics.ts';
 export * from './monitoring/dashboard-server.ts';
+export * from './monitoring/dashboard-backtests.ts';
 export * from './monitoring/dashboard-guard.ts';
 export * from './monitoring/round-trips.ts';
 export * from './monitoring/champion-info.ts';

@@ -6,6 +6,7 @@ import { bundledInstruments, riskLimitsFromConfig } from '@oitrader/trading';
 import { createLogger, leverageBySymbol, OitraderError, parseUtcTimeMs, systemClock, timeframeMs, tradedSymbols, type Config, type Logger } from '@oitrader/core';
 import { Collector, describeTarget, MarketDataLoader, openStore, readStreamHealth, storeTargetFromConfig, type SqlExecutor } from '@oitrader/data';
 import { accountLeaseKey, AGENT_STRATEGY, attachMonitoring, BotLease, portfolioLimitsOf, portfolioLines, readPortfolio, BinanceInstrumentProvider, LEASE_HEARTBEAT_MS, BotStore, buildBotStrategy, CHAMPION_STRATEGY, ExchangeVenue, SimMarketClock, sleep, superviseBot, TradingBot, UNCLEAN_EXIT, wallClock, type BotStrategy, type CrashPoint, type MarketClock, type Monitoring } from '@oitrader/live';
+import { dashboardBacktests } from '../dashboard-backtests.ts';
 import { commandContext, type GlobalOptions } from '../context.ts';
 import type { Output } from '../output.ts';
 import { IP_WEIGHT_PER_MINUTE, streamNames, WeightBudget } from '@oitrader/binance';
@@ -299,7 +300,8 @@ export async function runBot(config: Config, out: Output, flags: RunFlags): Prom
         next.events.on('fill', (f) => out.text(`fill ${new Date(f.timeMs).toISOString()} ${f.side} ${f.qtyBase} ${f.symbol} @ ${f.priceUsd} (${f.reason})`));
         next.events.on('risk', (r) => out.text(`risk ${new Date(r.timeMs).toISOString()} ${r.kind}: ${r.message}`));
         await monitoring?.close();
-        monitoring = await attachMonitoring({ bot: next, store, config, log, replay: flags.replay, signal: abort.signal });
+        const backtests = config.dashboard.enabled ? dashboardBacktests(config, flags.config) : undefined;
+        monitoring = await attachMonitoring({ bot: next, store, config, log, replay: flags.replay, signal: abort.signal, backtests });
         if (first) {
           out.text(`strategy: ${chosen.map((c, k) => (symbols.length > 1 ? `${symbols[k]} ${c.description}` : c.description)).join('; ')}`);
           out.text(report.replayedBars > 0 ? `reconciled: replayed ${report.replayedBars} candles, ${report.differences.length} differences` : `session from ${new Date(start).toISOString()}${report.differences.length > 0 ? `, ${report.differences.length} differences with the exchange` : ''}`);

@@ -8,6 +8,7 @@ import { BinanceInstrumentProvider, BotStore, championInfo, ExchangeVenue, newes
 import { loadReplayDataset, SIM_API_KEY, SIM_SECRET, SimClock, SimServer } from '@oitrader/sim';
 import { commandContext, type GlobalOptions } from '../context.ts';
 import type { Output } from '../output.ts';
+import { dashboardBacktests } from '../dashboard-backtests.ts';
 import { stopSignals } from '../stop-signals.ts';
 
 interface DashboardFlags extends GlobalOptions {
@@ -64,6 +65,7 @@ export async function runDashboard(config: Config, out: Output, flags: Dashboard
       maxDailyLoss: config.trading.max_daily_loss,
       champion: () => championInfo(config.models.dir),
       strategy: config.bot.strategy,
+      backtests: dashboardBacktests(config, flags.config),
       log,
     });
     out.text(`dashboard for bot ${config.bot.name}: ${dash.url} (metrics: ${dash.url}metrics)${token ? '' : '; controls disabled: set OITRADER_DASHBOARD_TOKEN to enable them'}`);

@@ -65,7 +65,7 @@ Examples:
       try {
         out.text(`paper trading ${symbols.join(', ')} on one wallet against the local simulator ${sim.restUrl} (market time ${formatUtc(from)}, ${flags.speed}× real time) — nothing reaches Binance`);
         out.text(`dashboard controls token: ${process.env.OITRADER_DASHBOARD_TOKEN} (OITRADER_DASHBOARD_TOKEN)`);
-        out.result(await runBot(paperConfig(config, { symbols, strategy: flags.strategy, sim, fromMs: from, speed: flags.speed, db: flags.db }), out, { for: flags.for }));
+        out.result(await runBot(paperConfig(config, { symbols, strategy: flags.strategy, sim, fromMs: from, speed: flags.speed, db: flags.db }), out, { for: flags.for, config: flags.config }));
       } finally {
         await sim.close();
       }

@@ -4,6 +4,7 @@ import type { BotStore } from '../state/bot-store.ts';
 import { portfolioLimitsOf } from '../state/bot-read-model.ts';
 import { TelegramBridge } from '../telegram/telegram-bridge.ts';
 import { championInfo } from './champion-info.ts';
+import type { DashboardBacktests } from './dashboard-backtests.ts';
 import { startDashboard, type RunningDashboard } from './dashboard-server.ts';
 
 export interface AttachMonitoringOptions {
@@ -23,6 +24,8 @@ export interface AttachMonitoringOptions {
   /** How often the collector's streams are checked for data gaps (Telegram alert), default 30 s. */
   dataHealthEveryMs?: number;
   clock?: () => number;
+  /** The dashboard's Backtest tab (the CLI gives it one that runs `oitrader backtest`). */
+  backtests?: DashboardBacktests;
 }
 
 export interface Monitoring {
@@ -78,6 +81,7 @@ export async function attachMonitoring(options: AttachMonitoringOptions): Promis
         champion: () => championInfo(config.models.dir),
         strategy: config.bot.strategy,
         clock: options.clock,
+        backtests: options.backtests,
         log,
       });
       log.info(`dashboard: ${dashboard.url} (metrics: ${dashboard.url}metrics)${token ? '' : '; controls disabled: set OITRADER_DASHBOARD_TOKEN to enable them'}`);

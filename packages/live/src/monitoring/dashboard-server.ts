@@ -5,12 +5,13 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { serve } from '@hono/node-server';
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
 import { OitraderError, silentLogger, type Logger } from '@oitrader/core';
 import type { BotEvents } from '../bot/bot-events.ts';
 import { BotStore } from '../state/bot-store.ts';
 import { BotMetrics } from './bot-metrics.ts';
+import { BacktestRequestError, type DashboardBacktests } from './dashboard-backtests.ts';
 import { allowedHostnames, checkExposure, FailedTokenLimiter } from './dashboard-guard.ts';
 import { dashboardPage } from './dashboard-page.ts';
 import { readDashboardState, type DashboardSource, type DashboardState } from './dashboard-state.ts';
@@ -37,6 +38,8 @@ export interface DashboardOptions extends DashboardSource {
   /** Polls the database for changes (a bot in another process) while a page listens. Default 2000 ms. */
   pollMs?: number;
   log?: Logger;
+  /** The Backtest tab's runner; absent = no tab. */
+  backtests?: DashboardBacktests;
   /** Called after a control is written (the Telegram bridge and the log hear of it). */
   onControl?: (action: ControlAction, who: string) => void;
 }
@@ -51,6 +54,7 @@ export interface RunningDashboard {
 
 const CHARTS_JS = join(dirname(createRequire(import.meta.url).resolve('lightweight-charts/package.json')), 'dist', 'lightweight-charts.standalone.production.js');
 const CLIENT_JS = new URL('./dashboard-client.mjs', import.meta.url);
+const BACKTEST_JS = new URL('./dashboard-backtest.mjs', import.meta.url);
 
 /** Writes one control to the bot's control row; the running bot carries it out at its next step. */
 export async function applyControl(store: BotStore, bot: string, action: ControlAction, who: string, symbol?: string): Promise<boolean> {
@@ -81,6 +85,7 @@ export function dashboardApp(options: DashboardOptions, metrics: BotMetrics, lis
   const log = options.log ?? silentLogger;
   const chartsJs = readFileSync(CHARTS_JS);
   const clientJs = readFileSync(CLIENT_JS);
+  const backtestJs = readFileSync(BACKTEST_JS);
   // DNS rebinding: a page of another site whose name now points here must not read the bot's state.
   const hostAllowed = allowedHostnames(options.host ?? '127.0.0.1', options.allowedHosts);
   app.use('*', async (c, next) => {
@@ -91,10 +96,11 @@ export function dashboardApp(options: DashboardOptions, metrics: BotMetrics, lis
     await next();
   });
   const failures = new FailedTokenLimiter();
-  app.get('/', (c) => c.html(dashboardPage({ bot: options.bot, symbol: options.symbol, barMs: options.barMs, controls: Boolean(options.token) })));
+  app.get('/', (c) => c.html(dashboardPage({ bot: options.bot, symbol: options.symbol, barMs: options.barMs, controls: Boolean(options.token), backtests: Boolean(options.backtests) })));
   app.get('/favicon.ico', (c) => c.body(null, 204));
   app.get('/assets/lightweight-charts.js', (c) => c.body(chartsJs, 200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'max-age=3600' }));
   app.get('/assets/dashboard-client.mjs', (c) => c.body(clientJs, 200, { 'content-type': 'text/javascript; charset=utf-8' }));
+  app.get('/assets/dashboard-backtest.mjs', (c) => c.body(backtestJs, 200, { 'content-type': 'text/javascript; charset=utf-8' }));
   const symbols = options.symbols ?? [options.symbol];
   // The page's symbol switcher: ?symbol= picks whose candles, position and markers come (the portfolio is always all).
   const stateOf = (symbol: string) => readDashboardState({ ...options, symbol });
@@ -117,18 +123,24 @@ export function dashboardApp(options: DashboardOptions, metrics: BotMetrics, lis
       while (!stream.aborted && !stream.closed) await stream.sleep(15_000).then(() => stream.writeSSE({ event: 'ping', data: '' }));
     });
   });
-  app.post('/api/control/:action', async (c) => {
-    const action = c.req.param('action') as ControlAction;
-    if (!CONTROL_ACTIONS.includes(action)) return c.json({ error: `unknown control "${action}"; one of ${CONTROL_ACTIONS.join(', ')}` }, 404);
+  /** The token gate of every request that changes something: undefined when it may go on, else the refusal. */
+  const refused = (c: Context, what: string): Response | undefined => {
     if (!options.token) return c.json({ error: 'controls are disabled: start the dashboard with OITRADER_DASHBOARD_TOKEN set' }, 403);
     const client = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming?.socket?.remoteAddress ?? 'local';
     const waitMs = failures.blockedForMs(client);
     if (waitMs > 0) return c.json({ error: `too many wrong tokens from ${client}: try again in ${Math.ceil(waitMs / 1000)} s` }, 429, { 'retry-after': String(Math.ceil(waitMs / 1000)) });
     if (!tokenMatches(options.token, c.req.header('authorization'))) {
       failures.fail(client);
-      log.warn(`dashboard: ${action} refused (missing or wrong token from ${client})`);
+      log.warn(`dashboard: ${what} refused (missing or wrong token from ${client})`);
       return c.json({ error: 'wrong or missing token' }, 401);
     }
+    return undefined;
+  };
+  app.post('/api/control/:action', async (c) => {
+    const action = c.req.param('action') as ControlAction;
+    if (!CONTROL_ACTIONS.includes(action)) return c.json({ error: `unknown control "${action}"; one of ${CONTROL_ACTIONS.join(', ')}` }, 404);
+    const no = refused(c, action);
+    if (no) return no;
     const symbol = c.req.query('symbol') || undefined;
     const perSymbol = action === 'flatten' || FORCE_ENTRIES.includes(action);
     if (symbol !== undefined && (!perSymbol || !symbols.includes(symbol))) return c.json({ error: `?symbol= goes with flatten, force-long or force-short and one of ${symbols.join(', ')}` }, 400);
@@ -138,6 +150,33 @@ export function dashboardApp(options: DashboardOptions, metrics: BotMetrics, lis
     options.onControl?.(action, 'dashboard');
     const note = FORCE_ENTRIES.includes(action) ? 'the bot enters at its next step unless the risk engine refuses (the decision panel says why)' : 'the bot carries it out at its next step';
     return c.json({ ok: true, action, ...(symbol && { symbol }), note });
+  });
+  // The Backtest tab: a backtest on stored data, run by `oitrader backtest` in a child process, its report served here.
+  const backtests = options.backtests;
+  const noBacktests = (c: Context) => c.json({ error: 'this dashboard runs no backtests (start it with oitrader dashboard, paper or bot run)' }, 404);
+  app.get('/api/backtests', (c) => (backtests ? c.json({ strategies: backtests.strategies, symbols, jobs: backtests.jobs() }) : noBacktests(c)));
+  app.get('/api/backtests/:id', (c) => {
+    const job = backtests?.job(c.req.param('id'));
+    return job ? c.json(job) : c.json({ error: `no backtest ${c.req.param('id')}` }, 404);
+  });
+  app.post('/api/backtests', async (c) => {
+    if (!backtests) return noBacktests(c);
+    const no = refused(c, 'backtest');
+    if (no) return no;
+    const body: unknown = await c.req.json().catch(() => undefined);
+    try {
+      const job = backtests.submit(body);
+      log.info(`dashboard: backtest ${job.id} started (${job.request.strategy} on ${job.request.symbols.join(',')})`);
+      return c.json(job, 202);
+    } catch (e) {
+      if (e instanceof BacktestRequestError) return c.json({ error: e.message }, e.status);
+      throw e;
+    }
+  });
+  app.get('/reports/:name', (c) => {
+    const path = backtests?.reportPath(c.req.param('name'));
+    if (!path) return c.json({ error: `no report ${c.req.param('name')} from this dashboard` }, 404);
+    return c.body(readFileSync(path), 200, { 'content-type': 'text/html; charset=utf-8' });
   });
   return app;
 }
@@ -191,6 +230,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
     async close() {
       clearInterval(poll);
       if (pending) clearTimeout(pending);
+      await options.backtests?.close();
       detach?.();
       options.events?.off('equity', soon);
       options.events?.off('risk', soon);
