@@ -90,10 +90,10 @@ describe('oitrader backtest', () => {
     assert.equal(files.length, 2, `no temporary file may be left behind: ${files}`);
     for (const f of files) assert.match(f, /^backtest-buy-and-hold-XRPUSDT-5m-\d{8}T\d{4}Z\.(html|json)$/, 'the report is named by strategy, symbols, timeframe and the UTC minute');
     const json = JSON.parse(readFileSync(join(dir, files[1]), 'utf8')) as Array<{ strategy: string; trades: unknown[] }>;
-    assert.equal(json.length, 6, 'the strategy, the four other baselines and the 1x buy-and-hold benchmark');
+    assert.equal(json.length, 8, 'the strategy, the six other baselines and the 1x buy-and-hold benchmark');
     assert.equal(json[0].strategy, 'buy-and-hold');
     assert.equal(json[0].trades.length, 1);
-    assert.equal(json[5].strategy, 'buy-and-hold 1x');
+    assert.equal(json[7].strategy, 'buy-and-hold 1x');
   });
 
   it('backtests several symbols on one wallet: a portfolio result and each symbol\'s contribution that add up, through the risk engine', async () => {

@@ -19,6 +19,7 @@ import { registerRetrainCommands } from './commands/retrain.ts';
 import { registerWorkerCommand } from './commands/worker.ts';
 import { registerNewStrategyCommand } from './commands/new-strategy.ts';
 import { registerPaperCommand } from './commands/paper.ts';
+import { registerResearchCommand } from './commands/research.ts';
 
 export function buildProgram(): Command {
   const program = new Command('oitrader')
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerTrainCommands(program);
   registerPredictCommand(program);
   registerBacktestCommand(program);
+  registerResearchCommand(program);
   registerNewStrategyCommand(program);
   registerBotCommands(program);
   registerPaperCommand(program);

@@ -17,8 +17,8 @@ describe('backtest --strategy ml-signal --model', () => {
     const { dir, runId } = fixtureRun(frame);
     const result = await runMlSignalBacktest(createOutput({ quiet: true }), frame, options(dir, runId));
     assert.equal(result.rule, 'cost-aware');
-    assert.deepEqual(result.test.map((e) => e.result.strategy.split('(')[0]), ['cost-aware', 'ml-signal', 'flat', 'buy-and-hold', 'oi-trend', 'sma-trend']);
-    assert.ok(result.trials <= HURDLE_GRID.length + THRESHOLD_GRID.length + 2 + 4, 'trials are distinct trade sets, never more than the settings tried (each grid and standing aside)');
+    assert.deepEqual(result.test.map((e) => e.result.strategy.split('(')[0]), ['cost-aware', 'ml-signal', 'flat', 'buy-and-hold', 'oi-trend', 'oi-divergence', 'funding-carry', 'sma-trend']);
+    assert.ok(result.trials <= HURDLE_GRID.length + THRESHOLD_GRID.length + 2 + 6, 'trials are distinct trade sets, never more than the settings tried (each grid and standing aside)');
     const old = await runMlSignalBacktest(createOutput({ quiet: true }), frame, options(dir, runId, { rule: 'ml-signal' }));
     assert.deepEqual(old.test.map((e) => e.result.strategy.split('(')[0]).slice(0, 2), ['ml-signal', 'cost-aware'], 'ML-signal stays selectable');
     assert.equal(result.test[0].result.time[0], frame.time[1400], 'trading starts on the first bar of the test fold');

@@ -9,6 +9,7 @@ export * from './gbdt/xgboost-json.ts';
 export * from './gbdt/python-bridge.ts';
 export * from './validation/walk-forward.ts';
 export * from './validation/cpcv.ts';
+export * from './calibration/calibrator.ts';
 export * from './linear/standard-scaler.ts';
 export * from './linear/logistic-regression.ts';
 export * from './evaluation/classification-metrics.ts';

@@ -51,7 +51,7 @@ function mean(values: ArrayLike<number>): number {
   return values.length === 0 ? Number.NaN : s / values.length;
 }
 
-function moments(values: Float64Array): { mean: number; std: number; skew: number; kurtosis: number } {
+export function moments(values: Float64Array): { mean: number; std: number; skew: number; kurtosis: number } {
   const m = mean(values);
   let m2 = 0;
   let m3 = 0;

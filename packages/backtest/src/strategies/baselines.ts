@@ -1,4 +1,4 @@
-import { OitraderError } from '@oitrader/core';
+import { OitraderError, timeframeMs } from '@oitrader/core';
 import { enter, exit, type Intent, type Strategy, type StrategyContext } from '@oitrader/trading';
 
 const NONE: readonly Intent[] = [];
@@ -76,11 +76,89 @@ export function smaTrend(period = 48): Strategy {
   };
 }
 
+/** Enters `side` when flat and holds `holdBars` (the risk engine's stop may end it sooner): the low-turnover shape of the two rules below. */
+function holdFor(holdBars: () => number, decide: (ctx: StrategyContext) => -1 | 0 | 1): Pick<Strategy, 'onBar'> & { restart(): void } {
+  let entered = -1;
+  return {
+    restart: () => (entered = -1),
+    onBar: (ctx) => {
+      if (ctx.qtyBase !== 0) {
+        if (entered < 0) entered = ctx.index;
+        return ctx.index - entered >= holdBars() - 1 ? ((entered = -1), FLAT) : NONE;
+      }
+      entered = -1;
+      const side = decide(ctx);
+      return side === 0 ? NONE : toward(side);
+    },
+  };
+}
+
+/**
+ * Price against open interest, held to a horizon (low turnover, unlike
+ * oi-trend): a rise of more than `threshold` over `lookback` bars while open
+ * interest falls is shorts covering, not new buyers — go short; a fall while
+ * open interest falls is longs being flushed out — go long. Held `holdHours`
+ * (the label horizon's scale), then flat. Needs open_interest (NaN → no entry).
+ */
+export function oiDivergence(lookback = 24, threshold = 0.01, holdHours = 4): Strategy {
+  let bars = 1;
+  const rule = holdFor(
+    () => bars,
+    (ctx) => {
+      const price = ctx.value('close') / ctx.value('close', lookback) - 1;
+      const oi = ctx.value('open_interest') / ctx.value('open_interest', lookback) - 1;
+      if (!Number.isFinite(price) || !Number.isFinite(oi) || oi > -threshold / 2) return 0;
+      return price > threshold ? -1 : price < -threshold ? 1 : 0;
+    },
+  );
+  return {
+    name: `oi-divergence(${lookback}, hold ${holdHours}h)`,
+    reset: (frame) => {
+      if (!frame.has('open_interest')) throw new OitraderError('oi-divergence needs an open_interest column', { hint: 'load the frame with MarketDataLoader.loadAllData' });
+      bars = Math.max(1, Math.round((holdHours * 3_600_000) / timeframeMs(frame.timeframe)));
+      rule.restart();
+    },
+    onBar: rule.onBar,
+  };
+}
+
+/**
+ * Funding carry: when the last settled funding rate is extreme, take the side
+ * that is paid it — short above `threshold` (longs pay shorts), long below
+ * −`threshold` — and hold one funding interval (8 h) at a time. A one-symbol
+ * rule; the cross-sectional version (short the highest, long the lowest across
+ * a portfolio) is not built yet. Without funding_rate (or NaN) it stands aside.
+ */
+export function fundingCarry(threshold = 0.0003, holdHours = 8): Strategy {
+  let bars = 1;
+  let known = true;
+  const rule = holdFor(
+    () => bars,
+    (ctx) => {
+      if (!known) return 0;
+      const rate = ctx.value('funding_rate');
+      return !Number.isFinite(rate) ? 0 : rate > threshold ? -1 : rate < -threshold ? 1 : 0;
+    },
+  );
+  return {
+    name: `funding-carry(${(threshold * 100).toFixed(3)}%)`,
+    reset: (frame) => {
+      // Without funding data it stands aside (it is compared in every backtest, also on data without funding).
+      known = frame.has('funding_rate');
+      bars = Math.max(1, Math.round((holdHours * 3_600_000) / timeframeMs(frame.timeframe)));
+      rule.restart();
+    },
+    onBar: rule.onBar,
+  };
+}
+
 export const BASELINES: Record<string, () => Strategy> = {
   'buy-and-hold': buyAndHold,
   flat,
   random: () => randomStrategy(1),
   'oi-trend': () => oiTrend(),
+  'oi-divergence': () => oiDivergence(),
+  'funding-carry': () => fundingCarry(),
   'sma-trend': () => smaTrend(),
 };
 

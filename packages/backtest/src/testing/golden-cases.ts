@@ -2,7 +2,7 @@ import { gunzipSync, strFromU8 } from 'fflate';
 import { readFileSync } from 'node:fs';
 import type { Frame } from '@oitrader/core';
 import { DEFAULT_RISK_LIMITS, type RiskLimits, type Strategy } from '@oitrader/trading';
-import { BASELINES, baselineByName } from '../strategies/baselines.ts';
+import { baselineByName } from '../strategies/baselines.ts';
 import { DEFAULT_ML_SIGNAL, mlSignal } from '../strategies/ml-signal.ts';
 import type { BacktestOptions } from '../engine/backtester.ts';
 import { realOpenInterestFrame } from './real-sample.ts';
@@ -55,7 +55,8 @@ export function goldenCases(): GoldenCase[] {
   for (const symbol of ['SOLUSDT', 'BTCUSDT'] as const) {
     const base = realOpenInterestFrame(symbol, 90);
     const frame = base.withColumns(seededProbabilities(base.length, symbol === 'SOLUSDT' ? 7 : 11));
-    for (const name of Object.keys(BASELINES)) {
+    // The baselines the engine before the trading core ran (the golden file holds their results; later ones have none).
+    for (const name of ['buy-and-hold', 'flat', 'random', 'oi-trend', 'sma-trend']) {
       for (const leverage of [1, 5]) cases.push({ key: `${symbol} raw ${name} ${leverage}x`, frame, strategy: () => baselineByName(name), options: { leverage, initialBalanceUsd: 2000 } });
     }
     const limitsSets: Record<string, RiskLimits> = { default: DEFAULT_RISK_LIMITS, loose: { ...DEFAULT_RISK_LIMITS, maxDailyLoss: 0.05, maxDrawdown: 0.5 } };

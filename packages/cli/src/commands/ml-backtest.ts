@@ -34,7 +34,7 @@ export const THRESHOLD_GRID = [1.0, 1.1, 1.2, 1.35, 1.5, 1.75, 2.0];
 /** Hurdles of the cost-aware rule tried on the validation windows (expected net return after costs, fraction). */
 export const HURDLE_GRID = [0, 0.00025, 0.0005, 0.001, 0.002, 0.004];
 /** The baselines the ML-signal strategy is compared with, on the same bars. */
-export const ML_BASELINES = ['flat', 'buy-and-hold', 'oi-trend', 'sma-trend'];
+export const ML_BASELINES = ['flat', 'buy-and-hold', 'oi-trend', 'oi-divergence', 'funding-carry', 'sma-trend'];
 const MIN_TRADES_TO_CHOOSE = 5;
 
 export interface MlBacktestOptions {
