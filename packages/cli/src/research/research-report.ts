@@ -21,7 +21,15 @@ export function researchText(s: ResearchSummary, seconds: number): string[] {
   }
   lines.push(verdictLine(s));
   const b = s.best;
-  if (b) lines.push(`best configuration by median path Sharpe: ${b.key}; deflated Sharpe ${f(b.deflatedSharpe)} (P[skill] after ${s.trials} trials, daily Sharpe ${f(b.dailySharpe)} over ${b.days} days)`);
+  if (b) {
+    lines.push(`best configuration by median path Sharpe: ${b.key}; deflated Sharpe ${f(b.deflatedSharpe)} (P[skill] after ${s.trials} trials, daily Sharpe ${f(b.dailySharpe)} over ${b.days} days)`);
+    const c = s.configs.find((x) => x.key === b.key)!.config;
+    lines.push(
+      c.ablation === 'all' || c.ablation === 'with-calendar'
+        ? `  to train it: oitrader features build --symbol ${c.symbol} --timeframe ${c.timeframe} --horizon ${c.horizon} --threshold ${c.threshold}${c.ablation === 'with-calendar' ? ' --calendar' : ''} && oitrader train   (trading.ml_rule.hurdle: ${c.hurdle})`
+        : `  (its feature set, ${c.ablation}, is a research ablation: features build has no flag for it; train the 'all' configuration to use it in the bot)`,
+    );
+  }
   lines.push('pbo' in s.pbo ? `probability of backtest overfitting (CSCV, ${s.pbo.splits} splits over ${s.pbo.days} days, ${s.pbo.configurations} configurations): ${f(s.pbo.pbo, 2)}${s.pbo.pbo >= 0.5 ? ' — choosing the best of this grid is choosing luck' : ''}` : `probability of backtest overfitting: not computed (${s.pbo.skipped})`);
   lines.push(`${s.trials} trials (configurations × hurdles), every one logged; ${seconds.toFixed(0)} s`);
   return lines;

@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DirectorySource } from '@oitrader/binance';
 import { importArchive, MarketDataLoader, migrate, PgliteExecutor } from '@oitrader/data';
@@ -73,5 +77,26 @@ describe('oitrader research on the real SOLUSDT sample (1h, three months, with o
     assert.ok(Math.abs(daily.get(0)! - 0.21) < 1e-12 && Math.abs(daily.get(day)! - 0.1) < 1e-12, JSON.stringify([...daily]));
     const [lo, hi] = correlationInterval(0.1, 403);
     assert.ok(lo < 0.1 && hi > 0.1 && Math.abs(hi - lo - 2 * 1.96 * 0.05) < 0.01);
+  });
+});
+
+describe('oitrader research at the command line: bad input gets a clear error', () => {
+  const BIN = fileURLToPath(new URL('../../bin/oitrader.mjs', import.meta.url));
+  const run = (...args: string[]) => spawnSync(process.execPath, [BIN, 'research', ...args], { encoding: 'utf8', timeout: 120_000, env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'OITRADER_CONFIG')), DATABASE_URL: '' } });
+
+  it('names the key and line of a wrong grid', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'oitrader-research-'));
+    const grid = join(dir, 'grid.yaml');
+    writeFileSync(grid, 'symbols: [SOLUSDT]\ntimeframes: [7m]\n');
+    const r = run('--grid', grid, '--db', join(dir, 'db'));
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /timeframes\.0 \(line 2\)/);
+  });
+
+  it('says which candles are missing from an empty database', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'oitrader-research-'));
+    const r = run('--db', join(dir, 'db'), '--out', join(dir, 'reports'));
+    assert.equal(r.status, 1, `a data problem (exit 1, as every command that finds no candles): ${r.stderr}`);
+    assert.match(r.stderr, /no 15m candles for SOLUSDT/);
   });
 });

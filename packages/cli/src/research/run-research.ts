@@ -30,7 +30,7 @@ export interface PathResult {
   /** Mean log-loss of the calibrated probabilities, and of each split's training prior on the same rows. */
   logLoss: number;
   priorLogLoss: number;
-  /** Pearson correlation of the lean P(long) − P(short) with the forward return over the horizon. */
+  /** Pearson correlation of the lean P(long) − P(short) with the forward return over the horizon, within each CPCV group, averaged. */
   ic: number;
   /** The cost-aware rule traded through the risk engine: annualised Sharpe and return after fees, funding and slippage. */
   sharpe: number;
@@ -139,7 +139,12 @@ export async function runResearchConfig(data: ResearchData, base: Omit<ResearchC
       columns.p_long[offset + t] = proba[t * K + 2];
     }
     const traded = frame.withColumns(columns);
-    const scores = { logLoss: meanLogLoss(proba, y, K), priorLogLoss: meanLogLoss(priorProba, y, K), ic: pearson(lean, forward.subarray(offset, offset + rows)) };
+    // IC within each group, then averaged: each group is predicted by one split's model, and pooling groups would
+    // correlate the splits' differing base rates with the groups' drift (a CPCV artifact: the groups a split does
+    // not train on are the ones whose drift its training set lacks).
+    const fwd = forward.subarray(offset, offset + rows);
+    const ics = cv.groups.map(([start, end]) => pearson(lean.subarray(start, end), fwd.subarray(start, end))).filter(Number.isFinite);
+    const scores = { logLoss: meanLogLoss(proba, y, K), priorLogLoss: meanLogLoss(priorProba, y, K), ic: ics.length > 0 ? ics.reduce((a, b) => a + b, 0) / ics.length : Number.NaN };
     for (const result of results) {
       const rule = costAwareRule({
         ...DEFAULT_COST_AWARE,
