@@ -10,6 +10,8 @@ const FIXED: Record<string, string> = {
   random: '#c026d3',
   'sma-trend': '#ea580c',
   'oi-trend': '#0d9488',
+  'oi-divergence': '#15803d',
+  'funding-carry': '#b91c1c',
   'ml-signal': '#7c3aed',
   'cost-aware': '#be185d',
   'ppo-agent': '#2563eb',
