@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { readTrials } from '@oitrader/ml';
 import { describe, it } from 'node:test';
 import { configSchema } from '@oitrader/core';
 import { realSampleFrame } from '../../backtest/src/testing/real-sample.ts';
@@ -21,6 +22,8 @@ describe('backtest --strategy ml-signal --model', () => {
     assert.ok(result.trials <= HURDLE_GRID.length + THRESHOLD_GRID.length + 2 + 6, 'trials are distinct trade sets, never more than the settings tried (each grid and standing aside)');
     const old = await runMlSignalBacktest(createOutput({ quiet: true }), frame, options(dir, runId, { rule: 'ml-signal' }));
     assert.deepEqual(old.test.map((e) => e.result.strategy.split('(')[0]).slice(0, 2), ['ml-signal', 'cost-aware'], 'ML-signal stays selectable');
+    assert.equal(old.trials, result.trials, 'one trial registry per run: the same grids and baselines tried again are the same trials, so the deflation is the same');
+    assert.equal(readTrials(join(dir, runId), runId).trials.length, result.trials);
     assert.equal(result.test[0].result.time[0], frame.time[1400], 'trading starts on the first bar of the test fold');
     assert.ok(result.validation.length >= 5, 'every threshold tried is reported');
     for (const e of result.test) assert.equal(e.result.time.length, result.test[0].result.time.length, 'all strategies trade the same bars');

@@ -34,6 +34,7 @@ describe('oitrader paper: paper trading offline in one command', () => {
       assert.match(out, /nothing reaches Binance/);
       assert.match(out, /fill \S+ (buy|sell) [\d.]+ (SOLUSDT|BTCUSDT) @/, `the paper bot should trade in 30 s at 300× (about 30 candles):\n${out.slice(-3000)}`);
       assert.match(out, /bot paper stopped after \d+ candles/);
+      assert.doesNotMatch(out, /\[embedded-db\] waiting for/, 'a normal exit leaves no lingering embedded-database line');
     } finally {
       child.kill('SIGKILL');
       rmSync(dir, { recursive: true, force: true });

@@ -20,6 +20,7 @@ export * from './report/training-report.ts';
 export * from './lstm/lstm-classifier.ts';
 export * from './tuning/hyperparameter-search.ts';
 export * from './registry/predictions.ts';
+export * from './registry/trial-registry.ts';
 export * from './pipeline/train-model-run.ts';
 export * from './tuning/bullmq-trial-runner.ts';
 export * from './pipeline/model-fits.ts';

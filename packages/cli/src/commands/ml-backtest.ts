@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import {
   baselineByName,
@@ -25,7 +26,7 @@ import {
 import { DEFAULT_EXECUTION, riskLimitsFromConfig, type Strategy } from '@oitrader/trading';
 import { DataError, formatUtc, OitraderError, writeFileAtomic, type Config, type Frame } from '@oitrader/core';
 import { FEATURE_SET_VERSION, FeatureEngineer, TargetEngineer } from '@oitrader/features';
-import { alignPredictions, assertOutOfSample, finalKnownUntilMs, loadRun, matrixFromColumns, readManifest, readOutOfFoldPredictions, type FoldSpan } from '@oitrader/ml';
+import { alignPredictions, assertOutOfSample, finalKnownUntilMs, loadRun, matrixFromColumns, readManifest, readOutOfFoldPredictions, registerTrials, TRIALS_FILE, type FoldSpan } from '@oitrader/ml';
 import type { Output } from '../output.ts';
 import { writeTradingResult } from './trading-result.ts';
 
@@ -95,6 +96,8 @@ interface RuleChoice {
   params: MlRuleParams;
   validation: ValidationRow[];
   distinctTradeSets: number;
+  /** The trial registry's keys of those trade sets. */
+  tradeSets: string[];
 }
 
 /** The costs the cost-aware rule expects per fill: the backtest's own taker fee, half-spread and size impact at full exposure. */
@@ -112,7 +115,7 @@ function tradeSetKey(result: BacktestResult): string {
 /** A pinned setting: run on validation for the record, traded whatever it scored. */
 function pinnedChoice(grid: RuleGrid, value: number, frame: Frame, managed: BacktestOptions): RuleChoice {
   const choice = chooseOnValidation({ ...grid, values: [value], untested: value }, frame, managed);
-  return { ...choice, value, params: grid.params(value), distinctTradeSets: 1 };
+  return { ...choice, value, params: grid.params(value), distinctTradeSets: 1, tradeSets: [`pinned ${value}`] };
 }
 
 /** The setting of either rule that never trades (threshold or hurdle ∞): chosen when every setting that trades lost on validation. */
@@ -134,7 +137,7 @@ function chooseOnValidation(grid: RuleGrid, frame: Frame, managed: BacktestOptio
   const standAside: ValidationRow = { value: STAND_ASIDE, sharpe: 0, trades: 0, returnPct: 0 };
   // No setting traded enough to judge: the rule's own default (the configured hurdle; ML-signal's 1.2 × prior), not the most eager setting.
   const value = eligible.length > 0 ? [standAside, ...eligible].reduce((a, b) => (b.sharpe > a.sharpe ? b : a)).value : grid.untested;
-  return { rule: grid.rule, value, params: grid.params(value), validation, distinctTradeSets: keys.size };
+  return { rule: grid.rule, value, params: grid.params(value), validation, distinctTradeSets: keys.size, tradeSets: [...keys].map((k) => (k === '' ? 'stand aside' : createHash('sha1').update(k).digest('hex').slice(0, 16))) };
 }
 
 function spanOf(folds: FoldSpan[]): [number, number] {
@@ -253,7 +256,13 @@ export async function runMlSignalBacktest(out: Output, frame: Frame, options: Ml
   });
   // Every distinct trade set either grid produced on validation is a trial; settings that trade identically count once.
   const ruleTrials = chosen.reduce((n, c) => n + c.distinctTradeSets, 0);
-  const trials = ruleTrials + searchEvaluations + ML_BASELINES.length;
+  // The run's trial registry: what this command tried joins what train, earlier backtests and rl backtest tried on the run.
+  const trials = await registerTrials(
+    runDir,
+    options.runId,
+    [...Array.from({ length: searchEvaluations }, (_, i) => `search ${i + 1}`), ...chosen.flatMap((c) => c.tradeSets.map((k) => `rule ${c.rule} ${k}`)), ...ML_BASELINES.map((b) => `baseline ${b}`)],
+    'backtest --strategy ml-signal',
+  );
 
   const strategies: Array<[Strategy, BacktestOptions]> = [
     ...chosen.map((c): [Strategy, BacktestOptions] => [mlRuleStrategy(c.params), managed]),
@@ -294,7 +303,7 @@ export async function runMlSignalBacktest(out: Output, frame: Frame, options: Ml
     out.text(`validation ${c.rule} (${c.rule === 'ml-signal' ? 'threshold × prior' : 'hurdle'} → Sharpe, trades, return): ${c.validation.map((v) => `${grids[c.rule].label(v.value)}: ${Number.isFinite(v.sharpe) ? v.sharpe.toFixed(2) : '—'}/${v.trades}/${v.returnPct.toFixed(2)}%`).join('  ')}; ${c.distinctTradeSets} distinct trade set(s) among these ${c.validation.length} settings and standing aside`);
   }
   out.text(`chosen: ${chosen.map((c) => `${c.rule} ${grids[c.rule].label(c.value)}`).join(', ')} (${primary} is trading.ml_rule's rule, the other is shown for comparison); ${describeMlRule(main.params)}`);
-  out.text(`Deflated Sharpe counts ${trials} trials (${ruleTrials} distinct trade sets of the rule grids, ${searchEvaluations} search evaluations, ${ML_BASELINES.length} baselines)`);
+  out.text(`Deflated Sharpe counts ${trials} trials, every one tried on run ${options.runId} (${join(runDir, TRIALS_FILE)}): here ${ruleTrials} distinct trade sets of the rule grids, ${searchEvaluations} search evaluations, ${ML_BASELINES.length} baselines`);
   out.text(formatSummary(reported));
   for (const line of asideWhy) out.text(`${frame.symbol}: ${line}`);
   out.text(
@@ -316,6 +325,7 @@ export async function runMlSignalBacktest(out: Output, frame: Frame, options: Ml
     returnPct: ml.totalReturn * 100,
     sharpe: ml.sharpe,
     deflatedSharpe: ml.deflatedSharpe,
+    trials,
     buyAndHoldReturnPct: (buyAndHold?.metrics.totalReturn ?? Number.NaN) * 100,
     beatBaselines,
   });

@@ -5,7 +5,7 @@ import { formatSummary, renderHtmlReport, reportBasePath, reportJson, type Repor
 import { riskLimitsFromConfig } from '@oitrader/trading';
 import { formatUtc, OitraderError, parseUtcTimeMs, writeFileAtomic, type Config, type Frame } from '@oitrader/core';
 import { FEATURE_SET_VERSION } from '@oitrader/features';
-import { finalKnownUntilMs, readOutOfFoldPredictions, type RunManifest } from '@oitrader/ml';
+import { finalKnownUntilMs, readOutOfFoldPredictions, registerTrials, TRIALS_FILE, type RunManifest } from '@oitrader/ml';
 import {
   ACTIONS,
   AGENT_BASELINES,
@@ -272,9 +272,10 @@ export async function runRlBacktest(out: Output, frame: Frame, options: RlBackte
   const run = readRunManifest(options.modelsDir, peek.manifest.modelRun.runId);
   const agent = loadAgent(dir, { featureSetVersion: run.featureSetVersion, modelRunId: run.runId, symbol: frame.symbol });
   const predictions = await readOutOfFoldPredictions(join(options.modelsDir, run.runId), agent.manifest.modelRun.model);
-  // Deflated Sharpe: every window agent ever trained in this directory is a trial, plus the strategies in the table.
-  const agentTrials = listAgents(options.agentsDir).reduce((s, id) => s + (JSON.parse(readFileSync(join(options.agentsDir, id, 'manifest.json'), 'utf8')) as AgentManifest).windows.length, 0);
-  const trials = agentTrials + AGENT_BASELINES.length + 1;
+  // Deflated Sharpe: the run's trial registry — every window agent trained on this run, the table's strategies, and what other commands tried on it.
+  const agentKeys = windowAgentKeys(options.agentsDir, run.runId);
+  const agentTrials = agentKeys.length;
+  const trials = await registerTrials(join(options.modelsDir, run.runId), run.runId, [...agentKeys, ...AGENT_BASELINES.map((b) => `baseline ${b}`), 'rule ml-signal default'], 'rl backtest');
   const result = backtestAgent(agent, frame, predictions, { trials, labels: run.labels, stopLoss: options.stopLoss });
   const m = agent.manifest;
   const base = reportBasePath(options.outDir, ['rl-backtest', m.runId, frame.symbol, frame.timeframe]);
@@ -292,7 +293,7 @@ export async function runRlBacktest(out: Output, frame: Frame, options: RlBackte
   out.text(formatSummary(result.combined));
   const total = result.combinedHistogram.reduce((s, x) => s + x, 0) || 1;
   out.text(`agent actions: ${ACTIONS.map((a, i) => `${a} ${result.combinedHistogram[i]} (${((100 * result.combinedHistogram[i]) / total).toFixed(1)}%)`).join(', ')}`);
-  out.text(`Deflated Sharpe counts ${trials} trials (${agentTrials} window agents trained in ${options.agentsDir}, ${AGENT_BASELINES.length + 1} baselines)`);
+  out.text(`Deflated Sharpe counts ${trials} trials, every one tried on run ${run.runId} (its ${TRIALS_FILE}): here ${agentTrials} window agents trained on it in ${options.agentsDir}, ${AGENT_BASELINES.length + 1} baselines`);
   out.text(`report: ${base}.html (and .json)`);
   out.result({ report: `${base}.html`, json: `${base}.json`, strategies: result.combined.map((e) => ({ strategy: e.result.strategy, metrics: e.metrics })), actionHistogram: result.combinedHistogram });
   return result;
@@ -324,8 +325,7 @@ export async function runRlBacktestAfterSpan(out: Output, frame: Frame, options:
   const proba = await freshProbabilities(runDir, frame, frame.time[start]);
   const ml = { pShort: proba.p_short, pNeutral: proba.p_neutral, pLong: proba.p_long };
   const t = options.config.trading;
-  const agentTrials = listAgents(options.agentsDir).reduce((s, id) => s + (JSON.parse(readFileSync(join(options.agentsDir, id, 'manifest.json'), 'utf8')) as AgentManifest).windows.length, 0);
-  const trials = agentTrials + AGENT_BASELINES.length;
+  const trials = await registerTrials(runDir, run.runId, [...windowAgentKeys(options.agentsDir, run.runId), ...AGENT_BASELINES.map((b) => `baseline ${b}`)], 'rl backtest --start');
   const result = backtestAgentAfterSpan(agent, frame, {
     ml,
     start,
@@ -346,4 +346,12 @@ export async function runRlBacktestAfterSpan(out: Output, frame: Frame, options:
   out.text(`report: ${base}.html (and .json)`);
   out.result({ report: `${base}.html`, json: `${base}.json`, afterSpan: true, span, strategies: result.entries.map((e) => ({ strategy: e.result.strategy, metrics: e.metrics })), actionHistogram: result.actionHistogram });
   return result;
+}
+
+/** The registry keys of every window agent in `agentsDir` trained on model run `runId`. */
+function windowAgentKeys(agentsDir: string, runId: string): string[] {
+  return listAgents(agentsDir).flatMap((id) => {
+    const m = JSON.parse(readFileSync(join(agentsDir, id, 'manifest.json'), 'utf8')) as AgentManifest;
+    return m.modelRun.runId === runId ? m.windows.map((w) => `agent ${id} window ${w.window}`) : [];
+  });
 }

@@ -22,6 +22,8 @@ export interface RunTradingResult {
   returnPct: number;
   sharpe: number;
   deflatedSharpe: number;
+  /** The run's trial registry count the deflated Sharpe was computed with (absent in older results). */
+  trials?: number;
   buyAndHoldReturnPct: number;
   beatBaselines: boolean;
 }
@@ -54,8 +56,10 @@ export function promotionRefusal(runId: string, result: RunTradingResult | undef
 }
 
 /** One line for `models list`. */
-export function tradingResultLine(result: RunTradingResult | undefined): string {
+/** `trialsNow`: the run's registry count today; when it grew since, the recorded deflated Sharpe is marked as counting fewer trials. */
+export function tradingResultLine(result: RunTradingResult | undefined, trialsNow?: number): string {
   if (!result) return 'not backtested';
   const sign = result.returnPct >= 0 ? '+' : '';
-  return `${result.rule ?? 'ml-signal'}: ${sign}${result.returnPct.toFixed(2)}% in ${result.trades} trades, Sharpe ${Number.isFinite(result.sharpe) ? result.sharpe.toFixed(2) : '—'} (${result.source}${result.beatBaselines ? ', beat the baselines' : ''})`;
+  const dsr = Number.isFinite(result.deflatedSharpe) ? `, deflated Sharpe ${result.deflatedSharpe.toFixed(2)}${result.trials === undefined ? '' : ` after ${result.trials} trials`}${trialsNow !== undefined && result.trials !== undefined && trialsNow > result.trials ? ` (${trialsNow} tried on the run since: backtest it again)` : ''}` : '';
+  return `${result.rule ?? 'ml-signal'}: ${sign}${result.returnPct.toFixed(2)}% in ${result.trades} trades, Sharpe ${Number.isFinite(result.sharpe) ? result.sharpe.toFixed(2) : '—'}${dsr} (${result.source}${result.beatBaselines ? ', beat the baselines' : ''})`;
 }

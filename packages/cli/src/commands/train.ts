@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { numberFlag, OitraderError } from '@oitrader/core';
 import { FEATURES_FILE, MANIFEST_FILE, readFeatureDataset } from '@oitrader/features';
-import { inspectRuns, listRuns, loadRun, readManifest, trainModelRun, type ClassificationReport, type TrainedRun, type TrainRunOptions } from '@oitrader/ml';
+import { inspectRuns, listRuns, loadRun, readManifest, readTrials, trainModelRun, type ClassificationReport, type TrainedRun, type TrainRunOptions } from '@oitrader/ml';
 import { promoteRun } from '@oitrader/live';
 import { promotionRefusal, readTradingResult, tradingResultLine } from './trading-result.ts';
 import { commandContext, type GlobalOptions } from '../context.ts';
@@ -71,7 +71,7 @@ export function registerTrainCommands(program: Command): void {
         const e = m.metrics.ensemble as ClassificationReport | undefined;
         let trading: string;
         try {
-          trading = tradingResultLine(readTradingResult(join(dir, m.runId)));
+          trading = tradingResultLine(readTradingResult(join(dir, m.runId)), readTrials(join(dir, m.runId), m.runId).trials.length);
         } catch (error) {
           trading = `unreadable (${(error as Error).message})`;
         }
