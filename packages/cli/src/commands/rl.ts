@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { formatSummary, renderHtmlReport, reportBasePath, reportJson, type ReportEntry } from '@oitrader/backtest';
 import { riskLimitsFromConfig } from '@oitrader/trading';
-import { formatUtc, OitraderError, parseUtcTimeMs, writeFileAtomic, type Config, type Frame } from '@oitrader/core';
+import { formatUtc, OitraderError, parseUtcTimeMs, timeframeMs, writeFileAtomic, type Config, type Frame } from '@oitrader/core';
 import { FEATURE_SET_VERSION } from '@oitrader/features';
 import { finalKnownUntilMs, readOutOfFoldPredictions, registerTrials, TRIALS_FILE, type RunManifest } from '@oitrader/ml';
 import {
@@ -36,6 +36,7 @@ interface RlTrainFlags extends GlobalOptions, FrameFlags {
   agentsDir?: string;
   algo: 'ppo' | 'a2c';
   windows: number;
+  minTrainDays: number;
   timesteps: number;
   envs: number;
   nSteps?: number;
@@ -58,6 +59,8 @@ export interface RlTrainOptions {
   mlModel?: string;
   algorithm: 'ppo' | 'a2c';
   windows: number;
+  /** The first window trains on at least this many days (default 0: an equal share of the span). */
+  minTrainDays?: number;
   timestepsPerWindow: number;
   nEnvs: number;
   seed: number;
@@ -93,6 +96,7 @@ export function registerRlCommands(program: Command): void {
     .option('--agents-dir <dir>', 'agents directory (default: models.agents_dir)')
     .addOption(new Option('--algo <name>', 'algorithm').choices(['ppo', 'a2c']).default('ppo'))
     .addOption(new Option('--windows <n>', 'walk-forward train/test windows').argParser(Number).default(3))
+    .addOption(new Option('--min-train-days <days>', 'the first window trains on at least this many days of predictions (weeks, not days); 0 = an equal share').argParser(Number).default(14))
     .addOption(new Option('--timesteps <n>', 'environment steps per window').argParser(Number).default(200_000))
     .addOption(new Option('--envs <n>', 'parallel environments (different start points)').argParser(Number).default(4))
     .addOption(new Option('--n-steps <n>', 'steps per environment per update (PPO default 2048, A2C 5)').argParser(Number))
@@ -116,6 +120,7 @@ export function registerRlCommands(program: Command): void {
       mlModel: flags.mlModel,
       algorithm: flags.algo,
       windows: flags.windows,
+      minTrainDays: flags.minTrainDays,
       timestepsPerWindow: flags.timesteps,
       nEnvs: flags.envs,
       seed: flags.seed,
@@ -200,6 +205,7 @@ export async function runRlTrain(out: Output, frame: Frame, options: RlTrainOpti
     modelRun: { runId: options.modelRunId, featureSetVersion: run.featureSetVersion },
     algorithm: options.algorithm,
     windows: options.windows,
+    minTrainBars: Math.round(((options.minTrainDays ?? 0) * 86_400_000) / timeframeMs(frame.timeframe)),
     timestepsPerWindow: options.timestepsPerWindow,
     nEnvs: options.nEnvs,
     seed: options.seed,

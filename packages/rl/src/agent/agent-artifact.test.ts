@@ -35,6 +35,10 @@ describe('agent artifact and walk-forward evaluation', () => {
     for (const s of splits) assert.ok(s.testStart >= s.trainEnd, `window tests from row ${s.testStart} but trained up to ${s.trainEnd}`);
     assert.equal(splits[2].testEnd, 1100);
     for (const w of trained.manifest.windows) assert.ok(w.testStartMs > w.trainEndMs, `window ${w.window} is tested inside its training span`);
+    // A minimum first training block: weeks, not days; the test blocks share the rest and still tile to the end.
+    const long = walkForwardSplits(0, 10_000, 3, 4032);
+    assert.deepEqual(long.map((x) => [x.trainEnd, x.testStart, x.testEnd]), [[4032, 4032, 6021], [6021, 6021, 8010], [8010, 8010, 10_000]]);
+    assert.throws(() => walkForwardSplits(0, 4500, 3, 4032), /too few for a 4032-bar first training block/);
   });
 
   it('save → load gives a network that takes identical actions', () => {

@@ -20,15 +20,28 @@ export interface Split {
 }
 
 /**
- * Rows [start, end) cut into `windows` + 1 equal blocks; window k trains on
- * blocks 0..k−1 (expanding) and is tested on block k, which lies after
- * everything it trained on.
+ * Rows [start, end) cut into `windows` + 1 blocks; window k trains on
+ * everything before its test block (expanding) and is tested on block k + 1,
+ * which lies after everything it trained on. The first training block is at
+ * least `minTrainBars` long (weeks, not days: an agent that saw eight days
+ * has seen one regime); the test blocks share the rest equally.
  */
-export function walkForwardSplits(start: number, end: number, windows: number): Split[] {
+export function walkForwardSplits(start: number, end: number, windows: number, minTrainBars = 0): Split[] {
   if (!(windows >= 1)) throw new OitraderError(`walk-forward needs at least 1 window, got ${windows}`, { exitCode: 2 });
-  const block = Math.floor((end - start) / (windows + 1));
-  if (block < 200) throw new OitraderError(`${end - start} usable bars are too few for ${windows} walk-forward windows (${block} bars each)`, { hint: 'use fewer --windows or a longer span', exitCode: 2 });
-  return Array.from({ length: windows }, (_, k) => ({ trainStart: start, trainEnd: start + (k + 1) * block, testStart: start + (k + 1) * block, testEnd: k === windows - 1 ? end : start + (k + 2) * block }));
+  const first = Math.max(Math.floor((end - start) / (windows + 1)), minTrainBars);
+  const block = Math.floor((end - start - first) / windows);
+  if (block < 200) {
+    throw new OitraderError(`${end - start} usable bars are too few for a ${first}-bar first training block and ${windows} walk-forward test windows (${Math.max(0, block)} bars each)`, {
+      hint: 'use fewer --windows, a smaller --min-train-days, or a longer span (out-of-fold predictions over more of the data)',
+      exitCode: 2,
+    });
+  }
+  return Array.from({ length: windows }, (_, k) => ({
+    trainStart: start,
+    trainEnd: start + first + k * block,
+    testStart: start + first + k * block,
+    testEnd: k === windows - 1 ? end : start + first + (k + 1) * block,
+  }));
 }
 
 /**
@@ -58,6 +71,8 @@ export interface AgentTrainSpec {
   modelRun: { runId: string; featureSetVersion: string };
   algorithm: 'ppo' | 'a2c';
   windows: number;
+  /** The first window trains on at least this many bars (default: an equal share). */
+  minTrainBars?: number;
   timestepsPerWindow: number;
   nEnvs: number;
   seed: number;
@@ -85,7 +100,7 @@ export async function trainAgentWalkForward(spec: AgentTrainSpec): Promise<Train
   const usable = usableSpan(frame, predictions, market);
   const start = Math.max(usable.start, spec.startIndex ?? 0);
   const end = Math.min(usable.end, spec.endIndex ?? frame.length);
-  const splits = walkForwardSplits(start, end, spec.windows);
+  const splits = walkForwardSplits(start, end, spec.windows, spec.minTrainBars ?? 0);
   // Every bar the agent will train or be tested on must come from a fold that never saw it.
   const ml = alignOutOfSample(predictions, frame, start, end);
   const defaults = spec.algorithm === 'ppo' ? PPO_DEFAULTS : A2C_DEFAULTS;
