@@ -33,7 +33,7 @@ const DEMO_TO = Date.UTC(2026, 2, 1);
 export const DEMO_TRAINING = { folds: 3, trainShare: 0.4, embargo: 12, seed: 0, searchTrials: 0, trees: 60, lstm: { epochs: 3, patience: 1, batchSize: 256, maxTrainRows: 6000 } } as const;
 
 /** Phase 4 in demo mode: a short PPO budget (the learning tests' settings) so it fits the demo's time; `oitrader rl train` defaults to the guide's. */
-export const DEMO_RL = { windows: 3, timestepsPerWindow: 16_384, nEnvs: 4, episodeBars: 512, training: { nSteps: 512, batchSize: 256, nEpochs: 4, learningRate: 1e-3, entCoef: 0.01 } } as const;
+export const DEMO_RL = { windows: 3, minTrainDays: 14, timestepsPerWindow: 16_384, nEnvs: 4, episodeBars: 512, training: { nSteps: 512, batchSize: 256, nEpochs: 4, learningRate: 1e-3, entCoef: 0.01 } } as const;
 
 export function registerDemoCommand(program: Command): void {
   program
