@@ -6,7 +6,7 @@ import { createOutput } from '../output.ts';
 import { MarketDataLoader, openStore } from '@oitrader/data';
 import type { GlobalOptions } from '../context.ts';
 import { DEMO_DB } from '../frame-source.ts';
-import { runMlSignalBacktest } from './ml-backtest.ts';
+import { ML_BASELINES, runMlSignalBacktest } from './ml-backtest.ts';
 import { configSchema } from '@oitrader/core';
 import { runSimulatedCollection } from './collect.ts';
 import { runFeatureBuild, runFeatureCheck } from './features.ts';
@@ -71,7 +71,7 @@ export function registerDemoCommand(program: Command): void {
         await runRlBacktest(out, frame, { agentsDir: 'data/demo/agents', modelsDir: 'data/demo/models', agentId: agent.runId, outDir: 'reports', stopLoss: config.trading.stop_loss });
         out.text(`\n== phase 5: the portfolio bot trades ${DEMO_PORTFOLIO.join(', ')} on one wallet against the simulator over the wire, the sample's last 2 days, with the live dashboard  [${elapsed()}]`);
         const botRun = await runDemoBot(sql, out, { symbols: DEMO_PORTFOLIO, days: 2, keepUp: flags.dashboard === true, modelsDir: 'data/demo/models', archiveDir: SAMPLE_ARCHIVE });
-        out.text(`\ndemo finished in ${elapsed()}. Out of sample, after costs: ${mlResult.beatBaselines ? `the ${mlResult.rule} rule beat every baseline` : `NOTHING beat the baselines — the ${mlResult.rule} rule did not beat every one of flat, buy-and-hold, oi-trend and sma-trend`} (${mlResult.report}).`);
+        out.text(`\ndemo finished in ${elapsed()}. Out of sample, after costs: ${mlResult.beatBaselines ? `the ${mlResult.rule} rule beat every baseline` : `NOTHING beat the baselines — the ${mlResult.rule} rule did not beat every one of ${ML_BASELINES.join(', ')}`} (${mlResult.report}).`);
         if (report.failed > 0 || !passed || !causal || !collected || !botRun.matchesExchange) process.exitCode = 1;
       } finally {
         await sql.close();
