@@ -19,7 +19,7 @@ import {
 } from '@oitrader/trading';
 import { parseClientId } from '@oitrader/binance';
 import type { MarketDataLoader } from '@oitrader/data';
-import type { BotControl, BotMode, BotStore, OrderIntent, StoredDecision, StoredFill, StoredFunding, StoredOrder, StoredPosition, StoredRiskEvent } from '../state/bot-store.ts';
+import type { BotControl, BotMode, BotStore, ForceEntry, OrderIntent, StoredDecision, StoredFill, StoredFunding, StoredOrder, StoredPosition, StoredRiskEvent } from '../state/bot-store.ts';
 import { JournalVenue } from '../venue/journal-venue.ts';
 import { PaperVenue } from '../venue/paper-venue.ts';
 import { positionIn, type RecoveredOrder, type Venue, type VenueAccount, type VenuePosition } from '../venue/venue.ts';
@@ -116,7 +116,7 @@ interface Leg {
 interface Carried {
   all: boolean;
   symbols: string[];
-  forced: string[];
+  forced: ForceEntry[];
 }
 
 /** What one step records per symbol for its replay. */
@@ -462,7 +462,7 @@ export class TradingBot {
       state: { engine: this.engine.snapshot() },
       flattenDone: flattened.all,
       flattenedSymbols: flattened.symbols,
-      forcedSymbols: flattened.forced,
+      forcedEntries: flattened.forced,
     };
     this.#lastCandleMs = t;
     if (!live) return;
@@ -498,11 +498,11 @@ export class TradingBot {
     for (const e of forced) this.engine.requestEntry(closeMs, e.symbol, e.side, 'operator');
     if (control.flattenRequested) {
       this.engine.requestFlatten(closeMs, 'oitrader bot flatten');
-      return { all: true, symbols: [], forced: forced.map((e) => e.symbol) };
+      return { all: true, symbols: [], forced };
     }
     const symbols = control.flattenSymbols.filter((s) => this.symbols.includes(s));
     for (const s of symbols) this.engine.requestFlatten(closeMs, `force exit ${s}`, [s]);
-    return { all: false, symbols, forced: forced.map((e) => e.symbol) };
+    return { all: false, symbols, forced };
   }
 
   /** The commands the live run applied at this candle, from their recorded risk events (their own words, never parsed from the message). */

@@ -68,6 +68,7 @@ export interface ProcessBacktestsOptions {
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const KEEP_JOBS = 20;
+const MAX_STDOUT = 4_000_000;
 
 export class BacktestRequestError extends OitraderError {
   readonly status: 400 | 409;
@@ -124,8 +125,11 @@ export function processBacktests(options: ProcessBacktestsOptions): DashboardBac
     const child = spawn(options.command[0], args, { env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+    child.stdout!.setEncoding('utf8');
+    child.stderr!.setEncoding('utf8');
+    // Only the final JSON result is read: a strategy file that logs every bar must not grow the bot's memory.
+    child.stdout!.on('data', (d: string) => (stdout = (stdout + d).slice(-MAX_STDOUT)));
+    child.stderr!.on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;

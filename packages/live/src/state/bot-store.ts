@@ -36,10 +36,9 @@ const parseForceEntries = (text: string): ForceEntry[] =>
   text
     .split(',')
     .filter(Boolean)
-    .map((x) => {
-      const [symbol, side] = x.split(':');
-      return { symbol, side: side === 'short' ? 'short' : 'long' };
-    });
+    .map((x) => x.split(':'))
+    .filter(([, side]) => side === 'long' || side === 'short')
+    .map(([symbol, side]) => ({ symbol, side: side as 'long' | 'short' }));
 
 export type OrderIntent = 'entry' | 'exit' | 'stop' | 'target';
 
@@ -126,8 +125,8 @@ export interface BotStep {
   flattenDone: boolean;
   /** The forced exits of single symbols this step carried out (cleared in the same transaction). */
   flattenedSymbols?: string[];
-  /** The symbols whose forced entry this step decided (cleared in the same transaction). */
-  forcedSymbols?: string[];
+  /** The forced entries this step decided (cleared in the same transaction; a newer request for the symbol stays). */
+  forcedEntries?: ForceEntry[];
 }
 
 /** Every table holding a bot's rows (keyed by its name). */
@@ -298,8 +297,8 @@ export class BotStore {
       const [row] = await tx.query<{ flatten_symbols: string; force_entries: string }>('SELECT flatten_symbols, force_entries FROM bot_control WHERE bot = $1 FOR UPDATE', [bot]);
       const done = new Set(step.flattenDone ? (row?.flatten_symbols.split(',') ?? []) : (step.flattenedSymbols ?? []));
       const left = (row?.flatten_symbols ?? '').split(',').filter((s) => s && !done.has(s));
-      const forced = new Set(step.forcedSymbols ?? []);
-      const entriesLeft = parseForceEntries(row?.force_entries ?? '').filter((e) => !forced.has(e.symbol));
+      const forced = new Set((step.forcedEntries ?? []).map((e) => `${e.symbol}:${e.side}`));
+      const entriesLeft = parseForceEntries(row?.force_entries ?? '').filter((e) => !forced.has(`${e.symbol}:${e.side}`));
       await tx.query(
         `UPDATE bot_control SET last_candle = ${ts(2)}, state = $3, flatten_requested = flatten_requested AND NOT $4, flatten_symbols = $5, force_entries = $6, updated_at = now() WHERE bot = $1`,
         [bot, step.candleTimeMs, JSON.stringify(step.state ?? null), step.flattenDone, left.join(','), entriesLeft.map((e) => `${e.symbol}:${e.side}`).join(',')],

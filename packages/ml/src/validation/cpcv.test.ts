@@ -27,14 +27,19 @@ describe('combinatorial purged cross-validation', () => {
         const [start, end] = groups[g];
         for (let t = start; t < end; t++) assert.ok(!train.has(t), `split ${s.index} trains on tested row ${t}`);
         for (let t = start - horizon; t < start; t++) if (t >= 0) assert.ok(!train.has(t), `row ${t}'s label reaches into group ${g} and was not purged`);
-        for (let t = end; t < end + embargo && t < 600; t++) assert.ok(!train.has(t), `row ${t} follows group ${g} within the embargo`);
+        for (let t = end; t < end + Math.max(horizon, embargo) && t < 600; t++) assert.ok(!train.has(t), `row ${t} follows group ${g} within the embargo or its labels overlap the tested ones`);
       }
       // Everything else trains: the purge takes no more than it must.
       const expected = 600 - s.testGroups.reduce((n, g) => n + groups[g][1] - groups[g][0], 0) - s.dropped;
       assert.equal(s.train.length, expected);
-      assert.ok(s.dropped <= s.testGroups.length * (horizon + embargo));
+      assert.ok(s.dropped <= s.testGroups.length * (horizon + Math.max(horizon, embargo)));
       for (let i = 1; i < s.train.length; i++) assert.ok(s.train[i] > s.train[i - 1], 'training rows stay in time order');
     }
+  });
+
+  it('purges by the horizon after a tested group even with no embargo: those labels overlap the tested ones', () => {
+    const { groups, splits } = cpcv(600, { groups: 6, testGroups: 2, horizon: 7, embargo: 0 });
+    for (const s of splits) for (const g of s.testGroups) for (let t = groups[g][1]; t < groups[g][1] + 7 && t < 600; t++) assert.ok(!s.train.includes(t), `row ${t} trains on a label overlapping group ${g}`);
   });
 
   it('refuses groups too small for the horizon, and nonsense N and k', () => {

@@ -83,7 +83,8 @@ export function cpcv(rows: number, options: CpcvOptions): Cpcv {
       for (let t = start; t < end; t++) blocked[t] = 1;
       // Purge: a training label at t spans (t, t + horizon]; it must end before the test group starts.
       for (let t = Math.max(0, start - horizon); t < start; t++) blocked[t] = 1;
-      for (let t = end; t < Math.min(rows, end + embargo); t++) blocked[t] = 1;
+      // After it: a label starting within the horizon overlaps the tested labels (purge), and the embargo may reach further.
+      for (let t = end; t < Math.min(rows, end + Math.max(horizon, embargo)); t++) blocked[t] = 1;
     }
     const train: number[] = [];
     for (let t = 0; t < rows; t++) if (!blocked[t]) train.push(t);

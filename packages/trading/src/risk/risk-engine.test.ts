@@ -363,3 +363,36 @@ describe('risk engine: config', () => {
     assert.equal(riskLimitsFromConfig(parseConfig({ trading: { leverage: 3, cooldown_after_stop_minutes: 30 } }).trading).cooldownAfterStopMs, 1_800_000);
   });
 });
+
+describe('risk engine: forced entries', () => {
+  const step = (intents: Intent[], nowMs = T0) => ({ symbol: 'SOLUSDT', timeMs: nowMs - 300_000, closeUsd: 100, intents, lastCandleCloseMs: nowMs - 10_000, dataHealthy: true });
+  const held: PositionSnapshot = { symbol: 'SOLUSDT', qtyBase: 10, entryPriceUsd: 100, marginUsd: 200, markUsd: 100 };
+
+  it('enters in place of the strategy, sized and stopped like any entry, and says it was forced', () => {
+    const e = engineWith();
+    e.mark(T0, 2000);
+    e.requestEntry(T0, 'SOLUSDT', 'short', 'dashboard');
+    const [d] = e.decide(T0, flatBook(), [step([])]);
+    assert.equal(d.action, 'enter');
+    assert.equal(d.side, 'short');
+    assert.equal(d.allowed, true);
+    assert.match(d.reason, /^force entry \(dashboard\): ok/);
+    assert.ok(d.orders.some((o) => o.type === 'stop' && o.reduceOnly), 'a forced entry gets its exchange-side stop');
+    assert.equal(e.decide(T0 + 300_000, flatBook(), [step([], T0 + 300_000)])[0].action, 'hold', 'the request is used once');
+  });
+
+  it('on a held symbol it is refused and the strategy\'s own exit still goes out', () => {
+    const e = engineWith();
+    e.mark(T0, 2000);
+    e.requestEntry(T0, 'SOLUSDT', 'short', 'telegram');
+    const [d] = e.decide(T0, flatBook(2000, 1800, [held]), [step([exit()])]);
+    assert.equal(d.action, 'exit', 'the forced request must not swallow the strategy\'s exit');
+    assert.equal(d.orders.length, 1);
+    assert.match(d.reason, /force entry \(telegram\) refused: SOLUSDT already has a position/);
+    e.requestEntry(T0, 'SOLUSDT', 'long', 'telegram');
+    const [h] = e.decide(T0, flatBook(2000, 1800, [held]), [step([])]);
+    assert.equal(h.allowed, false);
+    assert.equal(h.code, 'no_position');
+    assert.deepEqual(h.orders, [], 'never stacked');
+  });
+});

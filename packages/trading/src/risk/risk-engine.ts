@@ -348,10 +348,18 @@ export class RiskEngine implements IntentExecutor {
     const candidates: Candidate[] = [];
     const forced = new Map<string, string>();
     for (const given of steps) {
-      const step = this.#withForcedEntry(given, forced);
-      if (forced.has(step.symbol) && (positionOf(portfolio, step.symbol)?.qtyBase ?? 0) !== 0 && !(this.#markFlatten || flattenAll || this.book(step.symbol).flattenDue)) {
-        decisions.push({ ...holdRefused(step, `force entry (${forced.get(step.symbol)}): refused, ${step.symbol} already has a position (force-exit it first)`), code: 'no_position' });
+      let step = this.#withForcedEntry(given, forced);
+      const held = (positionOf(portfolio, step.symbol)?.qtyBase ?? 0) !== 0;
+      if (forced.has(step.symbol) && held && !(this.#markFlatten || flattenAll || this.book(step.symbol).flattenDue)) {
+        // Never stacked or flipped: the strategy's own decision stands (its exit too), and the request is refused beside it.
+        const why = forced.get(step.symbol);
         forced.delete(step.symbol);
+        step = given;
+        const decision = this.#decideInstrument(nowMs, portfolio, step, flattenAll);
+        decision.reason = `${decision.reason}; force entry (${why}) refused: ${step.symbol} already has a position (force-exit it first)`;
+        if (decision.action === 'hold') Object.assign(decision, { allowed: false, code: 'no_position' });
+        decisions.push(decision);
+        if ((decision.action === 'enter' || decision.action === 'scale_in') && decision.allowed) candidates.push({ step, decision, proposal: this.#proposal(step, lastIntent(step.intents)!, positionOf(portfolio, step.symbol)?.qtyBase ?? 0), order: candidates.length });
         continue;
       }
       const decision = this.#decideInstrument(nowMs, portfolio, step, flattenAll);
@@ -588,10 +596,6 @@ export function stoppedOutBy(fills: ReadonlyArray<{ symbol: string; reason: stri
     if (f.reason === 'stop' || f.reason === 'liquidation') return true;
   }
   return any ? false : undefined;
-}
-
-function holdRefused(step: InstrumentStep, reason: string): InstrumentDecision {
-  return { symbol: step.symbol, timeMs: step.timeMs, action: 'hold', side: undefined, allowed: false, reason, qtyBase: 0, priceUsd: step.closeUsd, stopUsd: Number.NaN, cancelTags: [], orders: NONE };
 }
 
 function lastIntent(intents: readonly Intent[]): Intent | undefined {
