@@ -22,3 +22,30 @@ export function correlation(a: Float64Array, b: Float64Array): number {
   }
   return va > 0 && vb > 0 ? cov / Math.sqrt(va * vb) : 0;
 }
+
+/** The median of the finite values (NaN when there are none). */
+export function median(values: readonly number[]): number {
+  const s = values.filter(Number.isFinite).sort((a, b) => a - b);
+  if (s.length === 0) return Number.NaN;
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** Every k-subset of 0..n−1 in lexicographic order (CPCV's splits, CSCV's in-sample halves). */
+export function combinations(n: number, k: number): number[][] {
+  const out: number[][] = [];
+  const pick: number[] = [];
+  const walk = (from: number) => {
+    if (pick.length === k) {
+      out.push([...pick]);
+      return;
+    }
+    for (let i = from; i <= n - (k - pick.length); i++) {
+      pick.push(i);
+      walk(i + 1);
+      pick.pop();
+    }
+  };
+  walk(0);
+  return out;
+}

@@ -157,14 +157,20 @@ export function computeMetrics(result: BacktestResult, options: { trials?: numbe
   };
 }
 
-/** UTC-day returns of the equity curve (each day: last equity vs the previous day's last). */
-export function dailyStats(time: Float64Array, equity: Float64Array, initial: number, targetDailyReturn = 0.0025): DailyStats {
-  const ends: number[] = [];
+/** The last equity of each UTC day (bars by their open time), in time order. */
+export function dailyCloses(time: Float64Array, equity: Float64Array): Array<{ dayMs: number; equityUsd: number }> {
+  const ends: Array<{ dayMs: number; equityUsd: number }> = [];
   for (let i = 0; i < time.length; i++) {
     const day = Math.floor(time[i] / DAY_MS);
     const nextDay = i + 1 < time.length ? Math.floor(time[i + 1] / DAY_MS) : Number.NaN;
-    if (day !== nextDay) ends.push(equity[i]);
+    if (day !== nextDay) ends.push({ dayMs: day * DAY_MS, equityUsd: equity[i] });
   }
+  return ends;
+}
+
+/** UTC-day returns of the equity curve (each day: last equity vs the previous day's last). */
+export function dailyStats(time: Float64Array, equity: Float64Array, initial: number, targetDailyReturn = 0.0025): DailyStats {
+  const ends = dailyCloses(time, equity).map((d) => d.equityUsd);
   const returns: number[] = [];
   const pnl: number[] = [];
   let previous = initial;

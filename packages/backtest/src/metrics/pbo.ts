@@ -1,4 +1,4 @@
-import { OitraderError } from '@oitrader/core';
+import { combinations, OitraderError } from '@oitrader/core';
 
 export interface PboResult {
   /** Probability of backtest overfitting: the share of in-sample/out-of-sample splits where the in-sample best ranks below the out-of-sample median. */
@@ -45,7 +45,7 @@ export function probabilityOfBacktestOverfitting(returns: readonly Float64Array[
   const size = Math.floor(periods / blocks);
   const blockRows = Array.from({ length: blocks }, (_, b) => Array.from({ length: b === blocks - 1 ? periods - b * size : size }, (_, i) => b * size + i));
   const logits: number[] = [];
-  for (const chosen of halves(blocks)) {
+  for (const chosen of combinations(blocks, blocks / 2)) {
     const inSample = chosen.flatMap((b) => blockRows[b]);
     const outOfSample = blockRows.filter((_, b) => !chosen.includes(b)).flat();
     let best = 0;
@@ -62,20 +62,4 @@ export function probabilityOfBacktestOverfitting(returns: readonly Float64Array[
     logits.push(Math.log(omega / (1 - omega)));
   }
   return { pbo: logits.filter((l) => l <= 0).length / logits.length, splits: logits.length, logits, configurations };
-}
-
-/** Every choice of half of 0..n−1 (n even) in lexicographic order. */
-function halves(n: number): number[][] {
-  const out: number[][] = [];
-  const pick: number[] = [];
-  const walk = (from: number) => {
-    if (pick.length === n / 2) return void out.push([...pick]);
-    for (let i = from; i < n; i++) {
-      pick.push(i);
-      walk(i + 1);
-      pick.pop();
-    }
-  };
-  walk(0);
-  return out;
 }

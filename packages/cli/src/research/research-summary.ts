@@ -1,4 +1,5 @@
 import { deflatedSharpe, moments, probabilityOfBacktestOverfitting, type PboResult } from '@oitrader/backtest';
+import { median } from '@oitrader/core';
 import { configKey, correlationInterval, type ConfigResult, type ResearchConfig } from './run-research.ts';
 
 export interface Spread {
@@ -44,12 +45,6 @@ export interface ResearchSummary {
   pbo: (PboResult & { days: number }) | { skipped: string };
 }
 
-const median = (xs: readonly number[]) => {
-  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
-  if (s.length === 0) return Number.NaN;
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 export const spread = (xs: readonly number[]): Spread => {
   const s = xs.filter(Number.isFinite);
   return { median: median(s), min: s.length ? Math.min(...s) : Number.NaN, max: s.length ? Math.max(...s) : Number.NaN };

@@ -72,7 +72,7 @@ describe('oitrader research on the real SOLUSDT sample (1h, three months, with o
   it('turns an equity curve into UTC daily returns and a correlation into a Fisher interval', () => {
     const day = 86_400_000;
     const time = Float64Array.from([0, 12, 23, 24, 36].map((h) => h * 3_600_000));
-    const daily = dailyReturns(time, Float64Array.from([100, 110, 121, 121, 133.1]), 100, 3_600_000);
+    const daily = dailyReturns(time, Float64Array.from([100, 110, 121, 121, 133.1]), 100);
     assert.deepEqual([...daily.keys()], [0, day]);
     assert.ok(Math.abs(daily.get(0)! - 0.21) < 1e-12 && Math.abs(daily.get(day)! - 0.1) < 1e-12, JSON.stringify([...daily]));
     const [lo, hi] = correlationInterval(0.1, 403);

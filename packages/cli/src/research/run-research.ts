@@ -1,10 +1,9 @@
-import { computeMetrics, costAwareRule, DEFAULT_COST_AWARE, geometricPayoffs, runPortfolioBacktest, type BacktestOptions } from '@oitrader/backtest';
-import { OitraderError, timeframeMs, type Frame } from '@oitrader/core';
+import { computeMetrics, costAwareRule, dailyCloses, DEFAULT_COST_AWARE, geometricPayoffs, runPortfolioBacktest, type BacktestOptions } from '@oitrader/backtest';
+import { correlation, OitraderError, type Frame } from '@oitrader/core';
 import { FeatureEngineer, TargetEngineer, type FeatureTable } from '@oitrader/features';
 import { applyCalibrator, cpcv, fitCalibrator, GradientBoostedTrees, meanLogLoss, type Matrix } from '@oitrader/ml';
 import { ABLATIONS, type Ablation, type ResearchGrid } from './research-grid.ts';
 
-const DAY_MS = 86_400_000;
 
 export class ResearchStoppedError extends OitraderError {
   constructor() {
@@ -121,7 +120,6 @@ export async function runResearchConfig(data: ResearchData, base: Omit<ResearchC
     }
   }
   const results: ConfigResult[] = hurdles.map((hurdle) => ({ config: { ...base, hurdle }, features: names.length, rows, effectiveRows: Math.floor(rows / base.horizon), paths: [], seconds: 0 }));
-  const barMs = timeframeMs(frame.timeframe);
   for (const path of cv.paths) {
     const proba = new Float64Array(rows * K);
     const priorProba = new Float64Array(rows * K);
@@ -143,7 +141,7 @@ export async function runResearchConfig(data: ResearchData, base: Omit<ResearchC
     // correlate the splits' differing base rates with the groups' drift (a CPCV artifact: the groups a split does
     // not train on are the ones whose drift its training set lacks).
     const fwd = forward.subarray(offset, offset + rows);
-    const ics = cv.groups.map(([start, end]) => pearson(lean.subarray(start, end), fwd.subarray(start, end))).filter(Number.isFinite);
+    const ics = cv.groups.map(([start, end]) => correlation(lean.subarray(start, end), fwd.subarray(start, end))).filter(Number.isFinite);
     const scores = { logLoss: meanLogLoss(proba, y, K), priorLogLoss: meanLogLoss(priorProba, y, K), ic: ics.length > 0 ? ics.reduce((a, b) => a + b, 0) / ics.length : Number.NaN };
     for (const result of results) {
       const rule = costAwareRule({
@@ -156,7 +154,7 @@ export async function runResearchConfig(data: ResearchData, base: Omit<ResearchC
       });
       const run = runPortfolioBacktest([traded], () => rule, execution).portfolio;
       const m = computeMetrics(run);
-      result.paths.push({ ...scores, sharpe: m.sharpe, totalReturn: m.totalReturn, trades: m.trades, feesUsd: m.feesUsd, daily: dailyReturns(run.time, run.equity, run.initialBalanceUsd, barMs) });
+      result.paths.push({ ...scores, sharpe: m.sharpe, totalReturn: m.totalReturn, trades: m.trades, feesUsd: m.feesUsd, daily: dailyReturns(run.time, run.equity, run.initialBalanceUsd) });
     }
   }
   const seconds = (performance.now() - started) / 1000;
@@ -168,32 +166,6 @@ function nanColumn(n: number): Float64Array {
   return new Float64Array(n).fill(Number.NaN);
 }
 
-/** Pearson correlation over the pairs where both are finite. */
-export function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let n = 0;
-  let sa = 0;
-  let sb = 0;
-  let saa = 0;
-  let sbb = 0;
-  let sab = 0;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i];
-    const y = b[i];
-    if (!Number.isFinite(x) || !Number.isFinite(y)) continue;
-    n++;
-    sa += x;
-    sb += y;
-    saa += x * x;
-    sbb += y * y;
-    sab += x * y;
-  }
-  if (n < 3) return Number.NaN;
-  const cov = sab / n - (sa / n) * (sb / n);
-  const va = saa / n - (sa / n) ** 2;
-  const vb = sbb / n - (sb / n) ** 2;
-  return va > 0 && vb > 0 ? cov / Math.sqrt(va * vb) : 0;
-}
-
 /** A correlation's 95% interval by Fisher's z over `n` independent pairs. */
 export function correlationInterval(r: number, n: number): [number, number] {
   if (!Number.isFinite(r) || n < 4) return [Number.NaN, Number.NaN];
@@ -203,20 +175,12 @@ export function correlationInterval(r: number, n: number): [number, number] {
 }
 
 /** Each UTC day's return of an equity curve (the last equity of the day over the last of the day before). */
-export function dailyReturns(time: Float64Array, equity: Float64Array, initial: number, barMs: number): Map<number, number> {
+export function dailyReturns(time: Float64Array, equity: Float64Array, initial: number): Map<number, number> {
   const out = new Map<number, number>();
   let previous = initial;
-  let day = Number.NaN;
-  let last = initial;
-  for (let i = 0; i < equity.length; i++) {
-    const d = Math.floor((time[i] + barMs - 1) / DAY_MS) * DAY_MS;
-    if (d !== day && Number.isFinite(day)) {
-      out.set(day, last / previous - 1);
-      previous = last;
-    }
-    day = d;
-    last = equity[i];
+  for (const d of dailyCloses(time, equity)) {
+    out.set(d.dayMs, d.equityUsd / previous - 1);
+    previous = d.equityUsd;
   }
-  if (Number.isFinite(day)) out.set(day, last / previous - 1);
   return out;
 }

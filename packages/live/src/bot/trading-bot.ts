@@ -368,7 +368,7 @@ export class TradingBot {
     let account = await this.#venue.account(marks);
     this.#stepNowMs = live ? (o.clock?.() ?? closeMs) : (this.#recorded?.decidedAt.get(t) ?? closeMs);
     for (const leg of legs) leg.healthy = live ? ((await o.dataHealthy?.(leg.symbol)) ?? true) : !this.#recorded?.unhealthy.has(key(t, leg.symbol));
-    const flattened = live ? await this.#applyControl(closeMs, account.equityUsd, legs) : this.#replayCommands(closeMs, account.equityUsd);
+    const carried = live ? await this.#applyControl(closeMs, account.equityUsd, legs) : this.#replayCommands(closeMs, account.equityUsd);
     const seen = account;
     this.#seen = account;
     this.#syncSnapshot(account, marks);
@@ -460,9 +460,9 @@ export class TradingBot {
       equity: { timeMs: closeMs, equityUsd: account.equityUsd, walletUsd: account.walletUsd, availableUsd: account.availableUsd, qtyBase: exposureOf(account, this.#legs.length) },
       riskEvents,
       state: { engine: this.engine.snapshot() },
-      flattenDone: flattened.all,
-      flattenedSymbols: flattened.symbols,
-      forcedEntries: flattened.forced,
+      flattenDone: carried.all,
+      flattenedSymbols: carried.symbols,
+      forcedEntries: carried.forced,
     };
     this.#lastCandleMs = t;
     if (!live) return;

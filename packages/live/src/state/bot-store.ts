@@ -39,6 +39,7 @@ const parseForceEntries = (text: string): ForceEntry[] =>
     .map((x) => x.split(':'))
     .filter(([, side]) => side === 'long' || side === 'short')
     .map(([symbol, side]) => ({ symbol, side: side as 'long' | 'short' }));
+const forceEntryKey = (e: ForceEntry) => `${e.symbol}:${e.side}`;
 
 export type OrderIntent = 'entry' | 'exit' | 'stop' | 'target';
 
@@ -235,7 +236,7 @@ export class BotStore {
       if (!row.symbol.split(',').includes(symbol)) throw new OitraderError(`bot "${bot}" does not trade ${symbol}`, { hint: `it trades ${row.symbol.split(',').join(', ')}`, exitCode: 2 });
       const pending = parseForceEntries(row.force_entries).filter((e) => e.symbol !== symbol);
       pending.push({ symbol, side });
-      await tx.query('UPDATE bot_control SET force_entries = $2, updated_at = now() WHERE bot = $1', [bot, pending.map((e) => `${e.symbol}:${e.side}`).join(',')]);
+      await tx.query('UPDATE bot_control SET force_entries = $2, updated_at = now() WHERE bot = $1', [bot, pending.map(forceEntryKey).join(',')]);
       return true;
     });
   }
@@ -297,11 +298,11 @@ export class BotStore {
       const [row] = await tx.query<{ flatten_symbols: string; force_entries: string }>('SELECT flatten_symbols, force_entries FROM bot_control WHERE bot = $1 FOR UPDATE', [bot]);
       const done = new Set(step.flattenDone ? (row?.flatten_symbols.split(',') ?? []) : (step.flattenedSymbols ?? []));
       const left = (row?.flatten_symbols ?? '').split(',').filter((s) => s && !done.has(s));
-      const forced = new Set((step.forcedEntries ?? []).map((e) => `${e.symbol}:${e.side}`));
-      const entriesLeft = parseForceEntries(row?.force_entries ?? '').filter((e) => !forced.has(`${e.symbol}:${e.side}`));
+      const forced = new Set((step.forcedEntries ?? []).map(forceEntryKey));
+      const entriesLeft = parseForceEntries(row?.force_entries ?? '').filter((e) => !forced.has(forceEntryKey(e)));
       await tx.query(
         `UPDATE bot_control SET last_candle = ${ts(2)}, state = $3, flatten_requested = flatten_requested AND NOT $4, flatten_symbols = $5, force_entries = $6, updated_at = now() WHERE bot = $1`,
-        [bot, step.candleTimeMs, JSON.stringify(step.state ?? null), step.flattenDone, left.join(','), entriesLeft.map((e) => `${e.symbol}:${e.side}`).join(',')],
+        [bot, step.candleTimeMs, JSON.stringify(step.state ?? null), step.flattenDone, left.join(','), entriesLeft.map(forceEntryKey).join(',')],
       );
     });
   }

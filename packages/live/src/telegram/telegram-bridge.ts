@@ -258,10 +258,11 @@ export class TelegramBridge {
     this.#cron?.stop();
     this.#detach?.();
     // Each alert has its own deadline; stopping (grammY confirms the update offset with one more call) is bounded too.
-    // The last burst's flush may be queued in this very tick: wait for the queue, then send anything still held.
-    await this.#alerts;
-    await this.#alerts;
-    await this.#flush().catch((e: Error) => this.#log.warn(`telegram: alert failed: ${e.message}`));
+    // Drain the queue, including a burst whose flush is queued in this very tick (it extends the queue when it runs).
+    for (let tail = this.#alerts; ; tail = this.#alerts) {
+      await tail;
+      if (tail === this.#alerts && !this.#flushQueued) break;
+    }
     const stopped = Promise.all([this.#bot.isRunning() ? this.#bot.stop().catch(() => undefined) : undefined, this.#running?.catch(() => undefined)]);
     const STOP_MS = 3000;
     let timer: NodeJS.Timeout | undefined;

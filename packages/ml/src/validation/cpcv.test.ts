@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { binomial, combinations, cpcv } from './cpcv.ts';
+import { combinations } from '@oitrader/core';
+import { binomial, cpcv } from './cpcv.ts';
 
 describe('combinatorial purged cross-validation', () => {
   it('makes C(N, k) splits and k/N·C(N, k) paths, each covering every group once from a split that did not train on it', () => {

@@ -1,4 +1,4 @@
-import { OitraderError } from '@oitrader/core';
+import { combinations, OitraderError } from '@oitrader/core';
 import type { Range } from './walk-forward.ts';
 
 export interface CpcvOptions {
@@ -39,25 +39,6 @@ export function binomial(n: number, k: number): number {
   let c = 1;
   for (let i = 1; i <= k; i++) c = (c * (n - k + i)) / i;
   return Math.round(c);
-}
-
-/** Every k-subset of 0..n−1 in lexicographic order. */
-export function combinations(n: number, k: number): number[][] {
-  const out: number[][] = [];
-  const pick: number[] = [];
-  const walk = (from: number) => {
-    if (pick.length === k) {
-      out.push([...pick]);
-      return;
-    }
-    for (let i = from; i <= n - (k - pick.length); i++) {
-      pick.push(i);
-      walk(i + 1);
-      pick.pop();
-    }
-  };
-  walk(0);
-  return out;
 }
 
 /**

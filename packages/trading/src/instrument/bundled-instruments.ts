@@ -1,4 +1,4 @@
-import { roundToStep, type Instrument } from './instrument.ts';
+import { roundToStep, stepDecimals, type Instrument } from './instrument.ts';
 import { StaticInstrumentProvider } from './instrument-provider.ts';
 import type { LeverageBracket } from './leverage-brackets.ts';
 
@@ -69,13 +69,5 @@ export function formatPrice(symbol: string, priceUsd: number | undefined): strin
   if (priceUsd === undefined || !Number.isFinite(priceUsd)) return '–';
   const tick = BUNDLED_INSTRUMENTS.find((i) => i.symbol === symbol)?.tickSize;
   if (tick === undefined) return String(Number(priceUsd.toPrecision(6)));
-  return roundToStep(priceUsd, tick, 'nearest').toFixed(priceDecimals(tick));
-}
-
-/** Decimals of a tick size: 0.1 → 1, 0.00001 → 5, 1 → 0. */
-export function priceDecimals(tickSize: number): number {
-  const text = tickSize.toExponential();
-  const [mantissa, exponent] = text.split('e');
-  const fraction = mantissa.includes('.') ? mantissa.split('.')[1].length : 0;
-  return Math.max(0, fraction - Number(exponent));
+  return roundToStep(priceUsd, tick, 'nearest').toFixed(stepDecimals(tick));
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatPrice, priceDecimals } from './bundled-instruments.ts';
+import { formatPrice } from './bundled-instruments.ts';
+import { stepDecimals } from './instrument.ts';
 
 describe('prices for people are shown on the instrument tick', () => {
   it('rounds to each bundled symbol tick and prints its decimals', () => {
@@ -17,6 +18,6 @@ describe('prices for people are shown on the instrument tick', () => {
   });
 
   it('counts the decimals of a tick size, including exponent notation', () => {
-    assert.deepEqual([1, 0.1, 0.01, 0.00001, 1e-7, 0.5, 10].map(priceDecimals), [0, 1, 2, 5, 7, 1, 0]);
+    assert.deepEqual([1, 0.1, 0.01, 0.00001, 1e-7, 0.5, 10].map(stepDecimals), [0, 1, 2, 5, 7, 1, 0]);
   });
 });

@@ -26,7 +26,7 @@ export interface Instrument extends SymbolFilters {
 const decimalsCache = new Map<number, number>();
 
 /** Number of decimals in a step like 0.001 (so rounding can be exact in decimal). */
-function decimals(step: number): number {
+export function stepDecimals(step: number): number {
   const cached = decimalsCache.get(step);
   if (cached !== undefined) return cached;
   const d = countDecimals(step);
@@ -47,7 +47,7 @@ function countDecimals(step: number): number {
  * sell limits up) unless `mode` says otherwise.
  */
 export function roundToStep(value: number, step: number, mode: 'down' | 'up' | 'nearest'): number {
-  const d = decimals(step);
+  const d = stepDecimals(step);
   const units = value / step;
   // The epsilon absorbs binary noise such as 0.3 / 0.1 = 2.9999999999999996.
   const rounded = mode === 'down' ? Math.floor(units + 1e-9) : mode === 'up' ? Math.ceil(units - 1e-9) : Math.round(units);

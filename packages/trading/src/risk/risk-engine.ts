@@ -349,20 +349,17 @@ export class RiskEngine implements IntentExecutor {
     const forced = new Map<string, string>();
     for (const given of steps) {
       let step = this.#withForcedEntry(given, forced);
-      const held = (positionOf(portfolio, step.symbol)?.qtyBase ?? 0) !== 0;
-      if (forced.has(step.symbol) && held && !(this.#markFlatten || flattenAll || this.book(step.symbol).flattenDue)) {
-        // Never stacked or flipped: the strategy's own decision stands (its exit too), and the request is refused beside it.
-        const why = forced.get(step.symbol);
+      // Never stacked or flipped: on a held symbol the strategy's own decision stands (its exit too) and the request is refused beside it.
+      const refusedForce = forced.has(step.symbol) && (positionOf(portfolio, step.symbol)?.qtyBase ?? 0) !== 0 && !(this.#markFlatten || flattenAll || this.book(step.symbol).flattenDue) ? forced.get(step.symbol) : undefined;
+      if (refusedForce !== undefined) {
         forced.delete(step.symbol);
         step = given;
-        const decision = this.#decideInstrument(nowMs, portfolio, step, flattenAll);
-        decision.reason = `${decision.reason}; force entry (${why}) refused: ${step.symbol} already has a position (force-exit it first)`;
-        if (decision.action === 'hold') Object.assign(decision, { allowed: false, code: 'no_position' });
-        decisions.push(decision);
-        if ((decision.action === 'enter' || decision.action === 'scale_in') && decision.allowed) candidates.push({ step, decision, proposal: this.#proposal(step, lastIntent(step.intents)!, positionOf(portfolio, step.symbol)?.qtyBase ?? 0), order: candidates.length });
-        continue;
       }
       const decision = this.#decideInstrument(nowMs, portfolio, step, flattenAll);
+      if (refusedForce !== undefined) {
+        decision.reason = `${decision.reason}; force entry (${refusedForce}) refused: ${step.symbol} already has a position (force-exit it first)`;
+        if (decision.action === 'hold') Object.assign(decision, { allowed: false, code: 'no_position' });
+      }
       decisions.push(decision);
       if (decision.action === 'enter' || decision.action === 'scale_in') {
         if (decision.allowed) candidates.push({ step, decision, proposal: this.#proposal(step, lastIntent(step.intents)!, positionOf(portfolio, step.symbol)?.qtyBase ?? 0), order: candidates.length });
