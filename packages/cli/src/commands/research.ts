@@ -1,7 +1,9 @@
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { reportBasePath } from '@oitrader/backtest';
 import { numberFlag, OitraderError, writeFileAtomic } from '@oitrader/core';
+import { redisLabel } from '@oitrader/ml';
 import { riskFromConfig } from './backtest.ts';
 import { commandContext, type GlobalOptions } from '../context.ts';
 import { loadFrames } from '../frame-source.ts';
@@ -9,7 +11,9 @@ import { stopSignals } from '../stop-signals.ts';
 import { DEFAULT_GRID_YAML, loadResearchGrid } from '../research/research-grid.ts';
 import { researchHtml, researchText } from '../research/research-report.ts';
 import { summarize } from '../research/research-summary.ts';
-import { configKey, researchData, runResearchConfig, type ConfigResult } from '../research/run-research.ts';
+import { configKey, type ConfigResult } from '../research/run-research.ts';
+import { inProcessResearchRunner, queuedResearchRunner, type ResearchTask } from '../research/research-runners.ts';
+import { queueConnection } from './worker.ts';
 
 interface ResearchFlags extends GlobalOptions {
   grid?: string;
@@ -46,32 +50,37 @@ Examples:
       const trialsFile = `${base}.trials.jsonl`;
       const stop = stopSignals(flags.for);
       const started = performance.now();
+      const settings = { hurdles: grid.hurdles, grid: { cpcv: grid.cpcv, model: grid.model }, execution };
+      const connection = queueConnection(config);
+      const runner = connection ? queuedResearchRunner(connection, join(flags.out, 'research-frames'), settings, { onNotice: (line) => out.text(line) }) : inProcessResearchRunner(settings);
+      if (connection) out.text(`research configurations go to \`oitrader worker\` processes through Redis at ${redisLabel(connection.redisUrl)} (prefix ${connection.prefix}); frames are written under ${resolve(flags.out, 'research-frames')} (workers must see that path)`);
       const results: ConfigResult[] = [];
-      const total = grid.symbols.length * grid.timeframes.length * grid.horizons.length * grid.thresholds.length * grid.ablations.length;
       try {
+        const tasks: ResearchTask[] = [];
         for (const timeframe of grid.timeframes) {
           const frames = await loadFrames(grid.symbols, { timeframe, start: grid.start ?? '2000-01-01', end: grid.end ?? '2100-01-01', demoDb: flags.demoDb, db: flags.db }, config);
           for (const frame of frames) {
             if (frame.length === 0) throw new OitraderError(`no ${timeframe} ${frame.symbol} candles stored`, { hint: 'import them first (oitrader data import), or run oitrader demo and pass --demo-db', exitCode: 2 });
-            const data = researchData(frame);
-            for (const horizon of grid.horizons) {
-              for (const threshold of grid.thresholds) {
-                for (const ablation of grid.ablations) {
-                  const done = await runResearchConfig(data, { symbol: frame.symbol, timeframe, horizon, threshold, ablation }, grid.hurdles, grid, execution, stop.signal);
-                  for (const r of done) {
-                    results.push(r);
-                    appendFileSync(trialsFile, `${JSON.stringify({ key: configKey(r.config), ...r.config, features: r.features, rows: r.rows, paths: r.paths.map(({ daily: _daily, ...p }) => p) })}\n`);
-                  }
-                  const n = results.length / grid.hurdles.length;
-                  const elapsed = (performance.now() - started) / 1000;
-                  out.text(`  [${n}/${total}] ${frame.symbol} ${timeframe} h${horizon} ${ablation}: log-loss gain ${(done[0].paths.reduce((a, p) => a + p.priorLogLoss - p.logLoss, 0) / done[0].paths.length).toFixed(4)}, ${done[0].features} features, ${done[0].rows} rows — ${elapsed.toFixed(0)} s, about ${((elapsed / n) * (total - n)).toFixed(0)} s left`);
-                }
-              }
-            }
+            for (const horizon of grid.horizons) for (const threshold of grid.thresholds) for (const ablation of grid.ablations) tasks.push({ frame, base: { symbol: frame.symbol, timeframe, horizon, threshold, ablation } });
           }
         }
+        let finished = 0;
+        const byTask = await runner.runAll(
+          tasks,
+          (index, done) => {
+            for (const r of done) appendFileSync(trialsFile, `${JSON.stringify({ key: configKey(r.config), ...r.config, features: r.features, rows: r.rows, paths: r.paths.map(({ daily: _daily, ...p }) => p) })}\n`);
+            finished++;
+            const { base } = tasks[index];
+            const elapsed = (performance.now() - started) / 1000;
+            out.text(`  [${finished}/${tasks.length}] ${base.symbol} ${base.timeframe} h${base.horizon} ${base.ablation}: log-loss gain ${(done[0].paths.reduce((a, p) => a + p.priorLogLoss - p.logLoss, 0) / done[0].paths.length).toFixed(4)}, ${done[0].features} features, ${done[0].rows} rows — ${elapsed.toFixed(0)} s, about ${((elapsed / finished) * (tasks.length - finished)).toFixed(0)} s left`);
+          },
+          stop.signal,
+        );
+        // Grid order, whatever order the workers finished in: the summary is the same with or without workers.
+        for (const done of byTask) results.push(...done);
       } finally {
         stop.dispose();
+        await runner.close();
       }
       const seconds = (performance.now() - started) / 1000;
       const summary = summarize(results, grid.pbo_blocks);

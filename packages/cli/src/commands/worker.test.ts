@@ -7,31 +7,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { Queue, QueueEvents } from 'bullmq';
-import { Redis } from 'ioredis';
 import { buildFeatureDataset, FEATURES_FILE, MANIFEST_FILE, readFeatureDataset, writeFeatureDataset } from '@oitrader/features';
 import { bullmqFitRunner, bullmqTrialRunner, evalDataOf, FIT_QUEUE, hyperparameterSearch, leadingRows, searchWithRunner, trainModelRun, TRIAL_QUEUE, walkForwardFolds, type SearchOptions, type TrainRunOptions, type TrialDatasetRef, type TrialRecord } from '@oitrader/ml';
 import { realSampleFrame } from '../../../features/src/testing/frames.ts';
+import { redisSkipReason, TEST_REDIS_URL } from '../testing/redis.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/oitrader.mjs', import.meta.url));
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-
-/** Is the real Redis (.ci/run starts it) reachable? Under CI it must be: the fan-out is tested there, not skipped. */
-async function redisReachable(): Promise<boolean> {
-  const client = new Redis(REDIS_URL, { lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-    return (await client.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    client.disconnect();
-  }
-}
-
-const reachable = await redisReachable();
-if (!reachable && process.env.CI) throw new Error(`Redis is not reachable at ${REDIS_URL} under CI: .ci/run must start it (redis-server --daemonize yes --bind 127.0.0.1 --port 6379)`);
-const skip = reachable ? false : `Redis not reachable at ${REDIS_URL}: start it with \`redis-server --daemonize yes --bind 127.0.0.1 --port 6379\` (under CI this test fails instead of skipping)`;
+const REDIS_URL = TEST_REDIS_URL;
+const skip = await redisSkipReason();
 
 describe('oitrader worker usage', () => {
   it('without queue.redis_url it exits 2 saying which setting to make, instead of waiting forever', () => {

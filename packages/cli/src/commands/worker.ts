@@ -5,12 +5,13 @@ import { FEATURES_FILE, MANIFEST_FILE, readFeatureDataset } from '@oitrader/feat
 import { bullmqFitRunner, bullmqTrialRunner, datasetCache, redisLabel, startFitWorker, startTrialWorker, type ModelFitRunner, type QueueConnection, type TrialRunner, type TrialScope } from '@oitrader/ml';
 import { commandContext, type GlobalOptions } from '../context.ts';
 import type { Output } from '../output.ts';
+import { startResearchWorker } from '../research/research-runners.ts';
 
 interface WorkerFlags extends GlobalOptions {
   for?: number;
 }
 
-function queueConnection(config: Config): QueueConnection | undefined {
+export function queueConnection(config: Config): QueueConnection | undefined {
   if (config.queue.redis_url === '') return undefined;
   redisLabel(config.queue.redis_url);
   return { redisUrl: config.queue.redis_url, prefix: config.queue.prefix };
@@ -41,7 +42,7 @@ export function queuedRunners(config: Config, featuresDir: string, out: Output):
 export function registerWorkerCommand(program: Command): void {
   program
     .command('worker')
-    .description('run training jobs (hyperparameter-search trials and model fits) queued by `train` on any machine that reaches the same Redis (queue.redis_url) and the shared features/models disk')
+    .description('run jobs queued by `train` (hyperparameter-search trials, model fits) and `research` (grid configurations) on any machine that reaches the same Redis (queue.redis_url) and the shared features/models disk')
     .addOption(new Option('--for <seconds>', 'stop after this many seconds (default: until SIGINT or SIGTERM)').argParser(Number))
     .action(async (_flags, command: Command) => {
       const flags = command.optsWithGlobals<WorkerFlags>();
@@ -57,7 +58,7 @@ export function registerWorkerCommand(program: Command): void {
       };
       // One features file in memory for both kinds of job.
       const load = datasetCache(workerOptions);
-      const workers = [startTrialWorker(connection, workerOptions, load), startFitWorker(connection, workerOptions, load)];
+      const workers = [startTrialWorker(connection, workerOptions, load), startFitWorker(connection, workerOptions, load), startResearchWorker(connection, workerOptions)];
       const signals = ['SIGINT', 'SIGTERM'] as const;
       let wake = () => {};
       const stopped = new Promise<void>((done) => {

@@ -81,7 +81,7 @@ const range = (start: number, end: number) => Uint32Array.from({ length: end - s
  * traded by the cost-aware rule through the portfolio backtester. The model
  * never sees a row it is scored or traded on.
  */
-export async function runResearchConfig(data: ResearchData, base: Omit<ResearchConfig, 'hurdle'>, hurdles: readonly number[], grid: ResearchGrid, execution: BacktestOptions, signal?: AbortSignal): Promise<ConfigResult[]> {
+export async function runResearchConfig(data: ResearchData, base: Omit<ResearchConfig, 'hurdle'>, hurdles: readonly number[], grid: Pick<ResearchGrid, 'cpcv' | 'model'>, execution: BacktestOptions, signal?: AbortSignal): Promise<ConfigResult[]> {
   const started = performance.now();
   const { frame, table } = data;
   const groups = new Set<string>(ABLATIONS[base.ablation]);

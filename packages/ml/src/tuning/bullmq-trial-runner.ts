@@ -105,19 +105,38 @@ export function jobQueue<D, R>(connection: QueueConnection, queueName: string, o
     await events.waitUntilReady();
     if ((await queue.getWorkersCount()) === 0) options.onNotice?.(`no worker is connected to Redis at ${label} (prefix ${connection.prefix}) yet: the work waits; start one with \`oitrader worker\``);
   };
+  // Waiters by job id, settled by the queue's events. Written here instead of BullMQ's
+  // Job.waitUntilFinished, whose async executor rejects unhandled when the queue closes
+  // while it is still checking the job (a stopped run closes with jobs in flight).
+  const waiters = new Map<string, Array<{ resolve(value: R): void; reject(reason: Error): void }>>();
+  const settle = (jobId: string, outcome: { value: R } | { error: Error }) => {
+    for (const w of waiters.get(jobId) ?? []) 'value' in outcome ? w.resolve(outcome.value) : w.reject(outcome.error);
+    waiters.delete(jobId);
+  };
+  events.on('completed', ({ jobId, returnvalue }) => settle(jobId, { value: returnvalue as R }));
+  events.on('failed', ({ jobId, failedReason }) => settle(jobId, { error: new Error(failedReason) }));
+  let closed = false;
   return {
     async submit(jobId, name, data, failed) {
-      await (checked ??= checkWorkers());
-      // BullMQ derives the name's type from the data type, which a generic D leaves open.
-      const queued = await queue.add(name as never, data as never, { jobId, attempts, backoff: { type: 'fixed', delay: 1000 }, removeOnComplete: { age: 7 * 24 * 3600 }, removeOnFail: { age: 7 * 24 * 3600 } });
-      if (await queued.isFailed()) await queued.retry('failed');
       try {
-        return (await queued.waitUntilFinished(events)) as R;
+        await (checked ??= checkWorkers());
+        if (closed) throw new Error('the queue was closed');
+        const finished = new Promise<R>((resolve, reject) => waiters.set(jobId, [...(waiters.get(jobId) ?? []), { resolve, reject }]));
+        finished.catch(() => undefined);
+        // BullMQ derives the name's type from the data type, which a generic D leaves open.
+        const queued = await queue.add(name as never, data as never, { jobId, attempts, backoff: { type: 'fixed', delay: 1000 }, removeOnComplete: { age: 7 * 24 * 3600 }, removeOnFail: { age: 7 * 24 * 3600 } });
+        // Finished before the listener could hear it (a rerun finds its job done, or failed earlier and retried now).
+        const state = await queued.getState();
+        if (state === 'failed') await queued.retry('failed');
+        else if (state === 'completed') settle(jobId, { value: (await queue.getJob(jobId))!.returnvalue as R });
+        return await finished;
       } catch (error) {
         throw failed(`${(error as Error).message}`);
       }
     },
     async close() {
+      closed = true;
+      for (const jobId of [...waiters.keys()]) settle(jobId, { error: new Error('the queue was closed before the job finished') });
       await events.close();
       await queue.close();
     },
@@ -154,9 +173,13 @@ export function bullmqTrialRunner(connection: QueueConnection, dataset: TrialDat
   };
 }
 
-export interface TrialWorkerOptions {
+export interface TrialWorkerOptions extends JobWorkerOptions {
   /** Reads a features file (the CLI passes @oitrader/features' readFeatureDataset). */
   loadDataset(parquetPath: string, manifestPath: string): Promise<TrainingDataset>;
+}
+
+/** How a worker holds its jobs. */
+export interface JobWorkerOptions {
   /** How long a job's lock lasts; a dead worker's job is retried elsewhere after it. Default 300 s. */
   lockMs?: number;
   /** How often the worker looks for jobs whose lock expired. Default: lockMs / 2. */
@@ -184,7 +207,7 @@ export function datasetCache(options: TrialWorkerOptions): (dataset: TrialDatase
 }
 
 /** A BullMQ worker on one queue, pulling one job at a time (a job uses a whole core). */
-export function jobWorker<D, R>(connection: QueueConnection, queueName: string, work: (job: Job<D, R>) => Promise<R>, options: TrialWorkerOptions): TrialWorker {
+export function jobWorker<D, R>(connection: QueueConnection, queueName: string, work: (job: Job<D, R>) => Promise<R>, options: JobWorkerOptions): TrialWorker {
   const lockMs = options.lockMs ?? 300_000;
   const worker = new Worker<D, R>(queueName, work, {
     connection: { url: connection.redisUrl, maxRetriesPerRequest: null },
