@@ -117,6 +117,9 @@ describe('oitrader backtest', () => {
     const benchmark = entries.find((e) => e.result.strategy === 'buy-and-hold 1x')!;
     assert.equal(benchmark.result.liquidations, 0, 'the 1x benchmark is never liquidated');
     assert.equal(benchmark.result.trades.length, 2, 'the benchmark holds each symbol once, equal weight');
+    const carry = entries.find((e) => e.result.strategy === 'funding-carry cross-section(2)');
+    assert.ok(carry, `a portfolio is also compared with the cross-sectional funding carry: ${entries.map((e) => e.result.strategy)}`);
+    assert.equal(carry.metrics.trials, entries.length, 'it counts as a trial like every other baseline');
     const notional = benchmark.result.trades.map((t) => t.qtyBase * t.entryPriceUsd);
     // Each gets 1/2 × 0.98 of the wallet, rounded down to its step (0.001 BTC is ~90 USDT).
     benchmark.result.trades.forEach((t, i) => assert.ok(notional[i] <= 980 && notional[i] > 980 - (t.symbol === 'BTCUSDT' ? 0.001 : 1) * t.entryPriceUsd, `equal weight at 1x: ${notional}`));

@@ -12,6 +12,7 @@ const FIXED: Record<string, string> = {
   'oi-trend': '#0d9488',
   'oi-divergence': '#15803d',
   'funding-carry': '#b91c1c',
+  'funding-carry cross-section': '#7f1d1d',
   'ml-signal': '#7c3aed',
   'cost-aware': '#be185d',
   'ppo-agent': '#2563eb',

@@ -1,4 +1,4 @@
-import { OitraderError, timeframeMs } from '@oitrader/core';
+import { OitraderError, timeframeMs, type Frame } from '@oitrader/core';
 import { enter, exit, type Intent, type Strategy, type StrategyContext } from '@oitrader/trading';
 
 const NONE: readonly Intent[] = [];
@@ -126,8 +126,8 @@ export function oiDivergence(lookback = 24, threshold = 0.01, holdHours = 4): St
  * Funding carry: when the last settled funding rate is extreme, take the side
  * that is paid it — short above `threshold` (longs pay shorts), long below
  * −`threshold` — and hold one funding interval (8 h) at a time. A one-symbol
- * rule; the cross-sectional version (short the highest, long the lowest across
- * a portfolio) is not built yet. Without funding_rate (or NaN) it stands aside.
+ * rule; `fundingCarryCrossSection` is the portfolio version. Without
+ * funding_rate (or NaN) it stands aside.
  */
 export function fundingCarry(threshold = 0.0003, holdHours = 8): Strategy {
   let bars = 1;
@@ -150,6 +150,85 @@ export function fundingCarry(threshold = 0.0003, holdHours = 8): Strategy {
     },
     onBar: rule.onBar,
   };
+}
+
+export interface CrossSectionCarryOptions {
+  /** Trade only when the highest and lowest settled rate differ by more than this (per funding interval). Default 0.01%. */
+  spread?: number;
+  /** Rebalance at each UTC multiple of this many hours (Binance settles funding at 00:00, 08:00, 16:00). Default 8. */
+  holdHours?: number;
+}
+
+/**
+ * Cross-sectional funding carry, a portfolio baseline: at each funding
+ * boundary (00/08/16 UTC) rank the symbols by their last settled funding rate,
+ * short the highest third and long the lowest third (at least one each; 1/(2k)
+ * of the book per leg, so the book is market-neutral in notional), hold to the
+ * next boundary, then re-rank. It earns the funding spread between the legs
+ * and bears their relative price moves. Every symbol's rate is read as of the
+ * bar being decided (each frame's funding_rate is already the rate settled by
+ * the bar's close): nothing later is seen. Symbols without a finite rate at a
+ * boundary sit it out; fewer than two → flat.
+ */
+export function fundingCarryCrossSection(frames: readonly Frame[], options: CrossSectionCarryOptions = {}): { name: string; create(symbol: string): Strategy } {
+  const spread = options.spread ?? 0.0001;
+  const periodMs = (options.holdHours ?? 8) * 3_600_000;
+  const targets = crossSectionTargets(frames, spread, periodMs);
+  const name = `funding-carry cross-section(${frames.length})`;
+  return {
+    name,
+    create: (symbol) => {
+      const target = targets.get(symbol);
+      if (!target) throw new OitraderError(`${name} was built for ${frames.map((f) => f.symbol).join(', ')}, not ${symbol}`);
+      const legs = Math.max(1, Math.floor(frames.length / 3));
+      const exposure = 1 / (2 * legs);
+      const long = Object.freeze([enter('long', { exposure })]);
+      const short = Object.freeze([enter('short', { exposure })]);
+      return {
+        name,
+        onBar: (ctx) => {
+          const want = target[ctx.index];
+          const held = Math.sign(ctx.qtyBase);
+          if (want === held) return NONE;
+          // Flat first, then the new side on the next bar: one intent per bar, never a flip in one order.
+          if (held !== 0) return FLAT;
+          return want > 0 ? long : want < 0 ? short : NONE;
+        },
+      };
+    },
+  };
+}
+
+/** Per symbol, per row: −1 / 0 / +1, decided at each boundary from every symbol's rate as of that moment. */
+function crossSectionTargets(frames: readonly Frame[], spread: number, periodMs: number): Map<string, Int8Array> {
+  const rates = frames.map((f) => (f.has('funding_rate') ? f.column('funding_rate') : undefined));
+  const cursor = frames.map(() => -1);
+  const target = frames.map((f) => new Int8Array(f.length));
+  const current = new Int8Array(frames.length);
+  const times = [...new Set(frames.flatMap((f) => Array.from(f.time)))].sort((a, b) => a - b);
+  const legs = Math.max(1, Math.floor(frames.length / 3));
+  let period = Number.NaN;
+  for (const t of times) {
+    for (let s = 0; s < frames.length; s++) while (cursor[s] + 1 < frames[s].length && frames[s].time[cursor[s] + 1] <= t) cursor[s]++;
+    const p = Math.floor(t / periodMs);
+    if (p !== period) {
+      period = p;
+      current.fill(0);
+      const ranked = frames
+        .map((_, s) => ({ s, rate: cursor[s] >= 0 && rates[s] ? rates[s]![cursor[s]] : Number.NaN }))
+        .filter((r) => Number.isFinite(r.rate))
+        .sort((a, b) => a.rate - b.rate);
+      if (ranked.length >= 2 && ranked[ranked.length - 1].rate - ranked[0].rate > spread) {
+        const k = Math.min(legs, Math.floor(ranked.length / 2));
+        for (let i = 0; i < k; i++) {
+          current[ranked[i].s] = 1;
+          current[ranked[ranked.length - 1 - i].s] = -1;
+        }
+      }
+    }
+    for (let s = 0; s < frames.length; s++) if (cursor[s] >= 0 && frames[s].time[cursor[s]] === t) target[s][cursor[s]] = current[s];
+  }
+  return new Map(frames.map((f, s) => [f.symbol, target[s]]));
 }
 
 export const BASELINES: Record<string, () => Strategy> = {

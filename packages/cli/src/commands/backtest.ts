@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import {
   BASELINES,
+  fundingCarryCrossSection,
   baselineByName,
   buyAndHold,
   computeMetrics,
@@ -124,6 +125,8 @@ export function runBacktestReport(out: Output, frames: Frame | readonly Frame[],
   const tested = typeof strategy === 'string' ? baseline(strategy) : strategy;
   const strategyName = tested.name;
   const sources = [tested, ...(withBaselines ? Object.keys(BASELINES).filter((n) => n !== strategyName).map(baseline) : [])];
+  // A portfolio's own low-turnover baseline: it needs every symbol at once, so it is built from the frames.
+  if (withBaselines && list.length > 1) sources.push(fundingCarryCrossSection(list));
   const runs: PortfolioBacktestResult[] = sources.map((s) => runPortfolioBacktest(list, (symbol) => s.create(symbol), options));
   // The benchmark a trader compares with: 1x, equal weight, held — never sized by the risk engine, never liquidated.
   const benchmark = runPortfolioBacktest(list, () => buyAndHold(1 / list.length), { ...options, leverage: 1, risk: undefined });
