@@ -152,11 +152,11 @@ function sliceByTime(frame: Frame, [fromMs, toMs]: [number, number]): Frame {
 }
 
 /** The run's final ensemble on features computed fresh (causal, on the whole frame), only for bars from `fromMs`. */
-export async function freshProbabilities(runDir: string, frame: Frame, fromMs: number): Promise<Record<string, Float64Array>> {
+export async function freshProbabilities(runDir: string, frame: Frame, fromMs: number, model = 'ensemble'): Promise<Record<string, Float64Array>> {
   const table = new FeatureEngineer().engineerAllFeatures(frame);
   const { manifest, ensemble } = await loadRun(runDir, { featureSetVersion: FEATURE_SET_VERSION, features: table.names });
   try {
-    const proba = await ensemble.predictSignalProba(matrixFromColumns(table.columns, manifest.features));
+    const proba = await ensemble.predictObserved(model, matrixFromColumns(table.columns, manifest.features));
     const pick = (c: number) => Float64Array.from(frame.time, (t, i) => (t >= fromMs ? proba[i * 3 + c] : Number.NaN));
     return { p_short: pick(0), p_neutral: pick(1), p_long: pick(2) };
   } finally {

@@ -328,7 +328,8 @@ export async function runRlBacktestAfterSpan(out: Output, frame: Frame, options:
   const start = frame.indexAtOrAfter(from);
   const end = options.endMs === undefined ? frame.length : frame.indexAtOrAfter(options.endMs);
   if (end - start < 2) throw new OitraderError(`no bars to score between ${formatUtc(from)} and ${options.endMs === undefined ? 'the newest stored' : formatUtc(options.endMs)}`, { hint: 'import newer data (oitrader data import / collect) or widen --start/--end', exitCode: 2 });
-  const proba = await freshProbabilities(runDir, frame, frame.time[start]);
+  // The model the agent observed in training (the ensemble, or the member of --ml-model), predicting fresh.
+  const proba = await freshProbabilities(runDir, frame, frame.time[start], m.modelRun.model);
   const ml = { pShort: proba.p_short, pNeutral: proba.p_neutral, pLong: proba.p_long };
   const t = options.config.trading;
   const trials = await registerTrials(runDir, run.runId, [...windowAgentKeys(options.agentsDir, run.runId), ...AGENT_BASELINES.map((b) => `baseline ${b}`)], 'rl backtest --start');

@@ -233,6 +233,30 @@ describe('bot.strategy agent: a trained RL agent drives the bot (real SOLUSDT sa
     built.dispose();
   });
 
+  it('an agent trained on a member\'s predictions (rl train --ml-model) is fed that member live, not the ensemble; an unknown model is refused', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'oitrader-agents-member-'));
+    cpSync(join(agentsDir, 'ag-1'), join(dir, 'ag-1'), { recursive: true });
+    const path = join(dir, 'ag-1', 'manifest.json');
+    const manifest = JSON.parse(readFileSync(path, 'utf8')) as { modelRun: { model: string } };
+    const { manifest: run, ensemble } = await loadRun(join(modelsDir, 'run-a'), { featureSetVersion: FEATURE_SET_VERSION, features: TINY_FEATURES });
+    const member = ensemble.baseNames[0];
+    writeFileSync(path, JSON.stringify({ ...manifest, modelRun: { ...manifest.modelRun, model: member } }));
+    const built = await buildBotStrategy(config({ agentsDir: dir }), { loader });
+    const frame = await loader.loadAllData(SAMPLE_SYMBOL, '5m', SESSION.fromMs - 400 * BAR, SESSION.fromMs + 20 * BAR);
+    const index = 405;
+    const fed = await built.signals!.prepare(frame.slice(0, index + 1), index, undefined);
+    built.dispose();
+    const table = new FeatureEngineer({ features: run.features }).engineerAllFeatures(frame);
+    const all = await ensemble.predictAll(matrixFromColumns(table.columns, run.features));
+    ensemble.dispose();
+    const raw = all.members[0].raw;
+    assert.ok(Math.abs(fed.values.p_long - raw[index * 3 + 2]) < 1e-6 && Math.abs(fed.values.p_short - raw[index * 3]) < 1e-6, `fed ${fed.values.p_long}, member ${raw[index * 3 + 2]}, ensemble ${all.ensemble[index * 3 + 2]}`);
+    assert.ok(Math.abs(all.ensemble[index * 3 + 2] - raw[index * 3 + 2]) > 1e-9, 'the member and the ensemble differ here (else the test proves nothing)');
+    writeFileSync(path, JSON.stringify({ ...manifest, modelRun: { ...manifest.modelRun, model: 'no-such-model' } }));
+    await assert.rejects(buildBotStrategy(config({ agentsDir: dir }), { loader }), (e: OitraderError) => /model run run-a has no model "no-such-model"/.test(e.message) && /--ml-model/.test(e.hint ?? ''));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
   it('refuses an agent it cannot feed — none named, missing, its model run absent, another symbol or timeframe, another observation — each with the fix', async () => {
     const refuses = async (cfg: Config, message: RegExp, hint: RegExp) =>
       assert.rejects(buildBotStrategy(cfg, { loader }), (e: OitraderError) => {

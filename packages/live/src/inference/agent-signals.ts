@@ -111,7 +111,8 @@ export class AgentSignals implements BotSignals {
         exitCode: 2,
       });
     }
-    const run = await RunSignals.open({ runDir, symbol: o.symbol, timeframe: o.timeframe, historyBars: o.historyBars, loader: o.loader, log: o.log });
+    const observed = m.modelRun.model ?? 'ensemble';
+    const run = await RunSignals.open({ runDir, symbol: o.symbol, timeframe: o.timeframe, historyBars: o.historyBars, loader: o.loader, log: o.log, model: observed });
     return new AgentSignals(o, agent, run);
   }
 

@@ -18,6 +18,8 @@ export interface RunSignalsOptions {
   loader: MarketDataLoader;
   /** trading.ml_rule: which rule trades the probabilities and its settings; absent = the ML-signal rule (as before the cost-aware rule). */
   mlRule?: Config['trading']['ml_rule'];
+  /** Which of the run's models answers: 'ensemble' (default) or a member by name (an agent trained with rl train --ml-model). */
+  model?: string;
   log?: Logger;
 }
 
@@ -85,6 +87,9 @@ export class RunSignals {
           exitCode: 2,
         });
       }
+      if (o.model !== undefined && o.model !== 'ensemble' && !ensemble.baseNames.includes(o.model)) {
+        throw new OitraderError(`model run ${manifest.runId} has no model "${o.model}" (it has ensemble, ${ensemble.baseNames.join(', ')})`, { hint: 'train the agent again on this run (oitrader rl train --ml-model <one of them>)', exitCode: 2 });
+      }
       const engineer = new FeatureEngineer({ features: manifest.features });
       const needed = engineer.requiredHistory({ timeframe: o.timeframe });
       if (o.historyBars < needed) {
@@ -130,7 +135,7 @@ export class RunSignals {
       data.set(row, m * features.length);
     }
     for (const time of this.#rows.keys()) if (time < window.time[h - 1]) this.#rows.delete(time);
-    const proba = await this.#ensemble.predictSignalProba(matrix(data, lookback, features.length));
+    const proba = await this.#ensemble.predictObserved(this.#o.model ?? 'ensemble', matrix(data, lookback, features.length));
     const last = (lookback - 1) * 3;
     return { values: { p_short: proba[last], p_neutral: proba[last + 1], p_long: proba[last + 2] } };
   }

@@ -54,15 +54,30 @@ describe('the stack and its calibrations, out of fold', () => {
     }
   });
 
+  it("the ensemble's first-fold predictions depend on no label of that fold or later (the stack's choice is made on later folds)", () => {
+    const y = data.y.slice();
+    for (let t = folds[0].test[0]; t < N; t++) y[t] = (y[t] + 1) % 3;
+    const moved = stackAndCalibrate({ ...data, y }, folds, bases);
+    const [start, end] = folds[0].test;
+    assert.deepEqual(Array.from(moved.ensembleOutOfFold.subarray(start * 3, end * 3)), Array.from(result.ensembleOutOfFold.subarray(start * 3, end * 3)));
+    assert.ok(!Number.isNaN(result.ensembleOutOfFold[start * 3]));
+  });
+
   it('the saved calibrations are fitted on every out-of-fold row, the prior on every label', () => {
     assert.equal(result.calibrations[0].final.rows, N - folds[0].test[0]);
     const shares = [0, 1, 2].map((c) => rows.labels.filter((y) => y === c).length / N);
     result.calibration.prior.forEach((p, c) => assert.ok(Math.abs(p - shares[c]) < 1e-12));
   });
 
-  it('the ensemble\'s out-of-fold probabilities are what it answers, on the comparison rows only', () => {
+  it('the ensemble\'s out-of-fold probabilities are what it answers on the comparison rows, the members\' mean on the first fold', () => {
     const source = result.use === 'prior' ? result.priorOutOfFold : result.use === 'meta' ? result.calibrations[2].outOfFold : result.calibrations[result.use].outOfFold;
     for (const t of [result.comparisonRows[0], result.comparisonRows.at(-1)!]) assert.deepEqual(Array.from(result.ensembleOutOfFold.subarray(t * 3, t * 3 + 3)), Array.from(source.subarray(t * 3, t * 3 + 3)));
-    assert.ok(Number.isNaN(result.ensembleOutOfFold[folds[0].test[0] * 3]), 'the first fold has no ensemble prediction');
+    // The first fold (no earlier rows for the meta-model): the members' equal-weight mean.
+    const t0 = folds[0].test[0];
+    const first = Array.from(result.ensembleOutOfFold.subarray(t0 * 3, t0 * 3 + 3));
+    const expected = [0, 1, 2].map((c) => (result.calibrations[0].outOfFold[t0 * 3 + c] + result.calibrations[1].outOfFold[t0 * 3 + c]) / 2);
+    first.forEach((p, c) => assert.ok(Math.abs(p - expected[c]) < 1e-12, `first fold: ${first} vs ${expected}`));
+    assert.ok(Math.abs(first.reduce((a, b) => a + b, 0) - 1) < 1e-9);
+    assert.ok(Number.isNaN(result.ensembleOutOfFold[(t0 - 1) * 3]), 'no prediction before the first test fold (those rows trained every model)');
   });
 });

@@ -68,6 +68,22 @@ export interface CalibratedStack {
 /** What the walk-forward estimate found (everything but the fitted parts). */
 export type StackEstimate = Omit<CalibratedStack, 'meta' | 'calibration' | 'use'>;
 
+/**
+ * The ensemble's out-of-fold rows before the comparison rows (the first fold:
+ * the stack's meta-model has no earlier out-of-fold rows to learn from): the
+ * equal-weight mean of the members' probabilities, whatever the ensemble
+ * answers later — that choice is made on later folds' labels, and a
+ * combination learned from nothing keeps these rows out of sample. So the RL
+ * agent and ml-signal get predictions from the first test fold on; the
+ * comparison and the report stay on the comparison rows.
+ */
+function fillFirstFold(ensemble: Float64Array, rows: number[], members: Float64Array[], k: number): void {
+  for (const t of rows) {
+    if (!Number.isNaN(ensemble[t * k]) || members.some((m) => Number.isNaN(m[t * k]))) continue;
+    for (let c = 0; c < k; c++) ensemble[t * k + c] = members.reduce((sum, m) => sum + m[t * k + c], 0) / members.length;
+  }
+}
+
 /** Rows of the folds' test windows, grouped by fold (time-ordered). */
 function blocksOf(folds: Fold[], rows: number[]): number[][] {
   return folds.map((f) => rows.filter((t) => t >= f.test[0] && t < f.test[1])).filter((b) => b.length > 0);
@@ -121,6 +137,8 @@ export function stackAndCalibrate(data: EvalData, folds: Fold[], bases: ModelEva
   const source = decided.use === 'prior' ? priorOutOfFold : decided.use === 'meta' ? stackCalibrated.outOfFold : memberCalibrated[decided.use].outOfFold;
   const ensembleOutOfFold = new Float64Array(data.x.rows * k).fill(Number.NaN);
   for (const t of comparisonRows) ensembleOutOfFold.set(source.subarray(t * k, (t + 1) * k), t * k);
+  const ensembleReport = report(ensembleOutOfFold);
+  fillFirstFold(ensembleOutOfFold, allRows.filter((t) => t < comparisonRows[0]), memberCalibrated.map((c) => c.outOfFold), k);
 
   return {
     meta: fitMeta(data, memberOof, allRows),
@@ -131,7 +149,7 @@ export function stackAndCalibrate(data: EvalData, folds: Fold[], bases: ModelEva
     calibrations,
     priorOutOfFold,
     priorReport,
-    ensembleReport: report(ensembleOutOfFold),
+    ensembleReport,
     ensembleOutOfFold,
     choice: {
       ...decided,

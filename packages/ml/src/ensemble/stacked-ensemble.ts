@@ -103,6 +103,17 @@ export class StackedEnsemble {
     return { members, stack, prior, ensemble };
   }
 
+  /**
+   * The probabilities of the model an RL agent observed in training: 'ensemble' (what predictSignalProba
+   * answers) or a member by name, raw — as the run's out-of-fold predictions file stores members.
+   */
+  async predictObserved(model: string, x: Matrix): Promise<Float64Array> {
+    if (model === 'ensemble') return this.predictSignalProba(x);
+    const m = this.baseNames.indexOf(model);
+    if (m < 0) throw new OitraderError(`the run has no model "${model}" (it has ensemble, ${this.baseNames.join(', ')})`, { hint: 'retrain the agent on one of them (oitrader rl train --ml-model <name>)', exitCode: 2 });
+    return this.#member(m, x);
+  }
+
   /** Member m's raw probabilities (the LSTM: NaN for the first historyRows rows). */
   async #member(m: number, x: Matrix): Promise<Float64Array> {
     if (m < this.bases.length) return this.bases[m].predictProba(x);
