@@ -2,7 +2,7 @@
  * bench/ingest: bulk-write throughput of the store on both engines, against the
  * physical reference — a plain COPY FROM STDIN into an identical table on the
  * same PostgreSQL server. Rows are the real 5m XRPUSDT sample repeated with
- * shifted timestamps. Goal (issue 2): our PostgreSQL path >= 50% of COPY speed.
+ * shifted timestamps. Goal (issue 29): our PostgreSQL path >= 0.9x COPY's speed on new rows.
  *   npm run bench:ingest [-- rows]
  */
 import { Readable } from 'node:stream';
@@ -44,6 +44,7 @@ async function timeUpsert(sql: SqlExecutor, candles: Candles): Promise<number> {
 async function timeCopy(url: string, candles: Candles): Promise<number> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
+  await client.query('DROP TABLE IF EXISTS copy_reference');
   await client.query('CREATE TABLE copy_reference (LIKE ohlcv INCLUDING ALL)');
   const started = performance.now();
   const lines = function* () {
@@ -90,13 +91,22 @@ const db = await freshPostgres();
 try {
   const sql = PostgresExecutor.connect(db.url);
   await migrate(sql);
-  const copySeconds = await timeCopy(db.url, candles);
-  const pgSeconds = await timeUpsert(sql, candles);
+  // Alternating, best of 3 each: the machine is shared, and the two paths must meet the same load.
+  let copySeconds = Number.POSITIVE_INFINITY;
+  let pgSeconds = Number.POSITIVE_INFINITY;
+  for (let round = 0; round < 3; round++) {
+    copySeconds = Math.min(copySeconds, await timeCopy(db.url, candles));
+    await sql.exec('TRUNCATE ohlcv');
+    pgSeconds = Math.min(pgSeconds, await timeUpsert(sql, candles));
+  }
   const pgRepeat = await timeUpsert(sql, candles);
+  const corrected = { ...candles, values: { ...candles.values, close: candles.values.close.map((c) => c * 1.001) } };
+  const pgCorrected = await timeUpsert(sql, corrected);
   await sql.close();
   console.log(`postgres COPY FROM STDIN (reference):   ${rate(copySeconds).toLocaleString('en-US').padStart(10)} rows/s`);
-  console.log(`postgres unnest upsert (ours):          ${rate(pgSeconds).toLocaleString('en-US').padStart(10)} rows/s  ratio to COPY ${(copySeconds / pgSeconds).toFixed(2)}`);
-  console.log(`postgres re-import of same rows:        ${rate(pgRepeat).toLocaleString('en-US').padStart(10)} rows/s  (writes nothing)`);
+  console.log(`postgres bulk upsert, new rows (ours):  ${rate(pgSeconds).toLocaleString('en-US').padStart(10)} rows/s  ratio to COPY ${(copySeconds / pgSeconds).toFixed(2)}`);
+  console.log(`postgres re-import of same rows:        ${rate(pgRepeat).toLocaleString('en-US').padStart(10)} rows/s  ratio to COPY ${(copySeconds / pgRepeat).toFixed(2)} (writes nothing)`);
+  console.log(`postgres corrected rows (staged upsert):${rate(pgCorrected).toLocaleString('en-US').padStart(10)} rows/s  ratio to COPY ${(copySeconds / pgCorrected).toFixed(2)} (updates every row)`);
 } finally {
   await db.drop();
 }

@@ -66,6 +66,20 @@ for (const engine of await testEngines()) {
       assert.deepEqual([result.inserted, result.updated], [0, 1]);
     });
 
+    it('a chunk half stored, half new counts both (the staged upsert on PostgreSQL); text with tabs, newlines and backslashes and int8 columns round-trip', async () => {
+      const mixed = candles(40, 480); // rows 480..499 stored above, 500..519 new
+      const counts = await bulkUpsert(sql, mixed);
+      assert.deepEqual([counts.inserted, counts.updated], [20, 0]);
+      const odd = 'SELL\tx\\y\nz\r';
+      const liq = { table: 'liquidations' as const, keys: { symbol: 'XRPUSDT' }, time: [T0, T0 + 1], values: { side: [odd, 'BUY'], price: [1.5, 1.6], qty: [10, 20], status: ['FILLED', null] }, source: 'te\tst' };
+      assert.equal((await bulkUpsert(sql, liq)).inserted, 2);
+      assert.deepEqual([(await bulkUpsert(sql, liq)).inserted, (await bulkUpsert(sql, liq)).updated], [0, 0], 'the same text rows again write nothing');
+      const rows = await sql.query<{ side: string; status: string | null; source: string }>("SELECT side, status, source FROM liquidations WHERE symbol = 'XRPUSDT' ORDER BY time");
+      assert.deepEqual(rows, [{ side: odd, status: 'FILLED', source: 'te\tst' }, { side: 'BUY', status: null, source: 'te\tst' }]);
+      const [{ trades }] = await sql.query<{ trades: string }>("SELECT trades::text AS trades FROM ohlcv WHERE symbol = 'XRPUSDT' AND time = to_timestamp($1 / 1000.0)", [T0 + 519 * FIVE_MIN]);
+      assert.equal(trades, '42');
+    });
+
     it('duplicate rows inside one batch are collapsed, last one wins', async () => {
       const batch = candles(2, 2000);
       batch.time.push(batch.time[1]);

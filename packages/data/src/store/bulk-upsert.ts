@@ -1,6 +1,6 @@
 import { DataError } from '@oitrader/core';
 import type { SqlExecutor } from './sql-executor.ts';
-import { PRIMARY_KEYS, TABLES, type MarketTable } from './tables.ts';
+import { PRIMARY_KEYS, TABLES, type ColumnSpec, type MarketTable } from './tables.ts';
 
 /** Column-oriented rows for one table; key columns (symbol, timeframe, ...) are fixed per batch. */
 export interface Batch {
@@ -22,10 +22,15 @@ export interface UpsertResult {
 const CHUNK_ROWS = 20_000;
 
 /**
- * Idempotent bulk write: `INSERT ... SELECT FROM unnest(arrays) ON CONFLICT DO
- * UPDATE ... WHERE values differ`. Re-writing identical rows writes nothing and
- * reports 0; corrected values replace old ones. One statement per chunk, so it
- * runs unchanged on PostgreSQL and PGlite (COPY FROM STDIN crashes PGlite).
+ * Idempotent bulk write. Re-writing identical rows writes nothing and reports
+ * 0; corrected values replace old ones; a NULL never erases a stored value.
+ * Per chunk of rows:
+ * - on a PostgreSQL server, `COPY FROM STDIN`: straight into the table when
+ *   nothing is stored in the chunk's key/time range (it cannot conflict), else
+ *   into a session-temporary staging table and one set-based `INSERT ...
+ *   SELECT FROM stage ON CONFLICT DO UPDATE ... WHERE values differ`;
+ * - on PGlite (COPY FROM STDIN crashes it), the same statements fed from
+ *   `unnest(arrays)`.
  */
 export async function bulkUpsert(sql: SqlExecutor, batch: Batch): Promise<UpsertResult> {
   const spec = TABLES[batch.table];
@@ -37,8 +42,15 @@ export async function bulkUpsert(sql: SqlExecutor, batch: Batch): Promise<Upsert
   const names = present.map((c) => c.name);
   const statement = upsertStatement(batch.table, names);
   const total = order?.length ?? batch.time.length;
+  const copy = sql.engine === 'postgres' && sql.copyFrom ? (sql as CopyExecutor) : undefined;
   for (let start = 0; start < total; start += CHUNK_ROWS) {
     const end = Math.min(total, start + CHUNK_ROWS);
+    if (copy) {
+      const counts = await copyChunk(copy, batch, present, order, start, end);
+      result.inserted += counts.inserted;
+      result.updated += counts.updated;
+      continue;
+    }
     const params: unknown[] = [arrayLiteral(batch.time, order, start, end, false)];
     for (const column of present) params.push(arrayLiteral(batch.values[column.name], order, start, end, column.type === 'text'));
     for (const key of spec.keys) params.push(batch.keys[key]);
@@ -62,6 +74,61 @@ export async function bulkUpsert(sql: SqlExecutor, batch: Batch): Promise<Upsert
     result.updated += Number(counts.updated);
   }
   return result;
+}
+
+type CopyExecutor = SqlExecutor & Required<Pick<SqlExecutor, 'copyFrom'>>;
+
+/** Rows [start, end) through COPY: into the table when its range is empty, else through the staging table's upsert. */
+async function copyChunk(sql: CopyExecutor, batch: Batch, present: ColumnSpec[], order: number[] | undefined, start: number, end: number): Promise<{ inserted: number; updated: number }> {
+  const spec = TABLES[batch.table];
+  const columns = `(time, ${spec.keys.join(', ')}, ${present.map((c) => c.name).join(', ')}${present.length > 0 ? ', ' : ''}source)`;
+  if (await rangeIsEmpty(sql, batch, order, start, end)) {
+    // As the INSERT path: a concurrent writer is a unique violation; outside a transaction the staged upsert runs instead.
+    try {
+      await sql.copyFrom(`COPY ${batch.table} ${columns} FROM STDIN`, copyLines(batch, present, order, start, end));
+      return { inserted: end - start, updated: 0 };
+    } catch (error) {
+      if ((error as { code?: string }).code !== '23505' || (await inAbortedTransaction(sql))) throw error;
+    }
+  }
+  // The staging table lives in the session (each pooled connection has its own), so the three statements share one.
+  return sql.transaction(async (tx) => {
+    const stage = `oitrader_stage_${batch.table}`;
+    await tx.exec(`CREATE TEMP TABLE IF NOT EXISTS ${stage} (LIKE ${batch.table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS; TRUNCATE ${stage}`);
+    await tx.copyFrom!(`COPY ${stage} ${columns} FROM STDIN`, copyLines(batch, present, order, start, end));
+    const [counts] = await tx.query<{ inserted: number; updated: number }>(stagedUpsertStatement(batch.table, present.map((c) => c.name)));
+    return { inserted: Number(counts.inserted), updated: Number(counts.updated) };
+  });
+}
+
+/** COPY text format: tab-separated, \N for NULL, backslash escapes in text; yielded in blocks so no chunk is one huge string. */
+function* copyLines(batch: Batch, present: ColumnSpec[], order: number[] | undefined, start: number, end: number): Generator<string> {
+  const spec = TABLES[batch.table];
+  const fixed = spec.keys.map((k) => copyText(batch.keys[k])).join('\t');
+  const source = copyText(batch.source);
+  const columns = present.map((c) => ({ values: batch.values[c.name], type: c.type }));
+  let block = '';
+  for (let k = start; k < end; k++) {
+    const i = order ? order[k] : k;
+    let line = `${new Date(batch.time[i]).toISOString()}\t${fixed}`;
+    for (const c of columns) {
+      const v = c.values[i];
+      if (v === null || v === undefined || (typeof v === 'number' && !Number.isFinite(v))) line += '\t\\N';
+      else if (c.type === 'text') line += `\t${copyText(String(v))}`;
+      // As the unnest path's float8 → int8 cast: rounded.
+      else line += `\t${c.type === 'int8' ? Math.round(Number(v)) : v}`;
+    }
+    block += `${line}\t${source}\n`;
+    if (block.length > 1 << 16) {
+      yield block;
+      block = '';
+    }
+  }
+  if (block.length > 0) yield block;
+}
+
+function copyText(value: string): string {
+  return value.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
 }
 
 /**
@@ -153,6 +220,22 @@ function insertStatement(table: MarketTable, presentNames: string[]): string {
   const upsert = upsertStatement(table, presentNames);
   const insert = upsert.slice(upsert.indexOf('INSERT INTO'), upsert.indexOf('  ON CONFLICT'));
   return insert;
+}
+
+/** The upsert reading the staging table instead of unnest: the same conflict rule and counts. */
+function stagedUpsertStatement(table: MarketTable, presentNames: string[]): string {
+  const cacheKey = `stage:${table}:${presentNames.join(',')}`;
+  const cached = statements.get(cacheKey);
+  if (cached) return cached;
+  const spec = TABLES[table];
+  const columns = ['time', ...spec.keys, ...spec.values.map((c) => c.name), 'source'];
+  const upsert = upsertStatement(table, presentNames);
+  const text = `WITH up AS (
+  INSERT INTO ${table} (${columns.join(', ')})
+  SELECT ${columns.join(', ')} FROM oitrader_stage_${table}
+${upsert.slice(upsert.indexOf('  ON CONFLICT'))}`;
+  statements.set(cacheKey, text);
+  return text;
 }
 
 function upsertStatement(table: MarketTable, presentNames: string[]): string {

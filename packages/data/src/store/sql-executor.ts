@@ -1,6 +1,9 @@
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
+import { from as copyStream } from 'pg-copy-streams';
 import { OitraderError } from '@oitrader/core';
 
 export type Engine = 'postgres' | 'pglite';
@@ -22,6 +25,8 @@ export interface SqlExecutor {
   exec(text: string): Promise<void>;
   /** Runs `work` in one transaction: all of it commits or none of it does. */
   transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  /** `COPY ... FROM STDIN` (text format) fed with `chunks`: a PostgreSQL server only (absent on PGlite, whose wire server crashes on it). */
+  copyFrom?(statement: string, chunks: Iterable<string>): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -56,6 +61,21 @@ export class PostgresExecutor implements SqlExecutor {
 
   async exec(text: string): Promise<void> {
     await (this.#client ?? this.#pool).query(text);
+  }
+
+  async copyFrom(statement: string, chunks: Iterable<string>): Promise<void> {
+    if (this.engine !== 'postgres') throw new OitraderError('COPY FROM STDIN is not available on the embedded database');
+    const client = this.#client ?? (await this.#pool.connect());
+    let failure: Error | undefined;
+    try {
+      await pipeline(Readable.from(chunks), client.query(copyStream(statement)));
+    } catch (error) {
+      failure = error as Error;
+      throw error;
+    } finally {
+      // A pooled connection whose COPY failed midway is discarded, not reused.
+      if (!this.#client) (client as pg.PoolClient).release(failure);
+    }
   }
 
   async transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
