@@ -110,7 +110,10 @@ export function jobQueue<D, R>(connection: QueueConnection, queueName: string, o
   // while it is still checking the job (a stopped run closes with jobs in flight).
   const waiters = new Map<string, Array<{ resolve(value: R): void; reject(reason: Error): void }>>();
   const settle = (jobId: string, outcome: { value: R } | { error: Error }) => {
-    for (const w of waiters.get(jobId) ?? []) 'value' in outcome ? w.resolve(outcome.value) : w.reject(outcome.error);
+    for (const w of waiters.get(jobId) ?? []) {
+      if ('value' in outcome) w.resolve(outcome.value);
+      else w.reject(outcome.error);
+    }
     waiters.delete(jobId);
   };
   events.on('completed', ({ jobId, returnvalue }) => settle(jobId, { value: returnvalue as R }));
