@@ -45,7 +45,7 @@ export function compileWat(file: URL): object | null {
   const parsed = wabt.parseWat(path, readFileSync(path, 'utf8'), FEATURES);
   try {
     parsed.resolveNames();
-    parsed.validate(FEATURES);
+    (parsed.validate as (features: typeof FEATURES) => void)(FEATURES);
     const { buffer } = parsed.toBinary({});
     return WebAssembly.validate(buffer) ? new WebAssembly.Module(buffer) : null;
   } finally {

@@ -8,6 +8,7 @@ import { seededRandom, type Matrix } from './matrix.ts';
 import { quantisation, quantiseGradients } from './quantise.ts';
 import { evalLoss, gradients, sigmoid, softmax, type ObjectiveName } from './objectives.ts';
 import { compileForest, forestMargins, type Forest } from './forest.ts';
+import { ForestKernel } from './forest-kernel.ts';
 import { leafIndex, type Tree } from './tree.ts';
 import { treeShap } from './tree-shap.ts';
 
@@ -219,7 +220,9 @@ export class GradientBoostedTrees {
     const k = this.treesPerRound;
     const out = new Float64Array(x.rows * k);
     for (let i = 0; i < x.rows; i++) for (let c = 0; c < k; c++) out[i * k + c] = this.baseScore[c];
-    forestMargins(this.#forest(), x.data, x.rows, x.cols, out, k);
+    const forest = this.#forest();
+    // The WebAssembly kernel on both cores where available (the same margins to the last bit), else JavaScript.
+    if (!ForestKernel.get()?.margins(forest, x.data, x.rows, x.cols, out, k)) forestMargins(forest, x.data, x.rows, x.cols, out, k);
     return out;
   }
 

@@ -1,0 +1,183 @@
+import { Worker } from 'node:worker_threads';
+import { compileWat, PAGE_BYTES, WebAssembly, type WasmMemory } from '../wasm-kernels.ts';
+import type { Forest } from './forest.ts';
+
+/** Below this many rows one thread predicts: handing half to the other costs more than it saves. */
+export const MIN_PARALLEL_ROWS = 2048;
+/** Largest memory the kernel grows to (1 GiB); a bigger batch is predicted in JavaScript. */
+const MAX_PAGES = 16384;
+
+// Control words at the start of the memory (int32): 0 state (0 idle, 1 task, 2 done), 1..2 row range of the
+// worker's half, 3..13 the kernel's other arguments (the same for both halves), 14: 1 when the worker failed.
+const CONTROL_BYTES = 64;
+const IDLE = 0;
+const TASK = 1;
+const DONE = 2;
+
+// Plain JavaScript so the worker needs no TypeScript loader: it runs the same kernel on the same memory.
+const WORKER_SOURCE = `
+const { workerData } = require('node:worker_threads');
+const { module, memory } = workerData;
+const control = new Int32Array(memory.buffer, 0, 16);
+const { margins } = new WebAssembly.Instance(module, { env: { memory } }).exports;
+for (;;) {
+  Atomics.wait(control, 0, ${IDLE});
+  if (Atomics.load(control, 0) !== ${TASK}) continue;
+  try {
+    const a = Array.from(control.subarray(3, 14));
+    margins(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], control[1], control[2]);
+    control[14] = 0;
+  } catch {
+    control[14] = 1;
+  }
+  Atomics.store(control, 0, ${DONE});
+  Atomics.notify(control, 0);
+}
+`;
+
+interface Loaded {
+  forest: Forest;
+  /** Byte addresses of the forest's arrays in the memory, and the first free byte after them. */
+  nodes: number;
+  values: number;
+  roots: number;
+  columns: number;
+  end: number;
+}
+
+/**
+ * forest.wat's prediction kernel on one shared WebAssembly memory, and a
+ * worker thread running the same kernel on the other half of a large batch.
+ * The forest is copied in once (kept while the same forest is predicted
+ * again), the rows and base scores per call. Margins are the same to the last
+ * bit as `forestMargins` (forest-kernel.test.ts): each row's sum is taken in
+ * tree order by whichever thread has the row.
+ */
+export class ForestKernel {
+  readonly #memory: WasmMemory;
+  readonly #margins: (...args: number[]) => void;
+  readonly #module: object;
+  #loaded: Loaded | undefined;
+  #worker: Worker | undefined;
+  #workerFailed = false;
+
+  private constructor(module: object) {
+    this.#module = module;
+    this.#memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
+    this.#margins = (new WebAssembly.Instance(module, { env: { memory: this.#memory } }).exports as { margins: (...args: number[]) => void }).margins;
+  }
+
+  static #shared: ForestKernel | null | undefined;
+
+  /** The process's kernel, or undefined where WebAssembly SIMD/shared memory is unavailable or OITRADER_GBDT_KERNELS=0. */
+  static get(): ForestKernel | undefined {
+    if (process.env.OITRADER_GBDT_KERNELS === '0') return undefined;
+    if (ForestKernel.#shared === undefined) {
+      let module: object | null = null;
+      try {
+        module = compileWat(new URL('./forest.wat', import.meta.url));
+      } catch {
+        module = null;
+      }
+      ForestKernel.#shared = module ? new ForestKernel(module) : null;
+    }
+    return ForestKernel.#shared ?? undefined;
+  }
+
+  /**
+   * Adds every tree's leaf value to `out[row * k + column]` (out holds the base scores), as forestMargins;
+   * false when the batch does not fit the memory (the caller predicts it in JavaScript).
+   */
+  margins(forest: Forest, x: Float32Array, rows: number, cols: number, out: Float64Array, k: number, threads = 2): boolean {
+    const loaded = this.#load(forest);
+    if (!loaded) return false;
+    const xAt = align(loaded.end);
+    const outAt = align(xAt + rows * cols * 4);
+    if (!this.#reserve(outAt + rows * k * 8)) return false;
+    const buffer = this.#memory.buffer;
+    new Float32Array(buffer, xAt, rows * cols).set(x.subarray(0, rows * cols));
+    const outView = new Float64Array(buffer, outAt, rows * k);
+    outView.set(out.subarray(0, rows * k));
+    const args = [loaded.nodes, loaded.values, loaded.roots, loaded.columns, forest.roots.length, xAt, cols, outAt, k];
+    const worker = threads > 1 && rows >= MIN_PARALLEL_ROWS ? this.#startWorker() : undefined;
+    if (worker) {
+      // The worker takes the later half; this thread the earlier one, then waits for the worker.
+      const mid = Math.floor(rows / 2 / 64) * 64;
+      const control = new Int32Array(buffer, 0, 16);
+      control[1] = mid;
+      control[2] = rows;
+      control.set(args, 3);
+      Atomics.store(control, 0, TASK);
+      Atomics.notify(control, 0);
+      const started = performance.now();
+      this.#margins(...args, 0, mid);
+      // A worker descheduled on a loaded machine may lag; one that never answers (it died) must not hang the caller.
+      const deadline = performance.now() + Math.max(5000, 20 * (performance.now() - started));
+      while (Atomics.load(control, 0) !== DONE && performance.now() < deadline) Atomics.wait(control, 0, TASK, 100);
+      const answered = Atomics.load(control, 0) === DONE;
+      const failed = !answered || control[14] === 1;
+      if (!answered) void this.#worker?.terminate();
+      Atomics.store(control, 0, IDLE);
+      if (failed) {
+        // Never again on this worker; the half it failed is done here (the same numbers).
+        this.#workerFailed = true;
+        outView.subarray(mid * k).set(out.subarray(mid * k, rows * k));
+        this.#margins(...args, mid, rows);
+      }
+    } else {
+      this.#margins(...args, 0, rows);
+    }
+    out.set(outView);
+    return true;
+  }
+
+  /** Copies the forest into the memory unless it is the one already there. */
+  #load(forest: Forest): Loaded | undefined {
+    if (this.#loaded?.forest === forest) return this.#loaded;
+    const n = forest.left.length;
+    const t = forest.roots.length;
+    const nodes = CONTROL_BYTES;
+    const values = align(nodes + n * 16);
+    const roots = align(values + n * 8);
+    const columns = align(roots + t * 4);
+    const end = align(columns + t * 4);
+    if (!this.#reserve(end)) return undefined;
+    const buffer = this.#memory.buffer;
+    const ints = new Int32Array(buffer, nodes, n * 4);
+    const floats = new Float32Array(buffer, nodes, n * 4);
+    for (let i = 0; i < n; i++) {
+      const leaf = forest.left[i] === -1;
+      ints[i * 4] = forest.left[i];
+      ints[i * 4 + 1] = leaf ? 0 : forest.feature[i];
+      floats[i * 4 + 2] = forest.threshold[i];
+      ints[i * 4 + 3] = forest.missingRight[i];
+    }
+    new Float64Array(buffer, values, n).set(forest.value);
+    new Int32Array(buffer, roots, t).set(forest.roots);
+    new Int32Array(buffer, columns, t).set(forest.column);
+    this.#loaded = { forest, nodes, values, roots, columns, end };
+    return this.#loaded;
+  }
+
+  #reserve(bytes: number): boolean {
+    const pages = Math.ceil(bytes / PAGE_BYTES);
+    const have = this.#memory.buffer.byteLength / PAGE_BYTES;
+    if (pages <= have) return true;
+    if (pages > MAX_PAGES) return false;
+    this.#memory.grow(pages - have);
+    return true;
+  }
+
+  #startWorker(): Worker | undefined {
+    if (this.#workerFailed) return undefined;
+    if (!this.#worker) {
+      this.#worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { module: this.#module, memory: this.#memory } });
+      // A worker that dies (it should not) leaves the work to this thread.
+      this.#worker.on('error', () => (this.#workerFailed = true));
+      this.#worker.unref();
+    }
+    return this.#worker;
+  }
+}
+
+const align = (bytes: number) => Math.ceil(bytes / 16) * 16;

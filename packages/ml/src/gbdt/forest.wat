@@ -1,0 +1,137 @@
+;; Forest prediction as a WebAssembly kernel (packages/ml/src/gbdt/forest-kernel.ts loads this file,
+;; assembles it with wabt and checks it with WebAssembly.validate). The same walk as forest.ts's
+;; `forestMargins`, so the margins are the same to the last bit: rows in blocks of 64, every tree
+;; for every row of the block (a tree's nodes stay in cache while it is used), four rows walking a
+;; tree at once (four independent chains of loads in flight), a step down branch-free as
+;; `left + goesRight`, and each row's margin summed tree by tree in tree order (float64).
+;;
+;; Memory layout (byte addresses): nodes: 16 bytes per node — left child (i32, −1 for a leaf; the
+;; right child is left + 1), feature (i32; 0 for a leaf, so a walk resting on a leaf reads a valid
+;; column), threshold (f32), 1 when a missing value goes right (i32). values: the node's leaf value
+;; (f64). roots, columns: per tree, its root node and its output column. x: rows × cols float32.
+;; out: rows × k float64, holding the base scores; the leaf values are added to it.
+(module
+  (import "env" "memory" (memory 1 65536 shared))
+
+  ;; margins(nodes, values, roots, columns, trees, x, cols, out, k, start, end): every tree's leaf
+  ;; value added to out for rows [start, end). A walk's step from node n (its record at a): with
+  ;; left = the node's left child, v = the row's value of the node's feature, the next node is
+  ;; left + 1 when v ≥ threshold or v is missing (NaN ≠ NaN) and missing values go right, else
+  ;; left; at a leaf (left = −1) the walk stays. The steps are written out for each of the four
+  ;; walks (V8 does not inline WebAssembly calls by default: calls cost half the speed).
+  (func $margins (export "margins") (param $nodes i32) (param $values i32) (param $roots i32) (param $columns i32)
+    (param $trees i32) (param $x i32) (param $cols i32) (param $out i32) (param $k i32) (param $start i32)
+    (param $end i32)
+    (local $block i32) (local $blockEnd i32) (local $t i32) (local $root i32) (local $column i32) (local $i i32)
+    (local $rowBytes i32) (local $o i32)
+    (local $r0 i32) (local $r1 i32) (local $r2 i32) (local $r3 i32)
+    (local $n0 i32) (local $n1 i32) (local $n2 i32) (local $n3 i32)
+    (local $a0 i32) (local $a1 i32) (local $a2 i32) (local $a3 i32)
+    (local $l0 i32) (local $l1 i32) (local $l2 i32) (local $l3 i32)
+    (local $v0 f32) (local $v1 f32) (local $v2 f32) (local $v3 f32)
+    (local.set $rowBytes (i32.shl (local.get $cols) (i32.const 2)))
+    (local.set $block (local.get $start))
+    (block $rowsDone
+      (loop $nextBlock
+        (br_if $rowsDone (i32.ge_u (local.get $block) (local.get $end)))
+        ;; blocks of 64 rows: every tree for every row of the block
+        (local.set $blockEnd (select (local.get $end) (i32.add (local.get $block) (i32.const 64))
+          (i32.lt_u (i32.sub (local.get $end) (local.get $block)) (i32.const 64))))
+        (local.set $t (i32.const 0))
+        (block $treesDone
+          (loop $nextTree
+            (br_if $treesDone (i32.ge_u (local.get $t) (local.get $trees)))
+            (local.set $root (i32.load (i32.add (local.get $roots) (i32.shl (local.get $t) (i32.const 2)))))
+            (local.set $column (i32.load (i32.add (local.get $columns) (i32.shl (local.get $t) (i32.const 2)))))
+            (local.set $i (local.get $block))
+            ;; four rows walk the tree at once
+            (block $quadsDone
+              (loop $nextQuad
+                (br_if $quadsDone (i32.gt_u (i32.add (local.get $i) (i32.const 4)) (local.get $blockEnd)))
+                (local.set $r0 (i32.add (local.get $x) (i32.mul (local.get $i) (local.get $rowBytes))))
+                (local.set $r1 (i32.add (local.get $r0) (local.get $rowBytes)))
+                (local.set $r2 (i32.add (local.get $r1) (local.get $rowBytes)))
+                (local.set $r3 (i32.add (local.get $r2) (local.get $rowBytes)))
+                (local.set $n0 (local.get $root))
+                (local.set $n1 (local.get $root))
+                (local.set $n2 (local.get $root))
+                (local.set $n3 (local.get $root))
+                (block $walked
+                  (loop $down
+                    (local.set $a0 (i32.add (local.get $nodes) (i32.shl (local.get $n0) (i32.const 4))))
+                    (local.set $l0 (i32.load (local.get $a0)))
+                    (local.set $a1 (i32.add (local.get $nodes) (i32.shl (local.get $n1) (i32.const 4))))
+                    (local.set $l1 (i32.load (local.get $a1)))
+                    (local.set $a2 (i32.add (local.get $nodes) (i32.shl (local.get $n2) (i32.const 4))))
+                    (local.set $l2 (i32.load (local.get $a2)))
+                    (local.set $a3 (i32.add (local.get $nodes) (i32.shl (local.get $n3) (i32.const 4))))
+                    (local.set $l3 (i32.load (local.get $a3)))
+                    ;; every walk at a leaf (−1 is all ones; a node index has the sign bit clear)
+                    (br_if $walked (i32.eq (i32.and (i32.and (local.get $l0) (local.get $l1)) (i32.and (local.get $l2) (local.get $l3))) (i32.const -1)))
+                    (local.set $v0 (f32.load (i32.add (local.get $r0) (i32.shl (i32.load offset=4 (local.get $a0)) (i32.const 2)))))
+                    (local.set $n0 (select
+                      (local.get $n0)
+                      (i32.add (local.get $l0)
+                        (i32.or (f32.ge (local.get $v0) (f32.load offset=8 (local.get $a0)))
+                                (i32.and (f32.ne (local.get $v0) (local.get $v0)) (i32.load offset=12 (local.get $a0)))))
+                      (i32.eq (local.get $l0) (i32.const -1))))
+                    (local.set $v1 (f32.load (i32.add (local.get $r1) (i32.shl (i32.load offset=4 (local.get $a1)) (i32.const 2)))))
+                    (local.set $n1 (select
+                      (local.get $n1)
+                      (i32.add (local.get $l1)
+                        (i32.or (f32.ge (local.get $v1) (f32.load offset=8 (local.get $a1)))
+                                (i32.and (f32.ne (local.get $v1) (local.get $v1)) (i32.load offset=12 (local.get $a1)))))
+                      (i32.eq (local.get $l1) (i32.const -1))))
+                    (local.set $v2 (f32.load (i32.add (local.get $r2) (i32.shl (i32.load offset=4 (local.get $a2)) (i32.const 2)))))
+                    (local.set $n2 (select
+                      (local.get $n2)
+                      (i32.add (local.get $l2)
+                        (i32.or (f32.ge (local.get $v2) (f32.load offset=8 (local.get $a2)))
+                                (i32.and (f32.ne (local.get $v2) (local.get $v2)) (i32.load offset=12 (local.get $a2)))))
+                      (i32.eq (local.get $l2) (i32.const -1))))
+                    (local.set $v3 (f32.load (i32.add (local.get $r3) (i32.shl (i32.load offset=4 (local.get $a3)) (i32.const 2)))))
+                    (local.set $n3 (select
+                      (local.get $n3)
+                      (i32.add (local.get $l3)
+                        (i32.or (f32.ge (local.get $v3) (f32.load offset=8 (local.get $a3)))
+                                (i32.and (f32.ne (local.get $v3) (local.get $v3)) (i32.load offset=12 (local.get $a3)))))
+                      (i32.eq (local.get $l3) (i32.const -1))))
+                    (br $down)))
+                ;; out[row·k + column] += the leaf's value, row by row in tree order
+                (local.set $o (i32.add (local.get $out) (i32.shl (i32.add (i32.mul (local.get $i) (local.get $k)) (local.get $column)) (i32.const 3))))
+                (f64.store (local.get $o) (f64.add (f64.load (local.get $o)) (f64.load (i32.add (local.get $values) (i32.shl (local.get $n0) (i32.const 3))))))
+                (local.set $o (i32.add (local.get $out) (i32.shl (i32.add (i32.mul (i32.add (local.get $i) (i32.const 1)) (local.get $k)) (local.get $column)) (i32.const 3))))
+                (f64.store (local.get $o) (f64.add (f64.load (local.get $o)) (f64.load (i32.add (local.get $values) (i32.shl (local.get $n1) (i32.const 3))))))
+                (local.set $o (i32.add (local.get $out) (i32.shl (i32.add (i32.mul (i32.add (local.get $i) (i32.const 2)) (local.get $k)) (local.get $column)) (i32.const 3))))
+                (f64.store (local.get $o) (f64.add (f64.load (local.get $o)) (f64.load (i32.add (local.get $values) (i32.shl (local.get $n2) (i32.const 3))))))
+                (local.set $o (i32.add (local.get $out) (i32.shl (i32.add (i32.mul (i32.add (local.get $i) (i32.const 3)) (local.get $k)) (local.get $column)) (i32.const 3))))
+                (f64.store (local.get $o) (f64.add (f64.load (local.get $o)) (f64.load (i32.add (local.get $values) (i32.shl (local.get $n3) (i32.const 3))))))
+                (local.set $i (i32.add (local.get $i) (i32.const 4)))
+                (br $nextQuad)))
+            ;; the block's last rows, one at a time
+            (block $tailDone
+              (loop $nextRow
+                (br_if $tailDone (i32.ge_u (local.get $i) (local.get $blockEnd)))
+                (local.set $r0 (i32.add (local.get $x) (i32.mul (local.get $i) (local.get $rowBytes))))
+                (local.set $n0 (local.get $root))
+                (block $leaf
+                  (loop $descend
+                    (local.set $a0 (i32.add (local.get $nodes) (i32.shl (local.get $n0) (i32.const 4))))
+                    (local.set $l0 (i32.load (local.get $a0)))
+                    (br_if $leaf (i32.eq (local.get $l0) (i32.const -1)))
+                    (local.set $v0 (f32.load (i32.add (local.get $r0) (i32.shl (i32.load offset=4 (local.get $a0)) (i32.const 2)))))
+                    (local.set $n0 (select
+                      (local.get $n0)
+                      (i32.add (local.get $l0)
+                        (i32.or (f32.ge (local.get $v0) (f32.load offset=8 (local.get $a0)))
+                                (i32.and (f32.ne (local.get $v0) (local.get $v0)) (i32.load offset=12 (local.get $a0)))))
+                      (i32.eq (local.get $l0) (i32.const -1))))
+                    (br $descend)))
+                (local.set $o (i32.add (local.get $out) (i32.shl (i32.add (i32.mul (local.get $i) (local.get $k)) (local.get $column)) (i32.const 3))))
+                (f64.store (local.get $o) (f64.add (f64.load (local.get $o)) (f64.load (i32.add (local.get $values) (i32.shl (local.get $n0) (i32.const 3))))))
+                (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                (br $nextRow)))
+            (local.set $t (i32.add (local.get $t) (i32.const 1)))
+            (br $nextTree)))
+        (local.set $block (local.get $blockEnd))
+        (br $nextBlock)))))
