@@ -22,10 +22,10 @@ describe('forest prediction kernel (WebAssembly, both cores)', () => {
   const kernel = ForestKernel.get();
   it('exists on this runtime (Node 20)', () => assert.ok(kernel));
 
-  for (const growPolicy of ['depthwise', 'lossguide', 'oblivious'] as const) {
+  for (const growPolicy of ['depthwise', 'leafwise', 'oblivious'] as const) {
     it(`gives forestMargins' margins to the last bit on one thread and two (${growPolicy}, missing values, ragged row counts)`, () => {
       const train = data(3000, 12, 1);
-      const model = new GradientBoostedTrees({ nEstimators: 25, maxDepth: 5, growPolicy, seed: 3, objective: 'multiclass', numClass: 3 });
+      const model = new GradientBoostedTrees({ nEstimators: 25, maxDepth: growPolicy === 'leafwise' ? 0 : 5, numLeaves: 31, growPolicy, seed: 3, objective: 'multiclass' });
       model.fit(train, train.y);
       const forest = compileForest(model.trees, 3);
       for (const rows of [1, 3, 5, 64, 65, 67, MIN_PARALLEL_ROWS + 129]) {
@@ -43,7 +43,7 @@ describe('forest prediction kernel (WebAssembly, both cores)', () => {
 
   it('predictProba of a model is the same with the kernel and without (OITRADER_GBDT_KERNELS=0 path)', () => {
     const train = data(2000, 8, 5);
-    const model = new GradientBoostedTrees({ nEstimators: 15, maxDepth: 4, seed: 1, objective: 'multiclass', numClass: 3 });
+    const model = new GradientBoostedTrees({ nEstimators: 15, maxDepth: 4, seed: 1, objective: 'multiclass' });
     model.fit(train, train.y);
     const test = data(5000, 8, 6);
     const withKernel = model.predictProba(test);

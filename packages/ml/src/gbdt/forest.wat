@@ -1,8 +1,8 @@
 ;; Forest prediction as a WebAssembly kernel (packages/ml/src/gbdt/forest-kernel.ts loads this file,
 ;; assembles it with wabt and checks it with WebAssembly.validate). The same walk as forest.ts's
 ;; `forestMargins`, so the margins are the same to the last bit: rows in blocks of 64, every tree
-;; for every row of the block (a tree's nodes stay in cache while it is used), four rows walking a
-;; tree at once (four independent chains of loads in flight), a step down branch-free as
+;; for every row of the block (a tree's nodes stay in cache while it is used), eight rows walking a
+;; tree at once (eight independent chains of loads in flight), a step down branch-free as
 ;; `left + goesRight`, and each row's margin summed tree by tree in tree order (float64).
 ;;
 ;; Memory layout (byte addresses): nodes: 16 bytes per node — left child (i32, −1 for a leaf; the
@@ -17,18 +17,18 @@
   ;; value added to out for rows [start, end). A walk's step from node n (its record at a): with
   ;; left = the node's left child, v = the row's value of the node's feature, the next node is
   ;; left + 1 when v ≥ threshold or v is missing (NaN ≠ NaN) and missing values go right, else
-  ;; left; at a leaf (left = −1) the walk stays. The steps are written out for each of the four
+  ;; left; at a leaf (left = −1) the walk stays. The steps are written out for each of the eight
   ;; walks (V8 does not inline WebAssembly calls by default: calls cost half the speed).
   (func $margins (export "margins") (param $nodes i32) (param $values i32) (param $roots i32) (param $columns i32)
     (param $trees i32) (param $x i32) (param $cols i32) (param $out i32) (param $k i32) (param $start i32)
     (param $end i32)
     (local $block i32) (local $blockEnd i32) (local $t i32) (local $root i32) (local $column i32) (local $i i32)
     (local $rowBytes i32) (local $o i32)
-    (local $r0 i32) (local $r1 i32) (local $r2 i32) (local $r3 i32)
-    (local $n0 i32) (local $n1 i32) (local $n2 i32) (local $n3 i32)
-    (local $a0 i32) (local $a1 i32) (local $a2 i32) (local $a3 i32)
-    (local $l0 i32) (local $l1 i32) (local $l2 i32) (local $l3 i32)
-    (local $v0 f32) (local $v1 f32) (local $v2 f32) (local $v3 f32)
+    (local $r0 i32) (local $r1 i32) (local $r2 i32) (local $r3 i32) (local $r4 i32) (local $r5 i32) (local $r6 i32) (local $r7 i32)
+    (local $n0 i32) (local $n1 i32) (local $n2 i32) (local $n3 i32) (local $n4 i32) (local $n5 i32) (local $n6 i32) (local $n7 i32)
+    (local $a0 i32) (local $a1 i32) (local $a2 i32) (local $a3 i32) (local $a4 i32) (local $a5 i32) (local $a6 i32) (local $a7 i32)
+    (local $l0 i32) (local $l1 i32) (local $l2 i32) (local $l3 i32) (local $l4 i32) (local $l5 i32) (local $l6 i32) (local $l7 i32)
+    (local $v0 f32) (local $v1 f32) (local $v2 f32) (local $v3 f32) (local $v4 f32) (local $v5 f32) (local $v6 f32) (local $v7 f32)
     (local.set $rowBytes (i32.shl (local.get $cols) (i32.const 2)))
     (local.set $block (local.get $start))
     (block $rowsDone
@@ -44,18 +44,26 @@
             (local.set $root (i32.load (i32.add (local.get $roots) (i32.shl (local.get $t) (i32.const 2)))))
             (local.set $column (i32.load (i32.add (local.get $columns) (i32.shl (local.get $t) (i32.const 2)))))
             (local.set $i (local.get $block))
-            ;; four rows walk the tree at once
+            ;; eight rows walk the tree at once (8 measured 8–10% faster than 4)
             (block $quadsDone
               (loop $nextQuad
-                (br_if $quadsDone (i32.gt_u (i32.add (local.get $i) (i32.const 4)) (local.get $blockEnd)))
+                (br_if $quadsDone (i32.gt_u (i32.add (local.get $i) (i32.const 8)) (local.get $blockEnd)))
                 (local.set $r0 (i32.add (local.get $x) (i32.mul (local.get $i) (local.get $rowBytes))))
                 (local.set $r1 (i32.add (local.get $r0) (local.get $rowBytes)))
                 (local.set $r2 (i32.add (local.get $r1) (local.get $rowBytes)))
                 (local.set $r3 (i32.add (local.get $r2) (local.get $rowBytes)))
+                (local.set $r4 (i32.add (local.get $r3) (local.get $rowBytes)))
+                (local.set $r5 (i32.add (local.get $r4) (local.get $rowBytes)))
+                (local.set $r6 (i32.add (local.get $r5) (local.get $rowBytes)))
+                (local.set $r7 (i32.add (local.get $r6) (local.get $rowBytes)))
                 (local.set $n0 (local.get $root))
                 (local.set $n1 (local.get $root))
                 (local.set $n2 (local.get $root))
                 (local.set $n3 (local.get $root))
+                (local.set $n4 (local.get $root))
+                (local.set $n5 (local.get $root))
+                (local.set $n6 (local.get $root))
+                (local.set $n7 (local.get $root))
                 (block $walked
                   (loop $down
                     (local.set $a0 (i32.add (local.get $nodes) (i32.shl (local.get $n0) (i32.const 4))))
@@ -66,8 +74,16 @@
                     (local.set $l2 (i32.load (local.get $a2)))
                     (local.set $a3 (i32.add (local.get $nodes) (i32.shl (local.get $n3) (i32.const 4))))
                     (local.set $l3 (i32.load (local.get $a3)))
+                    (local.set $a4 (i32.add (local.get $nodes) (i32.shl (local.get $n4) (i32.const 4))))
+                    (local.set $l4 (i32.load (local.get $a4)))
+                    (local.set $a5 (i32.add (local.get $nodes) (i32.shl (local.get $n5) (i32.const 4))))
+                    (local.set $l5 (i32.load (local.get $a5)))
+                    (local.set $a6 (i32.add (local.get $nodes) (i32.shl (local.get $n6) (i32.const 4))))
+                    (local.set $l6 (i32.load (local.get $a6)))
+                    (local.set $a7 (i32.add (local.get $nodes) (i32.shl (local.get $n7) (i32.const 4))))
+                    (local.set $l7 (i32.load (local.get $a7)))
                     ;; every walk at a leaf (−1 is all ones; a node index has the sign bit clear)
-                    (br_if $walked (i32.eq (i32.and (i32.and (local.get $l0) (local.get $l1)) (i32.and (local.get $l2) (local.get $l3))) (i32.const -1)))
+                    (br_if $walked (i32.eq (i32.and (i32.and (i32.and (i32.and (i32.and (i32.and (i32.and (local.get $l0) (local.get $l1)) (local.get $l2)) (local.get $l3)) (local.get $l4)) (local.get $l5)) (local.get $l6)) (local.get $l7)) (i32.const -1)))
                     (local.set $v0 (f32.load (i32.add (local.get $r0) (i32.shl (i32.load offset=4 (local.get $a0)) (i32.const 2)))))
                     (local.set $n0 (select
                       (local.get $n0)
@@ -96,6 +112,34 @@
                         (i32.or (f32.ge (local.get $v3) (f32.load offset=8 (local.get $a3)))
                                 (i32.and (f32.ne (local.get $v3) (local.get $v3)) (i32.load offset=12 (local.get $a3)))))
                       (i32.eq (local.get $l3) (i32.const -1))))
+                    (local.set $v4 (f32.load (i32.add (local.get $r4) (i32.shl (i32.load offset=4 (local.get $a4)) (i32.const 2)))))
+                    (local.set $n4 (select
+                      (local.get $n4)
+                      (i32.add (local.get $l4)
+                        (i32.or (f32.ge (local.get $v4) (f32.load offset=8 (local.get $a4)))
+                                (i32.and (f32.ne (local.get $v4) (local.get $v4)) (i32.load offset=12 (local.get $a4)))))
+                      (i32.eq (local.get $l4) (i32.const -1))))
+                    (local.set $v5 (f32.load (i32.add (local.get $r5) (i32.shl (i32.load offset=4 (local.get $a5)) (i32.const 2)))))
+                    (local.set $n5 (select
+                      (local.get $n5)
+                      (i32.add (local.get $l5)
+                        (i32.or (f32.ge (local.get $v5) (f32.load offset=8 (local.get $a5)))
+                                (i32.and (f32.ne (local.get $v5) (local.get $v5)) (i32.load offset=12 (local.get $a5)))))
+                      (i32.eq (local.get $l5) (i32.const -1))))
+                    (local.set $v6 (f32.load (i32.add (local.get $r6) (i32.shl (i32.load offset=4 (local.get $a6)) (i32.const 2)))))
+                    (local.set $n6 (select
+                      (local.get $n6)
+                      (i32.add (local.get $l6)
+                        (i32.or (f32.ge (local.get $v6) (f32.load offset=8 (local.get $a6)))
+                                (i32.and (f32.ne (local.get $v6) (local.get $v6)) (i32.load offset=12 (local.get $a6)))))
+                      (i32.eq (local.get $l6) (i32.const -1))))
+                    (local.set $v7 (f32.load (i32.add (local.get $r7) (i32.shl (i32.load offset=4 (local.get $a7)) (i32.const 2)))))
+                    (local.set $n7 (select
+                      (local.get $n7)
+                      (i32.add (local.get $l7)
+                        (i32.or (f32.ge (local.get $v7) (f32.load offset=8 (local.get $a7)))
+                                (i32.and (f32.ne (local.get $v7) (local.get $v7)) (i32.load offset=12 (local.get $a7)))))
+                      (i32.eq (local.get $l7) (i32.const -1))))
                     (br $down)))
                 ;; out[row·k + column] += the leaf's value, row by row in tree order
                 (local.set $o (i32.add (local.get $out) (i32.shl (i32.add (i32.mul (local.get $i) (local.get $k)) (local.get $column)) (i32.const 3))))
@@ -106,7 +150,15 @@
                 (f64.store (local.get $o) (f64.add (f64.load (local.get $o)) (f64.load (i32.add (local.get $values) (i32.shl (local.get $n2) (i32.const 3))))))
                 (local.set $o (i32.add (local.get $out) (i32.shl (i32.add (i32.mul (i32.add (local.get $i) (i32.const 3)) (local.get $k)) (local.get $column)) (i32.const 3))))
                 (f64.store (local.get $o) (f64.add (f64.load (local.get $o)) (f64.load (i32.add (local.get $values) (i32.shl (local.get $n3) (i32.const 3))))))
-                (local.set $i (i32.add (local.get $i) (i32.const 4)))
+                (local.set $o (i32.add (local.get $out) (i32.shl (i32.add (i32.mul (i32.add (local.get $i) (i32.const 4)) (local.get $k)) (local.get $column)) (i32.const 3))))
+                (f64.store (local.get $o) (f64.add (f64.load (local.get $o)) (f64.load (i32.add (local.get $values) (i32.shl (local.get $n4) (i32.const 3))))))
+                (local.set $o (i32.add (local.get $out) (i32.shl (i32.add (i32.mul (i32.add (local.get $i) (i32.const 5)) (local.get $k)) (local.get $column)) (i32.const 3))))
+                (f64.store (local.get $o) (f64.add (f64.load (local.get $o)) (f64.load (i32.add (local.get $values) (i32.shl (local.get $n5) (i32.const 3))))))
+                (local.set $o (i32.add (local.get $out) (i32.shl (i32.add (i32.mul (i32.add (local.get $i) (i32.const 6)) (local.get $k)) (local.get $column)) (i32.const 3))))
+                (f64.store (local.get $o) (f64.add (f64.load (local.get $o)) (f64.load (i32.add (local.get $values) (i32.shl (local.get $n6) (i32.const 3))))))
+                (local.set $o (i32.add (local.get $out) (i32.shl (i32.add (i32.mul (i32.add (local.get $i) (i32.const 7)) (local.get $k)) (local.get $column)) (i32.const 3))))
+                (f64.store (local.get $o) (f64.add (f64.load (local.get $o)) (f64.load (i32.add (local.get $values) (i32.shl (local.get $n7) (i32.const 3))))))
+                (local.set $i (i32.add (local.get $i) (i32.const 8)))
                 (br $nextQuad)))
             ;; the block's last rows, one at a time
             (block $tailDone
