@@ -26,7 +26,14 @@ if (files.length === 0) {
   process.exit(1);
 }
 const started = performance.now();
-const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], { stdio: ['inherit', 'pipe', 'inherit'] });
+// Test files run one at a time unless OITRADER_TEST_CONCURRENCY says otherwise (files share no port, database,
+// Redis prefix or directory, but several real-time tests assert deadlines that two heavy files side by side can stretch).
+const concurrency = Number(process.env.OITRADER_TEST_CONCURRENCY ?? 1);
+if (!Number.isInteger(concurrency) || concurrency < 1) {
+  console.error(`OITRADER_TEST_CONCURRENCY must be a whole number of 1 or more, got "${process.env.OITRADER_TEST_CONCURRENCY}"`);
+  process.exit(2);
+}
+const child = spawn(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files], { stdio: ['inherit', 'pipe', 'inherit'] });
 // By name: a failing test is listed again in the failure summary at the end.
 const timings = new Map();
 const lines = createInterface({ input: child.stdout });
