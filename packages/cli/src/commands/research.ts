@@ -1,5 +1,5 @@
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { reportBasePath } from '@oitrader/backtest';
 import { numberFlag, OitraderError, writeFileAtomic } from '@oitrader/core';
@@ -14,6 +14,9 @@ import { summarize } from '../research/research-summary.ts';
 import { configKey, type ConfigResult } from '../research/run-research.ts';
 import { inProcessResearchRunner, queuedResearchRunner, type ResearchTask } from '../research/research-runners.ts';
 import { queueConnection } from './worker.ts';
+
+/** Where queued research writes its frames: under data/, which the compose file's worker mounts as the bot's machine does. */
+const RESEARCH_FRAMES_DIR = 'data/research-frames';
 
 interface ResearchFlags extends GlobalOptions {
   grid?: string;
@@ -52,8 +55,8 @@ Examples:
       const started = performance.now();
       const settings = { hurdles: grid.hurdles, grid: { cpcv: grid.cpcv, model: grid.model }, execution };
       const connection = queueConnection(config);
-      const runner = connection ? queuedResearchRunner(connection, join(flags.out, 'research-frames'), settings, { onNotice: (line) => out.text(line) }) : inProcessResearchRunner(settings);
-      if (connection) out.text(`research configurations go to \`oitrader worker\` processes through Redis at ${redisLabel(connection.redisUrl)} (prefix ${connection.prefix}); frames are written under ${resolve(flags.out, 'research-frames')} (workers must see that path)`);
+      const runner = connection ? queuedResearchRunner(connection, RESEARCH_FRAMES_DIR, settings, { onNotice: (line) => out.text(line) }) : inProcessResearchRunner(settings);
+      if (connection) out.text(`research configurations go to \`oitrader worker\` processes through Redis at ${redisLabel(connection.redisUrl)} (prefix ${connection.prefix}); frames are written under ${resolve(RESEARCH_FRAMES_DIR)} (workers must see that path)`);
       const results: ConfigResult[] = [];
       try {
         const tasks: ResearchTask[] = [];
