@@ -1,4 +1,8 @@
 import { seededRandom } from '@oitrader/ml';
+import { layout, MlpKernel } from './mlp-kernel.ts';
+
+/** Below this many rows a pass runs in JavaScript: copying the parameters in costs more than the kernel saves. */
+const MIN_KERNEL_BATCH = 16;
 
 /**
  * A dense tanh MLP on Float32Array with hand-written backward pass.
@@ -22,6 +26,11 @@ export class Mlp {
   #acts: Float32Array[] = [];
   #deltas: Float32Array[] = [];
   #batch = 0;
+  /** mlp.wat's kernels (the same float32 values as the loops below), and where parameters, gradients, activations and deltas sit in their memory. */
+  readonly #kernel = MlpKernel.create();
+  #at: { params: number; grads: number; acts: number[]; deltas: number[] } | undefined;
+  /** Whether the last forward pass ran in the kernel (its activations are there for the backward pass). */
+  #inKernel = false;
 
   constructor(sizes: readonly number[], seed: number, outputGain = 1) {
     if (sizes.length < 2 || sizes.some((s) => !Number.isInteger(s) || s < 1)) throw new Error(`bad MLP layer sizes ${sizes.join('-')}`);
@@ -60,11 +69,19 @@ export class Mlp {
     this.#acts = this.sizes.map((s) => new Float32Array(s * batch));
     this.#deltas = this.sizes.map((s) => new Float32Array(s * batch));
     this.#batch = batch;
+    if (this.#kernel) {
+      const n = this.sizes.length;
+      const at = layout([this.params.length, this.grads.length, ...this.sizes.map((s) => s * batch), ...this.sizes.map((s) => s * batch)]);
+      this.#kernel.reserve(at[at.length - 1]);
+      this.#at = { params: at[0], grads: at[1], acts: at.slice(2, 2 + n), deltas: at.slice(2 + n, 2 + 2 * n) };
+    }
   }
 
   /** Forward pass over `batch` rows of `input` (row-major); the returned view is valid until the next call. */
   forward(input: Float32Array, batch: number): Float32Array {
     this.#ensure(batch);
+    this.#inKernel = this.#kernel !== undefined && batch >= MIN_KERNEL_BATCH;
+    if (this.#inKernel) return this.#forwardKernel(input, batch);
     const p = this.params;
     this.#acts[0].set(input.subarray(0, batch * this.sizes[0]));
     for (let l = 0; l + 1 < this.sizes.length; l++) {
@@ -91,8 +108,48 @@ export class Mlp {
     return this.#acts[this.sizes.length - 1].subarray(0, batch * this.outputSize);
   }
 
+  #forwardKernel(input: Float32Array, batch: number): Float32Array {
+    const k = this.#kernel!;
+    const at = this.#at!;
+    const L = this.sizes.length - 1;
+    k.f32(at.params, this.params.length).set(this.params);
+    k.f32(at.acts[0], batch * this.sizes[0]).set(input.subarray(0, batch * this.sizes[0]));
+    for (let l = 0; l < L; l++) {
+      const [nIn, nOut] = [this.sizes[l], this.sizes[l + 1]];
+      const w = at.params + this.#offsets[l] * 4;
+      k.exports.forward(at.acts[l], w, w + nIn * nOut * 4, at.acts[l + 1], batch, nIn, nOut);
+      if (l + 1 < L) {
+        const y = k.f32(at.acts[l + 1], batch * nOut);
+        for (let j = 0; j < y.length; j++) y[j] = Math.tanh(y[j]);
+      }
+    }
+    const out = this.#acts[L].subarray(0, batch * this.outputSize);
+    out.set(k.f32(at.acts[L], batch * this.outputSize));
+    return out;
+  }
+
+  #backwardKernel(gradOutput: Float32Array, batch: number): void {
+    const k = this.#kernel!;
+    const at = this.#at!;
+    const L = this.sizes.length - 1;
+    k.f32(at.params, this.params.length).set(this.params);
+    const grads = k.f32(at.grads, this.grads.length);
+    grads.set(this.grads);
+    k.f32(at.deltas[L], batch * this.outputSize).set(gradOutput.subarray(0, batch * this.outputSize));
+    for (let l = L - 1; l >= 0; l--) {
+      const [nIn, nOut] = [this.sizes[l], this.sizes[l + 1]];
+      const w = this.#offsets[l] * 4;
+      k.exports.backward(at.acts[l], at.params + w, at.deltas[l + 1], at.deltas[l], at.grads + w, at.grads + w + nIn * nOut * 4, batch, nIn, nOut, l > 0 ? 1 : 0);
+    }
+    this.grads.set(k.f32(at.grads, this.grads.length));
+  }
+
   /** Adds d(loss)/d(params) for the last forward batch, given d(loss)/d(output). */
   backward(gradOutput: Float32Array, batch: number): void {
+    if (this.#inKernel) {
+      this.#backwardKernel(gradOutput, batch);
+      return;
+    }
     const p = this.params;
     const g = this.grads;
     const L = this.sizes.length - 1;
@@ -138,9 +195,22 @@ export class Adam {
   #t = 0;
   learningRate: number;
 
+  /** mlp.wat's `adam` (the same float32 values as the loop below): params and grads are copied in, m and v live in its memory. */
+  readonly #kernel: { k: MlpKernel; params: number; grads: number; m: number; v: number } | undefined;
+
   constructor(size: number, learningRate: number, readonly beta1 = 0.9, readonly beta2 = 0.999, readonly epsilon = 1e-8) {
-    this.#m = new Float32Array(size);
-    this.#v = new Float32Array(size);
+    const k = MlpKernel.create();
+    if (k) {
+      const at = layout([size, size, size, size]);
+      k.reserve(at[4]);
+      this.#kernel = { k, params: at[0], grads: at[1], m: at[2], v: at[3] };
+      // The memory never grows after this, so these views stay valid.
+      this.#m = k.f32(at[2], size);
+      this.#v = k.f32(at[3], size);
+    } else {
+      this.#m = new Float32Array(size);
+      this.#v = new Float32Array(size);
+    }
     this.learningRate = learningRate;
   }
 
@@ -148,6 +218,15 @@ export class Adam {
     this.#t++;
     const { beta1, beta2, epsilon } = this;
     const lr = (this.learningRate * Math.sqrt(1 - beta2 ** this.#t)) / (1 - beta1 ** this.#t);
+    const kernel = this.#kernel;
+    if (kernel) {
+      const n = params.length;
+      kernel.k.f32(kernel.params, n).set(params);
+      kernel.k.f32(kernel.grads, n).set(grads);
+      kernel.k.exports.adam(kernel.params, kernel.grads, kernel.m, kernel.v, n, lr, beta1, 1 - beta1, beta2, 1 - beta2, epsilon);
+      params.set(kernel.k.f32(kernel.params, n));
+      return;
+    }
     const m = this.#m;
     const v = this.#v;
     for (let k = 0; k < params.length; k++) {
