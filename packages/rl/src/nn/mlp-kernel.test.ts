@@ -31,7 +31,7 @@ describe('the RL networks\' WebAssembly kernels (mlp.wat)', () => {
   it('exist on this runtime (Node 20)', () => assert.ok(MlpKernel.create()));
 
   for (const sizes of [[24, 64, 64, 6], [24, 64, 64, 1], [7, 10, 5, 3]]) {
-    it(`forward and backward give the JavaScript loops' float32 values bit for bit (${sizes.join("-")}, batches 1, 4, 17, 64)`, async () => {
+    it(`forward and backward give the JavaScript loops' float32 values bit for bit (${sizes.join('-')}, batches 1, 4, 17, 64)`, async () => {
       const [k, js] = await bothWays(() => new Mlp(sizes, 11, 0.5));
       for (const batch of [1, 4, 17, 64]) {
         // Some inputs exactly 0 (the forward pass skips them) and some −0.
