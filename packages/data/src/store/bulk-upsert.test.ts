@@ -78,6 +78,21 @@ for (const engine of await testEngines()) {
       assert.deepEqual(rows, [{ side: odd, status: 'FILLED', source: 'te\tst' }, { side: 'BUY', status: null, source: 'te\tst' }]);
       const [{ trades }] = await sql.query<{ trades: string }>("SELECT trades::text AS trades FROM ohlcv WHERE symbol = 'XRPUSDT' AND time = to_timestamp($1 / 1000.0)", [T0 + 519 * FIVE_MIN]);
       assert.equal(trades, '42');
+      // Halves round to even on every path (PostgreSQL's float8 → int8 cast), so a re-write is no change.
+      const halves = candles(4, 600);
+      halves.values.trades = [2.5, 3.5, -2.5, 7];
+      assert.equal((await bulkUpsert(sql, halves)).inserted, 4);
+      const stored = await sql.query<{ trades: string }>("SELECT trades::text AS trades FROM ohlcv WHERE symbol = 'XRPUSDT' AND time >= to_timestamp($1 / 1000.0) ORDER BY time", [T0 + 600 * FIVE_MIN]);
+      assert.deepEqual(stored.map((r) => r.trades), ['2', '4', '-2', '7']);
+      assert.deepEqual(Object.values(await bulkUpsert(sql, halves)), [0, 0, 0]);
+      // Times with fractions of a millisecond land on the same instant whichever path wrote them.
+      const t = T0 + 0.25;
+      const first = await bulkUpsert(sql, { table: 'funding_rate', keys: { symbol: 'FRACUSDT' }, time: [t, t + 1000.5], values: { funding_rate: [0.0001, 0.0002] }, source: 'test' });
+      assert.equal(first.inserted, 2);
+      const again = await bulkUpsert(sql, { table: 'funding_rate', keys: { symbol: 'FRACUSDT' }, time: [t, t + 1000.5], values: { funding_rate: [0.0001, 0.0002] }, source: 'test' });
+      assert.deepEqual([again.inserted, again.updated], [0, 0], 'the same fractional times again are the same rows');
+      const times = await sql.query<{ t: number }>("SELECT (extract(epoch FROM time) * 1000)::float8 AS t FROM funding_rate WHERE symbol = 'FRACUSDT' ORDER BY time");
+      assert.deepEqual(times.map((r) => Number(r.t)), [t, t + 1000.5], 'stored to the microsecond, as to_timestamp keeps them');
     });
 
     it('duplicate rows inside one batch are collapsed, last one wins', async () => {

@@ -27,7 +27,7 @@ const CHUNK_ROWS = 20_000;
  * Per chunk of rows:
  * - on a PostgreSQL server, `COPY FROM STDIN`: straight into the table when
  *   nothing is stored in the chunk's key/time range (it cannot conflict), else
- *   into a session-temporary staging table and one set-based `INSERT ...
+ *   into a transaction-temporary staging table and one set-based `INSERT ...
  *   SELECT FROM stage ON CONFLICT DO UPDATE ... WHERE values differ`;
  * - on PGlite (COPY FROM STDIN crashes it), the same statements fed from
  *   `unnest(arrays)`.
@@ -91,10 +91,11 @@ async function copyChunk(sql: CopyExecutor, batch: Batch, present: ColumnSpec[],
       if ((error as { code?: string }).code !== '23505' || (await inAbortedTransaction(sql))) throw error;
     }
   }
-  // The staging table lives in the session (each pooled connection has its own), so the three statements share one.
+  // The staging table lives in the transaction's session, so the statements share one connection.
   return sql.transaction(async (tx) => {
     const stage = `oitrader_stage_${batch.table}`;
-    await tx.exec(`CREATE TEMP TABLE IF NOT EXISTS ${stage} (LIKE ${batch.table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS; TRUNCATE ${stage}`);
+    // Dropped at commit, so it always has the table's current columns (a migration between writes changes them).
+    await tx.exec(`CREATE TEMP TABLE IF NOT EXISTS ${stage} (LIKE ${batch.table} INCLUDING DEFAULTS) ON COMMIT DROP; TRUNCATE ${stage}`);
     await tx.copyFrom!(`COPY ${stage} ${columns} FROM STDIN`, copyLines(batch, present, order, start, end));
     const [counts] = await tx.query<{ inserted: number; updated: number }>(stagedUpsertStatement(batch.table, present.map((c) => c.name)));
     return { inserted: Number(counts.inserted), updated: Number(counts.updated) };
@@ -110,13 +111,13 @@ function* copyLines(batch: Batch, present: ColumnSpec[], order: number[] | undef
   let block = '';
   for (let k = start; k < end; k++) {
     const i = order ? order[k] : k;
-    let line = `${new Date(batch.time[i]).toISOString()}\t${fixed}`;
+    let line = `${copyTime(batch.time[i])}\t${fixed}`;
     for (const c of columns) {
       const v = c.values[i];
       if (v === null || v === undefined || (typeof v === 'number' && !Number.isFinite(v))) line += '\t\\N';
       else if (c.type === 'text') line += `\t${copyText(String(v))}`;
-      // As the unnest path's float8 → int8 cast: rounded.
-      else line += `\t${c.type === 'int8' ? Math.round(Number(v)) : v}`;
+      // As the unnest path's float8 → int8 cast: rounded half to even (PostgreSQL's rint).
+      else line += `\t${c.type === 'int8' ? roundHalfEven(Number(v)) : v}`;
     }
     block += `${line}\t${source}\n`;
     if (block.length > 1 << 16) {
@@ -125,6 +126,20 @@ function* copyLines(batch: Batch, present: ColumnSpec[], order: number[] | undef
     }
   }
   if (block.length > 0) yield block;
+}
+
+/** A timestamptz literal for epoch ms, to the microsecond as `to_timestamp(ms / 1000.0)` keeps it (funding times carry fractions). */
+function copyTime(ms: number): string {
+  if (Number.isInteger(ms)) return new Date(ms).toISOString();
+  const micros = Math.round(ms * 1000);
+  const whole = Math.floor(micros / 1000);
+  return `${new Date(whole).toISOString().slice(0, -1)}${String(micros - whole * 1000).padStart(3, '0')}Z`;
+}
+
+function roundHalfEven(v: number): number {
+  const floor = Math.floor(v);
+  const rest = v - floor;
+  return rest > 0.5 ? floor + 1 : rest < 0.5 ? floor : floor % 2 === 0 ? floor : floor + 1;
 }
 
 function copyText(value: string): string {

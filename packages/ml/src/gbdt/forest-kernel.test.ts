@@ -20,7 +20,10 @@ function data(rows: number, cols: number, seed: number) {
 
 describe('forest prediction kernel (WebAssembly, both cores)', () => {
   const kernel = ForestKernel.get();
-  it('exists on this runtime (Node 20)', () => assert.ok(kernel));
+  it('exists on this runtime (Node 20), and its worker thread starts', async () => {
+    assert.ok(kernel);
+    assert.equal(await kernel.warmUp(), true, 'the second thread never became ready: every batch would run on one');
+  });
 
   for (const growPolicy of ['depthwise', 'leafwise', 'oblivious'] as const) {
     it(`gives forestMargins' margins to the last bit on one thread and two (${growPolicy}, missing values, ragged row counts)`, () => {

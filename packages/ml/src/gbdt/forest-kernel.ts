@@ -1,30 +1,37 @@
 import { Worker } from 'node:worker_threads';
 import { compileWat, PAGE_BYTES, WebAssembly, type WasmMemory } from '../wasm-kernels.ts';
-import type { Forest } from './forest.ts';
+import { forestMargins, type Forest } from './forest.ts';
 
 /** Below this many rows one thread predicts: handing half to the other costs more than it saves. */
 export const MIN_PARALLEL_ROWS = 2048;
 /** Largest memory the kernel grows to (1 GiB); a bigger batch is predicted in JavaScript. */
 const MAX_PAGES = 16384;
 
-// Control words at the start of the memory (int32): 0 state (0 idle, 1 task, 2 done), 1..2 row range of the
-// worker's half, 3..13 the kernel's other arguments (the same for both halves), 14: 1 when the worker failed.
+// Control words at the start of the memory (int32): 0 state (idle, task, running, done), 1..2 row range of the
+// worker's half, 3..11 the kernel's other arguments (the same for both halves), 12: 1 once the worker is ready,
+// 14: 1 when the worker failed within the task.
 const CONTROL_BYTES = 64;
 const IDLE = 0;
 const TASK = 1;
-const DONE = 2;
+const RUNNING = 2;
+const DONE = 3;
 
-// Plain JavaScript so the worker needs no TypeScript loader: it runs the same kernel on the same memory.
+// Plain JavaScript so the worker needs no TypeScript loader: it runs the same kernel on the same memory. It claims a
+// task (TASK → RUNNING) before touching it, so the caller can take back a task the worker never started.
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
 const { module, memory } = workerData;
 const control = new Int32Array(memory.buffer, 0, 16);
 const { margins } = new WebAssembly.Instance(module, { env: { memory } }).exports;
+Atomics.store(control, 12, 1);
 for (;;) {
   Atomics.wait(control, 0, ${IDLE});
-  if (Atomics.load(control, 0) !== ${TASK}) continue;
+  if (Atomics.compareExchange(control, 0, ${TASK}, ${RUNNING}) !== ${TASK}) {
+    if (Atomics.load(control, 0) === ${DONE}) Atomics.wait(control, 0, ${DONE});
+    continue;
+  }
   try {
-    const a = Array.from(control.subarray(3, 14));
+    const a = Array.from(control.subarray(3, 12));
     margins(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], control[1], control[2]);
     control[14] = 0;
   } catch {
@@ -60,6 +67,8 @@ export class ForestKernel {
   #loaded: Loaded | undefined;
   #worker: Worker | undefined;
   #workerFailed = false;
+  /** Set when a worker took a task and never finished: it may still write into the memory, so nothing is read from it again. */
+  #abandoned = false;
 
   private constructor(module: object) {
     this.#module = module;
@@ -89,6 +98,7 @@ export class ForestKernel {
    * false when the batch does not fit the memory (the caller predicts it in JavaScript).
    */
   margins(forest: Forest, x: Float32Array, rows: number, cols: number, out: Float64Array, k: number, threads = 2): boolean {
+    if (this.#abandoned) return false;
     const loaded = this.#load(forest);
     if (!loaded) return false;
     const xAt = align(loaded.end);
@@ -99,7 +109,7 @@ export class ForestKernel {
     const outView = new Float64Array(buffer, outAt, rows * k);
     outView.set(out.subarray(0, rows * k));
     const args = [loaded.nodes, loaded.values, loaded.roots, loaded.columns, forest.roots.length, xAt, cols, outAt, k];
-    const worker = threads > 1 && rows >= MIN_PARALLEL_ROWS ? this.#startWorker() : undefined;
+    const worker = threads > 1 && rows >= MIN_PARALLEL_ROWS ? this.#readyWorker() : undefined;
     if (worker) {
       // The worker takes the later half; this thread the earlier one, then waits for the worker.
       const mid = Math.floor(rows / 2 / 64) * 64;
@@ -107,27 +117,52 @@ export class ForestKernel {
       control[1] = mid;
       control[2] = rows;
       control.set(args, 3);
+      control[14] = 0;
       Atomics.store(control, 0, TASK);
       Atomics.notify(control, 0);
       const started = performance.now();
       this.#margins(...args, 0, mid);
-      // A worker descheduled on a loaded machine may lag; one that never answers (it died) must not hang the caller.
-      const deadline = performance.now() + Math.max(5000, 20 * (performance.now() - started));
-      while (Atomics.load(control, 0) !== DONE && performance.now() < deadline) Atomics.wait(control, 0, TASK, 100);
-      const answered = Atomics.load(control, 0) === DONE;
-      const failed = !answered || control[14] === 1;
-      if (!answered) void this.#worker?.terminate();
-      Atomics.store(control, 0, IDLE);
-      if (failed) {
-        // Never again on this worker; the half it failed is done here (the same numbers).
-        this.#workerFailed = true;
+      // A worker descheduled on a loaded machine may lag; one that never answers must not hang the caller.
+      const waitUntil = (deadline: number) => {
+        for (let state = Atomics.load(control, 0); state !== DONE && performance.now() < deadline; state = Atomics.load(control, 0)) Atomics.wait(control, 0, state, 100);
+        return Atomics.load(control, 0) === DONE;
+      };
+      let answered = waitUntil(performance.now() + Math.max(5000, 20 * (performance.now() - started)));
+      if (!answered && Atomics.compareExchange(control, 0, TASK, IDLE) === TASK) {
+        // The worker never took the task (it is gone): this thread does its half; the worker is not used again.
+        this.#retireWorker();
+        this.#margins(...args, mid, rows);
+      } else if (!answered && !waitUntil(performance.now() + 60_000)) {
+        // The worker took the task and never finished: it may still write into this memory, so the memory is
+        // abandoned (this kernel is off for the process) and the whole batch is predicted in JavaScript.
+        this.#retireWorker();
+        this.#abandoned = true;
+        forestMargins(forest, x, rows, cols, out, k);
+        return true;
+      } else {
+        answered = true;
+      }
+      if (answered && control[14] === 1) {
+        // The worker failed within its half (it wrote some of it): that half again from the base scores, here.
+        this.#retireWorker();
         outView.subarray(mid * k).set(out.subarray(mid * k, rows * k));
         this.#margins(...args, mid, rows);
       }
+      Atomics.store(control, 0, IDLE);
     } else {
       this.#margins(...args, 0, rows);
     }
     out.set(outView);
+    return true;
+  }
+
+  /** Starts the worker and resolves once it is ready (true), or false after `timeoutMs` (tests and benches use it). */
+  async warmUp(timeoutMs = 5000): Promise<boolean> {
+    const until = performance.now() + timeoutMs;
+    while (!this.#readyWorker()) {
+      if (this.#workerFailed || performance.now() > until) return false;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
     return true;
   }
 
@@ -164,19 +199,35 @@ export class ForestKernel {
     const have = this.#memory.buffer.byteLength / PAGE_BYTES;
     if (pages <= have) return true;
     if (pages > MAX_PAGES) return false;
-    this.#memory.grow(pages - have);
-    return true;
+    try {
+      this.#memory.grow(pages - have);
+      return true;
+    } catch {
+      // The system refused the memory: this batch is predicted in JavaScript.
+      return false;
+    }
   }
 
-  #startWorker(): Worker | undefined {
+  /** The worker once it has started and said so; until then (or if it never does) this thread predicts alone. */
+  #readyWorker(): Worker | undefined {
     if (this.#workerFailed) return undefined;
     if (!this.#worker) {
-      this.#worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { module: this.#module, memory: this.#memory } });
+      try {
+        this.#worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { module: this.#module, memory: this.#memory } });
+      } catch {
+        this.#workerFailed = true;
+        return undefined;
+      }
       // A worker that dies (it should not) leaves the work to this thread.
       this.#worker.on('error', () => (this.#workerFailed = true));
       this.#worker.unref();
     }
-    return this.#worker;
+    return Atomics.load(new Int32Array(this.#memory.buffer, 0, 16), 12) === 1 ? this.#worker : undefined;
+  }
+
+  #retireWorker(): void {
+    this.#workerFailed = true;
+    void this.#worker?.terminate();
   }
 }
 

@@ -121,19 +121,35 @@ export function jobQueue<D, R>(connection: QueueConnection, queueName: string, o
   let closed = false;
   return {
     async submit(jobId, name, data, failed) {
+      let waiter: { resolve(value: R): void; reject(reason: Error): void } | undefined;
       try {
         await (checked ??= checkWorkers());
         if (closed) throw new Error('the queue was closed');
-        const finished = new Promise<R>((resolve, reject) => waiters.set(jobId, [...(waiters.get(jobId) ?? []), { resolve, reject }]));
+        const finished = new Promise<R>((resolve, reject) => {
+          waiter = { resolve, reject };
+          waiters.set(jobId, [...(waiters.get(jobId) ?? []), waiter]);
+        });
         finished.catch(() => undefined);
         // BullMQ derives the name's type from the data type, which a generic D leaves open.
         const queued = await queue.add(name as never, data as never, { jobId, attempts, backoff: { type: 'fixed', delay: 1000 }, removeOnComplete: { age: 7 * 24 * 3600 }, removeOnFail: { age: 7 * 24 * 3600 } });
         // Finished before the listener could hear it (a rerun finds its job done, or failed earlier and retried now).
         const state = await queued.getState();
-        if (state === 'failed') await queued.retry('failed');
-        else if (state === 'completed') settle(jobId, { value: (await queue.getJob(jobId))!.returnvalue as R });
+        if (state === 'failed') {
+          // Every try again, not only the ones left; another submit of the same id may have retried it already.
+          await queued.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true }).catch(async (error: unknown) => {
+            if ((await queued.getState()) === 'failed') throw error;
+          });
+        } else if (state === 'completed') {
+          const done = await queue.getJob(jobId);
+          if (!done) throw new Error('the finished job was removed from Redis before its result was read: run again');
+          settle(jobId, { value: done.returnvalue as R });
+        }
         return await finished;
       } catch (error) {
+        // This submit's waiter goes; the others for the same job stay.
+        const left = (waiters.get(jobId) ?? []).filter((w) => w !== waiter);
+        if (left.length > 0) waiters.set(jobId, left);
+        else waiters.delete(jobId);
         throw failed(`${(error as Error).message}`);
       }
     },
