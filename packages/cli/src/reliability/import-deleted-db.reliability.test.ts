@@ -71,7 +71,8 @@ describe('reliability: the database directory deleted mid-import fails the impor
         if (owner) await until('the owner never opened the database', () => owner.output().includes('owner ready'), owner.output);
         const importer = start(['--config', config, 'data', 'import', mirror]);
         await until('the import never started', () => importer.output().includes('importing from') && existsSync(join(db, 'PG_VERSION')), importer.output);
-        rmSync(db, { recursive: true, force: true });
+        // The owner may still be writing files into it: rmSync retries a directory that filled up again (ENOTEMPTY) as `rm -rf` would.
+        rmSync(db, { recursive: true, force: true, maxRetries: 20, retryDelay: 25 });
         const killer = setTimeout(() => importer.child.kill('SIGKILL'), 90_000);
         const code = await importer.exited;
         clearTimeout(killer);
