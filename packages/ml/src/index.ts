@@ -25,4 +25,4 @@ export * from './pipeline/train-model-run.ts';
 export * from './tuning/bullmq-trial-runner.ts';
 export * from './pipeline/model-fits.ts';
 export * from './pipeline/bullmq-fit-runner.ts';
-export { compileWat, PAGE_BYTES, WebAssembly as webAssembly, type WasmMemory } from './wasm-kernels.ts';
+export { compileWat, growMemory, kernelModule, PAGE_BYTES, WebAssembly as webAssembly, type WasmMemory } from './wasm-kernels.ts';

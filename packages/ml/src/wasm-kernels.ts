@@ -7,7 +7,7 @@ import wabtInit from 'wabt';
  * code that calls them) and assembled when this module loads by wabt's
  * wat2wasm (the WebAssembly Binary Toolkit compiled to JavaScript): a reader
  * sees loops and named locals, and nothing is built ahead of time.
- * Assembling both kernel files takes a few milliseconds (docs/gbdt.md).
+ * Assembling a kernel file takes a few milliseconds (docs/gbdt.md).
  * Why .wat and not AssemblyScript: the kernels are exact transcriptions of
  * JavaScript loops whose float64 operations must happen in the same order
  * (models must be the same bytes with and without kernels); in .wat every
@@ -50,5 +50,46 @@ export function compileWat(file: URL): object | null {
     return WebAssembly.validate(buffer) ? new WebAssembly.Module(buffer) : null;
   } finally {
     parsed.destroy();
+  }
+}
+
+/**
+ * A loader of a `.wat` file's module, compiled once on first use: undefined
+ * where the runtime cannot run it or it does not compile (the caller's
+ * JavaScript loops run instead; wasm-kernels.test.ts fails if a kernel file
+ * does not compile here), or when the environment variable `switchName` is
+ * "0" (the same numbers in JavaScript, for comparison).
+ */
+export function kernelModule(file: URL, switchName?: string): () => object | undefined {
+  let compiled: object | null | undefined;
+  return () => {
+    if (switchName !== undefined && process.env[switchName] === '0') return undefined;
+    if (compiled === undefined) {
+      try {
+        compiled = compileWat(file);
+      } catch {
+        compiled = null;
+      }
+    }
+    return compiled ?? undefined;
+  };
+}
+
+/**
+ * Grows `memory` to at least `bytes` bytes; false when that would pass
+ * `maxPages` or the system refuses the pages (the caller falls back to
+ * ordinary memory or JavaScript). Views of a non-shared memory made before a
+ * growth are detached: make them after.
+ */
+export function growMemory(memory: WasmMemory, bytes: number, maxPages = 65536): boolean {
+  const have = memory.buffer.byteLength / PAGE_BYTES;
+  const pages = Math.ceil(bytes / PAGE_BYTES);
+  if (pages <= have) return true;
+  if (pages > maxPages) return false;
+  try {
+    memory.grow(pages - have);
+    return true;
+  } catch {
+    return false;
   }
 }

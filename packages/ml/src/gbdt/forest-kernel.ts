@@ -1,11 +1,13 @@
 import { Worker } from 'node:worker_threads';
-import { compileWat, PAGE_BYTES, WebAssembly, type WasmMemory } from '../wasm-kernels.ts';
+import { growMemory, kernelModule, WebAssembly, type WasmMemory } from '../wasm-kernels.ts';
 import { forestMargins, type Forest } from './forest.ts';
 
 /** Below this many rows one thread predicts: handing half to the other costs more than it saves. */
 export const MIN_PARALLEL_ROWS = 2048;
 /** Largest memory the kernel grows to (1 GiB); a bigger batch is predicted in JavaScript. */
 const MAX_PAGES = 16384;
+
+const forestModule = kernelModule(new URL('./forest.wat', import.meta.url), 'OITRADER_GBDT_KERNELS');
 
 // Control words at the start of the memory (int32): 0 state (idle, task, running, done), 1..2 row range of the
 // worker's half, 3..11 the kernel's other arguments (the same for both halves), 12: 1 once the worker is ready,
@@ -76,21 +78,14 @@ export class ForestKernel {
     this.#margins = (new WebAssembly.Instance(module, { env: { memory: this.#memory } }).exports as { margins: (...args: number[]) => void }).margins;
   }
 
-  static #shared: ForestKernel | null | undefined;
+  static #shared: ForestKernel | undefined;
 
   /** The process's kernel, or undefined where WebAssembly SIMD/shared memory is unavailable or OITRADER_GBDT_KERNELS=0. */
   static get(): ForestKernel | undefined {
-    if (process.env.OITRADER_GBDT_KERNELS === '0') return undefined;
-    if (ForestKernel.#shared === undefined) {
-      let module: object | null = null;
-      try {
-        module = compileWat(new URL('./forest.wat', import.meta.url));
-      } catch {
-        module = null;
-      }
-      ForestKernel.#shared = module ? new ForestKernel(module) : null;
-    }
-    return ForestKernel.#shared ?? undefined;
+    const module = forestModule();
+    if (!module) return undefined;
+    ForestKernel.#shared ??= new ForestKernel(module);
+    return ForestKernel.#shared;
   }
 
   /**
@@ -128,19 +123,21 @@ export class ForestKernel {
         return Atomics.load(control, 0) === DONE;
       };
       let answered = waitUntil(performance.now() + Math.max(5000, 20 * (performance.now() - started)));
-      if (!answered && Atomics.compareExchange(control, 0, TASK, IDLE) === TASK) {
-        // The worker never took the task (it is gone): this thread does its half; the worker is not used again.
-        this.#retireWorker();
-        this.#margins(...args, mid, rows);
-      } else if (!answered && !waitUntil(performance.now() + 60_000)) {
-        // The worker took the task and never finished: it may still write into this memory, so the memory is
-        // abandoned (this kernel is off for the process) and the whole batch is predicted in JavaScript.
-        this.#retireWorker();
-        this.#abandoned = true;
-        forestMargins(forest, x, rows, cols, out, k);
-        return true;
-      } else {
-        answered = true;
+      if (!answered) {
+        if (Atomics.compareExchange(control, 0, TASK, IDLE) === TASK) {
+          // The worker never took the task (it is gone): this thread does its half; the worker is not used again.
+          this.#retireWorker();
+          this.#margins(...args, mid, rows);
+        } else if (waitUntil(performance.now() + 60_000)) {
+          answered = true;
+        } else {
+          // The worker took the task and never finished: it may still write into this memory, so the memory is
+          // abandoned (this kernel is off for the process) and the whole batch is predicted in JavaScript.
+          this.#retireWorker();
+          this.#abandoned = true;
+          forestMargins(forest, x, rows, cols, out, k);
+          return true;
+        }
       }
       if (answered && control[14] === 1) {
         // The worker failed within its half (it wrote some of it): that half again from the base scores, here.
@@ -194,18 +191,9 @@ export class ForestKernel {
     return this.#loaded;
   }
 
+  /** Past MAX_PAGES, or pages the system refuses: this batch is predicted in JavaScript. */
   #reserve(bytes: number): boolean {
-    const pages = Math.ceil(bytes / PAGE_BYTES);
-    const have = this.#memory.buffer.byteLength / PAGE_BYTES;
-    if (pages <= have) return true;
-    if (pages > MAX_PAGES) return false;
-    try {
-      this.#memory.grow(pages - have);
-      return true;
-    } catch {
-      // The system refused the memory: this batch is predicted in JavaScript.
-      return false;
-    }
+    return growMemory(this.#memory, bytes, MAX_PAGES);
   }
 
   /** The worker once it has started and said so; until then (or if it never does) this thread predicts alone. */

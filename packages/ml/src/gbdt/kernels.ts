@@ -20,7 +20,7 @@
  * The kernel reads histograms in place, so they live in a shared
  * WebAssembly memory (`HistogramArena`) that both threads of a fit see.
  */
-import { compileWat, PAGE_BYTES, WebAssembly, type WasmMemory } from '../wasm-kernels.ts';
+import { growMemory, kernelModule, WebAssembly, type WasmMemory } from '../wasm-kernels.ts';
 
 /** Float64 slots of a thread's scratch block (inputs, then the kernel's per-lane results). */
 export const SCRATCH_DOUBLES = 32;
@@ -28,21 +28,8 @@ export const SCRATCH_BYTES = SCRATCH_DOUBLES * 8;
 
 // The scratch block's layout (float64 slots) is listed at the top of kernels.wat.
 
-/** The compiled kernel module, or null where this runtime lacks WebAssembly SIMD or shared memory. */
-let compiled: object | null | undefined;
-
-/** The kernels' module; undefined where unavailable or when OITRADER_GBDT_KERNELS=0 (the same fits in JavaScript, for comparison). */
-export function gbdtKernelModule(): object | undefined {
-  if (process.env.OITRADER_GBDT_KERNELS === '0') return undefined;
-  if (compiled === undefined) {
-    try {
-      compiled = compileWat(new URL('./kernels.wat', import.meta.url));
-    } catch {
-      compiled = null;
-    }
-  }
-  return compiled ?? undefined;
-}
+/** The kernels' module; undefined where this runtime lacks WebAssembly SIMD or shared memory, or when OITRADER_GBDT_KERNELS=0 (the same fits in JavaScript, for comparison). */
+export const gbdtKernelModule = kernelModule(new URL('./kernels.wat', import.meta.url), 'OITRADER_GBDT_KERNELS');
 
 /** What a thread needs to run the kernels: its instance's functions (byte addresses for pointers) and its own scratch block. */
 export interface GbdtKernel {
@@ -126,17 +113,8 @@ export class HistogramArena {
   allocateBytes(bytes: number): number | undefined {
     const start = Math.ceil(this.#next / 64) * 64;
     const end = start + bytes;
-    const have = this.memory.buffer.byteLength;
-    if (end > have) {
-      const pages = Math.ceil((end - have) / PAGE_BYTES);
-      if (have / PAGE_BYTES + pages > MAX_PAGES) return undefined;
-      try {
-        this.memory.grow(pages);
-      } catch {
-        // The system would not commit the pages: the caller falls back to ordinary memory.
-        return undefined;
-      }
-    }
+    // Past the largest arena, or pages the system would not commit: the caller falls back to ordinary memory.
+    if (!growMemory(this.memory, end, MAX_PAGES)) return undefined;
     this.#next = end;
     return start;
   }

@@ -13,7 +13,7 @@
  * the rest (real set, 21,900 rows: 5,600 → 15,000 → 38,000 rows/s).
  */
 
-import { compileWat, WebAssembly, type WasmMemory } from '../wasm-kernels.ts';
+import { kernelModule, WebAssembly, type WasmMemory } from '../wasm-kernels.ts';
 
 /** Memory the kernel can work in, of at least `bytes` bytes. */
 export function kernelMemory(bytes: number): WasmMemory {
@@ -48,11 +48,11 @@ const ACCUMULATORS = 8;
 /** Gate columns one pass of the kernel covers: the network's 4·units must be a multiple (units a multiple of 8). */
 export const SIMD_GATE_COLUMNS = 4 * ACCUMULATORS;
 
-let compiled: object | null | undefined;
+const lstmKernels = kernelModule(new URL('./lstm-kernels.wat', import.meta.url));
 
 /** The kernel bound to `memory`, or undefined where WebAssembly SIMD is unavailable. */
 export function gemmKernel(memory: WasmMemory): GemmKernel | undefined {
-  compiled ??= compileWat(new URL('./lstm-kernels.wat', import.meta.url));
+  const compiled = lstmKernels();
   if (!compiled) return undefined;
   return new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as GemmKernel;
 }

@@ -1,4 +1,5 @@
-import { compileWat, PAGE_BYTES, webAssembly, type WasmMemory } from '@oitrader/ml';
+import { OitraderError } from '@oitrader/core';
+import { growMemory, kernelModule, webAssembly, type WasmMemory } from '@oitrader/ml';
 
 interface Exports {
   forward(x: number, w: number, bias: number, y: number, batch: number, nIn: number, nOut: number): void;
@@ -6,7 +7,7 @@ interface Exports {
   adam(params: number, grads: number, m: number, v: number, n: number, lr: number, beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, epsilon: number): void;
 }
 
-let compiled: object | null | undefined;
+const mlpModule = kernelModule(new URL('./mlp.wat', import.meta.url), 'OITRADER_RL_KERNELS');
 
 /**
  * mlp.wat's kernels on a memory of their own (one per network or optimiser):
@@ -26,21 +27,13 @@ export class MlpKernel {
   }
 
   static create(): MlpKernel | undefined {
-    if (process.env.OITRADER_RL_KERNELS === '0') return undefined;
-    if (compiled === undefined) {
-      try {
-        compiled = compileWat(new URL('./mlp.wat', import.meta.url));
-      } catch {
-        compiled = null;
-      }
-    }
-    return compiled ? new MlpKernel(compiled) : undefined;
+    const module = mlpModule();
+    return module ? new MlpKernel(module) : undefined;
   }
 
   /** At least `bytes` bytes of memory (views made before a growth are detached: make them after). */
   reserve(bytes: number): void {
-    const have = this.#memory.buffer.byteLength;
-    if (bytes > have) this.#memory.grow(Math.ceil((bytes - have) / PAGE_BYTES));
+    if (!growMemory(this.#memory, bytes)) throw new OitraderError(`the RL network's kernel memory cannot grow to ${bytes} bytes`, { hint: 'set OITRADER_RL_KERNELS=0 to train with the JavaScript loops' });
   }
 
   /** A float32 view of `length` values at byte `at`. */
