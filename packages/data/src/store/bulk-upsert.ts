@@ -66,7 +66,7 @@ export async function bulkUpsert(sql: SqlExecutor, batch: Batch): Promise<Upsert
         result.inserted += end - start;
         continue;
       } catch (error) {
-        if ((error as { code?: string }).code !== '23505' || (await inAbortedTransaction(sql))) throw error;
+        await rethrowUnlessConcurrentWrite(sql, error);
       }
     }
     const [counts] = await sql.query<{ inserted: number; updated: number }>(statement, params);
@@ -88,7 +88,7 @@ async function copyChunk(sql: CopyExecutor, batch: Batch, present: ColumnSpec[],
       await sql.copyFrom(`COPY ${batch.table} ${columns} FROM STDIN`, copyLines(batch, present, order, start, end));
       return { inserted: end - start, updated: 0 };
     } catch (error) {
-      if ((error as { code?: string }).code !== '23505' || (await inAbortedTransaction(sql))) throw error;
+      await rethrowUnlessConcurrentWrite(sql, error);
     }
   }
   // The staging table lives in the transaction's session, so the statements share one connection.
@@ -199,6 +199,14 @@ function dedupeOrder(batch: Batch): number[] | undefined {
     seen.set(key, i);
   }
   return [...seen.values()].sort((a, b) => a - b);
+}
+
+/**
+ * After the fast write of an empty range failed: a unique violation outside a transaction is a concurrent
+ * writer, and the caller upserts instead; anything else, or inside a transaction the error aborted, propagates.
+ */
+async function rethrowUnlessConcurrentWrite(sql: SqlExecutor, error: unknown): Promise<void> {
+  if ((error as { code?: string }).code !== '23505' || (await inAbortedTransaction(sql))) throw error;
 }
 
 /** True when `sql` is inside a transaction that an error has aborted (every further statement would fail). */
