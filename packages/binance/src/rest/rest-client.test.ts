@@ -49,6 +49,31 @@ describe('BinanceRestClient', () => {
     assert.ok(clock.now() - t0 >= 7000, `waited ${clock.now() - t0} ms`);
   });
 
+  it('a host that accepts and never answers is given up on at the request deadline and retried', async () => {
+    const events: RestEvent[] = [];
+    let calls = 0;
+    const silentThenAnswer = ((_url: string, init?: RequestInit) => {
+      calls++;
+      if (calls > 1) return Promise.resolve(new Response('[2]'));
+      return new Promise<Response>((_resolve, reject) => init?.signal?.addEventListener('abort', () => reject(init.signal?.reason)));
+    }) as typeof fetch;
+    const rest = new BinanceRestClient({ baseUrl: 'http://binance.test', fetch: silentThenAnswer, clock: new FakeClock(), random: () => 0.5, timeoutMs: 30, onEvent: (e) => events.push(e) });
+    // The deadline's timer does not hold the process open (a real silent socket does): this one stands in for it.
+    const socket = setInterval(() => {}, 1000);
+    assert.deepEqual(await rest.get('/fapi/v1/time', {}, 1).finally(() => clearInterval(socket)), [2]);
+    assert.equal(calls, 2);
+    assert.match(events[0].kind === 'retry' ? events[0].reason : '', /no answer within 30 ms/);
+  });
+
+  it('stopping (its signal aborted) ends a retry back-off at once, and nothing more is sent', async () => {
+    const seen: string[] = [];
+    const stopping = new AbortController();
+    const forever = { now: () => 0, sleep: () => new Promise<void>(() => {}) };
+    const rest = new BinanceRestClient({ baseUrl: 'http://binance.test', fetch: scriptedFetch([{ status: 503 }, { status: 200 }], seen), clock: forever, signal: stopping.signal, onEvent: () => stopping.abort() });
+    await assert.rejects(rest.get('/fapi/v1/time', {}, 1), /request abandoned, the caller is stopping/);
+    assert.equal(seen.length, 1, 'a stopped client sent another request');
+  });
+
   it('on 418 stops at once with BinanceBannedError (exit code 4), never retrying', async () => {
     const seen: string[] = [];
     const { rest } = client([{ status: 418, headers: { 'retry-after': '300' } }, { status: 200 }], { seen });

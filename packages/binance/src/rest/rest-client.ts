@@ -1,4 +1,4 @@
-import { systemClock, type Clock } from '@oitrader/core';
+import { OitraderError, systemClock, type Clock } from '@oitrader/core';
 import { BinanceBannedError, BinanceHttpError } from './errors.ts';
 import { WeightBudget } from './weight-budget.ts';
 
@@ -31,6 +31,10 @@ export interface RestClientOptions {
   backoffMaxMs?: number;
   onEvent?: (event: RestEvent) => void;
   random?: () => number;
+  /** Deadline of one request, headers and body (ms; default 10 s): a host that accepts and never answers is retried, not waited on forever. */
+  timeoutMs?: number;
+  /** Aborting it ends every request in flight and every retry back-off at once (the caller is stopping). */
+  signal?: AbortSignal;
   /** The process's one request-weight budget for this IP, shared with the trading client (Binance counts weight per IP, not per client). */
   ipBudget?: WeightBudget;
 }
@@ -49,6 +53,8 @@ export class BinanceRestClient {
   readonly #backoffMaxMs: number;
   readonly #onEvent: (event: RestEvent) => void;
   readonly #random: () => number;
+  readonly #timeoutMs: number;
+  readonly #signal: AbortSignal | undefined;
 
   constructor(options: RestClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
@@ -57,6 +63,8 @@ export class BinanceRestClient {
     this.#maxAttempts = options.maxAttempts ?? 8;
     this.#backoffBaseMs = options.backoffBaseMs ?? 500;
     this.#backoffMaxMs = options.backoffMaxMs ?? 30_000;
+    this.#timeoutMs = options.timeoutMs ?? 10_000;
+    this.#signal = options.signal;
     this.#onEvent = options.onEvent ?? (() => {});
     this.#random = options.random ?? Math.random;
     this.budgets = {
@@ -71,14 +79,21 @@ export class BinanceRestClient {
     for (const [key, value] of Object.entries(params)) if (value !== undefined) query.set(key, String(value));
     const url = `${this.baseUrl}${path}${query.size > 0 ? `?${query}` : ''}`;
     for (let attempt = 1; ; attempt++) {
+      this.#throwIfStopped(path);
       await this.budgets[pool].acquire(weight);
       // A 429 pause applies to every pool.
       if (pool !== 'ip') await this.budgets.ip.acquire(0);
+      const deadline = AbortSignal.timeout(this.#timeoutMs);
+      const signal = this.#signal ? AbortSignal.any([this.#signal, deadline]) : deadline;
       let response: Response;
+      let text: string;
       try {
-        response = await this.#fetch(url);
+        response = await this.#fetch(url, { signal });
+        text = await response.text();
       } catch (error) {
-        await this.#retry(path, undefined, `network: ${(error as Error).message}`, attempt);
+        this.#throwIfStopped(path);
+        const reason = deadline.aborted ? `no answer within ${this.#timeoutMs} ms` : (error as Error).message;
+        await this.#retry(path, undefined, `network: ${reason}`, attempt);
         continue;
       }
       const used = Number(response.headers.get('x-mbx-used-weight-1m'));
@@ -89,10 +104,8 @@ export class BinanceRestClient {
         this.#onEvent({ kind: 'rate-limited', path, status: 429, retryAfterMs: wait, attempt });
         this.budgets.ip.pauseUntil(this.#clock.now() + wait);
         if (attempt >= this.#maxAttempts) throw new BinanceHttpError(path, 429, undefined, `still rate-limited after ${attempt} attempts`);
-        await response.body?.cancel();
         continue;
       }
-      const text = await response.text();
       if (response.status >= 500) {
         await this.#retry(path, response.status, text.slice(0, 200), attempt);
         continue;
@@ -115,7 +128,17 @@ export class BinanceRestClient {
     const cap = Math.min(this.#backoffMaxMs, this.#backoffBaseMs * 2 ** (attempt - 1));
     const backoffMs = Math.round(cap / 2 + (this.#random() * cap) / 2);
     this.#onEvent({ kind: 'retry', path, status, reason, backoffMs, attempt });
-    await this.#clock.sleep(backoffMs);
+    const signal = this.#signal;
+    if (!signal) return this.#clock.sleep(backoffMs);
+    this.#throwIfStopped(path);
+    let stopped: () => void = () => {};
+    await Promise.race([this.#clock.sleep(backoffMs), new Promise<void>((resolve) => signal.addEventListener('abort', (stopped = resolve), { once: true }))]);
+    signal.removeEventListener('abort', stopped);
+    this.#throwIfStopped(path);
+  }
+
+  #throwIfStopped(path: string): void {
+    if (this.#signal?.aborted) throw new OitraderError(`Binance ${path}: request abandoned, the caller is stopping`);
   }
 }
 

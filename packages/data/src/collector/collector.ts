@@ -131,6 +131,8 @@ export class Collector {
   /** Set by stop() or a ban: no new backfill, stream or timer starts. */
   #stopped = false;
   #stopCalled = false;
+  /** Aborted by stop(): a REST page in flight or backing off against an unreachable exchange ends at once. */
+  readonly #stopping = new AbortController();
   #rejectionMinute = 0;
   #rejectionLogs = 0;
 
@@ -146,7 +148,7 @@ export class Collector {
         if (outage.droppedRows > 0) this.#backfillEverything('recover rows dropped while the database was down');
       },
     });
-    const rest = new BinanceRestClient({ baseUrl: options.restUrl, ...options.rest, onEvent: (event) => this.#onRestEvent(event) });
+    const rest = new BinanceRestClient({ baseUrl: options.restUrl, ...options.rest, signal: this.#stopping.signal, onEvent: (event) => this.#onRestEvent(event) });
     this.market = new BinanceMarketData(rest);
     this.#series = new FuturesDataSeries(this.market, options.oiPeriods, this.#cursors);
     this.#series.onRejected = (reason) => this.#reject(reason);
@@ -201,6 +203,7 @@ export class Collector {
     if (this.#stopCalled) return { unflushedJobs: this.queue.stats.pendingJobs, unflushedRows: this.queue.stats.pendingRows };
     this.#stopCalled = true;
     this.#stopped = true;
+    this.#stopping.abort();
     for (const timer of this.#timers) clearTimeout(timer);
     this.#timers.clear();
     await this.#stream?.close();
