@@ -132,7 +132,7 @@ export class BinanceRestClient {
     if (!signal) return this.#clock.sleep(backoffMs);
     this.#throwIfStopped(path);
     let stopped: () => void = () => {};
-    await Promise.race([this.#clock.sleep(backoffMs), new Promise<void>((resolve) => signal.addEventListener('abort', (stopped = resolve), { once: true }))]);
+    await Promise.race([this.#clock.sleep(backoffMs), new Promise<void>((resolve) => signal.addEventListener('abort', (stopped = () => resolve()), { once: true }))]);
     signal.removeEventListener('abort', stopped);
     this.#throwIfStopped(path);
   }
