@@ -146,6 +146,22 @@ describe('simulator', () => {
     const response = await fetch(`${sim.restUrl}/sim/faults`, { method: 'POST', body: JSON.stringify({ rest: { delayMs: 'x' } }) });
     assert.equal(response.status, 400);
   });
+
+  it('a stepped clock answers a long poll on /sim/state when it is stepped, and at once when it already moved', async () => {
+    const t = sim.clock.now();
+    let answered = false;
+    const poll = fetch(`${sim.restUrl}/sim/state?changedFrom=${t}&waitMs=5000`)
+      .then((r) => r.json() as Promise<{ now: number }>)
+      .finally(() => (answered = true));
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(answered, false, 'the poll answered before the clock moved');
+    sim.clock.advance(1000);
+    assert.equal((await poll).now, t + 1000);
+    const asked = Date.now();
+    const stale = (await (await fetch(`${sim.restUrl}/sim/state?changedFrom=${t}&waitMs=60000`)).json()) as { now: number };
+    assert.equal(stale.now, t + 1000);
+    assert.ok(Date.now() - asked < 4000, 'a clock no longer at changedFrom must answer at once, not hold the poll (at most 5 s)');
+  });
 });
 
 describe('SimClock', () => {

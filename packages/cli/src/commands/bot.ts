@@ -316,6 +316,7 @@ export async function runBot(config: Config, out: Output, flags: RunFlags): Prom
         pollMs: pollMs(b.poll_seconds * 1000, barMs, exchange?.clock),
         clock: () => clock.now(),
         sync: () => clock.sync(),
+        idle: (ms, signal) => clock.idle(ms, signal),
         untilCaughtUp: flags.replay,
         log,
         onStepped: (_n, latencyMs) => latencies.push(latencyMs),

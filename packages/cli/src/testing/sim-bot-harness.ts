@@ -139,7 +139,7 @@ export class SimBotHarness {
       if ((await this.lastCandle(bot)) >= openMs) return true;
       if (!this.running) return false;
       if (Date.now() > deadline) throw new Error(`the bot did not commit the candle at ${new Date(openMs).toISOString()} within ${timeoutMs} ms:\n${this.output.slice(-2000)}`);
-      await new Promise((r) => setTimeout(r, 5));
+      await new Promise((r) => setTimeout(r, 2));
     }
   }
 

@@ -18,6 +18,8 @@ export interface BotLoopOptions {
   clock?: () => number;
   /** Called at the top of every turn, before the clock is read (the simulator's clock is re-read from it). */
   sync?: () => Promise<void>;
+  /** Waits between looks (default: `pollMs` of real time); a stepped simulator's clock answers as soon as it moves. */
+  idle?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Stops the loop (SIGINT/SIGTERM, --for). */
   signal?: AbortSignal;
   /** Replay: step every stored closed candle, then return (no waiting for new ones). */
@@ -50,7 +52,7 @@ export async function runBotLoop(bot: TradingBot, options: BotLoopOptions): Prom
       if (n > 0) continue;
     }
     if (options.untilCaughtUp) break;
-    await sleep(options.pollMs, options.signal);
+    await (options.idle ?? sleep)(options.pollMs, options.signal);
   }
   return { candles };
 }

@@ -1,4 +1,5 @@
 import { OitraderError, type Clock } from '@oitrader/core';
+import { sleep } from './bot-loop.ts';
 
 /**
  * The exchange's time as the bot sees it. Decisions ("has this candle
@@ -7,6 +8,8 @@ import { OitraderError, type Clock } from '@oitrader/core';
  */
 export interface MarketClock extends Clock {
   sync(): Promise<void>;
+  /** Waits up to `ms` (real time) for market time to move; ends early when `signal` aborts. */
+  idle(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
 /** Binance (demo or live): this machine's clock; the trading client measures its offset to the server's itself. */
@@ -14,6 +17,7 @@ export const wallClock: MarketClock = {
   now: () => Date.now(),
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms))),
   sync: async () => {},
+  idle: sleep,
 };
 
 /**
@@ -72,6 +76,18 @@ export class SimMarketClock implements MarketClock {
     this.#anchorMs = Math.max(estimate, current);
     this.#realAnchorMs = realNow;
     this.#speed = speed;
+  }
+
+  /** A stepped replay: asks the simulator to answer as soon as it is stepped (a long poll); otherwise sleeps. */
+  async idle(ms: number, signal?: AbortSignal): Promise<void> {
+    if (this.#speed !== 0 || Number.isNaN(this.#anchorMs)) return sleep(ms, signal);
+    const deadline = AbortSignal.timeout(ms + 5000);
+    try {
+      const response = await this.#fetch(`${this.#url}?changedFrom=${this.#anchorMs}&waitMs=${Math.round(ms)}`, { signal: signal ? AbortSignal.any([signal, deadline]) : deadline });
+      await response.body?.cancel();
+    } catch {
+      // Stopping, or the simulator did not answer: the next sync() says what is wrong.
+    }
   }
 
   async sleep(ms: number): Promise<void> {
