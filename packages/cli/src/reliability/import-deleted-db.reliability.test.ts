@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -71,8 +71,9 @@ describe('reliability: the database directory deleted mid-import fails the impor
         if (owner) await until('the owner never opened the database', () => owner.output().includes('owner ready'), owner.output);
         const importer = start(['--config', config, 'data', 'import', mirror]);
         await until('the import never started', () => importer.output().includes('importing from') && existsSync(join(db, 'PG_VERSION')), importer.output);
-        // The owner may still be writing files into it: rmSync retries a directory that filled up again (ENOTEMPTY) as `rm -rf` would.
-        rmSync(db, { recursive: true, force: true, maxRetries: 20, retryDelay: 25 });
+        // Gone from its path at once (a rename is atomic; an rm -rf of a directory the owner still writes into can
+        // meet ENOTEMPTY again and again): the process sees exactly what a deletion shows it. Its files go at the end.
+        renameSync(db, `${db}.deleted`);
         const killer = setTimeout(() => importer.child.kill('SIGKILL'), 90_000);
         const code = await importer.exited;
         clearTimeout(killer);
@@ -82,6 +83,8 @@ describe('reliability: the database directory deleted mid-import fails the impor
         assert.ok(!existsSync(join(db, 'PG_VERSION')), 'a new, empty database was created in place of the deleted one');
       } finally {
         owner?.child.kill('SIGKILL');
+        await owner?.exited;
+        rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
       }
     });
   }

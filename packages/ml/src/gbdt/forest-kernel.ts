@@ -10,7 +10,7 @@ const MAX_PAGES = 16384;
 const forestModule = kernelModule(new URL('./forest.wat', import.meta.url), 'OITRADER_GBDT_KERNELS');
 
 // Control words at the start of the memory (int32): 0 state (idle, task, running, done), 1..2 row range of the
-// worker's half, 3..11 the kernel's other arguments (the same for both halves), 12: 1 once the worker is ready,
+// worker's half, 3..12 the kernel's other arguments (the same for both halves), 13: 1 once the worker is ready,
 // 14: 1 when the worker failed within the task.
 const CONTROL_BYTES = 64;
 const IDLE = 0;
@@ -25,7 +25,7 @@ const { workerData } = require('node:worker_threads');
 const { module, memory } = workerData;
 const control = new Int32Array(memory.buffer, 0, 16);
 const { margins } = new WebAssembly.Instance(module, { env: { memory } }).exports;
-Atomics.store(control, 12, 1);
+Atomics.store(control, 13, 1);
 for (;;) {
   Atomics.wait(control, 0, ${IDLE});
   if (Atomics.compareExchange(control, 0, ${TASK}, ${RUNNING}) !== ${TASK}) {
@@ -33,8 +33,8 @@ for (;;) {
     continue;
   }
   try {
-    const a = Array.from(control.subarray(3, 12));
-    margins(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], control[1], control[2]);
+    const a = Array.from(control.subarray(3, 13));
+    margins(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], control[1], control[2]);
     control[14] = 0;
   } catch {
     control[14] = 1;
@@ -51,6 +51,7 @@ interface Loaded {
   values: number;
   roots: number;
   columns: number;
+  shallow: number;
   end: number;
 }
 
@@ -103,7 +104,7 @@ export class ForestKernel {
     new Float32Array(buffer, xAt, rows * cols).set(x.subarray(0, rows * cols));
     const outView = new Float64Array(buffer, outAt, rows * k);
     outView.set(out.subarray(0, rows * k));
-    const args = [loaded.nodes, loaded.values, loaded.roots, loaded.columns, forest.roots.length, xAt, cols, outAt, k];
+    const args = [loaded.nodes, loaded.values, loaded.roots, loaded.columns, loaded.shallow, forest.roots.length, xAt, cols, outAt, k];
     const worker = threads > 1 && rows >= MIN_PARALLEL_ROWS ? this.#readyWorker() : undefined;
     if (worker) {
       // The worker takes the later half; this thread the earlier one, then waits for the worker.
@@ -172,22 +173,26 @@ export class ForestKernel {
     const values = align(nodes + n * 16);
     const roots = align(values + n * 8);
     const columns = align(roots + t * 4);
-    const end = align(columns + t * 4);
+    const shallow = align(columns + t * 4);
+    const end = align(shallow + t * 4);
     if (!this.#reserve(end)) return undefined;
     const buffer = this.#memory.buffer;
     const ints = new Int32Array(buffer, nodes, n * 4);
     const floats = new Float32Array(buffer, nodes, n * 4);
     for (let i = 0; i < n; i++) {
+      // A leaf is its own left child, with a test no value passes (v ≥ NaN is false) and missing values left.
       const leaf = forest.left[i] === -1;
-      ints[i * 4] = forest.left[i];
+      ints[i * 4] = leaf ? i : forest.left[i];
       ints[i * 4 + 1] = leaf ? 0 : forest.feature[i];
-      floats[i * 4 + 2] = forest.threshold[i];
-      ints[i * 4 + 3] = forest.missingRight[i];
+      floats[i * 4 + 2] = leaf ? Number.NaN : forest.threshold[i];
+      ints[i * 4 + 3] = leaf ? 0 : forest.missingRight[i];
     }
     new Float64Array(buffer, values, n).set(forest.value);
     new Int32Array(buffer, roots, t).set(forest.roots);
     new Int32Array(buffer, columns, t).set(forest.column);
-    this.#loaded = { forest, nodes, values, roots, columns, end };
+    const shallowest = new Int32Array(buffer, shallow, t);
+    for (let tree = 0; tree < t; tree++) shallowest[tree] = shallowestLeaf(forest.left, forest.roots[tree]);
+    this.#loaded = { forest, nodes, values, roots, columns, shallow, end };
     return this.#loaded;
   }
 
@@ -210,7 +215,7 @@ export class ForestKernel {
       this.#worker.on('error', () => (this.#workerFailed = true));
       this.#worker.unref();
     }
-    return Atomics.load(new Int32Array(this.#memory.buffer, 0, 16), 12) === 1 ? this.#worker : undefined;
+    return Atomics.load(new Int32Array(this.#memory.buffer, 0, 16), 13) === 1 ? this.#worker : undefined;
   }
 
   #retireWorker(): void {
@@ -220,3 +225,12 @@ export class ForestKernel {
 }
 
 const align = (bytes: number) => Math.ceil(bytes / 16) * 16;
+
+/** Depth of the leaf nearest the root (0 for a tree that is one leaf): the kernel's walks need no test above it. */
+function shallowestLeaf(left: Int32Array, root: number): number {
+  let level = [root];
+  for (let depth = 0; ; depth++) {
+    if (level.some((node) => left[node] === -1)) return depth;
+    level = level.flatMap((node) => [left[node], left[node] + 1]);
+  }
+}
