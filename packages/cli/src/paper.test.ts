@@ -12,7 +12,7 @@ describe('oitrader paper: paper trading offline in one command', () => {
   it('starts the simulator on the bundled sample and the portfolio bot against it, serves the dashboard with a token, trades, and stops at --for', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'oitrader-paper-'));
     // No config file, no database URL and no network: everything it needs is local.
-    const child = spawn(process.execPath, [BIN, 'paper', '--symbols', 'SOLUSDT,BTCUSDT', '--speed', '300', '--for', '30', '--db', join(dir, 'db')], {
+    const child = spawn(process.execPath, [BIN, 'paper', '--symbols', 'SOLUSDT,BTCUSDT', '--speed', '450', '--for', '20', '--db', join(dir, 'db')], {
       cwd: dir,
       env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'OITRADER_CONFIG')), DATABASE_URL: '', OITRADER_DASHBOARD_TOKEN: '' },
     });
@@ -32,7 +32,7 @@ describe('oitrader paper: paper trading offline in one command', () => {
       assert.equal(await exited, 0, out.slice(-3000));
       assert.match(out, /dashboard controls token: [\w-]{24,}/, 'paper prints the token the dashboard\'s controls need');
       assert.match(out, /nothing reaches Binance/);
-      assert.match(out, /fill \S+ (buy|sell) [\d.]+ (SOLUSDT|BTCUSDT) @/, `the paper bot should trade in 30 s at 300× (about 30 candles):\n${out.slice(-3000)}`);
+      assert.match(out, /fill \S+ (buy|sell) [\d.]+ (SOLUSDT|BTCUSDT) @/, `the paper bot should trade in 20 s at 450× (about 30 candles):\n${out.slice(-3000)}`);
       assert.match(out, /bot paper stopped after \d+ candles/);
       assert.doesNotMatch(out, /\[embedded-db\] waiting for/, 'a normal exit leaves no lingering embedded-database line');
     } finally {
