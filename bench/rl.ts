@@ -58,8 +58,10 @@ const envRate = ENV_STEPS / envSeconds;
 
 // 2. PPO end to end at the guide's settings: 4 envs × 2048 steps per update, 2 updates.
 const ppoSteps = 4 * N * 2;
-const ppoSeconds = await bestSecondsAsync(1, () => trainPpo(Array.from({ length: 4 }, makeEnv), { totalTimesteps: ppoSteps, nSteps: N, batchSize: BATCH, nEpochs: EPOCHS, seed: 1 }));
-const ppoRate = ppoSteps / ppoSeconds;
+// On one thread, then with the value network's half of each minibatch on the second core (value-lane.ts).
+const ppo = (valueThread: boolean) => bestSecondsAsync(1, () => trainPpo(Array.from({ length: 4 }, makeEnv), { totalTimesteps: ppoSteps, nSteps: N, batchSize: BATCH, nEpochs: EPOCHS, seed: 1 }, { valueThread }));
+const ppoRate = ppoSteps / (await ppo(false));
+const ppoRateTwoThreads = ppoSteps / (await ppo(true));
 
 // 3. The update alone: the same loop on a free environment, minus its collection time (epochs = 0).
 class FreeEnv implements Env {
@@ -77,8 +79,9 @@ class FreeEnv implements Env {
     return { obs: this.#obs, reward: a === 1 ? 1 : 0, terminated: false, truncated: false, info: {} };
   }
 }
-const free = (epochs: number) => bestSecondsAsync(3, () => trainPpo([new FreeEnv()], { totalTimesteps: N, nSteps: N, batchSize: BATCH, nEpochs: epochs, seed: 1, entCoef: 0.01 }));
+const free = (epochs: number, valueThread = false) => bestSecondsAsync(3, () => trainPpo([new FreeEnv()], { totalTimesteps: N, nSteps: N, batchSize: BATCH, nEpochs: epochs, seed: 1, entCoef: 0.01 }, { valueThread }));
 const ownUpdate = Math.max(1e-6, (await free(EPOCHS)) - (await free(0)));
+const ownUpdateTwoThreads = Math.max(1e-6, (await free(EPOCHS, true)) - (await free(0, true)));
 
 async function tfjsUpdateSeconds(): Promise<number> {
   await tensorflow();
@@ -143,8 +146,10 @@ const f = (x: number) => Math.round(x).toLocaleString('en-US').padStart(9);
 console.log(`bench/rl: node ${process.version}, load average ${loadavg()[0].toFixed(1)} on this machine (figures scale with it; the ratios are measured side by side), observation ${OBSERVATION_SIZE} values, ${ACTION_COUNT} actions, MLP 64-64 (policy and value)`);
 console.log(`FuturesTradingEnv alone (real XRPUSDT 5m week, random valid actions): ${f(envRate)} env-steps/s`);
 console.log(`PPO training end to end (4 envs × n_steps ${N}, batch ${BATCH}, ${EPOCHS} epochs): ${f(ppoRate)} env-steps/s = ${(ppoRate / GUIDE_STEPS_PER_SECOND).toFixed(1)}× the guide's ${GUIDE_STEPS_PER_SECOND} steps/s`);
+console.log(`  with the value network on the second core: ${f(ppoRateTwoThreads)} env-steps/s (${(ppoRateTwoThreads / ppoRate).toFixed(2)}× one thread; rl train's default for 50,000+ steps)`);
 console.log(`PPO update alone (${N} samples, batch ${BATCH}, ${EPOCHS} epochs = ${(N / BATCH) * EPOCHS} minibatches):`);
 console.log(`  ours (Float32Array MLP + Adam): ${(ownUpdate * 1000).toFixed(0).padStart(7)} ms`);
+console.log(`  ours, value net on core 2:      ${(ownUpdateTwoThreads * 1000).toFixed(0).padStart(7)} ms${torch ? `  (${(ownUpdateTwoThreads / torch.seconds).toFixed(2)}× PyTorch's time)` : ''}`);
 console.log(`  tfjs WASM backend:              ${(tfjsUpdate * 1000).toFixed(0).padStart(7)} ms  (ours is ${(tfjsUpdate / ownUpdate).toFixed(1)}× faster)`);
 if (torch) console.log(`  PyTorch ${torch.version} (${torch.threads} threads):   ${(torch.seconds * 1000).toFixed(0).padStart(7)} ms  (ours takes ${(ownUpdate / torch.seconds).toFixed(2)}× PyTorch's time; goal ≤ 1.5×)`);
 else console.log('  PyTorch: not installed (apt-get install -y python3-torch)');

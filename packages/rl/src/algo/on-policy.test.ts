@@ -42,4 +42,19 @@ describe('PPO and A2C on a control task with a known optimum', () => {
     const run = async () => (await trainPpo([new CorridorEnv(), new CorridorEnv()], { totalTimesteps: 1024, nSteps: 128, nEpochs: 2, seed: 5 })).net.policy.params;
     assert.deepEqual(await run(), await run());
   });
+
+  it('the value network on a second thread trains the same agent to the byte, logs included (PPO and A2C)', async () => {
+    const run = async (train: typeof trainPpo, valueThread: boolean) => {
+      const result = await train([new CorridorEnv(), new CorridorEnv()], { totalTimesteps: 2048, nSteps: 256, batchSize: 64, nEpochs: 3, seed: 9 }, { valueThread });
+      assert.equal(result.valueThread, valueThread, valueThread ? 'the value lane did not run (its worker failed to start or was abandoned)' : 'a lane ran unasked');
+      return { policy: Array.from(result.net.policy.params), value: Array.from(result.net.value.params), logs: result.logs.map(({ stepsPerSecond: _, ...log }) => log) };
+    };
+    for (const train of [trainPpo, trainA2c]) {
+      const alone = await run(train, false);
+      const twoThreads = await run(train, true);
+      assert.deepEqual(twoThreads.value, alone.value, 'the value network differs with the second thread');
+      assert.deepEqual(twoThreads.policy, alone.policy, 'the policy differs with the second thread');
+      assert.deepEqual(twoThreads.logs, alone.logs, 'the update logs (value loss, gradient norm …) differ with the second thread');
+    }
+  });
 });
