@@ -4,10 +4,10 @@
 // wall time and the 10 slowest top-level tests (suites), read from the spec
 // reporter's own lines as they pass through.
 // Usage: node scripts/run-tests.mjs [path-filter ...]
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { availableParallelism } from 'node:os';
-import { spawn } from 'node:child_process';
+import { availableParallelism, tmpdir } from 'node:os';
+import { spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
 
 function collect(dir, out) {
@@ -36,7 +36,15 @@ if (!Number.isInteger(concurrency) || concurrency < 1) {
   console.error(`OITRADER_TEST_CONCURRENCY must be a whole number of 1 or more, got "${process.env.OITRADER_TEST_CONCURRENCY}"`);
   process.exit(2);
 }
-const child = spawn(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files], { stdio: ['inherit', 'pipe', 'inherit'] });
+// Every new embedded database would run PGlite's initdb (~2 s of CPU; dozens of tests make one): one made per
+// machine and PGlite version is copied instead (packages/data/src/store/sql-executor.ts, OITRADER_TEST_PGLITE_TEMPLATE).
+const pgliteVersion = JSON.parse(readFileSync('node_modules/@electric-sql/pglite/package.json', 'utf8')).version;
+const template = join(tmpdir(), `oitrader-test-pglite-${pgliteVersion}`);
+if (!existsSync(join(template, 'global', 'pg_control'))) {
+  const made = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', `await (await import(${JSON.stringify(join(process.cwd(), 'packages/data/src/store/sql-executor.ts'))})).ensureInitialized(${JSON.stringify(template)})`], { stdio: 'inherit', env: { ...process.env, OITRADER_TEST_PGLITE_TEMPLATE: '' } });
+  if (made.status !== 0) console.error(`note: could not make the PGlite template at ${template}; every embedded test database runs initdb`);
+}
+const child = spawn(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files], { stdio: ['inherit', 'pipe', 'inherit'], env: { ...process.env, OITRADER_TEST_PGLITE_TEMPLATE: template } });
 // By name: a failing test is listed again in the failure summary at the end.
 const timings = new Map();
 const lines = createInterface({ input: child.stdout });
