@@ -47,3 +47,40 @@ export const systemClock: Clock = {
   now: () => Date.now(),
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms))),
 };
+
+/**
+ * A signal that aborts after `ms` or as soon as `parent` does, and `release()` to call when the work is done.
+ * Why not AbortSignal.any([parent, AbortSignal.timeout(ms)]): on Node 20 every such call stays attached to a
+ * long-lived parent for good (a collector's requests or a bot's polls would grow it without bound).
+ */
+export function deadlineSignal(ms: number, parent?: AbortSignal): { signal: AbortSignal; timedOut: () => boolean; release: () => void } {
+  const controller = new AbortController();
+  let expired = false;
+  const timer = setTimeout(() => {
+    expired = true;
+    controller.abort(new Error(`no answer within ${ms} ms`));
+  }, ms);
+  const stop = () => controller.abort(parent?.reason);
+  if (parent?.aborted) stop();
+  else parent?.addEventListener('abort', stop, { once: true });
+  return {
+    signal: controller.signal,
+    timedOut: () => expired,
+    release: () => {
+      clearTimeout(timer);
+      parent?.removeEventListener('abort', stop);
+    },
+  };
+}
+
+/** Resolves when `work` does, or rejects with `stopped()` as soon as `signal` aborts (the work itself goes on unobserved). */
+export async function unlessAborted<T>(work: Promise<T>, signal: AbortSignal | undefined, stopped: () => Error): Promise<T> {
+  if (!signal) return work;
+  if (signal.aborted) throw stopped();
+  let onAbort: () => void = () => {};
+  try {
+    return await Promise.race([work, new Promise<never>((_, reject) => signal.addEventListener('abort', (onAbort = () => reject(stopped())), { once: true }))]);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+}

@@ -210,11 +210,11 @@ export class SimServer {
 
   async #admin(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     if (url.pathname === '/sim/state') {
-      // ?changedFrom=T&waitMs=N: a stepped clock still at T answers when it is stepped (or after N ms, at most 5 s),
+      // ?changedFrom=T&waitMs=N: a stepped clock not past T answers when it is stepped (or after N ms, at most 5 s),
       // so a bot trading a stepped replay reacts at once instead of polling.
       const waitMs = Math.min(Number(url.searchParams.get('waitMs') ?? 0), 5000);
       const from = Number(url.searchParams.get('changedFrom'));
-      if (waitMs > 0 && this.clock.speed === 0 && this.clock.now() === from) await this.#clockMoved(waitMs, res);
+      if (waitMs > 0 && this.clock.speed === 0 && this.clock.now() <= from) await this.#clockMoved(waitMs, res);
       return send(res, 200, { now: this.clock.now(), speed: this.clock.speed, faults: this.faults, stats: { ...this.stats, wsOpen: this.hub.connections, wsMessages: this.hub.messagesSent } });
     }
     if (req.method !== 'POST') return send(res, 405, { msg: 'POST /sim/faults, /sim/clock, /sim/drop-streams, /sim/drop-user-streams, /sim/expire-listen-keys; GET /sim/state' });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { getEventListeners } from 'node:events';
 import { describe, it } from 'node:test';
 import { FakeClock } from '../testing/fake-clock.ts';
 import { BinanceBannedError, BinanceHttpError } from './errors.ts';
@@ -72,6 +73,17 @@ describe('BinanceRestClient', () => {
     const rest = new BinanceRestClient({ baseUrl: 'http://binance.test', fetch: scriptedFetch([{ status: 503 }, { status: 200 }], seen), clock: forever, signal: stopping.signal, onEvent: () => stopping.abort() });
     await assert.rejects(rest.get('/fapi/v1/time', {}, 1), /request abandoned, the caller is stopping/);
     assert.equal(seen.length, 1, 'a stopped client sent another request');
+  });
+
+  it('stopping ends a wait for the weight budget (a 429\'s Retry-After), and requests leave nothing attached to the stop signal', async () => {
+    const stopping = new AbortController();
+    const forever = { now: () => 0, sleep: () => new Promise<void>(() => {}) };
+    const limited = new BinanceRestClient({ baseUrl: 'http://binance.test', fetch: scriptedFetch([{ status: 429, headers: { 'retry-after': '60' } }, { status: 200 }]), clock: forever, signal: stopping.signal, onEvent: (e) => e.kind === 'rate-limited' && stopping.abort() });
+    await assert.rejects(limited.get('/fapi/v1/time', {}, 1), /request abandoned, the caller is stopping/);
+    const running = new AbortController();
+    const rest = new BinanceRestClient({ baseUrl: 'http://binance.test', fetch: scriptedFetch(Array.from({ length: 5 }, () => ({ status: 200, body: '[]' }))), clock: new FakeClock(), signal: running.signal });
+    for (let i = 0; i < 5; i++) await rest.get('/fapi/v1/time', {}, 1);
+    assert.equal(getEventListeners(running.signal, 'abort').length, 0, 'finished requests left listeners on the long-lived stop signal');
   });
 
   it('on 418 stops at once with BinanceBannedError (exit code 4), never retrying', async () => {

@@ -1,4 +1,4 @@
-import { OitraderError, systemClock, type Clock } from '@oitrader/core';
+import { deadlineSignal, OitraderError, systemClock, unlessAborted, type Clock } from '@oitrader/core';
 import { BinanceBannedError, BinanceHttpError } from './errors.ts';
 import { WeightBudget } from './weight-budget.ts';
 
@@ -79,22 +79,23 @@ export class BinanceRestClient {
     for (const [key, value] of Object.entries(params)) if (value !== undefined) query.set(key, String(value));
     const url = `${this.baseUrl}${path}${query.size > 0 ? `?${query}` : ''}`;
     for (let attempt = 1; ; attempt++) {
-      this.#throwIfStopped(path);
-      await this.budgets[pool].acquire(weight);
+      // A budget wait (up to a 429's Retry-After, or the next 5-minute window) ends when the caller stops.
+      await this.#unlessStopped(this.budgets[pool].acquire(weight), path);
       // A 429 pause applies to every pool.
-      if (pool !== 'ip') await this.budgets.ip.acquire(0);
-      const deadline = AbortSignal.timeout(this.#timeoutMs);
-      const signal = this.#signal ? AbortSignal.any([this.#signal, deadline]) : deadline;
+      if (pool !== 'ip') await this.#unlessStopped(this.budgets.ip.acquire(0), path);
+      const deadline = deadlineSignal(this.#timeoutMs, this.#signal);
       let response: Response;
       let text: string;
       try {
-        response = await this.#fetch(url, { signal });
+        response = await this.#fetch(url, { signal: deadline.signal });
         text = await response.text();
       } catch (error) {
         this.#throwIfStopped(path);
-        const reason = deadline.aborted ? `no answer within ${this.#timeoutMs} ms` : (error as Error).message;
+        const reason = deadline.timedOut() ? `no answer within ${this.#timeoutMs} ms` : (error as Error).message;
         await this.#retry(path, undefined, `network: ${reason}`, attempt);
         continue;
+      } finally {
+        deadline.release();
       }
       const used = Number(response.headers.get('x-mbx-used-weight-1m'));
       if (response.headers.has('x-mbx-used-weight-1m')) this.budgets.ip.observe(used);
@@ -128,19 +129,19 @@ export class BinanceRestClient {
     const cap = Math.min(this.#backoffMaxMs, this.#backoffBaseMs * 2 ** (attempt - 1));
     const backoffMs = Math.round(cap / 2 + (this.#random() * cap) / 2);
     this.#onEvent({ kind: 'retry', path, status, reason, backoffMs, attempt });
-    const signal = this.#signal;
-    if (!signal) return this.#clock.sleep(backoffMs);
-    this.#throwIfStopped(path);
-    let stopped: () => void = () => {};
-    await Promise.race([this.#clock.sleep(backoffMs), new Promise<void>((resolve) => signal.addEventListener('abort', (stopped = () => resolve()), { once: true }))]);
-    signal.removeEventListener('abort', stopped);
-    this.#throwIfStopped(path);
+    await this.#unlessStopped(this.#clock.sleep(backoffMs), path);
+  }
+
+  #unlessStopped<T>(work: Promise<T>, path: string): Promise<T> {
+    return unlessAborted(work, this.#signal, () => stoppedError(path));
   }
 
   #throwIfStopped(path: string): void {
-    if (this.#signal?.aborted) throw new OitraderError(`Binance ${path}: request abandoned, the caller is stopping`);
+    if (this.#signal?.aborted) throw stoppedError(path);
   }
 }
+
+const stoppedError = (path: string) => new OitraderError(`Binance ${path}: request abandoned, the caller is stopping`);
 
 export function retryAfterMs(response: Response): number | undefined {
   const value = response.headers.get('retry-after');

@@ -406,6 +406,8 @@ export class Collector {
   }
 
   #backfillFailed(key: string, task: () => Promise<void>, error: Error): void {
+    // Stopping abandons the requests in flight: that is no failure, and nothing is retried.
+    if (this.#stopped) return;
     this.stats.backfillFailures++;
     if (error instanceof BinanceBannedError) {
       this.#stopped = true;

@@ -198,6 +198,12 @@ export async function ensureInitialized(dir: string): Promise<void> {
         await db.close();
       }
       restoreEmptyDirectories(staging);
+      // Another process finished first (two test runs making the shared template at once): keep its database.
+      if (isInitialized(dir)) {
+        rmSync(staging, { recursive: true, force: true });
+        restoreEmptyDirectories(dir);
+        return;
+      }
       rmSync(dir, { recursive: true, force: true });
       renameSync(staging, dir);
       return;

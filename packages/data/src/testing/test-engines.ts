@@ -60,7 +60,10 @@ async function openFreshPglite(): Promise<SqlExecutor> {
     const dump = await first.dump();
     await first.close();
     return dump;
-  })();
+  })().catch((error: unknown) => {
+    pgliteTemplate = undefined;
+    throw error;
+  });
   const sql = await PgliteExecutor.open(undefined, { loadDataDir: await pgliteTemplate });
   await migrate(sql);
   return sql;

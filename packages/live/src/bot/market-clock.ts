@@ -1,4 +1,4 @@
-import { OitraderError, type Clock } from '@oitrader/core';
+import { deadlineSignal, OitraderError, type Clock } from '@oitrader/core';
 import { sleep } from './bot-loop.ts';
 
 /**
@@ -81,13 +81,19 @@ export class SimMarketClock implements MarketClock {
   /** A stepped replay: asks the simulator to answer as soon as it is stepped (a long poll); otherwise sleeps. */
   async idle(ms: number, signal?: AbortSignal): Promise<void> {
     if (this.#speed !== 0 || Number.isNaN(this.#anchorMs)) return sleep(ms, signal);
-    const deadline = AbortSignal.timeout(ms + 5000);
+    const started = Date.now();
+    const deadline = deadlineSignal(ms + 5000, signal);
+    let moved = false;
     try {
-      const response = await this.#fetch(`${this.#url}?changedFrom=${this.#anchorMs}&waitMs=${Math.round(ms)}`, { signal: signal ? AbortSignal.any([signal, deadline]) : deadline });
-      await response.body?.cancel();
+      const response = await this.#fetch(`${this.#url}?changedFrom=${this.#anchorMs}&waitMs=${Math.round(ms)}`, { signal: deadline.signal });
+      moved = Number(((await response.json()) as { now?: unknown }).now) > this.#anchorMs;
     } catch {
       // Stopping, or the simulator did not answer: the next sync() says what is wrong.
+    } finally {
+      deadline.release();
     }
+    // An answer without a later time (a simulator that does not long-poll, or an error) must not become a busy loop.
+    if (!moved && !signal?.aborted) await sleep(Math.max(0, ms - (Date.now() - started)), signal);
   }
 
   async sleep(ms: number): Promise<void> {
