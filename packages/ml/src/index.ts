@@ -26,3 +26,4 @@ export * from './tuning/bullmq-trial-runner.ts';
 export * from './pipeline/model-fits.ts';
 export * from './pipeline/bullmq-fit-runner.ts';
 export { compileWat, growMemory, kernelModule, PAGE_BYTES, WebAssembly as webAssembly, type WasmMemory } from './wasm-kernels.ts';
+export { awaitWorkerTask, TASK_STATE } from './worker-task.ts';

@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { growMemory, kernelModule, WebAssembly, type WasmMemory } from '../wasm-kernels.ts';
+import { awaitWorkerTask, TASK_STATE } from '../worker-task.ts';
 import { forestMargins, type Forest } from './forest.ts';
 
 /** Below this many rows one thread predicts: handing half to the other costs more than it saves. */
@@ -13,10 +14,7 @@ const forestModule = kernelModule(new URL('./forest.wat', import.meta.url), 'OIT
 // worker's half, 3..12 the kernel's other arguments (the same for both halves), 13: 1 once the worker is ready,
 // 14: 1 when the worker failed within the task.
 const CONTROL_BYTES = 64;
-const IDLE = 0;
-const TASK = 1;
-const RUNNING = 2;
-const DONE = 3;
+const { IDLE, TASK, RUNNING, DONE } = TASK_STATE;
 
 // Plain JavaScript so the worker needs no TypeScript loader: it runs the same kernel on the same memory. It claims a
 // task (TASK → RUNNING) before touching it, so the caller can take back a task the worker never started.
@@ -118,29 +116,20 @@ export class ForestKernel {
       Atomics.notify(control, 0);
       const started = performance.now();
       this.#margins(...args, 0, mid);
-      // A worker descheduled on a loaded machine may lag; one that never answers must not hang the caller.
-      const waitUntil = (deadline: number) => {
-        for (let state = Atomics.load(control, 0); state !== DONE && performance.now() < deadline; state = Atomics.load(control, 0)) Atomics.wait(control, 0, state, 100);
-        return Atomics.load(control, 0) === DONE;
-      };
-      let answered = waitUntil(performance.now() + Math.max(5000, 20 * (performance.now() - started)));
-      if (!answered) {
-        if (Atomics.compareExchange(control, 0, TASK, IDLE) === TASK) {
-          // The worker never took the task (it is gone): this thread does its half; the worker is not used again.
-          this.#retireWorker();
-          this.#margins(...args, mid, rows);
-        } else if (waitUntil(performance.now() + 60_000)) {
-          answered = true;
-        } else {
-          // The worker took the task and never finished: it may still write into this memory, so the memory is
-          // abandoned (this kernel is off for the process) and the whole batch is predicted in JavaScript.
-          this.#retireWorker();
-          this.#abandoned = true;
-          forestMargins(forest, x, rows, cols, out, k);
-          return true;
-        }
+      const outcome = awaitWorkerTask(control, Math.max(5000, 20 * (performance.now() - started)));
+      if (outcome === 'taken-back') {
+        // The worker never took the task (it is gone): this thread does its half; the worker is not used again.
+        this.#retireWorker();
+        this.#margins(...args, mid, rows);
+      } else if (outcome === 'lost') {
+        // The worker took the task and never finished: it may still write into this memory, so the memory is
+        // abandoned (this kernel is off for the process) and the whole batch is predicted in JavaScript.
+        this.#retireWorker();
+        this.#abandoned = true;
+        forestMargins(forest, x, rows, cols, out, k);
+        return true;
       }
-      if (answered && control[14] === 1) {
+      if (outcome === 'done' && control[14] === 1) {
         // The worker failed within its half (it wrote some of it): that half again from the base scores, here.
         this.#retireWorker();
         outView.subarray(mid * k).set(out.subarray(mid * k, rows * k));

@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { awaitWorkerTask, TASK_STATE } from '@oitrader/ml';
 
 /**
  * The value network's half of every minibatch on the second core. PPO's
@@ -19,10 +20,8 @@ import { Worker } from 'node:worker_threads';
  * thread computes the value half from then on (same numbers).
  */
 
-const IDLE = 0;
-const TASK = 1;
-const RUNNING = 2;
-const DONE = 3;
+const { TASK } = TASK_STATE;
+/** The worker's own end states beside the shared hand-off's (ml/worker-task.ts). */
 const FAILED = 4;
 const CLOSED = 5;
 /** Control words: 0 state, 1 batch rows, 2 ready (1 once the worker has loaded its network). */
@@ -36,7 +35,7 @@ export function valueLaneWanted(totalTimesteps: number): boolean {
   return availableParallelism() >= 2 && totalTimesteps >= VALUE_LANE_MIN_TIMESTEPS && process.env.OITRADER_RL_THREADS !== '1';
 }
 
-export interface ValueLaneLayout {
+interface ValueLaneLayout {
   vfCoef: number;
   obs: number;
   returns: number;
@@ -128,26 +127,14 @@ export class ValueLane {
    * return) into `diffs`; false when the worker did not do it (the caller then computes the half itself).
    */
   receive(grads: Float32Array, diffs: Float64Array, batch: number): boolean {
-    const control = this.#control;
-    const waitUntil = (deadline: number) => {
-      for (let s = Atomics.load(control, 0); (s === TASK || s === RUNNING) && performance.now() < deadline; s = Atomics.load(control, 0)) Atomics.wait(control, 0, s, 50);
-      return Atomics.load(control, 0);
-    };
-    let state = waitUntil(performance.now() + 10_000);
-    if (state === TASK && Atomics.compareExchange(control, 0, TASK, IDLE) === TASK) {
-      // Never taken (the worker is gone or starved): not used again.
-      this.#abandon();
-      return false;
-    }
-    if (state === RUNNING || state === TASK) state = waitUntil(performance.now() + 60_000);
-    if (state !== DONE) {
-      // Failed, or took the task and never finished: it may still write into the shared buffer, which is not read again.
+    // Not taken within 10 s (the worker is gone or starved), failed, or taken and not finished: not used again.
+    if (awaitWorkerTask(this.#control, 10_000) !== 'done') {
       this.#abandon();
       return false;
     }
     grads.set(this.#grads);
     diffs.set(this.#diffs.subarray(0, batch));
-    Atomics.store(control, 0, IDLE);
+    Atomics.store(this.#control, 0, TASK_STATE.IDLE);
     return true;
   }
 
@@ -165,4 +152,4 @@ export class ValueLane {
 }
 
 /** The control word's states, handed to the worker (value-lane-entry.mjs). */
-const LANE_STATES = { IDLE, TASK, RUNNING, DONE, FAILED, CLOSED };
+const LANE_STATES = { ...TASK_STATE, FAILED, CLOSED };
