@@ -163,7 +163,13 @@ describe('oitrader bot run, trading.mode sim: fills delayed past the candle', ()
       h.sim.faults.trading.fillDelayMs = 4000;
       const yaml = `bot:\n  name: dl\n  collector: external\n  kill_file: ${join(dir, 'dl.KILL')}\n  unfilled_entry_timeout_candles: 200\ntrading:\n  mode: sim\n  symbol: SOLUSDT\n`;
       h.spawnBot('dl', ['--from', new Date(SPAN_START).toISOString()], {}, yaml);
-      for (let t = SPAN_START; t < SPAN_END; t += BAR_MS) assert.ok(await h.step('dl', t), `the bot stopped at ${new Date(t).toISOString()}:\n${h.output.slice(-3000)}`);
+      // The delay is real time: a candle takes at least 150 ms of it, so 4 s spans ~27 candles whatever the bot's
+      // speed (the bot, no longer polling, steps a candle in ~10 ms: the whole span would pass inside one delay).
+      for (let t = SPAN_START; t < SPAN_END; t += BAR_MS) {
+        const paced = new Promise((r) => setTimeout(r, 150));
+        assert.ok(await h.step('dl', t), `the bot stopped at ${new Date(t).toISOString()}:\n${h.output.slice(-3000)}`);
+        await paced;
+      }
       assert.equal((await h.stopBot()).code, 0, h.output.slice(-2000));
 
       const orders = await h.store.orders('dl');
