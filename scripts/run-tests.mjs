@@ -30,7 +30,7 @@ const started = performance.now();
 // One test file more than the machine has cores (OITRADER_TEST_CONCURRENCY overrides), as `make -j` is often run:
 // files share no port, database, Redis prefix or directory, and many spend much of their time waiting on child
 // processes, simulators and databases, so a core would otherwise idle. On 2 cores (docs/benchmarks.md): 14 min 37 s
-// one file at a time, 7 min 55 s – 8 min 23 s two at a time, 6 min 54 s – 7 min 34 s three at a time.
+// one file at a time, 7 min 55 s – 8 min 23 s two at a time, 6 min 35 s – 7 min 58 s three at a time.
 const concurrency = Number(process.env.OITRADER_TEST_CONCURRENCY ?? availableParallelism() + 1);
 if (!Number.isInteger(concurrency) || concurrency < 1) {
   console.error(`OITRADER_TEST_CONCURRENCY must be a whole number of 1 or more, got "${process.env.OITRADER_TEST_CONCURRENCY}"`);
