@@ -38,6 +38,8 @@ export interface TradingFaults {
   rejectCode: number;
   /** MARKET orders are answered NEW and fill this many ms of real time later (user stream only). */
   fillDelayMs: number;
+  /** MARKET orders are answered NEW and fill once the simulator's clock has moved this many ms past them (market time). */
+  fillDelayMarketMs: number;
   /** MARKET orders fill in two trades (PARTIALLY_FILLED, then FILLED). */
   partialFills: boolean;
 }
@@ -52,7 +54,7 @@ export function noFaults(): Faults {
   return {
     rest: { tooManyRequests: 0, retryAfterSeconds: 1, banned: false, serverErrors: 0, malformedBodies: 0, delayMs: 0 },
     ws: { delayMs: 0, duplicate: false, outOfOrder: false, malformedNext: 0 },
-    trading: { timeoutAfterAccept: 0, serverErrorAfterAccept: 0, rejectNext: 0, rejectCode: -2019, fillDelayMs: 0, partialFills: false },
+    trading: { timeoutAfterAccept: 0, serverErrorAfterAccept: 0, rejectNext: 0, rejectCode: -2019, fillDelayMs: 0, fillDelayMarketMs: 0, partialFills: false },
   };
 }
 

@@ -281,6 +281,8 @@ export async function runBot(config: Config, out: Output, flags: RunFlags): Prom
             afterEntryFill: entryFill,
             onRefusal: (e) => (instruments as BinanceInstrumentProvider).noteRefusal(e),
             unfilledEntryTimeoutMs: b.unfilled_entry_timeout_candles * barMs,
+            // A stepped simulator moves only between the bot's steps: a fill cannot come while the bot waits for it.
+            fillWaitMs: () => (clock instanceof SimMarketClock && clock.speed === 0 ? 0 : 3000),
           }),
         onUnknownPosition: b.on_unknown_position,
         onForeignOrders: b.on_foreign_orders,

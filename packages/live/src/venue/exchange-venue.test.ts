@@ -153,6 +153,20 @@ describe('exchange venue: an entry acknowledged NEW and filled later (an overloa
     assert.equal((await venue.account()).positions[0].restingEntryQtyBase, undefined);
   });
 
+  it('watches a NEW entry for its fill as long as fillWaitMs says at that order (none while a stepped simulator stands still)', async () => {
+    let waitMs = 0;
+    let pauses = 0;
+    const fake = new FakeUsdm();
+    fake.delayFills = true;
+    const venue = new ExchangeVenue({ client: fake, bot: 'oit', symbols: ['SOLUSDT'], takerFeeRate: 0.0005, fillWaitMs: () => waitMs, sleep: async () => void pauses++ });
+    assert.deepEqual((await venue.submit('SOLUSDT', entryAt(T, 10, 98), 100, T)).map((s) => s.status), ['NEW', 'PENDING']);
+    assert.equal(pauses, 0, 'a wait of 0 must not look the order up at all');
+    await venue.onClosedBar('SOLUSDT', { ...BAR, timeMs: T + 300_000 }, Number.NaN);
+    waitMs = 1000;
+    await venue.submit('SOLUSDT', entryAt(T + 300_000, 10, 98), 100, T + 300_000);
+    assert.equal(pauses, 4, 'a 1 s wait looks the order up every 250 ms');
+  });
+
   it('an entry still unfilled at the next candle is cancelled, the cancel confirmed, and its stop dropped: never two entries resting', async () => {
     const fake = new FakeUsdm();
     fake.delayFills = true;

@@ -29,9 +29,10 @@ export interface ExchangeVenueOptions {
   /**
    * How long a MARKET order acknowledged NEW is watched for its fill before the step goes on (default 3 s).
    * An entry still unfilled then rests: its stop is placed when it fills, and at the next candle it is
-   * cancelled (and the cancel confirmed) before anything is decided.
+   * cancelled (and the cancel confirmed) before anything is decided. A function is asked at each order (a
+   * stepped simulator's market stands still while the bot decides: nothing can fill by waiting there).
    */
-  fillWaitMs?: number;
+  fillWaitMs?: number | (() => number);
   /**
    * An entry still unfilled this long after the candle it was decided on (ms; candle time, not wall time) is
    * cancelled before the next decision. Until then it blocks new entries on the symbol. Default: one candle
@@ -392,7 +393,8 @@ export class ExchangeVenue implements Venue {
 
   /** Looks up an order acknowledged NEW every 250 ms until it fills or `fillWaitMs` has passed. */
   async #awaitFill(symbol: string, order: Order): Promise<Order> {
-    const waitMs = this.#o.fillWaitMs ?? 3000;
+    const wait = this.#o.fillWaitMs ?? 3000;
+    const waitMs = typeof wait === 'function' ? wait() : wait;
     const pause = this.#o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
     let current = order;
     for (let waited = 0; waited < waitMs && isOpen(current.status); waited += 250) {

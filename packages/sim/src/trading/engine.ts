@@ -123,11 +123,19 @@ export class TradingEngine {
   multiAssetsMode = false;
   /** Real-time delay before a MARKET order fills (fault "delay fills"); 0 = at once. */
   fillDelayMs = 0;
+  /**
+   * Market-time delay before a MARKET order fills: it fills when the clock has moved this far past the order
+   * (at that time's price, after the candles that closed before it). Unlike `fillDelayMs` it does not depend on
+   * how fast anyone steps a stepped clock, and nothing fills while the clock stands still.
+   */
+  fillDelayMarketMs = 0;
   /** Split the next MARKET fills in two trades (PARTIALLY_FILLED, then FILLED). */
   partialFills = false;
   readonly #books = new Map<string, Book>();
   readonly #orders: OrderRec[] = [];
   readonly #algos: AlgoRec[] = [];
+  /** MARKET orders waiting out `fillDelayMarketMs`, in due order. */
+  readonly #dueFills: { order: OrderRec; dueMs: number }[] = [];
   readonly #listeners = new Set<(event: WireUserEvent) => void>();
   readonly #exchange: SimulatedExchange;
   readonly instruments: InstrumentProvider;
@@ -186,6 +194,15 @@ export class TradingEngine {
 
   /** Matches every candle that closed by `nowMs`. */
   advance(nowMs: number): void {
+    while (this.#dueFills.length > 0 && this.#dueFills[0].dueMs <= nowMs) {
+      const { order, dueMs } = this.#dueFills.shift()!;
+      this.#matchBars(dueMs);
+      this.#fillNow(order, dueMs);
+    }
+    this.#matchBars(nowMs);
+  }
+
+  #matchBars(nowMs: number): void {
     for (const book of this.#books.values()) {
       while (book.next < book.bars.length && book.bars[book.next].closeTime < nowMs) {
         this.#processBar(book, book.bars[book.next]);
@@ -334,7 +351,9 @@ export class TradingEngine {
     }
     this.#emitOrder(order, 'NEW', nowMs);
     if (marketable) {
-      if (p.type === 'MARKET' && this.fillDelayMs > 0) {
+      if (p.type === 'MARKET' && this.fillDelayMarketMs > 0) {
+        this.#dueFills.push({ order, dueMs: nowMs + this.fillDelayMarketMs });
+      } else if (p.type === 'MARKET' && this.fillDelayMs > 0) {
         setTimeout(() => this.#fillNow(order, this.#now()), this.fillDelayMs);
       } else {
         this.#fillNow(order, nowMs);

@@ -186,6 +186,33 @@ describe('money-path faults: the client ends with the true state and never dupli
     }
   });
 
+  it('delayed fill in market time: nothing fills while the clock stands, the fill comes when it has moved past the delay', async () => {
+    const client = newClient();
+    const events: UserDataEvent[] = [];
+    const stream = new UserDataStream({ client, wsUrl: `${sim.wsUrl}/private`, onEvent: (e) => events.push(e) });
+    await stream.start();
+    sim.faults.trading.fillDelayMarketMs = 60_000;
+    try {
+      const id = nextId();
+      const order = await client.placeOrder({ symbol: 'SOLUSDT', side: 'BUY', type: 'MARKET', qtyBase: 1, clientOrderId: id });
+      assert.equal(order.status, 'NEW');
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal((await client.queryOrder('SOLUSDT', { clientOrderId: id }))?.status, 'NEW', 'the clock has not moved: the order still rests');
+      assert.equal(await position(), 0);
+      sim.clock.advance(59_000);
+      assert.equal((await client.queryOrder('SOLUSDT', { clientOrderId: id }))?.status, 'NEW', '59 s of the 60 s delay: still resting');
+      sim.clock.advance(1_000);
+      await waitFor('the fill on the stream', () => events.some((e) => e.kind === 'order' && e.clientOrderId === id && e.status === 'FILLED'));
+      const filled = await client.queryOrder('SOLUSDT', { clientOrderId: id });
+      assert.equal(filled?.status, 'FILLED');
+      assert.equal(await position(), 1);
+    } finally {
+      sim.faults.trading.fillDelayMarketMs = 0;
+      await flatten(newClient());
+      await stream.close();
+    }
+  });
+
   it('process killed before sending, after the exchange accepted, and after the answer: the restarted client places each entry and stop exactly once', async () => {
     const decision = (step: number) => ({
       entry: makeClientId({ prefix: 'kill', intent: 'entry', symbol: 'SOLUSDT', candleTimeMs: T0 + step * FIVE_MIN_MS, attempt: 0 }),

@@ -223,6 +223,7 @@ export class TradingApi {
     }
     if (counts && (counts.tenS > SIM_ORDERS_PER_10S || counts.minute > SIM_ORDERS_PER_MINUTE)) return fail(429, -1015, 'Too many new orders; current limit is 300 orders per TEN_SECONDS.');
     this.engine.fillDelayMs = this.#faults.fillDelayMs;
+    this.engine.fillDelayMarketMs = this.#faults.fillDelayMarketMs;
     this.engine.partialFills = this.#faults.partialFills;
     if (endpoint.order && this.#faults.rejectNext > 0) {
       this.#faults.rejectNext--;
