@@ -5,13 +5,16 @@ import { ForestKernel, MIN_PARALLEL_ROWS } from './forest-kernel.ts';
 import { GradientBoostedTrees } from './gbdt.ts';
 import { seededRandom } from './matrix.ts';
 
-/** A SYNTHETIC three-class set with missing values (the fit gives real trees of every shape: depth-wise, leaf-wise, oblivious). */
+/** A SYNTHETIC three-class set with missing values and ±∞ (the fit gives real trees of every shape: depth-wise, leaf-wise, oblivious). */
 function data(rows: number, cols: number, seed: number) {
   const random = seededRandom(seed);
   const x = new Float32Array(rows * cols);
   const y = new Float64Array(rows);
   for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < cols; c++) x[r * cols + c] = random() < 0.05 ? Number.NaN : random() * 2 - 1;
+    for (let c = 0; c < cols; c++) {
+      const u = random();
+      x[r * cols + c] = u < 0.05 ? Number.NaN : u < 0.06 ? Number.POSITIVE_INFINITY : u < 0.07 ? Number.NEGATIVE_INFINITY : random() * 2 - 1;
+    }
     const s = x[r * cols] + 0.5 * (Number.isNaN(x[r * cols + 1]) ? 0.3 : x[r * cols + 1]);
     y[r] = s > 0.4 ? 2 : s < -0.4 ? 0 : 1;
   }
@@ -31,6 +34,8 @@ describe('forest prediction kernel (WebAssembly, both cores)', () => {
       const model = new GradientBoostedTrees({ nEstimators: 25, maxDepth: growPolicy === 'leafwise' ? 0 : 5, numLeaves: 31, growPolicy, seed: 3, objective: 'multiclass' });
       model.fit(train, train.y);
       const forest = compileForest(model.trees, 3);
+      const splits = [...forest.left.keys()].filter((n) => forest.left[n] !== -1);
+      assert.ok(splits.some((n) => forest.missingRight[n]) && splits.some((n) => !forest.missingRight[n]), 'the trees must send missing values both ways');
       for (const rows of [1, 3, 5, 64, 65, 67, MIN_PARALLEL_ROWS + 129]) {
         const test = data(rows, 12, 100 + rows);
         const expected = new Float64Array(rows * 3).fill(0.25);
@@ -43,6 +48,19 @@ describe('forest prediction kernel (WebAssembly, both cores)', () => {
       }
     });
   }
+
+  it('refuses a forest with a split at NaN or −∞ (a missing value read as −∞ would pass it): JavaScript predicts it', () => {
+    const train = data(500, 4, 7);
+    const model = new GradientBoostedTrees({ nEstimators: 3, maxDepth: 3, seed: 1, objective: 'multiclass' });
+    model.fit(train, train.y);
+    const forest = compileForest(model.trees, 3);
+    assert.ok(kernel!.margins(forest, train.data, 10, 4, new Float64Array(30), 3, 1));
+    for (const threshold of [Number.NEGATIVE_INFINITY, Number.NaN]) {
+      const odd = { ...forest, threshold: forest.threshold.slice() };
+      odd.threshold[forest.left.findIndex((l) => l !== -1)] = threshold;
+      assert.equal(kernel!.margins(odd, train.data, 10, 4, new Float64Array(30), 3, 1), false, `threshold ${threshold}`);
+    }
+  });
 
   it('predictProba of a model is the same with the kernel and without (OITRADER_GBDT_KERNELS=0 path)', () => {
     const train = data(2000, 8, 5);

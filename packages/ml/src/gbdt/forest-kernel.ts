@@ -11,7 +11,7 @@ const MAX_PAGES = 16384;
 const forestModule = kernelModule(new URL('./forest.wat', import.meta.url), 'OITRADER_GBDT_KERNELS');
 
 // Control words at the start of the memory (int32): 0 state (idle, task, running, done), 1..2 row range of the
-// worker's half, 3..12 the kernel's other arguments (the same for both halves), 13: 1 once the worker is ready,
+// worker's half, 3..11 the kernel's other arguments (the same for both halves), 13: 1 once the worker is ready,
 // 14: 1 when the worker failed within the task.
 const CONTROL_BYTES = 64;
 const { IDLE, TASK, RUNNING, DONE } = TASK_STATE;
@@ -31,8 +31,8 @@ for (;;) {
     continue;
   }
   try {
-    const a = Array.from(control.subarray(3, 13));
-    margins(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], control[1], control[2]);
+    const a = Array.from(control.subarray(3, 12));
+    margins(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], control[1], control[2]);
     control[14] = 0;
   } catch {
     control[14] = 1;
@@ -44,9 +44,9 @@ for (;;) {
 
 interface Loaded {
   forest: Forest;
+  /** Row width the node records were written for (a node holds its feature's byte offset in a widened row). */
+  cols: number;
   /** Byte addresses of the forest's arrays in the memory, and the first free byte after them. */
-  nodes: number;
-  values: number;
   roots: number;
   columns: number;
   shallow: number;
@@ -92,17 +92,18 @@ export class ForestKernel {
    * false when the batch does not fit the memory (the caller predicts it in JavaScript).
    */
   margins(forest: Forest, x: Float32Array, rows: number, cols: number, out: Float64Array, k: number, threads = 2): boolean {
-    if (this.#abandoned) return false;
-    const loaded = this.#load(forest);
+    if (this.#abandoned || !walkable(forest)) return false;
+    const loaded = this.#load(forest, cols);
     if (!loaded) return false;
     const xAt = align(loaded.end);
-    const outAt = align(xAt + rows * cols * 4);
+    const wideAt = align(xAt + rows * cols * 4);
+    const outAt = align(wideAt + rows * (2 * cols + 1) * 4);
     if (!this.#reserve(outAt + rows * k * 8)) return false;
     const buffer = this.#memory.buffer;
     new Float32Array(buffer, xAt, rows * cols).set(x.subarray(0, rows * cols));
     const outView = new Float64Array(buffer, outAt, rows * k);
     outView.set(out.subarray(0, rows * k));
-    const args = [loaded.nodes, loaded.values, loaded.roots, loaded.columns, loaded.shallow, forest.roots.length, xAt, cols, outAt, k];
+    const args = [loaded.roots, loaded.columns, loaded.shallow, forest.roots.length, xAt, wideAt, cols, outAt, k];
     const worker = threads > 1 && rows >= MIN_PARALLEL_ROWS ? this.#readyWorker() : undefined;
     if (worker) {
       // The worker takes the later half; this thread the earlier one, then waits for the worker.
@@ -153,14 +154,13 @@ export class ForestKernel {
     return true;
   }
 
-  /** Copies the forest into the memory unless it is the one already there. */
-  #load(forest: Forest): Loaded | undefined {
-    if (this.#loaded?.forest === forest) return this.#loaded;
+  /** Writes the forest into the memory as the kernel's node records, unless it is already there for rows this wide. */
+  #load(forest: Forest, cols: number): Loaded | undefined {
+    if (this.#loaded?.forest === forest && this.#loaded.cols === cols) return this.#loaded;
     const n = forest.left.length;
     const t = forest.roots.length;
     const nodes = CONTROL_BYTES;
-    const values = align(nodes + n * 16);
-    const roots = align(values + n * 8);
+    const roots = align(nodes + n * 16);
     const columns = align(roots + t * 4);
     const shallow = align(columns + t * 4);
     const end = align(shallow + t * 4);
@@ -168,20 +168,28 @@ export class ForestKernel {
     const buffer = this.#memory.buffer;
     const ints = new Int32Array(buffer, nodes, n * 4);
     const floats = new Float32Array(buffer, nodes, n * 4);
+    const doubles = new Float64Array(buffer, nodes, n * 2);
+    const address = (node: number) => nodes + node * 16;
     for (let i = 0; i < n; i++) {
-      // A leaf is its own left child, with a test no value passes (v ≥ NaN is false) and missing values left.
-      const leaf = forest.left[i] === -1;
-      ints[i * 4] = leaf ? i : forest.left[i];
-      ints[i * 4 + 1] = leaf ? 0 : forest.feature[i];
-      floats[i * 4 + 2] = leaf ? Number.NaN : forest.threshold[i];
-      ints[i * 4 + 3] = leaf ? 0 : forest.missingRight[i];
+      if (forest.left[i] === -1) {
+        // A leaf: its own left child, reading the always-NaN column (no value passes its test), then its value.
+        ints[i * 4] = address(i);
+        ints[i * 4 + 1] = 2 * cols * 4;
+        doubles[i * 2 + 1] = forest.value[i];
+      } else {
+        // A split reads its feature from the copy of the row that sends missing values its way (+∞ right, −∞ left).
+        ints[i * 4] = address(forest.left[i]);
+        ints[i * 4 + 1] = (forest.missingRight[i] ? forest.feature[i] : cols + forest.feature[i]) * 4;
+        floats[i * 4 + 2] = forest.threshold[i];
+        ints[i * 4 + 3] = 0;
+      }
     }
-    new Float64Array(buffer, values, n).set(forest.value);
-    new Int32Array(buffer, roots, t).set(forest.roots);
+    const rootAddresses = new Int32Array(buffer, roots, t);
+    for (let tree = 0; tree < t; tree++) rootAddresses[tree] = address(forest.roots[tree]);
     new Int32Array(buffer, columns, t).set(forest.column);
     const shallowest = new Int32Array(buffer, shallow, t);
     for (let tree = 0; tree < t; tree++) shallowest[tree] = shallowestLeaf(forest.left, forest.roots[tree]);
-    this.#loaded = { forest, nodes, values, roots, columns, shallow, end };
+    this.#loaded = { forest, cols, roots, columns, shallow, end };
     return this.#loaded;
   }
 
@@ -214,6 +222,25 @@ export class ForestKernel {
 }
 
 const align = (bytes: number) => Math.ceil(bytes / 16) * 16;
+
+const walkableForests = new WeakMap<Forest, boolean>();
+
+/**
+ * The kernel sends a missing value right by reading it as +∞, left as −∞, which is exact for every split whose
+ * threshold is a number above −∞ (thresholds between bins always are). A forest with a NaN or −∞ threshold is
+ * predicted in JavaScript.
+ */
+function walkable(forest: Forest): boolean {
+  let known = walkableForests.get(forest);
+  if (known === undefined) {
+    known = true;
+    for (let i = 0; i < forest.left.length && known; i++) {
+      if (forest.left[i] !== -1 && !(forest.threshold[i] > Number.NEGATIVE_INFINITY)) known = false;
+    }
+    walkableForests.set(forest, known);
+  }
+  return known;
+}
 
 /** Depth of the leaf nearest the root (0 for a tree that is one leaf): the kernel's walks need no test above it. */
 function shallowestLeaf(left: Int32Array, root: number): number {
