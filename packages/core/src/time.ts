@@ -40,12 +40,27 @@ export function utcMonth(timeMs: number): string {
 /** Time and waiting behind one seam, so rate limiters and backoffs can be tested without real sleeps. */
 export interface Clock {
   now(): number;
-  sleep(ms: number): Promise<void>;
+  /** Waits `ms`; a clock may end the wait early when `signal` aborts (the caller looks at the signal). */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+/** Waits `ms`, or less when `signal` aborts first, and then clears its timer (resolves either way). */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const timer = setTimeout(done, Math.max(0, ms));
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }
 
 export const systemClock: Clock = {
   now: () => Date.now(),
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms))),
+  sleep,
 };
 
 /**
@@ -76,10 +91,19 @@ export function deadlineSignal(ms: number, parent?: AbortSignal): { signal: Abor
 /** Resolves when `work` does, or rejects with `stopped()` as soon as `signal` aborts (the work itself goes on unobserved). */
 export async function unlessAborted<T>(work: Promise<T>, signal: AbortSignal | undefined, stopped: () => Error): Promise<T> {
   if (!signal) return work;
-  if (signal.aborted) throw stopped();
+  if (signal.aborted) {
+    work.catch(() => {}); // given up on: its own failure (often the same abort) is nobody's to handle
+    throw stopped();
+  }
   let onAbort: () => void = () => {};
   try {
-    return await Promise.race([work, new Promise<never>((_, reject) => signal.addEventListener('abort', (onAbort = () => reject(stopped())), { once: true }))]);
+    const result = await Promise.race([work, new Promise<never>((_, reject) => signal.addEventListener('abort', (onAbort = () => reject(stopped())), { once: true }))]);
+    // Work that ends because of the abort (a wait given the same signal) must not pass for finished work.
+    if (signal.aborted) throw stopped();
+    return result;
+  } catch (error) {
+    if (signal.aborted) throw stopped();
+    throw error;
   } finally {
     signal.removeEventListener('abort', onAbort);
   }

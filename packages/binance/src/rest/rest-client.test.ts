@@ -84,6 +84,18 @@ describe('BinanceRestClient', () => {
     assert.equal(getEventListeners(running.signal, 'abort').length, 0, 'finished requests left listeners on the long-lived stop signal');
   });
 
+  it('on the system clock, stopping clears the back-off\'s and the budget wait\'s timers: nothing keeps the process up', async () => {
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const before = timers();
+    for (const answer of [{ status: 503 }, { status: 429, headers: { 'retry-after': '60' } }]) {
+      const stopping = new AbortController();
+      const rest = new BinanceRestClient({ baseUrl: 'http://binance.test', fetch: scriptedFetch([answer, { status: 200 }]), signal: stopping.signal, onEvent: (e) => (e.kind === 'retry' || e.kind === 'rate-limited') && setImmediate(() => stopping.abort()) });
+      await assert.rejects(rest.get('/fapi/v1/time', {}, 1), /request abandoned, the caller is stopping/);
+      await new Promise((r) => setImmediate(r));
+      assert.equal(timers(), before, `a timer of the ${answer.status}'s wait outlived the stop`);
+    }
+  });
+
   it('on 418 stops at once with BinanceBannedError (exit code 4), never retrying', async () => {
     const seen: string[] = [];
     const { rest } = client([{ status: 418, headers: { 'retry-after': '300' } }, { status: 200 }], { seen });

@@ -80,9 +80,9 @@ export class BinanceRestClient {
     const url = `${this.baseUrl}${path}${query.size > 0 ? `?${query}` : ''}`;
     for (let attempt = 1; ; attempt++) {
       // A budget wait (up to a 429's Retry-After, or the next 5-minute window) ends when the caller stops.
-      await this.#unlessStopped(this.budgets[pool].acquire(weight), path);
+      await this.#unlessStopped(this.budgets[pool].acquire(weight, this.#signal), path);
       // A 429 pause applies to every pool.
-      if (pool !== 'ip') await this.#unlessStopped(this.budgets.ip.acquire(0), path);
+      if (pool !== 'ip') await this.#unlessStopped(this.budgets.ip.acquire(0, this.#signal), path);
       const deadline = deadlineSignal(this.#timeoutMs, this.#signal);
       let response: Response;
       let text: string;
@@ -129,7 +129,7 @@ export class BinanceRestClient {
     const cap = Math.min(this.#backoffMaxMs, this.#backoffBaseMs * 2 ** (attempt - 1));
     const backoffMs = Math.round(cap / 2 + (this.#random() * cap) / 2);
     this.#onEvent({ kind: 'retry', path, status, reason, backoffMs, attempt });
-    await this.#unlessStopped(this.#clock.sleep(backoffMs), path);
+    await this.#unlessStopped(this.#clock.sleep(backoffMs, this.#signal), path);
   }
 
   #unlessStopped<T>(work: Promise<T>, path: string): Promise<T> {

@@ -46,12 +46,13 @@ export class WeightBudget {
     }
   }
 
-  /** Waits until `weight` fits in the window (or a pause ends), then spends it. */
-  async acquire(weight: number): Promise<void> {
+  /** Waits until `weight` fits in the window (or a pause ends), then spends it; `signal` ends the wait (it throws). */
+  async acquire(weight: number, signal?: AbortSignal): Promise<void> {
     for (;;) {
+      if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('stopped while waiting for request weight');
       const now = this.#clock.now();
       if (now < this.#pausedUntil) {
-        await this.#wait(this.#pausedUntil - now);
+        await this.#wait(this.#pausedUntil - now, signal);
         continue;
       }
       this.#roll();
@@ -59,13 +60,13 @@ export class WeightBudget {
         this.#used += weight;
         return;
       }
-      await this.#wait(this.#windowStart + this.windowMs - now + 1);
+      await this.#wait(this.#windowStart + this.windowMs - now + 1, signal);
     }
   }
 
-  async #wait(ms: number): Promise<void> {
+  async #wait(ms: number, signal: AbortSignal | undefined): Promise<void> {
     this.waitedMs += ms;
-    await this.#clock.sleep(ms);
+    await this.#clock.sleep(ms, signal);
   }
 
   /** The server's count for the current window (from the response header). */

@@ -1,4 +1,4 @@
-import { silentLogger, timeframeMs, type Logger, type Timeframe } from '@oitrader/core';
+import { silentLogger, sleep, timeframeMs, type Logger, type Timeframe } from '@oitrader/core';
 import type { BotStore } from '../state/bot-store.ts';
 import type { TradingBot } from './trading-bot.ts';
 
@@ -71,15 +71,4 @@ export function readyCandle(latest: ReadonlyMap<string, number>, options: Pick<B
   return late && nowMs - (newest + barMs) < (options.waitForAllMs ?? 30_000) ? newest - barMs : newest;
 }
 
-/** Waits `ms`, or less when `signal` aborts first (resolves either way: the caller looks at the signal). */
-export function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
+export { sleep };
