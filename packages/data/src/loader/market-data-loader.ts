@@ -43,6 +43,9 @@ export interface LoadResult {
 }
 
 type Series = { time: Float64Array; values: Record<string, Float64Array> };
+type Loaded = { symbol: string; open: Float64Array; columns: Record<string, Float64Array>; warnings: string[] };
+/** [symbol, time ms, field…] as a source's JSON array holds it. */
+type JsonRow = Array<string | number | null>;
 
 /**
  * Phase 1's only read door for the other phases. Every column at bar t holds
@@ -99,7 +102,7 @@ export class MarketDataLoader {
       ['open', 'high', 'low', 'close', 'volume', 'quote_volume', 'trades', 'taker_buy_volume', 'taker_buy_quote_volume'],
     );
     const out = new Map<string, LoadResult>();
-    const loaded: Array<{ symbol: string; open: Float64Array; columns: Record<string, Float64Array>; warnings: string[] }> = [];
+    const loaded: Loaded[] = [];
     for (const symbol of list) {
       const own = bars.get(symbol);
       if (!own || own.time.length === 0) {
@@ -108,68 +111,7 @@ export class MarketDataLoader {
       }
       loaded.push({ symbol, open: own.time, columns: { ...own.values }, warnings: [] });
     }
-    if (loaded.length > 0) {
-      const symbolsWithBars = loaded.map((l) => l.symbol);
-      // One window for every symbol (the union of theirs); the joins below take only what each bar may see.
-      const firstOpen = Math.min(...loaded.map((l) => l.open[0]));
-      const lastClose = Math.max(...loaded.map((l) => l.open[l.open.length - 1])) + barMs;
-      const asOf = async (name: string, query: string, params: unknown[], fields: string[], targets: string[], maxAgeMs: number) => {
-        const series = await this.#seriesBySymbol(query, [symbolsWithBars, ...params, firstOpen + barMs - maxAgeMs, lastClose], fields);
-        for (const l of loaded) {
-          const own = series.get(l.symbol);
-          fields.forEach((field, i) => (l.columns[targets[i]] = own && own.time.length > 0 ? asOfJoin(l.open, barMs, own.time, own.values[field], maxAgeMs) : nanColumn(l.open.length)));
-          reportCoverage(l.warnings, name, l.columns[targets[0]]);
-        }
-      };
-      const window = 'time >= to_timestamp($NEXT / 1000.0) AND time <= to_timestamp($LAST / 1000.0) ORDER BY symbol, time';
-      const w = (first: number) => window.replace('$NEXT', `$${first}`).replace('$LAST', `$${first + 1}`);
-      // The finest stored period per symbol (5m before 15m before 1h), so as-of values are freshest.
-      const period = (table: string) => `(symbol, period) IN (SELECT * FROM ${FINEST_PERIOD.replaceAll('$TABLE', table)})`;
-
-      await asOf(
-        'open interest',
-        `SELECT symbol, (extract(epoch FROM time) * 1000)::float8 AS t, open_interest, open_interest_value FROM open_interest WHERE ${period('open_interest')} AND ${w(2)}`,
-        [],
-        ['open_interest', 'open_interest_value'],
-        ['open_interest', 'open_interest_value'],
-        MAX_AGE_MS.openInterest,
-      );
-      await asOf(
-        'funding rate',
-        `SELECT symbol, (extract(epoch FROM time) * 1000)::float8 AS t, funding_rate FROM funding_rate WHERE symbol = ANY($1::text[]) AND ${w(2)}`,
-        [],
-        ['funding_rate'],
-        ['funding_rate'],
-        MAX_AGE_MS.funding,
-      );
-      for (const kind of ['global_account', 'top_account', 'top_position']) {
-        await asOf(
-          `long/short ratio (${kind})`,
-          `SELECT symbol, (extract(epoch FROM time) * 1000)::float8 AS t, ratio FROM long_short_ratio WHERE ${period('long_short_ratio')} AND kind = $2 AND ${w(3)}`,
-          [kind],
-          ['ratio'],
-          [`ls_${kind}`],
-          MAX_AGE_MS.ratio,
-        );
-      }
-      await asOf(
-        'taker buy/sell ratio',
-        `SELECT symbol, (extract(epoch FROM time) * 1000)::float8 AS t, buy_sell_ratio FROM taker_volume WHERE ${period('taker_volume')} AND ${w(2)}`,
-        [],
-        ['buy_sell_ratio'],
-        ['taker_buy_sell_ratio'],
-        MAX_AGE_MS.ratio,
-      );
-      await asOf(
-        'order book',
-        `SELECT symbol, (extract(epoch FROM time) * 1000)::float8 AS t, imbalance_1pct, imbalance_2pct, imbalance_5pct, spread_bps FROM order_book WHERE symbol = ANY($1::text[]) AND ${w(2)}`,
-        [],
-        ['imbalance_1pct', 'imbalance_2pct', 'imbalance_5pct', 'spread_bps'],
-        ['ob_imbalance_1pct', 'ob_imbalance_2pct', 'ob_imbalance_5pct', 'ob_spread_bps'],
-        MAX_AGE_MS.book,
-      );
-      await this.#addLiquidations(loaded, barMs, firstOpen, lastClose);
-    }
+    if (loaded.length > 0) await this.#addSignals(loaded, barMs);
     for (const l of loaded) {
       const ordered: Record<string, Float64Array> = {};
       for (const name of MARKET_COLUMNS) ordered[name] = l.columns[name];
@@ -178,30 +120,78 @@ export class MarketDataLoader {
     return out;
   }
 
-  async #addLiquidations(loaded: Array<{ symbol: string; open: Float64Array; columns: Record<string, Float64Array>; warnings: string[] }>, barMs: number, firstOpen: number, lastClose: number) {
+  /**
+   * Every signal source (open interest, funding, long/short ratios, taker ratio, order book, liquidations) joined
+   * onto the bars as of each bar's close, in one query: each source's rows come back as one JSON array (the bot
+   * loads at every candle, and nine round trips cost more than their few rows).
+   */
+  async #addSignals(loaded: Loaded[], barMs: number): Promise<void> {
     const symbols = loaded.map((l) => l.symbol);
-    const firsts = await this.#sql.query<{ symbol: string; t: number | null }>(
-      'SELECT symbol, (extract(epoch FROM min(time)) * 1000)::float8 AS t FROM liquidations WHERE symbol = ANY($1::text[]) GROUP BY symbol',
-      [symbols],
+    // One window for every symbol (the union of theirs); the joins below take only what each bar may see.
+    const firstOpen = Math.min(...loaded.map((l) => l.open[0]));
+    const lastClose = Math.max(...loaded.map((l) => l.open[l.open.length - 1])) + barMs;
+    const params: unknown[] = [symbols];
+    const param = (value: unknown) => `$${params.push(value)}`;
+    const seen = (maxAgeMs: number) => `time >= to_timestamp(${param(firstOpen + barMs - maxAgeMs)} / 1000.0) AND time <= to_timestamp(${param(lastClose)} / 1000.0)`;
+    // The finest stored period per symbol (5m before 15m before 1h), so as-of values are freshest.
+    const finest = (table: string) => `(symbol, period) IN (SELECT * FROM ${FINEST_PERIOD.replaceAll('$TABLE', table)})`;
+    const rows = (fields: string, from: string) =>
+      `(SELECT coalesce(json_agg(json_build_array(symbol, (extract(epoch FROM time) * 1000)::float8, ${fields}) ORDER BY symbol, time), '[]'::json) FROM ${from})`;
+    const sources: Array<{ name: string; sql: string; fields: number; targets: string[]; maxAgeMs: number }> = [
+      { name: 'open interest', sql: rows('open_interest, open_interest_value', `open_interest WHERE ${finest('open_interest')} AND ${seen(MAX_AGE_MS.openInterest)}`), fields: 2, targets: ['open_interest', 'open_interest_value'], maxAgeMs: MAX_AGE_MS.openInterest },
+      { name: 'funding rate', sql: rows('funding_rate', `funding_rate WHERE symbol = ANY($1::text[]) AND ${seen(MAX_AGE_MS.funding)}`), fields: 1, targets: ['funding_rate'], maxAgeMs: MAX_AGE_MS.funding },
+      ...(['global_account', 'top_account', 'top_position'] as const).map((kind) => ({
+        name: `long/short ratio (${kind})`,
+        sql: rows('ratio', `long_short_ratio WHERE ${finest('long_short_ratio')} AND kind = ${param(kind)} AND ${seen(MAX_AGE_MS.ratio)}`),
+        fields: 1,
+        targets: [`ls_${kind}`],
+        maxAgeMs: MAX_AGE_MS.ratio,
+      })),
+      { name: 'taker buy/sell ratio', sql: rows('buy_sell_ratio', `taker_volume WHERE ${finest('taker_volume')} AND ${seen(MAX_AGE_MS.ratio)}`), fields: 1, targets: ['taker_buy_sell_ratio'], maxAgeMs: MAX_AGE_MS.ratio },
+      {
+        name: 'order book',
+        sql: rows('imbalance_1pct, imbalance_2pct, imbalance_5pct, spread_bps', `order_book WHERE symbol = ANY($1::text[]) AND ${seen(MAX_AGE_MS.book)}`),
+        fields: 4,
+        targets: ['ob_imbalance_1pct', 'ob_imbalance_2pct', 'ob_imbalance_5pct', 'ob_spread_bps'],
+        maxAgeMs: MAX_AGE_MS.book,
+      },
+    ];
+    // Liquidations are events summed into the bars they fall in, from the first one stored (coverage starts there).
+    const liquidationsFirst = `(SELECT coalesce(json_agg(json_build_array(symbol, (extract(epoch FROM first) * 1000)::float8)), '[]'::json)
+       FROM (SELECT symbol, min(time) AS first FROM liquidations WHERE symbol = ANY($1::text[]) GROUP BY symbol) f)`;
+    const liquidations = rows(
+      "CASE WHEN side = 'SELL' THEN 1 ELSE 0 END, qty, qty * coalesce(avg_price, price)",
+      `liquidations WHERE symbol = ANY($1::text[]) AND time >= to_timestamp(${param(firstOpen)} / 1000.0) AND time < to_timestamp(${param(lastClose)} / 1000.0)`,
     );
-    const events = await this.#seriesBySymbol(
-      `SELECT symbol, (extract(epoch FROM time) * 1000)::float8 AS t, CASE WHEN side = 'SELL' THEN 1 ELSE 0 END::float8 AS long_side, qty, qty * coalesce(avg_price, price) AS usd
-       FROM liquidations WHERE symbol = ANY($1::text[]) AND time >= to_timestamp($2 / 1000.0) AND time < to_timestamp($3 / 1000.0) ORDER BY symbol, time`,
-      [symbols, firstOpen, lastClose],
-      ['long_side', 'qty', 'usd'],
-    );
+    const columns = [...sources.map((s) => s.sql), liquidationsFirst, liquidations].map((sql, i) => `${sql} AS s${i}`);
+    const [answer] = await this.#sql.query<Record<string, JsonRow[] | string>>(`SELECT ${columns.join(',\n')}`, params);
+    const result = (i: number): JsonRow[] => {
+      const value = answer[`s${i}`];
+      return typeof value === 'string' ? (JSON.parse(value) as JsonRow[]) : value;
+    };
+
+    sources.forEach((source, i) => {
+      const series = seriesOf(result(i), source.fields);
+      for (const l of loaded) {
+        const own = series.get(l.symbol);
+        source.targets.forEach((target, f) => (l.columns[target] = own && own.time.length > 0 ? asOfJoin(l.open, barMs, own.time, own.values[f], source.maxAgeMs) : nanColumn(l.open.length)));
+        reportCoverage(l.warnings, source.name, l.columns[source.targets[0]]);
+      }
+    });
+    const firsts = new Map(result(sources.length).map((r) => [r[0] as string, r[1] as number | null]));
+    const events = seriesOf(result(sources.length + 1), 3);
     for (const { symbol, open, columns, warnings } of loaded) {
-      const first = firsts.find((r) => r.symbol === symbol)?.t;
+      const first = firsts.get(symbol);
       const coverageStart = first === null || first === undefined ? Number.POSITIVE_INFINITY : Number(first);
-      const own = events.get(symbol) ?? { time: new Float64Array(0), values: { long_side: new Float64Array(0), qty: new Float64Array(0), usd: new Float64Array(0) } };
+      const own = events.get(symbol) ?? { time: new Float64Array(0), values: [new Float64Array(0), new Float64Array(0), new Float64Array(0)] };
       // A SELL liquidation order closes a long position: longs were liquidated.
-      const isLong = own.values.long_side;
+      const [isLong, qty, usd] = own.values;
       const pick = (values: Float64Array, longSide: boolean) => values.map((v, i) => ((isLong[i] === 1) === longSide ? v : 0));
       const ones = new Float64Array(own.time.length).fill(1);
-      columns.liq_long_qty = sumEventsInBars(open, barMs, own.time, pick(own.values.qty, true), coverageStart);
-      columns.liq_short_qty = sumEventsInBars(open, barMs, own.time, pick(own.values.qty, false), coverageStart);
-      columns.liq_long_usd = sumEventsInBars(open, barMs, own.time, pick(own.values.usd, true), coverageStart);
-      columns.liq_short_usd = sumEventsInBars(open, barMs, own.time, pick(own.values.usd, false), coverageStart);
+      columns.liq_long_qty = sumEventsInBars(open, barMs, own.time, pick(qty, true), coverageStart);
+      columns.liq_short_qty = sumEventsInBars(open, barMs, own.time, pick(qty, false), coverageStart);
+      columns.liq_long_usd = sumEventsInBars(open, barMs, own.time, pick(usd, true), coverageStart);
+      columns.liq_short_usd = sumEventsInBars(open, barMs, own.time, pick(usd, false), coverageStart);
       columns.liq_long_count = sumEventsInBars(open, barMs, own.time, pick(ones, true), coverageStart);
       columns.liq_short_count = sumEventsInBars(open, barMs, own.time, pick(ones, false), coverageStart);
       reportCoverage(warnings, 'liquidations', columns.liq_long_qty);
@@ -231,6 +221,27 @@ export class MarketDataLoader {
     }
     return out;
   }
+}
+
+/** A source's JSON rows (ordered by symbol, then time) split per symbol, with `fields` values after the time. */
+function seriesOf(rows: JsonRow[], fields: number): Map<string, { time: Float64Array; values: Float64Array[] }> {
+  const out = new Map<string, { time: Float64Array; values: Float64Array[] }>();
+  let from = 0;
+  while (from < rows.length) {
+    const symbol = rows[from][0] as string;
+    let to = from;
+    while (to < rows.length && rows[to][0] === symbol) to++;
+    const time = new Float64Array(to - from);
+    const values = Array.from({ length: fields }, () => new Float64Array(to - from));
+    for (let i = from; i < to; i++) {
+      const row = rows[i];
+      time[i - from] = Number(row[1]);
+      for (let f = 0; f < fields; f++) values[f][i - from] = row[f + 2] === null ? Number.NaN : Number(row[f + 2]);
+    }
+    out.set(symbol, { time, values });
+    from = to;
+  }
+  return out;
 }
 
 function reportCoverage(warnings: string[], name: string, column: Float64Array): void {
