@@ -4,7 +4,7 @@
 // wall time and the 10 slowest top-level tests (suites), read from the spec
 // reporter's own lines as they pass through.
 // Usage: node scripts/run-tests.mjs [path-filter ...]
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { availableParallelism, tmpdir } from 'node:os';
 import { spawn, spawnSync } from 'node:child_process';
@@ -21,14 +21,7 @@ function collect(dir, out) {
 }
 
 const filters = process.argv.slice(2);
-// Longest files first (the seconds each took in a recent full run, scripts/test-durations.json): with files run
-// a few at a time, a long file started last would run on alone at the end. A file not listed yet counts 20 s.
-const DURATIONS = 'scripts/test-durations.json';
-const known = existsSync(DURATIONS) ? JSON.parse(readFileSync(DURATIONS, 'utf8')) : {};
-const files = collect('packages', [])
-  .sort()
-  .filter((f) => filters.length === 0 || filters.some((p) => f.includes(p)))
-  .sort((a, b) => (known[b] ?? 20) - (known[a] ?? 20));
+const files = collect('packages', []).sort().filter((f) => filters.length === 0 || filters.some((p) => f.includes(p)));
 if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
@@ -51,10 +44,7 @@ if (!existsSync(join(template, 'global', 'pg_control'))) {
   const made = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', `await (await import(${JSON.stringify(join(process.cwd(), 'packages/data/src/store/sql-executor.ts'))})).ensureInitialized(${JSON.stringify(template)})`], { stdio: 'inherit', env: { ...process.env, OITRADER_TEST_PGLITE_TEMPLATE: '' } });
   if (made.status !== 0) console.error(`note: could not make the PGlite template at ${template}; every embedded test database runs initdb`);
 }
-const timesDir = mkdtempSync(join(tmpdir(), 'oitrader-test-times-'));
-const timesFile = join(timesDir, 'seconds.json');
-const reporters = ['--test-reporter=spec', '--test-reporter-destination=stdout', '--test-reporter=./scripts/test-file-times.mjs', `--test-reporter-destination=${timesFile}`];
-const child = spawn(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...reporters, ...files], { stdio: ['inherit', 'pipe', 'inherit'], env: { ...process.env, OITRADER_TEST_PGLITE_TEMPLATE: template } });
+const child = spawn(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files], { stdio: ['inherit', 'pipe', 'inherit'], env: { ...process.env, OITRADER_TEST_PGLITE_TEMPLATE: template } });
 // By name: a failing test is listed again in the failure summary at the end.
 const timings = new Map();
 const lines = createInterface({ input: child.stdout });
@@ -69,12 +59,4 @@ const wall = (performance.now() - started) / 1000;
 const slowest = [...timings].map(([name, ms]) => ({ name, ms })).sort((a, b) => b.ms - a.ms).slice(0, 10);
 console.log(`\ntests: ${files.length} files in ${Math.floor(wall / 60)} min ${Math.round(wall % 60)} s wall; the 10 slowest:`);
 for (const t of slowest) console.log(`  ${(t.ms / 1000).toFixed(1).padStart(7)} s  ${t.name}`);
-// OITRADER_TEST_SAVE_DURATIONS=1 on a full, passing run: this run's file times become the order of the next runs.
-const measured = existsSync(timesFile) ? JSON.parse(readFileSync(timesFile, 'utf8')) : {};
-rmSync(timesDir, { recursive: true, force: true });
-if (process.env.OITRADER_TEST_SAVE_DURATIONS === '1' && filters.length === 0 && code === 0) {
-  const rounded = Object.fromEntries(Object.entries(measured).sort((a, b) => b[1] - a[1]).map(([file, s]) => [file, Math.round(s)]));
-  writeFileSync(DURATIONS, `${JSON.stringify(rounded, null, 2)}\n`);
-  console.log(`wrote ${DURATIONS} (${Object.keys(rounded).length} files)`);
-}
 process.exit(code ?? 1);

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { silentLogger } from '@oitrader/core';
 import { DirectorySource } from '@oitrader/binance';
 import { importArchive } from '../import/archive-import.ts';
 import { bulkUpsert } from '../store/bulk-upsert.ts';
@@ -106,6 +107,24 @@ for (const engine of await testEngines()) {
       assert.equal(many.get('NONEUSDT')!.frame.length, 0);
       assert.match(many.get('NONEUSDT')!.warnings[0], /no 5m candles for NONEUSDT/);
       await assert.rejects(loader.load('NONEUSDT', '5m', START, END), /no 5m candles for NONEUSDT/);
+    });
+
+    it('a short span asks every signal source in one query and gets what asking each on its own gives, to the bit', async () => {
+      const oneQuery = new MarketDataLoader(sql, silentLogger, { oneQuerySpanMs: Number.POSITIVE_INFINITY });
+      const perSource = new MarketDataLoader(sql, silentLogger, { oneQuerySpanMs: 0 });
+      for (const [from, to] of [[START, END], [START + 500 * FIVE_MIN, START + 501 * FIVE_MIN], [START + 1000 * FIVE_MIN, START + 1300 * FIVE_MIN]]) {
+        const a = await oneQuery.loadMany(['XRPUSDT', 'NONEUSDT'], '5m', from, to);
+        const b = await perSource.loadMany(['XRPUSDT', 'NONEUSDT'], '5m', from, to);
+        for (const symbol of ['XRPUSDT', 'NONEUSDT']) {
+          assert.deepEqual([...a.get(symbol)!.frame.time], [...b.get(symbol)!.frame.time]);
+          for (const name of MARKET_COLUMNS) assert.deepEqual([...a.get(symbol)!.frame.column(name)], [...b.get(symbol)!.frame.column(name)], `${symbol} ${name}`);
+          assert.deepEqual(a.get(symbol)!.warnings, b.get(symbol)!.warnings);
+        }
+      }
+      const full = (await oneQuery.load('XRPUSDT', '5m', START, END)).frame;
+      for (const name of ['open_interest', 'funding_rate', 'ls_top_position', 'taker_buy_sell_ratio', 'ob_spread_bps', 'liq_long_usd']) {
+        assert.ok(full.column(name).some(Number.isFinite), `${name}: the comparison needs values, not only NaN`);
+      }
     });
 
     it('no column at bar t holds information from after t closes (every source truncated at random cuts)', async () => {

@@ -3,6 +3,8 @@ import type { SqlExecutor } from '../store/sql-executor.ts';
 import { asOfJoin, sumEventsInBars } from './as-of.ts';
 
 const MINUTE = 60_000;
+/** Loads spanning at most this long ask every signal source in one query (see #addSignals). */
+const ONE_QUERY_SPAN_MS = 2 * 24 * 60 * MINUTE;
 /** How old a snapshot may be at a bar's close and still be used. */
 const MAX_AGE_MS = { openInterest: 30 * MINUTE, ratio: 30 * MINUTE, funding: 9 * 60 * MINUTE, book: 30 * MINUTE } as const;
 
@@ -63,10 +65,13 @@ const FINEST_PERIOD = `(SELECT s.symbol, (SELECT p.period FROM unnest(ARRAY['5m'
 export class MarketDataLoader {
   readonly #sql: SqlExecutor;
   readonly #log: Logger;
+  readonly #oneQuerySpanMs: number;
 
-  constructor(sql: SqlExecutor, log: Logger = createLogger('loader')) {
+  /** `oneQuerySpanMs`: loads spanning at most this long ask every signal source in one query (tests set it). */
+  constructor(sql: SqlExecutor, log: Logger = createLogger('loader'), options: { oneQuerySpanMs?: number } = {}) {
     this.#sql = sql;
     this.#log = log;
+    this.#oneQuerySpanMs = options.oneQuerySpanMs ?? ONE_QUERY_SPAN_MS;
   }
 
   /** Bars whose open time is in [startMs, endMs). */
@@ -122,64 +127,79 @@ export class MarketDataLoader {
 
   /**
    * Every signal source (open interest, funding, long/short ratios, taker ratio, order book, liquidations) joined
-   * onto the bars as of each bar's close, in one query: each source's rows come back as one JSON array (the bot
-   * loads at every candle, and nine round trips cost more than their few rows).
+   * onto the bars as of each bar's close. A short span (the bot's load at every candle) is one query, each
+   * source's rows coming back as one JSON array: nine round trips cost more than their few rows. A long span
+   * (training, backtests) asks each source on its own, row by row: one JSON value per source would be held
+   * whole, and PostgreSQL and Node cap a single value (a year of 1-second order-book samples would not fit).
    */
   async #addSignals(loaded: Loaded[], barMs: number): Promise<void> {
     const symbols = loaded.map((l) => l.symbol);
     // One window for every symbol (the union of theirs); the joins below take only what each bar may see.
     const firstOpen = Math.min(...loaded.map((l) => l.open[0]));
     const lastClose = Math.max(...loaded.map((l) => l.open[l.open.length - 1])) + barMs;
-    const params: unknown[] = [symbols];
-    const param = (value: unknown) => `$${params.push(value)}`;
-    const seen = (maxAgeMs: number) => `time >= to_timestamp(${param(firstOpen + barMs - maxAgeMs)} / 1000.0) AND time <= to_timestamp(${param(lastClose)} / 1000.0)`;
+    type Param = (value: unknown) => string;
+    const seen = (param: Param, maxAgeMs: number) => `time >= to_timestamp(${param(firstOpen + barMs - maxAgeMs)} / 1000.0) AND time <= to_timestamp(${param(lastClose)} / 1000.0)`;
     // The finest stored period per symbol (5m before 15m before 1h), so as-of values are freshest.
     const finest = (table: string) => `(symbol, period) IN (SELECT * FROM ${FINEST_PERIOD.replaceAll('$TABLE', table)})`;
-    const rows = (fields: string, from: string) =>
-      `(SELECT coalesce(json_agg(json_build_array(symbol, (extract(epoch FROM time) * 1000)::float8, ${fields}) ORDER BY symbol, time), '[]'::json) FROM ${from})`;
-    const sources: Array<{ name: string; sql: string; fields: number; targets: string[]; maxAgeMs: number }> = [
-      { name: 'open interest', sql: rows('open_interest, open_interest_value', `open_interest WHERE ${finest('open_interest')} AND ${seen(MAX_AGE_MS.openInterest)}`), fields: 2, targets: ['open_interest', 'open_interest_value'], maxAgeMs: MAX_AGE_MS.openInterest },
-      { name: 'funding rate', sql: rows('funding_rate', `funding_rate WHERE symbol = ANY($1::text[]) AND ${seen(MAX_AGE_MS.funding)}`), fields: 1, targets: ['funding_rate'], maxAgeMs: MAX_AGE_MS.funding },
-      ...(['global_account', 'top_account', 'top_position'] as const).map((kind) => ({
-        name: `long/short ratio (${kind})`,
-        sql: rows('ratio', `long_short_ratio WHERE ${finest('long_short_ratio')} AND kind = ${param(kind)} AND ${seen(MAX_AGE_MS.ratio)}`),
-        fields: 1,
-        targets: [`ls_${kind}`],
-        maxAgeMs: MAX_AGE_MS.ratio,
-      })),
-      { name: 'taker buy/sell ratio', sql: rows('buy_sell_ratio', `taker_volume WHERE ${finest('taker_volume')} AND ${seen(MAX_AGE_MS.ratio)}`), fields: 1, targets: ['taker_buy_sell_ratio'], maxAgeMs: MAX_AGE_MS.ratio },
-      {
-        name: 'order book',
-        sql: rows('imbalance_1pct, imbalance_2pct, imbalance_5pct, spread_bps', `order_book WHERE symbol = ANY($1::text[]) AND ${seen(MAX_AGE_MS.book)}`),
-        fields: 4,
-        targets: ['ob_imbalance_1pct', 'ob_imbalance_2pct', 'ob_imbalance_5pct', 'ob_spread_bps'],
-        maxAgeMs: MAX_AGE_MS.book,
-      },
+    const asOf = (name: string, fields: string[], targets: string[], maxAgeMs: number, from: (param: Param) => string) => ({ name, fields, targets, maxAgeMs, from });
+    const sources = [
+      asOf('open interest', ['open_interest', 'open_interest_value'], ['open_interest', 'open_interest_value'], MAX_AGE_MS.openInterest, (p) => `open_interest WHERE ${finest('open_interest')} AND ${seen(p, MAX_AGE_MS.openInterest)}`),
+      asOf('funding rate', ['funding_rate'], ['funding_rate'], MAX_AGE_MS.funding, (p) => `funding_rate WHERE symbol = ANY($1::text[]) AND ${seen(p, MAX_AGE_MS.funding)}`),
+      ...(['global_account', 'top_account', 'top_position'] as const).map((kind) =>
+        asOf(`long/short ratio (${kind})`, ['ratio'], [`ls_${kind}`], MAX_AGE_MS.ratio, (p) => `long_short_ratio WHERE ${finest('long_short_ratio')} AND kind = ${p(kind)} AND ${seen(p, MAX_AGE_MS.ratio)}`),
+      ),
+      asOf('taker buy/sell ratio', ['buy_sell_ratio'], ['taker_buy_sell_ratio'], MAX_AGE_MS.ratio, (p) => `taker_volume WHERE ${finest('taker_volume')} AND ${seen(p, MAX_AGE_MS.ratio)}`),
+      asOf(
+        'order book',
+        ['imbalance_1pct', 'imbalance_2pct', 'imbalance_5pct', 'spread_bps'],
+        ['ob_imbalance_1pct', 'ob_imbalance_2pct', 'ob_imbalance_5pct', 'ob_spread_bps'],
+        MAX_AGE_MS.book,
+        (p) => `order_book WHERE symbol = ANY($1::text[]) AND ${seen(p, MAX_AGE_MS.book)}`,
+      ),
     ];
     // Liquidations are events summed into the bars they fall in, from the first one stored (coverage starts there).
-    const liquidationsFirst = `(SELECT coalesce(json_agg(json_build_array(symbol, (extract(epoch FROM first) * 1000)::float8)), '[]'::json)
-       FROM (SELECT symbol, min(time) AS first FROM liquidations WHERE symbol = ANY($1::text[]) GROUP BY symbol) f)`;
-    const liquidations = rows(
-      "CASE WHEN side = 'SELL' THEN 1 ELSE 0 END, qty, qty * coalesce(avg_price, price)",
-      `liquidations WHERE symbol = ANY($1::text[]) AND time >= to_timestamp(${param(firstOpen)} / 1000.0) AND time < to_timestamp(${param(lastClose)} / 1000.0)`,
-    );
-    const columns = [...sources.map((s) => s.sql), liquidationsFirst, liquidations].map((sql, i) => `${sql} AS s${i}`);
-    const [answer] = await this.#sql.query<Record<string, JsonRow[] | string>>(`SELECT ${columns.join(',\n')}`, params);
-    const result = (i: number): JsonRow[] => {
-      const value = answer[`s${i}`];
-      return typeof value === 'string' ? (JSON.parse(value) as JsonRow[]) : value;
-    };
+    const queries = [
+      ...sources.map(({ fields, from }) => ({ fields, from })),
+      { fields: [], from: () => '(SELECT symbol, min(time) AS time FROM liquidations WHERE symbol = ANY($1::text[]) GROUP BY symbol) f' },
+      {
+        fields: ["CASE WHEN side = 'SELL' THEN 1 ELSE 0 END", 'qty', 'qty * coalesce(avg_price, price)'],
+        from: (p: Param) => `liquidations WHERE symbol = ANY($1::text[]) AND time >= to_timestamp(${p(firstOpen)} / 1000.0) AND time < to_timestamp(${p(lastClose)} / 1000.0)`,
+      },
+    ];
+    const t = '(extract(epoch FROM time) * 1000)::float8';
+    let results: JsonRow[][];
+    if (lastClose - firstOpen <= this.#oneQuerySpanMs) {
+      const params: unknown[] = [symbols];
+      const param = (value: unknown) => `$${params.push(value)}`;
+      const columns = queries.map(
+        ({ fields, from }, i) => `(SELECT coalesce(json_agg(json_build_array(${['symbol', t, ...fields].join(', ')}) ORDER BY symbol, time), '[]'::json) FROM ${from(param)}) AS s${i}`,
+      );
+      const [answer] = await this.#sql.query<Record<string, JsonRow[] | string>>(`SELECT ${columns.join(',\n')}`, params);
+      results = queries.map((_, i) => {
+        const value = answer[`s${i}`];
+        return typeof value === 'string' ? (JSON.parse(value) as JsonRow[]) : value;
+      });
+    } else {
+      results = [];
+      for (const { fields, from } of queries) {
+        const params: unknown[] = [symbols];
+        const param = (value: unknown) => `$${params.push(value)}`;
+        const select = ['symbol', `${t} AS t`, ...fields.map((f, k) => `${f} AS f${k}`)].join(', ');
+        const rows = await this.#sql.query<Record<string, string | number | null>>(`SELECT ${select} FROM ${from(param)} ORDER BY symbol, time`, params);
+        results.push(rows.map((r) => [r.symbol, r.t, ...fields.map((_, k) => r[`f${k}`])]));
+      }
+    }
 
     sources.forEach((source, i) => {
-      const series = seriesOf(result(i), source.fields);
+      const series = seriesOf(results[i], source.fields.length);
       for (const l of loaded) {
         const own = series.get(l.symbol);
         source.targets.forEach((target, f) => (l.columns[target] = own && own.time.length > 0 ? asOfJoin(l.open, barMs, own.time, own.values[f], source.maxAgeMs) : nanColumn(l.open.length)));
         reportCoverage(l.warnings, source.name, l.columns[source.targets[0]]);
       }
     });
-    const firsts = new Map(result(sources.length).map((r) => [r[0] as string, r[1] as number | null]));
-    const events = seriesOf(result(sources.length + 1), 3);
+    const firsts = new Map(results[sources.length].map((r) => [r[0] as string, r[1] as number | null]));
+    const events = seriesOf(results[sources.length + 1], 3);
     for (const { symbol, open, columns, warnings } of loaded) {
       const first = firsts.get(symbol);
       const coverageStart = first === null || first === undefined ? Number.POSITIVE_INFINITY : Number(first);

@@ -352,7 +352,10 @@ export class TradingEngine {
     this.#emitOrder(order, 'NEW', nowMs);
     if (marketable) {
       if (p.type === 'MARKET' && this.fillDelayMarketMs > 0) {
-        this.#dueFills.push({ order, dueMs: nowMs + this.fillDelayMarketMs });
+        // In due order (the delay may change between orders): advance() fills from the front.
+        const dueMs = nowMs + this.fillDelayMarketMs;
+        const at = this.#dueFills.findIndex((d) => d.dueMs > dueMs);
+        this.#dueFills.splice(at === -1 ? this.#dueFills.length : at, 0, { order, dueMs });
       } else if (p.type === 'MARKET' && this.fillDelayMs > 0) {
         setTimeout(() => this.#fillNow(order, this.#now()), this.fillDelayMs);
       } else {

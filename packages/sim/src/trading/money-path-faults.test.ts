@@ -196,16 +196,23 @@ describe('money-path faults: the client ends with the true state and never dupli
       const id = nextId();
       const order = await client.placeOrder({ symbol: 'SOLUSDT', side: 'BUY', type: 'MARKET', qtyBase: 1, clientOrderId: id });
       assert.equal(order.status, 'NEW');
+      // A shorter delay for the next order: it fills first, whatever the queue's order of arrival.
+      sim.faults.trading.fillDelayMarketMs = 10_000;
+      const quick = nextId();
+      await client.placeOrder({ symbol: 'SOLUSDT', side: 'BUY', type: 'MARKET', qtyBase: 2, clientOrderId: quick });
       await new Promise((r) => setTimeout(r, 50));
       assert.equal((await client.queryOrder('SOLUSDT', { clientOrderId: id }))?.status, 'NEW', 'the clock has not moved: the order still rests');
       assert.equal(await position(), 0);
-      sim.clock.advance(59_000);
+      sim.clock.advance(10_000);
+      assert.equal((await client.queryOrder('SOLUSDT', { clientOrderId: quick }))?.status, 'FILLED', 'the 10 s order filled at 10 s');
+      assert.equal(await position(), 2);
+      sim.clock.advance(49_000);
       assert.equal((await client.queryOrder('SOLUSDT', { clientOrderId: id }))?.status, 'NEW', '59 s of the 60 s delay: still resting');
       sim.clock.advance(1_000);
       await waitFor('the fill on the stream', () => events.some((e) => e.kind === 'order' && e.clientOrderId === id && e.status === 'FILLED'));
       const filled = await client.queryOrder('SOLUSDT', { clientOrderId: id });
       assert.equal(filled?.status, 'FILLED');
-      assert.equal(await position(), 1);
+      assert.equal(await position(), 3);
     } finally {
       sim.faults.trading.fillDelayMarketMs = 0;
       await flatten(newClient());
