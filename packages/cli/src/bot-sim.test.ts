@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -285,6 +285,7 @@ describe('oitrader bot run, demo and sim endpoints and keys', () => {
         assert.equal(r.status, 2, `${yaml}: ${r.stdout}${r.stderr}`);
         assert.match(`${r.stdout}${r.stderr}`, expected);
         assert.ok(!`${r.stdout}${r.stderr}`.includes(SECRET), 'the secret reached the output');
+        assert.ok(!existsSync(join(dir, 'db')), `${yaml}: a refused configuration must not make a database`);
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -171,6 +171,8 @@ export async function runBot(config: Config, out: Output, flags: RunFlags): Prom
   if (collectorMode !== 'auto' && collectorMode !== 'in-process' && collectorMode !== 'external') {
     throw new OitraderError(`--collector expects auto, in-process or external, got ${collectorMode}`, { exitCode: 2 });
   }
+  // Where orders may go, checked before anything is opened or printed: a refused configuration makes no database.
+  const account = t.mode === 'paper' ? undefined : tradingEndpoint(t.mode as ExchangeMode, config.binance);
   const target = storeTargetFromConfig(config);
   const log = createLogger('bot', flags.logFile ? { write: teeTo(flags.logFile) } : {});
   printLimits(config, out);
@@ -183,7 +185,6 @@ export async function runBot(config: Config, out: Output, flags: RunFlags): Prom
   }
   const { sql } = await openStore(target);
   // Before anything reaches the exchange: one running bot per bot name and per account.
-  const account = t.mode === 'paper' ? undefined : tradingEndpoint(t.mode as ExchangeMode, config.binance);
   const lease = await BotLease.acquire(sql, { bot: b.name, mode: t.mode, account: account && accountLeaseKey(t.mode, account.restUrl, account.apiKey) }).catch(async (error: unknown) => {
     await sql.close();
     throw error;
