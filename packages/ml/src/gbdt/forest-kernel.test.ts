@@ -29,7 +29,7 @@ describe('forest prediction kernel (WebAssembly, both cores)', () => {
   });
 
   for (const growPolicy of ['depthwise', 'leafwise', 'oblivious'] as const) {
-    it(`gives forestMargins' margins to the last bit on one thread and two (${growPolicy}, missing values, ragged row counts)`, () => {
+    it(`gives forestMargins' margins to the last bit on one thread and two, whole or in parts (${growPolicy}, missing values, ragged row counts)`, () => {
       const train = data(3000, 12, 1);
       const model = new GradientBoostedTrees({ nEstimators: 25, maxDepth: growPolicy === 'leafwise' ? 0 : 5, numLeaves: 31, growPolicy, seed: 3, objective: 'multiclass' });
       model.fit(train, train.y);
@@ -44,6 +44,12 @@ describe('forest prediction kernel (WebAssembly, both cores)', () => {
           const got = new Float64Array(rows * 3).fill(0.25);
           assert.ok(kernel!.margins(forest, test.data, rows, 12, got, 3, threads));
           assert.deepEqual(got, expected, `${rows} rows on ${threads} thread(s)`);
+          // A batch larger than a part of the memory goes through it part by part (the last part ragged).
+          for (const partRows of [64, 2100]) {
+            const inParts = new Float64Array(rows * 3).fill(0.25);
+            assert.ok(kernel!.margins(forest, test.data, rows, 12, inParts, 3, threads, partRows));
+            assert.deepEqual(inParts, expected, `${rows} rows on ${threads} thread(s) in parts of ${partRows}`);
+          }
         }
       }
     });

@@ -89,16 +89,31 @@ export class ForestKernel {
 
   /**
    * Adds every tree's leaf value to `out[row * k + column]` (out holds the base scores), as forestMargins;
-   * false when the batch does not fit the memory (the caller predicts it in JavaScript).
+   * false when the forest cannot be walked here or its parts do not fit the memory (the caller predicts it in
+   * JavaScript; nothing was added). A large batch goes through the memory in parts (`partRows`: tests).
    */
-  margins(forest: Forest, x: Float32Array, rows: number, cols: number, out: Float64Array, k: number, threads = 2): boolean {
+  margins(forest: Forest, x: Float32Array, rows: number, cols: number, out: Float64Array, k: number, threads = 2, partRows = rowsPerPart(cols, k)): boolean {
     if (this.#abandoned || !walkable(forest)) return false;
     const loaded = this.#load(forest, cols);
     if (!loaded) return false;
     const xAt = align(loaded.end);
-    const wideAt = align(xAt + rows * cols * 4);
-    const outAt = align(wideAt + rows * (2 * cols + 1) * 4);
-    if (!this.#reserve(outAt + rows * k * 8)) return false;
+    const part = Math.max(1, Math.min(rows, partRows));
+    const wideAt = align(xAt + part * cols * 4);
+    const outAt = align(wideAt + part * (2 * cols + 1) * 4);
+    if (!this.#reserve(outAt + part * k * 8)) return false;
+    // From here nothing refuses: each part is predicted by the kernel or, once its memory is abandoned, in JavaScript.
+    for (let start = 0; start < rows; start += part) {
+      const n = Math.min(part, rows - start);
+      const xs = x.subarray(start * cols, (start + n) * cols);
+      const outs = out.subarray(start * k, (start + n) * k);
+      if (this.#abandoned) forestMargins(forest, xs, n, cols, outs, k);
+      else this.#predictPart(forest, loaded, { xAt, wideAt, outAt }, xs, n, cols, outs, k, threads);
+    }
+    return true;
+  }
+
+  #predictPart(forest: Forest, loaded: Loaded, at: { xAt: number; wideAt: number; outAt: number }, x: Float32Array, rows: number, cols: number, out: Float64Array, k: number, threads: number): void {
+    const { xAt, wideAt, outAt } = at;
     const buffer = this.#memory.buffer;
     new Float32Array(buffer, xAt, rows * cols).set(x.subarray(0, rows * cols));
     const outView = new Float64Array(buffer, outAt, rows * k);
@@ -128,7 +143,7 @@ export class ForestKernel {
         this.#retireWorker();
         this.#abandoned = true;
         forestMargins(forest, x, rows, cols, out, k);
-        return true;
+        return;
       }
       if (outcome === 'done' && control[14] === 1) {
         // The worker failed within its half (it wrote some of it): that half again from the base scores, here.
@@ -141,7 +156,6 @@ export class ForestKernel {
       this.#margins(...args, 0, rows);
     }
     out.set(outView);
-    return true;
   }
 
   /** Starts the worker and resolves once it is ready (true), or false after `timeoutMs` (tests and benches use it). */
@@ -222,6 +236,11 @@ export class ForestKernel {
 }
 
 const align = (bytes: number) => Math.ceil(bytes / 16) * 16;
+
+/** Rows a part copies into the memory: ~256 MiB of rows, widened rows and margins (157,000 rows of 140 features). */
+function rowsPerPart(cols: number, k: number): number {
+  return Math.max(64, Math.floor((256 * 1024 * 1024) / (cols * 12 + 4 + k * 8)));
+}
 
 const walkableForests = new WeakMap<Forest, boolean>();
 
