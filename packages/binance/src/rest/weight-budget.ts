@@ -65,8 +65,10 @@ export class WeightBudget {
   }
 
   async #wait(ms: number, signal: AbortSignal | undefined): Promise<void> {
-    this.waitedMs += ms;
+    // The time really waited: a stop can end the wait early.
+    const started = this.#clock.now();
     await this.#clock.sleep(ms, signal);
+    this.waitedMs += Math.max(0, this.#clock.now() - started);
   }
 
   /** The server's count for the current window (from the response header). */
