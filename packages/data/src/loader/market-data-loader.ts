@@ -44,7 +44,8 @@ export interface LoadResult {
   warnings: string[];
 }
 
-type Series = { time: Float64Array; values: Record<string, Float64Array> };
+type Series = { time: Float64Array; values: Float64Array[] };
+const BAR_FIELDS = ['open', 'high', 'low', 'close', 'volume', 'quote_volume', 'trades', 'taker_buy_volume', 'taker_buy_quote_volume'];
 type Loaded = { symbol: string; open: Float64Array; columns: Record<string, Float64Array>; warnings: string[] };
 /** [symbol, time ms, field…] as a source's JSON array holds it. */
 type JsonRow = Array<string | number | null>;
@@ -99,13 +100,13 @@ export class MarketDataLoader {
   async loadMany(symbols: readonly string[], timeframe: Timeframe, startMs: number, endMs: number): Promise<Map<string, LoadResult>> {
     const barMs = timeframeMs(timeframe);
     const list = [...symbols];
-    const bars = await this.#seriesBySymbol(
+    const rows = await this.#sql.query<Record<string, string | number | null>>(
       `SELECT symbol, (extract(epoch FROM time) * 1000)::float8 AS t, open, high, low, close, volume, quote_volume, trades::float8 AS trades,
               taker_buy_volume, taker_buy_quote_volume
        FROM ohlcv WHERE symbol = ANY($1::text[]) AND timeframe = $2 AND time >= to_timestamp($3 / 1000.0) AND time < to_timestamp($4 / 1000.0) ORDER BY symbol, time`,
       [list, timeframe, startMs, endMs],
-      ['open', 'high', 'low', 'close', 'volume', 'quote_volume', 'trades', 'taker_buy_volume', 'taker_buy_quote_volume'],
     );
+    const bars = seriesOf(rows, BAR_FIELDS.length, byName(BAR_FIELDS));
     const out = new Map<string, LoadResult>();
     const loaded: Loaded[] = [];
     for (const symbol of list) {
@@ -114,7 +115,7 @@ export class MarketDataLoader {
         out.set(symbol, { frame: new Frame(symbol, timeframe, new Float64Array(0), Object.fromEntries(MARKET_COLUMNS.map((c) => [c, new Float64Array(0)]))), warnings: [`no ${timeframe} candles for ${symbol} between ${formatUtc(startMs)} and ${formatUtc(endMs)}`] });
         continue;
       }
-      loaded.push({ symbol, open: own.time, columns: { ...own.values }, warnings: [] });
+      loaded.push({ symbol, open: own.time, columns: Object.fromEntries(BAR_FIELDS.map((f, i) => [f, own.values[i]])), warnings: [] });
     }
     if (loaded.length > 0) await this.#addSignals(loaded, barMs);
     for (const l of loaded) {
@@ -159,7 +160,7 @@ export class MarketDataLoader {
     ];
     // Liquidations are events summed into the bars they fall in, from the first one stored (coverage starts there).
     const queries = [
-      ...sources.map(({ fields, from }) => ({ fields, from })),
+      ...sources,
       { fields: [], from: () => '(SELECT symbol, min(time) AS time FROM liquidations WHERE symbol = ANY($1::text[]) GROUP BY symbol) f' },
       {
         fields: ["CASE WHEN side = 'SELL' THEN 1 ELSE 0 END", 'qty', 'qty * coalesce(avg_price, price)'],
@@ -167,7 +168,7 @@ export class MarketDataLoader {
       },
     ];
     const t = '(extract(epoch FROM time) * 1000)::float8';
-    let results: JsonRow[][];
+    let series: Array<Map<string, Series>>;
     if (lastClose - firstOpen <= this.#oneQuerySpanMs) {
       const params: unknown[] = [symbols];
       const param = (value: unknown) => `$${params.push(value)}`;
@@ -175,34 +176,34 @@ export class MarketDataLoader {
         ({ fields, from }, i) => `(SELECT coalesce(json_agg(json_build_array(${['symbol', t, ...fields].join(', ')}) ORDER BY symbol, time), '[]'::json) FROM ${from(param)}) AS s${i}`,
       );
       const [answer] = await this.#sql.query<Record<string, JsonRow[] | string>>(`SELECT ${columns.join(',\n')}`, params);
-      results = queries.map((_, i) => {
+      series = queries.map(({ fields }, i) => {
         const value = answer[`s${i}`];
-        return typeof value === 'string' ? (JSON.parse(value) as JsonRow[]) : value;
+        return seriesOf(typeof value === 'string' ? (JSON.parse(value) as JsonRow[]) : value, fields.length, (row, k) => row[k]);
       });
     } else {
-      results = [];
+      series = [];
       for (const { fields, from } of queries) {
         const params: unknown[] = [symbols];
         const param = (value: unknown) => `$${params.push(value)}`;
-        const select = ['symbol', `${t} AS t`, ...fields.map((f, k) => `${f} AS f${k}`)].join(', ');
+        const names = fields.map((_, k) => `f${k}`);
+        const select = ['symbol', `${t} AS t`, ...fields.map((f, k) => `${f} AS ${names[k]}`)].join(', ');
         const rows = await this.#sql.query<Record<string, string | number | null>>(`SELECT ${select} FROM ${from(param)} ORDER BY symbol, time`, params);
-        results.push(rows.map((r) => [r.symbol, r.t, ...fields.map((_, k) => r[`f${k}`])]));
+        series.push(seriesOf(rows, fields.length, byName(names)));
       }
     }
 
     sources.forEach((source, i) => {
-      const series = seriesOf(results[i], source.fields.length);
       for (const l of loaded) {
-        const own = series.get(l.symbol);
+        const own = series[i].get(l.symbol);
         source.targets.forEach((target, f) => (l.columns[target] = own && own.time.length > 0 ? asOfJoin(l.open, barMs, own.time, own.values[f], source.maxAgeMs) : nanColumn(l.open.length)));
         reportCoverage(l.warnings, source.name, l.columns[source.targets[0]]);
       }
     });
-    const firsts = new Map(results[sources.length].map((r) => [r[0] as string, r[1] as number | null]));
-    const events = seriesOf(results[sources.length + 1], 3);
+    const firsts = series[sources.length];
+    const events = series[sources.length + 1];
     for (const { symbol, open, columns, warnings } of loaded) {
-      const first = firsts.get(symbol);
-      const coverageStart = first === null || first === undefined ? Number.POSITIVE_INFINITY : Number(first);
+      const first = firsts.get(symbol)?.time[0];
+      const coverageStart = first === undefined || Number.isNaN(first) ? Number.POSITIVE_INFINITY : first;
       const own = events.get(symbol) ?? { time: new Float64Array(0), values: [new Float64Array(0), new Float64Array(0), new Float64Array(0)] };
       // A SELL liquidation order closes a long position: longs were liquidated.
       const [isLong, qty, usd] = own.values;
@@ -218,50 +219,39 @@ export class MarketDataLoader {
     }
   }
 
-  /** Rows (symbol, t, fields…) ordered by symbol then time, split per symbol. */
-  async #seriesBySymbol(query: string, params: unknown[], fields: string[]): Promise<Map<string, Series>> {
-    const rows = await this.#sql.query<Record<string, number | string | null>>(query, params);
-    const out = new Map<string, Series>();
-    let from = 0;
-    while (from < rows.length) {
-      const symbol = rows[from].symbol as string;
-      let to = from;
-      while (to < rows.length && rows[to].symbol === symbol) to++;
-      const n = to - from;
-      const time = new Float64Array(n);
-      const values: Record<string, Float64Array> = {};
-      for (const f of fields) values[f] = new Float64Array(n);
-      for (let i = 0; i < n; i++) {
-        const row = rows[from + i];
-        time[i] = Number(row.t);
-        for (const f of fields) values[f][i] = row[f] === null ? Number.NaN : Number(row[f]);
-      }
-      out.set(symbol, { time, values });
-      from = to;
-    }
-    return out;
-  }
 }
 
-/** A source's JSON rows (ordered by symbol, then time) split per symbol, with `fields` values after the time. */
-function seriesOf(rows: JsonRow[], fields: number): Map<string, { time: Float64Array; values: Float64Array[] }> {
-  const out = new Map<string, { time: Float64Array; values: Float64Array[] }>();
+/**
+ * Rows ordered by symbol, then time, split per symbol. `cell(row, k)` reads a row's symbol (k = 0), time in ms
+ * (k = 1) and its `fields` values (k = 2…): rows as a JSON array holds them, or as the driver returns them.
+ */
+function seriesOf<Row>(rows: readonly Row[], fields: number, cell: (row: Row, k: number) => unknown): Map<string, Series> {
+  const out = new Map<string, Series>();
   let from = 0;
   while (from < rows.length) {
-    const symbol = rows[from][0] as string;
+    const symbol = cell(rows[from], 0) as string;
     let to = from;
-    while (to < rows.length && rows[to][0] === symbol) to++;
+    while (to < rows.length && cell(rows[to], 0) === symbol) to++;
     const time = new Float64Array(to - from);
     const values = Array.from({ length: fields }, () => new Float64Array(to - from));
     for (let i = from; i < to; i++) {
       const row = rows[i];
-      time[i - from] = Number(row[1]);
-      for (let f = 0; f < fields; f++) values[f][i - from] = row[f + 2] === null ? Number.NaN : Number(row[f + 2]);
+      time[i - from] = Number(cell(row, 1));
+      for (let f = 0; f < fields; f++) {
+        const v = cell(row, f + 2);
+        values[f][i - from] = v === null ? Number.NaN : Number(v);
+      }
     }
     out.set(symbol, { time, values });
     from = to;
   }
   return out;
+}
+
+/** `seriesOf`'s reader for driver rows with columns symbol, t and then `fields` by name. */
+function byName(fields: readonly string[]): (row: Record<string, unknown>, k: number) => unknown {
+  const names = ['symbol', 't', ...fields];
+  return (row, k) => row[names[k]];
 }
 
 function reportCoverage(warnings: string[], name: string, column: Float64Array): void {
