@@ -93,7 +93,7 @@ export class ForestKernel {
    * JavaScript; nothing was added). A large batch goes through the memory in parts (`partRows`: tests).
    */
   margins(forest: Forest, x: Float32Array, rows: number, cols: number, out: Float64Array, k: number, threads = 2, partRows = rowsPerPart(cols, k)): boolean {
-    if (this.#abandoned || !walkable(forest)) return false;
+    if (this.#abandoned) return false;
     const loaded = this.#load(forest, cols);
     if (!loaded) return false;
     const xAt = align(loaded.end);
@@ -171,6 +171,7 @@ export class ForestKernel {
   /** Writes the forest into the memory as the kernel's node records, unless it is already there for rows this wide. */
   #load(forest: Forest, cols: number): Loaded | undefined {
     if (this.#loaded?.forest === forest && this.#loaded.cols === cols) return this.#loaded;
+    if (!walkable(forest)) return undefined;
     const n = forest.left.length;
     const t = forest.roots.length;
     const nodes = CONTROL_BYTES;
@@ -242,23 +243,16 @@ function rowsPerPart(cols: number, k: number): number {
   return Math.max(64, Math.floor((256 * 1024 * 1024) / (cols * 12 + 4 + k * 8)));
 }
 
-const walkableForests = new WeakMap<Forest, boolean>();
-
 /**
  * The kernel sends a missing value right by reading it as +∞, left as −∞, which is exact for every split whose
  * threshold is a number above −∞ (thresholds between bins always are). A forest with a NaN or −∞ threshold is
  * predicted in JavaScript.
  */
 function walkable(forest: Forest): boolean {
-  let known = walkableForests.get(forest);
-  if (known === undefined) {
-    known = true;
-    for (let i = 0; i < forest.left.length && known; i++) {
-      if (forest.left[i] !== -1 && !(forest.threshold[i] > Number.NEGATIVE_INFINITY)) known = false;
-    }
-    walkableForests.set(forest, known);
+  for (let i = 0; i < forest.left.length; i++) {
+    if (forest.left[i] !== -1 && !(forest.threshold[i] > Number.NEGATIVE_INFINITY)) return false;
   }
-  return known;
+  return true;
 }
 
 /** Depth of the leaf nearest the root (0 for a tree that is one leaf): the kernel's walks need no test above it. */
