@@ -71,4 +71,3 @@ export function readyCandle(latest: ReadonlyMap<string, number>, options: Pick<B
   return late && nowMs - (newest + barMs) < (options.waitForAllMs ?? 30_000) ? newest - barMs : newest;
 }
 
-export { sleep };

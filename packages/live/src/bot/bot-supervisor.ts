@@ -1,7 +1,7 @@
 import { BinanceBannedError, BinanceOrderError, OrderNotPlacedError, UnknownOutcomeError } from '@oitrader/binance';
-import { OitraderError, silentLogger, type Logger } from '@oitrader/core';
+import { OitraderError, silentLogger, sleep, type Logger } from '@oitrader/core';
 import type { ReconcileReport } from './bot-events.ts';
-import { runBotLoop, sleep as realSleep, type BotLoopOptions } from './bot-loop.ts';
+import { runBotLoop, type BotLoopOptions } from './bot-loop.ts';
 import type { TradingBot } from './trading-bot.ts';
 
 export interface BotSupervisorOptions {
@@ -56,7 +56,7 @@ export function worthRetrying(error: unknown): boolean {
  */
 export async function superviseBot(o: BotSupervisorOptions): Promise<SupervisedRun> {
   const log = o.log ?? silentLogger;
-  const pause = o.sleep ?? realSleep;
+  const pause = o.sleep ?? sleep;
   const start = async (first: boolean) => {
     const bot = await o.build();
     const report = await bot.start(o.sessionStartMs);

@@ -1,5 +1,4 @@
-import { deadlineSignal, OitraderError, type Clock } from '@oitrader/core';
-import { sleep } from './bot-loop.ts';
+import { deadlineSignal, OitraderError, sleep, type Clock } from '@oitrader/core';
 
 /**
  * The exchange's time as the bot sees it. Decisions ("has this candle
@@ -15,7 +14,7 @@ export interface MarketClock extends Clock {
 /** Binance (demo or live): this machine's clock; the trading client measures its offset to the server's itself. */
 export const wallClock: MarketClock = {
   now: () => Date.now(),
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms))),
+  sleep,
   sync: async () => {},
   idle: sleep,
 };
